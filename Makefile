@@ -1,0 +1,29 @@
+# The two commands of the README: `make demo` and `make test`. `make setup` is the idempotent install.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= demo
+
+.PHONY: setup demo test clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/cxw generate cx --orders 1000000 --days 28 --seed 7 --scenario batching_policy --out $(DEMO_DIR)
+	$(VENV)/bin/cxw metrics $(DEMO_DIR)/workspace.yaml --out $(DEMO_DIR)/cube
+	@echo
+	@echo "Demo data:  $(DEMO_DIR)/workspace.yaml  (truth: $(DEMO_DIR)/truth.json)"
+	@echo "Metric cube: $(DEMO_DIR)/cube/cube.parquet"
+
+test: setup
+	$(PY) -m pytest -n 2
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache

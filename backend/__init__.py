@@ -1,0 +1,1 @@
+"""Stage 6 — backend: the `cxw` command line, the FastAPI service, persistence, jobs, roles and audit."""

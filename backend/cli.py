@@ -1,0 +1,54 @@
+"""The `cxw` command line: one sub-command per pipeline stage, composed here.
+
+User mistakes (`data.errors.UserError`) print one line to stderr and exit 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from data.errors import UserError
+
+app = typer.Typer(
+    name="cxw",
+    help="CX Workbench: detect, localize, explain and fix regressions in operational metrics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+generate_app = typer.Typer(help="Generate synthetic datasets with a known answer.", no_args_is_help=True)
+app.add_typer(generate_app, name="generate")
+
+
+def _register_commands() -> None:
+    """Import the modules that attach sub-commands to `app` (kept apart so each stays small)."""
+    from backend.commands import data_commands  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `cxw` console script; returns the process exit code."""
+    _register_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        print("aborted", file=sys.stderr)
+        return 130
+    except Exception as err:  # click usage errors come through here in non-standalone mode
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            return err.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of `cxw`, one module per area."""

@@ -1,0 +1,1 @@
+"""Stage 2 — metrics: declarative metric specs compiled to one GROUPING SETS query (the metric cube)."""

@@ -50,5 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m backend.cli`: run the imported module, where commands register
+    from backend.cli import main as _main
+
+    sys.exit(_main())

@@ -1,0 +1,205 @@
+"""Loaders: expose a workspace's records to DuckDB as the view ``records``, validated up front.
+
+Records are never loaded into pandas: DuckDB scans Parquet (a file, a glob, a directory, hive
+partitions) or CSV (delimiter and header sniffed, UTF-8 or Latin-1, ISO or epoch timestamps) lazily.
+`open_workspace` checks everything a later stage relies on before any work starts: the files exist and
+are readable, the role columns exist with usable types, every metric expression compiles with the
+right type, and the change log parses. Each mistake raises `WorkspaceError` naming file and key.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from data.changes import ChangeEvent, load_change_events
+from data.errors import WorkspaceError
+from data.workspace import MetricSpec, Workspace, load_workspace
+
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL")
+TIME_TYPES = ("TIMESTAMP", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
+CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+
+
+@dataclass(frozen=True)
+class OpenWorkspace:
+    """A validated workspace with its records exposed as the DuckDB view ``records``."""
+
+    workspace: Workspace
+    con: duckdb.DuckDBPyConnection
+    columns: dict[str, str]  # column name -> DuckDB type, after timestamp normalisation
+    files: tuple[Path, ...]
+    changes: tuple[ChangeEvent, ...]
+
+    @property
+    def records_label(self) -> str:
+        return self.workspace.records.path
+
+
+def quote(name: str) -> str:
+    """Quote an identifier for DuckDB SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err)
+    for prefix in ("Binder Error: ", "Parser Error: ", "Conversion Error: ", "Catalog Error: ", "Invalid Input Error: "):
+        text = text.replace(prefix, "")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return "; ".join(lines[:2]) if lines else type(err).__name__
+
+
+def _record_files(ws: Workspace) -> tuple[list[Path], str]:
+    """The files behind ``records.path`` and their format (``parquet`` or ``csv``)."""
+    spec = ws.records
+    target = ws.resolve(spec.path)
+    where = f"{ws.source_file}: records.path"
+    if any(ch in str(target) for ch in "*?["):
+        files = sorted(Path(p) for p in globlib.glob(str(target), recursive=True) if Path(p).is_file())
+        if not files:
+            raise WorkspaceError(where, f"no files match {spec.path!r}")
+    elif target.is_dir():
+        files = sorted(p for p in target.rglob("*") if p.is_file() and _kind(p) is not None)
+        if not files:
+            raise WorkspaceError(where, f"directory {spec.path!r} holds no Parquet or CSV files")
+    elif target.is_file():
+        files = [target]
+    else:
+        raise WorkspaceError(where, f"{spec.path!r} does not exist (looked in {target.parent})")
+    kinds = {spec.format} if spec.format != "auto" else {_kind(f) for f in files}
+    if None in kinds:
+        bad = next(f for f in files if _kind(f) is None)
+        raise WorkspaceError(where, f"{bad.name}: unknown file type (expected .parquet or .csv, or set records.format)")
+    if len(kinds) > 1:
+        raise WorkspaceError(where, "mixes Parquet and CSV files; point it at one kind")
+    return files, kinds.pop()
+
+
+def _kind(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    return None
+
+
+def _csv_source(con: duckdb.DuckDBPyConnection, ws: Workspace, files: list[Path]) -> str:
+    spec = ws.records
+    file_list = "[" + ", ".join(sql_literal(str(f)) for f in files) + "]"
+    options = ["union_by_name = true"]
+    if spec.delimiter is not None:
+        options.append(f"delim = {sql_literal(spec.delimiter)}")
+    if spec.header is not None:
+        options.append(f"header = {str(spec.header).lower()}")
+    encodings = ["utf-8", "latin-1"] if spec.encoding == "auto" else [spec.encoding]
+    last: Exception | None = None
+    for encoding in encodings:
+        source = f"read_csv({file_list}, {', '.join(options + [f'encoding = {sql_literal(encoding)}'])})"
+        try:
+            # Sniffing reads a sample; a full count forces every byte through the decoder.
+            con.execute(f"SELECT count(*) FROM {source}").fetchall()
+            return source
+        except duckdb.Error as err:
+            last = err
+            if "unicode" not in str(err).lower() and "encod" not in str(err).lower():
+                break
+    raise WorkspaceError(f"{ws.source_file}: records.path", f"cannot read CSV {files[0].name}: {_first_line(last)}")
+
+
+def _parquet_source(con: duckdb.DuckDBPyConnection, ws: Workspace, files: list[Path]) -> str:
+    file_list = "[" + ", ".join(sql_literal(str(f)) for f in files) + "]"
+    source = f"read_parquet({file_list}, hive_partitioning = true, union_by_name = true)"
+    try:
+        con.execute(f"SELECT * FROM {source} LIMIT 0").fetchall()
+    except duckdb.Error as err:
+        raise WorkspaceError(f"{ws.source_file}: records.path",
+                             f"cannot read Parquet: {_first_line(err)}") from None
+    return source
+
+
+def _timestamp_expr(con: duckdb.DuckDBPyConnection, ws: Workspace, source: str, col_type: str) -> str:
+    """SQL that turns the timestamp column into a naive UTC TIMESTAMP."""
+    spec = ws.records
+    col = quote(spec.timestamp)
+    where = f"{ws.source_file}: records.timestamp"
+    t = col_type.upper()
+    if t.startswith("TIMESTAMP WITH TIME ZONE") or t == "TIMESTAMPTZ":
+        return f"timezone('UTC', {col})"
+    if t in TIME_TYPES:
+        return f"CAST({col} AS TIMESTAMP)"
+    if t in NUMERIC_TYPES or t.startswith("DECIMAL"):
+        unit = spec.timestamp_unit
+        if unit == "auto":
+            biggest = con.execute(f"SELECT max(abs({col})) FROM {source}").fetchone()[0] or 0
+            unit = "us" if biggest > 1e14 else "ms" if biggest > 1e11 else "s"
+        scale = {"s": 1, "ms": 1_000, "us": 1_000_000}[unit]
+        return f"make_timestamp(CAST(round({col} * {1_000_000 // scale}) AS BIGINT))"
+    if t == "VARCHAR":
+        bad = con.execute(
+            f"SELECT {col} FROM {source} WHERE {col} IS NOT NULL AND try_cast({col} AS TIMESTAMPTZ) IS NULL LIMIT 1"
+        ).fetchone()
+        if bad is not None:
+            raise WorkspaceError(where, f"column {spec.timestamp!r} has a value that is not a timestamp: {bad[0]!r}")
+        return f"timezone('UTC', CAST({col} AS TIMESTAMPTZ))"
+    raise WorkspaceError(where, f"column {spec.timestamp!r} has type {col_type}, not a timestamp or epoch number")
+
+
+def _check_columns(ws: Workspace, columns: dict[str, str]) -> None:
+    spec = ws.records
+    roles = [("records.timestamp", [spec.timestamp]), ("records.dimensions", spec.dimensions),
+             ("records.features", spec.features), ("records.entity", [spec.entity] if spec.entity else [])]
+    for key, names in roles:
+        for name in names:
+            if name not in columns:
+                near = ", ".join(sorted(columns)[:12])
+                raise WorkspaceError(f"{ws.source_file}: {key}",
+                                     f"column {name!r} not found in {spec.path!r} (columns: {near})")
+
+
+def _check_metric(con: duckdb.DuckDBPyConnection, ws: Workspace, metric: MetricSpec) -> None:
+    fields = {"rate": ["expr"], "mean": ["expr"], "ratio": ["numerator", "denominator"]}.get(metric.type, [])
+    for key in fields:
+        expr = getattr(metric, key)
+        where = f"{ws.source_file}: metrics.{metric.name}.{key}"
+        try:
+            kind = con.execute(f"DESCRIBE SELECT ({expr}) AS x FROM records").fetchall()[0][1].upper()
+        except duckdb.Error as err:
+            raise WorkspaceError(where, f"{expr!r} does not compile: {_first_line(err)}") from None
+        if metric.type == "rate" and kind != "BOOLEAN":
+            raise WorkspaceError(where, f"{expr!r} has type {kind}; a rate needs a true/false expression")
+        if metric.type != "rate" and not (kind in NUMERIC_TYPES or kind.startswith("DECIMAL") or kind == "BOOLEAN"):
+            raise WorkspaceError(where, f"{expr!r} has type {kind}; a {metric.type} needs a number")
+
+
+def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConnection | None = None,
+                   ) -> OpenWorkspace:
+    """Validate a workspace against its data and expose the records as the DuckDB view ``records``."""
+    ws = path_or_ws if isinstance(path_or_ws, Workspace) else load_workspace(path_or_ws)
+    con = con or duckdb.connect()
+    files, kind = _record_files(ws)
+    source = _csv_source(con, ws, files) if kind == "csv" else _parquet_source(con, ws, files)
+    raw_columns = {name: typ for name, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    _check_columns(ws, raw_columns)
+    ts_expr = _timestamp_expr(con, ws, source, raw_columns[ws.records.timestamp])
+    con.execute(f"CREATE OR REPLACE TEMP VIEW records AS SELECT * REPLACE ({ts_expr} AS {quote(ws.records.timestamp)}) "
+            f"FROM {source}")
+    columns = {name: typ for name, typ, *_ in con.execute("DESCRIBE SELECT * FROM records").fetchall()}
+    if con.execute("SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)").fetchone()[0] == 0:
+        raise WorkspaceError(f"{ws.source_file}: records.path", f"{ws.records.path!r} holds no records")
+    for metric in ws.metrics:
+        _check_metric(con, ws, metric)
+    changes: tuple[ChangeEvent, ...] = ()
+    if ws.changes is not None:
+        changes = load_change_events(ws.resolve(ws.changes.path), ws.records.dimensions,
+                                     where=f"{ws.source_file}: changes.path")
+    return OpenWorkspace(ws, con, columns, tuple(files), changes)

@@ -1,0 +1,221 @@
+"""The metric cube: every metric × time bucket × slice, from one DuckDB GROUPING SETS query.
+
+Every non-composite metric is a ratio of per-record sums, sum(X) / sum(Y) (see
+`data.workspace.MetricSpec`). For each slice and bucket the cube keeps the sums a later stage needs
+for honest statistics — ``numerator`` = ΣX, ``denominator`` = ΣY, ``num_sq`` = ΣX², ``den_sq`` = ΣY²,
+``num_den`` = ΣXY, ``n`` = records — so a detector can compute delta-method standard errors
+(rates reduce to the binomial p(1-p)/n) without going back to the records.
+
+Slices are the total (``*``) and every combination of up to ``depth`` dimensions, labelled
+``dim=value&dim=value`` with dimensions sorted by name; a null dimension value reads ``(null)``.
+The cube is sparse: a slice has rows only for buckets in which it has records.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from itertools import combinations
+from pathlib import Path
+
+import duckdb
+
+from data.errors import UserError
+from data.sources import OpenWorkspace, quote, sql_literal
+from data.workspace import MetricSpec, Workspace
+
+CUBE_COLUMNS = ("ts", "slice", "metric", "value", "numerator", "denominator", "n", "num_sq", "den_sq", "num_den")
+NULL_LABEL = "(null)"
+
+
+@dataclass(frozen=True)
+class CubeInfo:
+    """What a cube holds; written beside it as ``cube.json``."""
+
+    workspace: str
+    grain: str
+    dimensions: list[str]
+    depth: int
+    metrics: list[dict]
+    start: str | None
+    end: str | None
+    buckets: int
+    slices: int
+    rows: int
+    records: int
+    seconds: float
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def grouping_sets(dimensions: list[str], depth: int) -> list[tuple[str, ...]]:
+    """Every combination of at most ``depth`` dimensions, the empty one (the total) first."""
+    dims = sorted(dimensions)
+    return [combo for k in range(min(depth, len(dims)) + 1) for combo in combinations(dims, k)]
+
+
+def _metric_inputs(m: MetricSpec, i: int) -> list[str]:
+    """Per-record X (and Y for ratios) columns of metric ``i`` for the base scan."""
+    if m.type == "rate":
+        return [f"CAST(({m.expr}) AS DOUBLE) AS x{i}"]
+    if m.type == "mean":
+        return [f"CAST(({m.expr}) AS DOUBLE) AS x{i}"]
+    if m.type == "ratio":
+        num, den = f"CAST(({m.numerator}) AS DOUBLE)", f"CAST(({m.denominator}) AS DOUBLE)"
+        both = f"({num}) IS NOT NULL AND ({den}) IS NOT NULL"
+        return [f"CASE WHEN {both} THEN {num} END AS x{i}", f"CASE WHEN {both} THEN {den} END AS y{i}"]
+    return []
+
+
+def _metric_aggregates(m: MetricSpec, i: int) -> list[str]:
+    """ΣX, ΣY, ΣX², ΣY², ΣXY of metric ``i`` (only the ones that are not implied by others)."""
+    total = "coalesce(sum({}), 0)".format
+    if m.type == "rate":
+        return [f"{total(f'x{i}')} AS num{i}", f"count(x{i}) AS den{i}"]
+    if m.type == "mean":
+        return [f"{total(f'x{i}')} AS num{i}", f"count(x{i}) AS den{i}", f"{total(f'x{i} * x{i}')} AS nsq{i}"]
+    if m.type == "ratio":
+        return [f"{total(f'x{i}')} AS num{i}", f"{total(f'y{i}')} AS den{i}", f"{total(f'x{i} * x{i}')} AS nsq{i}",
+                f"{total(f'y{i} * y{i}')} AS dsq{i}", f"{total(f'x{i} * y{i}')} AS nd{i}"]
+    return []
+
+
+def _long_select(m: MetricSpec, i: int) -> str:
+    """One metric's rows of the long cube, from the wide aggregate table."""
+    name = sql_literal(m.name)
+    value = f"CAST(num{i} AS DOUBLE) / nullif(den{i}, 0)"
+    if m.type == "rate":
+        moments = f"num{i}, den{i}, num{i}"
+    elif m.type == "mean":
+        moments = f"nsq{i}, den{i}, num{i}"
+    else:
+        moments = f"nsq{i}, dsq{i}, nd{i}"
+    moments = ", ".join(f"CAST({col} AS DOUBLE) AS {alias}"
+                        for col, alias in zip(moments.split(", "), ("num_sq", "den_sq", "num_den")))
+    return (f"SELECT ts, slice, {name} AS metric, {value} AS value, CAST(num{i} AS DOUBLE) AS numerator, "
+            f"CAST(den{i} AS DOUBLE) AS denominator, n, {moments} FROM wide")
+
+
+def _composite_select(m: MetricSpec, index: dict[str, int], specs: dict[str, MetricSpec]) -> str:
+    """A composite's rows: the weighted mean of its oriented components (higher is better)."""
+    total = sum(m.weights.values())
+    terms = []
+    for component, weight in m.weights.items():
+        c, i = specs[component], index[component]
+        value = f"(CAST(num{i} AS DOUBLE) / nullif(den{i}, 0))"
+        if c.good == "down":
+            value = f"(1.0 - {value})" if c.type == "rate" else f"(-{value})"
+        terms.append(f"{weight / total!r} * {value}")
+    value = " + ".join(terms)
+    return (f"SELECT ts, slice, {sql_literal(m.name)} AS metric, {value} AS value, {value} AS numerator, "
+            f"1.0 AS denominator, n, NULL::DOUBLE AS num_sq, NULL::DOUBLE AS den_sq, NULL::DOUBLE AS num_den FROM wide")
+
+
+def compile_cube_sql(ws: Workspace, depth: int | None = None) -> tuple[str, str]:
+    """The two statements that build the cube: the wide GROUPING SETS aggregate and its long form.
+
+    Returns ``(wide_sql, long_sql)``: ``wide_sql`` creates the temp table ``wide``; ``long_sql`` selects
+    the cube's columns from it.
+    """
+    depth = ws.cube.depth if depth is None else depth
+    dims = sorted(ws.records.dimensions)
+    alias = {d: f"d{j}" for j, d in enumerate(dims)}
+    base_metrics = [m for m in ws.metrics if m.type != "composite"]
+    index = {m.name: i for i, m in enumerate(base_metrics)}
+    grain = ws.records.grain
+    base_cols = [f"date_trunc('{grain}', {quote(ws.records.timestamp)}) AS ts"]
+    base_cols += [f"coalesce(CAST({quote(d)} AS VARCHAR), '{NULL_LABEL}') AS {alias[d]}" for d in dims]
+    for m in base_metrics:
+        base_cols += _metric_inputs(m, index[m.name])
+    sets = ", ".join("(" + ", ".join(["ts"] + [alias[d] for d in combo]) + ")" for combo in grouping_sets(dims, depth))
+    label_parts = [f"CASE WHEN grouping({alias[d]}) = 0 THEN {sql_literal(d + '=')} || {alias[d]} END" for d in dims]
+    slice_expr = f"coalesce(nullif(concat_ws('&', {', '.join(label_parts)}), ''), '*')" if dims else "'*'"
+    aggs = [a for m in base_metrics for a in _metric_aggregates(m, index[m.name])]
+    wide = (f"CREATE OR REPLACE TEMP TABLE wide AS WITH base AS (SELECT {', '.join(base_cols)} FROM records) "
+            f"SELECT ts, {slice_expr} AS slice, count(*) AS n, {', '.join(aggs)} "
+            f"FROM base GROUP BY GROUPING SETS ({sets})")
+    specs = {m.name: m for m in ws.metrics}
+    selects = [_long_select(m, index[m.name]) for m in base_metrics]
+    selects += [_composite_select(m, index, specs) for m in ws.metrics if m.type == "composite"]
+    return wide, "\nUNION ALL\n".join(selects)
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, label: str, progress: bool) -> None:
+    """Execute ``sql``; with ``progress``, poll DuckDB's query progress into a rich bar."""
+    if not progress:
+        con.execute(sql)
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    done = threading.Event()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task(label, total=100)
+
+        def poll() -> None:
+            while not done.wait(0.2):
+                pct = con.query_progress()
+                if pct is not None and pct >= 0:
+                    bar.update(task, completed=pct)
+
+        watcher = threading.Thread(target=poll, daemon=True)
+        watcher.start()
+        try:
+            con.execute(sql)
+        finally:
+            done.set()
+            watcher.join()
+        bar.update(task, completed=100)
+
+
+def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
+               progress: bool = False, memory_limit: str | None = None) -> CubeInfo:
+    """Build ``out_dir/cube.parquet`` (and ``cube.json``) for an opened workspace.
+
+    Files are written to a temporary folder and moved into place at the end, so a failure leaves
+    nothing half-written.
+    """
+    ws = ow.workspace
+    depth = ws.cube.depth if depth is None else depth
+    if depth < 0:
+        raise UserError(f"--depth must be 0 or more, got {depth}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir}: exists and is not a directory")
+    con = ow.con
+    con.execute("SET preserve_insertion_order = false")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
+    started = time.perf_counter()
+    wide_sql, long_sql = compile_cube_sql(ws, depth)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".cube-", dir=out_dir))
+    try:
+        _run(con, wide_sql, "aggregating", progress)
+        target = staging / "cube.parquet"
+        _run(con, f"COPY ({long_sql}) TO {sql_literal(str(target))} (FORMAT parquet, COMPRESSION zstd)",
+             "writing cube", progress)
+        stats = con.execute(
+            "SELECT min(ts), max(ts), count(DISTINCT ts), count(DISTINCT slice), count(*), "
+            "sum(n) FILTER (WHERE slice = '*') FROM wide").fetchone()
+        con.execute("DROP TABLE wide")
+        info = CubeInfo(
+            workspace=ws.name, grain=ws.records.grain, dimensions=sorted(ws.records.dimensions), depth=depth,
+            metrics=[{"name": m.name, "type": m.type, "good": m.good, "role": m.role, "unit": m.unit}
+                     for m in ws.metrics],
+            start=stats[0].isoformat() if stats[0] else None, end=stats[1].isoformat() if stats[1] else None,
+            buckets=stats[2], slices=stats[3], rows=stats[4] * len(ws.metrics), records=int(stats[5] or 0),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        (staging / "cube.json").write_text(info.to_json())
+        for name in ("cube.parquet", "cube.json"):
+            os.replace(staging / name, out_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return info

@@ -1,1 +1,38 @@
-"""Stage 3 — detection: detectors over the metric cube, false-discovery control, slice localization."""
+"""Stage 3 — detection: detectors over the metric cube, false-discovery control, slice localization.
+
+The public API: `detect` (cube → localized `Regression`s), the detector estimators, `benjamini_hochberg`,
+and — from their own modules — `localize` / `localize_ratio` (multi-dimensional root-cause slices) and
+`changepoints` (change-point dating).
+"""
+
+from detection.config import DetectionConfig, detection_config
+from detection.detectors import (
+    CUSUM,
+    EWMA,
+    Detector,
+    Residuals,
+    RobustBaseline,
+    RobustZScore,
+    Scores,
+    SeasonalBaseline,
+    ZScore,
+)
+from detection.fdr import FDRResult, benjamini_hochberg
+from detection.panel import Panel
+from detection.scan import ScanResult, detect
+from detection.types import Interval, Regression, Slice
+
+try:  # until the localization branch is merged
+    from detection.localize import localize, localize_ratio
+except ImportError:  # pragma: no cover
+    localize = localize_ratio = None
+try:  # until the change-point branch is merged
+    from detection.changepoint import changepoints
+except ImportError:  # pragma: no cover
+    changepoints = None
+
+__all__ = [
+    "CUSUM", "EWMA", "Detector", "DetectionConfig", "FDRResult", "Interval", "Panel", "Regression", "Residuals",
+    "RobustBaseline", "RobustZScore", "ScanResult", "Scores", "SeasonalBaseline", "Slice", "ZScore",
+    "benjamini_hochberg", "changepoints", "detect", "detection_config", "localize", "localize_ratio",
+]

@@ -1,0 +1,144 @@
+"""Leaves for localization: every combination of all dimensions, real vs. expected, from one DuckDB scan.
+
+A localizer (`detection.localize`) explains a change by the slices whose leaves moved. For a regression
+of a ratio metric ΣX/ΣY over a window, each leaf gets
+
+- real numerator and denominator: ΣX and ΣY over the window;
+- predicted denominator: the leaf's baseline ΣY scaled by the window's volume (ΣY window / ΣY baseline,
+  over all leaves), so a leaf that merely got busier is not "anomalous";
+- predicted numerator: the leaf's baseline ratio (shrunk toward the overall baseline ratio by a few
+  pseudo-records, so a leaf of three orders is not a 0 % or 100 % rate) × the seasonal factor of the
+  window (the total's expected value over the window / its baseline level) × the predicted denominator.
+
+A composite metric is additive in ``records × value``: real = n × value over the window, predicted =
+n × the leaf's baseline value (its components shrunk the same way), with n the window's records.
+The sums for every metric and window come from one GROUP BY over the records with FILTER clauses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from data.sources import OpenWorkspace, quote, sql_literal
+from data.workspace import MetricSpec, Workspace
+
+NULL_LABEL = "(null)"  # as in the metric cube
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open time range [start, end) of the records."""
+
+    start: datetime
+    end: datetime
+
+    def sql(self, column: str) -> str:
+        return (f"{quote(column)} >= TIMESTAMP {sql_literal(self.start.isoformat(sep=' '))} AND "
+                f"{quote(column)} < TIMESTAMP {sql_literal(self.end.isoformat(sep=' '))}")
+
+
+def metric_inputs(m: MetricSpec) -> tuple[str, str]:
+    """Per-record X and Y SQL of a non-composite metric (null where the record does not count)."""
+    if m.type in ("rate", "mean"):
+        x = f"CAST(({m.expr}) AS DOUBLE)"
+        return x, f"CASE WHEN {x} IS NOT NULL THEN 1.0 END"
+    num, den = f"CAST(({m.numerator}) AS DOUBLE)", f"CAST(({m.denominator}) AS DOUBLE)"
+    both = f"({num}) IS NOT NULL AND ({den}) IS NOT NULL"
+    return f"CASE WHEN {both} THEN {num} END", f"CASE WHEN {both} THEN {den} END"
+
+
+def base_metrics(ws: Workspace, names: list[str]) -> list[MetricSpec]:
+    """The non-composite metrics needed for ``names`` (a composite needs its components)."""
+    needed: list[str] = []
+    for name in names:
+        m = ws.metric(name)
+        for part in (m.weights if m.type == "composite" else [name]):
+            if part not in needed:
+                needed.append(part)
+    return [ws.metric(n) for n in needed]
+
+
+def leaf_sums(ow: OpenWorkspace, metrics: list[MetricSpec], periods: list[Period]) -> pd.DataFrame:
+    """Per leaf: ``n_{j}``, ``x_{i}_{j}``, ``y_{i}_{j}`` for metric i and period j (0 where absent)."""
+    ws = ow.workspace
+    dims = ws.records.dimensions
+    ts = ws.records.timestamp
+    cols = [f"coalesce(CAST({quote(d)} AS VARCHAR), {sql_literal(NULL_LABEL)}) AS {quote(d)}" for d in dims]
+    cols.append(f"{quote(ts)} AS __ts")
+    for i, m in enumerate(metrics):
+        x, y = metric_inputs(m)
+        cols += [f"{x} AS __x{i}", f"{y} AS __y{i}"]
+    lo = min(p.start for p in periods)
+    hi = max(p.end for p in periods)
+    aggs = []
+    for j, p in enumerate(periods):
+        cond = p.sql("__ts")
+        aggs.append(f"count(*) FILTER (WHERE {cond}) AS n_{j}")
+        for i in range(len(metrics)):
+            aggs += [f"coalesce(sum(__x{i}) FILTER (WHERE {cond}), 0) AS x_{i}_{j}",
+                     f"coalesce(sum(__y{i}) FILTER (WHERE {cond}), 0) AS y_{i}_{j}"]
+    group = ", ".join(quote(d) for d in dims)
+    sql = (f"SELECT {group}, {', '.join(aggs)} FROM (SELECT {', '.join(cols)} FROM records "
+           f"WHERE {Period(lo, hi).sql(ts)}) GROUP BY {group}")
+    return ow.con.execute(sql).df()
+
+
+def shrunk_ratio(x: np.ndarray, y: np.ndarray, n: np.ndarray, pseudo: float = 20.0) -> np.ndarray:
+    """Leaf ratios ΣX/ΣY pulled toward the overall ratio by ``pseudo`` records' worth of ΣY."""
+    overall = x.sum() / y.sum() if y.sum() > 0 else 0.0
+    unit = y.sum() / max(n.sum(), 1.0)
+    k = pseudo * unit
+    return (x + k * overall) / (y + k)
+
+
+@dataclass(frozen=True)
+class LeafFrames:
+    """What a localizer gets: ``numerator`` and ``denominator`` leaves (ratio form) or ``additive`` leaves."""
+
+    dims: list[str]
+    numerator: pd.DataFrame | None = None
+    denominator: pd.DataFrame | None = None
+    additive: pd.DataFrame | None = None
+
+
+def ratio_leaves(sums: pd.DataFrame, dims: list[str], i: int, base: int, window: int,
+                 seasonal: float = 1.0, rate: bool = False) -> LeafFrames:
+    """Numerator and denominator leaves of metric ``i`` for the window (period ``window``) vs. ``base``."""
+    xb, yb = sums[f"x_{i}_{base}"].to_numpy(float), sums[f"y_{i}_{base}"].to_numpy(float)
+    nb = sums[f"n_{base}"].to_numpy(float)
+    xw, yw = sums[f"x_{i}_{window}"].to_numpy(float), sums[f"y_{i}_{window}"].to_numpy(float)
+    volume = yw.sum() / yb.sum() if yb.sum() > 0 else 1.0
+    y_hat = yb * volume
+    ratio = shrunk_ratio(xb, yb, nb) * seasonal
+    if rate:
+        ratio = np.clip(ratio, 0.0, 1.0)
+    keys = sums[dims].reset_index(drop=True)
+    num = keys.assign(real=xw, predict=ratio * y_hat)
+    den = keys.assign(real=yw, predict=y_hat)
+    keep = (num["real"] != 0) | (num["predict"] != 0) | (den["real"] != 0) | (den["predict"] != 0)
+    return LeafFrames(dims, num[keep].reset_index(drop=True), den[keep].reset_index(drop=True))
+
+
+def composite_leaves(sums: pd.DataFrame, dims: list[str], ws: Workspace, metric: MetricSpec,
+                     index: dict[str, int], base: int, window: int) -> LeafFrames:
+    """Additive leaves ``records × value`` of a composite metric for the window vs. ``base``."""
+    total = sum(metric.weights.values())
+    nb, nw = sums[f"n_{base}"].to_numpy(float), sums[f"n_{window}"].to_numpy(float)
+    value_b = np.zeros(len(sums))
+    value_w = np.zeros(len(sums))
+    for name, weight in metric.weights.items():
+        c, i = ws.metric(name), index[name]
+        xb, yb = sums[f"x_{i}_{base}"].to_numpy(float), sums[f"y_{i}_{base}"].to_numpy(float)
+        xw, yw = sums[f"x_{i}_{window}"].to_numpy(float), sums[f"y_{i}_{window}"].to_numpy(float)
+        rb = shrunk_ratio(xb, yb, nb)
+        rw = np.divide(xw, yw, out=rb.copy(), where=yw > 0)  # a leaf without this component: as expected
+        if c.good == "down":
+            rb, rw = (1 - rb, 1 - rw) if c.type == "rate" else (-rb, -rw)
+        value_b += weight / total * rb
+        value_w += weight / total * rw
+    leaves = sums[dims].reset_index(drop=True).assign(real=nw * value_w, predict=nw * value_b)
+    return LeafFrames(dims, additive=leaves[nw > 0].reset_index(drop=True))

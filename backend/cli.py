@@ -5,6 +5,7 @@ User mistakes (`data.errors.UserError`) print one line to stderr and exit 2; nev
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
@@ -24,7 +25,13 @@ app.add_typer(generate_app, name="generate")
 
 def _register_commands() -> None:
     """Import the modules that attach sub-commands to `app` (kept apart so each stays small)."""
-    from backend.commands import data_commands  # noqa: F401
+    from backend.commands import generate_commands  # noqa: F401
+
+    try:  # TODO(integration): plain import once backend/commands/data_commands.py is merged
+        importlib.import_module("backend.commands.data_commands")
+    except ModuleNotFoundError as err:
+        if err.name != "backend.commands.data_commands":
+            raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,4 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m backend.cli` runs this file as `__main__`, a second copy of the module; the command
+    # modules attach to `backend.cli`'s apps, so run that copy's `main`.
+    from backend.cli import main as package_main
+
+    sys.exit(package_main())

@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # click usage errors come through here in non-standalone mode
         import click
 
-        if isinstance(err, click.ClickException):
+        # typer >= 0.29 vendors click: its usage errors (e.g. `--orders abc`) are TyperExceptions
+        if isinstance(err, click.ClickException | typer.TyperException) and hasattr(err, "show"):
             err.show()
             return err.exit_code
         raise

@@ -324,6 +324,13 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, args, message):
     assert not (tmp_path / "ws").exists()
 
 
+def test_unparsable_or_missing_options_are_usage_errors(tmp_path, capsys):
+    code, _, err = _run(["generate", "cx", "--orders", "abc", "--scenario", "none", "--out", str(tmp_path)], capsys)
+    assert code == 2 and "Invalid value for '--orders'" in err
+    code, _, err = _run(["generate", "cx", "--scenario", "none", "--out", str(tmp_path)], capsys)
+    assert code == 2 and "Missing option '--orders'" in err
+
+
 def test_out_that_is_a_foreign_folder_or_a_file_is_refused(tmp_path, capsys):
     foreign = tmp_path / "mine"
     foreign.mkdir()

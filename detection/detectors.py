@@ -114,13 +114,13 @@ class Residuals:
 
 
 def _cell_sums(values: np.ndarray, cells: np.ndarray, count: int) -> np.ndarray:
-    """``(S, count)``: each row's sum over the buckets of each seasonal cell (sort + reduceat, no BLAS)."""
+    """``(..., count)``: sums over the buckets (last axis) of each seasonal cell (sort + reduceat, no BLAS)."""
     order = np.argsort(cells, kind="stable")
     sorted_cells = cells[order]
     present = np.unique(sorted_cells)
     starts = np.searchsorted(sorted_cells, present)
-    out = np.zeros((values.shape[0], count))
-    out[:, present] = np.add.reduceat(values[:, order], starts, axis=1)
+    out = np.zeros(values.shape[:-1] + (count,))
+    out[..., present] = np.add.reduceat(values[..., order], starts, axis=-1)
     return out
 
 
@@ -185,6 +185,10 @@ class SeasonalBaseline(_Params):
         _check_panel(baseline)
         if self.prior_records < 0 or not 0 <= self.max_rho < 1:
             raise ValueError("prior_records must be >= 0 and max_rho in [0, 1)")
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # empty cells are masked below
+            return self._fit(baseline)
+
+    def _fit(self, baseline: Panel) -> SeasonalBaseline:
         X, Y, n = baseline.numerator, baseline.denominator, baseline.n
         obs = baseline.observed
         if Y.sum() <= 0:
@@ -198,14 +202,15 @@ class SeasonalBaseline(_Params):
         unit = np.divide(Y.sum(axis=1), n_tot, out=np.full(len(Y), Y.sum() / max(n.sum(), 1.0)), where=n_tot > 0)
         k = self.prior_records * unit
         level = (X.sum(axis=1) + k * prior) / (Y.sum(axis=1) + k)
-        Xc, Yc, nc, count_c = (_cell_sums(a, coarse, C) for a in (X, Y, n, obs.astype(float)))
-        Xp, Yp, np_, count_p = (_cell_sums(a, season, P) for a in (X, Y, n, obs.astype(float)))
+        stacked = np.stack([X, Y, n, obs.astype(float)])
+        Xc, Yc, nc, count_c = _cell_sums(stacked, coarse, C)
+        Xp, Yp, np_, count_p = _cell_sums(stacked, season, P)
+        del stacked
         raw_c = np.divide(Xc, Yc, out=np.repeat(level[:, None], C, axis=1), where=Yc > 0)
         value = np.divide(X, Y, out=np.zeros_like(X), where=obs)
         Ysafe = np.where(obs, Y, 1.0)
 
         # Per-record variance (what one record adds to the variance of ΣX/ΣY, times (ΣY/n)²).
-        alpha = None
         # A rate is never expected to be exactly 0 or 1: at least half a record of the other outcome
         # over the baseline (Jeffreys-like), so one failure in a slice that never failed is not a shock.
         floor = (0.5 / (Y.sum(axis=1) + 1.0))[:, None]
@@ -234,58 +239,55 @@ class SeasonalBaseline(_Params):
             weight = np.divide(spread, total, out=np.zeros_like(total), where=filled & (total > 0))
             return weight, spread
 
-        tau2 = np.zeros(len(X))
-        for _ in range(2):  # second pass: cells also carry the over-dispersion of their buckets
-            s2c = sigma2[:, None] * np.ones((1, C))
-            v_c = cell_var(s2c, nc, Yc) + tau2[:, None] / np.maximum(count_c, 1.0)
+        def cells(tau2: np.ndarray):
+            """The shrunk hour-of-day and hour-of-week profiles (cells carry τ² over their buckets)."""
+            v_c = cell_var(sigma2[:, None], nc, Yc) + tau2[:, None] / np.maximum(count_c, 1.0)
             w_c, spread_c = shrink(raw_c, level[:, None], v_c, Yc > 0)
             hod = level[:, None] + w_c * (raw_c - level[:, None])
             if rate:
                 hod = np.clip(hod, floor, 1 - floor)
             target_p = hod[:, cell_coarse]
-            s2p = np.clip(target_p * (1 - target_p), _EPS, None) if rate else sigma2[:, None] * np.ones((1, P))
+            s2p = target_p * (1 - target_p) if rate else sigma2[:, None]
             raw_p = np.divide(Xp, Yp, out=target_p.copy(), where=Yp > 0)
             v_p = cell_var(s2p, np_, Yp) + tau2[:, None] / np.maximum(count_p, 1.0)
             w_p, spread_p = shrink(raw_p, target_p, v_p, Yp > 0)
             profile = target_p + w_p * (raw_p - target_p)
             if rate:
                 profile = np.clip(profile, floor, 1 - floor)
+            return hod, profile, (w_c, spread_c, v_c), (w_p, spread_p, v_p)
 
-            # Leave-one-out expectation of every baseline bucket: its own counts removed from its cells.
-            yc_rest, yp_rest = Yc[:, coarse] - Y, Yp[:, season] - Y
-            raw_c_loo = np.divide(Xc[:, coarse] - X, yc_rest, out=np.repeat(level[:, None], len(season), 1),
-                                  where=yc_rest > _EPS)
-            v_c_loo = cell_var(s2c[:, coarse], nc[:, coarse] - n, np.maximum(yc_rest, 0.0)) \
-                + tau2[:, None] / np.maximum(count_c[:, coarse] - 1, 1.0)
-            total = spread_c + np.where(yc_rest > _EPS, v_c_loo, 1.0)
-            wc_loo = np.divide(spread_c, total, out=np.zeros_like(total), where=(yc_rest > _EPS) & (total > 0))
-            hod_loo = level[:, None] + wc_loo * (raw_c_loo - level[:, None])
-            if rate:
-                hod_loo = np.clip(hod_loo, floor, 1 - floor)
-            raw_p_loo = np.divide(Xp[:, season] - X, yp_rest, out=hod_loo.copy(), where=yp_rest > _EPS)
-            s2_loo = np.clip(hod_loo * (1 - hod_loo), _EPS, None) if rate else sigma2[:, None]
-            v_p_loo = cell_var(s2_loo, np_[:, season] - n, np.maximum(yp_rest, 0.0)) \
-                + tau2[:, None] / np.maximum(count_p[:, season] - 1, 1.0)
-            total = spread_p + np.where(yp_rest > _EPS, v_p_loo, 1.0)
-            wp_loo = np.divide(spread_p, total, out=np.zeros_like(total), where=(yp_rest > _EPS) & (total > 0))
-            loo = hod_loo + wp_loo * (raw_p_loo - hod_loo)
-            resid = np.where(obs, value - loo, 0.0)
-            loo_var = np.nan_to_num(wp_loo * np.where(yp_rest > _EPS, v_p_loo, 0.0)
-                                    + (1 - wp_loo) ** 2 * wc_loo * np.where(yc_rest > _EPS, v_c_loo, 0.0))
+        hod, profile, (w_c, spread_c, _), (w_p, spread_p, _) = cells(np.zeros(len(X)))
 
-            if rate:
-                e = np.clip(hod[:, coarse], _EPS, 1 - _EPS)
-                sampling = e * (1 - e) / Ysafe
-            elif baseline.kind == "composite":
-                shape = np.where(obs, n / Ysafe ** 2, 0.0)
-                alpha, tau2 = _fit_variance(resid, shape, obs, extra=loo_var)
-                sigma2 = alpha
-                sampling = alpha[:, None] * shape
-                continue
-            else:
-                sampling = sigma2[:, None] * n / Ysafe ** 2
+        # Leave-one-out expectation of every baseline bucket: its own counts removed from its cells.
+        yc_rest, yp_rest = Yc[:, coarse] - Y, Yp[:, season] - Y
+        c_ok, p_ok = yc_rest > _EPS, yp_rest > _EPS
+        raw_c_loo = np.divide(Xc[:, coarse] - X, yc_rest, out=np.repeat(level[:, None], len(season), 1), where=c_ok)
+        v_c_loo = cell_var(sigma2[:, None], nc[:, coarse] - n, np.where(c_ok, yc_rest, 0.0))
+        wc_loo = np.divide(spread_c, spread_c + v_c_loo, out=np.zeros_like(v_c_loo), where=c_ok)
+        hod_loo = level[:, None] + wc_loo * (raw_c_loo - level[:, None])
+        if rate:
+            hod_loo = np.clip(hod_loo, floor, 1 - floor)
+        raw_p_loo = np.divide(Xp[:, season] - X, yp_rest, out=hod_loo.copy(), where=p_ok)
+        v_p_loo = cell_var(hod_loo * (1 - hod_loo) if rate else sigma2[:, None], np_[:, season] - n,
+                           np.where(p_ok, yp_rest, 0.0))
+        wp_loo = np.divide(spread_p, spread_p + v_p_loo, out=np.zeros_like(v_p_loo), where=p_ok)
+        loo = hod_loo + wp_loo * (raw_p_loo - hod_loo)
+        resid = np.where(obs, value - loo, 0.0)
+        loo_var = np.where(p_ok, wp_loo * v_p_loo, 0.0) + np.where(c_ok, (1 - wp_loo) ** 2 * wc_loo * v_c_loo, 0.0)
+
+        if rate:
+            e = hod[:, coarse]
+            sampling = e * (1 - e) / Ysafe
+        elif baseline.kind == "composite":
+            shape = np.where(obs, n / Ysafe ** 2, 0.0)
+            sigma2, tau2 = _fit_variance(resid, shape, obs, extra=loo_var)
+            sampling = sigma2[:, None] * shape
+        else:
+            sampling = sigma2[:, None] * n / Ysafe ** 2
+        if baseline.kind != "composite":
             tau2 = _dersimonian_laird(resid, sampling + loo_var, obs)
         rho = _pooled_lag1(resid, sampling + loo_var, tau2, obs, self.max_rho)
+        hod, profile, (w_c, _, v_c), (w_p, _, v_p) = cells(tau2)  # the cells now also carry τ²
 
         # Uncertainty of the expectation itself: the posterior variance of the shrunk cells.
         prof_var = np.nan_to_num(w_p * np.where(Yp > 0, v_p, 0.0)) \
@@ -610,16 +612,19 @@ class EWMA(Detector):
     sums: Σ a^(t−j) X_j over Σ a^(t−j) Y_j — the exponentially weighted value — against the same weighting
     of the expectation, standardized exactly for unequal bucket sizes, with the over-dispersion's variance
     grown by (1 + aρ)/(1 − aρ) for its autocorrelation. Rates use the signed root deviance at the Kish
-    effective count; other metrics a Wald statistic. Alarms need ``min_events`` expected events (rates) or
-    ``min_records`` effective records (others) in the chart's memory.
+    effective count; other metrics a Wald statistic on residuals winsorized at ``clip`` standard
+    deviations in the bad direction (one refund of a hundred dollars in a quiet bucket is not a trend).
+    Alarms need ``min_events`` expected events (rates) or ``min_records`` effective records (others) in
+    the chart's memory.
     """
 
     name = "ewma"
 
     def __init__(self, lam: float = 0.1, side: Side = "both", tolerance: float = 0.0, min_events: float = 5.0,
-                 min_records: float = 30.0, model=None, refit: bool = True):
+                 min_records: float = 30.0, clip: float = 3.0, model=None, refit: bool = True):
         self._init_common(side, tolerance, model, refit)
         self.lam = lam
+        self.clip = clip
         self.min_events = min_events
         self.min_records = min_records
 
@@ -651,8 +656,8 @@ class EWMA(Detector):
         else:
             sampling = np.where(res.observed, res.sampling, 0.0)
             spread = smooth(y * y * (sampling + extra), a * a)
-            stat = np.divide(smooth(y * self._excess(res, sign)), np.sqrt(spread), out=np.zeros_like(weight),
-                             where=spread > 0)
+            excess = np.minimum(self._excess(res, sign), self.clip * np.sqrt(sampling + extra))
+            stat = np.divide(smooth(y * excess), np.sqrt(spread), out=np.zeros_like(weight), where=spread > 0)
             share = np.divide(smooth(y * y * extra, a * a), spread, out=np.zeros_like(weight), where=spread > 0)
             valid = res.observed & (smooth(res.events) >= self.min_records)
         return stat, np.where(valid, log_tail(stat, share, res.dof), 0.0), valid.sum(axis=1)
@@ -666,7 +671,8 @@ class CUSUM(Detector):
     small shift in a big, noisy slice and a large one in a quiet slice are both found fast. Rates use the
     binomial likelihood of the bucket's counts — exact for sparse counts — divided by the over-dispersion
     factor (total / sampling variance, quasi-likelihood); other metrics the Gaussian likelihood with the
-    model's variance. The over-dispersion and the expectation's error enter with their long-run variance
+    model's variance, each bucket's standardized residual winsorized at ``clip`` in the bad direction
+    (robust CUSUM, Lucas & Crosier 1982: heavy-tailed amounts cannot jump it). The over-dispersion and the expectation's error enter with their long-run variance
     ((1 + ρ)/(1 − ρ)), because a CUSUM is a long sum. By Ville's inequality an alarm's p-value is at most
     (designs) × (observed buckets) × e^(−max S) under the null. `flag` marks each significant excursion
     from the bucket after its last zero to its peak: the estimated start and end of the change.
@@ -675,32 +681,42 @@ class CUSUM(Detector):
     name = "cusum"
 
     def __init__(self, shifts: tuple[float, ...] = (0.04, 0.1, 0.25), side: Side = "both",
-                 tolerance: float = 0.0, model=None, refit: bool = True):
+                 tolerance: float = 0.0, clip: float = 3.0, model=None, refit: bool = True):
         self._init_common(side, tolerance, model, refit)
         self.shifts = shifts
+        self.clip = clip
 
     def _validate(self) -> None:
         shifts = np.atleast_1d(np.asarray(self.shifts, dtype=float))
         if shifts.size == 0 or not np.all(shifts > self.tolerance):
             raise ValueError(f"every shift ({self.shifts!r}) must exceed the tolerance ({self.tolerance!r})")
 
-    def llr(self, res: Residuals, sign: int, shift: float) -> np.ndarray:
-        """Per-bucket log-likelihood ratio of a ``shift`` change against a ``tolerance`` one, ``(S, T)``."""
-        var = np.where(res.observed, res.variance(1.0), 1.0)
+    def llr(self, res: Residuals, sign: int) -> np.ndarray:
+        """Per-bucket log-likelihood ratios ``(K, S, T)`` of each ``shift`` against the ``tolerance``."""
+        shifts = np.atleast_1d(np.asarray(self.shifts, dtype=float))
+        obs = res.observed
+        var = np.where(obs, res.variance(1.0), 1.0)
+        out = np.empty((len(shifts),) + obs.shape)
         if res.kind == "rate":
             p0 = self._null_rate(res, sign)
-            p1 = np.clip(res.expected * (1 + sign * shift), _EPS, 1 - _EPS)
-            llr = res.x * np.log(p1 / p0) + (res.y - res.x) * np.log((1 - p1) / (1 - p0))
-            dispersion = var / np.where(res.observed, res.sampling, 1.0)
-            return np.where(res.observed, llr / dispersion, 0.0)
+            weight = np.where(obs, res.sampling / var, 0.0)  # 1 / over-dispersion (quasi-likelihood)
+            x, y = weight * res.x, weight * res.y
+            log_p0, log_q0 = np.log(p0), np.log1p(-p0)
+            for k, shift in enumerate(shifts):
+                p1 = np.clip(res.expected * (1 + sign * shift), _EPS, 1 - _EPS)
+                out[k] = x * (np.log(p1) - log_p0) + (y - x) * (np.log1p(-p1) - log_q0)
+            return out
         scale = self._scale(res)
-        d0, d1 = self.tolerance * scale, shift * scale
-        r = sign * (res.value - res.expected)
-        return np.where(res.observed, (d1 - d0) * (r - (d0 + d1) / 2) / var, 0.0)
+        sd = np.sqrt(var)
+        r = np.where(obs, sign * (res.value - res.expected) / sd, 0.0)
+        unit = scale / sd
+        for k, shift in enumerate(shifts):
+            step, middle = (shift - self.tolerance) * unit, (shift + self.tolerance) / 2 * unit
+            out[k] = np.where(obs, step * np.minimum(r - middle, self.clip), 0.0)
+        return out
 
     def _side(self, res: Residuals, sign: int):
-        shifts = np.atleast_1d(np.asarray(self.shifts, dtype=float))
-        g = np.stack([self.llr(res, sign, float(d)) for d in shifts])  # (K, S, T)
+        g = self.llr(res, sign)
         K, S, T = g.shape
         g = g.reshape(K * S, T)
         path = np.empty_like(g)

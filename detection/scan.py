@@ -14,10 +14,13 @@
    ``fdr`` (`detection.fdr`). In a significant series, the buckets each detector flags at the BH
    threshold — the CUSUM from its estimated start to its peak — merge into runs (gaps up to
    ``merge_gap``); each run with enough records and a large enough relative change is a candidate.
+   Once candidates are grouped (4.), the groups go through the same step-up again, each represented by
+   its most significant series, so the FDR holds over regressions, not only over series.
 4. **One regression per cause and metric.** Candidates of one metric that overlap in time and either
    nest (a parent and the child that explains it) or start within a day of each other (siblings hit by
-   the same cause) form one regression, represented by its most significant member. Its start is
-   refined by change-point detection (`detection.changepoint`) when available.
+   the same cause) form one regression, represented by its most significant member. It starts with the
+   earliest member significant on its own (a staged rollout shows in its first stores before the
+   region), refined by change-point detection (`detection.changepoint`) when available.
 5. **Localization.** Leaves (all dimensions) for each regression window against the baseline, from one
    DuckDB scan of the records (`detection.leaves`), go to `detection.localize.localize_ratio` (rate,
    mean and ratio metrics) or `localize` (composites); the regression keeps the ranked slices with their
@@ -384,13 +387,21 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
         frame = frame.sort_values(["log_p", "depth", "support"], ascending=[True, True, False], kind="stable")
         for _, members in frame.groupby("group", sort=False):
             found.append((s, members.iloc[0], members))
+    found = _cluster_step_up(found, config.fdr, fdr.tests)
     regressions: list[Regression] = []
-    for s, rep, members in found:
-        row, start, stop = int(rep["row"]), int(rep["start"]), int(rep["stop"])
-        refined = _refine_start(s, row, start, stop, reach=int(timedelta(days=1) / step))
-        stats = _interval_stats(s.residuals, np.array([row]), np.array([refined]), np.array([stop]))
-        regressions.append(_regression(ws.name, s, rep, members, refined, stop, stats, ts[w0:], step, grain,
-                                       ts[b0], int(row)))
+    strong = np.log(config.fdr / max(fdr.tests, 1))  # discoverable on its own, even as the only regression
+    for s, rep, members, q in found:
+        row, stop = int(rep["row"]), int(rep["stop"])
+        # A cause that spreads (a staged rollout) shows first in a few slices: the regression starts with
+        # the earliest member that is significant on its own, dated by change-point detection if present.
+        sure = members[(members["log_p"] <= strong) | (members.index == rep.name)]
+        first = sure.loc[sure["start"].idxmin()]
+        start = _refine_start(s, int(first["row"]), int(first["start"]), int(first["stop"]),
+                              reach=int(timedelta(days=1) / step))
+        stop = max(stop, int(sure["stop"].max()))
+        stats = _interval_stats(s.residuals, np.array([row]), np.array([start]), np.array([stop]))
+        regressions.append(_regression(ws.name, s, rep, members, start, stop, stats, ts[w0:], step, grain,
+                                       ts[b0], int(row), q, first_slice=str(first["slice"])))
     timings["regressions"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -403,6 +414,29 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
                       int(fdr.tests), int(untested), float(fdr.threshold), regressions, timings)
 
 
+def _cluster_step_up(found: list, q: float, tests: int) -> list:
+    """Benjamini–Hochberg again, over regressions instead of series.
+
+    One real cause makes hundreds of nested slices significant; counted as discoveries they loosen the
+    series-level threshold for everything else, so a chance blip in an unrelated slice could become a
+    regression of its own. Each regression is represented by its most significant series; the k-th
+    smallest of those must satisfy p ≤ k·q/m with m the series tested (cluster-level FDR, in the spirit of
+    topological FDR, Chumbley & Friston 2009). Returns ``(scan, representative, members, q-value)``.
+    """
+    if not found:
+        return []
+    p = np.array([float(np.exp(rep["log_p"])) for _, rep, _ in found])
+    order = np.argsort(p, kind="stable")
+    ranks = np.arange(1, len(p) + 1)
+    passed = np.flatnonzero(p[order] <= ranks * q / tests)
+    if passed.size == 0:
+        return []
+    keep = order[: passed[-1] + 1]
+    adjusted = np.minimum(np.minimum.accumulate((p[order] * tests / ranks)[::-1])[::-1], 1.0)
+    q_of = dict(zip(order.tolist(), adjusted.tolist()))
+    return [(*found[i], q_of[i]) for i in sorted(keep)]
+
+
 def stable_id(workspace: str, metric: str, slice_key: str, start: datetime) -> str:
     """Hash of workspace, metric, slice and start bucket: the same regression keeps its id across scans."""
     text = "|".join([workspace, metric, slice_key, start.isoformat()])
@@ -411,7 +445,7 @@ def stable_id(workspace: str, metric: str, slice_key: str, start: datetime) -> s
 
 def _regression(workspace: str, s: _MetricScan, rep: pd.Series, members: pd.DataFrame, start: int, stop: int,
                 stats: _Stats, window_ts: list[datetime], step: timedelta, grain: str, baseline_start: datetime,
-                row: int) -> Regression:
+                row: int, q_value: float, first_slice: str) -> Regression:
     change, se, base = float(stats.change[0]), float(stats.se[0]), float(stats.baseline[0])
     scale = abs(base) if abs(base) > 1e-12 else float("nan")
     begin = window_ts[start]
@@ -430,7 +464,7 @@ def _regression(workspace: str, s: _MetricScan, rep: pd.Series, members: pd.Data
         relative_change=change / scale,
         relative_interval=Interval((change - Z95 * se) / scale, (change + Z95 * se) / scale),
         p_value=float(np.exp(rep["log_p"])),
-        q_value=float(s.q[row]),
+        q_value=q_value,
         slice=Slice.parse(key),
         slices=(),
         detectors=tuple(rep["detectors"]),
@@ -439,8 +473,8 @@ def _regression(workspace: str, s: _MetricScan, rep: pd.Series, members: pd.Data
         support=int(stats.support[0]),
         extra={
             "good": s.spec.good, "unit": s.spec.unit, "ongoing": stop == len(window_ts),
-            "log10_p": float(rep["log_p"] / np.log(10)),
-            "members": len(members), "member_slices": others[:20],
+            "log10_p": float(rep["log_p"] / np.log(10)), "series_q_value": float(s.q[row]),
+            "members": len(members), "member_slices": others[:20], "first_slice": first_slice,
         },
     )
 

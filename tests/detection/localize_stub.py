@@ -13,6 +13,8 @@ from data.slices import Slice
 
 
 def _rank(deviation: pd.Series, volume: pd.Series, leaves: pd.DataFrame, dims: list[str]) -> list[Slice]:
+    sign = np.sign(deviation.sum())
+    deviation = (deviation * sign).clip(lower=0.0)  # leaves that moved the way the total moved
     total_dev = deviation.sum()
     total_vol = volume.sum()
     if total_dev == 0 or total_vol == 0:

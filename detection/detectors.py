@@ -114,7 +114,18 @@ class Residuals:
 
 
 def _cell_sums(values: np.ndarray, cells: np.ndarray, count: int) -> np.ndarray:
-    """``(..., count)``: sums over the buckets (last axis) of each seasonal cell (sort + reduceat, no BLAS)."""
+    """``(..., count)``: sums over the buckets (last axis) of each seasonal cell.
+
+    Consecutive buckets cycle through the cells, so the buckets fold into ``(cycles, count)`` and sum;
+    anything else goes through sort + reduceat. No BLAS (it fights other processes for the cores).
+    """
+    T = len(cells)
+    if T and np.array_equal(cells, (cells[0] + np.arange(T)) % count):
+        cycles = -(-T // count)
+        padded = np.zeros(values.shape[:-1] + (cycles * count,))
+        padded[..., :T] = values
+        folded = padded.reshape(values.shape[:-1] + (cycles, count)).sum(axis=-2)
+        return np.roll(folded, cells[0], axis=-1)
     order = np.argsort(cells, kind="stable")
     sorted_cells = cells[order]
     present = np.unique(sorted_cells)

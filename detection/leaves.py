@@ -12,7 +12,7 @@ of a ratio metric ΣX/ΣY over a window, each leaf gets
 
 A composite metric is additive in ``records × value``: real = n × value over the window, predicted =
 n × the leaf's baseline value (its components shrunk the same way), with n the window's records.
-The sums for every metric and window come from one GROUP BY over the records with FILTER clauses.
+The sums for every metric and window come from one GROUP BY over the records (by leaf and time segment).
 """
 
 from __future__ import annotations
@@ -63,28 +63,40 @@ def base_metrics(ws: Workspace, names: list[str]) -> list[MetricSpec]:
 
 
 def leaf_sums(ow: OpenWorkspace, metrics: list[MetricSpec], periods: list[Period]) -> pd.DataFrame:
-    """Per leaf: ``n_{j}``, ``x_{i}_{j}``, ``y_{i}_{j}`` for metric i and period j (0 where absent)."""
+    """Per leaf: ``n_{j}``, ``x_{i}_{j}``, ``y_{i}_{j}`` for metric i and period j (0 where absent).
+
+    Periods may overlap. Their boundaries cut time into segments; one GROUP BY over the records by leaf
+    and segment gives every sum once, and each period adds up its segments.
+    """
     ws = ow.workspace
     dims = ws.records.dimensions
     ts = ws.records.timestamp
+    bounds = sorted({p.start for p in periods} | {p.end for p in periods})
+    cases = " ".join(f"WHEN {quote(ts)} < TIMESTAMP {sql_literal(b.isoformat(sep=' '))} THEN {i}"
+                     for i, b in enumerate(bounds[1:]))
     cols = [f"coalesce(CAST({quote(d)} AS VARCHAR), {sql_literal(NULL_LABEL)}) AS {quote(d)}" for d in dims]
-    cols.append(f"{quote(ts)} AS __ts")
-    for i, m in enumerate(metrics):
-        x, y = metric_inputs(m)
-        cols += [f"{x} AS __x{i}", f"{y} AS __y{i}"]
-    lo = min(p.start for p in periods)
-    hi = max(p.end for p in periods)
-    aggs = []
+    cols.append(f"CASE {cases} END AS __segment")
+    keys = ", ".join(quote(d) for d in dims)
+    inputs = ", ".join(f"({metric_inputs(m)[0]}) AS __x{i}, ({metric_inputs(m)[1]}) AS __y{i}"
+                       for i, m in enumerate(metrics))
+    sums = ", ".join(["count(*) AS n"] + [f"coalesce(sum(__x{i}), 0) AS x_{i}, coalesce(sum(__y{i}), 0) AS y_{i}"
+                                         for i in range(len(metrics))])
+    sql = (f"SELECT {keys}, __segment, {sums} FROM (SELECT {', '.join(cols)}, {inputs} FROM records "
+           f"WHERE {Period(bounds[0], bounds[-1]).sql(ts)}) GROUP BY {keys}, __segment")
+    segments = ow.con.execute(sql).df()
+    seg = segments["__segment"].to_numpy()
+    value_cols = ["n"] + [f"{c}_{i}" for i in range(len(metrics)) for c in ("x", "y")]
+    leaves = segments[dims].drop_duplicates().reset_index(drop=True)
+    leaf_of = segments[dims].merge(leaves.reset_index(), on=dims, how="left")["index"].to_numpy()
+    values = segments[value_cols].to_numpy(dtype=float)
+    out = {}
     for j, p in enumerate(periods):
-        cond = p.sql("__ts")
-        aggs.append(f"count(*) FILTER (WHERE {cond}) AS n_{j}")
-        for i in range(len(metrics)):
-            aggs += [f"coalesce(sum(__x{i}) FILTER (WHERE {cond}), 0) AS x_{i}_{j}",
-                     f"coalesce(sum(__y{i}) FILTER (WHERE {cond}), 0) AS y_{i}_{j}"]
-    group = ", ".join(quote(d) for d in dims)
-    sql = (f"SELECT {group}, {', '.join(aggs)} FROM (SELECT {', '.join(cols)} FROM records "
-           f"WHERE {Period(lo, hi).sql(ts)}) GROUP BY {group}")
-    return ow.con.execute(sql).df()
+        inside = (seg >= bounds.index(p.start)) & (seg < bounds.index(p.end))
+        total = np.zeros((len(leaves), len(value_cols)))
+        np.add.at(total, leaf_of[inside], values[inside])
+        for k, name in enumerate(value_cols):
+            out[f"n_{j}" if name == "n" else f"{name}_{j}"] = total[:, k]
+    return pd.concat([leaves, pd.DataFrame(out)], axis=1)
 
 
 def shrunk_ratio(x: np.ndarray, y: np.ndarray, n: np.ndarray, pseudo: float = 20.0) -> np.ndarray:

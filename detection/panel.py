@@ -131,85 +131,132 @@ def _names(slices, count: int) -> np.ndarray:
 
 # -- the cube, pivoted ------------------------------------------------------------------------------
 
-
-def read_cube(cube: pd.DataFrame | str | Path) -> pa.Table:
-    """The cube as an Arrow table with dictionary-encoded ``slice`` and ``metric``."""
-    if isinstance(cube, pd.DataFrame):
-        missing = [c for c in CUBE_FIELDS if c not in cube.columns]
-        if missing:
-            raise UserError(f"cube: missing column {missing[0]!r} (a metric cube has {', '.join(CUBE_FIELDS)})")
-        table = pa.Table.from_pandas(cube[list(CUBE_FIELDS)], preserve_index=False)
-    else:
-        path = Path(cube)
-        if not path.exists():
-            raise UserError(f"cube {path}: file not found (build it with `cxw metrics`)")
-        try:
-            table = pq.read_table(path, columns=list(CUBE_FIELDS), read_dictionary=["slice", "metric"])
-        except (pa.ArrowInvalid, OSError, KeyError) as err:
-            raise UserError(f"cube {path}: cannot read: {str(err).splitlines()[0]}") from None
-    for name in ("slice", "metric"):
-        col = table.column(name)
-        if not pa.types.is_dictionary(col.type):
-            col = pc.dictionary_encode(col)
-        table = table.set_column(table.schema.get_field_index(name), name, col)
-    return table.unify_dictionaries().combine_chunks()
+# The cube columns a metric kind needs: a rate's moments equal its sums (X² = X, Y = 1), a composite
+# has only values.
+NEEDED = {
+    "rate": ("numerator", "denominator", "n"),
+    "mean": ("numerator", "denominator", "n", "num_sq"),
+    "ratio": ("numerator", "denominator", "n", "num_sq", "den_sq", "num_den"),
+    "composite": ("value", "n"),
+}
 
 
-@dataclass(frozen=True)
-class CubeAxes:
-    """The shared axes of a pivoted cube: every bucket from first to last, every slice."""
+def _time_range(path: Path):
+    """First and last bucket of a cube file, from the row groups' statistics when they are there."""
+    meta = pq.ParquetFile(path).metadata
+    column = meta.schema.to_arrow_schema().get_field_index("ts")
+    stats = [meta.row_group(i).column(column).statistics for i in range(meta.num_row_groups)]
+    if stats and all(st is not None and st.has_min_max for st in stats):
+        return min(st.min for st in stats), max(st.max for st in stats)
+    ts = pq.read_table(path, columns=["ts"]).column("ts")
+    return pc.min(ts).as_py(), pc.max(ts).as_py()
 
-    ts: np.ndarray  # (T,) datetime64[ns]
-    slices: np.ndarray  # (S,) object
-    grain: Grain
 
+class CubeSource:
+    """A metric cube (Parquet file or DataFrame) read one metric at a time and pivoted to panels.
 
-def panels_from_cube(table: pa.Table, kinds: dict[str, Kind], grain: Grain,
-                     ) -> tuple[CubeAxes, dict[str, Panel]]:
-    """Pivot the long cube into one `Panel` per metric in ``kinds``, all on the same axes."""
-    step = GRAIN_STEP[grain].astype("timedelta64[ns]").astype(np.int64)
-    ts = table.column("ts").cast(pa.timestamp("ns")).to_numpy().astype("datetime64[ns]").astype(np.int64)
-    if len(ts) == 0:
-        raise UserError("cube: no rows")
-    t0, t1 = ts.min(), ts.max()
-    t_idx = (ts - t0) // step
-    T = int((t1 - t0) // step) + 1
-    slice_col = table.column("slice").combine_chunks()
-    slice_names = np.asarray(slice_col.dictionary.to_pylist(), dtype=object)
-    s_idx = slice_col.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    metric_col = table.column("metric").combine_chunks()
-    metric_names = metric_col.dictionary.to_pylist()
-    m_idx = metric_col.indices.to_numpy(zero_copy_only=False)
-    order = np.argsort(slice_names.astype(str), kind="stable")  # '*' sorts first
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    s_idx = rank[s_idx]
-    slices = slice_names[order]
-    S = len(slices)
-    fields = {name: table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
-              for name in ("value", "numerator", "denominator", "n", "num_sq", "den_sq", "num_den")}
-    axes = CubeAxes(np.datetime64(int(t0), "ns") + np.arange(T) * np.timedelta64(int(step), "ns"), slices, grain)
-    panels: dict[str, Panel] = {}
-    for metric, kind in kinds.items():
-        if metric not in metric_names:
+    The cube is written metric by metric, so a filter on ``metric`` reads only that metric's row groups,
+    and only the columns its kind needs. The time axis (every bucket from the cube's first to its last)
+    is shared by all metrics; each metric has its own slices, sorted (``*`` first).
+    """
+
+    def __init__(self, cube: pd.DataFrame | str | Path, grain: Grain):
+        self.grain = grain
+        self._table: pa.Table | None = None
+        self._path: Path | None = None
+        if isinstance(cube, pd.DataFrame):
+            missing = [c for c in CUBE_FIELDS if c not in cube.columns]
+            if missing:
+                raise UserError(f"cube: missing column {missing[0]!r} (a metric cube has {', '.join(CUBE_FIELDS)})")
+            self._table = pa.Table.from_pandas(cube[list(CUBE_FIELDS)], preserve_index=False)
+            ts = self._table.column("ts")
+            lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
+        else:
+            self._path = Path(cube)
+            if not self._path.exists():
+                raise UserError(f"cube {self._path}: file not found (build it with `cxw metrics`)")
+            try:
+                lo, hi = _time_range(self._path)
+            except (pa.ArrowInvalid, OSError, KeyError) as err:
+                raise UserError(f"cube {self._path}: cannot read: {str(err).splitlines()[0]}") from None
+        if lo is None:
+            raise UserError("cube: no rows")
+        step = GRAIN_STEP[grain]
+        start = np.datetime64(pd.Timestamp(lo).to_datetime64(), "ns")
+        T = int((np.datetime64(pd.Timestamp(hi).to_datetime64(), "ns") - start) // step) + 1
+        self.ts = start + np.arange(T) * step.astype("timedelta64[ns]")
+
+    def _metric_table(self, metric: str, columns: tuple[str, ...]) -> pa.Table:
+        wanted = ["ts", "slice", *columns]
+        if self._table is not None:
+            table = self._table.filter(pc.equal(self._table.column("metric"), metric)).select(wanted)
+        else:
+            try:
+                table = pq.read_table(self._path, columns=wanted, filters=[("metric", "=", metric)],
+                                      read_dictionary=["slice"]).unify_dictionaries()
+            except (pa.ArrowInvalid, OSError, KeyError) as err:
+                raise UserError(f"cube {self._path}: cannot read: {str(err).splitlines()[0]}") from None
+        if table.num_rows == 0:
             raise UserError(f"cube: metric {metric!r} is not in the cube (rebuild it with `cxw metrics`)")
-        rows = np.flatnonzero(m_idx == metric_names.index(metric))
+        return table
+
+    def panel(self, metric: str, kind: Kind, support: tuple[tuple[int, int], ...] = (), min_support: float = 0,
+              ) -> tuple[Panel, int]:
+        """The metric's `Panel` over every bucket, keeping the slices with at least ``min_support`` records in
+        each bucket range of ``support``; also returns how many slices were dropped."""
+        table = self._metric_table(metric, NEEDED[kind])
+        step = GRAIN_STEP[self.grain].astype("timedelta64[ns]").astype(np.int64)
+        ts = table.column("ts").cast(pa.timestamp("ns")).to_numpy().astype("datetime64[ns]").astype(np.int64)
+        t_idx = (ts - self.ts[0].astype(np.int64)) // step
+        codes = table.column("slice")
+        codes = (codes if pa.types.is_dictionary(codes.type) else pc.dictionary_encode(codes)).combine_chunks()
+        names = np.asarray(codes.dictionary.to_pylist(), dtype=object)
+        order = np.argsort(names.astype(str), kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        s_idx = rank[codes.indices.to_numpy(zero_copy_only=False)]
+        names = names[order]
+        n = np.nan_to_num(table.column("n").to_numpy(zero_copy_only=False).astype(np.float64))
+        keep = np.ones(len(names), dtype=bool)
+        for lo, hi in support:
+            inside = (t_idx >= lo) & (t_idx < hi)
+            keep &= np.bincount(s_idx[inside], weights=n[inside], minlength=len(names)) >= min_support
+        position = np.full(len(names), -1, dtype=np.int64)
+        position[keep] = np.arange(int(keep.sum()))
+        s_idx = position[s_idx]
+        rows = s_idx >= 0
+        S, T = int(keep.sum()), len(self.ts)
         flat = s_idx[rows] * T + t_idx[rows]
 
         def dense(values: np.ndarray) -> np.ndarray:
             out = np.zeros(S * T)
-            out[flat] = np.nan_to_num(values, nan=0.0)
-            return out.reshape(S, T)
+            out[flat] = values[rows]
+            return np.nan_to_num(out, copy=False).reshape(S, T)
 
-        n = dense(fields["n"][rows])
+        def column(name: str) -> np.ndarray:
+            return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+
+        slices = names[keep]
+        counts = dense(n)
         if kind == "composite":
-            value = fields["value"][rows]
+            value = column("value")
             defined = ~np.isnan(value)
-            x = dense(np.where(defined, value * fields["n"][rows], 0.0))
-            y = dense(np.where(defined, fields["n"][rows], 0.0))
-            panels[metric] = Panel(x, y, n, None, None, None, axes.ts, slices, kind, grain, metric)
+            x, y = dense(np.where(defined, value * n, 0.0)), dense(np.where(defined, n, 0.0))
+            panel = Panel(x, y, counts, None, None, None, self.ts, slices, kind, self.grain, metric)
+        elif kind == "rate":
+            x, y = dense(column("numerator")), dense(column("denominator"))
+            panel = Panel(x, y, counts, x, y, x, self.ts, slices, kind, self.grain, metric)
+        elif kind == "mean":
+            x, y = dense(column("numerator")), dense(column("denominator"))
+            panel = Panel(x, y, counts, dense(column("num_sq")), y, x, self.ts, slices, kind, self.grain, metric)
         else:
-            panels[metric] = Panel(dense(fields["numerator"][rows]), dense(fields["denominator"][rows]), n,
-                                   dense(fields["num_sq"][rows]), dense(fields["den_sq"][rows]),
-                                   dense(fields["num_den"][rows]), axes.ts, slices, kind, grain, metric)
-    return axes, panels
+            panel = Panel(*(dense(column(c)) for c in ("numerator", "denominator")), counts,
+                          *(dense(column(c)) for c in ("num_sq", "den_sq", "num_den")), self.ts, slices, kind,
+                          self.grain, metric)
+        return panel, len(names) - S
+
+
+def panels_from_cube(cube: pd.DataFrame | str | Path, kinds: dict[str, Kind], grain: Grain) -> dict[str, Panel]:
+    """Every slice of each metric in ``kinds`` as a `Panel` (all on the cube's time axis)."""
+    source = CubeSource(cube, grain)
+    return {metric: source.panel(metric, kind)[0] for metric, kind in kinds.items()}

@@ -18,9 +18,10 @@
    its most significant series, so the FDR holds over regressions, not only over series.
 4. **One regression per cause and metric.** Candidates of one metric that overlap in time and either
    nest (a parent and the child that explains it) or start within a day of each other (siblings hit by
-   the same cause) form one regression, represented by its most significant member. It starts with the
-   earliest member significant on its own (a staged rollout shows in its first stores before the
-   region), refined by change-point detection (`detection.changepoint`) when available.
+   the same cause) form one regression. Its slice is the broadest member significant on its own (where
+   the regression is seen: the region rather than its busiest store); its start is the lower decile of
+   those members' starts (a staged rollout shows in its first stores days before the region), refined
+   by change-point detection (`detection.changepoint`) when available.
 5. **Localization.** Leaves (all dimensions) for each regression window against the baseline, from one
    DuckDB scan of the records (`detection.leaves`), go to `detection.localize.localize_ratio` (rate,
    mean and ratio metrics) or `localize` (composites); the regression keeps the ranked slices with their
@@ -56,7 +57,7 @@ from detection.config import DetectionConfig, detection_config
 from detection.detectors import CUSUM, EWMA, Detector, Residuals, RobustZScore, SeasonalBaseline, ZScore
 from detection.fdr import benjamini_hochberg
 from detection.leaves import Period, base_metrics, composite_leaves, leaf_sums, ratio_leaves
-from detection.panel import Panel, panels_from_cube, read_cube
+from detection.panel import CubeSource, Panel
 from detection.types import Interval, Regression
 
 try:  # lands from the localization branch; the scan runs (without slices) until then
@@ -162,17 +163,15 @@ def _detectors(config: DetectionConfig, side: str, tolerance: float, model: Seas
     return [make[name]() for name in config.detectors]
 
 
-def _scan_metric(spec: MetricSpec, panel: Panel, base_cols: tuple[int, int], win_cols: tuple[int, int],
-                 config: DetectionConfig) -> _MetricScan | None:
+def _scan_metric(spec: MetricSpec, cube: CubeSource, base_cols: tuple[int, int], win_cols: tuple[int, int],
+                 config: DetectionConfig) -> tuple[_MetricScan | None, int]:
     own = config.for_metric(spec.name)
-    base_all = panel.columns(*base_cols)
-    win_all = panel.columns(*win_cols)
-    enough = (base_all.n.sum(axis=1) >= own.min_support) & (win_all.n.sum(axis=1) >= own.min_support)
-    rows = np.flatnonzero(enough)
+    panel, untested = cube.panel(spec.name, spec.type, (base_cols, win_cols), own.min_support)
     sign = -1 if spec.good == "up" else 1
-    if rows.size == 0:
-        return None
-    base, window = base_all.rows(rows), win_all.rows(rows)
+    if panel.shape[0] == 0:
+        return None, untested
+    rows = np.arange(panel.shape[0])
+    base, window = panel.columns(*base_cols), panel.columns(*win_cols)
     model = SeasonalBaseline().fit(base)
     residuals = model.residuals(window)
     side = "down" if sign < 0 else "up"
@@ -182,8 +181,8 @@ def _scan_metric(spec: MetricSpec, panel: Panel, base_cols: tuple[int, int], win
         det.fit(base)
         scores.append(det.score_residuals(residuals) if det.model_ is model else det.score(window))
     log_p = np.minimum(0.0, np.min([s.log_p for s in scores], axis=0) + np.log(len(detectors)))
-    return _MetricScan(spec, sign, own.min_relative_change, own.min_support, rows, panel.slices[rows], window,
-                       residuals, detectors, scores, log_p)
+    return _MetricScan(spec, sign, own.min_relative_change, own.min_support, rows, panel.slices, window,
+                       residuals, detectors, scores, log_p), untested
 
 
 def runs(flags: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -354,18 +353,17 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
     if not metrics:
         raise WorkspaceError(where, "detection.metrics: every metric is disabled")
     grain = ws.records.grain
-    table = read_cube(cube)
-    axes, panels = panels_from_cube(table, {m.name: m.type for m in metrics}, grain)
-    del table
-    b0, w0, end = _timeline(config, axes.ts, grain, where)
+    source = CubeSource(cube, grain)
+    b0, w0, end = _timeline(config, source.ts, grain, where)
     step = STEP[grain]
-    ts = [pd.Timestamp(t).to_pydatetime() for t in axes.ts]
+    ts = [pd.Timestamp(t).to_pydatetime() for t in source.ts]
     bucket_end = ts[-1] + step
     timings["load"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    scans = [s for s in (_scan_metric(m, panels[m.name], (b0, w0), (w0, end), config) for m in metrics) if s]
-    untested = sum(len(axes.slices) for _ in metrics) - sum(len(s.rows) for s in scans)
+    results = [_scan_metric(m, source, (b0, w0), (w0, end), config) for m in metrics]
+    scans = [s for s, _ in results if s is not None]
+    untested = sum(u for _, u in results)
     flat = np.concatenate([np.exp(s.log_p) for s in scans]) if scans else np.zeros(0)
     fdr = benjamini_hochberg(flat, config.fdr)
     offset = 0
@@ -390,18 +388,21 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
     found = _cluster_step_up(found, config.fdr, fdr.tests)
     regressions: list[Regression] = []
     strong = np.log(config.fdr / max(fdr.tests, 1))  # discoverable on its own, even as the only regression
-    for s, rep, members, q in found:
-        row, stop = int(rep["row"]), int(rep["stop"])
-        # A cause that spreads (a staged rollout) shows first in a few slices: the regression starts with
-        # the earliest member that is significant on its own, dated by change-point detection if present.
-        sure = members[(members["log_p"] <= strong) | (members.index == rep.name)]
-        first = sure.loc[sure["start"].idxmin()]
+    for s, top, members, q in found:
+        # The members significant on their own: the broadest of them is where the regression is seen (a
+        # region rather than one of its stores); a cause that spreads (a staged rollout) shows first in a
+        # few of them, so the regression starts at their lower decile of starts (the earliest one alone
+        # would date it by the noisiest member), dated by change-point detection where available.
+        sure = members[(members["log_p"] <= strong) | (members.index == top.name)]
+        rep = sure.sort_values(["support", "log_p"], ascending=[False, True], kind="stable").iloc[0]
+        starts = np.sort(sure["start"].to_numpy())
+        first = sure[sure["start"] == starts[int(0.1 * (len(starts) - 1))]].iloc[0]
         start = _refine_start(s, int(first["row"]), int(first["start"]), int(first["stop"]),
                               reach=int(timedelta(days=1) / step))
-        stop = max(stop, int(sure["stop"].max()))
+        row, stop = int(rep["row"]), max(int(rep["stop"]), int(sure["stop"].max()))
         stats = _interval_stats(s.residuals, np.array([row]), np.array([start]), np.array([stop]))
-        regressions.append(_regression(ws.name, s, rep, members, start, stop, stats, ts[w0:], step, grain,
-                                       ts[b0], int(row), q, first_slice=str(first["slice"])))
+        regressions.append(_regression(ws.name, s, rep, top, members, start, stop, stats, ts[w0:], step, grain,
+                                       ts[b0], q, first_slice=str(first["slice"])))
     timings["regressions"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -443,9 +444,11 @@ def stable_id(workspace: str, metric: str, slice_key: str, start: datetime) -> s
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _regression(workspace: str, s: _MetricScan, rep: pd.Series, members: pd.DataFrame, start: int, stop: int,
-                stats: _Stats, window_ts: list[datetime], step: timedelta, grain: str, baseline_start: datetime,
-                row: int, q_value: float, first_slice: str) -> Regression:
+def _regression(workspace: str, s: _MetricScan, rep: pd.Series, top: pd.Series, members: pd.DataFrame, start: int,
+                stop: int, stats: _Stats, window_ts: list[datetime], step: timedelta, grain: str,
+                baseline_start: datetime, q_value: float, first_slice: str) -> Regression:
+    """``rep`` is the member whose slice and numbers are reported; ``top`` the most significant member,
+    whose p-value is the regression's evidence (its q-value comes from the regression-level step-up)."""
     change, se, base = float(stats.change[0]), float(stats.se[0]), float(stats.baseline[0])
     scale = abs(base) if abs(base) > 1e-12 else float("nan")
     begin = window_ts[start]
@@ -463,7 +466,7 @@ def _regression(workspace: str, s: _MetricScan, rep: pd.Series, members: pd.Data
         change_interval=Interval(change - Z95 * se, change + Z95 * se),
         relative_change=change / scale,
         relative_interval=Interval((change - Z95 * se) / scale, (change + Z95 * se) / scale),
-        p_value=float(np.exp(rep["log_p"])),
+        p_value=float(np.exp(top["log_p"])),
         q_value=q_value,
         slice=Slice.parse(key),
         slices=(),
@@ -473,7 +476,8 @@ def _regression(workspace: str, s: _MetricScan, rep: pd.Series, members: pd.Data
         support=int(stats.support[0]),
         extra={
             "good": s.spec.good, "unit": s.spec.unit, "ongoing": stop == len(window_ts),
-            "log10_p": float(rep["log_p"] / np.log(10)), "series_q_value": float(s.q[row]),
+            "log10_p": float(top["log_p"] / np.log(10)), "strongest_slice": str(top["slice"]),
+            "slice_log10_p": float(rep["log_p"] / np.log(10)), "slice_q_value": float(s.q[int(rep["row"])]),
             "members": len(members), "member_slices": others[:20], "first_slice": first_slice,
         },
     )

@@ -17,8 +17,8 @@
    Once candidates are grouped (4.), the groups go through the same step-up again, each represented by
    its most significant series, so the FDR holds over regressions, not only over series.
 4. **One regression per cause and metric.** Candidates of one metric that overlap in time and either
-   nest (a parent and the child that explains it) or start within a day of each other (siblings hit by
-   the same cause) form one regression. Its slice is the broadest member significant on its own (where
+   share records (a parent and the child that explains it) or start within a day of each other
+   (disjoint siblings hit by the same cause) form one regression. Its slice is the broadest member significant on its own (where
    the regression is seen: the region rather than its busiest store); its start is the lower decile of
    those members' starts (a staged rollout shows in its first stores days before the region), refined
    by change-point detection (`detection.changepoint`) when available.
@@ -265,7 +265,12 @@ def _candidates(ms: _MetricScan, alpha: float, gap: int) -> pd.DataFrame:
 
 
 def _groups(frame: pd.DataFrame, gap: int, same_cause: int) -> np.ndarray:
-    """Connected groups of one metric's candidates: overlapping in time and nested or starting together."""
+    """Connected groups of one metric's candidates: overlapping in time and either sharing records (a
+    parent and its child; a region and a category) or starting together (two regions hit at once).
+
+    Two slices cannot share a record when they fix one dimension to different values (``region=east``,
+    ``region=west``); such candidates stay apart unless they start within ``same_cause`` buckets.
+    """
     k = len(frame)
     if k == 0:
         return np.zeros(0, dtype=np.int64)
@@ -273,15 +278,14 @@ def _groups(frame: pd.DataFrame, gap: int, same_cause: int) -> np.ndarray:
     overlap = (start[:, None] < stop[None, :] + gap) & (start[None, :] < stop[:, None] + gap)
     together = np.abs(start[:, None] - start[None, :]) <= same_cause
     slices = [Slice.parse(s) for s in frame["slice"]]
-    atoms = sorted({f for s in slices for f in s.filters})
-    pos = {a: i for i, a in enumerate(atoms)}
-    member = np.zeros((k, max(len(atoms), 1)))
-    for i, s in enumerate(slices):
-        for f in s.filters:
-            member[i, pos[f]] = 1.0
-    outside = member @ (1.0 - member).T  # atoms of i that j lacks: 0 ⇔ i contains j
-    nested = (outside == 0) | (outside.T == 0)
-    _, labels = connected_components(csr_matrix(overlap & (nested | together)), directed=False)
+    dims = sorted({d for s in slices for d, _ in s.filters})
+    disjoint = np.zeros((k, k), dtype=bool)
+    for dim in dims:
+        values = [dict(s.filters).get(dim) for s in slices]
+        codes = {v: i for i, v in enumerate(sorted({v for v in values if v is not None}))}
+        code = np.array([codes[v] if v is not None else -1 for v in values])
+        disjoint |= (code[:, None] >= 0) & (code[None, :] >= 0) & (code[:, None] != code[None, :])
+    _, labels = connected_components(csr_matrix(overlap & (~disjoint | together)), directed=False)
     return labels
 
 

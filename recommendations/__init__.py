@@ -12,7 +12,7 @@ Public entry points:
 from recommendations.counterfactual import DriverChange, parse_change
 from recommendations.experiment import design_effect, icc_anova, plan_experiment, sample_size_means, \
     sample_size_proportions
-from recommendations.recommend import recommend
+from recommendations.pipeline import recommend
 from recommendations.render import render_markdown, render_plan_markdown, render_plan_pdf, render_whatif
 from recommendations.settings import catalogue, load_settings
 from recommendations.types import (

@@ -199,6 +199,7 @@ class Scene:
     kind: str
     bootstrap: int
     seed: int
+    hidden: tuple[str, ...] = ()  # features left out because they duplicate a treatment flag
 
 
 def _select(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], treatments: list[tuple[tuple[Slice, ...], datetime]],
@@ -265,6 +266,8 @@ def fit_scene(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], settings: Mode
                           ignore_index=True)
     if len(train) == 0:
         raise UserError(f"{ws.name}: no records to fit an outcome model on")
+    hidden = _treatment_in_disguise(train, numeric, list(treatment_flags.values()))
+    numeric = [c for c in numeric if c not in hidden]
     design = Design.from_frame(train, numeric, categorical)
     targets = []
     for m in base_metrics(ws):
@@ -276,7 +279,28 @@ def fit_scene(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], settings: Mode
             targets.append(Target(m.name, "y", "y__" + m.name, False))
     ensemble = OutcomeEnsemble(settings.kind, settings.bootstrap, settings.rounds, seed).fit(train, design, targets)
     return Scene(ensemble, targets, select, scope_flags, treatment_flags, len(train), settings.kind,
-                 settings.bootstrap, seed)
+                 settings.bootstrap, seed, tuple(hidden))
+
+
+def _treatment_in_disguise(train: pd.DataFrame, numeric: list[str], flags: list[str]) -> list[str]:
+    """Numeric features that move one-for-one with a treatment flag (|correlation| > 0.98).
+
+    Such a feature records the event under another name; left in, the model would split the event's
+    effect between it and the flag, and switching the flag off would undo only part of it.
+    """
+    hidden = []
+    for f in numeric:
+        if f in flags or f.startswith(IN_SCOPE):
+            continue
+        x = train[f].to_numpy(dtype=float, na_value=np.nan)
+        for flag in flags:
+            t = train[flag].to_numpy(dtype=float)
+            ok = ~np.isnan(x)
+            if ok.sum() > 2 and np.std(x[ok]) > 0 and np.std(t[ok]) > 0 and \
+                    abs(np.corrcoef(x[ok], t[ok])[0, 1]) > 0.98:
+                hidden.append(f)
+                break
+    return hidden
 
 
 def evaluation(ow: OpenWorkspace, scene: Scene, scope: tuple[Slice, ...], start: datetime, end: datetime,

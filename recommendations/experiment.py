@@ -299,14 +299,14 @@ def plan_experiment(ow: OpenWorkspace, incident: Incident, rec: Recommendation,
     if planned > settings.max_days:
         notes.append(f"the test needs {days_needed + ramp_days} days, more than the {settings.max_days}-day limit: "
                      "widen the scope, accept a larger detectable effect, or decide on the estimate")
+    planned_per_arm = per_arm_day * (planned - ramp_days)
     clusters = math.ceil(n_arm / m) if unit.cluster_sql is not None and m > 0 else None
-    if clusters is not None and unit.name == "switchback":
-        blocks = math.ceil(per_arm_day * (planned - ramp_days) / max(m, 1e-9))
-        clusters = max(clusters, blocks)
-        if blocks < MIN_CLUSTERS:
-            notes.append(f"only about {blocks} blocks per arm: lengthen the test or shorten the blocks")
+    planned_units = math.floor(planned_per_arm / m) if unit.cluster_sql is not None and m > 0 else None
+    if planned_units is not None and planned_units < MIN_CLUSTERS:
+        notes.append(f"only about {planned_units} {unit.name} units per arm in the planned test: lengthen it or "
+                     "use smaller units")
 
-    guardrails = _guardrails(ws, rec, primary, stats, settings)
+    guardrails = _guardrails(ws, rec, primary, stats, settings, planned_per_arm, de)
     title = rec.title
     scope_words = text.scope_words(rec.scope)
     st = text.style(ws, spec)
@@ -326,7 +326,7 @@ def plan_experiment(ow: OpenWorkspace, incident: Incident, rec: Recommendation,
         mde_basis=mde_basis, alpha=alpha, power=power, effect_size=float(effect),
         n_per_arm_unclustered=math.ceil(n0) if math.isfinite(n0) else 0, unit=unit.name, unit_label=unit.label,
         unit_reason=unit.reason, icc=float(icc), cluster_size=float(m), design_effect=float(de), n_per_arm=n_arm,
-        clusters_per_arm=clusters, eligible_orders_per_day=float(eligible), traffic_share=settings.traffic_share,
+        clusters_per_arm=clusters, planned_orders_per_arm=int(planned_per_arm), planned_units_per_arm=planned_units, eligible_orders_per_day=float(eligible), traffic_share=settings.traffic_share,
         days_needed=days_needed, planned_days=planned, guardrails=guardrails, ramp=ramp, checklist=checklist,
         rollout=rollout, stop_criteria=stops, notes=tuple(notes))
 
@@ -346,23 +346,48 @@ def _mean_size(ow: OpenWorkspace, cluster_sql: str, scope_where: str, end: datet
     return float(n) / float(k) if k else 1.0
 
 
-def _guardrails(ws: Workspace, rec: Recommendation, primary: str, stats: WindowStats,
-                settings: ExperimentSettings) -> tuple[Guardrail, ...]:
+def _guardrails(ws: Workspace, rec: Recommendation, primary: str, stats: WindowStats, settings: ExperimentSettings,
+                planned_per_arm: float, de: float) -> tuple[Guardrail, ...]:
+    """Every other metric, with the worsening that stops the test.
+
+    The margin is the largest of: the tolerance (``guardrail_margin`` of the bad share of a rate —
+    1 − p when higher is better — or of a mean's level); the smallest change the planned test can see
+    for that metric (same alpha, power and design effect); and, for a metric the action is expected to
+    worsen, the far end of that expected cost.
+    """
+    z = _z(settings.alpha, settings.power)
     out = []
     for m in ws.metrics:
         if m.name == primary or m.role not in ("cx", "efficiency", "guardrail"):
             continue
         mi = rec.impact.metric(m.name)
         base = stats.values.get(m.name, float("nan"))
-        margin = abs(base) * settings.guardrail_margin if math.isfinite(base) else float("nan")
-        reason = f"{100 * settings.guardrail_margin:.0f}% of its current level"
+        if not math.isfinite(base):
+            continue
+        bad = (1 - base if m.good == "up" else base) if m.type == "rate" else abs(base)
+        margin = bad * settings.guardrail_margin
+        reason = f"{100 * settings.guardrail_margin:.0f}% tolerance"
+        sd = stats.sd.get(m.name, float("nan"))
+        if m.type == "composite":
+            sd = float("nan")
+        if math.isfinite(sd) and planned_per_arm > 0:
+            visible = z * sd * math.sqrt(2 * de / planned_per_arm)
+            if visible > margin:
+                margin, reason = visible, "the smallest change the planned test can see"
         if math.isfinite(mi.change) and mi.gain < 0:
-            worst = max(abs(mi.interval.low), abs(mi.interval.high)) if math.isfinite(mi.interval.low) else abs(mi.change)
+            worst = max(abs(mi.interval.low), abs(mi.interval.high)) if math.isfinite(mi.interval.low) \
+                else abs(mi.change)
             if worst > margin:
                 margin = worst
-                reason = "the action is expected to cost this much; accepted up to the far end of its likely range"
+                reason = "the expected cost of the action, up to the far end of its likely range"
         out.append(Guardrail(m.name, base, margin, mi.change, reason, mi.type, mi.unit))
     return tuple(out)
+
+
+def _z(alpha: float, power: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(1 - alpha / 2) + norm.ppf(power))
 
 
 def _checklist(ws: Workspace, primary: str, guardrails, unit: _Unit, settings: ExperimentSettings) -> tuple[str, ...]:
@@ -402,7 +427,7 @@ def _stops(ws: Workspace, primary: str, spec, guardrails, mde: float, planned: i
         limit = g.baseline + (g.margin if gspec.good == "down" else -g.margin)
         out.append(f"Stop and switch back if {text.label(g.metric)} in the treatment arm is worse than control by "
                    f"more than {text.amount(gs, g.margin)} (now {text.value(gs, g.baseline)}; limit "
-                   f"{text.value(gs, limit)}) at a daily check.")
+                   f"{text.value(gs, limit)}), confirmed by the daily one-sided check at the 1% level.")
     out.append("Stop if the arms' order counts drift apart by more than chance (sample-ratio check fails).")
     out.append(f"Stop at the halfway check if {text.label(primary)} is worse in the treatment arm by more than "
                f"{text.amount(text.style(ws, spec), mde)}.")

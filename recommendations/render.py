@@ -166,7 +166,8 @@ def render_markdown(recset: RecommendationSet, heading_level: int = 2, currency:
 
 def _plan_rows(plan: ExperimentPlan) -> list[tuple[str, str]]:
     st = text.Style(plan.metric_type, plan.unit_of_metric)
-    clusters = f", {plan.clusters_per_arm:,} units per arm" if plan.clusters_per_arm else ""
+    clusters = f" ({plan.clusters_per_arm:,} units)" if plan.clusters_per_arm else ""
+    planned_units = f" ({plan.planned_units_per_arm:,} units)" if plan.planned_units_per_arm else ""
     return [
         ("Primary metric", f"{plan.primary_metric} (now {text.value(st, plan.baseline)})"),
         ("Expected change", f"{text.change(st, plan.expected_change)} "
@@ -176,9 +177,10 @@ def _plan_rows(plan: ExperimentPlan) -> list[tuple[str, str]]:
         ("Clustering", f"ICC {plan.icc:.4f} over {plan.cluster_size:,.1f} orders per unit; design effect "
                        f"1 + (m - 1) x ICC = {plan.design_effect:.2f}" if plan.unit != "order"
          else "none (orders are the unit)"),
-        ("Sample size", f"{plan.n_per_arm:,} orders per arm{clusters} ({plan.n_per_arm_unclustered:,} before the "
-                        f"design effect; effect size {plan.effect_size:.3f}, alpha {plan.alpha:g}, "
-                        f"power {100 * plan.power:.0f}%)"),
+        ("Sample size", f"{plan.n_per_arm:,} orders per arm needed{clusters}; {plan.n_per_arm_unclustered:,} before "
+                        f"the design effect (effect size {plan.effect_size:.3f}, alpha {plan.alpha:g}, "
+                        f"power {100 * plan.power:.0f}%). The planned test collects about "
+                        f"{plan.planned_orders_per_arm:,} per arm{planned_units}."),
         ("Eligible traffic", f"{plan.eligible_orders_per_day:,.0f} orders/day in scope, "
                              f"{100 * plan.traffic_share:.0f}% in the test"),
         ("Duration", f"{plan.days_needed} day(s) of data needed + {sum(r.days for r in plan.ramp)} ramp day(s) "

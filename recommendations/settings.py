@@ -28,7 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from data.errors import WorkspaceError
-from data.workspace import IDENTIFIER, Workspace, _location
+from data.workspace import IDENTIFIER, Workspace
 from recommendations.types import Action
 
 CATALOGUE_FILE = Path(__file__).with_name("actions.yaml")
@@ -67,10 +67,10 @@ class ModelSettings(_Strict):
     """The outcome model behind counterfactual impacts and what-ifs."""
 
     kind: Literal["lightgbm", "glm"] = "lightgbm"
-    sample: Annotated[int, Field(ge=500, le=2_000_000)] = 20_000
-    eval_sample: Annotated[int, Field(ge=200, le=500_000)] = 10_000
-    bootstrap: Annotated[int, Field(ge=5, le=1000)] = 30
-    rounds: Annotated[int, Field(ge=10, le=2000)] = 80
+    sample: Annotated[int, Field(ge=500, le=2_000_000)] = 12_000
+    eval_sample: Annotated[int, Field(ge=200, le=500_000)] = 5_000
+    bootstrap: Annotated[int, Field(ge=5, le=1000)] = 20
+    rounds: Annotated[int, Field(ge=10, le=2000)] = 50
     seed: int = 0
 
 
@@ -104,6 +104,21 @@ def builtin_actions() -> tuple[Action, ...]:
     except ValidationError as err:  # a broken shipped file is a bug, but say where
         raise WorkspaceError(str(CATALOGUE_FILE), str(err.errors()[0])) from None
     return tuple(s.to_action() for s in specs)
+
+
+def _location(loc: tuple, data) -> str:
+    """A pydantic error location as ``actions.surge_fee.cost`` (list items by their id)."""
+    parts, node = [], data
+    for item in loc:
+        if isinstance(item, int) and isinstance(node, list):
+            entry = node[item] if item < len(node) else None
+            name = entry.get("id") or entry.get("name") if isinstance(entry, dict) else None
+            parts.append(str(name) if name else f"[{item}]")
+            node = entry
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(p for p in parts if not p.startswith(("function-", "tagged-")))
 
 
 def _fail(ws: Workspace, key: str, problem: str) -> WorkspaceError:

@@ -240,8 +240,10 @@ class ExperimentPlan:
     icc: float
     cluster_size: float
     design_effect: float
-    n_per_arm: int  # orders per arm after the design effect
-    clusters_per_arm: int | None
+    n_per_arm: int  # orders per arm needed, after the design effect
+    clusters_per_arm: int | None  # units per arm needed (clustered designs)
+    planned_orders_per_arm: int  # orders per arm the planned duration collects (after the ramp)
+    planned_units_per_arm: int | None
     eligible_orders_per_day: float
     traffic_share: float
     days_needed: int

@@ -36,11 +36,12 @@ WINDOW_DAYS = 14  # the evaluation window after the change, and the baseline win
 
 
 def matching_actions(actions: tuple[Action, ...], cause: Cause) -> list[Action]:
-    """Specific actions whose hypotheses or tags match the cause; generic ones only if none does."""
+    """Specific actions whose hypotheses or tags match the cause, plus generic ones for a scope mode
+    (the cause's scope, or the localized slices) that no specific action covers."""
 
     def usable(a: Action) -> bool:
         if a.lever == "revert_event":
-            return cause.change_event is not None or cause.feature is not None
+            return cause.change_event is not None
         if a.lever == "restore_feature":
             return (a.feature or cause.feature) is not None
         return True
@@ -48,10 +49,10 @@ def matching_actions(actions: tuple[Action, ...], cause: Cause) -> list[Action]:
     tags = set(cause.remediation_tags)
     specific = [a for a in actions if not a.generic and usable(a)
                 and (cause.hypothesis in a.hypotheses or tags & set(a.tags))]
-    if specific:
-        return specific
-    return [a for a in actions if a.generic and usable(a)
-            and ("*" in a.hypotheses or cause.hypothesis in a.hypotheses or tags & set(a.tags))]
+    covered = {a.scope for a in specific}
+    generic = [a for a in actions if a.generic and usable(a) and a.scope not in covered
+               and ("*" in a.hypotheses or cause.hypothesis in a.hypotheses or tags & set(a.tags))]
+    return specific + generic
 
 
 def localized_scope(incident: Incident, scope: tuple[Slice, ...]) -> tuple[Slice, ...]:

@@ -220,11 +220,14 @@ def _select(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], treatments: list
             select.append(f"CAST({quote(d)} AS VARCHAR) AS {alias}")
             categorical.append("_dim_" + d)
     ts = ts_col(ws)
-    select += [f"CAST(hour({ts}) AS VARCHAR) AS _hour", f"CAST(dayofweek({ts}) AS VARCHAR) AS _dow"]
-    categorical += ["_hour", "_dow"]
-    if kind == "glm":  # additive day fixed effects (see recommendations.model)
+    select.append(f"CAST(hour({ts}) AS VARCHAR) AS _hour")
+    categorical.append("_hour")
+    if kind == "glm":  # additive day fixed effects (see recommendations.model); they subsume the weekday
         select.append(f"CAST(CAST({ts} AS DATE) AS VARCHAR) AS _day")
         categorical.append("_day")
+    else:
+        select.append(f"CAST(dayofweek({ts}) AS VARCHAR) AS _dow")
+        categorical.append("_dow")
     scope_flags, treatment_flags = {}, {}
     for scope in dict.fromkeys(s for s in scopes if s):
         col = f"{IN_SCOPE}{len(scope_flags)}"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from data.changes import ChangeEvent
+from data.errors import UserError
 from data.slices import Slice
 from data.sources import OpenWorkspace
 from rca.types import Cause, Incident
@@ -28,7 +29,7 @@ from recommendations.experiment import plan_experiment
 from recommendations.impact import agreement_notes, build_impact, did_estimates, evidence_estimate
 from recommendations.records import time_range, window_stats
 from recommendations.render import pm_summary
-from recommendations.settings import RecommendationSettings, catalogue, load_settings
+from recommendations.settings import RecommendationSettings, catalogue, load_settings, with_model_overrides
 from recommendations.tradeoffs import tradeoff
 from recommendations.types import Action, Estimate, Recommendation, RecommendationSet
 
@@ -150,10 +151,7 @@ def recommend(ow: OpenWorkspace, incident: Incident, *, settings: Recommendation
     started = time.perf_counter()
     ws = ow.workspace
     settings = settings or load_settings(ws)
-    overrides = {k: v for k, v in (("kind", model), ("bootstrap", bootstrap), ("sample", sample), ("seed", seed))
-                 if v is not None}
-    if overrides:
-        settings = settings.model_copy(update={"model": settings.model.model_copy(update=overrides)})
+    settings = with_model_overrides(settings, kind=model, bootstrap=bootstrap, sample=sample, seed=seed)
     actions = catalogue(ws, settings)
     reg = incident.regression
     incident_id = incident_id or reg.id
@@ -209,17 +207,24 @@ def _recommendation(ow: OpenWorkspace, incident: Incident, cand: _Candidate, set
             ev = evidence_estimate(ctx.cause, primary, incident.regression.metric)
             if ev is not None:
                 did[primary].insert(0, negate(ev))
+    notes: list[str] = []
     if scene is not None and (cand.changes or cand.treatment is not None):
-        now = evaluation(ow, scene, scope, *ctx.window, settings.model.eval_sample)
-        off = scene.treatment_flags.get(cand.treatment) if cand.treatment is not None else None
-        for name, est in scene_estimates(ow, scene, now, cand.changes, treatment_off=off).items():
-            model[name].append(est)
+        try:
+            now = evaluation(ow, scene, scope, *ctx.window, settings.model.eval_sample)
+        except UserError as err:
+            notes.append(f"outcome model not evaluated: {err}")
+        else:
+            off = scene.treatment_flags.get(cand.treatment) if cand.treatment is not None else None
+            for name, est in scene_estimates(ow, scene, now, cand.changes, treatment_off=off).items():
+                model[name].append(est)
+        if scene.hidden and cand.treatment is not None:
+            notes.append(f"left out of the outcome model because they move with the change: {', '.join(scene.hidden)}")
     prefer_model = action.lever != "revert_event"
     estimates = {name: (model[name] + did[name]) if prefer_model else (did[name] + model[name]) for name in did}
     scope_stats = window_stats(ow, scope, *ctx.window)
     all_stats = window_stats(ow, (), *ctx.window)
     impact = build_impact(ws, scope, scope_stats, all_stats, estimates, cand.counterfactual, ctx.window)
-    impact = replace(impact, notes=agreement_notes(impact, [m.name for m in ws.metrics]))
+    impact = replace(impact, notes=tuple(notes) + agreement_notes(impact, [m.name for m in ws.metrics]))
     trade = tradeoff(ws, impact, primary, action, settings.unit_costs, settings.currency)
     action = replace(action, description=description)
     return Recommendation(0, action, title, ctx.cause.hypothesis, ctx.cause.change_event, cand.values["feature"],

@@ -52,7 +52,9 @@ def pm_summary(ws: Workspace, incident: Incident, recs: tuple[Recommendation, ..
     top = recs[0]
     cause_bit = f', right after the change "{top.change_event}"' if top.change_event else ""
     p = top.impact.metric(top.tradeoff.primary_metric)
-    sentences = [first + cause_bit + ".", f"We recommend: {top.title}."]
+    lead = "We recommend" if top.tradeoff.verdict.startswith("recommended") else \
+        "We would test" if top.tradeoff.verdict == "test_first" else "The best candidate we found"
+    sentences = [first + cause_bit + ".", f"{lead}: {top.title}."]
     if text.finite(p.change):
         daily = ""
         if p.type == "rate" and text.finite(p.per_day):
@@ -267,7 +269,7 @@ def render_plan_pdf(plan: ExperimentPlan, path: str | Path) -> Path:
                                  f"{';'.join(s.key for s in plan.scope) or '*'}"), small), Spacer(1, 4 * mm),
              Paragraph("<b>Hypothesis.</b> " + _pdf_text(plan.hypothesis), body), Spacer(1, 3 * mm),
              Paragraph("Design", h2), table([("Item", "Value"), *_plan_rows(plan)], (0.25, 0.75)),
-             Paragraph("Guardrails", h2), table(_guardrail_rows(plan), (0.2, 0.1, 0.12, 0.14, 0.44)),
+             Paragraph("Guardrails", h2), table(_guardrail_rows(plan), (0.27, 0.09, 0.11, 0.13, 0.40)),
              Paragraph("Ramp", h2), table(_ramp_rows(plan), (0.08, 0.14, 0.1, 0.68)),
              Paragraph("Launch checklist", h2), items(plan.checklist),
              Paragraph("Rollout", h2), items(plan.rollout),

@@ -27,7 +27,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from data.errors import WorkspaceError
+from data.errors import UserError, WorkspaceError
 from data.workspace import IDENTIFIER, Workspace
 from recommendations.types import Action
 
@@ -175,6 +175,20 @@ def load_settings(ws: Workspace) -> RecommendationSettings:
     if settings.experiment.min_days > settings.experiment.max_days:
         raise _fail(ws, "experiment.min_days", "is larger than experiment.max_days")
     return settings
+
+
+def with_model_overrides(settings: RecommendationSettings, **overrides) -> RecommendationSettings:
+    """``settings`` with some ``model`` keys replaced (None: keep), validated; UserError naming the key."""
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if not changes:
+        return settings
+    try:
+        model = ModelSettings.model_validate({**settings.model.model_dump(), **changes})
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(x) for x in first["loc"])
+        raise UserError(f"model setting {key}={changes.get(key)!r}: {first['msg']}") from None
+    return settings.model_copy(update={"model": model})
 
 
 def catalogue(ws: Workspace, settings: RecommendationSettings | None = None) -> tuple[Action, ...]:

@@ -1,7 +1,8 @@
 """CX gain against efficiency and money cost: the exchange rate and a verdict.
 
 Efficiency metrics are the workspace's metrics with ``role: efficiency`` (e.g. courier minutes per
-order); a cost is an efficiency metric that the action moves the wrong way. Prices come from the
+order); a cost is an efficiency metric that the action moves the wrong way, with its whole likely range
+on the wrong side of zero. Prices come from the
 workspace's ``recommendations.unit_costs``: a metric name prices one unit of that metric per order; a
 named cost (``courier_incentive_per_order``) that an action refers to prices each affected order.
 
@@ -44,7 +45,7 @@ def efficiency_costs(ws: Workspace, impact: Impact, unit_costs: dict[str, float]
     """Efficiency metrics that the action moves the wrong way, priced where a unit cost is declared."""
     costs = []
     for mi in impact.metrics:
-        if mi.role != "efficiency" or not math.isfinite(mi.change) or mi.gain >= 0:
+        if mi.role != "efficiency" or mi.improves is not False:  # only a clear cost: its range wholly worse
             continue
         price = unit_costs.get(mi.metric)
         money = abs(mi.per_day) * price if price is not None and math.isfinite(mi.per_day) else None

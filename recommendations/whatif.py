@@ -21,7 +21,7 @@ from data.sources import OpenWorkspace
 from recommendations.counterfactual import DriverChange, check_changes, evaluation, fit_scene, scene_estimates
 from recommendations.impact import build_impact
 from recommendations.records import check_scope, parse_scope_text, time_range, window_stats
-from recommendations.settings import RecommendationSettings, load_settings
+from recommendations.settings import RecommendationSettings, load_settings, with_model_overrides
 from recommendations.types import WhatIfResult
 
 
@@ -40,9 +40,7 @@ def whatif(ow: OpenWorkspace, changes: Iterable[DriverChange], scope: str | tupl
         raise UserError("a what-if needs explicit changes (set, scale or shift), not 'restore'")
     ws = ow.workspace
     settings = settings or load_settings(ws)
-    overrides = {k: v for k, v in (("kind", model), ("bootstrap", bootstrap), ("sample", sample), ("seed", seed))
-                 if v is not None}
-    model_settings = settings.model.model_copy(update=overrides)
+    model_settings = with_model_overrides(settings, kind=model, bootstrap=bootstrap, sample=sample, seed=seed).model
     scope = parse_scope_text(scope) if isinstance(scope, str) else tuple(scope)
     check_scope(ow, scope, "scope")
     check_changes(ow, changes)

@@ -30,8 +30,6 @@ def whatif_command(
 
     if model is not None and model not in ("lightgbm", "glm"):
         raise UserError(f"--model {model!r}: use lightgbm or glm")
-    if bootstrap is not None and not 5 <= bootstrap <= 1000:
-        raise UserError(f"--bootstrap {bootstrap}: use 5 to 1000")
     changes = ([parse_change(t, "set") for t in set_] + [parse_change(t, "scale") for t in scale]
                + [parse_change(t, "shift") for t in shift])
     ow = open_workspace(workspace)

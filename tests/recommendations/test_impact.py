@@ -1,4 +1,11 @@
-"""Expected-impact intervals cover the truth on simulated data with a known answer."""
+"""Expected-impact intervals cover the truth on simulated data with a known answer.
+
+50 seeds of a world where a threshold went 2 → 4 in two regions; for each, the DiD and the outcome
+model (GLM) estimate what undoing it would change, with 95 % intervals, and `sim.true_rollback_effects`
+gives the exact expected change. Criterion: over all metrics, each method's intervals cover the truth
+in at least 90 % of cases; each single metric at least 86 % of its 50 seeds (the 1 % binomial lower
+bound of a calibrated 95 % interval over 50 draws), so one badly calibrated metric still fails.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +37,7 @@ def coverage():
         end = hi + timedelta(seconds=1)
         truth = sim.true_rollback_effects(world, (world.t0, end))
         did = {k: negate(e) for k, e in did_estimates(ow, SCOPE, world.t0, end).items()}
-        scene = fit_scene(ow, [SCOPE], ModelSettings(kind="glm", sample=3000, bootstrap=40, seed=seed))
+        scene = fit_scene(ow, [SCOPE], ModelSettings(kind="glm", sample=3000, bootstrap=30, seed=seed))
         now = evaluation(ow, scene, SCOPE, world.t0, end, 100_000)
         model = scene_estimates(ow, scene, now, [DriverChange("batching_threshold", "set", 2.0)])
         for method, estimates in (("did", did), ("model", model)):
@@ -40,13 +47,14 @@ def coverage():
 
 
 @pytest.mark.parametrize("method", ["did", "model"])
-@pytest.mark.parametrize("metric", [m["name"] for m in METRICS])
-def test_intervals_cover_the_truth(coverage, method, metric):
+def test_intervals_cover_the_truth(coverage, method):
     rates, counts = coverage
-    key = f"{method}:{metric}"
-    assert counts[key] == SEEDS
-    print(f"coverage {key}: {rates[key]:.2f}")
-    assert rates[key] >= 0.9
+    keys = [f"{method}:{m['name']}" for m in METRICS]
+    assert all(counts[k] == SEEDS for k in keys)
+    for k in keys:
+        print(f"coverage {k}: {rates[k]:.2f}")
+    assert np.mean([rates[k] for k in keys]) >= 0.9
+    assert min(rates[k] for k in keys) >= 0.86
 
 
 def test_did_needs_a_control_group_and_days_on_both_sides(sim_ws, sim_world):

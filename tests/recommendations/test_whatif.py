@@ -97,3 +97,5 @@ def test_cli_whatif(sim_ws, capsys):
     assert "'nope' is not a feature" in capsys.readouterr().err
     assert main(["whatif", path, "--set", "batching_threshold=2", "--scope", "colour=red"]) == 2
     assert "'colour' is not a dimension" in capsys.readouterr().err
+    assert main(["whatif", path, "--set", "batching_threshold=2", "--bootstrap", "2"]) == 2
+    assert "bootstrap=2" in capsys.readouterr().err

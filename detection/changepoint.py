@@ -43,7 +43,12 @@ Two guards are engineering choices, stated here with their reasons: segments hav
 observations (3 parameters plus 2 residual degrees of freedom), and no segment is credited with
 an innovation scale below 1% of the series' standard deviation, so a near-deterministic stretch
 (a smooth official statistic, a balance that does not move for days) cannot buy a change point
-with an arbitrarily small variance. Neither is set per data set; the 1% was kept after a coarse
+with an arbitrarily small variance. For rounded or count data (three or more distinct values)
+the floor is raised to the rounding variance of the recording grid (Sheppard's correction,
+grid^2 / 12), so that runs of repeated values in small-count series are not mistaken for quiet
+segments; on TCPD this never binds. A series whose columns all take exactly two values is an
+indicator, not a measurement: it is segmented with a Bernoulli likelihood instead (BIC
+``(d + 1) log n``). Neither is set per data set; the 1% was kept after a coarse
 look at three floors on the benchmark, whose docstring reports how the scores move when either
 guard, the penalty or the outlier window is varied.
 
@@ -163,6 +168,19 @@ def _hampel_outliers(x: np.ndarray, half_window: int, threshold: float, min_scal
     return out
 
 
+def _resolution(x: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Per column, the smallest gap between distinct observed values: the recording grid width
+    for rounded or count data, negligible for continuous data. 0 for a column with fewer than
+    three distinct values: a two-valued series is an indicator switching between two states,
+    not a rounded measurement, and a clean switch must stay detectable."""
+    out = np.zeros(x.shape[1])
+    for j in range(x.shape[1]):
+        gaps = np.diff(np.unique(x[observed[:, j], j]))
+        if len(gaps) >= 2:
+            out[j] = gaps.min()
+    return out
+
+
 def _bkps_to_changepoints(bkps: Sequence[int], n: int) -> list[int]:
     return sorted({int(b) for b in bkps if 0 < int(b) < n})
 
@@ -202,7 +220,8 @@ class CostWeightedAR1(BaseCost):
 
     For a segment ``[start, end)`` and each column, the responses ``y_t`` (``t >= 1``) are
     regressed on ``(1, y_{t-1})`` by weighted least squares; the cost is
-    ``m * log(max(RSS_w / m, var_floor))`` summed over columns, with ``m`` the number of
+    ``m * log(max(RSS_w / m, var_floor))`` summed over columns (``var_floor`` is a number or one
+    per column), with ``m`` the number of
     responses: the -2 log-likelihood (up to constants) of the ECM step for Student-t errors,
     whose weights are ``E[tau_t]``. With unit weights it is the ordinary Gaussian AR(1) cost.
     The first observation is only a regressor; so is every observation next to an unobserved
@@ -213,7 +232,7 @@ class CostWeightedAR1(BaseCost):
 
     model = "weighted_ar1"
 
-    def __init__(self, weights: np.ndarray | None = None, var_floor: float = 1e-4, min_size: int = 5,
+    def __init__(self, weights: np.ndarray | None = None, var_floor=1e-4, min_size: int = 5,
                  observed: np.ndarray | None = None):
         self.weights = weights
         self.var_floor = var_floor
@@ -239,6 +258,7 @@ class CostWeightedAR1(BaseCost):
         self._cum = np.zeros((7, d, n + 1))
         np.cumsum(stats.transpose(0, 2, 1), axis=2, out=self._cum[:, :, 1:])
         self._x, self._y = x, y
+        self._floor = np.broadcast_to(np.asarray(self.var_floor, dtype=float), (d,))
         return self
 
     def _regression(self, start, end):
@@ -264,7 +284,7 @@ class CostWeightedAR1(BaseCost):
     def errors(self, starts: np.ndarray, end: int) -> np.ndarray:
         """Costs of the segments ``[s, end)`` for every ``s`` in ``starts`` (one numpy pass)."""
         m, _, _, rss = self._regression(np.asarray(starts), end)
-        var = np.maximum(rss / np.maximum(m, 1.0), self.var_floor)
+        var = np.maximum(rss / np.maximum(m, 1.0), self._floor[:, None])
         return (m * np.log(var)).sum(axis=0)
 
     def error(self, start, end) -> float:
@@ -284,7 +304,7 @@ class CostWeightedAR1(BaseCost):
         for end in bkps:
             m, a, b, rss = self._regression(start, end)
             resid[start:end] = self._y[start:end] - a - b * self._x[start:end]
-            var[start:end] = np.maximum(rss / np.maximum(m, 1.0), self.var_floor)
+            var[start:end] = np.maximum(rss / np.maximum(m, 1.0), self._floor)
             start = end
         resid[~self.valid_] = 0.0
         return resid, var
@@ -329,6 +349,35 @@ def _pelt(cost: CostWeightedAR1, n: int, pen: float, min_size: int) -> list[int]
     return sorted(bkps)
 
 
+class CostBernoulli:
+    """-2 log-likelihood of 0/1 data with one success probability per segment and column.
+
+    For two-valued (indicator) series, whose natural likelihood is Bernoulli; vectorized over
+    segment starts like ``CostWeightedAR1.errors``, so ``_pelt`` can search it. Unobserved
+    entries (``observed`` False) leave the likelihood.
+    """
+
+    def __init__(self, observed: np.ndarray | None = None):
+        self.observed = observed
+
+    def fit(self, signal) -> "CostBernoulli":
+        y = np.asarray(signal, dtype=float)
+        y = y.reshape(len(y), -1)
+        seen = np.ones(y.shape, bool) if self.observed is None else np.asarray(self.observed, bool)
+        seen = seen.reshape(y.shape)
+        stats = np.stack([seen * 1.0, seen * y])  # (2, n, d): count, successes
+        self._cum = np.zeros((2, y.shape[1], y.shape[0] + 1))
+        np.cumsum(stats.transpose(0, 2, 1), axis=2, out=self._cum[:, :, 1:])
+        return self
+
+    def errors(self, starts: np.ndarray, end: int) -> np.ndarray:
+        m, k = self._cum[:, :, end, None] - self._cum[:, :, np.asarray(starts)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = k / np.maximum(m, 1.0)
+            ll = np.where(k > 0, k * np.log(p), 0.0) + np.where(m - k > 0, (m - k) * np.log1p(-p), 0.0)
+        return -2.0 * ll.sum(axis=0)
+
+
 def _t_loglik(resid: np.ndarray, var: np.ndarray, dof, valid: np.ndarray) -> np.ndarray:
     """Student-t log-likelihood per column of the ``valid`` residuals (m, d), scale^2 ``var``.
 
@@ -366,7 +415,8 @@ class ARChangepoints:
     min_size : shortest segment, in observations (default 5).
     penalty : ``"bic"`` or a positive number on the -2 log-likelihood scale.
     noise_floor : smallest innovation SD a segment is credited with, as a fraction of the
-        column's SD (default 0.01).
+        column's SD (default 0.01); never below the rounding noise of the recorded values
+        (Sheppard: values on a grid of width D carry rounding variance D^2 / 12).
     outlier_window : half-width of the Hampel window (0 disables outlier handling).
     outlier_threshold : Hampel threshold in robust SDs.
     max_iter : ECM iterations per start.
@@ -380,7 +430,8 @@ class ARChangepoints:
     penalty_ : the penalty per change that was used.
     outliers_ : boolean (n, d) mask of the points treated as additive outliers.
     missing_ : boolean (n, d) mask of the NaNs in the input.
-    start_ : which start won, ``"gaussian"`` or ``"single-segment"``.
+    start_ : which start won, ``"gaussian"`` or ``"single-segment"``; ``"bernoulli"`` for an
+        indicator series (every column two-valued), which is segmented by a Bernoulli likelihood.
     """
 
     def __init__(self, min_size: int = 5, penalty: str | float = "bic", noise_floor: float = 0.01,
@@ -406,24 +457,37 @@ class ARChangepoints:
         self._validate_params()
         x = _as_signal(signal)
         n, d = x.shape
-        self.penalty_ = _resolve_penalty(self.penalty, 3 * d + 1, max(n, 2))
+        levels = [np.unique(col[~np.isnan(col)]) for col in x.T]
+        indicator = all(len(v) == 2 for v in levels)
+        self.penalty_ = _resolve_penalty(self.penalty, d + 1 if indicator else 3 * d + 1, max(n, 2))
         x, self.missing_ = _fill_missing(x)
         self.n_samples_ = n
         self.outliers_ = np.zeros_like(self.missing_)
-        self.dof_, self.log_likelihood_, self.start_ = float("nan"), float("nan"), "none"
+        self.dof_, self.log_likelihood_, self.start_ = np.full(d, np.nan), float("nan"), "none"
         if n < max(MIN_SERIES_LENGTH, 2 * self.min_size):
             self.breakpoints_ = [n]
             self.changepoints_ = []
             return self
+        if indicator:  # every column switches between two states: Bernoulli segments
+            states = np.column_stack([x[:, j] == v[1] for j, v in enumerate(levels)]) * 1.0
+            cost = CostBernoulli(~self.missing_).fit(states)
+            self.breakpoints_ = _pelt(cost, n, self.penalty_, self.min_size)
+            bounds = [0] + self.breakpoints_
+            self.log_likelihood_ = -0.5 * float(sum(cost.errors([a], b)[0] for a, b in zip(bounds, bounds[1:])))
+            self.start_ = "bernoulli"
+            self.changepoints_ = _bkps_to_changepoints(self.breakpoints_, n)
+            return self
         sd = x.std(axis=0)
-        z = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+        sd = np.where(sd > 0, sd, 1.0)
+        z = (x - x.mean(axis=0)) / sd
+        floor = np.maximum(self.noise_floor ** 2, (_resolution(x, ~self.missing_) / sd) ** 2 / 12.0)
         if self.outlier_window:
             self.outliers_ = _hampel_outliers(z, self.outlier_window, self.outlier_threshold,
                                               self.noise_floor)
             if self.outliers_.any():
                 z, _ = _fill_missing(np.where(self.outliers_, np.nan, z))
         observed = ~(self.missing_ | self.outliers_)
-        self.breakpoints_, self.dof_, self.log_likelihood_, self.start_ = self._search(z, observed)
+        self.breakpoints_, self.dof_, self.log_likelihood_, self.start_ = self._search(z, observed, floor)
         self.changepoints_ = _bkps_to_changepoints(self.breakpoints_, n)
         return self
 
@@ -437,9 +501,8 @@ class ARChangepoints:
 
     # -- the ECM ---------------------------------------------------------------------------
 
-    def _search(self, z: np.ndarray, observed: np.ndarray):
+    def _search(self, z: np.ndarray, observed: np.ndarray, floor: np.ndarray):
         n = z.shape[0]
-        floor = self.noise_floor ** 2
         pen = self.penalty_
         best = None
         for start in ("gaussian", "single-segment"):

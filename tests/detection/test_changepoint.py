@@ -74,6 +74,26 @@ def test_isolated_outliers_are_not_changepoints():
     assert set(np.flatnonzero(est.outliers_[:, 0])) >= {50, 51, 130}
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_sparse_counts(seed):
+    # runs of zeros in small counts are rounding of a low rate, not quiet segments
+    r = rng(seed)
+    assert changepoints(r.poisson(0.3, 200)) == []
+    assert near(changepoints(r.poisson(np.r_[np.full(150, 0.5), np.full(150, 4.0)])), [150], tol=5)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_indicator_series(seed):
+    # a two-valued series is segmented as Bernoulli: runs of a fair coin are not changes
+    r = rng(seed)
+    assert changepoints((r.random(300) < 0.5) * 1.0) == []
+    rate_change = (r.random(300) < np.r_[np.full(150, 0.2), np.full(150, 0.7)]) * 1.0
+    assert near(changepoints(rate_change), [150], tol=10)  # 0/1 data locate a change loosely
+    est = ARChangepoints().fit(np.r_[np.zeros(40), np.ones(40)] * 5.0 + 3.0)  # a clean switch
+    assert est.changepoints_ == [40] and est.start_ == "bernoulli"
+    assert est.penalty_ == pytest.approx(2 * np.log(80))
+
+
 def test_constant_series_has_none():
     assert changepoints(np.full(100, 3.5)) == []
     assert changepoints(np.zeros(50)) == []

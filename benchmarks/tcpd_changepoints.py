@@ -185,7 +185,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     tcpd = tcpd_dir(shared_dir(args.shared))
-    scorer = load_scorer(tcpd)
+    try:
+        scorer = load_scorer(tcpd)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     series = load_series(tcpd / "datasets")
 
     ours, errors, secs = predict_all(series, changepoints)

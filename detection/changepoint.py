@@ -470,10 +470,7 @@ class ARChangepoints:
             return self
         if indicator:  # every column switches between two states: Bernoulli segments
             states = np.column_stack([x[:, j] == v[1] for j, v in enumerate(levels)]) * 1.0
-            cost = CostBernoulli(~self.missing_).fit(states)
-            self.breakpoints_ = _pelt(cost, n, self.penalty_, self.min_size)
-            bounds = [0] + self.breakpoints_
-            self.log_likelihood_ = -0.5 * float(sum(cost.errors([a], b)[0] for a, b in zip(bounds, bounds[1:])))
+            self.breakpoints_, self.log_likelihood_ = self._segment_indicator(states)
             self.start_ = "bernoulli"
             self.changepoints_ = _bkps_to_changepoints(self.breakpoints_, n)
             return self
@@ -487,7 +484,8 @@ class ARChangepoints:
             if self.outliers_.any():
                 z, _ = _fill_missing(np.where(self.outliers_, np.nan, z))
         observed = ~(self.missing_ | self.outliers_)
-        self.breakpoints_, self.dof_, self.log_likelihood_, self.start_ = self._search(z, observed, floor)
+        found = self._search(z, observed, floor)
+        self.breakpoints_, self.dof_, self.log_likelihood_, self.start_ = found
         self.changepoints_ = _bkps_to_changepoints(self.breakpoints_, n)
         return self
 
@@ -498,6 +496,13 @@ class ARChangepoints:
 
     def fit_predict(self, signal) -> list[int]:
         return self.fit(signal).predict()
+
+    def _segment_indicator(self, states: np.ndarray) -> tuple[list[int], float]:
+        cost = CostBernoulli(~self.missing_).fit(states)
+        bkps = _pelt(cost, states.shape[0], self.penalty_, self.min_size)
+        bounds = [0] + bkps
+        loglik = -0.5 * sum(float(cost.errors([a], b)[0]) for a, b in zip(bounds, bounds[1:]))
+        return bkps, loglik
 
     # -- the ECM ---------------------------------------------------------------------------
 
@@ -554,7 +559,8 @@ class PeltChangepoints:
     NaNs are linearly interpolated.
 
     Attributes (after ``fit``): ``noise_scale_`` (per column), ``penalty_`` (the automatic
-    penalty), ``algo_`` (the fitted ruptures estimator), ``breakpoints_``, ``changepoints_``.
+    penalty), ``params_per_change_`` (its BIC parameter count), ``algo_`` (the fitted ruptures
+    estimator), ``breakpoints_``, ``changepoints_``.
     """
 
     _MODELS = ("l2", "normal")
@@ -577,8 +583,8 @@ class PeltChangepoints:
         _check_positive_int(self.jump, "jump", 1)
         x, _ = _fill_missing(_as_signal(signal))
         n, d = x.shape
-        params = d + 1 if self.model == "l2" else d + d * (d + 1) // 2 + 1
-        self.penalty_ = _resolve_penalty(self.penalty, params, max(n, 2))
+        self.params_per_change_ = d + 1 if self.model == "l2" else d + d * (d + 1) // 2 + 1
+        self.penalty_ = _resolve_penalty(self.penalty, self.params_per_change_, max(n, 2))
         if self.model == "l2":
             self.noise_scale_ = _noise_scale(x)
         else:
@@ -597,7 +603,8 @@ class PeltChangepoints:
     def predict(self, pen: float | None = None) -> list[int]:
         """Ruptures breakpoints for penalty ``pen`` (default: the automatic ``penalty_``)."""
         _check_fitted(self, "algo_")
-        pen = self.penalty_ if pen is None else _resolve_penalty(pen, 1, self.n_samples_)
+        pen = self.penalty_ if pen is None else _resolve_penalty(pen, self.params_per_change_,
+                                                                  max(self.n_samples_, 2))
         if self.n_samples_ < 2 * self.min_size:
             return [self.n_samples_]
         return [int(b) for b in self.algo_.predict(pen=pen)]

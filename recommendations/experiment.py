@@ -50,6 +50,7 @@ from recommendations.settings import ExperimentSettings
 from recommendations.types import ExperimentPlan, Guardrail, MetricImpact, RampStep, Recommendation
 
 MIN_CLUSTERS = 20  # fewer stores/regions than this in the scope cannot be randomized with power
+MIN_PER_ARM = 100  # below this the normal approximation of the power calculation is not trusted
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -288,6 +289,10 @@ def plan_experiment(ow: OpenWorkspace, incident: Incident, rec: Recommendation,
                     break
                 de = new
     n_arm = math.ceil(n0 * de) if math.isfinite(n0) else None
+    if n_arm is not None and n_arm < MIN_PER_ARM:
+        notes.append(f"the power calculation asks for only {n_arm} orders per arm; the plan uses {MIN_PER_ARM} so "
+                     "that the normal approximation behind it holds")
+        n_arm = MIN_PER_ARM
     if n_arm is None or per_arm_day <= 0:
         days_needed = settings.max_days
         notes.append("the sample size is unbounded (no expected gain to detect); the plan runs the maximum")

@@ -97,7 +97,10 @@ def _unit_words(plan: ExperimentPlan) -> str:
         market, _, block = label.partition(" × ")
         if not block:
             market, block = "the whole marketplace", label
-        return f"switching each {market} between the old and new setting every {block.replace('-hour', ' hour')}"
+        hours = block.split("-hour")[0]
+        every = "every hour" if hours == "1" else f"every {hours} hours"
+        where = "the whole marketplace" if market == "the whole marketplace" else f"each {market}"
+        return f"switching {where} between the old and new setting {every}"
     return {"order": "splitting orders at random", "customer": "splitting customers at random",
             "store": "splitting stores at random", "region": "splitting regions at random"}.get(plan.unit, plan.unit)
 

@@ -5,6 +5,7 @@ and — from their own modules — `localize` / `localize_ratio` (multi-dimensio
 `changepoints` (change-point dating).
 """
 
+from detection.changepoint import changepoints
 from detection.config import DetectionConfig, detection_config
 from detection.detectors import (
     CUSUM,
@@ -26,10 +27,6 @@ try:  # until the localization branch is merged
     from detection.localize import localize, localize_ratio
 except ImportError:  # pragma: no cover
     localize = localize_ratio = None
-try:  # until the change-point branch is merged
-    from detection.changepoint import changepoints
-except ImportError:  # pragma: no cover
-    changepoints = None
 
 __all__ = [
     "CUSUM", "EWMA", "Detector", "DetectionConfig", "FDRResult", "Interval", "Panel", "Regression", "Residuals",

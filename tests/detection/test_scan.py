@@ -118,6 +118,29 @@ def test_sensitivity_comes_from_the_workspace(tmp_path, west):
     assert len(strict.regressions) < len(result.regressions)
 
 
+def test_window_and_baseline_come_from_the_section(west):
+    ow, cube, _ = west
+    result = scan(ow, cube, detection_config(ow.workspace, window="7d", baseline_days=10))
+    assert result.window.end - result.window.start == timedelta(days=7)
+    assert result.baseline.end == result.window.start
+    assert result.baseline.end - result.baseline.start == timedelta(days=10)
+
+
+def test_daily_grain(tmp_path):
+    """Day buckets: day-of-week seasonality, the same regression found within a day of its start."""
+    records = cx_records(80_000, days=42, scope=("region", ["west"]), start_day=28.4)
+    ws = cx_workspace(tmp_path / "ws", records, detection={"baseline_days": 21})
+    spec = yaml.safe_load(ws.read_text())
+    spec["records"]["grain"] = "day"
+    ws.write_text(yaml.safe_dump(spec))
+    ow = open_workspace(ws)
+    build_cube(ow, tmp_path / "out")
+    result = scan(ow, tmp_path / "out" / "cube.parquet")
+    on_time = next(r for r in result.regressions if r.metric == "on_time_rate")
+    assert on_time.grain == "day" and on_time.slice.key == "region=west"
+    assert abs(on_time.start - (datetime(2026, 1, 5) + timedelta(days=28.4))) <= timedelta(days=1)
+
+
 @pytest.mark.parametrize("section, message", [
     ({"fdr": 2}, "detection.fdr: Input should be less than 0.5"),
     ({"fdrr": 0.01}, "detection.fdrr: unknown key"),

@@ -6,8 +6,9 @@ of a ratio metric ΣX/ΣY over a window, each leaf gets
 - real numerator and denominator: ΣX and ΣY over the window;
 - predicted denominator: the leaf's baseline ΣY scaled by the window's volume (ΣY window / ΣY baseline,
   over all leaves), so a leaf that merely got busier is not "anomalous";
-- predicted numerator: the leaf's baseline ratio (shrunk toward the overall baseline ratio by a few
-  pseudo-records, so a leaf of three orders is not a 0 % or 100 % rate) × the seasonal factor of the
+- predicted numerator: the leaf's baseline ratio (shrunk by a few pseudo-records toward its value of the
+  most detailed dimension — its store — and that toward the overall ratio, so a leaf of three orders is
+  neither a 0 % or 100 % rate nor an average one) × the seasonal factor of the
   window (the total's expected value over the window / its baseline level) × the predicted denominator.
 
 A composite metric is additive in ``records × value``: real = n × value over the window, predicted =
@@ -99,12 +100,23 @@ def leaf_sums(ow: OpenWorkspace, metrics: list[MetricSpec], periods: list[Period
     return pd.concat([leaves, pd.DataFrame(out)], axis=1)
 
 
-def shrunk_ratio(x: np.ndarray, y: np.ndarray, n: np.ndarray, pseudo: float = 20.0) -> np.ndarray:
-    """Leaf ratios ΣX/ΣY pulled toward the overall ratio by ``pseudo`` records' worth of ΣY."""
+def shrunk_ratio(x: np.ndarray, y: np.ndarray, n: np.ndarray, parent: np.ndarray | None = None,
+                 pseudo: float = 20.0) -> np.ndarray:
+    """Leaf ratios ΣX/ΣY pulled toward ``parent`` (default: the overall ratio) by ``pseudo`` records of ΣY."""
     overall = x.sum() / y.sum() if y.sum() > 0 else 0.0
     unit = y.sum() / max(n.sum(), 1.0)
     k = pseudo * unit
-    return (x + k * overall) / (y + k)
+    return (x + k * (overall if parent is None else parent)) / (y + k)
+
+
+def leaf_baseline(sums: pd.DataFrame, dims: list[str], x: np.ndarray, y: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Each leaf's baseline ratio, shrunk toward its value of the most detailed dimension (shrunk in turn
+    toward the overall ratio): a three-order leaf of a fast store is predicted fast, not average."""
+    finest = max(dims, key=lambda d: sums[d].nunique())
+    codes, _ = pd.factorize(sums[finest])
+    px, py, pn = (np.bincount(codes, weights=a) for a in (x, y, n))
+    parent = shrunk_ratio(px, py, pn)[codes]
+    return shrunk_ratio(x, y, n, parent)
 
 
 @dataclass(frozen=True)
@@ -125,7 +137,7 @@ def ratio_leaves(sums: pd.DataFrame, dims: list[str], i: int, base: int, window:
     xw, yw = sums[f"x_{i}_{window}"].to_numpy(float), sums[f"y_{i}_{window}"].to_numpy(float)
     volume = yw.sum() / yb.sum() if yb.sum() > 0 else 1.0
     y_hat = yb * volume
-    ratio = shrunk_ratio(xb, yb, nb) * seasonal
+    ratio = leaf_baseline(sums, dims, xb, yb, nb) * seasonal
     if rate:
         ratio = np.clip(ratio, 0.0, 1.0)
     keys = sums[dims].reset_index(drop=True)
@@ -146,7 +158,7 @@ def composite_leaves(sums: pd.DataFrame, dims: list[str], ws: Workspace, metric:
         c, i = ws.metric(name), index[name]
         xb, yb = sums[f"x_{i}_{base}"].to_numpy(float), sums[f"y_{i}_{base}"].to_numpy(float)
         xw, yw = sums[f"x_{i}_{window}"].to_numpy(float), sums[f"y_{i}_{window}"].to_numpy(float)
-        rb = shrunk_ratio(xb, yb, nb)
+        rb = leaf_baseline(sums, dims, xb, yb, nb)
         rw = np.divide(xw, yw, out=rb.copy(), where=yw > 0)  # a leaf without this component: as expected
         if c.good == "down":
             rb, rw = (1 - rb, 1 - rw) if c.type == "rate" else (-rb, -rw)

@@ -6,27 +6,30 @@ buckets; the only Python loops run over buckets or seasonal cells, never over sl
 *Expectation models* learn, from a baseline `Panel`, what each bucket of a window should look like and how
 noisy it is, and return `Residuals`:
 
-- `SeasonalBaseline`: hour-of-week (daily grain: day-of-week) profile of ΣX/ΣY, shrunk toward the
-  hour-of-day profile and the slice's level (pseudo-records, so a quiet slice borrows strength). Noise has
-  two parts: the sampling variance of ΣX/ΣY from the cube's moments — binomial p(1-p)/n for rates, the
-  delta method (ΣX² − 2RΣXY + R²ΣY²)/(ΣY)² otherwise — and the between-bucket over-dispersion τ² that
-  counts cannot explain (weather, supply shocks), estimated DerSimonian–Laird style from leave-one-out
-  residuals of the baseline, plus the lag-1 autocorrelation of those residuals.
-- `RobustBaseline`: seasonal median and MAD of the baseline values (robust to an old incident in it).
+- `SeasonalBaseline`: an hour-of-week (daily grain: day-of-week) profile of ΣX/ΣY, shrunk empirical-Bayes
+  style toward the hour of day, the slice's level and the metric's level. The noise of a bucket's value
+  is its sampling variance from the cube's moments — binomial p(1−p)/n for rates, the delta method
+  (ΣX² − 2RΣXY + R²ΣY²)/(ΣY)² otherwise — plus the between-bucket over-dispersion τ² that counts cannot
+  explain (weather, supply shocks: DerSimonian–Laird from leave-one-out residuals of the baseline, an
+  AR(1) whose coefficient is pooled over the metric's slices), plus the uncertainty of the expectation.
+- `RobustBaseline`: the seasonal median, with that noise rescaled by the MAD of the baseline residuals
+  (robust to an old incident in the baseline).
 
 *Detectors* (`fit(baseline)`, `score(window) -> Scores`, `flag(scores, alpha)`) turn residuals into a
 per-bucket statistic and one p-value per slice series that stays valid over the whole window:
 
 - `ZScore` / `RobustZScore`: one bucket against its expectation; Bonferroni over buckets.
-- `EWMA`: the exponentially weighted moving average control chart (Roberts 1959; Lucas & Saccucci 1990),
-  precision-weighted so big buckets count more, its variance inflated for autocorrelation.
-- `CUSUM`: Page's (1954) cumulative sum of log-likelihood ratios for a relative shift of ``shift`` against
+- `EWMA`: the exponentially weighted moving average control chart (Roberts 1959; Lucas & Saccucci 1990)
+  of the pooled metric, exact for unequal buckets; Bonferroni over buckets.
+- `CUSUM`: Page's (1954) cumulative sum of log-likelihood ratios for a bank of relative shifts against
   ``tolerance`` — binomial for rates (exact for sparse counts; quasi-likelihood scaled by the
-  over-dispersion), Gaussian otherwise. By Ville's inequality P(max CUSUM ≥ h) ≤ T·e^(−h) under the null.
+  over-dispersion), winsorized Gaussian otherwise. By Ville's inequality P(max CUSUM ≥ h) ≤ T·e^(−h).
 
 ``side`` is the direction in value terms that counts (``down``, ``up`` or ``both``); ``tolerance`` is the
 smallest relative change that matters: the null hypothesis is "the change is at most ``tolerance`` of the
-expected value", so a huge slice does not alarm on a statistically clear but negligible drift.
+expected value", so a huge slice does not alarm on a statistically clear but negligible drift. Where a
+variance part was estimated from the baseline, z-type tails are Student-t (Satterthwaite degrees of
+freedom), not normal.
 """
 
 from __future__ import annotations

@@ -227,6 +227,9 @@ class CubeSource:
         rows = s_idx >= 0
         S, T = int(keep.sum()), len(self.ts)
         flat = s_idx[rows] * T + t_idx[rows]
+        if flat.size and np.bincount(flat, minlength=S * T).max() > 1:
+            raise UserError(f"cube: {metric!r} has several rows for one slice and {self.grain}; was it built at "
+                            f"another grain than the workspace's records.grain ({self.grain})? Rebuild it")
 
         def dense(values: np.ndarray) -> np.ndarray:
             out = np.zeros(S * T)

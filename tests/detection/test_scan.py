@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from backend.cli import main
-from data.errors import WorkspaceError
+from data.errors import UserError, WorkspaceError
 from data.slices import Slice, parse_scope
 from data.sources import open_workspace
 from detection import detect
@@ -213,3 +213,14 @@ def test_generated_none_has_no_regression(generated):
     truth, doc = generated("none")
     assert truth["injections"] == []
     assert doc["regressions"] == []
+
+
+def test_a_cube_of_another_grain_is_refused(tmp_path, west):
+    ow, cube, _ = west
+    spec = yaml.safe_load(ow.workspace.source_file.read_text())
+    spec["records"]["grain"] = "day"
+    spec["records"]["path"] = str(ow.workspace.resolve("orders"))
+    path = tmp_path / "workspace.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(UserError, match="another grain"):
+        scan(open_workspace(path), cube)

@@ -67,6 +67,15 @@ def measure_cli(data: Path, out: Path) -> dict:
             "peak_mb": after.ru_maxrss / 1024, "tested": doc["tested"], "regressions": doc["regressions"]}
 
 
+def measure_stages(data: Path) -> dict:
+    """The scan in this process, for where its time goes (reading + scoring, regressions, localization)."""
+    from data.sources import open_workspace
+    from detection.scan import scan
+
+    result = scan(open_workspace(data / "workspace.yaml"), data / "cube" / "cube.parquet")
+    return result.seconds
+
+
 def _panels(data: Path):
     """Every metric's tested panel, split into baseline and window, as the scan sees them."""
     from data.sources import open_workspace
@@ -159,6 +168,7 @@ def main() -> None:
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as scratch:
         cli = measure_cli(data, Path(scratch) / "out")
+    stages = measure_stages(data)
     panels, config, timeline = _panels(data)
     rng = np.random.default_rng(0)
     loop = measure_series_loop(panels, config, args.sample, rng)
@@ -174,6 +184,8 @@ def main() -> None:
     print(f"per-series loop / cxw detect: {loop['all'] / cli['wall']:.0f}x wall, {loop['cpu_all'] / cli['cpu']:.0f}x CPU; "
           f"pandas loop / cxw detect: {naive['all'] / cli['wall']:.0f}x wall, {naive['cpu_all'] / cli['cpu']:.0f}x CPU "
           "(the loops only score; cxw detect also starts Python, reads, localizes and writes)")
+    print("scan stages (in process): " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
+          + "  (read: the cube, one metric at a time; score: fit and score every series)")
     print(f"cxw detect: {cli['wall']:.1f} s wall, {cli['cpu']:.1f} s CPU  (target < 20 s wall on 2 cores); "
           f"{len(cli['regressions'])} regressions: "
           + ", ".join(f"{r['metric']} {r['slice']} {r['relative_change']:+.1%}" for r in cli["regressions"]))

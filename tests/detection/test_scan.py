@@ -224,3 +224,39 @@ def test_a_cube_of_another_grain_is_refused(tmp_path, west):
     path.write_text(yaml.safe_dump(spec))
     with pytest.raises(UserError, match="another grain"):
         scan(open_workspace(path), cube)
+
+
+# -- panels and leaves against pandas -------------------------------------------------------------------
+
+
+def test_panels_are_the_cube_pivoted(west):
+    from detection.panel import CubeSource
+
+    ow, cube, _ = west
+    long = pd.read_parquet(cube)
+    source = CubeSource(cube, "hour")
+    panel, dropped = source.panel("avg_minutes", "mean", ((0, 24 * 14), (24 * 14, 24 * 28)), 100)
+    rows = long[long.metric == "avg_minutes"]
+    support = rows.groupby("slice")["n"].sum()
+    assert dropped == len(support) - panel.shape[0] and panel.shape[1] == 28 * 24
+    for key in ("*", "region=west", "category=grocery&region=west"):
+        i = list(panel.slices).index(key)
+        mine = rows[rows.slice == key].set_index("ts").reindex(pd.DatetimeIndex(source.ts)).fillna(0.0)
+        assert (panel.numerator[i] == mine["numerator"].to_numpy()).all()
+        assert (panel.n[i] == mine["n"].to_numpy()).all()
+        assert (panel.num_sq[i] == mine["num_sq"].to_numpy()).all()
+
+
+def test_leaf_sums_match_a_groupby_of_the_records(west):
+    from detection.leaves import Period, leaf_sums
+
+    ow, _, result = west
+    records = pd.read_parquet(ow.workspace.resolve("orders"))
+    dims = ow.workspace.records.dimensions
+    window = Period(result.window.start, result.window.start + timedelta(days=3))
+    sums = leaf_sums(ow, [ow.workspace.metric("avg_minutes")], [result.baseline, window])
+    inside = records[(records.created_at >= window.start) & (records.created_at < window.end)]
+    expected = inside.groupby(dims)["minutes"].agg(["sum", "count"]).reset_index()
+    merged = sums.merge(expected, on=dims, how="left").fillna(0.0)
+    assert sums["n_1"].sum() == len(inside)
+    assert ((merged["x_0_1"] - merged["sum"]).abs() < 1e-6).all() and (merged["y_0_1"] == merged["count"]).all()

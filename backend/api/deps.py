@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -117,3 +117,8 @@ def page_params(limit: Annotated[int, Query(ge=1, le=500, description="Rows per 
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="Numeric id")]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]

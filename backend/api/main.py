@@ -80,6 +80,11 @@ def create_app(settings: Settings | None = None, *, pipeline: PipelineFn | None 
         return JSONResponse({"detail": "conflicts with existing data: " + str(err.orig).splitlines()[0]},
                             status_code=409)
 
+    @app.exception_handler(sa.exc.DataError)
+    async def data_error(_: Request, err: sa.exc.DataError) -> JSONResponse:
+        return JSONResponse({"detail": "the database rejected a value: " + str(err.orig).splitlines()[0]},
+                            status_code=422)
+
     app.include_router(api_router)
     _mount_spa(app, settings.frontend_dist)
     return app

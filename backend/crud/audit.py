@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +41,8 @@ def list_entries(session: Session, *, entity_type: str | None = None, entity_id:
     if action:
         filters.append(AuditEntry.action == action)
     if since:
+        if since.tzinfo is not None:
+            since = since.astimezone(UTC).replace(tzinfo=None)
         filters.append(AuditEntry.at >= since)
     count = session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(*filters))
     rows = session.scalars(sa.select(AuditEntry).where(*filters).order_by(AuditEntry.id.desc())

@@ -48,7 +48,11 @@ def severity_of(relative_change: float | None) -> str:
 def relative_change(baseline: float | None, current: float | None) -> float | None:
     if baseline is None or current is None or baseline == 0:
         return None
-    return (current - baseline) / abs(baseline)
+    try:
+        rel = (current - baseline) / abs(baseline)
+    except OverflowError:
+        return None
+    return rel if math.isfinite(rel) else None
 
 
 def canonical_slice(text: str) -> str:

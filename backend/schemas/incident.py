@@ -15,14 +15,14 @@ FeedbackLabel = Literal["confirmed", "false_alarm", "expected_change"]
 
 
 class SliceShare(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     slice: str
     share: float | None = None
 
 
 class CauseIn(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     hypothesis: str
     change_event: str | None = None
@@ -45,7 +45,7 @@ class IncidentBase(BaseModel):
 class IncidentIn(IncidentBase):
     """One entry of incidents.json as the RCA stage writes it (extra keys are kept)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     id: str | None = Field(default=None, max_length=200)
     severity: Severity | None = None

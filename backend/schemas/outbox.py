@@ -36,7 +36,7 @@ class SignalIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     value: float | None = Field(default=None, allow_inf_nan=False)
     attributes: dict[str, Any] = Field(default_factory=dict)
-    workspace_id: int | None = None
+    workspace_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class SignalsIn(BaseModel):

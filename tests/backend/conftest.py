@@ -30,6 +30,10 @@ FIXTURE_INCIDENTS = json.loads((HERE / "fixtures" / "incidents.json").read_text(
 ROLES = ("engineer", "pm", "job")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("filterwarnings", "ignore:Using `httpx` with `starlette.testclient`")
+
+
 def fixture_incidents() -> list[dict]:
     return copy.deepcopy(FIXTURE_INCIDENTS)
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.api.deps import Engineer, PageDep, SessionDep
+from backend.api.deps import Engineer, Id, PageDep, SessionDep
 from backend.crud import audit
 from backend.errors import NotFound
 from backend.models import AuditEntry
@@ -28,7 +28,7 @@ def list_audit(session: SessionDep, _: Engineer, page: PageDep,
 
 
 @router.get("/{entry_id}", response_model=AuditPublic)
-def read_audit_entry(entry_id: int, session: SessionDep, _: Engineer):
+def read_audit_entry(entry_id: Id, session: SessionDep, _: Engineer):
     entry = session.get(AuditEntry, entry_id)
     if entry is None:
         raise NotFound(f"audit entry {entry_id} not found")

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from backend.api.deps import PageDep, Reader, SessionDep
+from backend.api.deps import Id, PageDep, Reader, SessionDep
 from backend.crud import workspaces
 from backend.schemas.common import Page
 from backend.schemas.workspace import ChangeEventPublic
@@ -11,7 +11,7 @@ router = APIRouter(prefix="/workspaces", tags=["changes"])
 
 
 @router.get("/{workspace_id}/changes", response_model=Page[ChangeEventPublic])
-def list_changes(workspace_id: int, session: SessionDep, _: Reader, page: PageDep) -> dict:
+def list_changes(workspace_id: Id, session: SessionDep, _: Reader, page: PageDep) -> dict:
     events = workspaces.change_events(workspaces.get(session, workspace_id))
     data = [{"ts": e.ts, "name": e.name, "kind": e.kind, "scope": e.scope_text, "description": e.description}
             for e in events[page.offset:page.offset + page.limit]]

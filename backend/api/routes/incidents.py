@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from backend import cubes
-from backend.api.deps import Engineer, JobRunner, PageDep, Reader, SessionDep, SettingsDep
+from backend.api.deps import Engineer, Id, JobRunner, PageDep, QueryId, Reader, SessionDep, SettingsDep
 from backend.crud import incidents, workspaces
 from backend.errors import Conflict
 from backend.jobs.detect import resolve_webhooks, store_incidents
@@ -20,7 +20,7 @@ router = APIRouter(tags=["incidents"])
 @router.get("/incidents", response_model=Page[IncidentPublic])
 def list_incidents(
     session: SessionDep, _: Reader, page: PageDep,
-    workspace_id: Annotated[int | None, Query()] = None,
+    workspace_id: QueryId = None,
     metric: Annotated[str | None, Query(max_length=200)] = None,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     severity: Annotated[Severity | None, Query()] = None,
@@ -33,20 +33,20 @@ def list_incidents(
 
 
 @router.get("/incidents/summary", response_model=IncidentSummary)
-def incident_summary(session: SessionDep, _: Reader, workspace_id: Annotated[int | None, Query()] = None,
+def incident_summary(session: SessionDep, _: Reader, workspace_id: QueryId = None,
                      since: Annotated[datetime | None, Query()] = None) -> dict:
     """Counts of incidents by status, severity and metric."""
     return incidents.summary(session, workspace_id=workspace_id, since=since)
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
-def read_incident(incident_id: int, session: SessionDep, _: Reader) -> dict:
+def read_incident(incident_id: Id, session: SessionDep, _: Reader) -> dict:
     """An incident with its slices, causes and evidence, recommendations, experiment plan and feedback."""
     return incidents.detail(session, incidents.get(session, incident_id))
 
 
 @router.patch("/incidents/{incident_id}", response_model=IncidentDetail)
-def update_incident(incident_id: int, body: IncidentUpdate, session: SessionDep, actor: Engineer) -> dict:
+def update_incident(incident_id: Id, body: IncidentUpdate, session: SessionDep, actor: Engineer) -> dict:
     """Acknowledge, resolve, dismiss or reopen; set owner and notes. Every change is audited."""
     inc = incidents.update(session, incidents.get(session, incident_id), status=body.status, owner=body.owner,
                            notes=body.notes, actor=actor)
@@ -55,7 +55,7 @@ def update_incident(incident_id: int, body: IncidentUpdate, session: SessionDep,
 
 
 @router.get("/incidents/{incident_id}/slices", response_model=SliceChildren)
-def incident_slices(incident_id: int, session: SessionDep, _: Reader,
+def incident_slices(incident_id: Id, session: SessionDep, _: Reader,
                     parent: Annotated[str | None, Query(max_length=1000,
                                                         description="Slice to drill into (default: the incident's)")] = None,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
@@ -77,7 +77,7 @@ def incident_slices(incident_id: int, session: SessionDep, _: Reader,
 
 @router.post("/workspaces/{workspace_id}/incidents", response_model=IngestResult,
              status_code=status.HTTP_201_CREATED)
-def post_incidents(workspace_id: int, body: IncidentsIn, session: SessionDep, settings: SettingsDep,
+def post_incidents(workspace_id: Id, body: IncidentsIn, session: SessionDep, settings: SettingsDep,
                    actor: JobRunner) -> dict:
     """Store incidents in the incidents.json format (deduplicated); new ones go to the configured webhooks."""
     ws = workspaces.get(session, workspace_id)

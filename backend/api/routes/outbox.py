@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from backend.api.deps import Engineer, JobRunner, PageDep, SessionDep, SettingsDep
+from backend.api.deps import Engineer, JobRunner, PageDep, QueryId, SessionDep, SettingsDep
 from backend.crud import outbox
 from backend.schemas.common import Page
 from backend.schemas.outbox import DeliveryReport, OutboxPublic
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/outbox", tags=["outbox"])
 def list_outbox(session: SessionDep, _: Engineer, page: PageDep,
                 status_: Annotated[Literal["pending", "sending", "delivered", "dead"] | None,
                                    Query(alias="status")] = None,
-                incident_id: Annotated[int | None, Query()] = None) -> dict:
+                incident_id: QueryId = None) -> dict:
     rows, count = outbox.list_messages(session, status_, incident_id, page.limit, page.offset)
     return {"data": rows, "count": count}
 

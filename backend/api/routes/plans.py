@@ -5,14 +5,14 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from backend import plans
-from backend.api.deps import Reader, SessionDep
+from backend.api.deps import Id, Reader, SessionDep
 from backend.crud import incidents
 from backend.errors import NotFound
 
 router = APIRouter(prefix="/incidents", tags=["plans"])
 
 
-def _detail_with_plan(session, incident_id: int) -> dict:
+def _detail_with_plan(session, incident_id: Id) -> dict:
     detail = incidents.detail(session, incidents.get(session, incident_id))
     if not detail["experiment_plan"]:
         raise NotFound(f"incident {incident_id} has no experiment plan")
@@ -21,13 +21,13 @@ def _detail_with_plan(session, incident_id: int) -> dict:
 
 
 @router.get("/{incident_id}/plan", response_model=dict[str, Any])
-def read_plan(incident_id: int, session: SessionDep, _: Reader) -> dict:
+def read_plan(incident_id: Id, session: SessionDep, _: Reader) -> dict:
     return _detail_with_plan(session, incident_id)["experiment_plan"]
 
 
 @router.get("/{incident_id}/plan/markdown", response_class=Response,
             responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}})
-def download_plan_markdown(incident_id: int, session: SessionDep, _: Reader) -> Response:
+def download_plan_markdown(incident_id: Id, session: SessionDep, _: Reader) -> Response:
     text = plans.render_markdown(_detail_with_plan(session, incident_id))
     return Response(text, media_type="text/markdown; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="incident-{incident_id}-plan.md"'})
@@ -35,7 +35,7 @@ def download_plan_markdown(incident_id: int, session: SessionDep, _: Reader) -> 
 
 @router.get("/{incident_id}/plan/pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
-def download_plan_pdf(incident_id: int, session: SessionDep, _: Reader) -> Response:
+def download_plan_pdf(incident_id: Id, session: SessionDep, _: Reader) -> Response:
     pdf = plans.render_pdf(plans.render_markdown(_detail_with_plan(session, incident_id)))
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="incident-{incident_id}-plan.pdf"'})

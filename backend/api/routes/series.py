@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from backend import cubes
-from backend.api.deps import Reader, SessionDep
+from backend.api.deps import Id, Reader, SessionDep
 from backend.crud import incidents, workspaces
 from backend.errors import Conflict, NotFound
 from backend.schemas.workspace import Series
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/workspaces", tags=["series"])
 
 
 @router.get("/{workspace_id}/series", response_model=Series)
-def read_series(workspace_id: int, session: SessionDep, _: Reader,
+def read_series(workspace_id: Id, session: SessionDep, _: Reader,
                 metric: Annotated[str, Query(min_length=1, max_length=200)],
                 slice: Annotated[str, Query(max_length=1000, description="dim=value&dim=value, or * for the total")] = "*",
                 ) -> dict:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from backend.api.deps import Engineer, JobRunner, PageDep, SessionDep
+from backend.api.deps import Engineer, JobRunner, PageDep, QueryId, SessionDep
 from backend.crud import signals
 from backend.schemas.common import Page
 from backend.schemas.outbox import SignalPublic, SignalsIn
@@ -22,7 +22,7 @@ def post_signals(body: SignalsIn, session: SessionDep, actor: JobRunner) -> dict
 
 @router.get("", response_model=Page[SignalPublic])
 def list_signals(session: SessionDep, _: Engineer, page: PageDep,
-                 workspace_id: Annotated[int | None, Query()] = None,
+                 workspace_id: QueryId = None,
                  source: Annotated[str | None, Query(max_length=200)] = None,
                  since: Annotated[datetime | None, Query()] = None) -> dict:
     rows, count = signals.list_signals(session, workspace_id=workspace_id, source=source, since=since,

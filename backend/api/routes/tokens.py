@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request, status
 
-from backend.api.deps import Engineer, PageDep, SessionDep, SettingsDep
+from backend.api.deps import Engineer, Id, PageDep, SessionDep, SettingsDep
 from backend.crud import tokens
 from backend.schemas.common import Page
 from backend.schemas.token import TokenCreate, TokenCreated, TokenPublic
@@ -24,7 +24,7 @@ def create_token(body: TokenCreate, session: SessionDep, settings: SettingsDep, 
 
 
 @router.delete("/{token_id}", response_model=TokenPublic)
-def revoke_token(token_id: int, request: Request, session: SessionDep, actor: Engineer) -> dict:
+def revoke_token(token_id: Id, request: Request, session: SessionDep, actor: Engineer) -> dict:
     """Revoke a token (it stays listed, with ``revoked_at``)."""
     token = tokens.revoke(session, token_id, actor)
     session.commit()

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile, status
 
-from backend.api.deps import Engineer, JobRunner, PageDep, Reader, SessionDep, SettingsDep
+from backend.api.deps import Engineer, Id, JobRunner, PageDep, Reader, SessionDep, SettingsDep
 from backend.crud import runs, workspaces
 from backend.jobs.detect import run_detect
 from backend.schemas.common import Page
@@ -49,19 +49,19 @@ def upload_workspace(
 
 
 @router.get("/{workspace_id}", response_model=WorkspacePublic)
-def read_workspace(workspace_id: int, session: SessionDep, _: Reader) -> dict:
+def read_workspace(workspace_id: Id, session: SessionDep, _: Reader) -> dict:
     return workspaces.public(workspaces.get(session, workspace_id))
 
 
 @router.patch("/{workspace_id}", response_model=WorkspacePublic)
-def update_workspace(workspace_id: int, body: WorkspaceUpdate, session: SessionDep, actor: Engineer) -> dict:
+def update_workspace(workspace_id: Id, body: WorkspaceUpdate, session: SessionDep, actor: Engineer) -> dict:
     ws = workspaces.update(session, workspaces.get(session, workspace_id), body.model_dump(exclude_unset=True), actor)
     session.commit()
     return workspaces.public(ws)
 
 
 @router.post("/{workspace_id}/cube", response_model=WorkspacePublic)
-def build_cube(workspace_id: int, session: SessionDep, settings: SettingsDep, actor: Engineer) -> dict:
+def build_cube(workspace_id: Id, session: SessionDep, settings: SettingsDep, actor: Engineer) -> dict:
     """(Re)build the workspace's metric cube now."""
     ws = workspaces.build_cube(session, workspaces.get(session, workspace_id), settings.data_dir, actor)
     session.commit()
@@ -69,7 +69,7 @@ def build_cube(workspace_id: int, session: SessionDep, settings: SettingsDep, ac
 
 
 @router.post("/{workspace_id}/detect", response_model=RunPublic)
-def detect(workspace_id: int, body: DetectRequest, request: Request, session: SessionDep, settings: SettingsDep,
+def detect(workspace_id: Id, body: DetectRequest, request: Request, session: SessionDep, settings: SettingsDep,
            actor: JobRunner) -> dict:
     """Run the detection job on the workspace's new data now (webhooks: the configured ones plus ``post``)."""
     workspaces.get(session, workspace_id)
@@ -80,7 +80,7 @@ def detect(workspace_id: int, body: DetectRequest, request: Request, session: Se
 
 
 @router.get("/{workspace_id}/runs", response_model=Page[RunPublic])
-def list_workspace_runs(workspace_id: int, session: SessionDep, _: Engineer, page: PageDep) -> dict:
+def list_workspace_runs(workspace_id: Id, session: SessionDep, _: Engineer, page: PageDep) -> dict:
     workspaces.get(session, workspace_id)
     rows, count = runs.list_runs(session, workspace_id, page.limit, page.offset)
     return {"data": [runs.public(r) for r in rows], "count": count}

@@ -53,5 +53,6 @@ class DetectionScheduler:
 
     def describe(self) -> str:
         job = self.scheduler.get_job("detect")
-        when = job.next_run_time.isoformat() if job and job.next_run_time else "not scheduled"
+        next_time = getattr(job, "next_run_time", None)  # absent until the scheduler starts
+        when = next_time.isoformat() if next_time else "not scheduled"
         return f"cron {self.settings.schedule_cron!r}, next run {when}"

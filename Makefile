@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test test-services clean
 
 setup: $(STAMP)
 
@@ -22,8 +22,12 @@ demo: setup
 	@echo "Demo data:  $(DEMO_DIR)/workspace.yaml  (truth: $(DEMO_DIR)/truth.json)"
 	@echo "Metric cube: $(DEMO_DIR)/cube/cube.parquet"
 
-test: setup
+test: setup test-services
 	$(PY) -m pytest -n 2
+
+# Backend: the PostgreSQL server its tests start (tests/backend/pg.sh); installed here on a fresh machine.
+test-services:
+	@bash tests/backend/pg.sh install || echo "PostgreSQL unavailable: its backend tests will be skipped"
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     webhook_retry_budget_seconds: float = 15.0
     webhook_max_attempts: int = 12
     token_cache_seconds: float = 10.0
+    read_cache_seconds: float = 1.0  # incident list/summary/detail micro-cache (see backend/api/cache.py)
     public_url: str | None = None  # base URL for links in webhook messages
 
     @field_validator("schedule_cron")

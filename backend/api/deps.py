@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -24,13 +25,21 @@ from backend.settings import Settings
 bearer = HTTPBearer(auto_error=False, description="An API token from `cxw token create` or POST /api/tokens")
 
 
-def get_settings(request: Request) -> Settings:
+# The cheap dependencies are `async def`: FastAPI runs sync ones in the thread pool, a hop per dependency
+# per request. Creating a Session does no I/O (it connects on first use); handlers stay sync `def`.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session:
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        if session.in_transaction():  # used: give the connection back off the event loop
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -64,8 +73,8 @@ class TokenCache:
             self._items.clear()
 
 
-def get_current_user(request: Request,
-                     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
+async def get_current_user(request: Request,
+                           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token",
                             headers={"WWW-Authenticate": "Bearer"})
@@ -74,8 +83,8 @@ def get_current_user(request: Request,
     key = tokens.hash_token(settings.secret_key, credentials.credentials)
     actor = cache.get(key)
     if actor is None:
-        with request.app.state.sessions() as session:
-            token = tokens.authenticate(session, settings.secret_key, credentials.credentials)
+        token = await run_in_threadpool(_lookup, request.app.state.sessions, settings.secret_key,
+                                        credentials.credentials)
         if token is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked token",
                                 headers={"WWW-Authenticate": "Bearer"})
@@ -84,13 +93,18 @@ def get_current_user(request: Request,
     return actor
 
 
+def _lookup(sessions, secret_key: str, secret: str):
+    with sessions() as session:
+        return tokens.authenticate(session, secret_key, secret)
+
+
 CurrentUser = Annotated[Actor, Depends(get_current_user)]
 
 
 def require_roles(*roles: str):
     """A dependency that lets through only tokens of ``roles``."""
 
-    def check(actor: CurrentUser) -> Actor:
+    async def check(actor: CurrentUser) -> Actor:
         if actor.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 f"role {actor.role!r} may not do this (needs {' or '.join(roles)})")
@@ -111,7 +125,7 @@ class PageParams:
     offset: int
 
 
-def page_params(limit: Annotated[int, Query(ge=1, le=500, description="Rows per page")] = 50,
+async def page_params(limit: Annotated[int, Query(ge=1, le=500, description="Rows per page")] = 50,
                 offset: Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip")] = 0) -> PageParams:
     return PageParams(limit, offset)
 

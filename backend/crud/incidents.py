@@ -212,9 +212,10 @@ def list_incidents(session: Session, *, workspace_id: int | None = None, metric:
     """One page of incidents, newest window first, without the heavy payload."""
     filters = _filters(workspace_id, metric, status, severity, since)
     count = session.scalar(sa.select(sa.func.count()).select_from(Incident).where(*filters))
-    rows = session.execute(sa.select(*LIST_COLUMNS).where(*filters)
-                           .order_by(Incident.window_start.desc(), Incident.id.desc()).limit(limit).offset(offset))
-    return [dict(r._mapping) for r in rows], count
+    result = session.execute(sa.select(*LIST_COLUMNS).where(*filters)
+                             .order_by(Incident.window_start.desc(), Incident.id.desc()).limit(limit).offset(offset))
+    keys = list(result.keys())
+    return [dict(zip(keys, row)) for row in result.all()], count
 
 
 def summary(session: Session, *, workspace_id: int | None = None, since: datetime | None = None) -> dict:

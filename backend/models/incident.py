@@ -20,7 +20,11 @@ class Incident(Base):
     __tablename__ = "incident"
     __table_args__ = (
         sa.UniqueConstraint("workspace_id", "metric", "slice", "window_start", name="uq_incident_dedup"),
+        # The list is newest window first, with optional filters: each filter has an index ending in the order.
+        sa.Index("ix_incident_recent", "window_start", "id"),
         sa.Index("ix_incident_list", "status", "window_start"),
+        sa.Index("ix_incident_metric", "metric", "window_start"),
+        sa.Index("ix_incident_severity", "severity", "window_start"),
         sa.Index("ix_incident_workspace_metric", "workspace_id", "metric", "slice"),
     )
 
@@ -41,12 +45,12 @@ class Incident(Base):
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     top_cause: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
     top_confidence: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
-    payload: Mapped[dict] = mapped_column(JSONType, default=dict)
     run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("run.id", ondelete="SET NULL"), nullable=True)
     seen_count: Mapped[int] = mapped_column(default=1)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    payload: Mapped[dict] = mapped_column(JSONType, default=dict)  # last: list queries never read past it
 
     @property
     def start(self) -> datetime:

@@ -3,7 +3,9 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import TypeAdapter
 
 from backend import cubes
 from backend.api.deps import Engineer, Id, JobRunner, PageDep, QueryId, Reader, SessionDep, SettingsDep
@@ -16,10 +18,25 @@ from backend.schemas.incident import (IncidentDetail, IncidentPublic, IncidentsI
 
 router = APIRouter(tags=["incidents"])
 
+PAGE = TypeAdapter(Page[IncidentPublic])
+SUMMARY = TypeAdapter(IncidentSummary)
+DETAIL = TypeAdapter(IncidentDetail)
+
+
+async def _cached(request: Request, key: tuple, compute) -> Response:
+    """The JSON body for ``key`` from the read cache, or computed in the thread pool and cached."""
+    cache = request.app.state.read_cache
+    body = cache.get(key)
+    if body is None:
+        version = cache.version
+        body = await run_in_threadpool(compute)
+        cache.put(key, body, version)
+    return Response(body, media_type="application/json")
+
 
 @router.get("/incidents", response_model=Page[IncidentPublic])
-def list_incidents(
-    session: SessionDep, _: Reader, page: PageDep,
+async def list_incidents(
+    request: Request, session: SessionDep, _: Reader, page: PageDep,
     workspace_id: QueryId = None,
     metric: Annotated[str | None, Query(max_length=200)] = None,
     status_: Annotated[Status | None, Query(alias="status")] = None,
@@ -27,22 +44,37 @@ def list_incidents(
     since: Annotated[datetime | None, Query(description="Only incidents whose window ends at or after this time")] = None,
 ) -> dict:
     """Incidents, newest window first."""
-    rows, count = incidents.list_incidents(session, workspace_id=workspace_id, metric=metric, status=status_,
-                                           severity=severity, since=since, limit=page.limit, offset=page.offset)
-    return {"data": rows, "count": count}
+
+    def compute() -> bytes:
+        rows, count = incidents.list_incidents(session, workspace_id=workspace_id, metric=metric, status=status_,
+                                               severity=severity, since=since, limit=page.limit, offset=page.offset)
+        return PAGE.dump_json(PAGE.validate_python({"data": rows, "count": count}))
+
+    key = ("list", workspace_id, metric, status_, severity, since, page.limit, page.offset)
+    return await _cached(request, key, compute)
 
 
 @router.get("/incidents/summary", response_model=IncidentSummary)
-def incident_summary(session: SessionDep, _: Reader, workspace_id: QueryId = None,
-                     since: Annotated[datetime | None, Query()] = None) -> dict:
+async def incident_summary(request: Request, session: SessionDep, _: Reader, workspace_id: QueryId = None,
+                           since: Annotated[datetime | None, Query()] = None) -> Response:
     """Counts of incidents by status, severity and metric."""
-    return incidents.summary(session, workspace_id=workspace_id, since=since)
+
+    def compute() -> bytes:
+        return SUMMARY.dump_json(SUMMARY.validate_python(incidents.summary(session, workspace_id=workspace_id,
+                                                                            since=since)))
+
+    return await _cached(request, ("summary", workspace_id, since), compute)
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
-def read_incident(incident_id: Id, session: SessionDep, _: Reader) -> dict:
+async def read_incident(request: Request, incident_id: Id, session: SessionDep, _: Reader) -> Response:
     """An incident with its slices, causes and evidence, recommendations, experiment plan and feedback."""
-    return incidents.detail(session, incidents.get(session, incident_id))
+
+    def compute() -> bytes:
+        return DETAIL.dump_json(DETAIL.validate_python(incidents.detail(session, incidents.get(session, incident_id)),
+                                                       from_attributes=True))
+
+    return await _cached(request, ("detail", incident_id), compute)
 
 
 @router.patch("/incidents/{incident_id}", response_model=IncidentDetail)

@@ -130,12 +130,12 @@ def upgrade() -> None:
     sa.Column('notes', sa.Text(), nullable=False),
     sa.Column('top_cause', sa.String(length=200), nullable=True),
     sa.Column('top_confidence', sa.Float(), nullable=True),
-    sa.Column('payload', JSON, nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=True),
     sa.Column('seen_count', sa.Integer(), nullable=False),
     sa.Column('first_seen_at', sa.DateTime(), nullable=False),
     sa.Column('last_seen_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('payload', JSON, nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['run.id'], name=op.f('fk_incident_run_id_run'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], name=op.f('fk_incident_workspace_id_workspace'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_incident')),
@@ -143,6 +143,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('incident', schema=None) as batch_op:
         batch_op.create_index('ix_incident_list', ['status', 'window_start'], unique=False)
+        batch_op.create_index('ix_incident_metric', ['metric', 'window_start'], unique=False)
+        batch_op.create_index('ix_incident_recent', ['window_start', 'id'], unique=False)
+        batch_op.create_index('ix_incident_severity', ['severity', 'window_start'], unique=False)
         batch_op.create_index('ix_incident_workspace_metric', ['workspace_id', 'metric', 'slice'], unique=False)
 
     op.create_table('action',
@@ -226,6 +229,9 @@ def downgrade() -> None:
     op.drop_table('action')
     with op.batch_alter_table('incident', schema=None) as batch_op:
         batch_op.drop_index('ix_incident_workspace_metric')
+        batch_op.drop_index('ix_incident_severity')
+        batch_op.drop_index('ix_incident_recent')
+        batch_op.drop_index('ix_incident_metric')
         batch_op.drop_index('ix_incident_list')
 
     op.drop_table('incident')

@@ -16,6 +16,7 @@ router = APIRouter(tags=["actions"])
 def list_actions(session: SessionDep, _: Engineer, page: PageDep,
                  status_: Annotated[ActionStatus | None, Query(alias="status")] = None,
                  incident_id: QueryId = None) -> dict:
+    """Actions, newest first, by status and incident."""
     rows, count = actions.list_actions(session, status=status_, incident_id=incident_id, limit=page.limit,
                                        offset=page.offset)
     return {"data": rows, "count": count}
@@ -23,6 +24,7 @@ def list_actions(session: SessionDep, _: Engineer, page: PageDep,
 
 @router.post("/incidents/{incident_id}/actions", response_model=ActionPublic, status_code=status.HTTP_201_CREATED)
 def propose_action(incident_id: Id, body: ActionCreate, session: SessionDep, actor: Engineer):
+    """Propose an action from one of the incident's recommendations (by index) or by hand (audited)."""
     action = actions.propose(session, incidents.get(session, incident_id), actor, recommendation=body.recommendation,
                              title=body.title, description=body.description)
     session.commit()
@@ -31,11 +33,13 @@ def propose_action(incident_id: Id, body: ActionCreate, session: SessionDep, act
 
 @router.get("/actions/{action_id}", response_model=ActionPublic)
 def read_action(action_id: Id, session: SessionDep, _: Engineer):
+    """One action with its decision."""
     return actions.get(session, action_id)
 
 
 @router.post("/actions/{action_id}/approve", response_model=ActionPublic)
 def approve_action(action_id: Id, body: Decision, session: SessionDep, actor: Engineer):
+    """Approve a proposed action (engineers only; once; audited)."""
     action = actions.decide(session, actions.get(session, action_id), "approved", body.comment, actor)
     session.commit()
     return action
@@ -43,6 +47,7 @@ def approve_action(action_id: Id, body: Decision, session: SessionDep, actor: En
 
 @router.post("/actions/{action_id}/reject", response_model=ActionPublic)
 def reject_action(action_id: Id, body: Decision, session: SessionDep, actor: Engineer):
+    """Reject a proposed action (engineers only; once; audited)."""
     action = actions.decide(session, actions.get(session, action_id), "rejected", body.comment, actor)
     session.commit()
     return action

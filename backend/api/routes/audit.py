@@ -22,6 +22,7 @@ def list_audit(session: SessionDep, _: Engineer, page: PageDep,
                actor: Annotated[str | None, Query(max_length=200)] = None,
                action: Annotated[str | None, Query(max_length=100)] = None,
                since: Annotated[datetime | None, Query()] = None) -> dict:
+    """The audit trail, newest first, filtered by entity, actor, action, time."""
     rows, count = audit.list_entries(session, entity_type=entity_type, entity_id=entity_id, actor=actor,
                                      action=action, since=since, limit=page.limit, offset=page.offset)
     return {"data": rows, "count": count}
@@ -29,6 +30,7 @@ def list_audit(session: SessionDep, _: Engineer, page: PageDep,
 
 @router.get("/{entry_id}", response_model=AuditPublic)
 def read_audit_entry(entry_id: Id, session: SessionDep, _: Engineer):
+    """One audit entry."""
     entry = session.get(AuditEntry, entry_id)
     if entry is None:
         raise NotFound(f"audit entry {entry_id} not found")

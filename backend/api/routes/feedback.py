@@ -12,6 +12,7 @@ router = APIRouter(prefix="/incidents", tags=["feedback"])
 
 @router.get("/{incident_id}/feedback", response_model=Page[FeedbackPublic])
 def list_feedback(incident_id: Id, session: SessionDep, _: Reader) -> dict:
+    """Feedback given on an incident, oldest first."""
     rows = incidents.list_feedback(session, incidents.get(session, incident_id))
     return {"data": rows, "count": len(rows)}
 

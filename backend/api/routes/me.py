@@ -16,4 +16,5 @@ PERMISSIONS = {
 
 @router.get("/me", response_model=Me)
 def read_me(actor: CurrentUser) -> dict:
+    """The caller's token: name, role and what the role may do."""
     return {"name": actor.name, "role": actor.role, "token_id": actor.token_id, "permissions": PERMISSIONS[actor.role]}

@@ -18,6 +18,7 @@ def list_outbox(session: SessionDep, _: Engineer, page: PageDep,
                 status_: Annotated[Literal["pending", "sending", "delivered", "dead"] | None,
                                    Query(alias="status")] = None,
                 incident_id: QueryId = None) -> dict:
+    """Webhook messages: pending, sending, delivered or dead, with attempts and last error."""
     rows, count = outbox.list_messages(session, status_, incident_id, page.limit, page.offset)
     return {"data": rows, "count": count}
 

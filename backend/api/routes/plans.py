@@ -22,12 +22,14 @@ def _detail_with_plan(session, incident_id: Id) -> dict:
 
 @router.get("/{incident_id}/plan", response_model=dict[str, Any])
 def read_plan(incident_id: Id, session: SessionDep, _: Reader) -> dict:
+    """The incident's experiment plan as JSON (as the recommendations stage wrote it)."""
     return _detail_with_plan(session, incident_id)["experiment_plan"]
 
 
 @router.get("/{incident_id}/plan/markdown", response_class=Response,
             responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}})
 def download_plan_markdown(incident_id: Id, session: SessionDep, _: Reader) -> Response:
+    """The experiment plan as a Markdown download."""
     text = plans.render_markdown(_detail_with_plan(session, incident_id))
     return Response(text, media_type="text/markdown; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="incident-{incident_id}-plan.md"'})
@@ -36,6 +38,7 @@ def download_plan_markdown(incident_id: Id, session: SessionDep, _: Reader) -> R
 @router.get("/{incident_id}/plan/pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 def download_plan_pdf(incident_id: Id, session: SessionDep, _: Reader) -> Response:
+    """The experiment plan as a PDF download."""
     pdf = plans.render_pdf(plans.render_markdown(_detail_with_plan(session, incident_id)))
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="incident-{incident_id}-plan.pdf"'})

@@ -18,6 +18,7 @@ def read_series(workspace_id: Id, session: SessionDep, _: Reader,
                 metric: Annotated[str, Query(min_length=1, max_length=200)],
                 slice: Annotated[str, Query(max_length=1000, description="dim=value&dim=value, or * for the total")] = "*",
                 ) -> dict:
+    """A metric's time series for one slice (`*` = total), from the cube, with 95% intervals."""
     ws = workspaces.get(session, workspace_id)
     spec = next((m for m in ws.metrics if m["name"] == metric), None)
     if spec is None:

@@ -17,6 +17,7 @@ router = APIRouter(prefix="/workspaces", tags=["workspaces"])
 
 @router.get("", response_model=Page[WorkspacePublic])
 def list_workspaces(session: SessionDep, _: Reader, page: PageDep) -> dict:
+    """Registered workspaces, by id."""
     rows, count = workspaces.list_workspaces(session, page.limit, page.offset)
     return {"data": [workspaces.public(w) for w in rows], "count": count}
 
@@ -50,11 +51,13 @@ def upload_workspace(
 
 @router.get("/{workspace_id}", response_model=WorkspacePublic)
 def read_workspace(workspace_id: Id, session: SessionDep, _: Reader) -> dict:
+    """One workspace: its metrics, dimensions and whether its cube is built."""
     return workspaces.public(workspaces.get(session, workspace_id))
 
 
 @router.patch("/{workspace_id}", response_model=WorkspacePublic)
 def update_workspace(workspace_id: Id, body: WorkspaceUpdate, session: SessionDep, actor: Engineer) -> dict:
+    """Rename or describe a workspace (audited)."""
     ws = workspaces.update(session, workspaces.get(session, workspace_id), body.model_dump(exclude_unset=True), actor)
     session.commit()
     return workspaces.public(ws)
@@ -81,6 +84,7 @@ def detect(workspace_id: Id, body: DetectRequest, request: Request, session: Ses
 
 @router.get("/{workspace_id}/runs", response_model=Page[RunPublic])
 def list_workspace_runs(workspace_id: Id, session: SessionDep, _: Engineer, page: PageDep) -> dict:
+    """Detection runs of this workspace, newest first."""
     workspaces.get(session, workspace_id)
     rows, count = runs.list_runs(session, workspace_id, page.limit, page.offset)
     return {"data": [runs.public(r) for r in rows], "count": count}

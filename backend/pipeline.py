@@ -120,10 +120,26 @@ def analyze_workspace(workspace: Path, *, since: datetime | None = None, cube_di
     return incidents_from(result, out_dir)
 
 
-def whatif(incident: dict, request: dict, workspace: Path) -> dict:
-    """Counterfactual what-if for an incident (``recommendations.whatif``), as a JSON-shaped dict."""
+def whatif(workspace: Path, changes: list[dict], scope: str = "*", *, window_days: float = 7.0,
+           model: str | None = None, bootstrap: int | None = None) -> dict:
+    """Predicted change of every metric when drivers change in ``scope`` (``recommendations.whatif``).
+
+    ``changes`` are ``{"feature", "op": set|scale|shift, "value"}``; the answer is the stage's
+    `WhatIfResult` as JSON (each metric's change with its 95% interval, the tradeoff, the model used).
+    """
     fn = _stage_function("recommendations", "whatif", "what-if analysis")
-    result = _call(fn, (), incident=incident, workspace=workspace, action=request.get("action"),
-                   params=request.get("params") or {}, request=request)
-    plain = _plain(result)
+    try:
+        from recommendations import DriverChange
+    except ImportError:
+        raise NotImplementedYet("what-if analysis needs recommendations.DriverChange, which is not installed in "
+                                "this build yet") from None
+    from data.sources import open_workspace
+
+    drivers = [DriverChange(c["feature"], c["op"], c.get("value")) for c in changes]
+    ow = open_workspace(workspace)
+    try:
+        result = fn(ow, drivers, scope, window_days=window_days, model=model, bootstrap=bootstrap)
+    finally:
+        ow.con.close()
+    plain = result.to_dict() if hasattr(result, "to_dict") else _plain(result)
     return plain if isinstance(plain, dict) else {"result": plain}

@@ -95,3 +95,42 @@ def render_pdf(markdown: str) -> bytes:
     buffer = io.BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4, title="Experiment plan", author="CX Workbench").build(story)
     return buffer.getvalue()
+
+
+def stage_plan(incident: dict):
+    """The recommendations stage's `ExperimentPlan` for this incident, or None (stage absent, other format)."""
+    try:
+        from recommendations.incidents_io import plan_of
+    except ImportError:
+        return None
+    from data.errors import UserError
+
+    try:
+        return plan_of({"id": incident.get("external_id") or incident["id"],
+                        "experiment_plan": incident.get("experiment_plan")})
+    except UserError:
+        return None
+
+
+def plan_markdown(incident: dict) -> str:
+    """The plan as Markdown: the recommendations stage's rendering when it can read the plan, else ours."""
+    plan = stage_plan(incident)
+    if plan is not None:
+        from recommendations import render_plan_markdown
+
+        return render_plan_markdown(plan)
+    return render_markdown(incident)
+
+
+def plan_pdf(incident: dict) -> bytes:
+    """The plan as PDF: the recommendations stage's (with its tables) when it can read the plan, else ours."""
+    plan = stage_plan(incident)
+    if plan is None:
+        return render_pdf(render_markdown(incident))
+    import tempfile
+    from pathlib import Path
+
+    from recommendations import render_plan_pdf
+
+    with tempfile.TemporaryDirectory() as folder:
+        return render_plan_pdf(plan, Path(folder) / "plan.pdf").read_bytes()

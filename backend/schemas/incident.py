@@ -149,8 +149,19 @@ class SliceChildren(BaseModel):
     count: int
 
 
-class WhatIfRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class DriverChangeIn(BaseModel):
+    feature: str = Field(min_length=1, max_length=200, description="A feature (driver) of the workspace")
+    op: Literal["set", "scale", "shift"]
+    value: float | str = Field(description="set: the value; scale: the factor; shift: the amount")
 
-    action: str | None = Field(default=None, max_length=200, description="Recommendation id or action name")
-    params: dict[str, Any] = Field(default_factory=dict)
+
+class WhatIfRequest(BaseModel):
+    """Driver changes to simulate in a scope (default: the incident's top localized slice)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    changes: list[DriverChangeIn] = Field(min_length=1, max_length=20)
+    scope: str | None = Field(default=None, max_length=1000, description="Slices joined by ';', or * for all")
+    window_days: float = Field(default=7.0, gt=0, le=366)
+    model: Literal["lightgbm", "glm"] | None = None
+    bootstrap: int | None = Field(default=None, ge=5, le=200)

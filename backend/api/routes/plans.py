@@ -30,7 +30,7 @@ def read_plan(incident_id: Id, session: SessionDep, _: Reader) -> dict:
             responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}})
 def download_plan_markdown(incident_id: Id, session: SessionDep, _: Reader) -> Response:
     """The experiment plan as a Markdown download."""
-    text = plans.render_markdown(_detail_with_plan(session, incident_id))
+    text = plans.plan_markdown(_detail_with_plan(session, incident_id))
     return Response(text, media_type="text/markdown; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="incident-{incident_id}-plan.md"'})
 
@@ -39,6 +39,6 @@ def download_plan_markdown(incident_id: Id, session: SessionDep, _: Reader) -> R
             responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 def download_plan_pdf(incident_id: Id, session: SessionDep, _: Reader) -> Response:
     """The experiment plan as a PDF download."""
-    pdf = plans.render_pdf(plans.render_markdown(_detail_with_plan(session, incident_id)))
+    pdf = plans.plan_pdf(_detail_with_plan(session, incident_id))
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="incident-{incident_id}-plan.pdf"'})

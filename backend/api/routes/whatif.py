@@ -16,9 +16,15 @@ router = APIRouter(prefix="/incidents", tags=["whatif"])
 @router.post("/{incident_id}/whatif", response_model=dict[str, Any],
              responses={501: {"description": "The recommendations stage is not installed in this build"}})
 def what_if(incident_id: Id, body: WhatIfRequest, session: SessionDep, _: Reader) -> dict:
-    """Run ``recommendations.whatif`` for the incident; 501 with a clear message when it is not available."""
+    """Predicted change of every metric (with 95% intervals) if drivers change in the incident's scope.
+
+    Runs ``recommendations.whatif`` (an outcome model fitted on the workspace's records); 501 with a clear
+    message when that stage is not installed, 422 naming an unknown feature or scope.
+    """
     inc = incidents.get(session, incident_id)
     ws = workspaces.get(session, inc.workspace_id)
-    detail = incidents.detail(session, inc)
-    detail["feedback"] = []
-    return pipeline.whatif(pipeline._plain(detail), body.model_dump(mode="json"), Path(ws.path))
+    slices = (inc.payload or {}).get("slices") or []
+    scope = body.scope or (slices[0].get("slice") if slices and isinstance(slices[0], dict) else None) or inc.slice
+    session.close()
+    return pipeline.whatif(Path(ws.path), [c.model_dump() for c in body.changes], scope,
+                           window_days=body.window_days, model=body.model, bootstrap=body.bootstrap)

@@ -1,0 +1,205 @@
+// Recommendations with their expected effect and interval and their tradeoffs; engineers propose one
+// for approval. The what-if form asks the engine for the counterfactual of a recommendation's parameters.
+import { useMemo, useState, type FormEvent } from "react";
+import { Link } from "react-router";
+import { useActions, useProposeAction, useWhatIf } from "../../api/hooks";
+import type { Action, IncidentDetail, Interval, Workspace } from "../../api/types";
+import { useAuth } from "../../auth/AuthContext";
+import { StatusBadge } from "../Badges";
+import { Empty, errorMessage } from "../States";
+import { formatChange, formatInterval, humanize, type Unit } from "../../lib/format";
+import { isBad, unitOf } from "../../lib/series";
+import { metricInfo } from "../../lib/workspace";
+import { recActionId, recEffect, recParameters, recText, recTitle, recTradeoffs } from "./recs";
+
+function EffectText({ effect, interval, unit }: { effect: number | null; interval: Interval | null; unit: Unit }) {
+  if (effect == null) return null;
+  const fmt = (v: number) => formatChange(v, unit);
+  return (
+    <span className="num">
+      <strong>{fmt(effect)}</strong> {interval && <span className="muted">{formatInterval(interval, fmt)}</span>}
+    </span>
+  );
+}
+
+export function TradeoffChips({ rec, ws }: { rec: IncidentDetail["recommendations"][number]; ws: Workspace | undefined }) {
+  const t = recTradeoffs(rec);
+  if (!t.length) return null;
+  return (
+    <div className="tradeoffs" aria-label="Tradeoffs">
+      {t.map((x) => {
+        const m = metricInfo(ws, x.metric);
+        const unit = x.unit ? unitOf({ type: "", unit: x.unit }) : unitOf(m);
+        const good = x.good ?? m?.good;
+        const bad = x.effect !== 0 && isBad(x.effect < 0 ? "down" : "up", good ?? undefined);
+        return (
+          <span key={x.metric} className={`tradeoff ${good ? (bad ? "bad" : "good") : ""}`} title={x.interval ? formatInterval(x.interval, (v) => formatChange(v, unit)) : undefined}>
+            {humanize(x.label ?? x.metric)} {formatChange(x.effect, unit)}
+            {x.interval && <span className="faint"> [{formatChange(x.interval.low, unit)}, {formatChange(x.interval.high, unit)}]</span>}
+          </span>
+        );
+      })}
+    </div>
+  );
+}
+
+function WhatIfResultView({ result, unit }: { result: Record<string, unknown>; unit: Unit }) {
+  const eff = recEffect(result as never);
+  const trade = recTradeoffs(result as never);
+  const summary = typeof result.summary === "string" ? result.summary : null;
+  const scalars = Object.entries(result).filter(([k, v]) => typeof v === "number" && !["effect", "expected_effect"].includes(k));
+  return (
+    <div className="alert info" role="status" data-testid="whatif-result">
+      {eff.effect != null && (
+        <div>
+          Expected change in {humanize(eff.metric ?? "the metric")}: <EffectText effect={eff.effect} interval={eff.interval} unit={unit} />
+        </div>
+      )}
+      {summary && <div style={{ marginTop: 4 }}>{summary}</div>}
+      {trade.length > 0 && (
+        <ul className="clean small" style={{ marginTop: 6 }}>
+          {trade.map((t) => (
+            <li key={t.metric}>
+              {humanize(t.metric)}: {formatChange(t.effect, t.unit ? unitOf({ type: "", unit: t.unit }) : "ratio")}
+              {t.interval && <span className="muted"> {formatInterval(t.interval, (v) => formatChange(v, t.unit ? unitOf({ type: "", unit: t.unit }) : "ratio"))}</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+      {eff.effect == null && !summary && scalars.length > 0 && (
+        <dl className="kv">
+          {scalars.map(([k, v]) => (
+            <span key={k} style={{ display: "contents" }}>
+              <dt>{humanize(k)}</dt>
+              <dd>{(v as number).toPrecision(4)}</dd>
+            </span>
+          ))}
+        </dl>
+      )}
+    </div>
+  );
+}
+
+export function WhatIfForm({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
+  const recs = inc.recommendations;
+  const [index, setIndex] = useState(0);
+  const rec = recs[index];
+  const defaults = useMemo(() => Object.fromEntries(rec ? recParameters(rec) : []), [rec]);
+  const [values, setValues] = useState<Record<string, string>>({});
+  const m = useWhatIf(inc.id);
+  if (!recs.length) return null;
+  const params = recParameters(rec);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const out: Record<string, unknown> = {};
+    for (const [k, def] of params) {
+      const raw = values[`${index}:${k}`];
+      if (raw === undefined) out[k] = def;
+      else if (typeof def === "number") out[k] = Number(raw);
+      else if (typeof def === "boolean") out[k] = raw === "true";
+      else out[k] = raw;
+    }
+    m.mutate({ action: recActionId(rec, index), params: out });
+  };
+
+  return (
+    <form className="stack" onSubmit={submit} aria-label="What-if" style={{ gap: 10 }}>
+      <div className="field">
+        <label htmlFor="wi-action">Action</label>
+        <select id="wi-action" value={index} onChange={(e) => { setIndex(Number(e.target.value)); m.reset(); }}>
+          {recs.map((r, i) => (
+            <option key={i} value={i}>{recTitle(r, i)}</option>
+          ))}
+        </select>
+      </div>
+      {params.map(([k, def]) => {
+        const id = `wi-${index}-${k}`;
+        const v = values[`${index}:${k}`] ?? String(defaults[k]);
+        return (
+          <div className="field" key={k}>
+            <label htmlFor={id}>{humanize(k)}</label>
+            {typeof def === "boolean" ? (
+              <select id={id} value={v} onChange={(e) => setValues({ ...values, [`${index}:${k}`]: e.target.value })}>
+                <option value="true">yes</option>
+                <option value="false">no</option>
+              </select>
+            ) : (
+              <input id={id} type={typeof def === "number" ? "number" : "text"} step="any" value={v} onChange={(e) => setValues({ ...values, [`${index}:${k}`]: e.target.value })} />
+            )}
+          </div>
+        );
+      })}
+      <button className="btn primary" type="submit" disabled={m.isPending} style={{ alignSelf: "flex-start" }}>
+        {m.isPending ? "Computing…" : "Run what-if"}
+      </button>
+      {m.isError && <div className="alert error" role="alert">{errorMessage(m.error)}</div>}
+      {m.data && <WhatIfResultView result={m.data} unit={unit} />}
+    </form>
+  );
+}
+
+export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: Unit; ws: Workspace | undefined }) {
+  const { canWrite } = useAuth();
+  const actions = useActions({ incident_id: inc.id });
+  const propose = useProposeAction(inc.id);
+  const byKey = new Map<string, Action>((actions.data?.data ?? []).map((a) => [a.key, a]));
+  if (!inc.recommendations.length)
+    return (
+      <div className="card">
+        <Empty title="No recommendations">The engine had no action in its catalogue for these causes.</Empty>
+      </div>
+    );
+  return (
+    <div className="grid grid-main-side">
+      <section className="card" aria-labelledby="recs-title">
+        <div className="card-head">
+          <h2 id="recs-title">Recommendations</h2>
+          <span className="hint">expected effect on {humanize(inc.metric)} with 95% intervals</span>
+        </div>
+        <div className="card-body flush">
+          {inc.recommendations.map((r, i) => {
+            const eff = recEffect(r);
+            const effUnit = eff.metric && eff.metric !== inc.metric ? unitOf(metricInfo(ws, eff.metric)) : unit;
+            const action = byKey.get(recActionId(r, i));
+            return (
+              <div className="reco" key={i} data-testid="recommendation">
+                <div className="row">
+                  <strong>{recTitle(r, i)}</strong>
+                  <span className="spacer" />
+                  {action ? (
+                    <span className="row small">
+                      <StatusBadge status={action.status} />
+                      <Link to={`/approvals?status=${action.status}`}>approval #{action.id}</Link>
+                    </span>
+                  ) : canWrite ? (
+                    <button className="btn small" disabled={propose.isPending} onClick={() => propose.mutate({ recommendation: i })} aria-label={`Propose "${recTitle(r, i)}" for approval`}>
+                      Propose for approval
+                    </button>
+                  ) : null}
+                </div>
+                {recText(r) && <p className="small muted" style={{ margin: "4px 0" }}>{recText(r)}</p>}
+                {eff.effect != null && (
+                  <div className="small">
+                    Expected {eff.metric && eff.metric !== inc.metric ? humanize(eff.metric) : "effect"}: <EffectText effect={eff.effect} interval={eff.interval} unit={effUnit} />
+                  </div>
+                )}
+                <TradeoffChips rec={r} ws={ws} />
+              </div>
+            );
+          })}
+          {propose.isError && <div className="alert error" role="alert" style={{ margin: 12 }}>{errorMessage(propose.error)}</div>}
+        </div>
+      </section>
+      <section className="card" aria-labelledby="whatif-title">
+        <div className="card-head">
+          <h2 id="whatif-title">What if…</h2>
+          <span className="hint">counterfactual with intervals</span>
+        </div>
+        <div className="card-body">
+          {canWrite ? <WhatIfForm inc={inc} unit={unit} /> : <p className="small muted">Engineers can run what-if scenarios.</p>}
+        </div>
+      </section>
+    </div>
+  );
+}

@@ -2,7 +2,7 @@
 import { Navigate, Route, Routes, useLocation } from "react-router";
 import { useAuth } from "./auth/AuthContext";
 import { Layout } from "./components/Layout";
-import { Loading, ErrorState } from "./components/States";
+import { Empty, Loading, ErrorState } from "./components/States";
 import { ApiError } from "./api/client";
 import { SignInPage } from "./pages/SignInPage";
 import { OverviewPage } from "./pages/OverviewPage";
@@ -24,8 +24,16 @@ function RequireAuth({ children }: { children: ReactNode }) {
   return <>{children}</>;
 }
 
+function RoleOnly({ what }: { what: string }) {
+  return (
+    <div className="card">
+      <Empty title={`${what} are for engineers`}>Your role can read incidents, summaries and plans.</Empty>
+    </div>
+  );
+}
+
 export function App() {
-  const { role } = useAuth();
+  const { role, canAdminister } = useAuth();
   return (
     <Routes>
       <Route path="/signin" element={<SignInPage />} />
@@ -36,13 +44,13 @@ export function App() {
           </RequireAuth>
         }
       >
-        <Route index element={role === "pm" ? <Navigate to="/summary" replace /> : <OverviewPage />} />
+        <Route index element={<Navigate to={role === "pm" ? "/summary" : "/overview"} replace />} />
         <Route path="overview" element={<OverviewPage />} />
         <Route path="incidents" element={<IncidentsPage />} />
         <Route path="incidents/:id" element={<IncidentPage />} />
         <Route path="summary" element={<SummaryPage />} />
-        <Route path="approvals" element={<ApprovalsPage />} />
-        <Route path="audit" element={<AuditPage />} />
+        <Route path="approvals" element={canAdminister ? <ApprovalsPage /> : <RoleOnly what="Approvals" />} />
+        <Route path="audit" element={canAdminister ? <AuditPage /> : <RoleOnly what="The audit trail" />} />
         <Route path="*" element={<div className="card"><ErrorState error={new ApiError(404, "No such page")} /></div>} />
       </Route>
     </Routes>

@@ -1,6 +1,9 @@
-// The HTTP client: every request carries the session's bearer token; a non-2xx answer becomes an
-// ApiError with the status and the API's `detail` message, so pages can tell 401/403/404 apart.
+// The typed HTTP client: openapi-fetch checked against the backend's OpenAPI schema (schema.d.ts).
+// Every request carries the session's bearer token; a non-2xx answer becomes an ApiError with the status
+// and the API's `detail`, so pages can tell 401/403/404 apart.
+import createClient, { type Middleware } from "openapi-fetch";
 import { getToken } from "../auth/token";
+import type { paths } from "./schema";
 
 export class ApiError extends Error {
   constructor(
@@ -13,17 +16,20 @@ export class ApiError extends Error {
   }
 }
 
-type Query = Record<string, string | number | boolean | null | undefined>;
-
-function withQuery(path: string, query?: Query): string {
-  if (!query) return path;
-  const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) {
-    if (v !== undefined && v !== null && v !== "") qs.set(k, String(v));
-  }
-  const s = qs.toString();
-  return s ? `${path}?${s}` : path;
+function origin(): string {
+  return typeof window !== "undefined" && window.location?.origin && window.location.origin !== "null" ? window.location.origin : "http://localhost";
 }
+
+const auth: Middleware = {
+  onRequest({ request }) {
+    const token = getToken();
+    if (token && !request.headers.has("Authorization")) request.headers.set("Authorization", `Bearer ${token}`);
+    return request;
+  },
+};
+
+export const client = createClient<paths>({ baseUrl: origin(), fetch: (req) => globalThis.fetch(req) });
+client.use(auth);
 
 function detailOf(body: unknown, fallback: string): string {
   if (body && typeof body === "object" && "detail" in body) {
@@ -34,41 +40,28 @@ function detailOf(body: unknown, fallback: string): string {
   return fallback;
 }
 
-export async function request<T>(
-  method: string,
-  path: string,
-  opts: { query?: Query; body?: unknown; token?: string | null; signal?: AbortSignal } = {},
-): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
-  const token = opts.token === undefined ? getToken() : opts.token;
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (opts.body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await globalThis.fetch(withQuery(path, opts.query), {
-    method,
-    headers,
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-    signal: opts.signal,
-  });
-  const text = await res.text();
-  let body: unknown = undefined;
-  if (text) {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
+/** The data of an openapi-fetch result, or an ApiError. */
+export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  const { data, error, response } = await call;
+  if (!response.ok || error !== undefined) {
+    throw new ApiError(response.status, detailOf(error, `${response.status} ${response.statusText || "error"}`), error);
   }
-  if (!res.ok) {
-    throw new ApiError(res.status, detailOf(body, `${res.status} ${res.statusText || "error"}`), body);
-  }
-  return body as T;
+  return data as T;
 }
 
 /** Download a binary (the experiment plan PDF) with the token, and hand it to the browser. */
 export async function download(path: string, filename: string): Promise<void> {
   const token = getToken();
-  const res = await globalThis.fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
-  if (!res.ok) throw new ApiError(res.status, `download failed: ${res.status}`);
+  const res = await globalThis.fetch(new URL(path, origin()).toString(), { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  if (!res.ok) {
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch {
+      body = undefined;
+    }
+    throw new ApiError(res.status, detailOf(body, `download failed: ${res.status}`), body);
+  }
   const blob = await res.blob();
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");

@@ -1,55 +1,45 @@
-// One function per API route the UI uses. Pages never build URLs themselves.
-import { request } from "./client";
+// One function per API route the UI uses, each checked against the OpenAPI schema. Pages never build URLs.
+import { client, unwrap } from "./client";
 import type {
-  Action,
-  AuditEntry,
-  ChangeEvent,
-  Feedback,
   FeedbackLabel,
   IncidentDetail,
   IncidentFilters,
-  IncidentPublic,
   IncidentStatus,
-  IncidentSummary,
-  Me,
-  Page,
-  Series,
-  SliceChildren,
   WhatIfRequest,
   WhatIfResult,
-  Workspace,
 } from "./types";
 
-const enc = encodeURIComponent;
+const byId = (id: number) => ({ params: { path: { incident_id: id } } });
 
 export const api = {
-  me: (token?: string | null) => request<Me>("GET", "/api/me", { token }),
-  workspaces: () => request<Page<Workspace>>("GET", "/api/workspaces"),
+  me: (token?: string | null) =>
+    unwrap(client.GET("/api/me", token ? { headers: { Authorization: `Bearer ${token}` } } : {})),
+  workspaces: () => unwrap(client.GET("/api/workspaces", { params: { query: { limit: 100 } } })),
   series: (workspaceId: number, metric: string, slice = "*") =>
-    request<Series>("GET", `/api/workspaces/${workspaceId}/series`, { query: { metric, slice } }),
-  changes: (workspaceId: number) => request<Page<ChangeEvent>>("GET", `/api/workspaces/${workspaceId}/changes`),
-  incidents: (f: IncidentFilters = {}) =>
-    request<Page<IncidentPublic>>("GET", "/api/incidents", { query: { ...f } }),
+    unwrap(client.GET("/api/workspaces/{workspace_id}/series", { params: { path: { workspace_id: workspaceId }, query: { metric, slice } } })),
+  changes: (workspaceId: number) =>
+    unwrap(client.GET("/api/workspaces/{workspace_id}/changes", { params: { path: { workspace_id: workspaceId }, query: { limit: 500 } } })),
+  incidents: (f: IncidentFilters = {}) => unwrap(client.GET("/api/incidents", { params: { query: f } })),
   incidentSummary: (workspaceId?: number) =>
-    request<IncidentSummary>("GET", "/api/incidents/summary", { query: { workspace_id: workspaceId } }),
-  incident: (id: number) => request<IncidentDetail>("GET", `/api/incidents/${id}`),
-  incidentSlices: (id: number, parent = "*") =>
-    request<SliceChildren>("GET", `/api/incidents/${id}/slices`, { query: { parent } }),
+    unwrap(client.GET("/api/incidents/summary", { params: { query: { workspace_id: workspaceId } } })),
+  incident: async (id: number) => (await unwrap(client.GET("/api/incidents/{incident_id}", byId(id)))) as unknown as IncidentDetail,
+  incidentSlices: (id: number, parent?: string, limit = 1000) =>
+    unwrap(client.GET("/api/incidents/{incident_id}/slices", { params: { path: { incident_id: id }, query: { parent, limit } } })),
   setStatus: (id: number, status: IncidentStatus) =>
-    request<IncidentPublic>("PATCH", `/api/incidents/${id}`, { body: { status } }),
+    unwrap(client.PATCH("/api/incidents/{incident_id}", { ...byId(id), body: { status } })),
   addFeedback: (id: number, fb: { label: FeedbackLabel; comment?: string }) =>
-    request<Feedback>("POST", `/api/incidents/${id}/feedback`, { body: fb }),
-  whatIf: (id: number, body: WhatIfRequest) =>
-    request<WhatIfResult>("POST", `/api/incidents/${id}/whatif`, { body }),
-  planPdfPath: (id: number) => `/api/incidents/${id}/plan.pdf`,
-  actions: (q: { status?: string; incident_id?: number } = {}) =>
-    request<Page<Action>>("GET", "/api/actions", { query: q }),
+    unwrap(client.POST("/api/incidents/{incident_id}/feedback", { ...byId(id), body: { label: fb.label, comment: fb.comment ?? "" } })),
+  whatIf: async (id: number, body: WhatIfRequest) =>
+    (await unwrap(client.POST("/api/incidents/{incident_id}/whatif", { ...byId(id), body }))) as WhatIfResult,
+  planPdfPath: (id: number) => `/api/incidents/${id}/plan/pdf`,
+  actions: (q: { status?: "proposed" | "approved" | "rejected"; incident_id?: number } = {}) =>
+    unwrap(client.GET("/api/actions", { params: { query: { ...q, limit: 200 } } })),
   proposeAction: (incidentId: number, body: { recommendation?: number; title?: string; description?: string }) =>
-    request<Action>("POST", `/api/incidents/${incidentId}/actions`, { body }),
+    unwrap(client.POST("/api/incidents/{incident_id}/actions", { ...byId(incidentId), body: { description: "", ...body } })),
   decideAction: (id: number, decision: "approve" | "reject", comment = "") =>
-    request<Action>("POST", `/api/actions/${id}/${decision}`, { body: { comment } }),
-  audit: (q: { entity_type?: string; entity_id?: string; limit?: number; offset?: number } = {}) =>
-    request<Page<AuditEntry>>("GET", "/api/audit", { query: q }),
+    decision === "approve"
+      ? unwrap(client.POST("/api/actions/{action_id}/approve", { params: { path: { action_id: id } }, body: { comment } }))
+      : unwrap(client.POST("/api/actions/{action_id}/reject", { params: { path: { action_id: id } }, body: { comment } })),
+  audit: (q: { entity_type?: string; limit?: number; offset?: number } = {}) =>
+    unwrap(client.GET("/api/audit", { params: { query: q } })),
 };
-
-export { enc };

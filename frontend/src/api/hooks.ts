@@ -1,7 +1,7 @@
 // TanStack Query hooks over `api`: cache keys in one place, and writes invalidate what they change.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "./endpoints";
-import type { FeedbackLabel, IncidentFilters, IncidentStatus, WhatIfRequest } from "./types";
+import type { ActionStatus, FeedbackLabel, IncidentFilters, IncidentStatus, WhatIfRequest } from "./types";
 
 export const useWorkspaces = () =>
   useQuery({ queryKey: ["workspaces"], queryFn: api.workspaces, staleTime: 5 * 60_000 });
@@ -31,7 +31,7 @@ export const useIncidentSummary = (workspaceId?: number) =>
 export const useIncident = (id: number) =>
   useQuery({ queryKey: ["incident", id], queryFn: () => api.incident(id), enabled: Number.isFinite(id) });
 
-export const useIncidentSlices = (id: number, parent = "*") =>
+export const useIncidentSlices = (id: number, parent: string) =>
   useQuery({
     queryKey: ["incident", id, "slices", parent],
     queryFn: () => api.incidentSlices(id, parent),
@@ -39,8 +39,8 @@ export const useIncidentSlices = (id: number, parent = "*") =>
     staleTime: 5 * 60_000,
   });
 
-export const useActions = (q: { status?: string; incident_id?: number } = {}) =>
-  useQuery({ queryKey: ["actions", q], queryFn: () => api.actions(q) });
+export const useActions = (q: { status?: ActionStatus; incident_id?: number } = {}, enabled = true) =>
+  useQuery({ queryKey: ["actions", q], queryFn: () => api.actions(q), enabled });
 
 export const useAudit = (q: { entity_type?: string; limit?: number; offset?: number } = {}) =>
   useQuery({ queryKey: ["audit", q], queryFn: () => api.audit(q), placeholderData: keepPreviousData });

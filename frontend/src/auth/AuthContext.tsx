@@ -12,8 +12,10 @@ export interface Auth {
   role: Role | undefined;
   loading: boolean;
   error: unknown;
-  /** Engineers change incidents, run what-ifs, request and decide approvals. PMs only read. */
+  /** May change incidents, give feedback, propose actions (the API's "write" permission). */
   canWrite: boolean;
+  /** May see and decide approvals and read the audit trail (engineer-only routes in the API). */
+  canAdminister: boolean;
   signIn: (token: string) => Promise<Me>;
   signOut: () => void;
 }
@@ -57,7 +59,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       role,
       loading: !!token && meQuery.isPending,
       error: meQuery.error,
-      canWrite: role === "engineer",
+      canWrite: meQuery.data?.permissions.includes("write") ?? false,
+      canAdminister: role === "engineer",
       signIn,
       signOut,
     };

@@ -19,12 +19,13 @@ function Icon({ name }: { name: string }) {
 }
 
 export function Layout() {
-  const { me, role, signOut } = useAuth();
+  const { me, role, canAdminister, signOut } = useAuth();
   const navigate = useNavigate();
   const items =
     role === "pm"
-      ? [["summary", "Summary"], ["overview", "Overview"], ["incidents", "Incidents"], ["approvals", "Approvals"], ["audit", "Audit"]]
-      : [["overview", "Overview"], ["incidents", "Incidents"], ["summary", "PM summary"], ["approvals", "Approvals"], ["audit", "Audit"]];
+      ? [["summary", "Summary"], ["overview", "Overview"], ["incidents", "Incidents"]]
+      : [["overview", "Overview"], ["incidents", "Incidents"], ["summary", "PM summary"]];
+  if (canAdminister) items.push(["approvals", "Approvals"], ["audit", "Audit"]);
   return (
     <div className="app">
       <aside className="sidebar">

@@ -27,7 +27,7 @@ export function formatValue(value: number | null | undefined, unit: Unit = "rati
     case "currency":
       return new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" }).format(value);
     case "score":
-      return nf(1).format(value);
+      return Math.abs(value) <= 1.5 ? nf(3).format(value) : nf(1).format(value);
     default:
       return Math.abs(value) >= 100 ? nf(0).format(value) : nf(3).format(value);
   }
@@ -50,7 +50,7 @@ export function formatChange(value: number | null | undefined, unit: Unit = "rat
     case "currency":
       return `${sign}${new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" }).format(abs)}`;
     case "score":
-      return `${sign}${nf(2).format(abs)}`;
+      return `${sign}${abs < 0.1 ? nf(4).format(abs) : nf(2).format(abs)}`;
     default:
       return `${sign}${abs >= 100 ? nf(0).format(abs) : nf(3).format(abs)}`;
   }

@@ -15,6 +15,35 @@ export function toChartPoints(points: SeriesPoint[]): ChartPoint[] {
   return points.map((p) => ({ t: p.ts, value: p.value }));
 }
 
+/**
+ * Points pooled into buckets of `hours` (value = Σ value·w / Σ w, w the denominator), so a month of
+ * hourly data reads as a trend rather than noise. Returns the points unchanged for hours <= 1.
+ */
+export function resample(points: SeriesPoint[], hours: number): SeriesPoint[] {
+  if (hours <= 1) return points;
+  const size = hours * 3600e3;
+  const acc = new Map<number, { num: number; den: number; n: number }>();
+  for (const p of points) {
+    if (p.value == null) continue;
+    const b = Math.floor(new Date(p.ts).getTime() / size) * size;
+    const w = p.denominator && p.denominator > 0 ? p.denominator : 1;
+    const a = acc.get(b) ?? { num: 0, den: 0, n: 0 };
+    a.num += p.value * w;
+    a.den += w;
+    a.n += p.n ?? 0;
+    acc.set(b, a);
+  }
+  return [...acc.entries()]
+    .sort((x, y) => x[0] - y[0])
+    .map(([b, a]) => ({ ts: new Date(b).toISOString(), value: a.num / a.den, low: null, high: null, numerator: a.num, denominator: a.den, n: a.n }));
+}
+
+/** The bucket (hours) to draw a series in: hourly data over more than ten days in 6-hour buckets. */
+export function displayBucket(points: SeriesPoint[], grain: string | undefined): number {
+  if (grain !== "hour" || points.length < 240) return 1;
+  return 6;
+}
+
 const ms = (t: string) => new Date(t).getTime();
 
 /**

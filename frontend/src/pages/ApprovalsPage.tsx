@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useActions, useDecideAction } from "../api/hooks";
-import type { Action } from "../api/types";
+import type { Action, ActionStatus } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { StatusBadge } from "../components/Badges";
 import { Empty, QueryState, errorMessage } from "../components/States";
@@ -29,7 +29,8 @@ function Decide({ action }: { action: Action }) {
 
 export function ApprovalsPage() {
   const [params, setParams] = useSearchParams();
-  const status = params.get("status") ?? "proposed";
+  const raw = params.get("status") ?? "proposed";
+  const status = (["proposed", "approved", "rejected", "all"].includes(raw) ? raw : "proposed") as ActionStatus | "all";
   const { canWrite } = useAuth();
   const q = useActions({ status: status === "all" ? undefined : status });
   return (

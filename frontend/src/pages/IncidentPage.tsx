@@ -1,7 +1,7 @@
 // Incident, for the ML engineer: the metric with its baseline band and change point, the slice
 // drill-down, the ranked causes with evidence, recommendations with the what-if, and the plan.
 import { Link, useParams, useSearchParams } from "react-router";
-import { useChanges, useIncident } from "../api/hooks";
+import { useIncident } from "../api/hooks";
 import type { IncidentDetail } from "../api/types";
 import { SeverityBadge } from "../components/Badges";
 import { Causes, causeTitle } from "../components/incident/Causes";
@@ -67,7 +67,6 @@ export function IncidentPage() {
   const tab = params.get("tab") ?? "drill";
   const q = useIncident(id);
   const { workspace } = useCurrentWorkspace();
-  const changes = useChanges(q.data?.workspace_id);
 
   if (!Number.isFinite(id)) return <ErrorState error={new Error("Incident ids are numbers.")} title="Not an incident" />;
   if (q.isPending) return <Loading label="Loading incident…" />;
@@ -141,7 +140,7 @@ export function IncidentPage() {
         </div>
         <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
           {tab === "drill" && <DrillDown inc={inc} unit={unit} />}
-          {tab === "causes" && <Causes inc={inc} unit={unit} events={changes.data?.data ?? []} />}
+          {tab === "causes" && <Causes inc={inc} unit={unit} />}
           {tab === "actions" && <Recommendations inc={inc} unit={unit} ws={ws} />}
           {tab === "plan" && <PlanPanel plan={inc.experiment_plan} incidentId={inc.id} />}
         </div>

@@ -1,7 +1,12 @@
 // Incidents: filters (metric, status, severity, time) live in the URL; engineers change status inline.
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { useIncidents } from "../api/hooks";
-import type { IncidentFilters } from "../api/types";
+import type { IncidentFilters, IncidentStatus, Severity } from "../api/types";
+
+const STATUSES: IncidentStatus[] = ["open", "acknowledged", "resolved", "dismissed"];
+const SEVERITIES: Severity[] = ["critical", "high", "medium", "low"];
+const oneOf = <T extends string>(v: string | null, allowed: T[]): T | undefined =>
+  allowed.includes(v as T) ? (v as T) : undefined;
 import { SeverityBadge } from "../components/Badges";
 import { Empty, QueryState } from "../components/States";
 import { StatusControl } from "../components/StatusControl";
@@ -17,10 +22,9 @@ export function IncidentsPage() {
   const offset = Number(params.get("offset") ?? 0) || 0;
   const filters: IncidentFilters = {
     metric: params.get("metric") ?? undefined,
-    status: params.get("status") ?? undefined,
-    severity: params.get("severity") ?? undefined,
+    status: oneOf(params.get("status"), STATUSES),
+    severity: oneOf(params.get("severity"), SEVERITIES),
     since: params.get("since") ?? undefined,
-    until: params.get("until") ?? undefined,
     limit: PAGE,
     offset,
   };
@@ -32,7 +36,7 @@ export function IncidentsPage() {
     if (k !== "offset") next.delete("offset");
     setParams(next, { replace: true });
   };
-  const anyFilter = ["metric", "status", "severity", "since", "until"].some((k) => params.get(k));
+  const anyFilter = ["metric", "status", "severity", "since"].some((k) => params.get(k));
 
   return (
     <div className="stack">
@@ -57,7 +61,7 @@ export function IncidentsPage() {
             <label htmlFor="f-status">Status</label>
             <select id="f-status" value={filters.status ?? ""} onChange={(e) => set("status", e.target.value)}>
               <option value="">Any status</option>
-              {["open", "acknowledged", "resolved", "dismissed"].map((s) => (
+              {STATUSES.map((s) => (
                 <option key={s} value={s}>{humanize(s)}</option>
               ))}
             </select>
@@ -66,18 +70,14 @@ export function IncidentsPage() {
             <label htmlFor="f-severity">Severity</label>
             <select id="f-severity" value={filters.severity ?? ""} onChange={(e) => set("severity", e.target.value)}>
               <option value="">Any severity</option>
-              {["critical", "high", "medium", "low"].map((s) => (
+              {SEVERITIES.map((s) => (
                 <option key={s} value={s}>{humanize(s)}</option>
               ))}
             </select>
           </div>
           <div className="field">
-            <label htmlFor="f-since">From</label>
+            <label htmlFor="f-since">Active since</label>
             <input id="f-since" type="date" value={filters.since?.slice(0, 10) ?? ""} onChange={(e) => set("since", e.target.value)} />
-          </div>
-          <div className="field">
-            <label htmlFor="f-until">To</label>
-            <input id="f-until" type="date" value={filters.until?.slice(0, 10) ?? ""} onChange={(e) => set("until", e.target.value)} />
           </div>
           {anyFilter && (
             <button type="button" className="btn ghost" onClick={() => setParams(new URLSearchParams(), { replace: true })}>

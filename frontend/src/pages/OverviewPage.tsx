@@ -8,7 +8,7 @@ import { SeverityBadge } from "../components/Badges";
 import { TimeSeriesChart, type IncidentMark } from "../components/charts/TimeSeriesChart";
 import { Empty, ErrorState, Loading, QueryState } from "../components/States";
 import { formatChange, formatDateTime, formatPct, formatSlice, formatValue, humanize } from "../lib/format";
-import { headline, isBad, toChartPoints, unitOf } from "../lib/series";
+import { displayBucket, headline, isBad, resample, toChartPoints, unitOf } from "../lib/series";
 import { orderedMetrics, useCurrentWorkspace } from "../lib/workspace";
 
 const SEVERITIES: Severity[] = ["critical", "high", "medium", "low"];
@@ -47,7 +47,13 @@ function MetricChart({ ws, metric, incidents }: { ws: Workspace; metric: MetricI
   const navigate = useNavigate();
   const series = useSeries(ws.id, metric.name);
   const changes = useChanges(ws.id);
-  const lines = useMemo(() => (series.data ? [{ name: humanize(metric.name), points: toChartPoints(series.data.points) }] : []), [series.data, metric.name]);
+  const lines = useMemo(
+    () =>
+      series.data
+        ? [{ name: humanize(metric.name), points: toChartPoints(resample(series.data.points, displayBucket(series.data.points, series.data.grain))) }]
+        : [],
+    [series.data, metric.name],
+  );
   const marks = useMemo<IncidentMark[]>(
     () =>
       incidents

@@ -22,7 +22,7 @@ export function SignInPage() {
     setError(null);
     try {
       const me = await signIn(token);
-      navigate(from && from !== "/signin" ? from : me.role === "pm" ? "/summary" : "/overview", { replace: true });
+      navigate(from && from !== "/signin" && from !== "/" ? from : me.role === "pm" ? "/summary" : "/overview", { replace: true });
     } catch (err) {
       setError(errorMessage(err));
     } finally {

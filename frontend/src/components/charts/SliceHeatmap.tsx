@@ -22,7 +22,7 @@ export interface HeatmapData {
 }
 
 /** Cells of the slices that refine `parent` by one dimension, at most `maxColumns` values per dimension. */
-export function heatmapData(rows: SliceRow[], parent: string, maxColumns = 10): HeatmapData {
+export function heatmapData(rows: SliceRow[], parent: string, maxColumns = 6): HeatmapData {
   const parentDims = new Set(sliceFilters(parent).map(([d]) => d));
   const byDim = new Map<string, { key: string; value: string; share: number }[]>();
   for (const r of rows) {
@@ -102,7 +102,7 @@ export function SliceHeatmap({
             fontSize: 10.5,
             color: "#17202e",
             overflow: "truncate",
-            width: 78,
+            width: 84,
             formatter: (p: { name: string; value: [number, number, number] }) => `${p.name}\n${formatPct(p.value[2], 0, false)}`,
           },
           emphasis: { itemStyle: { borderColor: "#17202e", borderWidth: 1 } },

@@ -34,9 +34,10 @@ export function buildTimeSeriesOption(opts: {
   changePoint?: string | null;
   incidents?: IncidentMark[];
   events?: ChangeEvent[];
+  highlightEvents?: string[];
   compact?: boolean;
 }): EChartOption {
-  const { lines, unit = "ratio", band = true, changePoint, incidents = [], events = [], compact } = opts;
+  const { lines, unit = "ratio", band = true, changePoint, incidents = [], events = [], highlightEvents = [], compact } = opts;
   const fmt = (v: number) => formatValue(v, unit);
   const series: unknown[] = [];
   const first = lines[0];
@@ -58,6 +59,7 @@ export function buildTimeSeriesOption(opts: {
       data: first.points.map((p) => [p.t, p.upper != null && p.lower != null ? p.upper - p.lower : null]),
       lineStyle: { opacity: 0 },
       areaStyle: { color: palette.primaryLight },
+      itemStyle: { color: "rgba(36, 83, 166, 0.25)" },
       stack: "band",
       symbol: "none",
       silent: true,
@@ -86,11 +88,13 @@ export function buildTimeSeriesOption(opts: {
         });
       }
       for (const e of events) {
+        const hi = highlightEvents.includes(e.name);
         markLines.push({
           xAxis: e.ts,
           name: e.name,
-          lineStyle: { color: palette.event, type: "dashed", width: 1.2 },
-          label: { formatter: compact ? "" : e.name, color: palette.event, fontSize: 10.5, position: "insideEndTop" },
+          lineStyle: { color: palette.event, type: "dashed", width: hi ? 1.6 : 1, opacity: hi ? 1 : 0.45 },
+          label: { show: hi && !compact, formatter: e.name, color: palette.event, fontSize: 10.5, position: "insideEndTop" },
+          emphasis: { label: { show: true, formatter: e.name, position: "insideEndTop", color: palette.event, fontSize: 10.5 } },
         });
       }
       for (const inc of incidents) {
@@ -136,16 +140,17 @@ export function TimeSeriesChart(props: {
   changePoint?: string | null;
   incidents?: IncidentMark[];
   events?: ChangeEvent[];
+  highlightEvents?: string[];
   height?: number;
   compact?: boolean;
   label: string;
   onIncidentClick?: (id: number) => void;
   testId?: string;
 }) {
-  const { lines, unit, band, changePoint, incidents, events, compact } = props;
+  const { lines, unit, band, changePoint, incidents, events, highlightEvents, compact } = props;
   const option = useMemo(
-    () => buildTimeSeriesOption({ lines, unit, band, changePoint, incidents, events, compact }),
-    [lines, unit, band, changePoint, incidents, events, compact],
+    () => buildTimeSeriesOption({ lines, unit, band, changePoint, incidents, events, highlightEvents, compact }),
+    [lines, unit, band, changePoint, incidents, events, highlightEvents, compact],
   );
   const onClick = (p: EChartClick) => {
     if (p.componentType === "markArea" && props.onIncidentClick) {

@@ -32,7 +32,7 @@ function Breadcrumbs({ parent, onGo }: { parent: string; onGo: (key: string) => 
 
 export function DrillDown({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
   const [params, setParams] = useSearchParams();
-  const parent = params.get("parent") ?? "*";
+  const parent = params.get("parent") ?? (inc.slice || "*");
   const selected = params.get("slice");
   const q = useIncidentSlices(inc.id, parent);
   const rows = useMemo<SliceRow[]>(
@@ -51,7 +51,7 @@ export function DrillDown({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
   const update = (changes: Record<string, string | null>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(changes)) {
-      if (v === null || v === "*") next.delete(k);
+      if (v === null) next.delete(k);
       else next.set(k, v);
     }
     setParams(next, { replace: true });
@@ -76,8 +76,8 @@ export function DrillDown({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
           empty={() => (rows.length ? null : <Empty title="No finer slices">This slice has no children with enough records.</Empty>)}
         >
           {() => (
-            <div className="grid" style={{ gridTemplateColumns: "minmax(0, 1.25fr) minmax(0, 1fr)", gap: 0 }}>
-              <div style={{ borderRight: "1px solid var(--border)" }}>
+            <div className="grid-drill">
+              <div>
                 <SliceTable rows={rows} unit={unit} selected={selected} onSelect={(key) => update({ slice: key })} height={380} label={`Children of ${formatSlice(parent)} by share of the change`} />
               </div>
               <div className="card-body">

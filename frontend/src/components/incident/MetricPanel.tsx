@@ -6,7 +6,7 @@ import type { IncidentDetail } from "../../api/types";
 import { TimeSeriesChart, type LineSpec } from "../charts/TimeSeriesChart";
 import { Empty, ErrorState, Loading } from "../States";
 import { formatSlice, humanize, type Unit } from "../../lib/format";
-import { toChartPoints, withBaselineBand } from "../../lib/series";
+import { displayBucket, resample, toChartPoints, withBaselineBand } from "../../lib/series";
 import { palette } from "../charts/EChart";
 
 export function baselineStartOf(inc: IncidentDetail): string | null {
@@ -38,9 +38,10 @@ export function MetricPanel({
   const showCompare = !!compare && compare !== slice;
   const lines = useMemo<LineSpec[]>(() => {
     if (!s.data) return [];
-    const band = withBaselineBand(toChartPoints(s.data.points), inc.start, inc.end, baselineStartOf(inc));
+    const bucket = displayBucket(s.data.points, s.data.grain);
+    const band = withBaselineBand(toChartPoints(resample(s.data.points, bucket)), inc.start, inc.end, baselineStartOf(inc));
     const out: LineSpec[] = [{ name: formatSlice(slice), points: band.points, color: palette.primary }];
-    if (showCompare && c.data) out.push({ name: formatSlice(compare), points: toChartPoints(c.data.points), color: palette.control });
+    if (showCompare && c.data) out.push({ name: formatSlice(compare), points: toChartPoints(resample(c.data.points, bucket)), color: palette.control });
     return out;
   }, [s.data, c.data, inc, slice, compare, showCompare]);
   const events = useMemo(() => {
@@ -54,6 +55,7 @@ export function MetricPanel({
     });
   }, [changes.data, inc.start, inc.end]);
 
+  const highlight = useMemo(() => inc.causes.map((c) => c.change_event).filter((e): e is string => !!e).slice(0, 1), [inc.causes]);
   if (s.isPending) return <Loading height={height} />;
   if (s.isError) return <ErrorState error={s.error} retry={() => void s.refetch()} />;
   if (!s.data.points.length) return <Empty title="No data for this slice" />;
@@ -64,6 +66,7 @@ export function MetricPanel({
       changePoint={changePointOf(inc)}
       incidents={[{ id: inc.id, start: inc.start, end: inc.end, label: "regression window", severity: inc.severity }]}
       events={events}
+      highlightEvents={highlight}
       height={height}
       label={`${humanize(inc.metric)} for ${formatSlice(slice)} with baseline band and change point`}
       testId="incident-chart"

@@ -140,8 +140,8 @@ export function WhatIfForm({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
 }
 
 export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: Unit; ws: Workspace | undefined }) {
-  const { canWrite } = useAuth();
-  const actions = useActions({ incident_id: inc.id });
+  const { canWrite, canAdminister } = useAuth();
+  const actions = useActions({ incident_id: inc.id }, canAdminister);
   const propose = useProposeAction(inc.id);
   const byKey = new Map<string, Action>((actions.data?.data ?? []).map((a) => [a.key, a]));
   if (!inc.recommendations.length)
@@ -197,7 +197,7 @@ export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: 
           <span className="hint">counterfactual with intervals</span>
         </div>
         <div className="card-body">
-          {canWrite ? <WhatIfForm inc={inc} unit={unit} /> : <p className="small muted">Engineers can run what-if scenarios.</p>}
+          <WhatIfForm inc={inc} unit={unit} />
         </div>
       </section>
     </div>

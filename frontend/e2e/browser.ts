@@ -46,9 +46,15 @@ export async function signIn(page: Page, token: string): Promise<void> {
 
 export async function shot(page: Page, name: string, fullPage = true): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
-  // let charts finish their first paint
-  await page.waitForTimeout(400);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+  const size = page.viewportSize() ?? { width: 1280, height: 860 };
+  if (fullPage) {
+    // grow the viewport to the page (rather than a full-page capture) so the fixed sidebar spans it
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    await page.setViewportSize({ width: size.width, height: Math.max(size.height, Math.min(height, 4000)) });
+  }
+  await page.waitForTimeout(500); // charts resize and repaint
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  if (fullPage) await page.setViewportSize(size);
 }
 
 /** A fetch from inside the page, with or without a token; returns the status and content type. */

@@ -95,12 +95,12 @@ describe("engineer", () => {
 
   test("proposes a recommendation and approves it", async () => {
     await page.getByRole("tab", { name: /Recommendations/ }).click();
-    await page.getByTestId("recommendation").first().waitFor();
-    const propose = page.getByRole("button", { name: /^Propose .* for approval$/ }).first();
-    if (await propose.count()) {
-      await propose.click();
-      await page.getByTestId("recommendation").first().getByText("Proposed").waitFor();
-    }
+    const rec = page.getByTestId("recommendation").first();
+    await rec.getByTestId("approval-state").waitFor();
+    // the detection job proposes new incidents' recommendations itself; propose by hand when it did not
+    const propose = rec.getByRole("button", { name: /^Propose .* for approval$/ });
+    if (await propose.count()) await propose.click();
+    await rec.getByText("Proposed").waitFor();
     await shot(page, "incident-recommendations");
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Approvals" }).click();
     await page.getByRole("table", { name: "Actions" }).waitFor();

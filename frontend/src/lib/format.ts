@@ -114,8 +114,12 @@ export function formatSlice(key: string | null | undefined): string {
     .join(" · ");
 }
 
+const ACRONYMS: Record<string, string> = { cx: "CX", id: "ID", eta: "ETA", ios: "iOS", sla: "SLA", oos: "OOS", shap: "SHAP", did: "DiD" };
+
+/** An identifier as words: "cx_score" → "CX score", "false_alarm" → "False alarm". */
 export function humanize(id: string | null | undefined): string {
   if (!id) return "";
-  const s = id.replace(/[_-]+/g, " ").trim();
+  const words = id.replace(/[_-]+/g, " ").trim().split(/\s+/).map((w) => ACRONYMS[w.toLowerCase()] ?? w);
+  const s = words.join(" ");
   return s.charAt(0).toUpperCase() + s.slice(1);
 }

@@ -135,7 +135,7 @@ export function OverviewPage() {
         <section className="card" aria-labelledby="chart-title">
           <div className="card-head">
             <h2 id="chart-title">{metric ? humanize(metric.name) : "Metric"} over time</h2>
-            <span className="hint">{ws.grain}ly · all traffic</span>
+            <span className="hint">{ws.grain === "hour" ? "6-hour buckets" : `${ws.grain}ly`} · all traffic</span>
             <span className="spacer" />
             <label className="visually-hidden" htmlFor="metric-select">Metric</label>
             <select id="metric-select" value={metric?.name ?? ""} onChange={(e) => select(e.target.value)}>

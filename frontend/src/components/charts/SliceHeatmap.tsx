@@ -100,6 +100,7 @@ export function SliceHeatmap({
           label: {
             show: true,
             fontSize: 10.5,
+            lineHeight: 14,
             color: "#17202e",
             overflow: "truncate",
             width: 84,

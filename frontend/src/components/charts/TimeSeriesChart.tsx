@@ -21,10 +21,10 @@ export interface LineSpec {
 }
 
 const sevColor: Record<string, string> = {
-  critical: "rgba(159, 18, 57, 0.13)",
+  critical: "rgba(159, 18, 57, 0.14)",
   high: "rgba(194, 65, 12, 0.12)",
-  medium: "rgba(161, 98, 7, 0.10)",
-  low: "rgba(75, 85, 99, 0.08)",
+  medium: "rgba(180, 35, 24, 0.09)",
+  low: "rgba(180, 35, 24, 0.06)",
 };
 
 export function buildTimeSeriesOption(opts: {
@@ -84,7 +84,7 @@ export function buildTimeSeriesOption(opts: {
           xAxis: changePoint,
           name: "change point",
           lineStyle: { color: palette.bad, type: "solid", width: 1.5 },
-          label: { formatter: "change point", color: palette.bad, fontSize: 11, position: "insideEndTop" },
+          label: { formatter: "change point", color: palette.bad, fontSize: 11, position: "insideStartTop" },
         });
       }
       for (const e of events) {

@@ -167,13 +167,15 @@ export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: 
                 <div className="row">
                   <strong>{recTitle(r, i)}</strong>
                   <span className="spacer" />
-                  {action ? (
-                    <span className="row small">
+                  {canAdminister && actions.isPending ? (
+                    <span className="spinner" aria-label="Loading approval state" />
+                  ) : action ? (
+                    <span className="row small" data-testid="approval-state">
                       <StatusBadge status={action.status} />
                       <Link to={`/approvals?status=${action.status}`}>approval #{action.id}</Link>
                     </span>
                   ) : canWrite ? (
-                    <button className="btn small" disabled={propose.isPending} onClick={() => propose.mutate({ recommendation: i })} aria-label={`Propose "${recTitle(r, i)}" for approval`}>
+                    <button className="btn small" data-testid="approval-state" disabled={propose.isPending} onClick={() => propose.mutate({ recommendation: i })} aria-label={`Propose "${recTitle(r, i)}" for approval`}>
                       Propose for approval
                     </button>
                   ) : null}

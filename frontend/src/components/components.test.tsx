@@ -111,7 +111,7 @@ describe("cause and recommendation helpers", () => {
     const r = incidentDetail.recommendations[0];
     expect(recTitle(r, 0)).toBe("Roll back batching_threshold_4 in east and west");
     expect(recEffect(r)).toEqual({ effect: 0.051, interval: { low: 0.038, high: 0.064 }, metric: "on_time_rate" });
-    expect(recEffect({ effect: { value: 0.02, low: 0.01, high: 0.03 } })).toEqual({ effect: 0.02, interval: { low: 0.01, high: 0.03 }, metric: undefined });
+    expect(recEffect({ effect: { value: 0.02, low: 0.01, high: 0.03 } } as never)).toEqual({ effect: 0.02, interval: { low: 0.01, high: 0.03 }, metric: undefined });
     expect(recTradeoffs({ tradeoffs: { courier_minutes_per_order: { effect: 1.8 } } })).toEqual([{ metric: "courier_minutes_per_order", effect: 1.8, interval: null, unit: undefined, good: undefined }]);
     expect(recParameters(r)).toEqual([["batching_threshold", 2], ["share_of_stores", 1]]);
     expect(recTitle({}, 2)).toBe("Recommendation 3");

@@ -114,7 +114,7 @@ export function formatSlice(key: string | null | undefined): string {
     .join(" · ");
 }
 
-const ACRONYMS: Record<string, string> = { cx: "CX", id: "ID", eta: "ETA", ios: "iOS", sla: "SLA", oos: "OOS", shap: "SHAP", did: "DiD" };
+const ACRONYMS: Record<string, string> = { cx: "CX", id: "ID", eta: "ETA", ios: "iOS", sla: "SLA", oos: "OOS", shap: "SHAP", did: "DiD", pm: "PM" };
 
 /** An identifier as words: "cx_score" → "CX score", "false_alarm" → "False alarm". */
 export function humanize(id: string | null | undefined): string {

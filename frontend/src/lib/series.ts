@@ -95,10 +95,12 @@ export function headline(points: SeriesPoint[]): { current: number | null; previ
 }
 
 /** How to format a metric's values, from its type and unit in the workspace. */
-export function unitOf(metric: Pick<MetricInfo, "type" | "unit"> | undefined): Unit {
+export function unitOf(metric: (Pick<MetricInfo, "type" | "unit"> & { name?: string }) | undefined): Unit {
   if (!metric) return "ratio";
   const u = (metric.unit ?? "").toLowerCase();
   const t = (metric.type ?? "").toLowerCase();
+  // a workspace may leave units out: a metric named in minutes is in minutes
+  if (!u && /(^|_)minutes(_|$)/.test(metric.name ?? "")) return "minutes";
   if (u === "%" || u === "percent") return "percent";
   if (u.startsWith("min")) return "minutes";
   if (u === "usd" || u === "$" || u === "currency") return "currency";

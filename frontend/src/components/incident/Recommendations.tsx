@@ -29,7 +29,7 @@ export function TradeoffChips({ rec, ws }: { rec: IncidentDetail["recommendation
     <div className="tradeoffs" aria-label="Tradeoffs">
       {t.map((x) => {
         const m = metricInfo(ws, x.metric);
-        const unit = x.unit ? unitOf({ type: "", unit: x.unit }) : unitOf(m);
+        const unit = x.unit ? unitOf({ type: "", unit: x.unit }) : unitOf(m ?? { type: "", unit: null, name: x.metric });
         const good = x.good ?? m?.good;
         const bad = x.effect !== 0 && isBad(x.effect < 0 ? "down" : "up", good ?? undefined);
         return (
@@ -60,8 +60,8 @@ function WhatIfResultView({ result, unit }: { result: Record<string, unknown>; u
         <ul className="clean small" style={{ marginTop: 6 }}>
           {trade.map((t) => (
             <li key={t.metric}>
-              {humanize(t.metric)}: {formatChange(t.effect, t.unit ? unitOf({ type: "", unit: t.unit }) : "ratio")}
-              {t.interval && <span className="muted"> {formatInterval(t.interval, (v) => formatChange(v, t.unit ? unitOf({ type: "", unit: t.unit }) : "ratio"))}</span>}
+              {humanize(t.metric)}: {formatChange(t.effect, t.unit ? unitOf({ type: "", unit: t.unit }) : unitOf({ type: "", unit: null, name: t.metric }))}
+              {t.interval && <span className="muted"> {formatInterval(t.interval, (v) => formatChange(v, t.unit ? unitOf({ type: "", unit: t.unit }) : unitOf({ type: "", unit: null, name: t.metric })))}</span>}
             </li>
           ))}
         </ul>
@@ -151,7 +151,7 @@ export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: 
       </div>
     );
   return (
-    <div className="grid grid-main-side">
+    <div className="grid grid-main-side" style={{ alignItems: "start" }}>
       <section className="card" aria-labelledby="recs-title">
         <div className="card-head">
           <h2 id="recs-title">Recommendations</h2>

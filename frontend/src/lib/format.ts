@@ -105,6 +105,13 @@ export function formatDuration(days: number | null | undefined): string {
   return days === 1 ? "1 day" : `${nf(days % 1 ? 1 : 0).format(days)} days`;
 }
 
+/** The API's top cause "hypothesis: event-or-feature" with the hypothesis in words and the name as is. */
+export function formatCause(topCause: string | null | undefined): string {
+  if (!topCause) return "";
+  const i = topCause.indexOf(": ");
+  return i < 0 ? humanize(topCause) : `${humanize(topCause.slice(0, i))}: ${topCause.slice(i + 2)}`;
+}
+
 /** Slice keys "region=west&category=grocery" → "region = west · category = grocery"; "*" → "All". */
 export function formatSlice(key: string | null | undefined): string {
   if (!key || key === "*") return "All traffic";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatChange, formatInterval, formatPValue, formatPct, formatSlice, formatValue, humanize } from "./format";
+import { formatCause, formatChange, formatInterval, formatPValue, formatPct, formatSlice, formatValue, humanize } from "./format";
 import { isChildOf, keyOf, parentOf, sliceFilters, sliceKey } from "./slices";
 import { displayBucket, headline, isBad, resample, unitOf, withBaselineBand } from "./series";
 import { poolDaily, scopeDimension } from "./treatedControl";
@@ -34,6 +34,8 @@ describe("format", () => {
     expect(formatSlice("category=grocery&region=east")).toBe("category = grocery · region = east");
     expect(humanize("cx_score")).toBe("CX score");
     expect(humanize("false_alarm")).toBe("False alarm");
+    expect(formatCause("policy_change: batching_threshold_4")).toBe("Policy change: batching_threshold_4");
+    expect(formatCause("supply")).toBe("Supply");
   });
 });
 

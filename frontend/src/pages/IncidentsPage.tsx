@@ -10,7 +10,7 @@ const oneOf = <T extends string>(v: string | null, allowed: T[]): T | undefined 
 import { SeverityBadge } from "../components/Badges";
 import { Empty, QueryState } from "../components/States";
 import { StatusControl } from "../components/StatusControl";
-import { formatDateTime, formatPct, formatSlice, humanize } from "../lib/format";
+import { formatCause, formatDateTime, formatPct, formatSlice, humanize } from "../lib/format";
 import { useCurrentWorkspace } from "../lib/workspace";
 
 const PAGE = 50;
@@ -128,7 +128,7 @@ export function IncidentsPage() {
                         {formatDateTime(i.start)} → {formatDateTime(i.end)}
                       </td>
                       <td className="small">
-                        {i.top_cause ? humanize(i.top_cause) : <span className="faint">—</span>}
+                        {i.top_cause ? formatCause(i.top_cause) : <span className="faint">—</span>}
                         {i.top_confidence != null && <span className="faint"> · {Math.round(i.top_confidence * 100)}%</span>}
                       </td>
                       <td onClick={(e) => e.stopPropagation()}>

@@ -7,7 +7,7 @@ import type { IncidentPublic, MetricInfo, Severity, Workspace } from "../api/typ
 import { SeverityBadge } from "../components/Badges";
 import { TimeSeriesChart, type IncidentMark } from "../components/charts/TimeSeriesChart";
 import { Empty, ErrorState, Loading, QueryState } from "../components/States";
-import { formatChange, formatDateTime, formatPct, formatSlice, formatValue, humanize } from "../lib/format";
+import { formatCause, formatChange, formatDateTime, formatPct, formatSlice, formatValue, humanize } from "../lib/format";
 import { displayBucket, headline, isBad, resample, toChartPoints, unitOf } from "../lib/series";
 import { orderedMetrics, useCurrentWorkspace } from "../lib/workspace";
 
@@ -186,7 +186,7 @@ export function OverviewPage() {
                         <div className="small muted" style={{ marginTop: 2 }}>
                           {formatSlice(i.slice)} · since {formatDateTime(i.start)}
                         </div>
-                        {i.top_cause && <div className="small faint">likely: {humanize(i.top_cause)}</div>}
+                        {i.top_cause && <div className="small faint">likely: {formatCause(i.top_cause)}</div>}
                       </li>
                     ))}
                 </ul>

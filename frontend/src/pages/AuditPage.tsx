@@ -12,10 +12,9 @@ function diff(before: Record<string, unknown> | null, after: Record<string, unkn
     return keys.map((k) => `${k}: ${String(after[k])}`).join(", ");
   }
   if (before && after) {
-    return Object.keys(after)
-      .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
-      .map((k) => `${k}: ${JSON.stringify(before[k] ?? null)} → ${JSON.stringify(after[k])}`)
-      .join(", ");
+    const changed = Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+    const shown = changed.slice(0, 4).map((k) => `${k}: ${JSON.stringify(before[k] ?? null)} → ${JSON.stringify(after[k])}`);
+    return shown.join(", ") + (changed.length > 4 ? `, +${changed.length - 4} more` : "");
   }
   return "";
 }

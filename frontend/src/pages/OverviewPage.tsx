@@ -3,7 +3,8 @@
 import { useMemo } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { useChanges, useIncidents, useIncidentSummary, useSeries } from "../api/hooks";
-import type { IncidentPublic, MetricInfo, Severity, Workspace } from "../api/types";
+import type { IncidentPublic, MetricInfo, SeriesPoint, Severity, Workspace } from "../api/types";
+import { EChart, palette, type EChartOption } from "../components/charts/EChart";
 import { SeverityBadge } from "../components/Badges";
 import { TimeSeriesChart, type IncidentMark } from "../components/charts/TimeSeriesChart";
 import { Empty, ErrorState, Loading, QueryState } from "../components/States";
@@ -12,6 +13,21 @@ import { displayBucket, headline, isBad, resample, toChartPoints, unitOf } from 
 import { orderedMetrics, useCurrentWorkspace } from "../lib/workspace";
 
 const SEVERITIES: Severity[] = ["critical", "high", "medium", "low"];
+
+/** A daily trend line without axes, for a headline card. */
+function Sparkline({ points, label }: { points: SeriesPoint[]; label: string }) {
+  const option = useMemo<EChartOption>(() => {
+    const daily = resample(points, 24);
+    return {
+      animation: false,
+      grid: { left: 2, right: 2, top: 4, bottom: 2 },
+      xAxis: { type: "time", show: false },
+      yAxis: { type: "value", show: false, scale: true },
+      series: [{ type: "line", symbol: "none", data: daily.map((p) => [p.ts, p.value]), lineStyle: { width: 1.5, color: palette.primary }, areaStyle: { color: palette.primaryLight } }],
+    };
+  }, [points]);
+  return <EChart option={option} height={38} label={label} />;
+}
 
 function KpiCard({ ws, metric, selected, onSelect }: { ws: Workspace; metric: MetricInfo; selected: boolean; onSelect: () => void }) {
   const q = useSeries(ws.id, metric.name);
@@ -37,6 +53,7 @@ function KpiCard({ ws, metric, selected, onSelect }: { ws: Workspace; metric: Me
           <div className={`delta ${h.change ? (bad ? "bad" : "good") : "faint"}`}>
             {formatChange(h.change, unit)} <span className="faint">last 24 h vs prior 7 days</span>
           </div>
+          <Sparkline points={q.data.points} label={`${humanize(metric.name)} trend`} />
         </>
       )}
     </button>
@@ -61,6 +78,11 @@ function MetricChart({ ws, metric, incidents }: { ws: Workspace; metric: MetricI
         .map((i) => ({ id: i.id, start: i.start, end: i.end, label: `#${i.id} ${formatSlice(i.slice)}`, severity: i.severity })),
     [incidents, metric.name],
   );
+  // label the change events that are some incident's likely cause; the others show on hover
+  const causeEvents = useMemo(
+    () => incidents.map((i) => i.top_cause?.split(": ")[1]).filter((e): e is string => !!e),
+    [incidents],
+  );
   if (series.isPending) return <Loading height={300} />;
   if (series.isError) return <ErrorState error={series.error} retry={() => void series.refetch()} />;
   if (!series.data.points.length) return <Empty title="No data for this metric yet" />;
@@ -72,6 +94,7 @@ function MetricChart({ ws, metric, incidents }: { ws: Workspace; metric: MetricI
         band={false}
         incidents={marks}
         events={changes.data?.data ?? []}
+        highlightEvents={causeEvents}
         height={310}
         label={`${humanize(metric.name)} over time with incident windows and change events`}
         onIncidentClick={(id) => navigate(`/incidents/${id}`)}

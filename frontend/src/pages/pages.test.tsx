@@ -47,6 +47,7 @@ describe("overview", () => {
     expect(option.series[0].name).toBe("CX score");
     expect(option.series[0].markArea.data).toHaveLength(1); // incident 8 is on cx_score
     expect(option.series[0].markLine.data.map((m: { name: string }) => m.name)).toEqual(["batching_threshold_4"]);
+    expect(option.series[0].markLine.data[0].label.show).toBe(true); // the likely cause of open incidents
     const open = await screen.findByRole("list", { name: "Top open incidents" });
     expect(within(open).getAllByRole("link").map((a) => a.getAttribute("href"))).toEqual(["/incidents/7", "/incidents/8"]);
     await userEvent.click(screen.getByRole("button", { name: "Show On time rate over time" }));

@@ -62,12 +62,14 @@ gen metrics "$demo/workspace.yaml" --out "$demo/cube" >/dev/null
 # 3. incidents
 if svc analyze --help >/dev/null 2>&1; then
   log "analysing with cxw analyze"
-  svc analyze "$demo/workspace.yaml" --out "$work/incidents.json"
+  svc analyze "$demo/workspace.yaml" --out "$work/analysis" --cube "$demo/cube/cube.parquet" >/dev/null
+  incidents="$work/analysis/incidents.json"
 else
   log "cxw analyze is not installed yet: stand-in incidents from the cube and truth.json"
-  "$py" "$here/e2e/standin_incidents.py" "$demo" "$work/incidents.json"
+  incidents="$work/incidents.json"
+  "$py" "$here/e2e/standin_incidents.py" "$demo" "$incidents"
 fi
-svc job detect "$demo/workspace.yaml" --incidents "$work/incidents.json"
+svc job detect "$demo/workspace.yaml" --incidents "$incidents"
 
 # 4. tokens and server
 E2E_ENGINEER_TOKEN="$(svc token create --role engineer --name e2e-engineer 2>/dev/null | tail -n 1)"

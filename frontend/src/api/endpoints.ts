@@ -1,5 +1,6 @@
 // One function per API route the UI uses, each checked against the OpenAPI schema. Pages never build URLs.
 import { client, unwrap } from "./client";
+import { normalizeIncident } from "./normalize";
 import type {
   FeedbackLabel,
   IncidentDetail,
@@ -22,7 +23,8 @@ export const api = {
   incidents: (f: IncidentFilters = {}) => unwrap(client.GET("/api/incidents", { params: { query: f } })),
   incidentSummary: (workspaceId?: number) =>
     unwrap(client.GET("/api/incidents/summary", { params: { query: { workspace_id: workspaceId } } })),
-  incident: async (id: number) => (await unwrap(client.GET("/api/incidents/{incident_id}", byId(id)))) as unknown as IncidentDetail,
+  incident: async (id: number) =>
+    normalizeIncident((await unwrap(client.GET("/api/incidents/{incident_id}", byId(id)))) as unknown as IncidentDetail),
   incidentSlices: (id: number, parent?: string, limit = 1000) =>
     unwrap(client.GET("/api/incidents/{incident_id}/slices", { params: { path: { incident_id: id }, query: { parent, limit } } })),
   setStatus: (id: number, status: IncidentStatus) =>

@@ -92,6 +92,8 @@ export interface Recommendation {
   unit?: string | null;
   tradeoffs?: Tradeoff[] | Record<string, unknown>;
   parameters?: Record<string, unknown>;
+  verdict?: string;
+  counterfactual?: string;
   [k: string]: unknown;
 }
 
@@ -121,6 +123,10 @@ export interface IncidentDetail
   recommendations: Recommendation[];
   experiment_plan: ExperimentPlan | null;
   extra: Record<string, unknown>;
+  /** The recommendations stage's plain-language summary for the PM, when it wrote one. */
+  pm_summary?: string | null;
+  /** Its table: a header row, then metric / now / expected change / likely range / per day / effect. */
+  pm_table?: string[][] | null;
 }
 
 export interface IncidentFilters {

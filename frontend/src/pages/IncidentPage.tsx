@@ -12,7 +12,7 @@ import { PlanPanel } from "../components/incident/PlanPanel";
 import { Recommendations } from "../components/incident/Recommendations";
 import { ErrorState, Loading } from "../components/States";
 import { StatusControl } from "../components/StatusControl";
-import { formatDateTime, formatInterval, formatPct, formatSlice, formatValue, humanize } from "../lib/format";
+import { formatChange, formatDateTime, formatInterval, formatPct, formatSlice, formatValue, humanize } from "../lib/format";
 import { keyOf } from "../lib/slices";
 import { unitOf } from "../lib/series";
 import { metricInfo, useCurrentWorkspace } from "../lib/workspace";
@@ -27,6 +27,8 @@ const TABS = [
 
 function Facts({ inc, unit }: { inc: IncidentDetail; unit: ReturnType<typeof unitOf> }) {
   const relIv = inc.extra?.relative_interval as Interval | undefined;
+  const absIv = inc.extra?.change_interval as Interval | undefined;
+  const abs = inc.baseline != null && inc.current != null ? inc.current - inc.baseline : null;
   const top = [...inc.causes].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0))[0];
   return (
     <dl className="kv" style={{ gridTemplateColumns: "max-content 1fr" }}>
@@ -38,6 +40,11 @@ function Facts({ inc, unit }: { inc: IncidentDetail; unit: ReturnType<typeof uni
       <dd>
         <strong className="bad">{formatPct(inc.relative_change)}</strong>{" "}
         {relIv && <span className="muted small">{formatInterval(relIv, (v) => formatPct(v))}</span>}
+        {abs != null && (
+          <div className="small">
+            {formatChange(abs, unit)} {absIv && <span className="muted">{formatInterval(absIv, (v) => formatChange(v, unit))}</span>}
+          </div>
+        )}
       </dd>
       <dt>Window</dt>
       <dd className="small">{formatDateTime(inc.start)} → {formatDateTime(inc.end)}</dd>

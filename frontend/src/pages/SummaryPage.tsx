@@ -14,6 +14,30 @@ import { keyOf } from "../lib/slices";
 import { unitOf } from "../lib/series";
 import { metricInfo, useCurrentWorkspace } from "../lib/workspace";
 
+/** The recommendations stage's tradeoff table: metric, now, expected change, likely range, per day, effect. */
+function PmTable({ rows }: { rows: string[][] }) {
+  const [head, ...body] = rows;
+  const effectCol = head.findIndex((h) => /effect/i.test(h));
+  return (
+    <div className="table-wrap" style={{ marginTop: 8, border: "1px solid var(--border)", borderRadius: 6 }}>
+      <table className="tbl" aria-label="Expected effect on every metric">
+        <thead>
+          <tr>{head.map((h, i) => <th key={i} className={i > 0 ? "r" : undefined}>{h}</th>)}</tr>
+        </thead>
+        <tbody>
+          {body.map((r, i) => (
+            <tr key={i}>
+              {r.map((c, j) => (
+                <td key={j} className={`${j > 0 ? "r num" : ""} ${j === effectCol ? (c === "worse" ? "bad" : c === "better" ? "good" : "") : ""}`}>{j === 0 ? humanize(c.replace(/ /g, "_")) : c}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace | undefined }) {
   const unit = unitOf(metricInfo(ws, inc.metric));
   const top = [...inc.causes].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0))[0];
@@ -31,6 +55,12 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
         <span className="spacer" />
         <Link className="small" to={`/incidents/${inc.id}`}>Engineer's view</Link>
       </div>
+      {inc.pm_summary && (
+        <div className="summary-block prose" style={{ background: "var(--primary-weak)" }}>
+          <h3>In short</h3>
+          <p style={{ margin: 0 }}>{inc.pm_summary}</p>
+        </div>
+      )}
       <div className="summary-block prose">
         <h3>What happened</h3>
         <p>
@@ -82,6 +112,7 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
         ) : (
           <p className="muted">No action recommended yet.</p>
         )}
+        {inc.pm_table && inc.pm_table.length > 1 && <PmTable rows={inc.pm_table} />}
       </div>
       <div className="summary-block prose">
         <div className="row" style={{ marginBottom: 6 }}>

@@ -145,6 +145,43 @@ describe("incident", () => {
   });
 });
 
+describe("an incident as cxw analyze writes it", () => {
+  test("recommendation set: effect with interval, verdict, tradeoffs, what-if on the driver", async () => {
+    const { calls } = installFakeApi();
+    renderApp("/incidents/9?tab=actions");
+    const recs = await screen.findAllByTestId("recommendation");
+    expect(recs).toHaveLength(2);
+    expect(recs[0]).toHaveTextContent("Revert batching_threshold from 4 to 2 in region east and west");
+    expect(recs[0]).toHaveTextContent("+8.83 pp");
+    expect(recs[0]).toHaveTextContent("Recommended with cost");
+    expect(within(recs[0]).getByLabelText("Tradeoffs")).toHaveTextContent("Courier minutes per order +3.6 min [+3.4 min, +3.8 min]");
+    expect(screen.getByLabelText("Feature")).toHaveValue("batching_threshold");
+    expect(screen.getByLabelText("Op")).toHaveValue("set");
+    await userEvent.click(screen.getByRole("button", { name: "Run what-if" }));
+    await waitFor(() => expect(calls.find((c) => c.path.endsWith("/whatif"))?.body).toEqual({ action: "revert_policy_threshold", params: { feature: "batching_threshold", op: "set", value: 2, scope: "region=east;region=west" } }));
+  });
+
+  test("causes with flattened evidence still chart timing and the event study", async () => {
+    installFakeApi();
+    renderApp("/incidents/9?tab=causes");
+    await screen.findAllByTestId("cause");
+    expect(screen.getByTestId("evidence-did")).toHaveTextContent("−8.83 pp");
+    expect(screen.getByTestId("timing-chart")).toBeInTheDocument();
+    expect(screen.getByTestId("event-study-chart")).toBeInTheDocument();
+  });
+
+  test("the PM reads the engine's own summary and tradeoff table", async () => {
+    installFakeApi();
+    renderApp("/summary?incident=9", "pm-token");
+    const summary = await screen.findByTestId("pm-summary");
+    expect(summary).toHaveTextContent("In short");
+    expect(summary).toHaveTextContent("On time rate fell from 91.6% to 81.9%");
+    const table = within(summary).getByRole("table", { name: "Expected effect on every metric" });
+    expect(within(table).getAllByRole("row").length).toBeGreaterThan(3);
+    expect(table).toHaveTextContent("worse");
+  });
+});
+
 describe("PM (read-only)", () => {
   test("the summary in plain language, with no write controls anywhere", async () => {
     installFakeApi();

@@ -2,6 +2,26 @@
 // token and 403 outside the role, as the real API does, and records every call.
 import { vi } from "vitest";
 import * as fx from "./fixtures";
+import analysis from "./analysis-incident.json";
+
+const PAYLOAD = new Set(["slices", "causes", "recommendations", "experiment_plan"]);
+/** Incident 9: the analysis output of the batching demo as GET /api/incidents/{id} serves it. */
+export const analysisIncident = {
+  ...fx.incidentDetail,
+  id: 9,
+  metric: analysis.metric,
+  slice: analysis.detected_in,
+  start: analysis.start,
+  end: analysis.end,
+  baseline: analysis.baseline,
+  current: analysis.current,
+  relative_change: analysis.relative_change,
+  slices: analysis.slices,
+  causes: analysis.causes,
+  recommendations: analysis.recommendations,
+  experiment_plan: null,
+  extra: Object.fromEntries(Object.entries(analysis).filter(([k]) => !PAYLOAD.has(k))),
+};
 
 export const TOKENS: Record<string, typeof fx.engineer> = { "eng-token": fx.engineer, "pm-token": fx.pm };
 
@@ -32,6 +52,7 @@ export function installFakeApi(overrides: Record<string, Handler> = {}) {
     ["GET", /^\/api\/incidents\/summary$/, "reader", () => ({ count: 3, by_status: { open: 1, acknowledged: 1, resolved: 1 }, by_severity: { medium: 1, low: 1, critical: 1 }, by_metric: {} })],
     ["GET", /^\/api\/incidents\/7$/, "reader", () => fx.incidentDetail],
     ["GET", /^\/api\/incidents\/8$/, "reader", () => ({ ...fx.incidentDetail, ...fx.incidents[1] })],
+    ["GET", /^\/api\/incidents\/9$/, "reader", () => analysisIncident],
     ["GET", /^\/api\/incidents\/3$/, "reader", () => ({ ...fx.incidentDetail, ...fx.incidents[2], causes: [], recommendations: [], experiment_plan: null })],
     ["GET", /^\/api\/incidents\/\d+\/slices$/, "reader", () => fx.slicesTop],
     ["PATCH", /^\/api\/incidents\/\d+$/, "engineer", (c) => ({ ...fx.incidentDetail, ...(c.body as object) })],

@@ -15,7 +15,7 @@ export function baselineStartOf(inc: IncidentDetail): string | null {
 }
 
 export function changePointOf(inc: IncidentDetail): string {
-  const c = inc.extra?.change_point;
+  const c = inc.extra?.onset ?? inc.extra?.change_point;
   return typeof c === "string" ? c : inc.start;
 }
 

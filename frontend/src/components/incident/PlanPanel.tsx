@@ -5,7 +5,21 @@ import { download } from "../../api/client";
 import { api } from "../../api/endpoints";
 import type { ExperimentPlan } from "../../api/types";
 import { Empty, errorMessage } from "../States";
-import { formatDuration, formatPct, humanize } from "../../lib/format";
+import { formatChange, formatDuration, formatPct, humanize } from "../../lib/format";
+import { unitOf } from "../../lib/series";
+
+/** A guardrail {metric, margin, type, reason} or a ramp step {share, days, gate} in words. */
+function structured(o: Record<string, unknown>): string | null {
+  if (typeof o.metric === "string" && typeof o.margin === "number") {
+    const unit = unitOf({ type: String(o.type ?? ""), unit: null, name: o.metric });
+    return `${humanize(o.metric)}: no worse than ${formatChange(o.margin, unit).replace(/^[+−±]/, "")}${o.reason ? ` (${String(o.reason)})` : ""}`;
+  }
+  if (typeof o.share === "number" && typeof o.gate === "string") {
+    const days = typeof o.days === "number" && o.days > 0 ? ` for ${formatDuration(o.days)}` : "";
+    return `${formatPct(o.share, 0, false)} treated${days}: ${o.gate}`;
+  }
+  return null;
+}
 
 function text(v: unknown): string {
   if (v == null) return "";
@@ -13,6 +27,8 @@ function text(v: unknown): string {
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (typeof v === "object") {
     const o = v as Record<string, unknown>;
+    const s = structured(o);
+    if (s) return s;
     const name = o.metric ?? o.name ?? o.step ?? o.title ?? o.arm;
     const rest = Object.entries(o)
       .filter(([k, x]) => !["metric", "name", "step", "title", "arm"].includes(k) && x != null && typeof x !== "object")
@@ -36,7 +52,10 @@ export function planFacts(p: ExperimentPlan): [string, string][] {
   if (p.randomization_unit) rows.push(["Randomization unit", humanize(String(p.randomization_unit))]);
   if (p.arms?.length) rows.push(["Arms", p.arms.map(text).join(" vs ")]);
   const mde = num(p.mde);
-  if (mde != null) rows.push(["Minimum detectable effect", Math.abs(mde) < 1 ? formatPct(mde, 2, false) : String(mde)]);
+  if (mde != null) {
+    const unit = unitOf({ type: String(p.metric_type ?? ""), unit: null, name: String(p.primary_metric ?? "") });
+    rows.push(["Minimum detectable effect", unit === "ratio" ? (Math.abs(mde) < 1 ? formatPct(mde, 2, false) : String(mde)) : formatChange(mde, unit).replace(/^[+−±]/, "")]);
+  }
   if (num(p.alpha) != null) rows.push(["Significance level", `α = ${p.alpha}`]);
   if (num(p.power) != null) rows.push(["Power", formatPct(num(p.power), 0, false)]);
   if (num(p.sample_size_per_arm) != null) rows.push(["Sample size per arm", new Intl.NumberFormat("en-US").format(num(p.sample_size_per_arm)!)]);
@@ -44,10 +63,27 @@ export function planFacts(p: ExperimentPlan): [string, string][] {
   return rows;
 }
 
+function Steps({ title, items, bullets }: { title: string; items: string[]; bullets?: boolean }) {
+  const List = bullets ? "ul" : "ol";
+  return (
+    <div>
+      <h3 style={{ marginBottom: 4 }}>{title}</h3>
+      <List className={bullets ? "clean" : undefined} style={bullets ? undefined : { margin: 0, paddingLeft: 20 }}>
+        {items.map((s, i) => (
+          <li key={i} style={{ margin: "3px 0" }}>{s}</li>
+        ))}
+      </List>
+    </div>
+  );
+}
+
 export function PlanView({ plan }: { plan: ExperimentPlan }) {
   const facts = planFacts(plan);
   const guardrails = list(plan.guardrails);
-  const steps = list(plan.rollout ?? plan.checklist);
+  const ramp = list(plan.ramp);
+  const stops = list(plan.stop_criteria);
+  const checklist = list(plan.checklist);
+  const rollout = list(plan.rollout);
   return (
     <div className="stack" style={{ gap: 14 }}>
       {plan.hypothesis && (
@@ -72,12 +108,11 @@ export function PlanView({ plan }: { plan: ExperimentPlan }) {
           <ul className="clean">{guardrails.map((g, i) => <li key={i}>{g}</li>)}</ul>
         </div>
       )}
-      {steps.length > 0 && (
-        <div>
-          <h3 style={{ marginBottom: 4 }}>Rollout checklist</h3>
-          <ol style={{ margin: 0, paddingLeft: 20 }}>{steps.map((s, i) => <li key={i} style={{ margin: "3px 0" }}>{s}</li>)}</ol>
-        </div>
-      )}
+      {typeof plan.unit_reason === "string" && <p className="small muted" style={{ margin: 0 }}>Why this unit: {plan.unit_reason}</p>}
+      {ramp.length > 0 && <Steps title="Ramp" items={ramp} />}
+      {stops.length > 0 && <Steps title="Stop criteria" items={stops} bullets />}
+      {checklist.length > 0 && <Steps title="Checklist" items={checklist} />}
+      {rollout.length > 0 && <Steps title="Rollout" items={rollout} />}
       {plan.summary && <p className="muted">{String(plan.summary)}</p>}
     </div>
   );

@@ -43,7 +43,26 @@ export function TradeoffChips({ rec, ws }: { rec: IncidentDetail["recommendation
   );
 }
 
-function WhatIfResultView({ result, unit }: { result: Record<string, unknown>; unit: Unit }) {
+function WhatIfResultView({ result, unit, ws }: { result: Record<string, unknown>; unit: Unit; ws?: Workspace }) {
+  const impact = result.impact as { metrics?: { metric: string; change: number; interval?: Interval | null }[] } | undefined;
+  if (Array.isArray(impact?.metrics)) {
+    return (
+      <div className="alert info" role="status" data-testid="whatif-result">
+        {Array.isArray(result.changes) && <div style={{ marginBottom: 4 }}>{(result.changes as string[]).join(", ")}:</div>}
+        <ul className="clean small">
+          {impact!.metrics.map((m) => {
+            const u = unitOf(metricInfo(ws, m.metric) ?? { type: "", unit: null, name: m.metric });
+            return (
+              <li key={m.metric}>
+                {humanize(m.metric)} <strong>{formatChange(m.change, u)}</strong>{" "}
+                {m.interval && <span className="muted">{formatInterval(m.interval, (v) => formatChange(v, u))}</span>}
+              </li>
+            );
+          })}
+        </ul>
+      </div>
+    );
+  }
   const eff = recEffect(result as never);
   const trade = recTradeoffs(result as never);
   const summary = typeof result.summary === "string" ? result.summary : null;
@@ -80,7 +99,7 @@ function WhatIfResultView({ result, unit }: { result: Record<string, unknown>; u
   );
 }
 
-export function WhatIfForm({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
+export function WhatIfForm({ inc, unit, ws }: { inc: IncidentDetail; unit: Unit; ws?: Workspace }) {
   const recs = inc.recommendations;
   const [index, setIndex] = useState(0);
   const rec = recs[index];
@@ -119,7 +138,13 @@ export function WhatIfForm({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
         return (
           <div className="field" key={k}>
             <label htmlFor={id}>{humanize(k)}</label>
-            {typeof def === "boolean" ? (
+            {k === "op" ? (
+              <select id={id} value={v} onChange={(e) => setValues({ ...values, [`${index}:${k}`]: e.target.value })}>
+                <option value="set">set to</option>
+                <option value="scale">scale by</option>
+                <option value="shift">shift by</option>
+              </select>
+            ) : typeof def === "boolean" ? (
               <select id={id} value={v} onChange={(e) => setValues({ ...values, [`${index}:${k}`]: e.target.value })}>
                 <option value="true">yes</option>
                 <option value="false">no</option>
@@ -134,7 +159,7 @@ export function WhatIfForm({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
         {m.isPending ? "Computing…" : "Run what-if"}
       </button>
       {m.isError && <div className="alert error" role="alert">{errorMessage(m.error)}</div>}
-      {m.data && <WhatIfResultView result={m.data} unit={unit} />}
+      {m.data && <WhatIfResultView result={m.data} unit={unit} ws={ws} />}
     </form>
   );
 }
@@ -180,7 +205,9 @@ export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: 
                     </button>
                   ) : null}
                 </div>
+                {r.verdict && <span className={`badge ${/not|reject|avoid/.test(r.verdict) ? "no" : /test/.test(r.verdict) ? "st-pending" : "ok"}`} style={{ marginTop: 4 }}>{humanize(r.verdict)}</span>}
                 {recText(r) && <p className="small muted" style={{ margin: "4px 0" }}>{recText(r)}</p>}
+                {r.summary && r.title && <p className="small" style={{ margin: "4px 0" }}>{r.summary}</p>}
                 {eff.effect != null && (
                   <div className="small">
                     Expected {eff.metric && eff.metric !== inc.metric ? humanize(eff.metric) : "effect"}: <EffectText effect={eff.effect} interval={eff.interval} unit={effUnit} />
@@ -199,7 +226,7 @@ export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: 
           <span className="hint">counterfactual with intervals</span>
         </div>
         <div className="card-body">
-          <WhatIfForm inc={inc} unit={unit} />
+          <WhatIfForm inc={inc} unit={unit} ws={ws} />
         </div>
       </section>
     </div>

@@ -7,7 +7,7 @@ export function recTitle(r: Recommendation, i: number): string {
 }
 
 export function recText(r: Recommendation): string | undefined {
-  const t = r.description ?? r.rationale ?? (r.title ? r.summary : undefined);
+  const t = r.description ?? r.rationale;
   return t ? String(t) : undefined;
 }
 

@@ -2,17 +2,38 @@
 // will test it, in plain language built from the engine's numbers. No write controls here.
 import { Link, useSearchParams } from "react-router";
 import { useIncident, useIncidents } from "../api/hooks";
-import type { IncidentDetail, Workspace } from "../api/types";
+import type { Cause, IncidentDetail, Workspace } from "../api/types";
 import { SeverityBadge, StatusBadge } from "../components/Badges";
 import { causeTitle } from "../components/incident/Causes";
 import { PdfButton, planFacts } from "../components/incident/PlanPanel";
 import { recEffect, recText, recTitle } from "../components/incident/recs";
 import { TradeoffChips } from "../components/incident/Recommendations";
 import { Empty, ErrorState, Loading, QueryState } from "../components/States";
-import { formatChange, formatDate, formatDateTime, formatInterval, formatPct, formatSlice, formatValue, humanize } from "../lib/format";
+import { type Unit, formatChange, formatDate, formatDateTime, formatInterval, formatPct, formatSlice, formatValue, humanize } from "../lib/format";
 import { keyOf } from "../lib/slices";
 import { unitOf } from "../lib/series";
 import { metricInfo, useCurrentWorkspace } from "../lib/workspace";
+
+/**
+ * The cause's evidence in a PM's words: where the change applied and how much more the metric moved
+ * there than where it did not (difference-in-differences), and when it started against the change.
+ * Null when the cause has no testable DiD (then the engine's own summary is shown).
+ */
+export function plainWhy(c: Cause, unit: Unit): string | null {
+  const did = c.evidence?.did;
+  if (!did || did.effect == null || did.detail?.testable === false) return null;
+  const scope = (c.scope ?? []).map((s) => formatSlice(keyOf(s))).join(" and ");
+  const fmt = (v: number) => formatChange(v, unit);
+  const parts = [
+    `Where ${c.change_event ?? "the change"} applied${scope ? ` (${scope})` : ""}, the metric moved ${fmt(did.effect)} more than where it did not` +
+      (did.interval ? ` (likely ${fmt(did.interval.low)} to ${fmt(did.interval.high)})` : "") + ".",
+  ];
+  const hours = c.evidence?.timing?.effect;
+  if (typeof hours === "number" && c.evidence.timing.supports) {
+    parts.push(Math.abs(hours) < 1 ? "The drop started right when the change went live." : `The drop started ${Math.abs(hours).toFixed(0)} h ${hours > 0 ? "before" : "after"} the change went live.`);
+  }
+  return parts.join(" ");
+}
 
 /** The recommendations stage's tradeoff table: metric, now, expected change, likely range, per day, effect. */
 function PmTable({ rows }: { rows: string[][] }) {
@@ -80,7 +101,7 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
         {top ? (
           <p>
             The most likely cause is <strong>{causeTitle(top)}</strong>
-            {top.confidence != null && <> (confidence {Math.round(top.confidence * 100)}%)</>}. {top.summary}
+            {top.confidence != null && <> (confidence {Math.round(top.confidence * 100)}%)</>}. {plainWhy(top, unit) ?? top.summary}
           </p>
         ) : (
           <p>The evidence is inconclusive: no hypothesis passed its tests. Engineers are investigating.</p>
@@ -105,6 +126,7 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
                   )}
                   {recText(r) && <div className="small muted">{recText(r)}</div>}
                   <TradeoffChips rec={r} ws={ws} />
+                  {i === 0 && inc.pm_table && inc.pm_table.length > 1 && <PmTable rows={inc.pm_table} />}
                 </li>
               );
             })}
@@ -112,7 +134,6 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
         ) : (
           <p className="muted">No action recommended yet.</p>
         )}
-        {inc.pm_table && inc.pm_table.length > 1 && <PmTable rows={inc.pm_table} />}
       </div>
       <div className="summary-block prose">
         <div className="row" style={{ marginBottom: 6 }}>

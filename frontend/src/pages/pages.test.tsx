@@ -189,6 +189,7 @@ describe("PM (read-only)", () => {
     const summary = await screen.findByTestId("pm-summary");
     expect(summary).toHaveTextContent("On time rate fell from 91.1% to 88.2%");
     expect(summary).toHaveTextContent("The most likely cause is Policy change: batching_threshold_4 (confidence 87%)");
+    expect(summary).toHaveTextContent("Where batching_threshold_4 applied (region = east and region = west), the metric moved −8.77 pp more than where it did not (likely −10.49 pp to −7.05 pp). The drop started right when the change went live.");
     expect(summary).toHaveTextContent("Roll back batching_threshold_4 in east and west");
     expect(within(summary).getByRole("button", { name: "Download PDF" })).toBeInTheDocument();
     const nav = screen.getByRole("navigation", { name: "Main" });

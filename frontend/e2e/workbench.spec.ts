@@ -37,14 +37,15 @@ describe("engineer", () => {
     await shot(page, "overview");
   });
 
-  test("lists incidents with filters in the URL and opens the top one", async () => {
+  test("lists incidents with filters in the URL and opens the top explained one", async () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Incidents" }).click();
     await page.getByRole("table", { name: "Incidents" }).waitFor();
     await page.getByLabel("Status", { exact: true }).selectOption("open");
     await page.waitForURL(/status=open/);
     await page.getByRole("table", { name: "Incidents" }).waitFor();
     await shot(page, "incidents");
-    await page.getByRole("table", { name: "Incidents" }).locator("tbody tr").first().getByRole("link").click();
+    // the newest open incident with a likely cause (inconclusive ones have no causes to drill into)
+    await page.getByRole("table", { name: "Incidents" }).locator('tbody tr[data-has-cause="true"]').first().getByRole("link").click();
     await page.waitForURL(/\/incidents\/\d+/);
     incidentPath = new URL(page.url()).pathname;
     await page.locator('[data-testid="incident-chart"] canvas').first().waitFor();

@@ -114,7 +114,7 @@ export function IncidentsPage() {
                 </thead>
                 <tbody>
                   {d.data.map((i) => (
-                    <tr key={i.id} className="clickable" onClick={() => navigate(`/incidents/${i.id}`)}>
+                    <tr key={i.id} className="clickable" data-has-cause={i.top_cause ? "true" : "false"} onClick={() => navigate(`/incidents/${i.id}`)}>
                       <td className="faint num">{i.id}</td>
                       <td><SeverityBadge severity={i.severity} /></td>
                       <td>

@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Actions */
+        /**
+         * List Actions
+         * @description Actions, newest first, by status and incident.
+         */
         get: operations["list_actions"];
         put?: never;
         post?: never;
@@ -28,7 +31,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Action */
+        /**
+         * Read Action
+         * @description One action with its decision.
+         */
         get: operations["read_action"];
         put?: never;
         post?: never;
@@ -47,7 +53,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve Action */
+        /**
+         * Approve Action
+         * @description Approve a proposed action (engineers only; once; audited).
+         */
         post: operations["approve_action"];
         delete?: never;
         options?: never;
@@ -64,7 +73,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reject Action */
+        /**
+         * Reject Action
+         * @description Reject a proposed action (engineers only; once; audited).
+         */
         post: operations["reject_action"];
         delete?: never;
         options?: never;
@@ -79,7 +91,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Audit */
+        /**
+         * List Audit
+         * @description The audit trail, newest first, filtered by entity, actor, action, time.
+         */
         get: operations["list_audit"];
         put?: never;
         post?: never;
@@ -96,7 +111,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Audit Entry */
+        /**
+         * Read Audit Entry
+         * @description One audit entry.
+         */
         get: operations["read_audit_entry"];
         put?: never;
         post?: never;
@@ -113,7 +131,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Health */
+        /**
+         * Health
+         * @description Liveness: the service answers and its database responds; no token needed.
+         */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -196,7 +217,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Propose Action */
+        /**
+         * Propose Action
+         * @description Propose an action from one of the incident's recommendations (by index) or by hand (audited).
+         */
         post: operations["propose_action"];
         delete?: never;
         options?: never;
@@ -211,7 +235,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Feedback */
+        /**
+         * List Feedback
+         * @description Feedback given on an incident, oldest first.
+         */
         get: operations["list_feedback"];
         put?: never;
         /**
@@ -232,7 +259,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Plan */
+        /**
+         * Read Plan
+         * @description The incident's experiment plan as JSON (as the recommendations stage wrote it).
+         */
         get: operations["read_plan"];
         put?: never;
         post?: never;
@@ -249,7 +279,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download Plan Markdown */
+        /**
+         * Download Plan Markdown
+         * @description The experiment plan as a Markdown download.
+         */
         get: operations["download_plan_markdown"];
         put?: never;
         post?: never;
@@ -266,7 +299,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download Plan Pdf */
+        /**
+         * Download Plan Pdf
+         * @description The experiment plan as a PDF download.
+         */
         get: operations["download_plan_pdf"];
         put?: never;
         post?: never;
@@ -307,7 +343,10 @@ export interface paths {
         put?: never;
         /**
          * What If
-         * @description Run ``recommendations.whatif`` for the incident; 501 with a clear message when it is not available.
+         * @description Predicted change of every metric (with 95% intervals) if drivers change in the incident's scope.
+         *
+         *     Runs ``recommendations.whatif`` (an outcome model fitted on the workspace's records); 501 with a clear
+         *     message when that stage is not installed, 422 naming an unknown feature or scope.
          */
         post: operations["what_if"];
         delete?: never;
@@ -323,7 +362,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Me */
+        /**
+         * Read Me
+         * @description The caller's token: name, role and what the role may do.
+         */
         get: operations["read_me"];
         put?: never;
         post?: never;
@@ -340,7 +382,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Outbox */
+        /**
+         * List Outbox
+         * @description Webhook messages: pending, sending, delivered or dead, with attempts and last error.
+         */
         get: operations["list_outbox"];
         put?: never;
         post?: never;
@@ -377,7 +422,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Runs */
+        /**
+         * List Runs
+         * @description Detection runs, newest first (optionally of one workspace).
+         */
         get: operations["list_runs"];
         put?: never;
         post?: never;
@@ -394,7 +442,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Run */
+        /**
+         * Read Run
+         * @description One detection run.
+         */
         get: operations["read_run"];
         put?: never;
         post?: never;
@@ -411,10 +462,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Signals */
+        /**
+         * List Signals
+         * @description Signals, newest first.
+         */
         get: operations["list_signals"];
         put?: never;
-        /** Post Signals */
+        /**
+         * Post Signals
+         * @description Store operational signals (deploy markers, alerts, counters).
+         */
         post: operations["post_signals"];
         delete?: never;
         options?: never;
@@ -429,10 +486,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Tokens */
+        /**
+         * List Tokens
+         * @description API tokens (never their secrets).
+         */
         get: operations["list_tokens"];
         put?: never;
-        /** Create Token */
+        /**
+         * Create Token
+         * @description Issue a token; the secret is in this response only (audited).
+         */
         post: operations["create_token"];
         delete?: never;
         options?: never;
@@ -467,7 +530,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Workspaces */
+        /**
+         * List Workspaces
+         * @description Registered workspaces, by id.
+         */
         get: operations["list_workspaces"];
         put?: never;
         /**
@@ -508,14 +574,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Workspace */
+        /**
+         * Read Workspace
+         * @description One workspace: its metrics, dimensions and whether its cube is built.
+         */
         get: operations["read_workspace"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Update Workspace */
+        /**
+         * Update Workspace
+         * @description Rename or describe a workspace (audited).
+         */
         patch: operations["update_workspace"];
         trace?: never;
     };
@@ -526,7 +598,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Changes */
+        /**
+         * List Changes
+         * @description Change events from the workspace's change log, oldest first.
+         */
         get: operations["list_changes"];
         put?: never;
         post?: never;
@@ -603,7 +678,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Workspace Runs */
+        /**
+         * List Workspace Runs
+         * @description Detection runs of this workspace, newest first.
+         */
         get: operations["list_workspace_runs"];
         put?: never;
         post?: never;
@@ -620,7 +698,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Series */
+        /**
+         * Read Series
+         * @description A metric's time series for one slice (`*` = total), from the cube, with 95% intervals.
+         */
         get: operations["read_series"];
         put?: never;
         post?: never;
@@ -810,6 +891,24 @@ export interface components {
              * @description Webhook URLs for new incidents (added to the configured ones)
              */
             post?: string[];
+        };
+        /** DriverChangeIn */
+        DriverChangeIn: {
+            /**
+             * Feature
+             * @description A feature (driver) of the workspace
+             */
+            feature: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "set" | "scale" | "shift";
+            /**
+             * Value
+             * @description set: the value; scale: the factor; shift: the amount
+             */
+            value: number | string;
         };
         /** FeedbackCreate */
         FeedbackCreate: {
@@ -1494,19 +1593,27 @@ export interface components {
             /** Error Type */
             type: string;
         };
-        /** WhatIfRequest */
+        /**
+         * WhatIfRequest
+         * @description Driver changes to simulate in a scope (default: the incident's top localized slice).
+         */
         WhatIfRequest: {
+            /** Bootstrap */
+            bootstrap?: number | null;
+            /** Changes */
+            changes: components["schemas"]["DriverChangeIn"][];
+            /** Model */
+            model?: ("lightgbm" | "glm") | null;
             /**
-             * Action
-             * @description Recommendation id or action name
+             * Scope
+             * @description Slices joined by ';', or * for all
              */
-            action?: string | null;
-            /** Params */
-            params?: {
-                [key: string]: unknown;
-            };
-        } & {
-            [key: string]: unknown;
+            scope?: string | null;
+            /**
+             * Window Days
+             * @default 7
+             */
+            window_days: number;
         };
         /**
          * WorkspaceCreate

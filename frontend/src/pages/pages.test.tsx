@@ -122,11 +122,15 @@ describe("incident", () => {
     expect(rec).toHaveTextContent("95% CI [+3.80 pp, +6.40 pp]");
     expect(within(rec).getByLabelText("Tradeoffs")).toHaveTextContent("Courier minutes per order +1.8 min");
     expect(await within(rec).findByTestId("approval-state")).toHaveTextContent("Proposed");
-    await userEvent.clear(screen.getByLabelText("Batching threshold"));
-    await userEvent.type(screen.getByLabelText("Batching threshold"), "3");
+    expect(screen.getByLabelText("Driver")).toHaveValue("batching_threshold");
+    await userEvent.clear(screen.getByLabelText("Value"));
+    await userEvent.type(screen.getByLabelText("Value"), "3");
     await userEvent.click(screen.getByRole("button", { name: "Run what-if" }));
-    expect(await screen.findByTestId("whatif-result")).toHaveTextContent("Limit 2 in east restores");
-    expect(calls.find((c) => c.path.endsWith("/whatif"))!.body).toEqual({ action: "revert_batching", params: { batching_threshold: 3, share_of_stores: 1 } });
+    const result = await screen.findByTestId("whatif-result");
+    expect(result).toHaveTextContent("batching_threshold set to 3");
+    expect(result).toHaveTextContent("On time rate +4.00 pp 95% CI [+3.00 pp, +5.00 pp]");
+    expect(result).toHaveTextContent("Courier minutes per order +1.2 min");
+    expect(calls.find((c) => c.path.endsWith("/whatif"))!.body).toEqual({ changes: [{ feature: "batching_threshold", op: "set", value: 3 }], scope: "*", window_days: 7 });
   });
 
   test("the experiment plan with its PDF", async () => {
@@ -155,10 +159,11 @@ describe("an incident as cxw analyze writes it", () => {
     expect(recs[0]).toHaveTextContent("+8.83 pp");
     expect(recs[0]).toHaveTextContent("Recommended with cost");
     expect(within(recs[0]).getByLabelText("Tradeoffs")).toHaveTextContent("Courier minutes per order +3.6 min [+3.4 min, +3.8 min]");
-    expect(screen.getByLabelText("Feature")).toHaveValue("batching_threshold");
-    expect(screen.getByLabelText("Op")).toHaveValue("set");
+    expect(screen.getByLabelText("Driver")).toHaveValue("batching_threshold");
+    expect(screen.getByLabelText("Change")).toHaveValue("set");
+    expect(screen.getByLabelText("Scope")).toHaveValue("region=east;region=west");
     await userEvent.click(screen.getByRole("button", { name: "Run what-if" }));
-    await waitFor(() => expect(calls.find((c) => c.path.endsWith("/whatif"))?.body).toEqual({ action: "revert_policy_threshold", params: { feature: "batching_threshold", op: "set", value: 2, scope: "region=east;region=west" } }));
+    await waitFor(() => expect(calls.find((c) => c.path.endsWith("/whatif"))?.body).toEqual({ changes: [{ feature: "batching_threshold", op: "set", value: 2 }], scope: "region=east;region=west", window_days: 7 }));
   });
 
   test("causes with flattened evidence still chart timing and the event study", async () => {

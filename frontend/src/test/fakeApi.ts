@@ -57,7 +57,14 @@ export function installFakeApi(overrides: Record<string, Handler> = {}) {
     ["GET", /^\/api\/incidents\/\d+\/slices$/, "reader", () => fx.slicesTop],
     ["PATCH", /^\/api\/incidents\/\d+$/, "engineer", (c) => ({ ...fx.incidentDetail, ...(c.body as object) })],
     ["POST", /^\/api\/incidents\/\d+\/feedback$/, "engineer", (c) => ({ status: 201, body: { id: 1, incident_id: 7, actor: "ana", created_at: "2026-01-29T03:00:00", ...(c.body as object) } })],
-    ["POST", /^\/api\/incidents\/\d+\/whatif$/, "reader", () => ({ metric: "on_time_rate", effect: 0.04, interval: { low: 0.03, high: 0.05 }, summary: "Limit 2 in east restores most of the drop." })],
+    ["POST", /^\/api\/incidents\/\d+\/whatif$/, "reader", (c) => ({
+      changes: ((c.body as { changes: { feature: string; op: string; value: unknown }[] }).changes ?? []).map((x) => `${x.feature} ${x.op} to ${x.value}`),
+      impact: { metrics: [
+        { metric: "on_time_rate", change: 0.04, interval: { low: 0.03, high: 0.05, level: 0.95 } },
+        { metric: "courier_minutes_per_order", change: 1.2, interval: { low: 0.9, high: 1.5, level: 0.95 } },
+      ] },
+      model: "lightgbm", sample: 5000, bootstrap: 30,
+    })],
     ["GET", /^\/api\/actions$/, "engineer", () => ({ data: fx.actions, count: fx.actions.length })],
     ["POST", /^\/api\/incidents\/\d+\/actions$/, "engineer", () => ({ status: 201, body: fx.actions[0] })],
     ["POST", /^\/api\/actions\/\d+\/(approve|reject)$/, "engineer", (c) => ({ ...fx.actions[0], status: c.path.endsWith("approve") ? "approved" : "rejected", decided_by: "ana" })],

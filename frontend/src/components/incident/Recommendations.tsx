@@ -1,9 +1,9 @@
 // Recommendations with their expected effect and interval and their tradeoffs; engineers propose one
 // for approval. The what-if form asks the engine for the counterfactual of a recommendation's parameters.
-import { useMemo, useState, type FormEvent } from "react";
+import { useState, type ChangeEvent, type FormEvent } from "react";
 import { Link } from "react-router";
 import { useActions, useProposeAction, useWhatIf } from "../../api/hooks";
-import type { Action, IncidentDetail, Interval, Workspace } from "../../api/types";
+import type { Action, IncidentDetail, Interval, Recommendation, Workspace } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { StatusBadge } from "../Badges";
 import { Empty, errorMessage } from "../States";
@@ -99,63 +99,84 @@ function WhatIfResultView({ result, unit, ws }: { result: Record<string, unknown
   );
 }
 
+type Op = "set" | "scale" | "shift";
+
+/** The driver change a recommendation implies: {feature, op, value, scope} from the engine, else its first parameter. */
+export function whatIfDefaults(rec: Recommendation | undefined, fallbackScope: string): { feature: string; op: Op; value: string; scope: string } {
+  const p = (rec?.parameters ?? {}) as Record<string, unknown>;
+  const scope = typeof p.scope === "string" ? p.scope : fallbackScope;
+  if (typeof p.feature === "string") {
+    const op = (["set", "scale", "shift"].includes(String(p.op)) ? p.op : "set") as Op;
+    return { feature: p.feature, op, value: p.value == null ? "" : String(p.value), scope };
+  }
+  const first = recParameters(rec ?? {}).find(([, v]) => typeof v === "number");
+  return { feature: first?.[0] ?? (typeof rec?.feature === "string" ? rec.feature : ""), op: "set", value: first ? String(first[1]) : "", scope };
+}
+
 export function WhatIfForm({ inc, unit, ws }: { inc: IncidentDetail; unit: Unit; ws?: Workspace }) {
   const recs = inc.recommendations;
   const [index, setIndex] = useState(0);
-  const rec = recs[index];
-  const defaults = useMemo(() => Object.fromEntries(rec ? recParameters(rec) : []), [rec]);
-  const [values, setValues] = useState<Record<string, string>>({});
+  const fallbackScope = inc.slice || "*";
+  const [form, setForm] = useState(() => ({ ...whatIfDefaults(recs[0], fallbackScope), windowDays: "7" }));
   const m = useWhatIf(inc.id);
-  if (!recs.length) return null;
-  const params = recParameters(rec);
-
+  const pick = (i: number) => {
+    setIndex(i);
+    setForm({ ...whatIfDefaults(recs[i], fallbackScope), windowDays: form.windowDays });
+    m.reset();
+  };
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const out: Record<string, unknown> = {};
-    for (const [k, def] of params) {
-      const raw = values[`${index}:${k}`];
-      if (raw === undefined) out[k] = def;
-      else if (typeof def === "number") out[k] = Number(raw);
-      else if (typeof def === "boolean") out[k] = raw === "true";
-      else out[k] = raw;
-    }
-    m.mutate({ action: recActionId(rec, index), params: out });
+    const numeric = form.value.trim() !== "" && Number.isFinite(Number(form.value));
+    m.mutate({
+      changes: [{ feature: form.feature.trim(), op: form.op, value: numeric ? Number(form.value) : form.value.trim() }],
+      scope: form.scope.trim() || null,
+      window_days: Number(form.windowDays) > 0 ? Number(form.windowDays) : 7,
+    });
   };
+  const field = (k: "feature" | "value" | "scope" | "windowDays") => ({
+    value: form[k],
+    onChange: (e: ChangeEvent<HTMLInputElement>) => setForm({ ...form, [k]: e.target.value }),
+  });
 
   return (
     <form className="stack" onSubmit={submit} aria-label="What-if" style={{ gap: 10 }}>
+      {recs.length > 0 && (
+        <div className="field">
+          <label htmlFor="wi-action">Start from</label>
+          <select id="wi-action" value={index} onChange={(e) => pick(Number(e.target.value))}>
+            {recs.map((r, i) => (
+              <option key={i} value={i}>{recTitle(r, i)}</option>
+            ))}
+          </select>
+        </div>
+      )}
       <div className="field">
-        <label htmlFor="wi-action">Action</label>
-        <select id="wi-action" value={index} onChange={(e) => { setIndex(Number(e.target.value)); m.reset(); }}>
-          {recs.map((r, i) => (
-            <option key={i} value={i}>{recTitle(r, i)}</option>
-          ))}
-        </select>
+        <label htmlFor="wi-feature">Driver</label>
+        <input id="wi-feature" required placeholder="e.g. batching_threshold" {...field("feature")} />
       </div>
-      {params.map(([k, def]) => {
-        const id = `wi-${index}-${k}`;
-        const v = values[`${index}:${k}`] ?? String(defaults[k]);
-        return (
-          <div className="field" key={k}>
-            <label htmlFor={id}>{humanize(k)}</label>
-            {k === "op" ? (
-              <select id={id} value={v} onChange={(e) => setValues({ ...values, [`${index}:${k}`]: e.target.value })}>
-                <option value="set">set to</option>
-                <option value="scale">scale by</option>
-                <option value="shift">shift by</option>
-              </select>
-            ) : typeof def === "boolean" ? (
-              <select id={id} value={v} onChange={(e) => setValues({ ...values, [`${index}:${k}`]: e.target.value })}>
-                <option value="true">yes</option>
-                <option value="false">no</option>
-              </select>
-            ) : (
-              <input id={id} type={typeof def === "number" ? "number" : "text"} step="any" value={v} onChange={(e) => setValues({ ...values, [`${index}:${k}`]: e.target.value })} />
-            )}
-          </div>
-        );
-      })}
-      <button className="btn primary" type="submit" disabled={m.isPending} style={{ alignSelf: "flex-start" }}>
+      <div className="row" style={{ flexWrap: "nowrap" }}>
+        <div className="field" style={{ flex: 1 }}>
+          <label htmlFor="wi-op">Change</label>
+          <select id="wi-op" value={form.op} onChange={(e) => setForm({ ...form, op: e.target.value as Op })}>
+            <option value="set">set to</option>
+            <option value="scale">scale by</option>
+            <option value="shift">shift by</option>
+          </select>
+        </div>
+        <div className="field" style={{ flex: 1 }}>
+          <label htmlFor="wi-value">Value</label>
+          <input id="wi-value" required {...field("value")} />
+        </div>
+      </div>
+      <div className="field">
+        <label htmlFor="wi-scope">Scope</label>
+        <input id="wi-scope" placeholder="* or dim=value;dim=value" {...field("scope")} />
+      </div>
+      <div className="field">
+        <label htmlFor="wi-window">Window (days)</label>
+        <input id="wi-window" type="number" min="1" max="366" step="1" {...field("windowDays")} />
+      </div>
+      <button className="btn primary" type="submit" disabled={m.isPending || !form.feature.trim()} style={{ alignSelf: "flex-start" }}>
         {m.isPending ? "Computing…" : "Run what-if"}
       </button>
       {m.isError && <div className="alert error" role="alert">{errorMessage(m.error)}</div>}

@@ -11,7 +11,8 @@
 #
 # Environment: CXW_PYTHON (python with the backend's requirements; default ROOT/.venv/bin/python),
 # CXW_BACKEND_ROOT (repository whose backend/ to serve; default: this one), E2E_ORDERS (default 200000),
-# E2E_KEEP=1 keeps the temporary folder.
+# E2E_KEEP=1 keeps the temporary folder, E2E_INCIDENTS=standin uses e2e/standin_incidents.py even when
+# `cxw analyze` exists (only to test the UI while the analysis and the backend disagree on incidents.json).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"          # frontend/
 root="$(cd "$here/.." && pwd)"                    # repository root
@@ -60,12 +61,12 @@ gen generate cx --orders "${E2E_ORDERS:-200000}" --days 28 --seed 7 --scenario b
 gen metrics "$demo/workspace.yaml" --out "$demo/cube" >/dev/null
 
 # 3. incidents
-if svc analyze --help >/dev/null 2>&1; then
+if [ "${E2E_INCIDENTS:-analyze}" != standin ] && svc analyze --help >/dev/null 2>&1; then
   log "analysing with cxw analyze"
   svc analyze "$demo/workspace.yaml" --out "$work/analysis" --cube "$demo/cube/cube.parquet" >/dev/null
   incidents="$work/analysis/incidents.json"
 else
-  log "cxw analyze is not installed yet: stand-in incidents from the cube and truth.json"
+  log "stand-in incidents from the cube and truth.json (cxw analyze not installed, or E2E_INCIDENTS=standin)"
   incidents="$work/incidents.json"
   "$py" "$here/e2e/standin_incidents.py" "$demo" "$incidents"
 fi

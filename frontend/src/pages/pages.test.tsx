@@ -3,6 +3,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { installFakeApi } from "../test/fakeApi";
 import { currentLocation, renderApp } from "../test/render";
+import { actions } from "../test/fixtures";
 
 beforeAll(() => {
   Object.defineProperty(HTMLElement.prototype, "clientHeight", { configurable: true, get: () => 400 });
@@ -164,6 +165,19 @@ describe("an incident as cxw analyze writes it", () => {
     expect(screen.getByLabelText("Scope")).toHaveValue("region=east;region=west");
     await userEvent.click(screen.getByRole("button", { name: "Run what-if" }));
     await waitFor(() => expect(calls.find((c) => c.path.endsWith("/whatif"))?.body).toEqual({ changes: [{ feature: "batching_threshold", op: "set", value: 2 }], scope: "region=east;region=west", window_days: 7 }));
+  });
+
+  test("an action proposed by the job is found by its title whatever its key", async () => {
+    installFakeApi({
+      "GET /api/actions": () => ({
+        data: [{ ...actions[0], incident_id: 9, key: "{'id': 'revert_policy_threshold', ...}", title: "Revert batching_threshold from 4 to 2 in region east and west" }],
+        count: 1,
+      }),
+    });
+    renderApp("/incidents/9?tab=actions");
+    const recs = await screen.findAllByTestId("recommendation");
+    expect(await within(recs[0]).findByTestId("approval-state")).toHaveTextContent("Proposed");
+    expect(within(recs[1]).getByTestId("approval-state")).toHaveTextContent("Propose for approval");
   });
 
   test("causes with flattened evidence still chart timing and the event study", async () => {

@@ -189,7 +189,11 @@ export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: 
   const { canWrite, canAdminister } = useAuth();
   const actions = useActions({ incident_id: inc.id }, canAdminister);
   const propose = useProposeAction(inc.id);
-  const byKey = new Map<string, Action>((actions.data?.data ?? []).map((a) => [a.key, a]));
+  const list = actions.data?.data ?? [];
+  // an action proposed from a recommendation carries its key (the recommendation's id) and its title;
+  // several recommendations may share an action id, so the title decides when it is there
+  const actionFor = (r: Recommendation, i: number): Action | undefined =>
+    list.find((a) => a.title === recTitle(r, i)) ?? list.find((a) => a.key === recActionId(r, i) && !inc.recommendations.some((o, j) => j !== i && recActionId(o, j) === a.key));
   if (!inc.recommendations.length)
     return (
       <div className="card">
@@ -207,7 +211,7 @@ export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: 
           {inc.recommendations.map((r, i) => {
             const eff = recEffect(r);
             const effUnit = eff.metric && eff.metric !== inc.metric ? unitOf(metricInfo(ws, eff.metric)) : unit;
-            const action = byKey.get(recActionId(r, i));
+            const action = actionFor(r, i);
             return (
               <div className="reco" key={i} data-testid="recommendation">
                 <div className="row">

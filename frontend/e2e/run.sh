@@ -45,14 +45,18 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/cxw-e2e.XXXXXX")"
 server_pid=""
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$server_pid" 2>/dev/null || true
+  fi
   if [ "${E2E_KEEP:-0}" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
 gen() { (cd "$root" && PYTHONPATH="$root" "$py" -m backend.cli "$@"); }
 svc() { (cd "$backend_root" && PYTHONPATH="$backend_root:$root" CXW_DATA_DIR="$work/state" \
-          CXW_FRONTEND_DIST="$here/dist" CXW_ENV=development "$py" -m backend.cli "$@"); }
+          CXW_FRONTEND_DIST="$here/dist" CXW_ENV=development exec "$py" -m backend.cli "$@"); }
 
 # 2. demo data
 demo="$work/demo"
@@ -76,7 +80,10 @@ svc job detect "$demo/workspace.yaml" --incidents "$incidents"
 E2E_ENGINEER_TOKEN="$(svc token create --role engineer --name e2e-engineer 2>/dev/null | tail -n 1)"
 E2E_PM_TOKEN="$(svc token create --role pm --name e2e-pm 2>/dev/null | tail -n 1)"
 port="$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-svc serve --host 127.0.0.1 --port "$port" --log-level warning >"$work/server.log" 2>&1 &
+# not through svc: a function run with & is a subshell of its own, and $! would be that subshell's pid
+(cd "$backend_root" && PYTHONPATH="$backend_root:$root" CXW_DATA_DIR="$work/state" CXW_FRONTEND_DIST="$here/dist" \
+  CXW_ENV=development exec "$py" -m backend.cli serve --host 127.0.0.1 --port "$port" --log-level warning) \
+  >"$work/server.log" 2>&1 &
 server_pid=$!
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 120); do

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { formatCause, formatChange, formatInterval, formatPValue, formatPct, formatSlice, formatValue, humanize } from "./format";
-import { isChildOf, keyOf, parentOf, sliceFilters, sliceKey } from "./slices";
+import { keyOf, sliceFilters, sliceKey } from "./slices";
 import { displayBucket, headline, isBad, resample, unitOf, withBaselineBand } from "./series";
 import { poolDaily, scopeDimension } from "./treatedControl";
 import type { SeriesPoint } from "../api/types";
@@ -44,12 +44,6 @@ describe("slices", () => {
     expect(sliceFilters("region=east&category=a=b")).toEqual([["region", "east"], ["category", "a=b"]]);
     expect(sliceKey([["region", "east"], ["category", "grocery"]])).toBe("category=grocery&region=east");
     expect(sliceKey([])).toBe("*");
-  });
-  test("parents and children", () => {
-    expect(isChildOf("category=grocery&region=east", "region=east")).toBe(true);
-    expect(isChildOf("region=east", "*")).toBe(true);
-    expect(isChildOf("region=west&category=grocery", "region=east")).toBe(false);
-    expect(parentOf("category=grocery&region=east")).toEqual(["region=east", "category=grocery"]);
   });
   test("keyOf accepts strings and objects", () => {
     expect(keyOf("region=east")).toBe("region=east");

@@ -40,23 +40,3 @@ export function keyOf(s: unknown): string {
   }
   return "*";
 }
-
-/** True when `child` refines `parent` by exactly one more filter. */
-export function isChildOf(child: string, parent: string): boolean {
-  const c = sliceFilters(child);
-  const p = sliceFilters(parent);
-  if (c.length !== p.length + 1) return false;
-  const set = new Set(c.map(([d, v]) => `${d}=${v}`));
-  return p.every(([d, v]) => set.has(`${d}=${v}`));
-}
-
-export function parentOf(key: string): string[] {
-  const f = sliceFilters(key);
-  return f.map((_, i) => sliceKey(f.filter((__, j) => j !== i)));
-}
-
-export function dimensionsOf(rows: { key: string }[]): string[] {
-  const dims = new Set<string>();
-  for (const r of rows) for (const [d] of sliceFilters(r.key)) dims.add(d);
-  return [...dims].sort();
-}

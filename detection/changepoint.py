@@ -68,13 +68,21 @@ import numpy as np
 import ruptures as rpt
 from ruptures.base import BaseCost
 from ruptures.costs import NotEnoughPoints
-from scipy.special import gammaln
+from scipy.special import gammaln, ndtri
 
 MIN_SERIES_LENGTH = 10
 """Series shorter than this have no change points (``changepoints`` returns ``[]``)."""
 
 _DOF_GRID = np.concatenate([np.geomspace(1.0, 1000.0, 31), [1e6]])
 """Candidate Student-t degrees of freedom for the maximum-likelihood search (1e6 ~ Gaussian)."""
+
+SEASONAL_MIN_CYCLES = 3
+"""A seasonal period is only considered when the series holds at least this many cycles: with
+fewer, a per-phase median of two values cannot tell a seasonal effect from a change point."""
+
+SEASONAL_SCREEN_LEVEL = 0.01
+"""Two-sided level of the autocorrelation screen that proposes a seasonal period (a conventional
+1%; the screen only limits which model is fitted, BIC makes the decision)."""
 
 
 def changepoints(values: np.ndarray | Sequence[float]) -> list[int]:
@@ -378,6 +386,78 @@ class CostBernoulli:
         return -2.0 * ll.sum(axis=0)
 
 
+def _seasonal_candidates(z: np.ndarray, min_cycles: int = SEASONAL_MIN_CYCLES,
+                         level: float = SEASONAL_SCREEN_LEVEL) -> list[int]:
+    """The seasonal periods worth testing for ``z`` (n, d), fewest first; empty when none.
+
+    The autocorrelation of the first differences, averaged over columns, is computed at lags
+    ``1 .. n / min_cycles``; a lag ``p >= 3`` qualifies when it is a local maximum above the
+    white-noise bound ``z_{1 - level/2} / sqrt(n)`` (Bartlett 1946; Box & Jenkins 1976,
+    sec. 6.2). Differencing removes level shifts and trends (a shift becomes one large
+    difference, which lowers the autocorrelations instead of creating a peak), and requiring a
+    local maximum keeps the slowly decaying autocorrelation of a persistent process from posing
+    as a period. The candidate is the qualifying lag with the largest autocorrelation; since a
+    period-p series also repeats at 2p, 3p, ..., whose peaks are as high up to sampling noise,
+    the qualifying lags that divide it are candidates too. This is only a screen that keeps the
+    number of model fits small: whether the series is seasonal, and with which of these
+    periods, is decided by BIC (``ARChangepoints``). Period 2 is not proposed: an alternation
+    ``+c, -c, ...`` already follows the segment model (an AR(1) coefficient of -1), and over-
+    differenced noise has a negative lag-1 autocorrelation that makes lag 2 a spurious local
+    maximum.
+    """
+    n = z.shape[0]
+    max_lag = n // min_cycles
+    if max_lag < 3:
+        return []
+    dz = np.diff(z, axis=0)
+    dz = dz - dz.mean(axis=0)
+    denom = (dz * dz).sum(axis=0)
+    if not (denom > 0).all():
+        return []
+    acf = np.array([((dz[:-k] * dz[k:]).sum(axis=0) / denom).mean()
+                    for k in range(1, min(max_lag + 1, n - 2) + 1)])
+    acf = np.r_[acf, -np.inf] if len(acf) == max_lag else acf  # acf[k - 1] is lag k
+    lags = np.arange(3, max_lag + 1)
+    peak = (acf[lags - 1] > acf[lags - 2]) & (acf[lags - 1] >= acf[lags])
+    bound = float(ndtri(1.0 - level / 2.0)) / np.sqrt(n)
+    ok = lags[peak & (acf[lags - 1] > bound)]
+    if not len(ok):
+        return []
+    top = int(ok[np.argmax(acf[ok - 1])])
+    return [int(p) for p in ok if top % p == 0]
+
+
+def _seasonal_profile(x: np.ndarray, observed: np.ndarray, period: int) -> np.ndarray:
+    """Constant additive seasonal component of ``x`` (n, d) with ``period``, one value per phase
+    (summing to 0 over a cycle), repeated over the series.
+
+    Classical decomposition (Macaulay 1931; Kendall & Stuart, *The Advanced Theory of
+    Statistics* vol. 3, ch. 46): the trend is the centred moving average over one cycle (the
+    2 x p average for even p), and each phase's seasonal effect is the median of the detrended
+    observed values in that phase. The median, not the mean, keeps the few detrended values
+    distorted where the moving average straddles a level shift, or at an outlier, from leaking
+    into the profile. Unobserved entries (missing or outliers) are left out.
+    """
+    n, d = x.shape
+    w = np.ones(period) if period % 2 else np.r_[0.5, np.ones(period - 1), 0.5]
+    w = w / period
+    half = len(w) // 2
+    phase = np.arange(n) % period
+    out = np.zeros((n, d))
+    for j in range(d):
+        trend = np.convolve(x[:, j], w, mode="valid")  # centred at half .. n - 1 - half
+        detrended = np.full(n, np.nan)
+        detrended[half:n - half] = x[half:n - half, j] - trend
+        detrended[~observed[:, j]] = np.nan
+        effect = np.zeros(period)
+        for k in range(period):
+            vals = detrended[phase == k]
+            vals = vals[~np.isnan(vals)]
+            effect[k] = np.median(vals) if len(vals) else 0.0
+        out[:, j] = (effect - effect.mean())[phase]
+    return out
+
+
 def _t_loglik(resid: np.ndarray, var: np.ndarray, dof, valid: np.ndarray) -> np.ndarray:
     """Student-t log-likelihood per column of the ``valid`` residuals (m, d), scale^2 ``var``.
 
@@ -435,8 +515,10 @@ class ARChangepoints:
     """
 
     def __init__(self, min_size: int = 5, penalty: str | float = "bic", noise_floor: float = 0.01,
-                 outlier_window: int = 3, outlier_threshold: float = 5.0, max_iter: int = 10):
+                 outlier_window: int = 3, outlier_threshold: float = 5.0, max_iter: int = 10,
+                 seasonal: bool | int = True):
         self.min_size = min_size
+        self.seasonal = seasonal
         self.penalty = penalty
         self.noise_floor = noise_floor
         self.outlier_window = outlier_window
@@ -451,6 +533,8 @@ class ARChangepoints:
             raise ValueError(f"noise_floor must be a fraction in (0, 1), got {self.noise_floor!r}")
         if not (isinstance(self.outlier_threshold, (int, float)) and self.outlier_threshold > 0):
             raise ValueError(f"outlier_threshold must be positive, got {self.outlier_threshold!r}")
+        if not isinstance(self.seasonal, bool):
+            _check_positive_int(self.seasonal, "seasonal (a period)", 2)
 
     def fit(self, signal) -> "ARChangepoints":
         """Validate ``signal`` ((n,) or (n, d), NaN = missing) and find its change points."""
@@ -464,6 +548,7 @@ class ARChangepoints:
         self.n_samples_ = n
         self.outliers_ = np.zeros_like(self.missing_)
         self.dof_, self.log_likelihood_, self.start_ = np.full(d, np.nan), float("nan"), "none"
+        self.period_, self.seasonal_gain_, self.seasonal_ = 0, float("nan"), np.zeros((n, d))
         if n < max(MIN_SERIES_LENGTH, 2 * self.min_size):
             self.breakpoints_ = [n]
             self.changepoints_ = []
@@ -478,16 +563,50 @@ class ARChangepoints:
         sd = np.where(sd > 0, sd, 1.0)
         z = (x - x.mean(axis=0)) / sd
         floor = np.maximum(self.noise_floor ** 2, (_resolution(x, ~self.missing_) / sd) ** 2 / 12.0)
-        if self.outlier_window:
-            self.outliers_ = _hampel_outliers(z, self.outlier_window, self.outlier_threshold,
-                                              self.noise_floor)
-            if self.outliers_.any():
-                z, _ = _fill_missing(np.where(self.outliers_, np.nan, z))
-        observed = ~(self.missing_ | self.outliers_)
-        found = self._search(z, observed, floor)
+        plain = self._fit_given(z, self._outliers(z), floor)
+        chosen, self.period_, self.seasonal_gain_ = plain, 0, float("nan")
+        for period in self._periods_to_test(plain[0], n):
+            # the seasonal model: z minus a constant profile, on the same scale and noise floor,
+            # compared on the same observations (outliers of either version are left out of both)
+            observed = ~(self.missing_ | plain[1])
+            adjusted = z - _seasonal_profile(z, observed, period)
+            outliers = plain[1] | self._outliers(adjusted)
+            seasonal = self._fit_given(adjusted, outliers, floor)
+            reference = plain if (outliers == plain[1]).all() else self._fit_given(z, outliers, floor)
+            cost = 0.5 * self.penalty_ / (3 * d + 1) * d * (period - 1)  # BIC: log n per parameter
+            gain = seasonal[3] - cost - reference[3]
+            if not gain <= self.seasonal_gain_:  # the first, or a better one
+                self.seasonal_gain_ = gain
+                if gain > 0:
+                    chosen, self.period_ = seasonal, period
+        self.seasonal_ = np.zeros((n, d))
+        if self.period_:
+            self.seasonal_ = (z - chosen[0]) * sd  # the removed profile, in the input's units
+            self.seasonal_[self.missing_] = np.nan
+        _, self.outliers_, found, _ = chosen
         self.breakpoints_, self.dof_, self.log_likelihood_, self.start_ = found
         self.changepoints_ = _bkps_to_changepoints(self.breakpoints_, n)
         return self
+
+    def _outliers(self, z: np.ndarray) -> np.ndarray:
+        if not self.outlier_window:
+            return np.zeros(z.shape, dtype=bool)
+        return _hampel_outliers(z, self.outlier_window, self.outlier_threshold, self.noise_floor)
+
+    def _fit_given(self, z: np.ndarray, outliers: np.ndarray, floor: np.ndarray):
+        """Search ``z`` with ``outliers`` left out: (z as searched, outliers, the search's result,
+        its penalized log-likelihood)."""
+        if outliers.any():
+            z, _ = _fill_missing(np.where(outliers | self.missing_, np.nan, z))
+        found = self._search(z, ~(self.missing_ | outliers), floor)
+        return z, outliers, found, found[2] - 0.5 * self.penalty_ * (len(found[0]) - 1)
+
+    def _periods_to_test(self, z: np.ndarray, n: int) -> list[int]:
+        if self.seasonal is False:
+            return []
+        if self.seasonal is True:
+            return _seasonal_candidates(z)
+        return [self.seasonal] if self.seasonal * SEASONAL_MIN_CYCLES <= n else []
 
     def predict(self) -> list[int]:
         """Ruptures breakpoints: the end of every segment, ``n_samples_`` last."""

@@ -58,6 +58,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script: make `detection` importable
     sys.path.insert(0, str(REPO))
 
+import detection.changepoint as cp_module  # noqa: E402
 from detection.changepoint import ARChangepoints, changepoints  # noqa: E402
 
 SUBSET = "tcpdbench-uni"
@@ -161,20 +162,37 @@ SENSITIVITY = [
     ("penalty=1.25 x BIC", {"penalty": _bic_times(1.25)}),
     ("outlier_window=0 (off)", {"outlier_window": 0}),
     ("outlier_window=5", {"outlier_window": 5}),
+    ("seasonal=False (off)", {"seasonal": False}),
+    ("seasonal screen level 0.001", {"SEASONAL_SCREEN_LEVEL": 0.001}),
+    ("seasonal screen level 0.05", {"SEASONAL_SCREEN_LEVEL": 0.05}),
+    ("seasonal min cycles 2", {"SEASONAL_MIN_CYCLES": 2}),
+    ("seasonal min cycles 4", {"SEASONAL_MIN_CYCLES": 4}),
 ]
+"""(label, settings): lower-case keys are ``ARChangepoints`` parameters, upper-case keys are
+module constants of ``detection.changepoint`` (set for the run, then restored)."""
 
 
 def _sensitivity(scorer: ModuleType, tcpd: Path, series: dict) -> None:
     print(f"\nsensitivity ({SUBSET} mean F1 / cover), one setting moved at a time:")
-    for label, params in SENSITIVITY:
+    for label, settings in SENSITIVITY:
+        params = {k: v for k, v in settings.items() if not k.isupper()}
+        constants = {k: v for k, v in settings.items() if k.isupper()}
+
         def detect(values, params=params):
             if len(values) < 10:
                 return []
             kw = {k: (v(values) if callable(v) else v) for k, v in params.items()}
             return ARChangepoints(**kw).fit(values).changepoints_
-        preds, _, secs = predict_all(series, detect)
+        saved = {k: getattr(cp_module, k) for k in constants}
+        try:
+            for k, v in constants.items():
+                setattr(cp_module, k, v)
+            preds, _, secs = predict_all(series, detect)
+        finally:
+            for k, v in saved.items():
+                setattr(cp_module, k, v)
         _, summary = score(scorer, tcpd, preds)
-        print(f"  {label:<26} {summary['mean_f1']:.3f} / {summary['mean_cover']:.3f}   ({secs:.1f} s)")
+        print(f"  {label:<28} {summary['mean_f1']:.3f} / {summary['mean_cover']:.3f}   ({secs:.1f} s)")
 
 
 def main(argv=None) -> int:

@@ -565,24 +565,20 @@ class ARChangepoints:
         floor = np.maximum(self.noise_floor ** 2, (_resolution(x, ~self.missing_) / sd) ** 2 / 12.0)
         plain = self._fit_given(z, self._outliers(z), floor)
         chosen, self.period_, self.seasonal_gain_ = plain, 0, float("nan")
+        self.seasonal_ = np.zeros((n, d))
+        per_parameter = self.penalty_ / (3 * d + 1)  # log n under BIC
         for period in self._periods_to_test(plain[0], n):
             # the seasonal model: z minus a constant profile, on the same scale and noise floor,
-            # compared on the same observations (outliers of either version are left out of both)
-            observed = ~(self.missing_ | plain[1])
-            adjusted = z - _seasonal_profile(z, observed, period)
-            outliers = plain[1] | self._outliers(adjusted)
-            seasonal = self._fit_given(adjusted, outliers, floor)
+            # compared on the same observations (outliers of either version left out of both)
+            profile = _seasonal_profile(z, ~(self.missing_ | plain[1]), period)
+            outliers = plain[1] | self._outliers(z - profile)
+            seasonal = self._fit_given(z - profile, outliers, floor)
             reference = plain if (outliers == plain[1]).all() else self._fit_given(z, outliers, floor)
-            cost = 0.5 * self.penalty_ / (3 * d + 1) * d * (period - 1)  # BIC: log n per parameter
-            gain = seasonal[3] - cost - reference[3]
-            if not gain <= self.seasonal_gain_:  # the first, or a better one
+            gain = seasonal[3] - reference[3] - 0.5 * per_parameter * d * (period - 1)
+            if np.isnan(self.seasonal_gain_) or gain > self.seasonal_gain_:
                 self.seasonal_gain_ = gain
                 if gain > 0:
-                    chosen, self.period_ = seasonal, period
-        self.seasonal_ = np.zeros((n, d))
-        if self.period_:
-            self.seasonal_ = (z - chosen[0]) * sd  # the removed profile, in the input's units
-            self.seasonal_[self.missing_] = np.nan
+                    chosen, self.period_, self.seasonal_ = seasonal, period, profile * sd
         _, self.outliers_, found, _ = chosen
         self.breakpoints_, self.dof_, self.log_likelihood_, self.start_ = found
         self.changepoints_ = _bkps_to_changepoints(self.breakpoints_, n)
@@ -597,15 +593,15 @@ class ARChangepoints:
         """Search ``z`` with ``outliers`` left out: (z as searched, outliers, the search's result,
         its penalized log-likelihood)."""
         if outliers.any():
-            z, _ = _fill_missing(np.where(outliers | self.missing_, np.nan, z))
+            z, _ = _fill_missing(np.where(outliers, np.nan, z))
         found = self._search(z, ~(self.missing_ | outliers), floor)
         return z, outliers, found, found[2] - 0.5 * self.penalty_ * (len(found[0]) - 1)
 
     def _periods_to_test(self, z: np.ndarray, n: int) -> list[int]:
         if self.seasonal is False:
             return []
-        if self.seasonal is True:
-            return _seasonal_candidates(z)
+        if self.seasonal is True:  # module constants read here, so a study can vary them
+            return _seasonal_candidates(z, SEASONAL_MIN_CYCLES, SEASONAL_SCREEN_LEVEL)
         return [self.seasonal] if self.seasonal * SEASONAL_MIN_CYCLES <= n else []
 
     def predict(self) -> list[int]:

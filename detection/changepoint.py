@@ -419,7 +419,7 @@ class CostBernoulli:
 
 def _seasonal_candidates(z: np.ndarray, min_cycles: int = SEASONAL_MIN_CYCLES,
                          level: float = SEASONAL_SCREEN_LEVEL) -> list[int]:
-    """The seasonal periods worth testing for ``z`` (n, d), fewest first; empty when none.
+    """The seasonal periods worth testing for ``z`` (n, d), shortest first; empty when none.
 
     The autocorrelation of the first differences, averaged over columns, is computed at lags
     ``1 .. n / min_cycles``; a lag ``p >= 3`` qualifies when it is a local maximum above the

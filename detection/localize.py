@@ -1,0 +1,256 @@
+"""Multi-dimensional root-cause localization: which slices explain an anomaly in a KPI.
+
+Given one row per leaf (a full combination of dimension values) with the observed value ``real`` and
+the forecast ``predict`` of an additive KPI, or numerator and denominator leaves of a ratio KPI,
+return the few slices (``dim=value`` conjunctions at any depth) whose change explains the anomaly.
+
+Algorithm — penalized-likelihood slice pursuit. Each leaf's expected value is its forecast ``E``
+times the product of the factors of the selected slices that contain it (a slice scales all of its
+leaves, as in the anomaly model of Squeeze and RiskLoc; overlapping slices multiply). The fit is
+scored by extended quasi-likelihood (Nelder & Pregibon 1987) with one dispersion per cell of the
+partition the selected slices induce, so the extra noise inside an anomalous slice is not mistaken
+for further slices; each slice costs a description-length penalty ``a·ln(M_l) + b`` where ``M_l`` is
+the number of candidate slices of its depth (a Bonferroni / MDL price of looking at all of them).
+The search is the greedy forward selection of matching pursuit over every slice of every cuboid
+(scored in one vectorized pass per cuboid with ``np.bincount``; the best few are refitted exactly),
+then local moves — drop a slice, replace slices by their common parent, replace a slice by a set of
+its descendants — until the penalized objective stops improving. Selected slices are never nested.
+
+Noise models (strategy objects, one small interface):
+
+* additive KPI — Gaussian with variance ``σ²·E² + κ·E`` (relative noise plus count-like noise, both
+  fitted robustly from binned median residuals), so small leaves are neither ignored (a relative
+  drop of a tiny leaf is found) nor trusted more than their volume allows;
+* ratio KPI ``sum(num)/sum(den)`` — the numerator of each leaf is Poisson around
+  ``real_den · predicted rate``: a slice is a root cause when its *rate* moved, and low-volume
+  slices are judged by their counts (the flood of false positives on noisy low-volume rates that
+  PSqueeze, Li et al. 2022, warns about does not happen).
+
+Compared with the published localizers this works at the level of RiskLoc's and Squeeze's problem
+statements (Kalander 2022, arXiv:2205.10004; Li et al., ISSRE 2019) but replaces their heuristics
+(deviation-score clustering, a 2% cut-off on the explanatory power, a fixed ripple-effect ratio,
+Adtributor's surprise of Bhagwan et al., NSDI 2014) by one likelihood with a multiple-testing
+penalty, in the spirit of HotSpot's (Sun et al. 2018) potential score and iDice's (Lin et al. 2016)
+significance tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from detection.localize_models import GaussianNoise, PoissonNoise
+from detection.localize_search import Lattice, Pursuit, mixed_radix
+from detection.types import Slice
+
+__all__ = ["LocalizeConfig", "localize", "localize_ratio"]
+
+@dataclass(frozen=True)
+class LocalizeConfig:
+    """Tuning knobs of the slice pursuit; the defaults are used for every data set.
+
+    penalty, penalty_offset: a slice of depth l costs ``penalty·ln(M_l) + penalty_offset`` in
+        -2·log-likelihood units, M_l = number of non-empty candidate slices of depth l.
+    max_slices: the most slices returned.
+    max_depth: deepest slice considered (None: every dimension).
+    screen: candidates per step refitted exactly after the vectorized screening.
+    dispersion_prior: pseudo-leaves pulling a cell's dispersion towards the null's (small cells
+        cannot claim a tiny variance of their own).
+    """
+
+    penalty: float = 2.0
+    penalty_offset: float = 4.0
+    max_slices: int = 20
+    max_depth: int | None = None
+    screen: int = 8
+    dispersion_prior: float = 10.0
+
+    @classmethod
+    def from_params(cls, params: dict) -> "LocalizeConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"unknown localize parameter(s) {unknown}; known: {sorted(known)}")
+        return cls(**params)
+
+
+# --------------------------------------------------------------------------- public entry points
+
+
+def localize(
+    leaves: pd.DataFrame, dims: Sequence[str], real: str = "real", predict: str = "predict", **params
+) -> list[Slice]:
+    """Root-cause slices of an additive KPI (a sum over leaves), ranked best first.
+
+    ``leaves`` has one row per combination of the ``dims`` values (duplicates are summed) with the
+    observed ``real`` and forecast ``predict``. Returns [] when nothing deviates beyond the noise.
+    ``Slice.share`` is the slice's fraction of the total change ``sum(real) - sum(predict)``;
+    ``Slice.score`` is how much worse (in -2·log-likelihood) the explanation gets without it.
+    Keyword ``params`` override the fields of :class:`LocalizeConfig`.
+    """
+    cfg = LocalizeConfig.from_params(params)
+    dims = _check_dims(dims)
+    _validate(leaves, dims, (real, predict), "leaves")
+    codes, labels = _encode(leaves[dims])
+    y = leaves[real].to_numpy(dtype=float)
+    e = leaves[predict].to_numpy(dtype=float)
+    codes, (y, e) = _merge_duplicates(codes, [len(v) for v in labels], (y, e))
+    model = GaussianNoise(y, e)
+    total_change = float(y.sum() - e.sum())
+    return _run(codes, labels, dims, model, y - e, total_change, cfg)
+
+
+def localize_ratio(
+    numerator: pd.DataFrame,
+    denominator: pd.DataFrame,
+    dims: Sequence[str],
+    real: str = "real",
+    predict: str = "predict",
+    **params,
+) -> list[Slice]:
+    """Root-cause slices of a derived KPI ``sum(numerator) / sum(denominator)``, ranked best first.
+
+    The two frames share the ``dims`` columns (rows are matched on them; a leaf missing from one
+    side counts as zero there). A slice is a root cause when its rate ``num/den`` moved away from the
+    forecast rate ``predict_num/predict_den`` given its observed denominator; counts decide how
+    much a rate deviation means, so a noisy low-volume slice does not outrank a high-volume one.
+    ``Slice.share`` is the slice's fraction of the rate-driven change of the numerator,
+    ``sum(real_num) - sum(real_den · predicted rate)``.
+    """
+    cfg = LocalizeConfig.from_params(params)
+    dims = _check_dims(dims)
+    _validate(numerator, dims, (real, predict), "numerator")
+    _validate(denominator, dims, (real, predict), "denominator")
+    num = numerator[[*dims, real, predict]]
+    den = denominator[[*dims, real, predict]]
+    merged = num.merge(den, on=dims, how="outer", suffixes=("_num", "_den"))
+    codes, labels = _encode(merged[dims])
+    cols = [f"{real}_num", f"{predict}_num", f"{real}_den", f"{predict}_den"]
+    arrays = [merged[c].to_numpy(dtype=float) for c in cols]
+    arrays = [np.nan_to_num(a, nan=0.0) for a in arrays]
+    codes, (a_real, a_pred, b_real, b_pred) = _merge_duplicates(codes, [len(v) for v in labels], arrays)
+    overall = a_pred.sum() / b_pred.sum() if b_pred.sum() > 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(b_pred > 0, a_pred / b_pred, overall)
+    expected = b_real * rate
+    model = PoissonNoise(a_real, expected)
+    total_change = float(a_real.sum() - expected.sum())
+    return _run(codes, labels, dims, model, a_real - expected, total_change, cfg)
+
+
+# --------------------------------------------------------------------------- input handling
+
+
+def _check_dims(dims: Sequence[str]) -> list[str]:
+    if isinstance(dims, str):
+        dims = [dims]
+    dims = list(dims)
+    if not dims:
+        raise ValueError("dims: give at least one dimension column")
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"dims: duplicated dimension in {dims}")
+    return dims
+
+
+def _validate(frame: pd.DataFrame, dims: list[str], value_cols: Sequence[str], what: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in [*dims, *value_cols] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {', '.join(map(repr, missing))}")
+    if len(frame) == 0:
+        raise ValueError(f"{what}: no rows")
+    for c in value_cols:
+        if c in dims:
+            raise ValueError(f"{what}: column {c!r} is both a dimension and a value column")
+        col = frame[c]
+        if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
+            raise ValueError(f"{what}: column {c!r} is not numeric (dtype {col.dtype})")
+        values = col.to_numpy(dtype=float)
+        if not np.isfinite(values).all():
+            row = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise ValueError(f"{what}: column {c!r} has a missing or infinite value (row {row})")
+        if (values < 0).any():
+            row = int(np.flatnonzero(values < 0)[0])
+            raise ValueError(f"{what}: column {c!r} has a negative value (row {row})")
+
+
+def _encode(frame: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Integer codes (n_leaves, n_dims) and, per dimension, the value labels as strings."""
+    codes = np.empty((len(frame), frame.shape[1]), dtype=np.int64)
+    labels = []
+    for j, col in enumerate(frame.columns):
+        c, uniques = pd.factorize(frame[col].astype(str), sort=True)
+        codes[:, j] = c
+        labels.append(np.asarray(uniques, dtype=object))
+    return codes, labels
+
+
+def _merge_duplicates(codes: np.ndarray, cards: list[int], arrays):
+    """Sum rows that repeat the same combination of dimension values."""
+    key = mixed_radix(codes, cards)
+    if key is None:
+        _, first, inv = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    else:
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    if len(first) == len(codes):
+        return codes, arrays
+    inv = inv.ravel()
+    return codes[first], [np.bincount(inv, weights=a, minlength=len(first)) for a in arrays]
+
+
+def _run(codes, labels, dims, model, leaf_change, total_change, cfg: LocalizeConfig) -> list[Slice]:
+    keep = model.keep()
+    if not keep.any():
+        return []
+    model.restrict(keep)
+    lattice = Lattice(codes[keep], [len(v) for v in labels], cfg.max_depth)
+    fit, pursuit = _search(lattice, model, cfg)
+    change = leaf_change[keep]
+    out = []
+    for s in fit.selected:
+        without = pursuit.fit(tuple(t for t in fit.selected if t != s))
+        carried = float(change[lattice.members(s)].sum())
+        filters = tuple(sorted((dims[j], str(labels[j][v])) for j, v in lattice.filters(s).items()))
+        out.append(
+            Slice(
+                filters,
+                share=carried / total_change if total_change else 0.0,
+                score=pursuit.total(without) - pursuit.total(fit),
+            )
+        )
+    out.sort(key=lambda sl: (-sl.score, sl.key))
+    return out
+
+
+def _search(lattice: Lattice, model, cfg: LocalizeConfig):
+    """Run the pursuit; when the found slices cover much of the data, re-estimate the null noise
+    from the leaves they leave out (a large anomaly inflates the first, all-leaf estimate) and
+    search again from the found slices."""
+    selection: tuple = ()
+    for _ in range(3):
+        pursuit = Pursuit(
+            lattice,
+            model,
+            penalty=cfg.penalty,
+            penalty_offset=cfg.penalty_offset,
+            max_slices=cfg.max_slices,
+            screen=cfg.screen,
+            dispersion_prior=cfg.dispersion_prior,
+        )
+        fit = pursuit.run(selection)
+        if fit.selected == selection:
+            break
+        selection = fit.selected
+        outside = np.ones(lattice.n_leaves, dtype=bool)
+        outside[fit.arrays()[0]] = False
+        if outside.mean() > 0.9 or outside.sum() < 20:
+            break
+        before = (model.a, model.s0)
+        model.fit_null(np.flatnonzero(outside))
+        if np.allclose((model.a, model.s0), before, rtol=0.1):
+            break
+    return fit, pursuit

@@ -247,10 +247,10 @@ def _search(lattice: Lattice, model, cfg: LocalizeConfig):
         selection = fit.selected
         outside = np.ones(lattice.n_leaves, dtype=bool)
         outside[fit.arrays()[0]] = False
-        if outside.mean() > 0.9 or outside.sum() < 20:
+        if outside.sum() < 20:
             break
         before = (model.a, model.s0)
         model.fit_null(np.flatnonzero(outside))
-        if np.allclose((model.a, model.s0), before, rtol=0.1):
+        if np.allclose((model.a, model.s0), before, rtol=0.02, atol=1e-12):
             break
     return fit, pursuit

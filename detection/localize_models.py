@@ -130,11 +130,13 @@ class PoissonNoise:
 
 
 def fit_null_dispersion(model, idx: np.ndarray, default: tuple[float, float], n_bins: int = 10) -> tuple[float, float]:
-    """Robust ``(a, s)`` of the dispersion ``a + s·w`` when every leaf is normal (mu = e).
+    """Quasi-likelihood ``(a, s)`` of the dispersion ``a + s·w`` of the given leaves at mu = e.
 
-    Leaves are binned by volume; in each bin ``median(D) / median(chi2_1)`` estimates ``a + s·w``,
-    and a two-parameter non-negative least squares (relative errors) through the bins gives a, s.
-    A minority of anomalous leaves cannot move the medians much."""
+    Starts from a robust guess (volume bins, ``median(D) / median(chi2_1)`` per bin, non-negative
+    least squares through the bins) and refines it by iteratively reweighted least squares of the
+    deviances (a gamma GLM with identity link), so that it is the same estimator the pursuit uses
+    for the cells of the selected slices: a cell of normal leaves then gains nothing by getting its
+    own dispersion."""
     mu = model.e[idx]
     ok = model.informative(idx, mu)
     if ok.sum() < 5:
@@ -153,25 +155,39 @@ def fit_null_dispersion(model, idx: np.ndarray, default: tuple[float, float], n_
     a, s = _nnls2(x / scale[:, None], t / scale)
     if a <= 0 and s <= 0:  # noise-free forecasts: any deviation counts
         return default
+    design = np.column_stack([np.ones(len(w)), w])
+    for _ in range(20):  # E[D] = a + s·w with Var[D] ∝ (a + s·w)²
+        phi = np.maximum(a + s * w, 1e-300)
+        sw = 1.0 / phi
+        a_new, s_new = _nnls2(design * sw[:, None], d * sw)
+        if a_new <= 0 and s_new <= 0:
+            break
+        done = abs(a_new - a) <= 1e-4 * max(a, 1e-300) and abs(s_new - s) <= 1e-4 * max(s, 1e-300)
+        a, s = a_new, s_new
+        if done:
+            break
     return a, s
 
 
 def _nnls2(x: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Non-negative least squares with two unknowns (closed form over the active sets)."""
+    """Non-negative least squares ``min |x·v - b|², v >= 0`` with two unknowns, via the 2×2 normal
+    equations (closed form over the active sets)."""
+    g = x.T @ x
+    h = x.T @ b
     candidates = []
-    sol, *_ = np.linalg.lstsq(x, b, rcond=None)
-    candidates.append((float(sol[0]), float(sol[1])))
-    for j in range(2):
-        col = x[:, j]
-        denom = float(col @ col)
-        if denom > 0:
-            value = float(col @ b) / denom
-            candidates.append((value, 0.0) if j == 0 else (0.0, value))
-    best, best_err = (0.0, 0.0), float(b @ b)
+    det = g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0]
+    if abs(det) > 1e-12 * max(g[0, 0] * g[1, 1], 1e-300):
+        candidates.append(((g[1, 1] * h[0] - g[0, 1] * h[1]) / det, (g[0, 0] * h[1] - g[1, 0] * h[0]) / det))
+    if g[0, 0] > 0:
+        candidates.append((h[0] / g[0, 0], 0.0))
+    if g[1, 1] > 0:
+        candidates.append((0.0, h[1] / g[1, 1]))
+    best, best_val = (0.0, 0.0), 0.0
     for cand in candidates:
-        if min(cand) < 0:
+        v = np.asarray(cand, dtype=float)
+        if v.min() < 0:
             continue
-        err = float(np.sum((x @ np.asarray(cand) - b) ** 2))
-        if err < best_err:
-            best, best_err = cand, err
+        val = float(v @ g @ v - 2 * h @ v)
+        if val < best_val:
+            best, best_val = (float(v[0]), float(v[1])), val
     return best

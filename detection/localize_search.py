@@ -152,6 +152,15 @@ class Fit:
         return 1.0
 
 
+def _compress(keys: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of non-negative int keys below `bound` and each key's index among them."""
+    if bound <= 4 * len(keys) + 4096:
+        present = np.bincount(keys, minlength=bound) > 0
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[keys]
+    cells, inv = np.unique(keys, return_inverse=True)
+    return cells, inv.ravel()
+
+
 class Pursuit:
     """Penalized-likelihood search over the lattice for one noise model (see the module docstring)."""
 
@@ -228,8 +237,7 @@ class Pursuit:
             for i, idx in enumerate(members):
                 signature[idx] |= 1 << i
             covered = np.flatnonzero(signature)
-            cells, inv = np.unique(signature[covered], return_inverse=True)
-            inv = inv.ravel()
+            cells, inv = _compress(signature[covered], 1 << len(comp))
             member_of = ((cells[:, None] >> np.arange(len(comp))) & 1).astype(bool)
         n_cells = member_of.shape[0]
         a_stat, b_stat = model.cell_stats(covered, inv, n_cells)
@@ -238,8 +246,12 @@ class Pursuit:
         mu = model.e[covered] * cell_m[inv]
         dev = model.deviance(covered, mu)
         unit = model.unit(covered, mu)
-        s_cell = self._cell_dispersion(inv, n_cells, dev, unit, model.informative(covered, mu))
-        phi = self.a + s_cell[inv] * unit
+        # one dispersion per slice: a leaf under several slices takes that of the strongest one
+        strength = np.abs(np.log(np.maximum(factors, 1e-12)))
+        primary = np.argmax(np.where(member_of, strength[None, :] + 1e-9, -1.0), axis=1)
+        group = primary[inv]
+        s_group = self._cell_dispersion(group, len(comp), dev, unit, model.informative(covered, mu))
+        phi = self.a + s_group[group] * unit
         objective = float(np.sum(dev / phi + np.log(phi)) - np.sum(self.null_term[covered]))
         block = Block(comp, factors, covered, mu, phi, objective)
         self._blocks[key] = block
@@ -424,11 +436,26 @@ class Pursuit:
                     yield self.fit(keep + tuple(dict.fromkeys(parts)))
 
     def split_moves(self, fit: Fit) -> Iterator[Fit]:
-        """Replace one slice by a few of its descendants (found by a forward pass inside it)."""
+        """Replace one slice by a few of its descendants (found by a forward pass inside it), for
+        the slices inside which some descendant still deviates significantly from the fit."""
         deepest = max(self.lat.count_at_depth)
         for s in fit.selected:
-            if len(self.lat.filters(s)) < deepest:
+            if len(self.lat.filters(s)) < deepest and self._heterogeneous(fit, s):
                 yield self._split(tuple(t for t in fit.selected if t != s), s)
+
+    def _heterogeneous(self, fit: Fit, s: SliceId) -> bool:
+        """Does a descendant of s deviate from the fitted factor of s by more than its penalty?"""
+        lat, model = self.lat, self.model
+        idx = lat.members(s)
+        p, q = model.screen_terms(idx, *self._leaf_state(fit, idx))
+        base = set(lat.cuboids[s[0]])
+        for c, cub in enumerate(lat.cuboids):
+            if len(cub) > len(base) and base <= set(cub):
+                ids = lat.slice_of[c][idx]
+                gain = model.screen_gain(np.bincount(ids, weights=p), np.bincount(ids, weights=q))
+                if gain.max(initial=0.0) > self.pen_depth[len(cub)]:
+                    return True
+        return False
 
     def run(self, start: Sequence[SliceId] = ()) -> Fit:
         """Forward selection from `start`, then local moves until none improves."""

@@ -17,6 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 CHI2_1_MEDIAN = 0.454936  # median of a chi-square variable with one degree of freedom
+CHI2_1_Q25 = 0.101531  # its lower quartile
+TRIM = 9.0  # trimming point of the null fit (three standard deviations)...
+TRIM_MEAN = 0.973337  # ...and the mean of a chi-square(1) below it
 
 
 class GaussianNoise:
@@ -91,8 +94,9 @@ class PoissonNoise:
         self.fit_null(np.arange(len(self.y)))
 
     def fit_null(self, idx: np.ndarray) -> None:
-        """Null dispersion from the given leaves (all of them, or those no slice explains)."""
-        self.a, self.s0 = fit_null_dispersion(self, idx, default=(1.0, 0.0))
+        """Null dispersion from the given leaves, starting from pure Poisson (the quantiles of few
+        events are too discrete to start from)."""
+        self.a, self.s0 = fit_null_dispersion(self, idx, default=(1.0, 0.0), start=(1.0, 0.0))
 
     def unit(self, idx: np.ndarray, mu: np.ndarray) -> np.ndarray:
         return np.maximum(mu, 1e-12)
@@ -129,14 +133,17 @@ class PoissonNoise:
         return np.where(q > 0, g, 0.0)
 
 
-def fit_null_dispersion(model, idx: np.ndarray, default: tuple[float, float], n_bins: int = 10) -> tuple[float, float]:
-    """Quasi-likelihood ``(a, s)`` of the dispersion ``a + s·w`` of the given leaves at mu = e.
+def fit_null_dispersion(
+    model, idx: np.ndarray, default: tuple[float, float], start: tuple[float, float] | None = None, n_bins: int = 10
+) -> tuple[float, float]:
+    """``(a, s)`` of the dispersion ``a + s·w`` of the normal leaves among the given ones (mu = e).
 
-    Starts from a robust guess (volume bins, ``median(D) / median(chi2_1)`` per bin, non-negative
-    least squares through the bins) and refines it by iteratively reweighted least squares of the
-    deviances (a gamma GLM with identity link), so that it is the same estimator the pursuit uses
-    for the cells of the selected slices: a cell of normal leaves then gains nothing by getting its
-    own dispersion."""
+    A robust start (unless given) — volume bins, the lower quartile of ``D`` in each bin over that
+    of chi2(1), non-negative least squares through the bins — survives many anomalous leaves.
+    It is refined by the quasi-likelihood estimate (a gamma GLM with identity link, iteratively
+    reweighted) over the leaves within three standard deviations, corrected for that trimming: the
+    same estimator the pursuit uses for the selected slices, so a slice of normal leaves gains
+    nothing by getting a dispersion of its own."""
     mu = model.e[idx]
     ok = model.informative(idx, mu)
     if ok.sum() < 5:
@@ -144,22 +151,28 @@ def fit_null_dispersion(model, idx: np.ndarray, default: tuple[float, float], n_
     idx, mu = idx[ok], mu[ok]
     d = model.deviance(idx, mu)
     w = model.unit(idx, mu)
-    order = np.argsort(w, kind="stable")
-    n_bins = int(np.clip(len(idx) // 100, 1, n_bins))
-    rows, target = [], []
-    for part in np.array_split(order, n_bins):  # a handful of volume bins
-        rows.append((1.0, float(np.mean(w[part]))))
-        target.append(float(np.median(d[part])) / CHI2_1_MEDIAN)
-    x, t = np.asarray(rows), np.asarray(target)
-    scale = np.maximum(t, 1e-300)
-    a, s = _nnls2(x / scale[:, None], t / scale)
-    if a <= 0 and s <= 0:  # noise-free forecasts: any deviation counts
-        return default
+    if start is None:
+        order = np.argsort(w, kind="stable")
+        n_bins = int(np.clip(len(idx) // 100, 1, n_bins))
+        rows, target = [], []
+        for part in np.array_split(order, n_bins):  # a handful of volume bins
+            rows.append((1.0, float(np.mean(w[part]))))
+            target.append(float(np.quantile(d[part], 0.25)) / CHI2_1_Q25)
+        x, t = np.asarray(rows), np.asarray(target)
+        scale = np.maximum(t, 1e-300)
+        a, s = _nnls2(x / scale[:, None], t / scale)
+        if a <= 0 and s <= 0:  # noise-free forecasts: any deviation counts
+            return default
+    else:
+        a, s = start
     design = np.column_stack([np.ones(len(w)), w])
-    for _ in range(20):  # E[D] = a + s·w with Var[D] ∝ (a + s·w)²
+    for _ in range(20):
         phi = np.maximum(a + s * w, 1e-300)
-        sw = 1.0 / phi
-        a_new, s_new = _nnls2(design * sw[:, None], d * sw)
+        kept = d <= TRIM * phi
+        if kept.sum() < 5:
+            break
+        sw = 1.0 / phi[kept]  # E[D | kept] = TRIM_MEAN·phi, Var ∝ phi²
+        a_new, s_new = _nnls2(design[kept] * sw[:, None], d[kept] / TRIM_MEAN * sw)
         if a_new <= 0 and s_new <= 0:
             break
         done = abs(a_new - a) <= 1e-4 * max(a, 1e-300) and abs(s_new - s) <= 1e-4 * max(s, 1e-300)

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CHI2_1_MEDIAN = 0.454936  # median of a chi-square variable with one degree of freedom
-CHI2_1_Q25 = 0.101531  # its lower quartile
+CHI2_1_Q25 = 0.101531  # lower quartile of a chi-square variable with one degree of freedom
 TRIM = 9.0  # trimming point of the null fit (three standard deviations)...
 TRIM_MEAN = 0.973337  # ...and the mean of a chi-square(1) below it
 
@@ -39,8 +38,11 @@ class GaussianNoise:
         self.fit_null(np.arange(len(self.y)))
 
     def fit_null(self, idx: np.ndarray) -> None:
-        """Null dispersion from the given leaves (all of them, or those no slice explains)."""
-        self.a, self.s0 = fit_null_dispersion(self, idx, default=(0.0, 1e-8))
+        """Null dispersion from the given leaves (all of them, or those no slice explains): its
+        shape (relative and/or count-like noise), then its scale."""
+        self.shape = null_dispersion_shape(self, idx)
+        lam = fit_null_dispersion(self, idx, self.shape, default=1e-8)
+        self.a, self.s0 = lam * self.shape[0], lam * self.shape[1]
         self.var0 = (self.a + max(self.s0, 1e-12) * self.e) * self.e
 
     def unit(self, idx: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -81,6 +83,7 @@ class PoissonNoise:
     """Ratio KPI: numerator events ``y ~ Poisson-like(mu)`` with variance ``(a + s·mu)·mu``."""
 
     min_unit = 10.0  # leaves expecting fewer events are too discrete to inform a dispersion
+    shape = (1.0, 0.0)  # null dispersion: count-like
 
     def __init__(self, y: np.ndarray, e: np.ndarray):
         self.y_all, self.e_all = y, e
@@ -94,9 +97,10 @@ class PoissonNoise:
         self.fit_null(np.arange(len(self.y)))
 
     def fit_null(self, idx: np.ndarray) -> None:
-        """Null dispersion from the given leaves, starting from pure Poisson (the quantiles of few
-        events are too discrete to start from)."""
-        self.a, self.s0 = fit_null_dispersion(self, idx, default=(1.0, 0.0), start=(1.0, 0.0))
+        """Null dispersion from the given leaves: count-like (Poisson or binomial noise times a
+        fitted factor ``a``)."""
+        self.a = fit_null_dispersion(self, idx, self.shape, default=1.0)
+        self.s0 = 0.0
 
     def unit(self, idx: np.ndarray, mu: np.ndarray) -> np.ndarray:
         return np.maximum(mu, 1e-12)
@@ -133,74 +137,61 @@ class PoissonNoise:
         return np.where(q > 0, g, 0.0)
 
 
-def fit_null_dispersion(
-    model, idx: np.ndarray, default: tuple[float, float], start: tuple[float, float] | None = None, n_bins: int = 10
-) -> tuple[float, float]:
-    """``(a, s)`` of the dispersion ``a + s·w`` of the normal leaves among the given ones (mu = e).
+def null_dispersion_shape(model, idx: np.ndarray, n_bins: int = 10) -> tuple[float, float]:
+    """Robust shape ``(ca, cs)`` of the null dispersion ``λ·(ca + cs·w)``: how the noise grows with
+    the volume ``w`` (``cs = 0``: count-like; ``ca = 0``: relative; between: both).
 
-    A robust start (unless given) — volume bins, the lower quartile of ``D`` in each bin over that
-    of chi2(1), non-negative least squares through the bins — survives many anomalous leaves.
-    It is refined by the quasi-likelihood estimate (a gamma GLM with identity link, iteratively
-    reweighted) over the leaves within three standard deviations, corrected for that trimming: the
-    same estimator the pursuit uses for the selected slices, so a slice of normal leaves gains
-    nothing by getting a dispersion of its own."""
+    Leaves are binned by volume; each bin's lower quartile of ``D`` over that of chi2(1) estimates
+    its dispersion; the shape is chosen on a grid by the median absolute log-error over the bins,
+    so a few bins dominated by anomalous leaves cannot bend it."""
+    mu = model.e[idx]
+    ok = model.informative(idx, mu)
+    if ok.sum() < 20:
+        return (0.0, 1.0)
+    d, w = model.deviance(idx[ok], mu[ok]), model.unit(idx[ok], mu[ok])
+    order = np.argsort(w, kind="stable")
+    parts = np.array_split(order, int(np.clip(len(order) // 100, 2, n_bins)))
+    w_b = np.array([np.mean(w[p]) for p in parts])
+    t_b = np.array([np.quantile(d[p], 0.25) for p in parts]) / CHI2_1_Q25
+    if np.any(t_b <= 0):
+        return (0.0, 1.0)
+    shapes = [(0.0, 1.0)] + [(r, 1.0) for r in np.geomspace(w_b.min() / 100, w_b.max() * 100, 41)] + [(1.0, 0.0)]
+    best, best_err = shapes[0], np.inf
+    for ca, cs in shapes:
+        f = ca + cs * w_b
+        lam = np.median(t_b / f)
+        err = float(np.median(np.abs(np.log(t_b / (lam * f)))))
+        if err < best_err - 1e-9:
+            best, best_err = (ca, cs), err
+    return best
+
+
+def fit_null_dispersion(model, idx: np.ndarray, shape: tuple[float, float], default: float) -> float:
+    """Scale ``λ`` of the null dispersion ``λ·(ca + cs·w)`` of the normal leaves among the given ones.
+
+    A robust start (the lower quartile of ``D / (ca + cs·w)`` over that of chi2(1)) is refined by
+    the quasi-likelihood estimate over the leaves within three standard deviations, corrected for
+    the trimming: the same estimator (up to the trimming) that the pursuit uses for the selected
+    slices, so a slice of normal leaves gains nothing by getting a dispersion of its own."""
     mu = model.e[idx]
     ok = model.informative(idx, mu)
     if ok.sum() < 5:
         return default
-    idx, mu = idx[ok], mu[ok]
-    d = model.deviance(idx, mu)
-    w = model.unit(idx, mu)
-    if start is None:
-        order = np.argsort(w, kind="stable")
-        n_bins = int(np.clip(len(idx) // 100, 1, n_bins))
-        rows, target = [], []
-        for part in np.array_split(order, n_bins):  # a handful of volume bins
-            rows.append((1.0, float(np.mean(w[part]))))
-            target.append(float(np.quantile(d[part], 0.25)) / CHI2_1_Q25)
-        x, t = np.asarray(rows), np.asarray(target)
-        scale = np.maximum(t, 1e-300)
-        a, s = _nnls2(x / scale[:, None], t / scale)
-        if a <= 0 and s <= 0:  # noise-free forecasts: any deviation counts
-            return default
-    else:
-        a, s = start
-    design = np.column_stack([np.ones(len(w)), w])
-    for _ in range(20):
-        phi = np.maximum(a + s * w, 1e-300)
-        kept = d <= TRIM * phi
-        if kept.sum() < 5:
+    d = model.deviance(idx[ok], mu[ok])
+    f = shape[0] + shape[1] * model.unit(idx[ok], mu[ok])
+    z = d / f
+    lam = float(np.quantile(z, 0.25)) / CHI2_1_Q25
+    if lam <= 0:
+        lam = float(np.mean(z))
+    if lam <= 0:  # noise-free forecasts: any deviation counts
+        return default
+    for _ in range(50):
+        kept = z <= TRIM * lam
+        new = float(np.mean(z[kept])) / TRIM_MEAN if kept.any() else lam
+        if new <= 0:
             break
-        sw = 1.0 / phi[kept]  # E[D | kept] = TRIM_MEAN·phi, Var ∝ phi²
-        a_new, s_new = _nnls2(design[kept] * sw[:, None], d[kept] / TRIM_MEAN * sw)
-        if a_new <= 0 and s_new <= 0:
-            break
-        done = abs(a_new - a) <= 1e-4 * max(a, 1e-300) and abs(s_new - s) <= 1e-4 * max(s, 1e-300)
-        a, s = a_new, s_new
+        done = abs(new - lam) <= 1e-6 * lam
+        lam = new
         if done:
             break
-    return a, s
-
-
-def _nnls2(x: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Non-negative least squares ``min |x·v - b|², v >= 0`` with two unknowns, via the 2×2 normal
-    equations (closed form over the active sets)."""
-    g = x.T @ x
-    h = x.T @ b
-    candidates = []
-    det = g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0]
-    if abs(det) > 1e-12 * max(g[0, 0] * g[1, 1], 1e-300):
-        candidates.append(((g[1, 1] * h[0] - g[0, 1] * h[1]) / det, (g[0, 0] * h[1] - g[1, 0] * h[0]) / det))
-    if g[0, 0] > 0:
-        candidates.append((h[0] / g[0, 0], 0.0))
-    if g[1, 1] > 0:
-        candidates.append((0.0, h[1] / g[1, 1]))
-    best, best_val = (0.0, 0.0), 0.0
-    for cand in candidates:
-        v = np.asarray(cand, dtype=float)
-        if v.min() < 0:
-            continue
-        val = float(v @ g @ v - 2 * h @ v)
-        if val < best_val:
-            best, best_val = (float(v[0]), float(v[1])), val
-    return best
+    return lam

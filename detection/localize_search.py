@@ -17,7 +17,6 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from detection.localize_models import CHI2_1_MEDIAN
 
 SliceId = tuple[int, int]  # (cuboid index, slice index within the cuboid)
 
@@ -272,18 +271,13 @@ class Pursuit:
                 break
         return factors
 
-    dispersion = "mle"
-
     def _cell_dispersion(self, inv, n_cells, dev, unit, informative) -> np.ndarray:
-        if self.dispersion == "mle":
-            return self._cell_dispersion_mle(inv, n_cells, dev, unit, informative)
-        return self._cell_dispersion_median(inv, n_cells, dev, unit, informative)
-
-    def _cell_dispersion_mle(self, inv, n_cells, dev, unit, informative) -> np.ndarray:
-        """Relative dispersion ``s`` of each cell: the quasi-likelihood estimate (so the objective is
-        stationary in it) with ``nu`` pseudo-leaves at the null's value."""
-        s_floor = self.s_floor
-        s0 = max(self.s0, s_floor)
+        """Relative dispersion ``s`` of each group of leaves: the quasi-likelihood estimate (so the
+        objective is stationary in it) with ``nu`` pseudo-leaves at the null's value, and never
+        below the null's: a slice may be noisier than the rest (the spread of an anomaly), but a
+        slice that is merely quieter than the null says the null is too wide, not that it is a
+        root cause."""
+        s0 = max(self.s0, self.s_floor)
         s_cell = np.full(n_cells, s0)
         keep = np.flatnonzero(informative)
         if len(keep) == 0:
@@ -296,43 +290,11 @@ class Pursuit:
             num = np.bincount(cell, weights=w * (d - self.a), minlength=n_cells)
             den = np.bincount(cell, weights=w * u, minlength=n_cells)
             prior = self.nu * den / np.maximum(n_c, 1)
-            s_new = np.maximum((num + prior * s0) / np.maximum(den + prior, 1e-300), s_floor)
+            s_new = np.maximum((num + prior * s0) / np.maximum(den + prior, 1e-300), s0)
             if np.allclose(s_new, s_cell, rtol=1e-3):
                 s_cell = s_new
                 break
             s_cell = s_new
-        return s_cell
-
-    def _cell_dispersion_median(self, inv, n_cells, dev, unit, informative) -> np.ndarray:
-        """Relative dispersion ``s`` of each cell, robustly, shrunk towards the null's.
-
-        Each leaf proposes the ``s`` at which its standardized deviance equals the chi2(1) median;
-        the cell takes the weighted median of the proposals, weighted by the leaf's information
-        about ``s`` (big leaves speak for the relative noise, small ones for the count noise). A
-        median cannot be bought by a few outliers, so a slice cannot "explain" anomalous leaves by
-        claiming a large variance, while a genuinely noisier slice (spread of the anomaly) gets one."""
-        s_cell = np.full(n_cells, max(self.s0, self.s_floor))
-        keep = np.flatnonzero(informative)
-        if len(keep) == 0:
-            return s_cell
-        t = (dev[keep] / CHI2_1_MEDIAN - self.a) / unit[keep]
-        u = unit[keep]
-        order = np.lexsort((t, inv[keep]))
-        t_sorted, u_sorted, cell_sorted = t[order], u[order], inv[keep][order]
-        bounds = np.searchsorted(cell_sorted, np.arange(n_cells + 1))
-        n_c = np.diff(bounds)
-        has = n_c > 0
-        first = np.minimum(bounds[:-1], len(order) - 1)
-        last = np.maximum(bounds[1:] - 1, 0)
-        for _ in range(3):  # the weights depend on s: a few fixed-point rounds
-            w = (u_sorted / (self.a + s_cell[cell_sorted] * u_sorted)) ** 2
-            cw = np.cumsum(w)
-            start = np.where(bounds[:-1] > 0, cw[np.maximum(bounds[:-1] - 1, 0)], 0.0)
-            half = start + 0.5 * (cw[last] - start)
-            pos = np.clip(np.searchsorted(cw, half), first, last)
-            est = np.maximum(t_sorted[pos], 0.0)
-            s_cell = np.where(has, (n_c * est + self.nu * self.s0) / (n_c + self.nu), self.s0)
-            s_cell = np.maximum(s_cell, self.s_floor)
         return s_cell
 
     # -- vectorized screening of every candidate slice ------------------------------------------

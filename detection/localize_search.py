@@ -115,34 +115,31 @@ class Lattice:
 
 @dataclass
 class Block:
-    """Joint fit of selected slices that overlap one another (one connected component)."""
+    """Joint fit of the factors of selected slices that overlap one another (a connected component)."""
 
     slices: tuple[SliceId, ...]
     factors: np.ndarray
     covered: np.ndarray  # sorted leaf indices under the slices
     mu: np.ndarray  # fitted means of those leaves
-    phi: np.ndarray  # dispersions of those leaves
-    objective: float  # their -2·quasi-log-likelihood minus the null's
+    dev: np.ndarray  # their deviances
+    unit: np.ndarray  # their dispersion units
+    informative: np.ndarray  # whether they inform a dispersion
+    group: np.ndarray  # cuboid of the strongest slice over each leaf (its dispersion group)
 
 
 class Fit:
-    """A selection of non-nested slices; blocks never share a leaf, so their objectives add up."""
+    """A selection of non-nested slices: its blocks (which never share a leaf), the fitted mean and
+    dispersion of the covered leaves, and the objective relative to the null."""
 
-    def __init__(self, selected: tuple[SliceId, ...], blocks: Sequence[Block]):
-        self.selected = selected
-        self.blocks = tuple(blocks)
-        self.objective = float(sum(b.objective for b in self.blocks))
-        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    def __init__(self, selected, blocks, covered, mu, phi, objective: float):
+        self.selected: tuple[SliceId, ...] = selected
+        self.blocks: tuple[Block, ...] = tuple(blocks)
+        self.covered, self.mu, self.phi = covered, mu, phi
+        self.objective = objective
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Covered leaves with their fitted mean and dispersion."""
-        if self._arrays is None:
-            parts = [(b.covered, b.mu, b.phi) for b in self.blocks]
-            if parts:
-                self._arrays = tuple(np.concatenate(x) for x in zip(*parts))
-            else:
-                self._arrays = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
-        return self._arrays
+        return self.covered, self.mu, self.phi
 
     def factor(self, s: SliceId) -> float:
         for b in self.blocks:
@@ -193,7 +190,8 @@ class Pursuit:
         self._blocks: dict[frozenset, Block] = {}
         self._related: dict[SliceId, list[np.ndarray]] = {}
         self._splits: dict[tuple, Fit] = {}
-        self.null = Fit((), ())
+        empty = np.zeros(0)
+        self.null = Fit((), (), np.zeros(0, dtype=np.int64), empty, empty, 0.0)
 
     def penalty(self, s: SliceId) -> float:
         return self.pen_depth[int(self.lat.depth_of[s[0]])]
@@ -208,9 +206,30 @@ class Pursuit:
         key = frozenset(sel)
         hit = self._fits.get(key)
         if hit is None:
-            hit = Fit(sel, [self._block(c) for c in self._components(sel)]) if sel else self.null
+            hit = self._assemble(sel, [self._block(c) for c in self._components(sel)]) if sel else self.null
             self._fits[key] = hit
         return hit
+
+    def _assemble(self, sel: tuple[SliceId, ...], blocks: list[Block]) -> Fit:
+        """Dispersions and objective of a selection. Slices of one cuboid share a dispersion (an
+        anomaly's elements usually spread alike), and a cuboid keeps a dispersion of its own only
+        when it pays for it (BIC: the log of its informative leaves)."""
+        covered, mu, dev, unit, informative, cuboid = (
+            np.concatenate(x) for x in zip(*((b.covered, b.mu, b.dev, b.unit, b.informative, b.group) for b in blocks))
+        )
+        _, group = _compress(cuboid, len(self.lat.cuboids))
+        n_groups = int(group.max()) + 1
+        s_free = self._cell_dispersion(group, n_groups, dev, unit, informative)
+        s_null = np.full(n_groups, max(self.s0, self.s_floor))
+        terms = []
+        for s_group in (s_null, s_free):
+            phi = self.a + s_group[group] * unit
+            terms.append(np.bincount(group, weights=dev / phi + np.log(phi), minlength=n_groups))
+        price = np.log(np.maximum(np.bincount(group[informative], minlength=n_groups), 2))
+        use_free = terms[1] + price < terms[0]
+        phi = self.a + np.where(use_free, s_free, s_null)[group] * unit
+        objective = float(np.sum(np.where(use_free, terms[1] + price, terms[0])) - np.sum(self.null_term[covered]))
+        return Fit(sel, blocks, covered, mu, phi, objective)
 
     def _components(self, sel: tuple[SliceId, ...]) -> list[tuple[SliceId, ...]]:
         comps: list[list[SliceId]] = []
@@ -245,14 +264,11 @@ class Pursuit:
         mu = model.e[covered] * cell_m[inv]
         dev = model.deviance(covered, mu)
         unit = model.unit(covered, mu)
-        # one dispersion per slice: a leaf under several slices takes that of the strongest one
+        # a leaf under several slices gets the dispersion group of the strongest one
         strength = np.abs(np.log(np.maximum(factors, 1e-12)))
         primary = np.argmax(np.where(member_of, strength[None, :] + 1e-9, -1.0), axis=1)
-        group = primary[inv]
-        s_group = self._cell_dispersion(group, len(comp), dev, unit, model.informative(covered, mu))
-        phi = self.a + s_group[group] * unit
-        objective = float(np.sum(dev / phi + np.log(phi)) - np.sum(self.null_term[covered]))
-        block = Block(comp, factors, covered, mu, phi, objective)
+        cuboid_of = np.array([s[0] for s in comp])
+        block = Block(comp, factors, covered, mu, dev, unit, model.informative(covered, mu), cuboid_of[primary[inv]])
         self._blocks[key] = block
         return block
 
@@ -309,12 +325,12 @@ class Pursuit:
         """Fitted mean and dispersion of the given (sorted) leaves under `fit`."""
         mu = self.model.e[idx].copy()
         phi = self.phi0[idx].copy()
-        for b in fit.blocks:
-            pos = np.searchsorted(idx, b.covered)
+        if len(fit.covered):
+            pos = np.searchsorted(idx, fit.covered)
             ok = pos < len(idx)
-            ok[ok] = idx[pos[ok]] == b.covered[ok]
-            mu[pos[ok]] = b.mu[ok]
-            phi[pos[ok]] = b.phi[ok]
+            ok[ok] = idx[pos[ok]] == fit.covered[ok]
+            mu[pos[ok]] = fit.mu[ok]
+            phi[pos[ok]] = fit.phi[ok]
         return mu, phi
 
     def screen(self, fit: Fit, within: SliceId | None = None) -> list[SliceId]:

@@ -4,34 +4,36 @@ Given one row per leaf (a full combination of dimension values) with the observe
 the forecast ``predict`` of an additive KPI, or numerator and denominator leaves of a ratio KPI,
 return the few slices (``dim=value`` conjunctions at any depth) whose change explains the anomaly.
 
-Algorithm — penalized-likelihood slice pursuit. Each leaf's expected value is its forecast ``E``
-times the product of the factors of the selected slices that contain it (a slice scales all of its
-leaves, as in the anomaly model of Squeeze and RiskLoc; overlapping slices multiply). The fit is
-scored by extended quasi-likelihood (Nelder & Pregibon 1987) with one dispersion per cell of the
-partition the selected slices induce, so the extra noise inside an anomalous slice is not mistaken
-for further slices; each slice costs a description-length penalty ``a·ln(M_l) + b`` where ``M_l`` is
-the number of candidate slices of its depth (a Bonferroni / MDL price of looking at all of them).
-The search is the greedy forward selection of matching pursuit over every slice of every cuboid
-(scored in one vectorized pass per cuboid with ``np.bincount``; the best few are refitted exactly),
-then local moves — drop a slice, replace slices by their common parent, replace a slice by a set of
-its descendants — until the penalized objective stops improving. Selected slices are never nested.
+Algorithm — penalized quasi-likelihood slice pursuit (this module; helpers in ``localize_models``
+and ``localize_search``):
 
-Noise models (strategy objects, one small interface):
+* Model. Each leaf's mean is its expectation ``E`` under "nothing happened" (the forecast; for a
+  ratio, observed denominator × forecast rate) times the product of the factors of the selected
+  slices that contain it: a root cause scales all of its leaves, as in the anomaly model of Squeeze
+  (Li et al., ISSRE 2019) and RiskLoc (Kalander 2022, arXiv:2205.10004); overlapping causes
+  multiply. Noise variance is ``(a + s·w)·w`` in the leaf's volume ``w``: count-like ``a`` plus
+  relative ``s``, fitted robustly under the null, so a relative drop of a tiny leaf is found while
+  low-volume noise is not over-read (the PSqueeze concern, Li et al. 2022). A cuboid of root causes
+  may be noisier than the rest (the per-leaf spread of an anomaly), which extended quasi-likelihood
+  (Nelder & Pregibon 1987) absorbs; it pays a BIC price for it and may never be quieter than the
+  null, so neither noise inside a cause looks like more causes nor a mis-sized null looks like one.
+* Score. ``-2·quasi-log-likelihood + Σ penalty``; a slice of depth l costs ``penalty·ln(M_l) +
+  penalty_offset`` with ``M_l`` the number of candidate slices of that depth — the Bonferroni / MDL
+  price of having looked at all of them, which is what keeps the answer succinct (HotSpot's and
+  Squeeze's succinctness, iDice's significance, without their thresholds).
+* Search. Greedy forward selection over every slice of every cuboid, screened in one vectorized
+  pass per cuboid (``np.bincount`` of score-test terms; the best few are refitted exactly), then
+  local moves — drop a slice; replace slices by their common parent; replace a slice and the
+  slices of one cuboid overlapping it by their intersections; split a slice into descendants when
+  some descendant still deviates — until the score stops improving. Selected slices are never
+  nested. When the found slices cover much of the data the null noise is re-estimated from the
+  leaves outside them and the search resumes (a large anomaly inflates the first estimate: the
+  "wrong side" failure of RiskLoc when most leaves are anomalous).
 
-* additive KPI — Gaussian with variance ``σ²·E² + κ·E`` (relative noise plus count-like noise, both
-  fitted robustly from binned median residuals), so small leaves are neither ignored (a relative
-  drop of a tiny leaf is found) nor trusted more than their volume allows;
-* ratio KPI ``sum(num)/sum(den)`` — the numerator of each leaf is Poisson around
-  ``real_den · predicted rate``: a slice is a root cause when its *rate* moved, and low-volume
-  slices are judged by their counts (the flood of false positives on noisy low-volume rates that
-  PSqueeze, Li et al. 2022, warns about does not happen).
-
-Compared with the published localizers this works at the level of RiskLoc's and Squeeze's problem
-statements (Kalander 2022, arXiv:2205.10004; Li et al., ISSRE 2019) but replaces their heuristics
-(deviation-score clustering, a 2% cut-off on the explanatory power, a fixed ripple-effect ratio,
-Adtributor's surprise of Bhagwan et al., NSDI 2014) by one likelihood with a multiple-testing
-penalty, in the spirit of HotSpot's (Sun et al. 2018) potential score and iDice's (Lin et al. 2016)
-significance tests.
+Compared with Adtributor (Bhagwan et al., NSDI 2014: one dimension at a time), HotSpot (Sun et al.
+2018: Monte-Carlo tree search, ripple effect), Squeeze (deviation-score clustering), AutoRoot and
+RiskLoc (risk scores with a 2% explanatory-power cut-off), there is no per-data-set threshold: the
+only knobs are the penalty and the dispersion prior, with one default for every data set.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from detection.types import Slice
 
 __all__ = ["LocalizeConfig", "localize", "localize_ratio"]
 
+
 @dataclass(frozen=True)
 class LocalizeConfig:
     """Tuning knobs of the slice pursuit; the defaults are used for every data set.
@@ -57,12 +60,12 @@ class LocalizeConfig:
     max_slices: the most slices returned.
     max_depth: deepest slice considered (None: every dimension).
     screen: candidates per step refitted exactly after the vectorized screening.
-    dispersion_prior: pseudo-leaves pulling a cell's dispersion towards the null's (small cells
-        cannot claim a tiny variance of their own).
+    dispersion_prior: pseudo-leaves pulling a cuboid's own dispersion towards the null's (a few
+        leaves cannot claim a variance of their own).
     """
 
     penalty: float = 2.0
-    penalty_offset: float = 4.0
+    penalty_offset: float = 8.0
     max_slices: int = 20
     max_depth: int | None = None
     screen: int = 8

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 CHI2_1_Q25 = 0.101531  # lower quartile of a chi-square variable with one degree of freedom
+MIN_BIN = 100  # leaves per volume bin when choosing the shape of the null dispersion
 TRIM = 9.0  # trimming point of the null fit (three standard deviations)...
 TRIM_MEAN = 0.973337  # ...and the mean of a chi-square(1) below it
 
@@ -146,11 +147,11 @@ def null_dispersion_shape(model, idx: np.ndarray, n_bins: int = 10) -> tuple[flo
     so a few bins dominated by anomalous leaves cannot bend it."""
     mu = model.e[idx]
     ok = model.informative(idx, mu)
-    if ok.sum() < 20:
+    if ok.sum() < 5 * MIN_BIN:  # too few leaves to tell shapes apart: relative noise
         return (0.0, 1.0)
     d, w = model.deviance(idx[ok], mu[ok]), model.unit(idx[ok], mu[ok])
     order = np.argsort(w, kind="stable")
-    parts = np.array_split(order, int(np.clip(len(order) // 100, 2, n_bins)))
+    parts = np.array_split(order, int(np.clip(len(order) // MIN_BIN, 5, n_bins)))
     w_b = np.array([np.mean(w[p]) for p in parts])
     t_b = np.array([np.quantile(d[p], 0.25) for p in parts]) / CHI2_1_Q25
     if np.any(t_b <= 0):

@@ -2,10 +2,11 @@
 
 A model sees the kept leaves as ``y`` (observed) and ``e`` (expected under "nothing happened") and
 says how surprising a fitted mean ``mu = e · (product of slice factors)`` is. Every model shares one
-dispersion form: the variance of a leaf is ``(a + s·w) · w`` in the model's unit ``w`` (its volume),
-with ``a`` (count-like noise) fitted once under the null and ``s`` (relative noise) fitted per cell,
-so a root-cause slice may be noisier than the rest (per-leaf spread of the anomaly) without that
-noise looking like further slices. Deviances ``D`` are in the same unit: ``D / (a + s·w) ~ chi2(1)``.
+dispersion form: the variance of a leaf is ``(a + s·w) · w`` in the model's unit ``w`` (its volume):
+``a`` is count-like noise and ``s`` relative noise. Under the null both are fitted once (robustly,
+then re-fitted outside the slices found); the pursuit lets a cuboid of root causes have a larger
+``s`` of its own (the per-leaf spread of an anomaly). Deviances ``D`` are in the same unit:
+``D / (a + s·w)`` is about chi-square(1).
 
 * :class:`GaussianNoise` — additive KPI: ``y = real``, ``e = predict``, ``D = (y - mu)² / e``.
 * :class:`PoissonNoise` — ratio KPI: ``y`` = numerator events, ``e`` = denominator × forecast rate,

@@ -141,12 +141,6 @@ class Fit:
         """Covered leaves with their fitted mean and dispersion."""
         return self.covered, self.mu, self.phi
 
-    def factor(self, s: SliceId) -> float:
-        for b in self.blocks:
-            if s in b.slices:
-                return float(b.factors[b.slices.index(s)])
-        return 1.0
-
 
 def _compress(keys: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values of non-negative int keys below `bound` and each key's index among them."""
@@ -219,7 +213,7 @@ class Pursuit:
         )
         _, group = _compress(cuboid, len(self.lat.cuboids))
         n_groups = int(group.max()) + 1
-        s_free = self._cell_dispersion(group, n_groups, dev, unit, informative)
+        s_free = self._group_dispersion(group, n_groups, dev, unit, informative)
         s_null = np.full(n_groups, max(self.s0, self.s_floor))
         terms = []
         for s_group in (s_null, s_free):
@@ -287,7 +281,7 @@ class Pursuit:
                 break
         return factors
 
-    def _cell_dispersion(self, inv, n_cells, dev, unit, informative) -> np.ndarray:
+    def _group_dispersion(self, inv, n_cells, dev, unit, informative) -> np.ndarray:
         """Relative dispersion ``s`` of each group of leaves: the quasi-likelihood estimate (so the
         objective is stationary in it) with ``nu`` pseudo-leaves at the null's value, and never
         below the null's: a slice may be noisier than the rest (the spread of an anomaly), but a

@@ -63,6 +63,7 @@ class Lattice:
         }
         self._members: dict[SliceId, np.ndarray] = {}
         self._filters: dict[SliceId, dict[int, int]] = {}
+        self._children: dict[tuple[int, SliceId], int] = {}
 
     def n_slices(self, c: int) -> int:
         return len(self.values[c])
@@ -100,6 +101,15 @@ class Lattice:
             pos = [cub.index(j) for j in fs]
             return np.flatnonzero(np.all(self.values[c][:, pos] == np.array(list(fs.values())), axis=1))
         return np.zeros(0, dtype=np.int64)
+
+    def n_children(self, c: int, s: SliceId) -> int:
+        """Number of (non-empty) slices of cuboid c that agree with s on s's dimensions."""
+        key = (c, s)
+        n = self._children.get(key)
+        if n is None:
+            n = len(self.related(c, s))
+            self._children[key] = n
+        return n
 
     def nested(self, s: SliceId, t: SliceId) -> bool:
         """True when s and t are equal or one is an ancestor of the other."""
@@ -362,12 +372,33 @@ class Pursuit:
         return [s for _, s in scored[: self.n_screen]]
 
     # -- the search -----------------------------------------------------------------------------
+    def admissible(self, selected: Sequence[SliceId]) -> bool:
+        """False when the selection holds every child of one slice along one dimension: their
+        parent is then the succinct answer (and the children's differences are its noise)."""
+        lat = self.lat
+        families: dict[tuple, int] = {}
+        for s in selected:
+            fs = lat.filters(s)
+            if len(fs) < 2:
+                continue
+            for dim in fs:
+                parent = tuple((k, v) for k, v in fs.items() if k != dim)
+                families[(s[0], parent)] = families.get((s[0], parent), 0) + 1
+        for (c, parent), count in families.items():
+            if count >= 2:
+                parent_id = lat.find(dict(parent))
+                if parent_id is not None and count >= lat.n_children(c, parent_id):
+                    return False
+        return True
+
     def forward(self, fit: Fit, within: SliceId | None = None, limit: int | None = None) -> Fit:
         """Add the best screened slice while the penalized objective improves."""
         added = 0
         while len(fit.selected) < self.max_slices and (limit is None or added < limit):
             best = fit
             for cand in self.screen(fit, within=within):
+                if not self.admissible(fit.selected + (cand,)):
+                    continue
                 trial = self.fit(fit.selected + (cand,))
                 if self.total(trial) < self.total(best) - 1e-9:
                     best = trial
@@ -436,7 +467,7 @@ class Pursuit:
             best = fit
             for moves in (self.cheap_moves, self.split_moves):
                 for trial in moves(fit):
-                    if self.total(trial) < self.total(best) - 1e-9:
+                    if self.total(trial) < self.total(best) - 1e-9 and self.admissible(trial.selected):
                         best = trial
                 if best is not fit:
                     break

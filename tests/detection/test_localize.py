@@ -73,6 +73,11 @@ def test_two_disjoint_causes_are_both_found_and_ranked_by_score():
     assert all(s.score > 0 for s in found)
 
 
+def test_every_child_of_a_slice_changing_unevenly_is_the_slice():
+    uneven = {f"a=a3&b=b{i + 1}": f for i, f in enumerate([1.4, 2.2, 1.6, 2.6, 1.9])}
+    assert keys(localize(leaves(seed=8, causes=uneven), DIMS)) == {"a=a3"}
+
+
 def test_no_anomaly_gives_an_empty_list():
     assert localize(leaves(seed=4), DIMS) == []
 

@@ -26,7 +26,8 @@ and ``localize_search``):
   local moves — drop a slice; replace slices by their common parent; replace a slice and the
   slices of one cuboid overlapping it by their intersections; split a slice into descendants when
   some descendant still deviates — until the score stops improving. Selected slices are never
-  nested. When the found slices cover much of the data the null noise is re-estimated from the
+  nested, and never all the children of one slice along one dimension (the parent is the succinct
+  answer; their differences are its noise). When the found slices cover much of the data the null noise is re-estimated from the
   leaves outside them and the search resumes (a large anomaly inflates the first estimate: the
   "wrong side" failure of RiskLoc when most leaves are anomalous).
 

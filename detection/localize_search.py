@@ -1,7 +1,8 @@
 """The slice lattice and the penalized-likelihood pursuit behind `detection.localize`.
 
 `Lattice` indexes every slice of every cuboid (subset of dimensions) of the leaves; `Pursuit` picks a
-set of non-nested slices, each scaling its leaves by a fitted factor, that minimizes
+set of non-nested slices (never every child of one slice along one dimension), each scaling its
+leaves by a fitted factor, that minimizes
 ``-2·quasi-log-likelihood + Σ penalty(depth)``: greedy forward selection screened in one vectorized
 pass per cuboid, then local moves (drop, generalize, merge two into their intersection, split one
 into descendants) until nothing improves. Leaves are never looped over in Python; cells (the parts of

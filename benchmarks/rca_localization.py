@@ -199,7 +199,10 @@ def report(results: list[dict]) -> bool:
         for r in rows:
             for method, label in (("ours", "ours (slice pursuit)"), ("adtributor", "baseline: Adtributor")):
                 row = r["table"].loc[method]
-                print(f"{label:<26}{r['seed']:>6}{int(row.n):>6}{row.F1:>8.3f}{row.P:>8.3f}{row.R:>8.3f}{row.t_mean:>9.3f}")
+                print(
+                    f"{label:<26}{r['seed']:>6}{int(row.n):>6}"
+                    f"{row.F1:>8.3f}{row.P:>8.3f}{row.R:>8.3f}{row.t_mean:>9.3f}"
+                )
                 if method == "ours":
                     met = row.F1 >= setting.target_f1 and row.t_mean < TARGET_SECONDS
                     ok &= bool(met)

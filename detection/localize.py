@@ -27,9 +27,9 @@ and ``localize_search``):
   slices of one cuboid overlapping it by their intersections; split a slice into descendants when
   some descendant still deviates — until the score stops improving. Selected slices are never
   nested, and never all the children of one slice along one dimension (the parent is the succinct
-  answer; their differences are its noise). When the found slices cover much of the data the null noise is re-estimated from the
-  leaves outside them and the search resumes (a large anomaly inflates the first estimate: the
-  "wrong side" failure of RiskLoc when most leaves are anomalous).
+  answer; their differences are its noise). When the found slices cover much of the data the null
+  noise is re-estimated from the leaves outside them and the search resumes (a large anomaly
+  inflates the first estimate: the "wrong side" failure of RiskLoc when most leaves are anomalous).
 
 Compared with Adtributor (Bhagwan et al., NSDI 2014: one dimension at a time), HotSpot (Sun et al.
 2018: Monte-Carlo tree search, ripple effect), Squeeze (deviation-score clustering), AutoRoot and

@@ -436,7 +436,8 @@ class Pursuit:
             for group in groups.values():
                 parts = [lat.find({**lat.filters(s), **lat.filters(t)}) for t in group]
                 if all(x is not None for x in parts):
-                    keep = tuple(u for u in sel if u != s and u not in group and not any(lat.nested(x, u) for x in parts))
+                    gone = {s, *group}
+                    keep = tuple(u for u in sel if u not in gone and not any(lat.nested(x, u) for x in parts))
                     yield self.fit(keep + tuple(dict.fromkeys(parts)))
 
     def split_moves(self, fit: Fit) -> Iterator[Fit]:

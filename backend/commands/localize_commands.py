@@ -103,7 +103,9 @@ def localize_instance(instance: Instance, config: LocalizeConfig) -> dict:
     if instance.is_ratio:
         (num, dims), (den, den_dims) = read_leaves(instance.files[0]), read_leaves(instance.files[1])
         if sorted(dims) != sorted(den_dims):
-            raise UserError(f"{instance.files[1]}: dimension columns {den_dims} differ from {instance.files[0].name}'s {dims}")
+            raise UserError(
+                f"{instance.files[1]}: dimension columns {den_dims} differ from {instance.files[0].name}'s {dims}"
+            )
         try:
             slices = localize_ratio(num, den, dims, **params)
         except ValueError as err:

@@ -157,7 +157,9 @@ def write_records(records: list[dict], out: Path) -> None:
 
 @app.command("localize")
 def localize_command(
-    directory: Path = typer.Argument(..., metavar="DIR", help="benchmark directory: <timestamp>.csv, or <timestamp>.a.csv + .b.csv"),
+    directory: Path = typer.Argument(
+        ..., metavar="DIR", help="benchmark directory: <timestamp>.csv, or <timestamp>.a.csv + .b.csv"
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="JSON file to write (Squeeze output format)"),
     penalty: float = typer.Option(LocalizeConfig.penalty, help="price of a slice per ln(candidates of its depth)"),
     max_depth: int = typer.Option(0, "--max-depth", help="deepest slice considered (0: every dimension)"),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -175,10 +174,3 @@ def localize_command(
         Console(stderr=True).print(
             f"{len(records)} instances, {found} with root causes, {mean:.3f} s per instance -> {out}"
         )
-
-
-# `python -m backend.cli` runs cli.py as __main__, so `from backend.cli import app` above imported a
-# second copy of the module; register on the app that is actually running as well.
-_main = sys.modules.get("__main__")
-if getattr(getattr(_main, "__spec__", None), "name", None) == "backend.cli" and getattr(_main, "app", app) is not app:
-    _main.app.command("localize")(localize_command)

@@ -19,14 +19,10 @@ from detection.detectors import (
     ZScore,
 )
 from detection.fdr import FDRResult, benjamini_hochberg
+from detection.localize import localize, localize_ratio
 from detection.panel import Panel
 from detection.scan import ScanResult, detect
 from detection.types import Interval, Regression, Slice
-
-try:  # until the localization branch is merged
-    from detection.localize import localize, localize_ratio
-except ImportError:  # pragma: no cover
-    localize = localize_ratio = None
 
 __all__ = [
     "CUSUM", "EWMA", "Detector", "DetectionConfig", "FDRResult", "Interval", "Panel", "Regression", "Residuals",

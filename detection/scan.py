@@ -61,11 +61,8 @@ from detection.leaves import Period, base_metrics, composite_leaves, leaf_sums, 
 from detection.panel import CubeSource, Panel
 from detection.types import Interval, Regression
 
-try:  # lands from the localization branch; the scan runs (without slices) until then
-    from detection.localize import localize, localize_ratio
-except ImportError:  # pragma: no cover - removed once merged
-    localize = localize_ratio = None
 from detection.changepoint import changepoints
+from detection.localize import localize, localize_ratio
 
 Z95 = 1.959963984540054
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
@@ -422,7 +419,7 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
 
     clock = time.perf_counter()
     do_localize = config.localize if localize_slices is None else localize_slices
-    if regressions and do_localize and localize_ratio is not None:
+    if regressions and do_localize:
         regressions = _localize(ow, regressions, Period(ts[b0], ts[w0]), scans, config.max_slices)
     timings["localize"] = time.perf_counter() - clock
     regressions.sort(key=lambda r: (r.q_value, -abs(r.relative_change)))

@@ -1,4 +1,4 @@
-"""Fixtures for detection tests: CX-like records with one planted regression, and a stand-in localizer."""
+"""Fixtures for detection tests: CX-like records with one planted regression."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import yaml
-
-import detection.scan
 
 REGIONS = np.array(["north", "south", "east", "west", "central", "coastal"])
 REGION_SHARE = np.array([0.21, 0.17, 0.18, 0.15, 0.19, 0.10])
@@ -84,15 +81,3 @@ def cx_workspace(folder: Path, records: pd.DataFrame, detection: dict | None = N
     path = folder / "workspace.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
-
-
-@pytest.fixture(autouse=True, scope="session")
-def stand_in_localizer():
-    """Until `detection.localize` is merged, the scan localizes with a minimal stand-in."""
-    with pytest.MonkeyPatch.context() as patch:
-        if detection.scan.localize_ratio is None:
-            from tests.detection import localize_stub
-
-            patch.setattr(detection.scan, "localize", localize_stub.localize)
-            patch.setattr(detection.scan, "localize_ratio", localize_stub.localize_ratio)
-        yield

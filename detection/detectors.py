@@ -154,25 +154,26 @@ def _pooled_lag1(resid: np.ndarray, sampling: np.ndarray, tau2: np.ndarray, obs:
     """AR(1) coefficient of the over-dispersion, pooled over the slices of the panel, in [0, cap].
 
     Per slice it is the lag-1 autocovariance of the residuals over τ²; one slice's two weeks give it to
-    ±0.15 or worse, and an underestimate makes long sums look far too precise. The slices of one metric
-    share the process behind their over-dispersion (demand, supply shocks), so every slice gets the
-    information-weighted mean of the slices where over-dispersion is a real part of the noise.
+    ±0.15 or worse, an underestimate makes long sums look far too precise, and a small slice's τ² may be
+    noise with no autocorrelation at all. The slices of one metric share the process behind their
+    over-dispersion (demand, supply shocks), so the coefficient is the ratio of the slices' summed
+    autocovariances to their summed τ², each weighted by its precision (pairs / (sampling + τ²)²): the
+    busy slices, where the shocks are measured best, decide.
     """
     both = obs[:, 1:] & obs[:, :-1]
     v = np.where(obs, sampling + tau2[:, None], np.inf)
     w = np.where(both, 1.0 / (v[:, 1:] * v[:, :-1]), 0.0)
     sw = w.sum(axis=1)
     gamma = np.divide((w * resid[:, 1:] * resid[:, :-1]).sum(axis=1), sw, out=np.zeros(len(resid)), where=sw > 0)
+    pairs = both.sum(axis=1)
     mean_sampling = np.divide(np.where(obs, sampling, 0.0).sum(axis=1), obs.sum(axis=1),
                               out=np.zeros(len(resid)), where=obs.any(axis=1))
-    share = np.divide(tau2, tau2 + mean_sampling, out=np.zeros_like(tau2), where=tau2 > 0)
-    info = share ** 2 * both.sum(axis=1)
-    usable = (tau2 > 0) & (share >= 0.05)
-    if not usable.any() or info[usable].sum() <= 0:
+    usable = (tau2 > 0) & (pairs > 0)
+    if not usable.any():
         return np.zeros(len(resid))
-    rho = np.clip(gamma[usable] / tau2[usable], -1.0, 1.0)
-    pooled = float(np.clip(np.average(rho, weights=info[usable]), 0.0, cap))
-    return np.full(len(resid), pooled)
+    weight = pairs[usable] / (mean_sampling[usable] + tau2[usable]) ** 2
+    pooled = (weight * gamma[usable]).sum() / (weight * tau2[usable]).sum()
+    return np.full(len(resid), float(np.clip(pooled, 0.0, cap)))
 
 
 class SeasonalBaseline(_Params):

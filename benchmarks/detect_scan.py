@@ -181,7 +181,8 @@ def main() -> None:
           f"{cli['peak_mb']:>8.0f}")
     for name, r in (("per-series loop", loop), ("pandas loop", naive)):
         print(f"{name:<18} {r['series']:>12,} {r['seconds']:>9.1f} {r['all']:>12.1f} {r['cpu_all']:>11.1f}")
-    print(f"per-series loop / cxw detect: {loop['all'] / cli['wall']:.0f}x wall, {loop['cpu_all'] / cli['cpu']:.0f}x CPU; "
+    print(f"per-series loop / cxw detect: {loop['all'] / cli['wall']:.0f}x wall, "
+          f"{loop['cpu_all'] / cli['cpu']:.0f}x CPU; "
           f"pandas loop / cxw detect: {naive['all'] / cli['wall']:.0f}x wall, {naive['cpu_all'] / cli['cpu']:.0f}x CPU "
           "(the loops only score; cxw detect also starts Python, reads, localizes and writes)")
     print("scan stages (in process): " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())

@@ -153,6 +153,7 @@ def detection_config(ws: Workspace, **overrides) -> DetectionConfig:
     names = {m.name for m in ws.metrics}
     for name in config.metrics:
         if name not in names:
+            known = ", ".join(sorted(names))
             raise WorkspaceError(str(ws.source_file),
-                                 f"detection.metrics.{name}: not a metric of this workspace ({', '.join(sorted(names))})")
+                                 f"detection.metrics.{name}: not a metric of this workspace ({known})")
     return config

@@ -687,8 +687,9 @@ class CUSUM(Detector):
     binomial likelihood of the bucket's counts — exact for sparse counts — divided by the over-dispersion
     factor (total / sampling variance, quasi-likelihood); other metrics the Gaussian likelihood with the
     model's variance, each bucket's standardized residual winsorized at ``clip`` in the bad direction
-    (robust CUSUM, Lucas & Crosier 1982: heavy-tailed amounts cannot jump it). The over-dispersion and the expectation's error enter with their long-run variance
-    ((1 + ρ)/(1 − ρ)), because a CUSUM is a long sum. By Ville's inequality an alarm's p-value is at most
+    (robust CUSUM, Lucas & Crosier 1982: heavy-tailed amounts cannot jump it). The over-dispersion and
+    the expectation's error enter with their long-run variance ((1 + ρ)/(1 − ρ)), because a CUSUM is a
+    long sum. By Ville's inequality an alarm's p-value is at most
     (designs) × (observed buckets) × e^(−max S) under the null. `flag` marks each significant excursion
     from the bucket after its last zero to its peak: the estimated start and end of the change.
     """

@@ -18,11 +18,11 @@
    its most significant series, so the FDR holds over regressions, not only over series.
 4. **One regression per cause and metric.** Candidates of one metric that overlap in time and either
    share records (a parent and the child that explains it) or start within a day of each other
-   (disjoint siblings hit by the same cause) form one regression. Its slice is the broadest member significant on its own (where
-   the regression is seen: the region rather than its busiest store); its start is the lower decile of
-   those members' starts (a staged rollout shows in its first stores days before the region): the
-   CUSUM's estimate of when its excursion began, or — for a run only an EWMA or z alarm dated — the
-   nearest change point (`detection.changepoint`) of the regression's slice.
+   (disjoint siblings hit by the same cause) form one regression. Its slice is the broadest member
+   significant on its own (where the regression is seen: the region rather than its busiest store);
+   its start is the lower decile of those members' starts (a staged rollout shows in its first stores
+   days before the region): the CUSUM's estimate of when its excursion began, or — for a run only an
+   EWMA or z alarm dated — the nearest change point (`detection.changepoint`) of the regression's slice.
 5. **Localization.** Leaves (all dimensions) for each regression window against the baseline, from one
    DuckDB scan of the records (`detection.leaves`), go to `detection.localize.localize_ratio` (rate,
    mean and ratio metrics) or `localize` (composites); the regression keeps the ranked slices with their

@@ -24,7 +24,7 @@ app.add_typer(generate_app, name="generate")
 
 def _register_commands() -> None:
     """Import the modules that attach sub-commands to `app` (kept apart so each stays small)."""
-    from backend.commands import data_commands  # noqa: F401
+    from backend.commands import data_commands, generate_commands  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,14 +43,17 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # click usage errors come through here in non-standalone mode
         import click
 
-        if isinstance(err, click.ClickException):
+        # typer >= 0.29 vendors click: its usage errors (e.g. `--orders abc`) are TyperExceptions
+        if isinstance(err, click.ClickException | typer.TyperException) and hasattr(err, "show"):
             err.show()
             return err.exit_code
         raise
     return 0
 
 
-if __name__ == "__main__":  # `python -m backend.cli`: run the imported module, where commands register
-    from backend.cli import main as _main
+if __name__ == "__main__":
+    # `python -m backend.cli` runs this file as `__main__`, a second copy of the module; the command
+    # modules attach to `backend.cli`'s apps, so run that copy's `main`.
+    from backend.cli import main as package_main
 
-    sys.exit(_main())
+    sys.exit(package_main())

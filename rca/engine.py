@@ -53,14 +53,15 @@ class RcaOptions:
 
     sample_rows: int = 30_000  # records sampled for the outcome models
     focus_rows: int = 15_000  # extra records sampled inside the regressing scopes
-    explain_rows: int = 1_500  # records per window whose SHAP values are computed, per regression
-    boosting_rounds: int = 100
+    explain_rows: int = 1_000  # records per window whose SHAP values are computed, per regression
+    boosting_rounds: int = 60
     max_units: int = 2_000  # most values of the panel unit (fixed effect and cluster)
     unit: tuple[str, ...] | None = None  # force the panel unit dimensions
     baseline_days: int = 14  # history before the regression when the detector gives none
     pre_days: int = 7  # DiD periods before a change
     post_days: int = 7  # DiD periods after a change
-    placebo_scopes: int = 19
+    placebo_scopes: int = 12
+    refute_top: int = 3  # refutations run for this many candidates (best by the evidence before refutation)
     min_driver_share: float = 0.15  # smallest SHAP share for a driver candidate
     rollout_suffix: str = DEFAULT_ROLLOUT_SUFFIX  # regex removed from event names to group roll-out waves
     max_causes: int = 5
@@ -278,7 +279,9 @@ def _did_design(ctx: _Context, cand: Candidate, panel: Panel) -> tuple[int, int]
 
 
 def _causal_evidence(ctx: _Context, cand: Candidate, metric: str, sign: float, series: pd.DataFrame,
-                     deseasonalized: np.ndarray) -> dict[str, Evidence]:
+                     deseasonalized: np.ndarray) -> tuple[dict[str, Evidence], Any]:
+    """DiD and event study (or, for a global change, an interrupted time series against placebo times).
+    Returns the evidence and what `_refutations` needs to refute the DiD later (None when untestable)."""
     out: dict[str, Evidence] = {}
     cohorts = list(cand.cohorts)
     if not cand.scope:
@@ -287,7 +290,7 @@ def _causal_evidence(ctx: _Context, cand: Candidate, metric: str, sign: float, s
         hours = np.array([hours_since_epoch(t) for t in pd.to_datetime(series["t"])])
         out["placebo_its"] = placebo_its_evidence(deseasonalized, hours, hours_since_epoch(cand.start), sign,
                                                   width_h=24 if ctx.bucket < DAY else 24 * 7)
-        return out
+        return out, None
     panel = ctx.panel(cand.scope_dims)
     pre, post = _did_design(ctx, cand, panel)
     design = {"design": "stacked DiD over cohorts" if cand.staggered else "DiD",
@@ -297,23 +300,32 @@ def _causal_evidence(ctx: _Context, cand: Candidate, metric: str, sign: float, s
               "period_hours": 24}
     if pre < 1:
         out["did"] = did_evidence(None, "no history before the change", sign, design)
-        return out
+        return out, None
     try:
         fit = fit_did(panel, ctx.measures, metric, cohorts, pre, post, solver="statsmodels")
     except Untestable as err:
         out["did"] = did_evidence(None, str(err), sign, design)
-        return out
+        return out, None
     out["did"] = did_evidence(fit, None, sign, design)
     try:
         es = fit_did(panel, ctx.measures, metric, cohorts, pre, post, event_study=True)
         out["event_study"] = event_study_evidence(es, None, sign)
     except Untestable as err:
         out["event_study"] = event_study_evidence(None, str(err), sign)
-    if fit.z * sign >= 2.0:  # refute only effects worth refuting
-        out["placebo_time"] = placebo_time_evidence(panel, ctx.measures, metric, cohorts, fit, sign, pre, post, 24)
-        out["placebo_scope"] = placebo_scope_evidence(panel, ctx.measures, metric, cohorts, fit, sign, pre, post, 24,
-                                                      n=ctx.options.placebo_scopes, seed=ctx.options.seed)
-    return out
+    return out, (panel, fit, pre, post)
+
+
+def _refutations(ctx: _Context, cand: Candidate, metric: str, sign: float, state: Any) -> dict[str, Evidence]:
+    """Placebo times and placebo scopes for a DiD effect in the regression's direction."""
+    panel, fit, pre, post = state
+    if fit.z * sign < 2.0:  # nothing worth refuting
+        return {}
+    cohorts = list(cand.cohorts)
+    return {
+        "placebo_time": placebo_time_evidence(panel, ctx.measures, metric, cohorts, fit, sign, pre, post, 24),
+        "placebo_scope": placebo_scope_evidence(panel, ctx.measures, metric, cohorts, fit, sign, pre, post, 24,
+                                                n=ctx.options.placebo_scopes, seed=ctx.options.seed),
+    }
 
 
 def _fmt_delta(ctx: _Context, metric: str, value: float) -> str:
@@ -382,7 +394,8 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
         ev: dict[str, Evidence] = {}
         ev["timing"] = timing_evidence(onset, cand.start, window_start, window_end)
         ev["scope"] = scope_evidence(overlaps[cand.key], cand.scope, focus)
-        ev.update(_causal_evidence(ctx, cand, reg.metric, sign, series, deseasonalized))
+        causal, state = _causal_evidence(ctx, cand, reg.metric, sign, series, deseasonalized)
+        ev.update(causal)
         if cand.feature is not None:
             ev["shap"] = shap_evidence(cand.feature, shift, dists.get(cand.feature), _label(focus),
                                        att.r2 if att is not None else None)
@@ -390,10 +403,16 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
                 ev["shap"].detail["mediates_change"] = matches[cand.key]
         else:
             ev["shap"] = shap_evidence(None, shift, None, _label(focus), None)
-        inputs = score_inputs(ev, driver=not cand.is_change)
-        confidence = ctx.model.confidence(inputs)
-        scored.append((confidence, cand, ev, inputs))
+        scored.append((ctx.model.confidence(score_inputs(ev, driver=not cand.is_change)), cand, ev, state))
+    # refute the most credible candidates, then score everything on its full evidence
     scored.sort(key=lambda item: (-item[0], item[1].start, item[1].key))
+    final = []
+    for rank, (_, cand, ev, state) in enumerate(scored):
+        if state is not None and rank < ctx.options.refute_top:
+            ev.update(_refutations(ctx, cand, reg.metric, sign, state))
+        inputs = score_inputs(ev, driver=not cand.is_change)
+        final.append((ctx.model.confidence(inputs), cand, ev, inputs))
+    scored = sorted(final, key=lambda item: (-item[0], item[1].start, item[1].key))
 
     causes = []
     for confidence, cand, ev, inputs in scored:
@@ -417,7 +436,7 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
 def _shared_panel_dims(ow: OpenWorkspace, unit_dims: tuple[str, ...], scope_dims: tuple[str, ...], start: datetime,
                        end: datetime, bucket: timedelta, max_cells: int = 3_000_000) -> tuple[str, ...]:
     """All scope dimensions at once when (unit × scope values) × hours stays under ``max_cells`` (dimensions
-    nested in the unit, like a store's region, cost nothing); else () and one panel per candidate's dims."""
+    nested in the unit, like a site's country, cost nothing); else () and one panel per candidate's dims."""
     dims = tuple(d for d in scope_dims if d not in unit_dims)
     if not dims:
         return scope_dims

@@ -2,8 +2,8 @@
 
 Every causal test of the RCA stage (difference-in-differences, event studies, placebo times and placebo
 scopes) runs on such a panel in numpy, so the records are scanned once per set of scope dimensions, not
-once per test. The *unit* is a combination of the workspace's most granular dimensions (for example
-store) with at most ``max_units`` values: it is both the fixed effect and the cluster of the
+once per test. The *unit* is a combination of the workspace's most granular dimensions (for example a
+shop) with at most ``max_units`` values: it is both the fixed effect and the cluster of the
 cluster-robust standard errors.
 """
 
@@ -71,8 +71,14 @@ class Panel:
         return mask
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
 def hours_since_epoch(ts: datetime) -> int:
-    return int((pd.Timestamp(ts).floor("h") - pd.Timestamp("1970-01-01")) // pd.Timedelta(hours=1))
+    """Whole hours from 1970-01-01 to ``ts`` (naive UTC), rounded down."""
+    if getattr(ts, "tzinfo", None) is not None:
+        ts = pd.Timestamp(ts).tz_convert("UTC").tz_localize(None).to_pydatetime()
+    return int((ts - _EPOCH) // timedelta(hours=1))
 
 
 def from_hours(h: int | float) -> datetime:

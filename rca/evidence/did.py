@@ -1,7 +1,7 @@
 """Difference-in-differences on a panel: single changes and staggered roll-outs, with an event study.
 
 Design. A change is a set of *cohorts* ``(scope, start)``: one for an ordinary change, several for a
-staggered roll-out (a migration moving stores in waves). For each cohort g we build a sub-experiment
+staggered roll-out (a migration moving sites in waves). For each cohort g we build a sub-experiment
 over relative periods k = ⌊(t − start_g) / B⌋ in ``[-pre, post)`` (B = one day for hourly data, so every
 period holds a full daily cycle): its treated units are the cohort's, its controls are the *clean*
 controls — units never treated, or not yet treated before the sub-experiment ends. Sub-experiments are
@@ -32,7 +32,7 @@ from datetime import datetime
 
 import numpy as np
 import statsmodels.api as sm
-from scipy import stats
+from scipy import sparse, stats
 
 from data.slices import Slice
 from detection.types import Interval
@@ -142,13 +142,12 @@ def _stack(panel: Panel, measures: Measures, metric: str, cohorts: list[Cohort],
 
 def _demean(matrix: np.ndarray, groups: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Subtract weighted group means column by column (absorbs the group fixed effects)."""
-    wsum = np.bincount(groups, weights=w)
+    n_groups = int(groups.max()) + 1
+    indicator = sparse.csr_matrix((w, (groups, np.arange(len(groups)))), shape=(n_groups, len(groups)))
+    wsum = np.asarray(indicator.sum(axis=1)).ravel()
     wsum[wsum == 0] = 1.0
-    out = np.empty_like(matrix)
-    for j in range(matrix.shape[1]):
-        means = np.bincount(groups, weights=w * matrix[:, j]) / wsum
-        out[:, j] = matrix[:, j] - means[groups]
-    return out
+    means = (indicator @ matrix) / wsum[:, None]
+    return matrix - means[groups]
 
 
 def wls_cluster(y: np.ndarray, X: np.ndarray, w: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -166,8 +165,8 @@ def wls_cluster(y: np.ndarray, X: np.ndarray, w: np.ndarray, clusters: np.ndarra
     resid = yw - Xw @ beta
     _, g = np.unique(clusters, return_inverse=True)
     n_groups = int(g.max()) + 1
-    scores = np.zeros((n_groups, X.shape[1]))
-    np.add.at(scores, g, Xw * resid[:, None])
+    indicator = sparse.csr_matrix((np.ones(len(g)), (g, np.arange(len(g)))), shape=(n_groups, len(g)))
+    scores = indicator @ (Xw * resid[:, None])
     meat = scores.T @ scores
     n, k = X.shape
     factor = n_groups / (n_groups - 1) * (n - 1) / (n - k)

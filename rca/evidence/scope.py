@@ -1,7 +1,7 @@
 """Scope evidence: does the candidate's scope cover the traffic where the metric regressed, and only it?
 
 Overlap is measured in *traffic* (records in the regression window), not in slice labels, so scopes
-written in different dimensions compare correctly (``region=west`` against its stores): the Jaccard
+written in different dimensions compare correctly (``country=FR`` against its sites): the Jaccard
 index |A ∩ S| / |A ∪ S| of the candidate's scope A and the localized slices S, with the two one-sided
 coverages |A ∩ S| / |S| (how much of the regression the candidate can reach) and |A ∩ S| / |A| (how
 much of the candidate's traffic actually regressed). A global change has A = everything, so against a

@@ -64,6 +64,7 @@ class RcaOptions:
     refute_top: int = 3  # refutations run for this many candidates (best by the evidence before refutation)
     min_driver_share: float = 0.15  # smallest SHAP share for a driver candidate
     rollout_suffix: str = DEFAULT_ROLLOUT_SUFFIX  # regex removed from event names to group roll-out waves
+    max_events: int = 30  # change events tested per regression (the nearest to its change point)
     max_causes: int = 5
     list_bar: float = 0.02  # causes below this confidence are not listed
     confidence_bar: float | None = None  # below this, "inconclusive" (default: the ranking model's bar)
@@ -113,6 +114,7 @@ class _Context:
     focus_sql: str | None
     shared_dims: tuple[str, ...] = ()  # scope dimensions of one panel serving every candidate, when small enough
     panels: dict = field(default_factory=dict)
+    series: tuple = ()  # (table, focus -> column suffix) from `_series_table`
     sample_: Sample | None = None
 
     @property
@@ -169,21 +171,36 @@ def _window(reg: Regression, options: RcaOptions, data_start: datetime, bucket: 
     return start, reg.end + bucket
 
 
-def _metric_series(ctx: _Context, metric: str, focus: tuple[Slice, ...], start: datetime, end: datetime) -> pd.DataFrame:
-    """The metric per bucket inside the focus and outside it."""
+def _series_table(ctx: _Context, focuses: list[tuple[Slice, ...]]) -> tuple[pd.DataFrame, dict]:
+    """Every base metric's sums per bucket inside and outside each focus, in one scan of the window."""
     ws = ctx.ow.workspace
     ts = quote(ws.records.timestamp)
     grain = "day" if ctx.bucket >= DAY else "hour"
-    pred = scope_predicate(focus)
-    inner = ", ".join([f"{ts} AS _ts", f"{pred} AS _in"] + ctx.measures.record_columns())
-    aggs = ctx.measures.sum_columns("_in", "_in") + ctx.measures.sum_columns("NOT _in", "_out")
+    suffix = {}
+    flags, aggs = [], []
+    for k, focus in enumerate(dict.fromkeys(focuses)):
+        suffix[focus] = k
+        flags.append(f"{scope_predicate(focus)} AS _in{k}")
+        aggs += [f"count(*) FILTER (WHERE _in{k}) AS n_in{k}"]
+        aggs += ctx.measures.sum_columns(f"_in{k}", f"_in{k}") + ctx.measures.sum_columns(f"NOT _in{k}", f"_out{k}")
+    inner = ", ".join([f"{ts} AS _ts"] + flags + ctx.measures.record_columns())
     frame = ctx.ow.con.execute(
-        f"SELECT date_trunc('{grain}', _ts) AS t, count(*) FILTER (WHERE _in) AS n_in, {', '.join(aggs)} "
+        f"SELECT date_trunc('{grain}', _ts) AS t, {', '.join(aggs)} "
         f"FROM (SELECT {inner} FROM records WHERE {ts} >= ? AND {ts} < ?) GROUP BY ALL ORDER BY t",
-        [start, end]).df()
-    frame["inside"] = ctx.measures.value(frame, metric, "_in")
-    frame["outside"] = ctx.measures.value(frame, metric, "_out") if focus else np.nan
-    frame["w_in"] = ctx.measures.weight(frame, metric, "_in")
+        [ctx.start, ctx.end]).df()
+    return frame, suffix
+
+
+def _metric_series(ctx: _Context, metric: str, focus: tuple[Slice, ...], start: datetime, end: datetime) -> pd.DataFrame:
+    """The metric per bucket inside the focus and outside it, in ``[start, end)``."""
+    table, suffix = ctx.series
+    k = suffix[focus]
+    t = pd.to_datetime(table["t"])
+    rows = table[(t >= pd.Timestamp(start)) & (t < pd.Timestamp(end))]
+    frame = pd.DataFrame({"t": rows["t"].to_numpy(), "n_in": rows[f"n_in{k}"].to_numpy()})
+    frame["inside"] = ctx.measures.value(rows, metric, f"_in{k}")
+    frame["outside"] = ctx.measures.value(rows, metric, f"_out{k}") if focus else np.nan
+    frame["w_in"] = ctx.measures.weight(rows, metric, f"_in{k}")
     return frame
 
 
@@ -201,6 +218,8 @@ def _metric_onset(ctx: _Context, series: pd.DataFrame, focus: tuple[Slice, ...])
 def _driver_candidates(ctx: _Context, reg: Regression, focus: tuple[Slice, ...], split: datetime, start: datetime,
                        end: datetime) -> tuple[list[Candidate], Any, dict]:
     """Features whose SHAP attribution and own distribution moved inside the focus, localized."""
+    if not ctx.ow.workspace.records.features:
+        return [], None, {}
     sample = ctx.sample
     att = fit_attribution(sample, ctx.measures, reg.metric, seed=ctx.options.seed, rounds=ctx.options.boosting_rounds)
     if att is None:
@@ -288,8 +307,11 @@ def _causal_evidence(ctx: _Context, cand: Candidate, metric: str, sign: float, s
         reason = "a global change has no untouched cohort to compare with"
         out["did"] = did_evidence(None, reason, sign, {"design": "none"})
         hours = np.array([hours_since_epoch(t) for t in pd.to_datetime(series["t"])])
+        daily = ctx.bucket >= DAY
         out["placebo_its"] = placebo_its_evidence(deseasonalized, hours, hours_since_epoch(cand.start), sign,
-                                                  width_h=24 if ctx.bucket < DAY else 24 * 7)
+                                                  width_h=72 if daily else 24,
+                                                  shifts=tuple(range(3, 14)) if daily else tuple(range(2, 10)),
+                                                  bucket_h=24 if daily else 1)
         return out, None
     panel = ctx.panel(cand.scope_dims)
     pre, post = _did_design(ctx, cand, panel)
@@ -384,6 +406,9 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
     drivers, shap_state, dists = _driver_candidates(ctx, reg, focus, split, start, end)
     att, shift = shap_state if shap_state else (None, None)
     events = event_candidates(ctx.ow.changes, start + DAY, end, ctx.options.rollout_suffix)
+    if len(events) > ctx.options.max_events:
+        events = sorted(events, key=lambda c: abs((c.start - split).total_seconds()))[: ctx.options.max_events]
+        notes.append(f"only the {ctx.options.max_events} changes nearest to the change point were tested")
     events, drivers, matches = _merge_drivers(ctx, drivers, events, split, end)
     candidates = events + drivers
 
@@ -392,7 +417,8 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
     scored = []
     for cand in candidates:
         ev: dict[str, Evidence] = {}
-        ev["timing"] = timing_evidence(onset, cand.start, window_start, window_end)
+        ev["timing"] = timing_evidence(onset, cand.start, window_start, window_end,
+                                       tuple(c.start for c in cand.cohorts[1:]))
         ev["scope"] = scope_evidence(overlaps[cand.key], cand.scope, focus)
         causal, state = _causal_evidence(ctx, cand, reg.metric, sign, series, deseasonalized)
         ev.update(causal)
@@ -473,4 +499,5 @@ def explain(ow: OpenWorkspace, regressions: list[Regression], options: RcaOption
     shared = _shared_panel_dims(ow, unit_dims, tuple(sorted(scope_dims)), start, end, bucket)
     ctx = _Context(ow, Measures.of(ws), library, model, options, start, end, bucket, cardinality, unit_dims, focus_sql,
                    shared)
+    ctx.series = _series_table(ctx, [_focus(r) for r in regressions])
     return [_explain_one(ctx, reg) for reg in regressions]

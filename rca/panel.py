@@ -111,8 +111,8 @@ def choose_unit_dims(cardinality: dict[str, int], max_units: int = 2000, min_uni
     ones while it has fewer than ``min_units`` values and the product stays within ``max_units``."""
     ranked = sorted(cardinality.items(), key=lambda kv: (-kv[1], kv[0]))
     usable = [(d, c) for d, c in ranked if c <= max_units]
-    if not usable:
-        return ()
+    if not usable:  # every dimension is finer than max_units: the coarsest one still makes clusters
+        return (ranked[-1][0],) if ranked else ()
     chosen, product = [usable[0][0]], usable[0][1]
     for d, c in usable[1:]:
         if product >= min_units:

@@ -115,6 +115,10 @@ def _fmt(value: float | None, unit: str | None, rate: bool) -> str:
     return f"{value:.4g}{' ' + unit if unit else ''}"
 
 
+def _fmt_p(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2g}"
+
+
 def _fmt_change(value: float | None, unit: str | None, rate: bool) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
@@ -154,7 +158,7 @@ def render_markdown(doc: dict, ws: Workspace) -> str:
         ci = inc["change_interval"]
         lines.append(f"- **How much:** {_fmt(inc['baseline'], spec.unit, rate)} → {_fmt(inc['current'], spec.unit, rate)} "
                      f"({_fmt_change(inc['change'], spec.unit, rate)}, 95% CI {_fmt_change(ci['low'], spec.unit, rate)} "
-                     f"to {_fmt_change(ci['high'], spec.unit, rate)}; q = {inc['q_value']:.2g}).")
+                     f"to {_fmt_change(ci['high'], spec.unit, rate)}; q = {_fmt_p(inc['q_value'])}).")
         where = ", ".join(f"{s['slice']} ({s['share']:.0%} of the change)" if s["share"] is not None
                           else f"{s['slice']} (as detected; not localized further)" for s in inc["slices"][:5])
         lines.append(f"- **Where:** {where}.")
@@ -194,7 +198,7 @@ def _evidence_text(name: str, e: dict, spec, rate: bool) -> str:
         if e["effect"] is None:
             return e.get("reason", "n/a")
         return (f"starts {e['effect']:+.1f} h from the change point ({e['change_point']}); "
-                f"p = {e['p_value']:.2g} under a uniformly timed change")
+                f"p = {_fmt_p(e['p_value'])} under a uniformly timed change")
     if name == "scope":
         return (f"Jaccard {e['jaccard']:.2f} of affected traffic; covers {e['covers_regression']:.0%} of the "
                 f"regression, {e['regressed_share_of_scope']:.0%} of its scope regressed")
@@ -204,20 +208,20 @@ def _evidence_text(name: str, e: dict, spec, rate: bool) -> str:
         iv = e["interval"] or {}
         return (f"{e.get('design')}: {_fmt_change(e['effect'], spec.unit, rate)} "
                 f"[{_fmt_change(iv.get('low'), spec.unit, rate)}, {_fmt_change(iv.get('high'), spec.unit, rate)}], "
-                f"p = {e['p_value']:.2g}; {e['treated_units']} treated vs {e['control_units']} control units, "
+                f"p = {_fmt_p(e['p_value'])}; {e['treated_units']} treated vs {e['control_units']} control units, "
                 f"{e['clusters']} clusters")
     if name == "event_study":
         p = e.get("pretrend_p")
         lags = [x for x in e.get("periods", []) if x["k"] >= 0]
         first = f"first period {_fmt_change(lags[0]['effect'], spec.unit, rate)}" if lags else "no lags"
-        return f"pre-trend p = {p:.2g}; {first}" if p is not None else first
+        return f"pre-trend p = {_fmt_p(p)}; {first}" if p is not None else first
     if name in ("placebo_time", "placebo_scope"):
         zs = e.get("placebo_z", [])
         return (f"real z = {e.get('real_z')}; {len(zs)} placebos, largest |z| = {max(map(abs, zs)) if zs else 0:.2f}; "
-                f"permutation p = {e['p_value']:.2g}")
+                f"permutation p = {_fmt_p(e['p_value'])}")
     if name == "placebo_its":
         return (f"jump {_fmt_change(e['effect'], spec.unit, rate)} at the change vs "
-                f"{len(e.get('placebo_jumps', []))} placebo days; permutation p = {e['p_value']:.2g}")
+                f"{len(e.get('placebo_jumps', []))} placebo days; permutation p = {_fmt_p(e['p_value'])}")
     if name == "shap":
         if not e.get("feature"):
             return e.get("reason", "no driver")
@@ -228,7 +232,7 @@ def _evidence_text(name: str, e: dict, spec, rate: bool) -> str:
                 moved = (f"; share of {dist['level']} {dist['share_before']:.0%} → {dist['share_after']:.0%}")
             else:
                 moved = f"; mean {dist['before']:.4g} → {dist['after']:.4g}"
-            moved += f" (PSI {dist['psi']:.2f}, {dist['test']} p = {dist['p_value']:.2g})"
+            moved += f" (PSI {dist['psi']:.2f}, {dist['test']} p = {_fmt_p(dist['p_value'])})"
         return f"{e['feature']} carries {e['share_of_change']:.0%} of the change by SHAP{moved}"
     return json.dumps(e)[:200]
 

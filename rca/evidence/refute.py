@@ -136,7 +136,7 @@ def placebo_scope_evidence(panel: Panel, measures: Measures, metric: str, cohort
 
 
 def placebo_its_evidence(values: np.ndarray, hours: np.ndarray, t0: int, sign: float, width_h: int = 24,
-                         shifts: tuple[int, ...] = tuple(range(2, 10))) -> Evidence:
+                         shifts: tuple[int, ...] = tuple(range(2, 10)), bucket_h: int = 1) -> Evidence:
     """For a change with no untouched comparison (a global change): the jump of the regressing series at
     the change, ``mean(after) − mean(before)`` over ``width_h`` hours each side, against the same jump at
     placebo times whole days earlier (an interrupted time series with a placebo-time null)."""
@@ -145,7 +145,8 @@ def placebo_its_evidence(values: np.ndarray, hours: np.ndarray, t0: int, sign: f
         before = values[(hours >= t - width_h) & (hours < t)]
         after = values[(hours >= t) & (hours < t + width_h)]
         before, after = before[np.isfinite(before)], after[np.isfinite(after)]
-        if len(before) < width_h // 2 or len(after) < width_h // 2:
+        need = max(1, width_h // bucket_h // 2)
+        if len(before) < need or len(after) < need:
             return None
         return float(after.mean() - before.mean())
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from detection.types import Interval
 from rca.types import Evidence
@@ -36,6 +37,8 @@ class ChangePoint:
     before: float
     after: float
     statistic: float  # weighted between-segment sum of squares over the residual variance (≈ χ²(1) under no change)
+    split_index: tuple[int, ...] = ()  # series positions of every candidate split ...
+    profile: tuple[float, ...] = ()  # ... and the statistic of a change there
 
 
 def _external_changepoints():
@@ -84,7 +87,8 @@ def mean_shift(values: np.ndarray, weights: np.ndarray | None = None, min_size: 
     inside = np.flatnonzero(stat >= stat[best] - CHI2_95)
     return ChangePoint(index=int(idx[splits[best]]), low=int(idx[splits[inside.min()]]),
                        high=int(idx[splits[inside.max()]]), before=float(m1[best]), after=float(m2[best]),
-                       statistic=float(stat[best]))
+                       statistic=float(stat[best]), split_index=tuple(int(i) for i in idx[splits]),
+                       profile=tuple(float(v) for v in stat))
 
 
 def contrast_series(inside: np.ndarray, outside: np.ndarray | None, times: pd.DatetimeIndex) -> np.ndarray:
@@ -108,16 +112,29 @@ class Onset:
     after: float
     statistic: float
     bucket: timedelta
+    profile_times: tuple[datetime, ...] = ()
+    profile: tuple[float, ...] = ()
 
     @classmethod
     def from_changepoint(cls, cp: ChangePoint, times: pd.DatetimeIndex, bucket: timedelta) -> "Onset":
         t = [pd.Timestamp(times[i]).to_pydatetime() for i in (cp.index, cp.low, cp.high)]
-        return cls(t[0], t[1], t[2], cp.before, cp.after, cp.statistic, bucket)
+        when = tuple(pd.Timestamp(times[i]).to_pydatetime() for i in cp.split_index)
+        return cls(t[0], t[1], t[2], cp.before, cp.after, cp.statistic, bucket, when, cp.profile)
+
+    def misfit(self, when: datetime) -> float | None:
+        """Likelihood-ratio statistic against "the change happened at ``when``": the drop of the profile from
+        its maximum at the split nearest ``when`` (≈ χ²(1)); None when ``when`` is outside the series."""
+        if not self.profile_times or when < self.profile_times[0] - self.bucket or when > self.profile_times[-1] + self.bucket:
+            return None
+        j = int(np.argmin([abs((t - when).total_seconds()) for t in self.profile_times]))
+        return max(self.statistic - self.profile[j], 0.0)
 
 
 def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start: datetime,
-                    window_end: datetime) -> Evidence:
-    """Hours between the candidate's onset and the regression's change point, with a uniform-null p-value."""
+                    window_end: datetime, other_times: tuple[datetime, ...] = ()) -> Evidence:
+    """Hours between the candidate's onset and the regression's change point, with a uniform-null p-value,
+    and a likelihood-ratio test that the series changed at the candidate's time (``misfit_p``; for a
+    roll-out, the best of its waves ``other_times``)."""
     if onset is None:
         return Evidence("timing", float("nan"), None, None, False,
                         {"reason": "the regressing series is too short for a change point"})
@@ -129,9 +146,13 @@ def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start:
     p = min(1.0, (2 * abs(delta) + bucket_h) / span)
     # the candidate is "on time" when its onset lies inside the change point's interval (one bucket of slack)
     supports = (onset.low - onset.bucket) <= candidate_time <= (onset.high + onset.bucket)
+    misfits = [m for m in (onset.misfit(t) for t in (candidate_time, *other_times)) if m is not None]
+    misfit = min(misfits) if misfits else None
+    misfit_p = None if misfit is None else float(stats.chi2.sf(misfit, 1))
     return Evidence(
         "timing", round(float(delta), 3), Interval(round(float(lo), 3), round(float(hi), 3)), p, bool(supports),
         {"change_point": onset.time.isoformat(), "change_point_interval": [onset.low.isoformat(), onset.high.isoformat()],
          "candidate_time": candidate_time.isoformat(), "hours_from_change_point": round(float(delta), 2),
          "before": onset.before, "after": onset.after, "shift_statistic": round(onset.statistic, 2),
-         "window_hours": round(span, 1)})
+         "window_hours": round(span, 1), "misfit_statistic": None if misfit is None else round(misfit, 3),
+         "misfit_p": misfit_p})

@@ -30,7 +30,7 @@ INPUTS = ("timing", "off_time", "scope", "did", "untestable", "refuted", "refuta
 # Prior weights (log-odds per unit of each input), set by hand before calibration:
 # a candidate that matches in time (−log10 p = 2), scope (Jaccard 1), has a DiD of z = 8 in the regression's
 # direction that survives placebos, scores ≈ +5 log-odds (p ≈ 0.99); one with nothing scores −5.
-PRIOR = {"intercept": -5.0, "timing": 1.0, "off_time": -0.5, "scope": 2.5, "did": 0.6, "untestable": 0.5, "refuted": -1.5,
+PRIOR = {"intercept": -5.0, "timing": 1.0, "off_time": -3.0, "scope": 2.5, "did": 0.6, "untestable": 0.5, "refuted": -1.5,
          "refutations_passed": 1.0, "shap": 1.5, "driver": -0.5, "pretrend": -1.0}
 
 
@@ -50,9 +50,9 @@ def score_inputs(evidence: dict[str, Evidence], driver: bool = False) -> dict[st
     x = dict.fromkeys(INPUTS, 0.0)
     if timing is not None and timing.p_value is not None:
         x["timing"] = min(3.0, -math.log10(max(timing.p_value, 1e-3)))
-        misfit_p = timing.detail.get("misfit_p")
-        if misfit_p is not None:
-            x["off_time"] = min(3.0, -math.log10(max(misfit_p, 1e-3)))
+        lost = timing.detail.get("share_of_shift_lost")
+        if lost is not None:
+            x["off_time"] = float(lost)
     if scope is not None and math.isfinite(scope.effect):
         x["scope"] = float(scope.effect)
     if did is not None and did.detail.get("testable"):

@@ -24,7 +24,9 @@ app.add_typer(generate_app, name="generate")
 
 def _register_commands() -> None:
     """Import the modules that attach sub-commands to `app` (kept apart so each stays small)."""
-    from backend.commands import analyze_commands, data_commands, generate_commands  # noqa: F401
+    from backend.commands import (  # noqa: F401
+        analyze_commands, data_commands, generate_commands, recommend_commands,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,83 @@
+"""`cxw whatif` and `cxw plan`: simulate driver changes; render an incident's experiment plan."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from backend.cli import app
+from data.errors import UserError
+from data.sources import open_workspace
+
+
+@app.command("whatif")
+def whatif_command(
+    workspace: Path = typer.Argument(..., help="Workspace YAML file (or its folder)."),
+    set_: list[str] = typer.Option([], "--set", help="FEATURE=VALUE: set a driver (number or category)."),
+    scale: list[str] = typer.Option([], "--scale", help="FEATURE=FACTOR: multiply a driver (1.1 or +10%)."),
+    shift: list[str] = typer.Option([], "--shift", help="FEATURE=AMOUNT: add to a driver."),
+    scope: str = typer.Option("*", "--scope", help="Slices, e.g. 'region=west' or 'region=west;region=east'."),
+    window_days: float = typer.Option(7.0, "--window-days", help="Predict over the last N days of records."),
+    model: str = typer.Option(None, "--model", help="Outcome model: lightgbm (default) or glm."),
+    bootstrap: int = typer.Option(None, "--bootstrap", help="Bootstrap refits for the intervals (default 20)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Predict the change of every metric when drivers change in a scope (with 95% intervals)."""
+    from recommendations import parse_change, render_whatif, whatif
+
+    if model is not None and model not in ("lightgbm", "glm"):
+        raise UserError(f"--model {model!r}: use lightgbm or glm")
+    changes = ([parse_change(t, "set") for t in set_] + [parse_change(t, "scale") for t in scale]
+               + [parse_change(t, "shift") for t in shift])
+    ow = open_workspace(workspace)
+    result = whatif(ow, changes, scope, window_days=window_days, model=model, bootstrap=bootstrap)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        sys.stdout.write(render_whatif(result) + "\n")
+
+
+@app.command("plan")
+def plan_command(
+    incidents: Path = typer.Argument(..., help="incidents.json, or the folder `cxw analyze` wrote it to."),
+    incident: str = typer.Option(..., "--incident", help="The incident's id."),
+    out: Path = typer.Option(..., "--out", help="File to write (.md or .pdf)."),
+    fmt: str = typer.Option(None, "--format", help="md or pdf (default: from --out's suffix)."),
+    workspace: Path = typer.Option(None, "--workspace",
+                                   help="Recompute the plan against this workspace when the file has none."),
+) -> None:
+    """Write the experiment plan of one incident as Markdown or PDF."""
+    from recommendations import recommend, render_plan_markdown, render_plan_pdf
+    from recommendations.incidents_io import find_entry, incident_from_dict, plan_of, read_incidents
+
+    fmt = (fmt or out.suffix.lstrip(".") or "md").lower()
+    if fmt not in ("md", "pdf"):
+        raise UserError(f"--format {fmt!r}: use md or pdf")
+    if out.exists() and out.is_dir():
+        raise UserError(f"--out {out}: is a directory")
+    doc, entries = read_incidents(incidents)
+    entry = find_entry(doc, entries, incident)
+    plan = plan_of(entry)
+    if plan is None:
+        ws_path = workspace or doc.get("workspace")
+        if not ws_path:
+            raise UserError(f"incident {incident!r} has no experiment_plan in {doc['_path']}; pass --workspace "
+                            "to compute it")
+        ws_path = Path(ws_path)
+        if not ws_path.is_absolute() and workspace is None:
+            ws_path = Path(doc["_path"]).parent / ws_path
+        recset = recommend(open_workspace(ws_path), incident_from_dict(entry), incident_id=incident)
+        plan = recset.experiment_plan
+        if plan is None:
+            raise UserError(f"incident {incident!r}: no action could be estimated, so there is no plan to write")
+    if fmt == "pdf":
+        render_plan_pdf(plan, out)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(render_plan_markdown(plan), encoding="utf-8")
+        tmp.replace(out)
+    print(f"plan for {incident}: {plan.title} → {out}", file=sys.stderr)

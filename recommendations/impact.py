@@ -1,0 +1,191 @@
+"""Expected impact of an action on every metric of the workspace, in metric units and per day.
+
+Two estimates per metric, each with a 95 % interval:
+
+(a) **Difference-in-differences** around the change (Angrist & Pischke 2009, ch. 5). Treated = records
+    in the action's scope, control = all other records; days are aligned to the change time t0 so the
+    day that contains t0 is never split. For each full day we take the gap between the treated and
+    the control metric value; DiD = mean gap after t0 − mean gap before t0 (up to 14 days each side).
+    Shocks shared by all markets cancel in the gap; the interval is Welch's t on the day-level gaps,
+    so day-to-day noise (weather, supply) is counted once per day, not once per order. Undoing the
+    change is expected to give back −DiD. When the cause carries its own DiD evidence for the
+    incident's metric (``Cause.evidence["did"]``), that estimate is used for that metric.
+(b) **Counterfactual on a fitted outcome model** (`recommendations.counterfactual`): LightGBM or a GLM
+    fitted on a sample pulled from DuckDB; the scope's recent records are predicted with the driver
+    (or the event's treatment flag) set back to its baseline, and with it as it is; the difference of
+    mean predictions is the effect, with bootstrap intervals (Efron & Tibshirani 1993).
+
+The reported change is the DiD when it is available (a design-based estimate that does not depend on
+the model's form) and the model's otherwise (no control group, no change time, or a what-if). Both
+estimates are kept on every `MetricImpact`. DiD measures everything that moved in the scope at t0,
+the model only what moves through the named driver: when they disagree the report says so.
+
+Per-day figures multiply the change by the scope's daily denominator over the evaluation window:
+for a rate, orders per day whose outcome flips; for a mean or ratio, metric units per day.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from scipy.stats import t as student_t
+
+from data.slices import Slice
+from data.sources import OpenWorkspace
+from data.workspace import MetricSpec, Workspace
+from detection.types import Interval
+from rca.types import Cause
+from recommendations.records import (
+    WindowStats, all_values, base_metrics, composite_weights, daily_panel,
+)
+from recommendations.types import Estimate, Impact, MetricImpact
+
+MAX_DID_DAYS = 14
+NAN_INTERVAL = Interval(float("nan"), float("nan"))
+
+
+def did_estimates(ow: OpenWorkspace, scope: tuple[Slice, ...], t0: datetime, end: datetime,
+                  start: datetime | None = None, level: float = 0.95,
+                  max_days: int = MAX_DID_DAYS) -> dict[str, Estimate]:
+    """The change's effect on every metric in ``scope`` (post − pre, treated − control), from daily gaps.
+
+    ``start`` bounds the pre period (default: ``max_days`` before t0); ``end`` bounds the post period.
+    Returns {} when the scope is everything (no control group) or fewer than 2 full days lie on
+    either side of t0.
+    """
+    if not scope:
+        return {}
+    ws = ow.workspace
+    start = start if start is not None else t0 - timedelta(days=max_days)
+    start = max(start, t0 - timedelta(days=max_days))
+    end = min(end, t0 + timedelta(days=max_days))
+    panel = daily_panel(ow, scope, t0, start, end)
+    if panel.empty:
+        return {}
+    values = _daily_values(ws, panel)
+    treated = values[values["treated"]].drop(columns="treated").set_index("day")
+    control = values[~values["treated"]].drop(columns="treated").set_index("day")
+    days = treated.index.intersection(control.index)
+    gap = treated.loc[days] - control.loc[days]
+    pre, post = gap[gap.index < 0], gap[gap.index >= 0]
+    if len(pre) < 2 or len(post) < 2:
+        return {}
+    out = {}
+    for m in ws.metrics:
+        a, b = pre[m.name].dropna().to_numpy(), post[m.name].dropna().to_numpy()
+        if len(a) < 2 or len(b) < 2:
+            continue
+        effect = float(b.mean() - a.mean())
+        va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+        se = math.sqrt(va + vb)
+        df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb > 0 else len(a) + len(b) - 2
+        q = float(student_t.ppf(0.5 + level / 2, df))
+        out[m.name] = Estimate("did", effect, Interval(effect - q * se, effect + q * se, level), len(a) + len(b),
+                               f"{len(a)} days before, {len(b)} after")
+    return out
+
+
+def _daily_values(ws: Workspace, panel: pd.DataFrame) -> pd.DataFrame:
+    """Metric values per (day, treated) row, composites included."""
+    values = {m.name: panel["x_" + m.name] / panel["y_" + m.name].where(panel["y_" + m.name] != 0)
+              for m in base_metrics(ws)}
+    values = all_values(ws, values)
+    out = pd.DataFrame({name: pd.Series(v, dtype=float) for name, v in values.items()})
+    out["day"] = panel["day"].astype(int).to_numpy()
+    out["treated"] = panel["treated"].astype(bool).to_numpy()
+    return out
+
+
+def evidence_estimate(cause: Cause, metric: str, incident_metric: str) -> Estimate | None:
+    """The DiD the RCA stage carried for ``metric`` (``evidence["did"]``, or any evidence with test did).
+
+    The effect is the change's effect on the metric (metric units); ``detail["metric"]`` names the
+    metric when given, and ``detail["by_metric"]`` may carry ``{metric: {effect, low, high}}``.
+    """
+    ev = cause.evidence.get("did") or next((e for e in cause.evidence.values() if e.test == "did"), None)
+    if ev is None:
+        return None
+    by_metric = ev.detail.get("by_metric") if isinstance(ev.detail, dict) else None
+    if isinstance(by_metric, dict) and metric in by_metric:
+        d = by_metric[metric]
+        return Estimate("evidence", float(d["effect"]), Interval(float(d["low"]), float(d["high"])), 0,
+                        "carried by the cause")
+    named = ev.detail.get("metric") if isinstance(ev.detail, dict) else None
+    if named is not None and named != metric:
+        return None
+    if named is None and metric != incident_metric:
+        return None
+    if ev.interval is None or not math.isfinite(ev.effect):
+        return None
+    return Estimate("evidence", float(ev.effect), ev.interval, 0, "carried by the cause")
+
+
+def metric_unit(ws: Workspace, m: MetricSpec) -> tuple[str, str]:
+    """(display unit of a change, unit of its per-day total). Rates and composites of rates: points."""
+    if m.type == "rate":
+        return "pts", "orders/day"
+    if m.type == "composite":
+        return ("pts" if all(ws.metric(c).type == "rate" for c in m.weights) else (m.unit or "")), ""
+    unit = m.unit or ""
+    return unit, (f"{unit}/day" if unit else "per day")
+
+
+def build_impact(ws: Workspace, scope: tuple[Slice, ...], scope_stats: WindowStats, all_stats: WindowStats,
+                 estimates: dict[str, list[Estimate]], counterfactual: str, window: tuple[datetime, datetime],
+                 notes: tuple[str, ...] = ()) -> Impact:
+    """Combine per-metric estimates (best first) into an `Impact` with per-day and overall figures."""
+    metrics: list[MetricImpact] = []
+    changes: dict[str, float] = {}
+    overall: dict[str, float] = {}
+    for m in ws.metrics:
+        options = [e for e in estimates.get(m.name, []) if e is not None and math.isfinite(e.value)]
+        unit, day_unit = metric_unit(ws, m)
+        baseline = scope_stats.values.get(m.name, float("nan"))
+        if not options:
+            metrics.append(MetricImpact(m.name, m.role, m.good, m.type, unit, baseline, float("nan"), NAN_INTERVAL,
+                                        "none", float("nan"), NAN_INTERVAL, day_unit, float("nan"), ()))
+            continue
+        best = options[0]
+        changes[m.name] = best.value
+        if m.type == "composite":
+            per_day, per_day_iv = float("nan"), NAN_INTERVAL
+            weights = composite_weights(ws, m)
+            overall_change = sum(w * overall.get(c, float("nan")) for c, w in weights.items())
+        else:
+            den_day = scope_stats.denominator_per_day(m.name)
+            per_day = best.value * den_day
+            per_day_iv = Interval(best.interval.low * den_day, best.interval.high * den_day, best.interval.level)
+            share = (scope_stats.denominator[m.name] / all_stats.denominator[m.name]
+                     if all_stats.denominator.get(m.name) else float("nan"))
+            overall_change = best.value * share
+            overall[m.name] = overall_change
+        metrics.append(MetricImpact(m.name, m.role, m.good, m.type, unit, baseline, best.value, best.interval,
+                                    best.method, per_day, per_day_iv, day_unit, overall_change, tuple(options)))
+    share = scope_stats.records / all_stats.records if all_stats.records else float("nan")
+    return Impact(scope, scope_stats.records_per_day, share, window[0], window[1], counterfactual, tuple(metrics),
+                  notes)
+
+
+def agreement_notes(impact: Impact, metrics: list[str]) -> tuple[str, ...]:
+    """Say where the DiD and the model disagree (intervals that do not overlap)."""
+    notes = []
+    for name in metrics:
+        try:
+            mi = impact.metric(name)
+        except KeyError:
+            continue
+        by = {e.method: e for e in mi.estimates}
+        d, mdl = by.get("did") or by.get("evidence"), by.get("model")
+        if d is None or mdl is None:
+            continue
+        if d.interval.high < mdl.interval.low or mdl.interval.high < d.interval.low:
+            notes.append(f"{name}: the before/after comparison ({d.value:+.4g}) and the driver model "
+                         f"({mdl.value:+.4g}) disagree; something besides the driver may have moved in the scope")
+    return tuple(notes)
+
+
+def finite(x: float) -> bool:
+    return x is not None and isinstance(x, (int, float, np.floating)) and math.isfinite(x)

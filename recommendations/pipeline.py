@@ -1,0 +1,249 @@
+"""`recommend`: from an incident's ranked causes to ranked actions with impact, tradeoff and a test plan.
+
+For each of the incident's top causes, the catalogue's matching actions are instantiated in the cause's
+scope (or the regression's localized slices inside it), their impact on every metric is estimated by
+difference-in-differences and by a counterfactual on a fitted outcome model (`recommendations.impact`),
+weighed against efficiency and money costs (`recommendations.tradeoffs`), and ranked by the expected
+workspace-wide gain of the incident's metric times the cause's confidence. The top action gets an
+experiment plan (`recommendations.experiment`).
+"""
+
+from __future__ import annotations
+
+import math
+import string
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from data.changes import ChangeEvent
+from data.errors import UserError
+from data.slices import Slice
+from data.sources import OpenWorkspace
+from rca.types import Cause, Incident
+from recommendations import text
+from recommendations.counterfactual import (
+    DriverChange, Level, Scene, evaluation, feature_level, fit_scene, negate, resolve_restore, scene_estimates,
+)
+from recommendations.experiment import plan_experiment
+from recommendations.impact import agreement_notes, build_impact, did_estimates, evidence_estimate
+from recommendations.records import time_range, window_stats
+from recommendations.render import pm_summary
+from recommendations.settings import RecommendationSettings, catalogue, load_settings, with_model_overrides
+from recommendations.tradeoffs import tradeoff
+from recommendations.types import Action, Estimate, Recommendation, RecommendationSet
+
+WINDOW_DAYS = 14  # the evaluation window after the change, and the baseline window before it
+
+
+def matching_actions(actions: tuple[Action, ...], cause: Cause) -> list[Action]:
+    """Specific actions whose hypotheses or tags match the cause, plus generic ones for a scope mode
+    (the cause's scope, or the localized slices) that no specific action covers."""
+
+    def usable(a: Action) -> bool:
+        if a.lever == "revert_event":
+            return cause.change_event is not None
+        if a.lever == "restore_feature":
+            return (a.feature or cause.feature) is not None
+        return True
+
+    tags = set(cause.remediation_tags)
+    specific = [a for a in actions if not a.generic and usable(a)
+                and (cause.hypothesis in a.hypotheses or tags & set(a.tags))]
+    covered = {a.scope for a in specific}
+    generic = [a for a in actions if a.generic and usable(a) and a.scope not in covered
+               and ("*" in a.hypotheses or cause.hypothesis in a.hypotheses or tags & set(a.tags))]
+    return specific + generic
+
+
+def localized_scope(incident: Incident, scope: tuple[Slice, ...]) -> tuple[Slice, ...]:
+    """The regression's localized slices that lie inside ``scope`` and make it strictly narrower."""
+    inside = tuple(s for s in incident.regression.slices
+                   if s.filters and (not scope or any(c.contains(s) for c in scope)))
+    inside = tuple(Slice(s.filters) for s in dict.fromkeys(inside))
+    if not inside or set(x.key for x in inside) == set(x.key for x in scope):
+        return ()
+    if scope and all(any(s.contains(c) for s in inside) for c in scope):
+        return ()  # covers the whole scope: not narrower
+    return inside
+
+
+def fill(template: str, values: dict[str, str | None]) -> str | None:
+    """Fill ``{name}`` placeholders; None when one of them has no value."""
+    names = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+    if any(values.get(n) in (None, "") for n in names):
+        return None
+    return template.format(**{n: values[n] for n in names})
+
+
+@dataclass
+class _CauseContext:
+    cause: Cause
+    event: ChangeEvent | None
+    t0: datetime
+    scope: tuple[Slice, ...]
+    window: tuple[datetime, datetime]
+    baseline_window: tuple[datetime, datetime]
+
+
+def _context(ow: OpenWorkspace, incident: Incident, cause: Cause) -> _CauseContext:
+    events = {e.name: e for e in ow.changes}
+    event = events.get(cause.change_event) if cause.change_event else None
+    reg = incident.regression
+    t0 = event.ts if event is not None else reg.start
+    scope = cause.scope or (event.scope if event is not None else ())
+    lo, hi = time_range(ow)
+    end = hi + timedelta(seconds=1)
+    start = max(t0, end - timedelta(days=WINDOW_DAYS))
+    base_start = reg.baseline_start if reg.baseline_start is not None and reg.baseline_start < t0 else \
+        t0 - timedelta(days=WINDOW_DAYS)
+    return _CauseContext(cause, event, t0, tuple(scope), (start, end), (max(base_start, lo), t0))
+
+
+@dataclass
+class _Candidate:
+    """An action instantiated for a cause, before its impact is estimated."""
+
+    ctx: _CauseContext
+    action: Action
+    scope: tuple[Slice, ...]
+    changes: list[DriverChange]
+    treatment: tuple | None  # (scope, t0) of an event whose treatment flag is switched off
+    values: dict[str, str | None]
+    counterfactual: str
+
+
+def _candidate(ow: OpenWorkspace, ctx: _CauseContext, action: Action, scope: tuple[Slice, ...]) -> _Candidate:
+    """The driver changes (or treatment switch) an action stands for, and its template values."""
+    cause = ctx.cause
+    feature = action.feature or cause.feature
+    if feature is not None and feature not in ow.workspace.records.features:
+        feature = None
+    values: dict[str, str | None] = {"event": cause.change_event, "feature": feature,
+                                     "scope": text.scope_words(scope), "value": None,
+                                     "baseline": None, "current": None}
+    changes: list[DriverChange] = []
+    treatment = None
+    if feature is not None:
+        base: Level = feature_level(ow, feature, ctx.scope, *ctx.baseline_window)
+        now: Level = feature_level(ow, feature, ctx.scope, *ctx.window)
+        values["baseline"], values["current"] = base.text(), now.text()
+    if action.lever in ("revert_event", "restore_feature"):
+        if feature is not None:
+            changes.append(resolve_restore(feature, base, now))
+        elif action.lever == "revert_event" and cause.change_event is not None:
+            treatment = (ctx.scope, ctx.t0)
+    elif action.lever in ("set_feature", "scale_feature", "shift_feature"):
+        changes.append(DriverChange(action.feature, action.lever.removesuffix("_feature"), action.value))
+        values["value"] = str(action.value)
+    described = ", ".join(c.describe() for c in changes)
+    if treatment is not None:
+        described = f"{cause.change_event} switched off"
+    return _Candidate(ctx, action, scope, changes, treatment, values, described or "not modelled")
+
+
+def recommend(ow: OpenWorkspace, incident: Incident, *, settings: RecommendationSettings | None = None,
+              incident_id: str | None = None, model: str | None = None, bootstrap: int | None = None,
+              sample: int | None = None, seed: int | None = None, plan: bool = True) -> RecommendationSet:
+    """Ranked recommendations for an incident, each with impact on every metric and a tradeoff, plus an
+    experiment plan for the top one. ``model``/``bootstrap``/``sample``/``seed`` override the workspace's
+    ``recommendations.model`` settings; ``plan=False`` skips the experiment plan."""
+    started = time.perf_counter()
+    ws = ow.workspace
+    settings = settings or load_settings(ws)
+    settings = with_model_overrides(settings, kind=model, bootstrap=bootstrap, sample=sample, seed=seed)
+    actions = catalogue(ws, settings)
+    reg = incident.regression
+    incident_id = incident_id or reg.id
+    primary = reg.metric if any(m.name == reg.metric for m in ws.metrics) else ws.metrics[0].name
+    notes: list[str] = []
+    if incident.inconclusive or not incident.causes:
+        notes.append("the cause is inconclusive: no action is recommended before the cause is found")
+    candidates: list[_Candidate] = []
+    for cause in sorted(incident.causes, key=lambda c: -c.confidence)[: settings.max_causes]:
+        ctx = _context(ow, incident, cause)
+        for action in matching_actions(actions, cause):
+            scope = ctx.scope if action.scope == "cause" else localized_scope(incident, ctx.scope)
+            if action.scope == "localized" and not scope:
+                continue
+            candidates.append(_candidate(ow, ctx, action, scope))
+    modelled = [c for c in candidates if c.changes or c.treatment is not None]
+    scene = None
+    if modelled:  # one outcome model for every scope and event of this incident
+        scene = fit_scene(ow, [c.ctx.scope for c in modelled], settings.model,
+                          treatments=[c.treatment for c in modelled if c.treatment is not None])
+    recs = [_recommendation(ow, incident, c, settings, primary, scene) for c in candidates]
+    recs = _rank(recs)[: settings.max_actions]
+    experiment = None
+    if plan and recs and recs[0].tradeoff.verdict != "not_estimated":
+        experiment = plan_experiment(ow, incident, recs[0], settings.experiment, incident_id)
+    summary, table = pm_summary(ws, incident, tuple(recs), experiment, settings.currency)
+    return RecommendationSet(incident_id, primary, tuple(recs), experiment, summary, table, tuple(notes),
+                             round(time.perf_counter() - started, 3))
+
+
+def _recommendation(ow: OpenWorkspace, incident: Incident, cand: _Candidate, settings: RecommendationSettings,
+                    primary: str, scene: Scene | None) -> Recommendation:
+    """Estimate a candidate's impact and tradeoff.
+
+    Estimates are ordered by preference: undoing a change event prefers the design-based DiD (the
+    RCA's own, then ours) over the model; restoring a driver prefers the model, because the DiD
+    measures everything that moved in the scope at that time, not only what the driver carries.
+    """
+    ws = ow.workspace
+    ctx, action, scope = cand.ctx, cand.action, cand.scope
+    title = fill(action.title, cand.values)
+    if title is None:
+        generic = "Roll back {event} in {scope}" if action.lever == "revert_event" else \
+            "Restore {feature} to its baseline level in {scope}"
+        title = fill(generic, cand.values) or action.id.replace("_", " ")
+    description = fill(action.description, cand.values) or action.description
+    did: dict[str, list[Estimate]] = {m.name: [] for m in ws.metrics}
+    model: dict[str, list[Estimate]] = {m.name: [] for m in ws.metrics}
+    if action.lever in ("revert_event", "restore_feature"):
+        for name, est in did_estimates(ow, scope, ctx.t0, ctx.window[1], ctx.baseline_window[0]).items():
+            did[name].append(negate(est))
+        if scope == ctx.scope:
+            ev = evidence_estimate(ctx.cause, primary, incident.regression.metric)
+            if ev is not None:
+                did[primary].insert(0, negate(ev))
+    notes: list[str] = []
+    if scene is not None and (cand.changes or cand.treatment is not None):
+        try:
+            now = evaluation(ow, scene, scope, *ctx.window, settings.model.eval_sample)
+        except UserError as err:
+            notes.append(f"outcome model not evaluated: {err}")
+        else:
+            off = scene.treatment_flags.get(cand.treatment) if cand.treatment is not None else None
+            for name, est in scene_estimates(ow, scene, now, cand.changes, treatment_off=off).items():
+                model[name].append(est)
+        if scene.hidden and cand.treatment is not None:
+            notes.append(f"left out of the outcome model because they move with the change: {', '.join(scene.hidden)}")
+    prefer_model = action.lever != "revert_event"
+    estimates = {name: (model[name] + did[name]) if prefer_model else (did[name] + model[name]) for name in did}
+    scope_stats = window_stats(ow, scope, *ctx.window)
+    all_stats = window_stats(ow, (), *ctx.window)
+    impact = build_impact(ws, scope, scope_stats, all_stats, estimates, cand.counterfactual, ctx.window)
+    impact = replace(impact, notes=tuple(notes) + agreement_notes(impact, [m.name for m in ws.metrics]))
+    trade = tradeoff(ws, impact, primary, action, settings.unit_costs, settings.currency)
+    action = replace(action, description=description)
+    return Recommendation(0, action, title, ctx.cause.hypothesis, ctx.cause.change_event, cand.values["feature"],
+                          ctx.cause.confidence, scope, impact, trade)
+
+
+def _rank(recs: list[Recommendation]) -> list[Recommendation]:
+    """Best first: expected workspace-wide gain of the incident's metric × the cause's confidence."""
+
+    def score(r: Recommendation) -> tuple:
+        p = r.impact.metric(r.tradeoff.primary_metric)
+        gain = p.overall_change if p.good == "up" else -p.overall_change
+        value = gain * r.confidence if math.isfinite(gain) else -math.inf
+        return (-value, r.action.generic, r.title)
+
+    seen, out = set(), []
+    for r in sorted(recs, key=score):
+        if r.title in seen:
+            continue
+        seen.add(r.title)
+        out.append(replace(r, rank=len(out) + 1))
+    return out

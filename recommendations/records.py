@@ -1,0 +1,260 @@
+"""SQL over the workspace's ``records`` view: scopes, per-metric sums, daily panels and samples.
+
+Every metric that is not a composite is sum(X) / sum(Y) over records (`data.workspace.MetricSpec`);
+this module writes X and Y per record as SQL so that scans and aggregations run in DuckDB, and Python
+only sees sums, daily panels and bounded samples. Composites are weighted sums of their oriented
+components and are computed from the components' values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from data.errors import UserError
+from data.slices import Slice
+from data.sources import OpenWorkspace, quote, sql_literal
+from data.workspace import MetricSpec, Workspace
+from metrics.cube import NULL_LABEL
+
+
+@dataclass(frozen=True)
+class MetricSQL:
+    """Per-record X and Y of one non-composite metric (NULL where the record does not count)."""
+
+    name: str
+    x: str
+    y: str
+    constant_y: bool  # Y is 1 wherever it counts (rates, means, ratios over "1")
+
+
+def metric_sql(m: MetricSpec) -> MetricSQL:
+    if m.type in ("rate", "mean"):
+        x = f"CAST(({m.expr}) AS DOUBLE)"
+        return MetricSQL(m.name, x, f"CASE WHEN ({m.expr}) IS NOT NULL THEN 1.0 END", True)
+    if m.type == "ratio":
+        num, den = f"CAST(({m.numerator}) AS DOUBLE)", f"CAST(({m.denominator}) AS DOUBLE)"
+        both = f"({num}) IS NOT NULL AND ({den}) IS NOT NULL"
+        constant = m.denominator.strip() in ("1", "1.0")
+        return MetricSQL(m.name, f"CASE WHEN {both} THEN {num} END", f"CASE WHEN {both} THEN {den} END", constant)
+    raise ValueError(f"{m.name} is a composite")
+
+
+def base_metrics(ws: Workspace) -> list[MetricSpec]:
+    return [m for m in ws.metrics if m.type != "composite"]
+
+
+def composite_weights(ws: Workspace, m: MetricSpec) -> dict[str, float]:
+    """Signed weights of a composite's components: value = Σ w·component (+ a constant for rates)."""
+    total = sum(m.weights.values())
+    return {c: (w / total) * (-1.0 if ws.metric(c).good == "down" else 1.0) for c, w in m.weights.items()}
+
+
+def composite_value(ws: Workspace, m: MetricSpec, values: dict[str, float]) -> float:
+    total = sum(m.weights.values())
+    out = 0.0
+    for c, w in m.weights.items():
+        spec, v = ws.metric(c), values[c]
+        if spec.good == "down":
+            v = 1.0 - v if spec.type == "rate" else -v
+        out += w / total * v
+    return out
+
+
+def all_values(ws: Workspace, values: dict[str, float]) -> dict[str, float]:
+    """Base metric values plus every composite computed from them."""
+    out = dict(values)
+    for m in ws.metrics:
+        if m.type == "composite":
+            out[m.name] = composite_value(ws, m, values)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# scopes
+# ---------------------------------------------------------------------------------------------------
+
+
+def scope_predicate(scope: tuple[Slice, ...]) -> str:
+    """SQL that is true for records in any of the slices (``TRUE`` for the empty scope = everything)."""
+    if not scope:
+        return "TRUE"
+    ors = []
+    for s in scope:
+        ands = []
+        for dim, value in s.filters:
+            col = f"CAST({quote(dim)} AS VARCHAR)"
+            ands.append(f"{col} IS NULL" if value == NULL_LABEL else f"{col} = {sql_literal(value)}")
+        ors.append("(" + " AND ".join(ands) + ")" if ands else "TRUE")
+    return "(" + " OR ".join(ors) + ")"
+
+
+def parse_scope_text(text: str | None) -> tuple[Slice, ...]:
+    """``region=west&channel=ios;region=east`` (or ``*``) into slices; UserError when malformed."""
+    from data.slices import parse_scope
+
+    try:
+        return parse_scope(text or "*")
+    except ValueError as err:
+        raise UserError(f"--scope: {err}") from None
+
+
+def check_scope(ow: OpenWorkspace, scope: tuple[Slice, ...], where: str = "scope") -> None:
+    """Every slice names workspace dimensions and matches records; UserError naming the bad part."""
+    dims = ow.workspace.records.dimensions
+    for s in scope:
+        for dim, value in s.filters:
+            if dim not in dims:
+                raise UserError(f"{where}: {dim!r} is not a dimension of {ow.workspace.name} ({', '.join(dims)})")
+        hit = ow.con.execute(f"SELECT 1 FROM records WHERE {scope_predicate((s,))} LIMIT 1").fetchone()
+        if hit is None:
+            for dim, value in s.filters:
+                one = ow.con.execute(f"SELECT 1 FROM records WHERE {scope_predicate((Slice(((dim, value),)),))} "
+                                     "LIMIT 1").fetchone()
+                if one is None:
+                    raise UserError(f"{where}: no records have {dim}={value}")
+            raise UserError(f"{where}: no records in slice {s.key}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# sums over a window
+# ---------------------------------------------------------------------------------------------------
+
+
+def ts_col(ws: Workspace) -> str:
+    return quote(ws.records.timestamp)
+
+
+def ts_literal(t: datetime) -> str:
+    return f"TIMESTAMP {sql_literal(pd.Timestamp(t).isoformat(sep=' '))}"
+
+
+def time_range(ow: OpenWorkspace) -> tuple[datetime, datetime]:
+    lo, hi = ow.con.execute(f"SELECT min({ts_col(ow.workspace)}), max({ts_col(ow.workspace)}) FROM records").fetchone()
+    return pd.Timestamp(lo).to_pydatetime(), pd.Timestamp(hi).to_pydatetime()
+
+
+def window_where(ws: Workspace, start: datetime | None, end: datetime | None) -> str:
+    parts = []
+    if start is not None:
+        parts.append(f"{ts_col(ws)} >= {ts_literal(start)}")
+    if end is not None:
+        parts.append(f"{ts_col(ws)} < {ts_literal(end)}")
+    return " AND ".join(parts) or "TRUE"
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """Per-metric moments in a scope and window: values, per-record SDs, daily denominators."""
+
+    records: int
+    days: float
+    values: dict[str, float]  # every metric incl. composites
+    sd: dict[str, float]  # per-record SD of base metrics (rate: sqrt(p(1-p)); ratio: linearized)
+    denominator: dict[str, float]  # ΣY of base metrics
+    all_records: int  # records in the window, any scope
+
+    @property
+    def records_per_day(self) -> float:
+        return self.records / self.days if self.days > 0 else float("nan")
+
+    def denominator_per_day(self, metric: str) -> float:
+        return self.denominator[metric] / self.days if self.days > 0 else float("nan")
+
+
+def window_stats(ow: OpenWorkspace, scope: tuple[Slice, ...], start: datetime, end: datetime) -> WindowStats:
+    """Sums of every base metric in ``scope`` over [start, end), one scan."""
+    ws = ow.workspace
+    parts = ["count(*) FILTER (WHERE _s) AS n", "count(*) AS n_all"]
+    specs = [metric_sql(m) for m in base_metrics(ws)]
+    for i, s in enumerate(specs):
+        parts += [f"sum(x{i}) FILTER (WHERE _s)", f"sum(y{i}) FILTER (WHERE _s)",
+                  f"sum(x{i}*x{i}) FILTER (WHERE _s)", f"sum(y{i}*y{i}) FILTER (WHERE _s)",
+                  f"sum(x{i}*y{i}) FILTER (WHERE _s)", f"count(y{i}) FILTER (WHERE _s)"]
+    cols = [f"{scope_predicate(scope)} AS _s"] + [f"{s.x} AS x{i}, {s.y} AS y{i}" for i, s in enumerate(specs)]
+    row = ow.con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(cols)} FROM records "
+                         f"WHERE {window_where(ws, start, end)})").fetchone()
+    n, n_all = int(row[0] or 0), int(row[1] or 0)
+    values, sd, den = {}, {}, {}
+    for i, s in enumerate(specs):
+        sx, sy, sxx, syy, sxy, cnt = (float(v or 0.0) for v in row[2 + 6 * i: 8 + 6 * i])
+        r = sx / sy if sy else float("nan")
+        values[s.name] = r
+        den[s.name] = sy
+        if cnt > 1 and sy:
+            ybar = sy / cnt
+            # linearized per-record variance of a ratio of sums: Var(X - R·Y) / Ȳ²
+            resid = (sxx - 2 * r * sxy + r * r * syy) / cnt
+            sd[s.name] = float(np.sqrt(max(resid, 0.0)) / ybar)
+        else:
+            sd[s.name] = float("nan")
+    days = (pd.Timestamp(end) - pd.Timestamp(start)) / pd.Timedelta(days=1)
+    return WindowStats(n, float(days), all_values(ws, values), sd, den, n_all)
+
+
+# ---------------------------------------------------------------------------------------------------
+# daily panels for difference-in-differences
+# ---------------------------------------------------------------------------------------------------
+
+
+def daily_panel(ow: OpenWorkspace, scope: tuple[Slice, ...], t0: datetime, start: datetime,
+                end: datetime) -> pd.DataFrame:
+    """ΣX, ΣY per metric by day (aligned to ``t0``: day 0 starts at t0) and group (treated = in scope).
+
+    Returns columns ``day, treated, n, x_<metric>, y_<metric>``; only days fully inside [start, end).
+    """
+    ws = ow.workspace
+    specs = [metric_sql(m) for m in base_metrics(ws)]
+    day = f"CAST(floor(epoch({ts_col(ws)} - {ts_literal(t0)}) / 86400) AS BIGINT)"
+    sums = ", ".join(f"sum({s.x}) AS {quote('x_' + s.name)}, sum({s.y}) AS {quote('y_' + s.name)}" for s in specs)
+    frame = ow.con.execute(
+        f"SELECT {day} AS day, {scope_predicate(scope)} AS treated, count(*) AS n, {sums} FROM records "
+        f"WHERE {window_where(ws, start, end)} GROUP BY ALL ORDER BY day, treated").df()
+    first = int(np.ceil((pd.Timestamp(start) - pd.Timestamp(t0)) / pd.Timedelta(days=1)))
+    last = int(np.floor((pd.Timestamp(end) - pd.Timestamp(t0)) / pd.Timedelta(days=1))) - 1
+    return frame[(frame["day"] >= first) & (frame["day"] <= last)].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# samples for outcome models
+# ---------------------------------------------------------------------------------------------------
+
+
+def sample_records(ow: OpenWorkspace, select: list[str], where: str, n: int, seed: int) -> pd.DataFrame:
+    """Up to ``n`` records matching ``where``, drawn uniformly and reproducibly (hash order), as pandas.
+
+    DuckDB's reservoir sample is only repeatable single-threaded; ordering by a seeded hash of the whole
+    row gives the same sample for the same data and seed, with a top-n heap rather than a sort.
+    """
+    return ow.con.execute(
+        f"SELECT {', '.join(select)} FROM records AS _r WHERE {where} "
+        f"ORDER BY hash(_r, {int(seed)}) LIMIT {int(n)}").df()
+
+
+def feature_kinds(ow: OpenWorkspace) -> dict[str, str]:
+    """``numeric`` or ``categorical`` for each workspace feature, from the DuckDB column types."""
+    from data.sources import NUMERIC_TYPES
+
+    kinds = {}
+    for f in ow.workspace.records.features:
+        t = ow.columns[f].upper()
+        kinds[f] = "numeric" if (t in NUMERIC_TYPES or t.startswith("DECIMAL") or t == "BOOLEAN") else "categorical"
+    return kinds
+
+
+def distinct_count(ow: OpenWorkspace, column: str, limit: int = 1000) -> int:
+    return int(ow.con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {quote(column)} FROM records LIMIT {limit})"
+                              ).fetchone()[0])
+
+
+def day_span(start: datetime, end: datetime) -> float:
+    return (pd.Timestamp(end) - pd.Timestamp(start)) / pd.Timedelta(days=1)
+
+
+def clamp_window(ow: OpenWorkspace, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    lo, hi = time_range(ow)
+    hi = hi + timedelta(microseconds=1)
+    return max(start, lo), min(end, hi)

@@ -108,6 +108,8 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
     files: tuple[Path, ...] = ()
     if out is not None:
         markdown = render_markdown(doc, ws)
+        for entry in doc["incidents"]:
+            entry.pop("recommendations_markdown", None)  # in report.md; the JSON keeps the structured form
         files = write_outputs(Path(out), doc, markdown)
     ordered = tuple(sorted(incidents, key=lambda i: (-severity(i), i.regression.metric, i.regression.id)))
     return Analysis(ws.name, ordered, found, timings, doc, files)

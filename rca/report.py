@@ -53,7 +53,7 @@ def evidence_dict(ev: Evidence) -> dict:
     return {"test": ev.test, "effect": jsonable(ev.effect),
             "interval": None if ev.interval is None else {"low": jsonable(ev.interval.low), "high": jsonable(ev.interval.high),
                                                           "level": ev.interval.level},
-            "p_value": jsonable(ev.p_value), "supports": ev.supports, **{k: jsonable(v) for k, v in ev.detail.items()}}
+            "p_value": jsonable(ev.p_value), "supports": ev.supports, "detail": jsonable(ev.detail)}
 
 
 def cause_dict(cause: Cause) -> dict:
@@ -86,6 +86,7 @@ def incident_dict(incident: Incident, ws: Workspace | None = None) -> dict:
         "inconclusive": incident.inconclusive, "candidates_tested": incident.candidates,
         "causes": [cause_dict(c) for c in incident.causes],
         "notes": list(incident.notes),
+        "regression": jsonable(r),
     }
 
 
@@ -178,7 +179,7 @@ def render_markdown(doc: dict, ws: Workspace) -> str:
         for note in inc["notes"]:
             lines.append(f"> {note}")
         if inc.get("recommendations_markdown"):
-            lines += ["", "### Recommendations", "", inc["recommendations_markdown"].strip(), ""]
+            lines += ["", inc["recommendations_markdown"].strip(), ""]
         lines.append("")
     return "\n".join(lines)
 
@@ -189,6 +190,7 @@ def _evidence_lines(ev: dict, spec, rate: bool) -> list[str]:
         e = ev.get(name)
         if e is None:
             continue
+        e = {**e.get("detail", {}), **{k: v for k, v in e.items() if k != "detail"}}
         out.append(f"| {name} | {_evidence_text(name, e, spec, rate)} | {'yes' if e['supports'] else 'no'} |")
     return out + [""]
 

@@ -32,20 +32,30 @@ def _recommender():
 
 
 def _enrich_with_recommendations(top: int):
+    """Recommendations for the ``top`` most severe conclusive incidents; incidents whose top cause is one
+    already handled point to that incident instead of recomputing the same fix."""
     found = _recommender()
     if found is None:
         return None
     recommend, render = found
-    done = {"n": 0}
+    done: dict[tuple, str] = {}
 
     def enrich(ow: OpenWorkspace, incident: Incident, entry: dict) -> dict:
-        if incident.inconclusive or done["n"] >= top:
+        if incident.inconclusive or not incident.causes:
             return {}
-        done["n"] += 1
-        recset = recommend(ow, incident)
-        extra = {"recommendations": jsonable(recset)}
+        cause = incident.causes[0]
+        key = (cause.hypothesis, cause.change_event, cause.feature)
+        if key in done:
+            return {"recommendations_ref": done[key],
+                    "recommendations_markdown": f"### Recommendations\n\nSame cause as incident {done[key]}: "
+                                                f"see its recommendations."}
+        if len(done) >= top:
+            return {}
+        done[key] = incident.regression.id
+        recset = recommend(ow, incident, incident_id=incident.regression.id)
+        extra = {"recommendations": recset.to_dict() if hasattr(recset, "to_dict") else jsonable(recset)}
         if render is not None:
-            extra["recommendations_markdown"] = render(recset)
+            extra["recommendations_markdown"] = render(recset, heading_level=3)
         return extra
 
     return enrich
@@ -58,8 +68,8 @@ def analyze_command(
     cube: Annotated[Path, typer.Option("--cube", help="Reuse this cube.parquet instead of building one.")] = None,
     metric: Annotated[list[str], typer.Option("--metric", help="Only this metric (repeatable).")] = None,
     max_incidents: Annotated[int, typer.Option("--max-incidents", help="Explain at most this many.")] = 20,
-    recommend: Annotated[int, typer.Option("--recommend", help="Recommend actions for the N most severe "
-                                                               "conclusive incidents (0: none).")] = 3,
+    recommend: Annotated[int, typer.Option("--recommend", help="Recommend actions for the causes of the N most "
+                                                               "severe conclusive incidents (0: none).")] = 2,
 ) -> None:
     """Detect regressions, explain each with ranked causes and evidence, and write the report."""
     enrich = _enrich_with_recommendations(recommend) if recommend > 0 else None

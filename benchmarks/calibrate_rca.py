@@ -19,7 +19,7 @@ import json
 import sys
 import time
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -57,10 +57,23 @@ def build(spec: tuple, folder: Path) -> dict:
     return json.loads((folder / "truth.json").read_text())
 
 
+def perturbed(regressions: list, seed: int) -> list:
+    """Regressions as an imperfect detector reports them: a start a few hours off and, for scopes of several
+    slices, only the first slice localized."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in regressions:
+        shift = timedelta(hours=int(rng.integers(-6, 13)))
+        slices = r.slices[:1] if len(r.slices) > 1 else r.slices
+        out.append(replace(r, id=r.id + "-perturbed", start=r.start + shift, slices=slices))
+    return out
+
+
 def rows_for(folder: Path, truth: dict, use_truth: bool) -> list[dict]:
     ow = open_workspace(folder / "workspace.yaml")
     if use_truth:
         regressions = regressions_from_truth(truth, ow.workspace.records.grain)
+        regressions += perturbed(regressions, truth["seed"])
     else:
         from detection import detect
 
@@ -95,7 +108,9 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=150_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/rca-calibration"))
     parser.add_argument("--out", type=Path, default=CALIBRATION_PATH)
-    parser.add_argument("--truth-regressions", action="store_true", help="skip detection; regressions from truth")
+    parser.add_argument("--truth-regressions", action="store_true",
+                        help="skip detection: regressions from truth, as reported and perturbed (start off by "
+                             "-6..+12 h, only one slice of a multi-slice scope)")
     parser.add_argument("--l2", type=float, default=2.0)
     args = parser.parse_args()
     if any(s in (1, 2, 3) for s in args.seeds):

@@ -118,7 +118,7 @@ def feature_onset(ow: OpenWorkspace, feature: str, level: str | None, focus: tup
     times = pd.DatetimeIndex(times)
     outside = frame["outside"].to_numpy(float) if focus else None
     series = contrast_series(frame["inside"].to_numpy(float), outside, times)
-    cp = mean_shift(series, frame["n"].to_numpy(float))
+    cp = mean_shift(series, frame["n"].to_numpy(float), use_detection=False)  # a driver's step: the scan is enough
     return None if cp is None else Onset.from_changepoint(cp, times, timedelta(hours=1))
 
 

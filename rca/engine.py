@@ -60,7 +60,7 @@ class RcaOptions:
     baseline_days: int = 14  # history before the regression when the detector gives none
     pre_days: int = 7  # DiD periods before a change
     post_days: int = 7  # DiD periods after a change
-    placebo_scopes: int = 12
+    placebo_scopes: int = 10
     refute_top: int = 3  # refutations run for this many candidates (best by the evidence before refutation)
     min_driver_share: float = 0.15  # smallest SHAP share for a driver candidate
     rollout_suffix: str = DEFAULT_ROLLOUT_SUFFIX  # regex removed from event names to group roll-out waves
@@ -329,21 +329,23 @@ def _causal_evidence(ctx: _Context, cand: Candidate, metric: str, sign: float, s
         out["did"] = did_evidence(None, str(err), sign, design)
         return out, None
     out["did"] = did_evidence(fit, None, sign, design)
-    try:
-        es = fit_did(panel, ctx.measures, metric, cohorts, pre, post, event_study=True)
-        out["event_study"] = event_study_evidence(es, None, sign)
-    except Untestable as err:
-        out["event_study"] = event_study_evidence(None, str(err), sign)
     return out, (panel, fit, pre, post)
 
 
 def _refutations(ctx: _Context, cand: Candidate, metric: str, sign: float, state: Any) -> dict[str, Evidence]:
-    """Placebo times and placebo scopes for a DiD effect in the regression's direction."""
+    """The event study (parallel pre-trends), placebo times and placebo scopes for a DiD effect in the
+    regression's direction."""
     panel, fit, pre, post = state
     if fit.z * sign < 2.0:  # nothing worth refuting
         return {}
     cohorts = list(cand.cohorts)
+    try:
+        es = fit_did(panel, ctx.measures, metric, cohorts, pre, post, event_study=True)
+        study = event_study_evidence(es, None, sign)
+    except Untestable as err:
+        study = event_study_evidence(None, str(err), sign)
     return {
+        "event_study": study,
         "placebo_time": placebo_time_evidence(panel, ctx.measures, metric, cohorts, fit, sign, pre, post, 24),
         "placebo_scope": placebo_scope_evidence(panel, ctx.measures, metric, cohorts, fit, sign, pre, post, 24,
                                                 n=ctx.options.placebo_scopes, seed=ctx.options.seed),

@@ -53,11 +53,12 @@ def _external_changepoints():
     return changepoints
 
 
-def mean_shift(values: np.ndarray, weights: np.ndarray | None = None, min_size: int = 6) -> ChangePoint | None:
+def mean_shift(values: np.ndarray, weights: np.ndarray | None = None, min_size: int = 6,
+               use_detection: bool = True) -> ChangePoint | None:
     """The best single mean shift of a (weighted) series, or None when the series is too short.
 
-    Uses `detection.changepoints(values)` candidates when that function exists (keeping the strongest
-    shift among them), else scans every split point.
+    With ``use_detection``, dates the shift among the change points of `detection.changepoints(values)`
+    when that function exists (keeping the strongest shift among them); else scans every split point.
     """
     y = np.asarray(values, float)
     w = np.ones_like(y) if weights is None else np.asarray(weights, float)
@@ -75,7 +76,7 @@ def mean_shift(values: np.ndarray, weights: np.ndarray | None = None, min_size: 
     m1, m2 = s1 / w1, s2 / w2
     between = w1 * w2 / total_w * (m1 - m2) ** 2
     best = int(np.argmax(between))
-    external = _external_changepoints()
+    external = _external_changepoints() if use_detection else None
     if external is not None:
         try:
             found = [int(c) for c in external(y) if min_size <= int(c) <= len(y) - min_size]

@@ -19,7 +19,7 @@ run on samples. Nothing here knows a column name: everything comes from the work
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -394,6 +394,22 @@ def _summary(ctx: _Context, cand: Candidate, metric: str, ev: dict[str, Evidence
     return f"{'; '.join(parts)} — confidence {confidence:.0%}."
 
 
+def _control_fdr(evidence: list[dict[str, Evidence]], sign: float, alpha: float = 0.05) -> None:
+    """Benjamini–Hochberg over the DiD tests of one regression's candidates: each DiD gets its q-value and
+    supports its candidate only when q < ``alpha`` (many candidates are many tests)."""
+    from statsmodels.stats.multitest import multipletests
+
+    tested = [ev for ev in evidence if ev.get("did") is not None and ev["did"].p_value is not None]
+    if not tested:
+        return
+    q = multipletests([ev["did"].p_value for ev in tested], alpha=alpha, method="fdr_bh")[1]
+    for ev, qv in zip(tested, q, strict=True):
+        did = ev["did"]
+        supports = bool(qv < alpha and np.sign(did.effect) == sign)
+        ev["did"] = replace(did, supports=supports, detail={**did.detail, "q_value": float(qv),
+                                                             "fdr": f"Benjamini-Hochberg over {len(tested)} candidates"})
+
+
 def _explain_one(ctx: _Context, reg: Regression) -> Incident:
     focus = _focus(reg)
     sign = 1.0 if reg.direction == "up" else -1.0
@@ -431,7 +447,10 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
                 ev["shap"].detail["mediates_change"] = matches[cand.key]
         else:
             ev["shap"] = shap_evidence(None, shift, None, _label(focus), None)
-        scored.append((ctx.model.confidence(score_inputs(ev, driver=not cand.is_change)), cand, ev, state))
+        scored.append([0.0, cand, ev, state])
+    _control_fdr([item[2] for item in scored], sign)
+    for item in scored:
+        item[0] = ctx.model.confidence(score_inputs(item[2], driver=not item[1].is_change))
     # refute the most credible candidates, then score everything on its full evidence
     scored.sort(key=lambda item: (-item[0], item[1].start, item[1].key))
     final = []

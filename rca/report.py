@@ -210,7 +210,8 @@ def _evidence_text(name: str, e: dict, spec, rate: bool) -> str:
         iv = e["interval"] or {}
         return (f"{e.get('design')}: {_fmt_change(e['effect'], spec.unit, rate)} "
                 f"[{_fmt_change(iv.get('low'), spec.unit, rate)}, {_fmt_change(iv.get('high'), spec.unit, rate)}], "
-                f"p = {_fmt_p(e['p_value'])}; {e['treated_units']} treated vs {e['control_units']} control units, "
+                f"p = {_fmt_p(e['p_value'])}, q = {_fmt_p(e.get('q_value'))}; {e['treated_units']} treated vs "
+                f"{e['control_units']} control units, "
                 f"{e['clusters']} clusters")
     if name == "event_study":
         p = e.get("pretrend_p")

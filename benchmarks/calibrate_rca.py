@@ -33,7 +33,7 @@ from data.synthetic.generic import DOMAINS, SCENARIOS as GENERIC_SCENARIOS, gene
 from metrics.cube import build_cube  # noqa: E402
 from rca.engine import RcaOptions, explain  # noqa: E402
 from rca.evaluation import cause_matches, incident_matches, regressions_from_truth  # noqa: E402
-from rca.ranking import CALIBRATION_PATH, INPUTS, PRIOR, RankingModel, fit_calibration  # noqa: E402
+from rca.ranking import CALIBRATION_PATH, INPUTS, PRIOR, RankingModel, fit_calibration, model_inputs  # noqa: E402
 
 PRIOR_MODEL = RankingModel(PRIOR["intercept"], {k: v for k, v in PRIOR.items() if k != "intercept"}, "prior")
 
@@ -132,7 +132,7 @@ def main() -> None:
                   f"{time.time() - started:.0f} s", flush=True)
         all_rows += rows
         groups += [name.rsplit("-", 1)[0].split("-")[0]] * len(rows)
-    X = [r["inputs"] for r in all_rows]
+    X = [model_inputs({k[4:]: v for k, v in r["inputs"].items() if k.startswith("raw_")}) for r in all_rows]
     y = np.array([r["label"] for r in all_rows])
     model = fit_calibration(X, list(y), l2=args.l2, source="")
     p = np.array([model.confidence(x) for x in X])

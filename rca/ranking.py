@@ -38,8 +38,9 @@ def _get(ev: dict[str, Evidence], name: str) -> Evidence | None:
     return ev.get(name)
 
 
-def score_inputs(evidence: dict[str, Evidence], driver: bool = False) -> dict[str, float]:
-    """The numbers the ranking model reads, from a candidate's evidence (missing evidence reads as 0)."""
+def evidence_summary(evidence: dict[str, Evidence], driver: bool = False) -> dict[str, float]:
+    """The raw numbers of a candidate's evidence that the ranking reads (stored with every cause, so the
+    model can be refitted without rerunning the tests)."""
     timing = _get(evidence, "timing")
     scope = _get(evidence, "scope")
     did = _get(evidence, "did")
@@ -47,28 +48,48 @@ def score_inputs(evidence: dict[str, Evidence], driver: bool = False) -> dict[st
     shap = _get(evidence, "shap")
     refuters = [e for e in (_get(evidence, "placebo_time"), _get(evidence, "placebo_scope"), _get(evidence, "placebo_its"))
                 if e is not None and e.detail.get("testable", False)]
-    x = dict.fromkeys(INPUTS, 0.0)
+    raw = {"timing_logp": 0.0, "lost": 0.0, "jaccard": 0.0, "covers": 0.0, "precision": 0.0, "z": 0.0,
+           "testable": 0.0, "refuted": 0.0, "passed": 0.0, "shap": 0.0, "driver": float(driver), "pretrend": 0.0}
     if timing is not None and timing.p_value is not None:
-        x["timing"] = min(3.0, -math.log10(max(timing.p_value, 1e-3)))
-        lost = timing.detail.get("share_of_shift_lost")
-        if lost is not None:
-            x["off_time"] = float(lost)
+        raw["timing_logp"] = min(3.0, -math.log10(max(timing.p_value, 1e-3)))
+        raw["lost"] = float(timing.detail.get("share_of_shift_lost") or 0.0)
     if scope is not None and math.isfinite(scope.effect):
-        x["scope"] = float(scope.effect)
+        raw["jaccard"] = float(scope.effect)
+        raw["covers"] = float(scope.detail.get("covers_regression", 0.0))
+        raw["precision"] = float(scope.detail.get("regressed_share_of_scope", 0.0))
     if did is not None and did.detail.get("testable"):
-        z = float(did.detail.get("z_in_direction", 0.0))
-        x["did"] = float(np.clip(z, -4.0, 12.0)) / 4.0
-    else:
-        x["untestable"] = 1.0
+        raw["testable"] = 1.0
+        raw["z"] = float(did.detail.get("z_in_direction", 0.0))
     if refuters:
-        x["refuted"] = float(sum(not e.supports for e in refuters)) / len(refuters)
-        x["refutations_passed"] = float(sum(e.supports for e in refuters)) / len(refuters)
-    if shap is not None and shap.detail.get("feature") and math.isfinite(shap.effect):
-        x["shap"] = float(np.clip(shap.effect, 0.0, 1.5)) if shap.supports else 0.0
-    x["driver"] = float(driver)
+        raw["refuted"] = float(sum(not e.supports for e in refuters)) / len(refuters)
+        raw["passed"] = float(sum(e.supports for e in refuters)) / len(refuters)
+    if shap is not None and shap.detail.get("feature") and math.isfinite(shap.effect) and shap.supports:
+        raw["shap"] = float(np.clip(shap.effect, 0.0, 1.5))
     if es is not None and es.p_value is not None and es.detail.get("testable"):
-        x["pretrend"] = 1.0 if es.p_value < 0.01 else 0.0
-    return x
+        raw["pretrend"] = 1.0 if es.p_value < 0.01 else 0.0
+    return raw
+
+
+def model_inputs(raw: dict[str, float]) -> dict[str, float]:
+    """The ranking model's inputs from the raw evidence numbers.
+
+    The DiD counts only as far as the candidate touches the regressing traffic: an effect measured in a
+    scope that shares no records with the regression cannot be its cause (``overlap`` = the larger of
+    the two one-sided coverages, doubled and capped at 1, so a half overlap already counts fully).
+    """
+    overlap = min(1.0, 2.0 * max(raw["covers"], raw["precision"]))
+    return {
+        "timing": raw["timing_logp"], "off_time": raw["lost"], "scope": raw["jaccard"],
+        "did": float(np.clip(raw["z"], -4.0, 12.0)) / 4.0 * overlap, "untestable": 1.0 - raw["testable"],
+        "refuted": raw["refuted"], "refutations_passed": raw["passed"] * overlap, "shap": raw["shap"],
+        "driver": raw["driver"], "pretrend": raw["pretrend"],
+    }
+
+
+def score_inputs(evidence: dict[str, Evidence], driver: bool = False) -> dict[str, float]:
+    """The model inputs (and, prefixed ``raw_``, the raw evidence numbers) of a candidate."""
+    raw = evidence_summary(evidence, driver)
+    return {**model_inputs(raw), **{f"raw_{k}": v for k, v in raw.items()}}
 
 
 @dataclass(frozen=True)
@@ -81,7 +102,7 @@ class RankingModel:
     bar: float = 0.5  # below this, a top cause is not asserted ("inconclusive")
 
     def confidence(self, inputs: dict[str, float]) -> float:
-        z = self.intercept + sum(self.weights.get(k, 0.0) * v for k, v in inputs.items())
+        z = self.intercept + sum(self.weights.get(k, 0.0) * inputs.get(k, 0.0) for k in INPUTS)
         return float(1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0))))
 
     def to_json(self) -> dict:

@@ -133,8 +133,24 @@ class _Context:
         return self.panels[dims]
 
 
+def localized_slices(reg: Regression, min_share: float = 0.05) -> tuple[Slice, ...]:
+    """The regression's localized slices that carry a meaningful part of the change: share at least
+    ``min_share`` and at least a tenth of the top slice's, and a localizer score at least a tenth of the
+    best (when shares and scores are given); the detector's own slice when nothing was localized."""
+    slices = tuple(reg.slices)
+    if not slices:
+        return (reg.slice,)
+    top = max(s.share for s in slices)
+    if top > 0:
+        slices = tuple(s for s in slices if s.share >= max(min_share, 0.1 * top))
+    best = max(s.score for s in slices)
+    if best > 0:  # the localizer's own ranking score: keep the slices it ranks near the top
+        slices = tuple(s for s in slices if s.score >= 0.1 * best)
+    return slices
+
+
 def _focus(reg: Regression) -> tuple[Slice, ...]:
-    slices = reg.slices or (reg.slice,)
+    slices = localized_slices(reg)
     if any(not s.filters for s in slices):
         return ()
     return tuple(slices)
@@ -272,7 +288,8 @@ def _merge_drivers(ctx: _Context, drivers: list[Candidate], events: list[Candida
         counts = traffic_overlaps(ctx.ow, start, end, d.scope, {events[i].key: events[i].scope for i in near})
         best, best_j = None, 0.0
         for i in near:
-            in_scope, in_focus, both = counts[events[i].key]
+            c = counts[events[i].key]
+            in_scope, in_focus, both = c.in_scope, c.in_focus, c.both
             union = in_scope + in_focus - both
             j = both / union if union else 0.0
             if j > best_j:

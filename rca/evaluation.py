@@ -41,8 +41,9 @@ def incident_matches(incident: Incident, injection: dict, tolerance: timedelta =
 
 def localized_exactly(incident: Incident, injection: dict) -> bool:
     """The localized slices are exactly the injected scope (as a set of slices)."""
-    r = incident.regression
-    found = frozenset(s.key for s in r.slices) if r.slices else frozenset({r.slice.key})
+    from rca.engine import localized_slices
+
+    found = frozenset(s.key for s in localized_slices(incident.regression))
     return found == truth_scope(injection["scope"])
 
 

@@ -55,7 +55,7 @@ def evidence_summary(evidence: dict[str, Evidence], driver: bool = False) -> dic
         raw["lost"] = float(timing.detail.get("share_of_shift_lost") or 0.0)
     if scope is not None and math.isfinite(scope.effect):
         raw["jaccard"] = float(scope.effect)
-        raw["covers"] = float(scope.detail.get("covers_regression", 0.0))
+        raw["covers"] = float(scope.detail.get("covers_change", scope.detail.get("covers_regression", 0.0)))
         raw["precision"] = float(scope.detail.get("regressed_share_of_scope", 0.0))
     if did is not None and did.detail.get("testable"):
         raw["testable"] = 1.0
@@ -65,8 +65,8 @@ def evidence_summary(evidence: dict[str, Evidence], driver: bool = False) -> dic
         raw["passed"] = float(sum(e.supports for e in refuters)) / len(refuters)
     if shap is not None and shap.detail.get("feature") and math.isfinite(shap.effect) and shap.supports:
         raw["shap"] = float(np.clip(shap.effect, 0.0, 1.5))
-    if es is not None and es.p_value is not None and es.detail.get("testable"):
-        raw["pretrend"] = 1.0 if es.p_value < 0.01 else 0.0
+    if es is not None and es.detail.get("testable"):
+        raw["pretrend"] = 1.0 if es.detail.get("pretrend_violated") else 0.0
     return raw
 
 

@@ -70,7 +70,9 @@ def cause_dict(cause: Cause) -> dict:
 def incident_dict(incident: Incident, ws: Workspace | None = None) -> dict:
     r = incident.regression
     spec = ws.metric(r.metric) if ws is not None else None
-    slices = [{"slice": s.key, "share": jsonable(round(s.share, 4))} for s in r.slices]
+    from rca.engine import localized_slices
+
+    slices = [{"slice": s.key, "share": jsonable(round(s.share, 4))} for s in localized_slices(r)] if r.slices else []
     if not slices:  # not localized: the slice the detector saw
         slices = [{"slice": r.slice.key, "share": None}]
     return {

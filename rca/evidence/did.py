@@ -62,6 +62,7 @@ class DidFit:
     clusters: int
     cells: int
     treated_pre_mean: float
+    treated_clusters: int = 0
     event_study: tuple[tuple[int, float, float], ...] = ()  # (period, coefficient, se)
     pretrend_p: float | None = None
 
@@ -229,7 +230,7 @@ def fit_did(panel: Panel, measures: Measures, metric: str, cohorts: list[Cohort]
     pre_rows = treated & ~post_
     pre_mean = float(np.average(y[pre_rows], weights=w[pre_rows]))
     common = dict(treated_units=tre_units, control_units=ctl_units, clusters=n_clusters, cells=len(y),
-                  treated_pre_mean=pre_mean)
+                  treated_pre_mean=pre_mean, treated_clusters=len(np.unique(clusters[treated])))
     if not event_study:
         i = position[0]
         se = float(np.sqrt(max(cov[i, i], 0.0)))
@@ -268,7 +269,10 @@ def did_evidence(fit: DidFit | None, reason: str | None, sign: float, design: di
         "did", float(fit.effect), fit.interval, float(fit.p_value), bool(supports),
         {"testable": True, "z": round(fit.z, 3), "z_in_direction": round(fit.z * sign, 3), "relative_effect": rel, "treated_pre_mean": fit.treated_pre_mean,
          "treated_units": fit.treated_units, "control_units": fit.control_units, "clusters": fit.clusters,
-         "cells": fit.cells, "standard_errors": "cluster-robust by unit (CR1)", **design})
+         "treated_clusters": fit.treated_clusters, "cells": fit.cells,
+         "standard_errors": "cluster-robust by unit (CR1)"
+         + ("; few treated clusters: CR1 understates the uncertainty, see the placebo-scope permutation p"
+            if fit.treated_clusters < 10 else ""), **design})
 
 
 def event_study_evidence(fit: DidFit | None, reason: str | None, sign: float) -> Evidence:
@@ -276,10 +280,18 @@ def event_study_evidence(fit: DidFit | None, reason: str | None, sign: float) ->
     if fit is None:
         return Evidence("event_study", float("nan"), None, None, False, {"testable": False, "reason": reason})
     lags = [c for c in fit.event_study if c[0] >= 0]
+    leads = [c for c in fit.event_study if c[0] <= -2]
     p = fit.pretrend_p
-    supports = (p is None or p >= 0.01) and bool(lags) and np.sign(fit.effect) == sign
+    # with few treated clusters, or shocks shared by a whole treated group, the Wald test of the leads
+    # over-rejects (MacKinnon & Webb 2017): a pre-trend only counts when it is also large next to the effect
+    lead_ratio = (max(abs(b) for _, b, _ in leads) / abs(fit.effect)) if leads and fit.effect else 0.0
+    violated = p is not None and p < 0.01 and lead_ratio > 0.5
+    supports = not violated and bool(lags) and np.sign(fit.effect) == sign
     return Evidence(
         "event_study", float(fit.effect), None, p, bool(supports),
         {"testable": True, "periods": [{"k": k, "effect": b, "low": b - 1.96 * s, "high": b + 1.96 * s}
                                        for k, b, s in fit.event_study],
-         "pretrend_p": p, "note": "k = periods since the change (k = -1 is the reference); leads test parallel trends"})
+         "pretrend_p": p, "largest_lead_to_effect": round(lead_ratio, 4), "pretrend_violated": bool(violated),
+         "treated_clusters": fit.treated_clusters,
+         "note": "k = periods since the change (k = -1 is the reference); leads test parallel trends; a pre-trend "
+                 "counts when p < 0.01 and the largest lead exceeds half the average effect"})

@@ -11,6 +11,7 @@ detector built from the truth (RCA accuracy only).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import shutil
 import tempfile
@@ -39,6 +40,7 @@ GENERIC_SEEDS = (1, 2)
 GENERIC_RECORDS = 100_000
 
 _ROOT = Path(tempfile.mkdtemp(prefix="cxw-rca-accuracy-"))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 
 
 @functools.cache

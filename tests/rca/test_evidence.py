@@ -110,3 +110,15 @@ def test_scope_jaccard_by_traffic(driver_ws):
     assert scope_evidence(counts["other"], (), focus).effect == 0.0
     assert scope_evidence(counts["all"], (), focus).effect == pytest.approx(0.25, abs=0.03)
     assert scope_evidence(counts["half"], (), focus).effect == pytest.approx(0.5, abs=0.03)
+
+
+def test_weighted_jaccard_counts_slices_by_their_share_of_the_change(driver_ws):
+    """A broad slice carrying 10% of the change does not drown the narrow one carrying 90%."""
+    from data.slices import Slice
+
+    ow, _ = driver_ws
+    focus = (Slice.parse("grp=g1", share=0.9), Slice.parse("side=a", share=0.1))
+    counts = traffic_overlaps(ow, at_day(12), at_day(24), focus, {"g1": parse_scope("grp=g1")})
+    ev = scope_evidence(counts["g1"], parse_scope("grp=g1"), focus)
+    assert ev.detail["jaccard"] == pytest.approx(0.4, abs=0.05)
+    assert ev.effect == pytest.approx(0.925, abs=0.02)

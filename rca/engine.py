@@ -201,7 +201,7 @@ def _series_table(ctx: _Context, focuses: list[tuple[Slice, ...]]) -> tuple[pd.D
         aggs += ctx.measures.sum_columns(f"_in{k}", f"_in{k}") + ctx.measures.sum_columns(f"NOT _in{k}", f"_out{k}")
     inner = ", ".join([f"{ts} AS _ts"] + flags + ctx.measures.record_columns())
     frame = ctx.ow.con.execute(
-        f"SELECT date_trunc('{grain}', _ts) AS t, {', '.join(aggs)} "
+        f"SELECT date_trunc('{grain}', _ts) AS t, count(*) AS n_all, {', '.join(aggs)} "
         f"FROM (SELECT {inner} FROM records WHERE {ts} >= ? AND {ts} < ?) GROUP BY ALL ORDER BY t",
         [ctx.start, ctx.end]).df()
     return frame, suffix
@@ -427,8 +427,22 @@ def _control_fdr(evidence: list[dict[str, Evidence]], sign: float, alpha: float 
                                                              "fdr": f"Benjamini-Hochberg over {len(tested)} candidates"})
 
 
+def _effective_focus(ctx: _Context, reg: Regression, focus: tuple[Slice, ...], min_coverage: float = 0.95
+                     ) -> tuple[Slice, ...]:
+    """The focus, or everything (``()``) when the localized slices cover nearly all the traffic (e.g. every
+    value of one dimension): then the regression is global and is treated as such."""
+    if not focus:
+        return ()
+    table, suffix = ctx.series
+    t = pd.to_datetime(table["t"])
+    rows = table[(t >= pd.Timestamp(reg.start)) & (t < pd.Timestamp(reg.end))]
+    total = float(rows["n_all"].sum())
+    inside = float(rows[f"n_in{suffix[focus]}"].sum())
+    return () if total > 0 and inside / total >= min_coverage else focus
+
+
 def _explain_one(ctx: _Context, reg: Regression) -> Incident:
-    focus = _focus(reg)
+    focus = _effective_focus(ctx, reg, _focus(reg))
     sign = 1.0 if reg.direction == "up" else -1.0
     start, end = _window(reg, ctx.options, ctx.start, ctx.bucket)
     series = _metric_series(ctx, reg.metric, focus, start, end)
@@ -494,7 +508,10 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
     inconclusive = not causes or causes[0].confidence < bar
     if inconclusive:
         notes.append(f"no candidate reaches the {bar:.0%} confidence bar: inconclusive")
-    return Incident(reg, tuple(causes), inconclusive, onset.time if onset else None, len(candidates), tuple(notes))
+    if not focus and _focus(reg):
+        notes.append("the localized slices cover nearly all traffic: the regression is treated as global")
+    return Incident(reg, tuple(causes), inconclusive, onset.time if onset else None, len(candidates), tuple(notes),
+                    scope=focus)
 
 
 def _shared_panel_dims(ow: OpenWorkspace, unit_dims: tuple[str, ...], scope_dims: tuple[str, ...], start: datetime,
@@ -537,5 +554,5 @@ def explain(ow: OpenWorkspace, regressions: list[Regression], options: RcaOption
     shared = _shared_panel_dims(ow, unit_dims, tuple(sorted(scope_dims)), start, end, bucket)
     ctx = _Context(ow, Measures.of(ws), library, model, options, start, end, bucket, cardinality, unit_dims, focus_sql,
                    shared)
-    ctx.series = _series_table(ctx, [_focus(r) for r in regressions])
+    ctx.series = _series_table(ctx, [_focus(r) for r in regressions] + [()])
     return [_explain_one(ctx, reg) for reg in regressions]

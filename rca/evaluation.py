@@ -41,9 +41,7 @@ def incident_matches(incident: Incident, injection: dict, tolerance: timedelta =
 
 def localized_exactly(incident: Incident, injection: dict) -> bool:
     """The localized slices are exactly the injected scope (as a set of slices)."""
-    from rca.engine import localized_slices
-
-    found = frozenset(s.key for s in localized_slices(incident.regression))
+    found = frozenset(s.key for s in incident.slices)
     return found == truth_scope(injection["scope"])
 
 

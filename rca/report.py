@@ -70,11 +70,8 @@ def cause_dict(cause: Cause) -> dict:
 def incident_dict(incident: Incident, ws: Workspace | None = None) -> dict:
     r = incident.regression
     spec = ws.metric(r.metric) if ws is not None else None
-    from rca.engine import localized_slices
-
-    slices = [{"slice": s.key, "share": jsonable(round(s.share, 4))} for s in localized_slices(r)] if r.slices else []
-    if not slices:  # not localized: the slice the detector saw
-        slices = [{"slice": r.slice.key, "share": None}]
+    localized = bool(r.slices) or incident.scope == ()
+    slices = [{"slice": s.key, "share": jsonable(round(s.share, 4)) if localized else None} for s in incident.slices]
     return {
         "id": r.id, "metric": r.metric, "direction": r.direction,
         "good": spec.good if spec else None, "unit": spec.unit if spec else None,

@@ -48,6 +48,14 @@ class Incident:
     onset: datetime | None = None  # the change point of the metric inside the localized scope
     candidates: int = 0  # candidate causes tested
     notes: tuple[str, ...] = ()
+    scope: tuple[Slice, ...] | None = None  # where RCA looked: the meaningful localized slices, () = everything
+
+    @property
+    def slices(self) -> tuple[Slice, ...]:
+        """The incident's localized slices: RCA's scope (``*`` when global), else the regression's own."""
+        if self.scope is None:
+            return tuple(self.regression.slices) or (self.regression.slice,)
+        return self.scope or (Slice((), share=1.0),)
 
     @property
     def id(self) -> str:

@@ -84,7 +84,7 @@ def analyze_command(
         table.add_column(col)
     for inc in result.incidents[:15]:
         r = inc.regression
-        where = ", ".join(s.key for s in (r.slices or (r.slice,))[:3])
+        where = ", ".join(s.key for s in inc.slices[:3])
         top = inc.causes[0] if inc.causes else None
         cause = "inconclusive" if inc.inconclusive or top is None else (
             f"{top.hypothesis}: {top.change_event or top.feature}")

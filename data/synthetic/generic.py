@@ -95,7 +95,7 @@ PAYMENTS = Domain(
     group_share=(0.22, 0.16, 0.18, 0.1, 0.1, 0.09, 0.08, 0.07),
     others=(("card_brand", ("visa", "mastercard", "amex", "discover"), (0.5, 0.35, 0.1, 0.05)),
             ("channel", ("ecom", "in_app", "pos"), (0.55, 0.3, 0.15))),
-    driver="issuer_latency_ms", driver_base=180.0, driver_sd=0.06, driver_shift=0.7, driver_effect=-1.0,
+    driver="issuer_latency_ms", driver_base=180.0, driver_sd=0.03, driver_shift=0.7, driver_effect=-1.0,
     nuisance="risk_score", flag="auth_flow", flag_levels=("frictionless", "challenge"),
     success="approved", success_base=2.6, latency="auth_ms", latency_base=420.0,
     effect_logit=-0.7, effect_latency=0.25,
@@ -129,7 +129,7 @@ SAAS = Domain(
     others=(("endpoint", ("/v1/search", "/v1/items", "/v1/orders", "/v1/users", "/v1/auth", "/v1/export"),
              (0.3, 0.25, 0.15, 0.12, 0.12, 0.06)),
             ("client", ("web", "ios", "android", "python_sdk", "js_sdk"), (0.35, 0.2, 0.2, 0.15, 0.1))),
-    driver="db_pool_utilization", driver_base=0.55, driver_sd=0.05, driver_shift=0.5, driver_effect=-1.4,
+    driver="db_pool_utilization", driver_base=0.55, driver_sd=0.025, driver_shift=0.5, driver_effect=-1.4,
     nuisance="payload_kb", flag="gateway_version", flag_levels=("gw-1", "gw-2"),
     success="ok", success_base=3.3, latency="latency_ms", latency_base=95.0,
     effect_logit=-0.9, effect_latency=0.35,
@@ -156,7 +156,7 @@ WAREHOUSE = Domain(
     groups=("northeast", "southeast", "midwest", "southwest", "pacific"),
     group_share=(0.26, 0.22, 0.2, 0.17, 0.15),
     others=(("shift", ("day", "night"), (0.62, 0.38)), ("sku_class", ("A", "B", "C"), (0.5, 0.3, 0.2))),
-    driver="staffing_ratio_gap", driver_base=0.1, driver_sd=0.08, driver_shift=0.8, driver_effect=-0.9,
+    driver="staffing_ratio_gap", driver_base=0.1, driver_sd=0.03, driver_shift=0.8, driver_effect=-0.9,
     nuisance="pick_density", flag="wms_version", flag_levels=("wms-7", "wms-8"),
     success="pick_correct", success_base=3.0, latency="minutes_per_order", latency_base=6.0,
     effect_logit=-0.8, effect_latency=0.3,
@@ -234,9 +234,10 @@ def generate_domain(domain: str | Domain, scenario: str, records: int, seed: int
     waves = []
     if scenario in ("scoped_change", "mediated_change", "driver_shift"):
         if scenario == "scoped_change" and d.scoped_on == "other":
-            dim, values, _ = d.others[0]
-            picked = [values[int(rng_plan.integers(len(values)))]]
-            scope = [((dim, v),) for v in picked]
+            dim, values, weights = d.others[0]
+            share = np.asarray(weights) / sum(weights)
+            big = [v for v, w in zip(values, share, strict=True) if w >= 0.12]  # a slice big enough to matter
+            scope = [((dim, big[int(rng_plan.integers(len(big)))]),)]
         elif scenario == "scoped_change" and d.scoped_on == "conjunction":
             g = _pick_groups(rng_plan, d, 2, 0.2, 0.45)
             dim, values, _ = d.others[0]

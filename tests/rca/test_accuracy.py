@@ -66,7 +66,7 @@ def _describe(result) -> str:
     for inc in result.incidents[:8]:
         r = inc.regression
         top = inc.causes[0] if inc.causes else None
-        lines.append(f"{r.metric} {r.start:%m-%d %H:%M} slices={[s.key for s in r.slices] or [r.slice.key]} "
+        lines.append(f"{r.metric} {r.start:%m-%d %H:%M} slices={[s.key for s in inc.slices]} "
                      f"top={(top.hypothesis, top.change_event, top.feature, top.confidence) if top else None}")
     return "\n".join(lines)
 

@@ -5,9 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: setup demo test clean
+.PHONY: setup frontend demo test test-services clean
 
-setup: $(STAMP)
+setup: $(STAMP) frontend
+
+# The React UI, built to frontend/dist (npm ci only when the lock changed; build only when a source is newer).
+frontend:
+	bash frontend/build.sh
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,8 +26,13 @@ demo: setup
 	@echo "Demo data:  $(DEMO_DIR)/workspace.yaml  (truth: $(DEMO_DIR)/truth.json)"
 	@echo "Metric cube: $(DEMO_DIR)/cube/cube.parquet"
 
-test: setup
+test: setup test-services
 	$(PY) -m pytest -n 2
+	cd frontend && npm test
+
+# Backend: the PostgreSQL server its tests start (tests/backend/pg.sh); installed here on a fresh machine.
+test-services:
+	@bash tests/backend/pg.sh install || echo "PostgreSQL unavailable: its backend tests will be skipped"
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache frontend/node_modules frontend/dist

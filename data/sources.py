@@ -185,7 +185,9 @@ def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConne
                    ) -> OpenWorkspace:
     """Validate a workspace against its data and expose the records as the DuckDB view ``records``."""
     ws = path_or_ws if isinstance(path_or_ws, Workspace) else load_workspace(path_or_ws)
-    con = con or duckdb.connect()
+    if con is None:
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")  # the CLI draws its own (metrics.cube)
     files, kind = _record_files(ws)
     source = _csv_source(con, ws, files) if kind == "csv" else _parquet_source(con, ws, files)
     raw_columns = {name: typ for name, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}

@@ -130,16 +130,23 @@ def compile_cube_sql(ws: Workspace, depth: int | None = None) -> tuple[str, str]
     index = {m.name: i for i, m in enumerate(base_metrics)}
     grain = ws.records.grain
     base_cols = [f"date_trunc('{grain}', {quote(ws.records.timestamp)}) AS ts"]
-    base_cols += [f"coalesce(CAST({quote(d)} AS VARCHAR), '{NULL_LABEL}') AS {alias[d]}" for d in dims]
+    # Group on the raw columns (cheaper than strings); grouping() tells a real null from a rolled-up one.
+    base_cols += [f"{quote(d)} AS {alias[d]}" for d in dims]
     for m in base_metrics:
         base_cols += _metric_inputs(m, index[m.name])
     sets = ", ".join("(" + ", ".join(["ts"] + [alias[d] for d in combo]) + ")" for combo in grouping_sets(dims, depth))
-    label_parts = [f"CASE WHEN grouping({alias[d]}) = 0 THEN {sql_literal(d + '=')} || {alias[d]} END" for d in dims]
+    label_parts = [f"CASE WHEN grouping({alias[d]}) = 0 THEN {sql_literal(d + '=')} || "
+                   f"coalesce(CAST({alias[d]} AS VARCHAR), '{NULL_LABEL}') END" for d in dims]
     slice_expr = f"coalesce(nullif(concat_ws('&', {', '.join(label_parts)}), ''), '*')" if dims else "'*'"
     aggs = [a for m in base_metrics for a in _metric_aggregates(m, index[m.name])]
-    wide = (f"CREATE OR REPLACE TEMP TABLE wide AS WITH base AS (SELECT {', '.join(base_cols)} FROM records) "
-            f"SELECT ts, {slice_expr} AS slice, count(*) AS n, {', '.join(aggs)} "
-            f"FROM base GROUP BY GROUPING SETS ({sets})")
+    # Two-phase aggregation: every aggregate is a sum, so the records are first summed into leaves
+    # (bucket × every dimension), then the grouping sets roll up the much smaller leaf table.
+    rolled = [f"sum({a.rsplit(' AS ', 1)[1]}) AS {a.rsplit(' AS ', 1)[1]}" for a in aggs]
+    leaf_keys = ", ".join(["ts"] + [alias[d] for d in dims])
+    wide = (f"CREATE OR REPLACE TEMP TABLE wide AS WITH base AS (SELECT {', '.join(base_cols)} FROM records), "
+            f"leaves AS (SELECT {leaf_keys}, count(*) AS n, {', '.join(aggs)} FROM base GROUP BY {leaf_keys}) "
+            f"SELECT ts, {slice_expr} AS slice, CAST(sum(n) AS BIGINT) AS n, {', '.join(rolled)} "
+            f"FROM leaves GROUP BY GROUPING SETS ({sets})")
     specs = {m.name: m for m in ws.metrics}
     selects = [_long_select(m, index[m.name]) for m in base_metrics]
     selects += [_composite_select(m, index, specs) for m in ws.metrics if m.type == "composite"]

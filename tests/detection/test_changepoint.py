@@ -13,6 +13,7 @@ from detection.changepoint import (
     CostWeightedAR1,
     PeltChangepoints,
     _pelt,
+    _seasonal_candidates,
     changepoints,
 )
 
@@ -181,6 +182,9 @@ def test_heavy_tailed_jump_process_is_one_segment():
     ({"noise_floor": 0.0}, "noise_floor"),
     ({"outlier_threshold": 0}, "outlier_threshold"),
     ({"max_iter": 0}, "max_iter"),
+    ({"seasonal": 1}, "seasonal"),
+    ({"seasonal": 12.0}, "seasonal"),
+    ({"seasonal": "monthly"}, "seasonal"),
 ])
 def test_ar_validation_happens_in_fit(params, message):
     est = ARChangepoints(**params)  # __init__ only stores
@@ -281,6 +285,93 @@ def test_bocpd_validation_happens_in_fit(params, message):
     est = BayesianOnlineChangepoints(**params)
     with pytest.raises(ValueError, match=message):
         est.fit(np.zeros(50))
+
+
+# ---- seasonality -------------------------------------------------------------------------------
+
+MONTHLY = np.array([0.0, 1, 3, 2, 0, -1, -2, -4, -2, 0, 1, 2])
+MONTHLY -= MONTHLY.mean()  # an annual profile spanning about 7 noise SDs, not a sinusoid
+
+
+def seasonal(n: int, seed: int, shift_at: int | None = None, shift: float = 0.0,
+             ar: float = 0.0) -> np.ndarray:
+    """MONTHLY repeated, plus AR(ar) noise with unit innovations, plus an optional level shift."""
+    e = rng(seed).normal(size=n)
+    for t in range(1, n):
+        e[t] += ar * e[t - 1]
+    y = np.resize(MONTHLY, n) + e
+    if shift_at is not None:
+        y[shift_at:] += shift
+    return y
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_level_shift_in_a_seasonal_series_is_found_within_3(seed):
+    y = seasonal(240, seed, shift_at=150, shift=2.0)  # 2 noise SDs, small against the season
+    est = ARChangepoints().fit(y)
+    assert est.period_ == 12 and est.seasonal_gain_ > 0
+    assert near(est.changepoints_, [150])
+    assert changepoints(y) == est.changepoints_
+    # without the seasonal term the AR(1) absorbs the cycle and the shift drowns in it
+    assert not near(ARChangepoints(seasonal=False).fit(y).changepoints_, [150])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_seasonal_series_without_change_has_none(seed):
+    y = seasonal(240, seed, ar=0.5)
+    est = ARChangepoints().fit(y)
+    assert est.changepoints_ == []
+    assert est.period_ == 12
+    assert np.abs(est.seasonal_[:12, 0] - MONTHLY).max() < 1.0  # the profile, in input units
+    assert np.allclose(est.seasonal_[12:24], est.seasonal_[:12])
+
+
+@pytest.mark.parametrize("kind", ["white", "ar0.9", "walk", "step", "t3", "sine27.3"])
+def test_non_seasonal_series_is_not_treated_as_seasonal(kind):
+    r = rng(11)
+    n = 300
+    y = {
+        "white": r.normal(size=n),
+        "ar0.9": np.array([0.0]),
+        "walk": np.cumsum(r.normal(size=n)),
+        "step": steps(n, [180], [3.0], seed=11),
+        "t3": r.standard_t(3, size=n),
+        # a cycle that is not an integer period: the AR(1) follows it, no profile fits it
+        "sine27.3": 2 * np.sin(2 * np.pi * np.arange(n) / 27.3) + r.normal(size=n),
+    }[kind]
+    if kind == "ar0.9":
+        e = r.normal(size=n)
+        y = np.zeros(n)
+        for t in range(1, n):
+            y[t] = 0.9 * y[t - 1] + e[t]
+    est = ARChangepoints().fit(y)
+    assert est.period_ == 0 and not est.seasonal_.any()
+    assert not est.seasonal_gain_ > 0  # NaN (nothing proposed) or a loss
+    assert est.changepoints_ == ARChangepoints(seasonal=False).fit(y).changepoints_
+
+
+def test_known_period_and_missing_values():
+    # a smooth (sinusoidal) season: its highest autocorrelation peak need not sit on lag 12,
+    # but a known period is tested directly
+    r = rng(5)
+    y = 2.0 * np.sin(2 * np.pi * np.arange(240) / 12) + r.normal(size=240)
+    y[[30, 31, 100]] = np.nan
+    est = ARChangepoints(seasonal=12).fit(y)
+    assert est.period_ == 12 and est.changepoints_ == []
+    assert np.isfinite(est.seasonal_).all()
+    # fewer than SEASONAL_MIN_CYCLES cycles: the period is not tested at all
+    short = ARChangepoints(seasonal=100).fit(y)
+    assert short.period_ == 0 and np.isnan(short.seasonal_gain_)
+
+
+def test_seasonal_candidates_screen():
+    z = seasonal(240, 0)[:, None]
+    found = _seasonal_candidates(z)
+    assert 12 in found and all(12 % p == 0 or p % 12 == 0 for p in found) and 2 not in found
+    assert _seasonal_candidates(np.zeros((240, 1))) == []  # constant: nothing to screen
+    assert _seasonal_candidates(z[:8]) == []  # too short for three cycles of any period >= 3
+    # the two columns share the period
+    assert 12 in _seasonal_candidates(np.column_stack([z[:, 0], seasonal(240, 1)]))
 
 
 # ---- the TCPD benchmark's scorer loading (needs shared/) ---------------------------------------

@@ -1,0 +1,5 @@
+"""The ASGI app for multi-worker servers: ``uvicorn backend.api.asgi:app`` (settings from the environment)."""
+
+from backend.api.main import create_app
+
+app = create_app()

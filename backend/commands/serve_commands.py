@@ -1,0 +1,30 @@
+"""`cxw serve`: the HTTP API (and the web UI when built), optionally with the scheduled detection job."""
+
+from __future__ import annotations
+
+import typer
+
+from backend.cli import app
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, max=16, help="Worker processes (no scheduler when > 1)."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Serve the API at /api (docs at /docs); runs the detection job on CXW_SCHEDULE_CRON when set."""
+    import uvicorn
+
+    from backend.api.main import create_app
+    from backend.settings import get_settings
+
+    settings = get_settings()
+    settings.check_deployable()
+    if workers > 1:
+        create_app(settings)  # migrate once before the workers start
+        uvicorn.run("backend.api.asgi:app", host=host, port=port, workers=workers, log_level=log_level)
+        return
+    application = create_app(settings, start_scheduler=True)
+    uvicorn.run(application, host=host, port=port, log_level=log_level)

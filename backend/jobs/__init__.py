@@ -1,0 +1,1 @@
+"""Jobs the scheduler and `cxw job` run."""

@@ -1,0 +1,140 @@
+"""The detection job: analyse a workspace's new data, store incidents, announce the new ones.
+
+1. Find (or register) the workspace; read its data watermark (the newest record timestamp).
+2. Without new data since the last successful run, record a ``skipped`` run. Otherwise rebuild the cube
+   and run the pipeline (`backend.pipeline.analyze_workspace`, or a given incidents.json).
+3. In ONE transaction: upsert the incidents (dedup), queue a webhook message per new incident and URL
+   in the outbox, propose the new incidents' recommendations as actions, close the run.
+4. Deliver due outbox messages (this run's and any left from earlier runs) with retries and backoff.
+
+Re-running is safe: the same regression updates its incident, and the outbox holds at most one message
+per (incident, URL), so nothing is announced twice; an unreachable webhook keeps its messages pending.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend import pipeline as pipeline_module
+from backend.actors import JOB_ACTOR, Actor
+from backend.crud import actions, incidents, outbox, runs, workspaces
+from backend.errors import Invalid
+from backend.models import Workspace
+from backend.schemas.incident import IncidentPublic
+from backend.settings import Settings
+from backend.webhooks import DeliveryReport, build_body, check_url, deliver_due, message_format
+from data.errors import UserError
+from data.sources import open_workspace, quote
+
+
+@dataclass
+class JobResult:
+    run: dict
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    queued: int = 0
+    delivery: DeliveryReport | None = None
+
+
+def data_watermark(path: str | Path) -> datetime | None:
+    """The newest record timestamp of a workspace (one DuckDB aggregate over the records)."""
+    ow = open_workspace(path)
+    try:
+        return ow.con.execute(f"SELECT max({quote(ow.workspace.records.timestamp)}) FROM records").fetchone()[0]
+    finally:
+        ow.con.close()
+
+
+def link_for(settings: Settings, incident_id: int) -> str | None:
+    return f"{settings.public_url.rstrip('/')}/incidents/{incident_id}" if settings.public_url else None
+
+
+def store_incidents(session: Session, settings: Settings, ws: Workspace, items: list, actor: Actor,
+                    webhooks: list[tuple[str, str]], run_id: int | None = None) -> tuple[incidents.UpsertResult, int]:
+    """Upsert incidents, queue webhook messages for the new ones and propose their actions (caller commits)."""
+    result = incidents.upsert(session, ws, items, actor, run_id=run_id)
+    queued = 0
+    ws_info = {"id": ws.id, "name": ws.name}
+    for inc in result.created:
+        public = IncidentPublic.model_validate(incidents.public(inc)).model_dump(mode="json")
+        for url, fmt in webhooks:
+            body = build_body(fmt, public, ws_info, link_for(settings, inc.id))
+            queued += outbox.enqueue(session, inc.id, url, fmt, body) is not None
+        actions.propose_all(session, inc, actor, source="job" if actor.role == "job" else "recommendation")
+    return result, queued
+
+
+def resolve_webhooks(settings: Settings, urls: list[str], fmt: str = "auto") -> list[tuple[str, str]]:
+    seen, out = set(), []
+    for url in [*urls, *settings.webhooks]:
+        if url not in seen:
+            seen.add(url)
+            out.append((check_url(url), message_format(url, fmt if url in urls else settings.webhook_format)))
+    return out
+
+
+def _load_incidents_file(path: Path) -> list:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise UserError(f"{path}: cannot read incidents JSON: {err}") from None
+    return pipeline_module.incidents_from(doc, None)
+
+
+def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: str | Path | int, *,
+               webhooks: list[str] = (), fmt: str = "auto", full: bool = False, incidents_file: Path | None = None,
+               pipeline: pipeline_module.PipelineFn | None = None, actor: Actor = JOB_ACTOR,
+               deliver: bool = True, build_cube: bool = True) -> JobResult:
+    hooks = resolve_webhooks(settings, list(webhooks), fmt)
+    with sessions.begin() as session:
+        ws = (workspaces.get(session, workspace) if isinstance(workspace, int)
+              else workspaces.find_or_register(session, workspace, actor))
+        ws_id, ws_path = ws.id, ws.path
+        since = None if full else runs.last_watermark(session, ws)
+    watermark = data_watermark(ws_path)
+    with sessions.begin() as session:
+        run = runs.start(session, workspaces.get(session, ws_id), actor)
+        run.since = since
+        run_id = run.id
+    has_new_data = since is None or (watermark is not None and watermark > since)
+    if incidents_file is None and not has_new_data:
+        with sessions.begin() as session:
+            run = runs.finish(session, runs.get(session, run_id), "skipped", actor, watermark=since,
+                              detail={"reason": f"no records after {since}"})
+            result = JobResult(runs.public(run))
+    else:
+        try:
+            if build_cube and incidents_file is None:
+                with sessions.begin() as session:
+                    workspaces.build_cube(session, workspaces.get(session, ws_id), settings.data_dir, actor)
+            if incidents_file is not None:
+                items = _load_incidents_file(incidents_file)
+            else:
+                with sessions() as session:
+                    cube_dir = workspaces.get(session, ws_id).cube_dir
+                fn = pipeline or pipeline_module.analyze_workspace
+                items = fn(Path(ws_path), since=since, cube_dir=Path(cube_dir) if cube_dir else None,
+                           out_dir=(settings.data_dir / "runs" / str(run_id)).resolve())
+            with sessions.begin() as session:
+                ws = workspaces.get(session, ws_id)
+                stored, queued = store_incidents(session, settings, ws, items, actor, hooks, run_id)
+                run = runs.finish(session, runs.get(session, run_id), "succeeded", actor, watermark=watermark,
+                                  incidents_new=len(stored.created), incidents_updated=len(stored.updated),
+                                  messages_queued=queued)
+                result = JobResult(runs.public(run), [i.id for i in stored.created], [i.id for i in stored.updated],
+                                   queued)
+        except Exception as err:
+            message = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
+            with sessions.begin() as session:
+                runs.finish(session, runs.get(session, run_id), "failed", actor, error=message[:4000])
+            if isinstance(err, (UserError, ValueError)) and not isinstance(err, UserError):
+                raise Invalid(message) from err
+            raise
+    if deliver:
+        result.delivery = deliver_due(sessions, settings)
+    return result

@@ -1,0 +1,13 @@
+"""Database tables, one module per resource; importing this package registers them all on `Base.metadata`."""
+
+from backend.models.action import Action
+from backend.models.audit import AuditEntry
+from backend.models.base import Base, utcnow
+from backend.models.incident import Feedback, Incident
+from backend.models.outbox import OutboxMessage
+from backend.models.signal import Signal
+from backend.models.token import ApiToken
+from backend.models.workspace import Run, Workspace
+
+__all__ = ["Action", "ApiToken", "AuditEntry", "Base", "Feedback", "Incident", "OutboxMessage", "Run", "Signal",
+           "Workspace", "utcnow"]

@@ -1,0 +1,82 @@
+"""Service settings, read from the environment with the ``CXW_`` prefix (pydantic-settings).
+
+Outside development (``CXW_ENV`` other than ``development``) the service refuses to start with the
+default secret: `Settings.check_deployable` raises a `UserError` naming the variable to set.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from data.errors import UserError
+
+DEFAULT_SECRET = "cxw-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Everything the API, the job and the CLI read from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CXW_", extra="ignore")
+
+    env: str = "development"
+    secret_key: str = DEFAULT_SECRET
+    data_dir: Path = Path(".cxw")
+    database_url: str | None = None  # default: SQLite (WAL) at data_dir/cxw.db
+    upload_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    frontend_dist: Path = Path("frontend/dist")
+    cors_origins: list[str] = Field(default_factory=list)
+    # The scheduled detection job inside `cxw serve` (off unless a cron expression is set).
+    schedule_cron: str | None = None
+    webhooks: list[str] = Field(default_factory=list)
+    webhook_format: Literal["auto", "slack", "json"] = "auto"
+    # Outbox delivery: attempt k waits webhook_backoff_seconds * 2**(k-1), at most webhook_backoff_max_seconds;
+    # a job run keeps retrying for webhook_retry_budget_seconds, the rest waits for the next run or tick.
+    webhook_timeout_seconds: float = 5.0
+    webhook_backoff_seconds: float = 1.0
+    webhook_backoff_max_seconds: float = 3600.0
+    webhook_retry_budget_seconds: float = 15.0
+    webhook_max_attempts: int = 12
+    token_cache_seconds: float = 10.0
+    read_cache_seconds: float = 1.0  # incident list/summary/detail micro-cache (see backend/api/cache.py)
+    public_url: str | None = None  # base URL for links in webhook messages
+
+    @field_validator("schedule_cron")
+    @classmethod
+    def _valid_cron(cls, expr: str | None) -> str | None:
+        if expr is None or not expr.strip():
+            return None
+        from croniter import croniter
+
+        if not croniter.is_valid(expr):
+            raise ValueError(f"CXW_SCHEDULE_CRON {expr!r} is not a valid cron expression")
+        return expr.strip()
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cxw.db').resolve()}"
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    def check_deployable(self) -> None:
+        """Refuse a default or short secret outside development."""
+        if self.is_development:
+            return
+        if self.secret_key == DEFAULT_SECRET:
+            raise UserError(f"CXW_ENV={self.env} but CXW_SECRET_KEY is the development default; "
+                            "set CXW_SECRET_KEY to a long random value")
+        if len(self.secret_key) < 16:
+            raise UserError("CXW_SECRET_KEY must be at least 16 characters outside development")
+
+
+def get_settings() -> Settings:
+    """Settings from the current environment (read anew each call; the app keeps its own copy)."""
+    return Settings()

@@ -1,0 +1,121 @@
+"""Workspace uploads: a workspace YAML plus its records (Parquet or CSV) and, optionally, a change log.
+
+Files are checked (size, emptiness, type by name and content), written to a fresh folder under the
+data dir, and validated with the same loaders as any workspace (`data.sources.open_workspace`). Any
+failure removes the folder and stores nothing; the error names the uploaded file at fault.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+
+import yaml
+from sqlalchemy.orm import Session
+
+from backend.actors import Actor
+from backend.crud import workspaces
+from backend.errors import Invalid, TooLarge, UnsupportedType
+from backend.models import Workspace
+from data.errors import UserError
+from data.sources import CSV_SUFFIXES, PARQUET_SUFFIXES
+
+CHUNK = 1024 * 1024
+
+
+def _safe_name(filename: str | None, fallback: str) -> str:
+    name = Path(filename or fallback).name.strip().replace("\x00", "")
+    return name if name and name not in (".", "..") else fallback
+
+
+def _copy_limited(src: BinaryIO, dest: Path, limit: int, label: str, used: int) -> int:
+    """Copy in chunks, refusing past ``limit`` bytes in all; returns the bytes written."""
+    written = 0
+    with dest.open("wb") as out:
+        while chunk := src.read(CHUNK):
+            written += len(chunk)
+            if used + written > limit:
+                raise TooLarge(f"{label}: the upload is larger than the limit of {limit / 1024 / 1024:.0f} MB")
+            out.write(chunk)
+    return written
+
+
+def _records_kind(name: str, path: Path) -> str:
+    lower = name.lower()
+    if lower.endswith(PARQUET_SUFFIXES):
+        with path.open("rb") as fh:
+            head = fh.read(4)
+            fh.seek(-4, 2) if path.stat().st_size >= 8 else None
+            tail = fh.read(4)
+        if head != b"PAR1" or tail != b"PAR1":
+            raise Invalid(f"records {name}: not a Parquet file (the PAR1 markers are missing)")
+        return "parquet"
+    if lower.endswith(CSV_SUFFIXES):
+        if lower.endswith(".gz"):
+            return "csv"
+        with path.open("rb") as fh:
+            sample = fh.read(64 * 1024)
+        if b"\x00" in sample:
+            raise UnsupportedType(f"records {name}: binary content, not a text CSV file")
+        return "csv"
+    raise UnsupportedType(f"records {name}: unsupported file type; upload .parquet or .csv records")
+
+
+def _spec(path: Path, name: str) -> dict:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as err:
+        raise Invalid(f"workspace {name}: not a YAML text file ({str(err).splitlines()[0]})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("records"), dict):
+        raise Invalid(f"workspace {name}: expected a mapping with keys name, records, metrics")
+    return raw
+
+
+def store_upload(session: Session, data_dir: Path, actor: Actor, *, spec: tuple[str | None, BinaryIO],
+                 records: tuple[str | None, BinaryIO], changes: tuple[str | None, BinaryIO] | None,
+                 limit: int, name: str | None = None, description: str = "") -> Workspace:
+    """Save, validate and register an uploaded workspace; on any error nothing is kept."""
+    folder = (data_dir / "uploads" / uuid.uuid4().hex).resolve()
+    folder.mkdir(parents=True)
+    try:
+        used = 0
+        spec_name = _safe_name(spec[0], "workspace.yaml")
+        spec_tmp = folder / ".workspace.upload"
+        used += _copy_limited(spec[1], spec_tmp, limit, spec_name, used)
+        if spec_tmp.stat().st_size == 0:
+            raise Invalid(f"workspace {spec_name}: the file is empty")
+        raw = _spec(spec_tmp, spec_name)
+        records_name = _safe_name(records[0], "records.csv")
+        if records_name in ("workspace.yaml", ".workspace.upload"):
+            records_name = "records-" + records_name
+        records_path = folder / records_name
+        size = _copy_limited(records[1], records_path, limit, records_name, used)
+        used += size
+        if size == 0:
+            raise Invalid(f"records {records_name}: the file is empty")
+        kind = _records_kind(records_name, records_path)
+        raw["records"] = {**raw["records"], "path": records_name, "format": kind}
+        if changes is not None:
+            changes_name = _safe_name(changes[0], "changes.csv")
+            if changes_name == records_name:
+                changes_name = "changes-" + changes_name
+            size = _copy_limited(changes[1], folder / changes_name, limit, changes_name, used)
+            if size == 0:
+                raise Invalid(f"changes {changes_name}: the file is empty")
+            raw["changes"] = {"path": changes_name}
+        elif raw.get("changes"):
+            raise Invalid(f"workspace {spec_name}: names a change log (changes.path) but no changes file was uploaded")
+        spec_tmp.unlink()
+        (folder / "workspace.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+        try:
+            return workspaces.register(session, folder / "workspace.yaml", actor, name=name, description=description,
+                                       source="upload")
+        except UserError as err:
+            if isinstance(err, Invalid):
+                raise
+            raise Invalid(str(err).replace(str(folder) + "/", "").replace(str(folder), "upload")) from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise

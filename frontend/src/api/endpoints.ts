@@ -1,0 +1,47 @@
+// One function per API route the UI uses, each checked against the OpenAPI schema. Pages never build URLs.
+import { client, unwrap } from "./client";
+import { normalizeIncident } from "./normalize";
+import type {
+  FeedbackLabel,
+  IncidentDetail,
+  IncidentFilters,
+  IncidentStatus,
+  WhatIfRequest,
+  WhatIfResult,
+} from "./types";
+
+const byId = (id: number) => ({ params: { path: { incident_id: id } } });
+
+export const api = {
+  me: (token?: string | null) =>
+    unwrap(client.GET("/api/me", token ? { headers: { Authorization: `Bearer ${token}` } } : {})),
+  workspaces: () => unwrap(client.GET("/api/workspaces", { params: { query: { limit: 100 } } })),
+  series: (workspaceId: number, metric: string, slice = "*") =>
+    unwrap(client.GET("/api/workspaces/{workspace_id}/series", { params: { path: { workspace_id: workspaceId }, query: { metric, slice } } })),
+  changes: (workspaceId: number) =>
+    unwrap(client.GET("/api/workspaces/{workspace_id}/changes", { params: { path: { workspace_id: workspaceId }, query: { limit: 500 } } })),
+  incidents: (f: IncidentFilters = {}) => unwrap(client.GET("/api/incidents", { params: { query: f } })),
+  incidentSummary: (workspaceId?: number) =>
+    unwrap(client.GET("/api/incidents/summary", { params: { query: { workspace_id: workspaceId } } })),
+  incident: async (id: number) =>
+    normalizeIncident((await unwrap(client.GET("/api/incidents/{incident_id}", byId(id)))) as unknown as IncidentDetail),
+  incidentSlices: (id: number, parent?: string, limit = 1000) =>
+    unwrap(client.GET("/api/incidents/{incident_id}/slices", { params: { path: { incident_id: id }, query: { parent, limit } } })),
+  setStatus: (id: number, status: IncidentStatus) =>
+    unwrap(client.PATCH("/api/incidents/{incident_id}", { ...byId(id), body: { status } })),
+  addFeedback: (id: number, fb: { label: FeedbackLabel; comment?: string }) =>
+    unwrap(client.POST("/api/incidents/{incident_id}/feedback", { ...byId(id), body: { label: fb.label, comment: fb.comment ?? "" } })),
+  whatIf: async (id: number, body: WhatIfRequest) =>
+    (await unwrap(client.POST("/api/incidents/{incident_id}/whatif", { ...byId(id), body }))) as WhatIfResult,
+  planPdfPath: (id: number) => `/api/incidents/${id}/plan/pdf`,
+  actions: (q: { status?: "proposed" | "approved" | "rejected"; incident_id?: number } = {}) =>
+    unwrap(client.GET("/api/actions", { params: { query: { ...q, limit: 200 } } })),
+  proposeAction: (incidentId: number, body: { recommendation?: number; title?: string; description?: string }) =>
+    unwrap(client.POST("/api/incidents/{incident_id}/actions", { ...byId(incidentId), body: { description: "", ...body } })),
+  decideAction: (id: number, decision: "approve" | "reject", comment = "") =>
+    decision === "approve"
+      ? unwrap(client.POST("/api/actions/{action_id}/approve", { params: { path: { action_id: id } }, body: { comment } }))
+      : unwrap(client.POST("/api/actions/{action_id}/reject", { params: { path: { action_id: id } }, body: { comment } })),
+  audit: (q: { entity_type?: string; limit?: number; offset?: number } = {}) =>
+    unwrap(client.GET("/api/audit", { params: { query: q } })),
+};

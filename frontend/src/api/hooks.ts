@@ -1,0 +1,89 @@
+// TanStack Query hooks over `api`: cache keys in one place, and writes invalidate what they change.
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api } from "./endpoints";
+import type { ActionStatus, FeedbackLabel, IncidentFilters, IncidentStatus, WhatIfRequest } from "./types";
+
+export const useWorkspaces = () =>
+  useQuery({ queryKey: ["workspaces"], queryFn: api.workspaces, staleTime: 5 * 60_000 });
+
+export const useSeries = (workspaceId: number | undefined, metric: string | undefined, slice = "*") =>
+  useQuery({
+    queryKey: ["series", workspaceId, metric, slice],
+    queryFn: () => api.series(workspaceId!, metric!, slice),
+    enabled: workspaceId !== undefined && !!metric,
+    staleTime: 60_000,
+  });
+
+export const useChanges = (workspaceId: number | undefined) =>
+  useQuery({
+    queryKey: ["changes", workspaceId],
+    queryFn: () => api.changes(workspaceId!),
+    enabled: workspaceId !== undefined,
+    staleTime: 5 * 60_000,
+  });
+
+export const useIncidents = (f: IncidentFilters = {}) =>
+  useQuery({ queryKey: ["incidents", f], queryFn: () => api.incidents(f), placeholderData: keepPreviousData });
+
+export const useIncidentSummary = (workspaceId?: number) =>
+  useQuery({ queryKey: ["incidents", "summary", workspaceId], queryFn: () => api.incidentSummary(workspaceId) });
+
+export const useIncident = (id: number) =>
+  useQuery({ queryKey: ["incident", id], queryFn: () => api.incident(id), enabled: Number.isFinite(id) });
+
+export const useIncidentSlices = (id: number, parent: string) =>
+  useQuery({
+    queryKey: ["incident", id, "slices", parent],
+    queryFn: () => api.incidentSlices(id, parent),
+    enabled: Number.isFinite(id),
+    staleTime: 5 * 60_000,
+  });
+
+export const useActions = (q: { status?: ActionStatus; incident_id?: number } = {}, enabled = true) =>
+  useQuery({ queryKey: ["actions", q], queryFn: () => api.actions(q), enabled });
+
+export const useAudit = (q: { entity_type?: string; limit?: number; offset?: number } = {}) =>
+  useQuery({ queryKey: ["audit", q], queryFn: () => api.audit(q), placeholderData: keepPreviousData });
+
+function useInvalidate() {
+  const qc = useQueryClient();
+  return (...prefixes: string[]) => prefixes.forEach((p) => qc.invalidateQueries({ queryKey: [p] }));
+}
+
+export function useSetStatus(id: number) {
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (status: IncidentStatus) => api.setStatus(id, status),
+    onSuccess: () => invalidate("incident", "incidents", "audit"),
+  });
+}
+
+export function useAddFeedback(id: number) {
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (fb: { label: FeedbackLabel; comment?: string }) => api.addFeedback(id, fb),
+    onSuccess: () => invalidate("incident", "incidents", "audit"),
+  });
+}
+
+export function useWhatIf(id: number) {
+  return useMutation({ mutationFn: (body: WhatIfRequest) => api.whatIf(id, body) });
+}
+
+export function useProposeAction(incidentId: number) {
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (body: { recommendation?: number; title?: string; description?: string }) =>
+      api.proposeAction(incidentId, body),
+    onSuccess: () => invalidate("actions", "audit"),
+  });
+}
+
+export function useDecideAction() {
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (v: { id: number; decision: "approve" | "reject"; comment?: string }) =>
+      api.decideAction(v.id, v.decision, v.comment),
+    onSuccess: () => invalidate("actions", "audit", "incident"),
+  });
+}

@@ -1,0 +1,202 @@
+// Ranked causes with their evidence: difference-in-differences (treated vs control), SHAP attribution
+// shift, timing against change events, and the refutations (placebos), each with effect, interval, p.
+import { useState } from "react";
+import type { Cause, Evidence, IncidentDetail } from "../../api/types";
+import { ConfidenceBar, SupportBadge } from "../Badges";
+import { DidChart, EventStudyChart, PlaceboChart, ShapBars, TimingChart, eventStudyPeriods } from "../charts/EvidenceCharts";
+import { Empty, Loading, errorMessage } from "../States";
+import { formatChange, formatDateTime, formatInterval, formatPct, formatPValue, formatSlice, humanize, type Unit } from "../../lib/format";
+import { keyOf, sliceFilters } from "../../lib/slices";
+import { useTreatedControl } from "../../lib/treatedControl";
+
+const TEST_LABELS: Record<string, string> = {
+  did: "Difference-in-differences",
+  event_study: "Event study",
+  shap: "SHAP attribution shift",
+  timing: "Timing against change events",
+  scope: "Scope match",
+  placebo_time: "Placebo: earlier date",
+  placebo_scope: "Placebo: untouched slices",
+  placebo_its: "Placebo: interrupted time series",
+  dose_response: "Dose-response",
+};
+
+const REFUTATION = /placebo|refut|random_common|subset/;
+
+export function evidenceLabel(test: string): string {
+  return TEST_LABELS[test] ?? humanize(test);
+}
+
+/** Evidence tests in the order a reader wants them: effect estimates, attribution, timing, then refutations. */
+export function orderedEvidence(ev: Record<string, Evidence>): [string, Evidence][] {
+  const order = ["did", "event_study", "shap", "timing", "scope", "dose_response"];
+  return Object.entries(ev).sort(([a], [b]) => {
+    const ia = REFUTATION.test(a) ? 100 : order.indexOf(a) < 0 ? 50 : order.indexOf(a);
+    const ib = REFUTATION.test(b) ? 100 : order.indexOf(b) < 0 ? 50 : order.indexOf(b);
+    return ia - ib || a.localeCompare(b);
+  });
+}
+
+const HIDDEN_DETAIL = new Set(["testable", "periods", "placebo_z", "placebo_effects", "placebo_jumps", "top_inputs", "distribution", "change_point_interval"]);
+
+function fmtDetail(v: unknown): string {
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+  if (typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v)) return formatDateTime(v);
+  return String(v);
+}
+
+function scalarDetails(detail: Record<string, unknown> | undefined): [string, string][] {
+  if (!detail) return [];
+  return Object.entries(detail)
+    .filter(([k, v]) => !HIDDEN_DETAIL.has(k) && v !== null && ["string", "number", "boolean"].includes(typeof v))
+    .slice(0, 9)
+    .map(([k, v]) => [humanize(k), fmtDetail(v)]);
+}
+
+/** How to print a test's effect: metric units for effect estimates, hours for timing, share for SHAP, z for placebos. */
+export function effectFormatter(test: string, unit: Unit): (v: number) => string {
+  if (test === "timing") return (v) => `${v > 0 ? "+" : v < 0 ? "−" : ""}${Math.abs(v).toFixed(1)} h`;
+  if (test === "shap") return (v) => formatPct(v, 1, false);
+  if (test === "scope") return (v) => v.toFixed(2);
+  if (test === "placebo_time" || test === "placebo_scope") return (v) => `z = ${v.toFixed(2)}`;
+  return (v) => formatChange(v, unit);
+}
+
+const EFFECT_LABEL: Record<string, string> = {
+  timing: "event − change point",
+  shap: "share of the change",
+  scope: "overlap (Jaccard)",
+  placebo_time: "real statistic",
+  placebo_scope: "real statistic",
+};
+
+export function causeScope(c: Cause): string[] {
+  const fromCause = (c.scope ?? []).map(keyOf).filter((k) => k !== "*");
+  if (fromCause.length) return fromCause;
+  const cand = c.evidence?.scope?.detail?.candidate_scope;
+  return typeof cand === "string" && cand !== "*" ? cand.split(";").filter(Boolean) : [];
+}
+
+function TreatedControl({ inc, cause, unit }: { inc: IncidentDetail; cause: Cause; unit: Unit }) {
+  const scope = causeScope(cause);
+  const tc = useTreatedControl(inc, scope);
+  if (!tc.applicable) return null;
+  if (tc.pending) return <Loading height={120} label="Loading treated and control series…" />;
+  if (tc.error) return <div className="small bad">Treated/control series unavailable: {errorMessage(tc.error)}</div>;
+  if (!tc.data) return null;
+  const eventTime = (cause.onset as string | undefined) ?? (cause.evidence?.timing?.detail?.candidate_time as string | undefined) ?? null;
+  return (
+    <DidChart
+      treated={tc.data.treated}
+      control={tc.data.control}
+      eventTime={eventTime}
+      unit={unit}
+      treatedLabel={`Treated: ${scope.map((k) => sliceFilters(k)[0][1]).join(", ")}`}
+      controlLabel={`Control: other ${tc.data.dimension} values (${tc.data.controls.length})`}
+    />
+  );
+}
+
+function EvidenceCard({ name, ev, unit, cause, inc }: { name: string; ev: Evidence; unit: Unit; cause: Cause; inc: IncidentDetail }) {
+  const test = ev.test ?? name;
+  const fmt = effectFormatter(test, unit);
+  const detail = (ev.detail ?? {}) as Record<string, unknown>;
+  const testable = detail.testable !== false;
+  const periods = test === "event_study" ? eventStudyPeriods(detail) : [];
+  const placeboZ = Array.isArray(detail.placebo_z) ? (detail.placebo_z as number[]).filter((z) => typeof z === "number") : [];
+  const realZ = typeof detail.real_z === "number" ? detail.real_z : ev.effect;
+  return (
+    <div className="evidence" data-testid={`evidence-${name}`} style={test === "did" || test === "event_study" ? { gridColumn: "span 1" } : undefined}>
+      <h4>
+        {evidenceLabel(test)}
+        {!testable ? <span className="badge">not testable</span> : ev.supports != null && <SupportBadge supports={!!ev.supports} />}
+      </h4>
+      <dl className="kv">
+        {ev.effect != null && Number.isFinite(ev.effect) && (
+          <>
+            <dt>{EFFECT_LABEL[test] ?? "effect"}</dt>
+            <dd>
+              <strong>{fmt(ev.effect)}</strong> {ev.interval && <span className="muted">{formatInterval(ev.interval, fmt)}</span>}
+            </dd>
+          </>
+        )}
+        {ev.p_value != null && (
+          <>
+            <dt>significance</dt>
+            <dd>{formatPValue(ev.p_value)}</dd>
+          </>
+        )}
+        {scalarDetails(detail).map(([k, v]) => (
+          <FragmentKV key={k} k={k} v={v} />
+        ))}
+      </dl>
+      {test === "did" && testable && <TreatedControl inc={inc} cause={cause} unit={unit} />}
+      {periods.length > 1 && <EventStudyChart periods={periods} unit={unit} />}
+      {test === "shap" && <ShapBars detail={detail} highlight={(detail.feature as string) ?? cause.feature} />}
+      {test === "timing" && typeof detail.change_point === "string" && typeof detail.candidate_time === "string" && (
+        <TimingChart
+          changePoint={detail.change_point}
+          interval={Array.isArray(detail.change_point_interval) ? (detail.change_point_interval as [string, string]) : null}
+          candidate={detail.candidate_time}
+          candidateLabel={cause.change_event ?? "candidate"}
+        />
+      )}
+      {placeboZ.length > 1 && typeof realZ === "number" && <PlaceboChart real={realZ} placebos={placeboZ} label={`${evidenceLabel(test)}: real statistic against its placebos`} />}
+    </div>
+  );
+}
+
+function FragmentKV({ k, v }: { k: string; v: string }) {
+  return (
+    <>
+      <dt>{k}</dt>
+      <dd>{v}</dd>
+    </>
+  );
+}
+
+export function causeTitle(c: Cause): string {
+  const what = c.change_event ?? c.feature;
+  return what ? `${humanize(c.hypothesis)}: ${what}` : humanize(c.hypothesis);
+}
+
+export function Causes({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
+  const causes = [...inc.causes].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0));
+  const [open, setOpen] = useState<number | null>(0);
+  if (!causes.length)
+    return (
+      <div className="card">
+        <Empty title="Inconclusive">No hypothesis in the library passed its evidence tests for this regression.</Empty>
+      </div>
+    );
+  return (
+    <section aria-label="Ranked causes">
+      {causes.map((c, i) => {
+        const isOpen = open === i;
+        const scope = causeScope(c);
+        return (
+          <article className="cause" key={i} data-testid="cause">
+            <button className="cause-head" aria-expanded={isOpen} onClick={() => setOpen(isOpen ? null : i)}>
+              <span className="cause-rank" aria-hidden="true">{i + 1}</span>
+              <span style={{ flex: 1, minWidth: 0 }}>
+                <strong>{causeTitle(c)}</strong>
+                {c.summary && <div className="small muted" style={{ marginTop: 2 }}>{c.summary}</div>}
+                {scope.length > 0 && <div className="small faint">scope: {scope.map(formatSlice).join("; ")}</div>}
+              </span>
+              {c.confidence != null && <ConfidenceBar value={c.confidence} />}
+              <span aria-hidden="true" className="faint">{isOpen ? "▾" : "▸"}</span>
+            </button>
+            {isOpen && (
+              <div className="evidence-grid">
+                {orderedEvidence(c.evidence).map(([name, ev]) => (
+                  <EvidenceCard key={name} name={name} ev={ev} unit={unit} cause={c} inc={inc} />
+                ))}
+                {Object.keys(c.evidence).length === 0 && <div className="small muted">No evidence recorded.</div>}
+              </div>
+            )}
+          </article>
+        );
+      })}
+    </section>
+  );
+}

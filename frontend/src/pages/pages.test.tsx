@@ -1,0 +1,255 @@
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { installFakeApi } from "../test/fakeApi";
+import { currentLocation, renderApp } from "../test/render";
+import { actions } from "../test/fixtures";
+
+beforeAll(() => {
+  Object.defineProperty(HTMLElement.prototype, "clientHeight", { configurable: true, get: () => 400 });
+  Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 900 });
+});
+afterAll(() => {
+  delete (HTMLElement.prototype as unknown as Record<string, unknown>).clientHeight;
+  delete (HTMLElement.prototype as unknown as Record<string, unknown>).clientWidth;
+});
+
+describe("sign-in", () => {
+  test("without a token every page sends you to sign in; a bad token is refused, a good one lands on the overview", async () => {
+    installFakeApi();
+    renderApp("/incidents/7", null);
+    const input = await screen.findByLabelText("API token");
+    await userEvent.type(input, "wrong");
+    await userEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("no longer valid");
+    expect(sessionStorage.getItem("cxw.token")).toBeNull();
+    await userEvent.clear(input);
+    await userEvent.type(input, "eng-token");
+    await userEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    await waitFor(() => expect(currentLocation).toBe("/incidents/7"));
+    expect(sessionStorage.getItem("cxw.token")).toBe("eng-token");
+  });
+
+  test("a PM is taken to the summary", async () => {
+    installFakeApi();
+    renderApp("/", "pm-token");
+    await waitFor(() => expect(currentLocation).toBe("/summary"));
+  });
+});
+
+describe("overview", () => {
+  test("headline metrics, the chart with incident windows and the open incidents by severity", async () => {
+    installFakeApi();
+    renderApp("/overview");
+    // the composite CX score leads; its components follow
+    expect(await screen.findByRole("button", { name: "Show CX score over time" })).toHaveAttribute("aria-pressed", "true");
+    const chart = await screen.findByTestId("overview-chart");
+    const option = JSON.parse(chart.getAttribute("data-option")!);
+    expect(option.series[0].name).toBe("CX score");
+    expect(option.series[0].markArea.data).toHaveLength(1); // incident 8 is on cx_score
+    expect(option.series[0].markLine.data.map((m: { name: string }) => m.name)).toEqual(["batching_threshold_4"]);
+    expect(option.series[0].markLine.data[0].label.show).toBe(true); // the likely cause of open incidents
+    const open = await screen.findByRole("list", { name: "Top open incidents" });
+    expect(within(open).getAllByRole("link").map((a) => a.getAttribute("href"))).toEqual(["/incidents/7", "/incidents/8"]);
+    await userEvent.click(screen.getByRole("button", { name: "Show On time rate over time" }));
+    await waitFor(() => expect(currentLocation).toBe("/overview?metric=on_time_rate"));
+    await waitFor(() => expect(JSON.parse(screen.getByTestId("overview-chart").getAttribute("data-option")!).series[0].name).toBe("On time rate"));
+  });
+});
+
+describe("incidents", () => {
+  test("filters live in the URL and reach the API; engineers change status inline", async () => {
+    const { calls } = installFakeApi();
+    renderApp("/incidents");
+    const table = await screen.findByRole("table", { name: "Incidents" });
+    expect(within(table).getAllByRole("row")).toHaveLength(4);
+    await userEvent.selectOptions(screen.getByLabelText("Status", { selector: "select#f-status" }), "open");
+    await waitFor(() => expect(currentLocation).toBe("/incidents?status=open"));
+    await waitFor(() => expect(within(screen.getByRole("table", { name: "Incidents" })).getAllByRole("row")).toHaveLength(2));
+    expect(calls.some((c) => c.path === "/api/incidents" && c.query.get("status") === "open")).toBe(true);
+    await userEvent.selectOptions(screen.getByRole("combobox", { name: "Status of incident 7" }), "acknowledged");
+    await waitFor(() => expect(calls.some((c) => c.method === "PATCH" && c.path === "/api/incidents/7")).toBe(true));
+    expect(calls.find((c) => c.method === "PATCH")!.body).toEqual({ status: "acknowledged" });
+  });
+
+  test("an empty result says so", async () => {
+    installFakeApi();
+    renderApp("/incidents?severity=high");
+    expect(await screen.findByText("No incidents match these filters")).toBeInTheDocument();
+  });
+});
+
+describe("incident", () => {
+  test("drill-down: click a slice to see its series, then drill into its children", async () => {
+    const { calls } = installFakeApi();
+    renderApp("/incidents/7");
+    expect(await screen.findByRole("heading", { name: /On time rate fell 3\.2%/ })).toBeInTheDocument();
+    const chart = await screen.findByTestId("incident-chart");
+    const option = JSON.parse(chart.getAttribute("data-option")!);
+    expect(option.series.map((s: { name: string }) => s.name)).toContain("Expected range");
+    const table = await screen.findByRole("table", { name: /Children of All traffic/ });
+    await userEvent.click(within(table).getByText("region = east"));
+    await waitFor(() => expect(currentLocation).toBe("/incidents/7?slice=region%3Deast"));
+    expect(await screen.findByTestId("slice-detail")).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Drill into its children" }));
+    await waitFor(() => expect(currentLocation).toBe("/incidents/7?parent=region%3Deast"));
+    await waitFor(() => expect(calls.some((c) => c.path === "/api/incidents/7/slices" && c.query.get("parent") === "region=east")).toBe(true));
+    expect(screen.getByRole("navigation", { name: "Drill-down path" })).toHaveTextContent("region = east");
+  });
+
+  test("causes ranked with evidence: DiD against controls, event study, SHAP, timing, placebos", async () => {
+    const { calls } = installFakeApi();
+    renderApp("/incidents/7?tab=causes");
+    const causes = await screen.findAllByTestId("cause");
+    expect(causes).toHaveLength(2);
+    expect(causes[0]).toHaveTextContent("Policy change: batching_threshold_4");
+    expect(causes[0]).toHaveTextContent("87%");
+    expect(screen.getByTestId("evidence-did")).toHaveTextContent("−8.77 pp");
+    expect(screen.getByTestId("evidence-did")).toHaveTextContent("95% CI [−10.49 pp, −7.05 pp]");
+    expect(await screen.findByTestId("did-chart")).toBeInTheDocument();
+    // treated = east + west, control = the other region values at the top level
+    await waitFor(() => expect(calls.filter((c) => c.path === "/api/workspaces/1/series").map((c) => c.query.get("slice"))).toEqual(expect.arrayContaining(["region=east", "region=west", "region=north"])));
+    expect(screen.getByTestId("event-study-chart")).toBeInTheDocument();
+    expect(screen.getByTestId("shap-chart")).toBeInTheDocument();
+    expect(screen.getByTestId("timing-chart")).toBeInTheDocument();
+    expect(screen.getByTestId("placebo-chart")).toBeInTheDocument();
+  });
+
+  test("recommendations with intervals and tradeoffs; a what-if runs against the API", async () => {
+    const { calls } = installFakeApi();
+    renderApp("/incidents/7?tab=actions");
+    const rec = await screen.findByTestId("recommendation");
+    expect(rec).toHaveTextContent("+5.10 pp");
+    expect(rec).toHaveTextContent("95% CI [+3.80 pp, +6.40 pp]");
+    expect(within(rec).getByLabelText("Tradeoffs")).toHaveTextContent("Courier minutes per order +1.8 min");
+    expect(await within(rec).findByTestId("approval-state")).toHaveTextContent("Proposed");
+    expect(screen.getByLabelText("Driver")).toHaveValue("batching_threshold");
+    await userEvent.clear(screen.getByLabelText("Value"));
+    await userEvent.type(screen.getByLabelText("Value"), "3");
+    await userEvent.click(screen.getByRole("button", { name: "Run what-if" }));
+    const result = await screen.findByTestId("whatif-result");
+    expect(result).toHaveTextContent("batching_threshold set to 3");
+    expect(result).toHaveTextContent("On time rate +4.00 pp 95% CI [+3.00 pp, +5.00 pp]");
+    expect(result).toHaveTextContent("Courier minutes per order +1.2 min");
+    expect(calls.find((c) => c.path.endsWith("/whatif"))!.body).toEqual({ changes: [{ feature: "batching_threshold", op: "set", value: 3 }], scope: "*", window_days: 7 });
+  });
+
+  test("the experiment plan with its PDF", async () => {
+    installFakeApi();
+    renderApp("/incidents/7?tab=plan");
+    const plan = await screen.findByTestId("plan");
+    expect(plan).toHaveTextContent("Batching limit test in east and west");
+    expect(plan).toHaveTextContent("48,000");
+    expect(within(plan).getByRole("button", { name: "Download PDF" })).toBeInTheDocument();
+  });
+
+  test("an unknown incident shows a not-found state", async () => {
+    installFakeApi();
+    renderApp("/incidents/99");
+    expect(await screen.findByRole("alert")).toHaveTextContent("Not found");
+  });
+});
+
+describe("an incident as cxw analyze writes it", () => {
+  test("recommendation set: effect with interval, verdict, tradeoffs, what-if on the driver", async () => {
+    const { calls } = installFakeApi();
+    renderApp("/incidents/9?tab=actions");
+    const recs = await screen.findAllByTestId("recommendation");
+    expect(recs).toHaveLength(2);
+    expect(recs[0]).toHaveTextContent("Revert batching_threshold from 4 to 2 in region east and west");
+    expect(recs[0]).toHaveTextContent("+8.83 pp");
+    expect(recs[0]).toHaveTextContent("Recommended with cost");
+    expect(within(recs[0]).getByLabelText("Tradeoffs")).toHaveTextContent("Courier minutes per order +3.6 min [+3.4 min, +3.8 min]");
+    expect(screen.getByLabelText("Driver")).toHaveValue("batching_threshold");
+    expect(screen.getByLabelText("Change")).toHaveValue("set");
+    expect(screen.getByLabelText("Scope")).toHaveValue("region=east;region=west");
+    await userEvent.click(screen.getByRole("button", { name: "Run what-if" }));
+    await waitFor(() => expect(calls.find((c) => c.path.endsWith("/whatif"))?.body).toEqual({ changes: [{ feature: "batching_threshold", op: "set", value: 2 }], scope: "region=east;region=west", window_days: 7 }));
+  });
+
+  test("an action proposed by the job is found by its title whatever its key", async () => {
+    installFakeApi({
+      "GET /api/actions": () => ({
+        data: [{ ...actions[0], incident_id: 9, key: "{'id': 'revert_policy_threshold', ...}", title: "Revert batching_threshold from 4 to 2 in region east and west" }],
+        count: 1,
+      }),
+    });
+    renderApp("/incidents/9?tab=actions");
+    const recs = await screen.findAllByTestId("recommendation");
+    expect(await within(recs[0]).findByTestId("approval-state")).toHaveTextContent("Proposed");
+    expect(within(recs[1]).getByTestId("approval-state")).toHaveTextContent("Propose for approval");
+  });
+
+  test("causes with flattened evidence still chart timing and the event study", async () => {
+    installFakeApi();
+    renderApp("/incidents/9?tab=causes");
+    await screen.findAllByTestId("cause");
+    expect(screen.getByTestId("evidence-did")).toHaveTextContent("−8.83 pp");
+    expect(screen.getByTestId("timing-chart")).toBeInTheDocument();
+    expect(screen.getByTestId("event-study-chart")).toBeInTheDocument();
+  });
+
+  test("the PM reads the engine's own summary and tradeoff table", async () => {
+    installFakeApi();
+    renderApp("/summary?incident=9", "pm-token");
+    const summary = await screen.findByTestId("pm-summary");
+    expect(summary).toHaveTextContent("In short");
+    expect(summary).toHaveTextContent("On time rate fell from 91.6% to 81.9%");
+    const table = within(summary).getByRole("table", { name: "Expected effect on every metric" });
+    expect(within(table).getAllByRole("row").length).toBeGreaterThan(3);
+    expect(table).toHaveTextContent("worse");
+  });
+});
+
+describe("PM (read-only)", () => {
+  test("the summary in plain language, with no write controls anywhere", async () => {
+    installFakeApi();
+    renderApp("/summary?incident=7", "pm-token");
+    const summary = await screen.findByTestId("pm-summary");
+    expect(summary).toHaveTextContent("On time rate fell from 91.1% to 88.2%");
+    expect(summary).toHaveTextContent("The most likely cause is Policy change: batching_threshold_4 (confidence 87%)");
+    expect(summary).toHaveTextContent("Where batching_threshold_4 applied (region = east and region = west), the metric moved −8.77 pp more than where it did not (likely −10.49 pp to −7.05 pp). The drop started right when the change went live.");
+    expect(summary).toHaveTextContent("Roll back batching_threshold_4 in east and west");
+    expect(within(summary).getByRole("button", { name: "Download PDF" })).toBeInTheDocument();
+    const nav = screen.getByRole("navigation", { name: "Main" });
+    expect(within(nav).queryByRole("link", { name: "Approvals" })).toBeNull();
+    expect(within(nav).queryByRole("link", { name: "Audit" })).toBeNull();
+    expect(screen.queryByRole("combobox")).toBeNull();
+    expect(screen.queryByRole("textbox")).toBeNull();
+  });
+
+  test("the incident page hides status, feedback and proposals; approvals are for engineers", async () => {
+    const { calls } = installFakeApi();
+    renderApp("/incidents/7?tab=actions", "pm-token");
+    await screen.findByTestId("recommendation");
+    expect(screen.queryByRole("combobox", { name: /Status of incident/ })).toBeNull();
+    expect(screen.queryByRole("form", { name: "Give feedback" })).toBeNull();
+    expect(screen.queryByRole("button", { name: /for approval/ })).toBeNull();
+    expect(calls.some((c) => c.path === "/api/actions")).toBe(false);
+  });
+
+  test("approvals and audit say they are for engineers", async () => {
+    installFakeApi();
+    renderApp("/approvals", "pm-token");
+    expect(await screen.findByText("Approvals are for engineers")).toBeInTheDocument();
+  });
+});
+
+describe("approvals and audit", () => {
+  test("an engineer approves a proposed action", async () => {
+    const { calls } = installFakeApi();
+    renderApp("/approvals");
+    const table = await screen.findByRole("table", { name: "Actions" });
+    await userEvent.type(within(table).getByLabelText("Comment on action 1"), "go");
+    await userEvent.click(within(table).getByRole("button", { name: /^Approve action 1/ }));
+    await waitFor(() => expect(calls.find((c) => c.path === "/api/actions/1/approve")?.body).toEqual({ comment: "go" }));
+  });
+
+  test("the audit trail shows who changed what", async () => {
+    installFakeApi();
+    renderApp("/audit");
+    const table = await screen.findByRole("table", { name: "Audit trail" });
+    expect(table).toHaveTextContent("incident.update");
+    expect(table).toHaveTextContent('status: "open" → "acknowledged"');
+  });
+});

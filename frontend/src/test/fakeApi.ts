@@ -1,0 +1,97 @@
+// A fake of the backend for component tests: routes by method and path, answers 401 without a valid
+// token and 403 outside the role, as the real API does, and records every call.
+import { vi } from "vitest";
+import * as fx from "./fixtures";
+import analysis from "./analysis-incident.json";
+
+const PAYLOAD = new Set(["slices", "causes", "recommendations", "experiment_plan"]);
+/** Incident 9: the analysis output of the batching demo as GET /api/incidents/{id} serves it. */
+export const analysisIncident = {
+  ...fx.incidentDetail,
+  id: 9,
+  metric: analysis.metric,
+  slice: analysis.detected_in,
+  start: analysis.start,
+  end: analysis.end,
+  baseline: analysis.baseline,
+  current: analysis.current,
+  relative_change: analysis.relative_change,
+  slices: analysis.slices,
+  causes: analysis.causes,
+  recommendations: analysis.recommendations,
+  experiment_plan: null,
+  extra: Object.fromEntries(Object.entries(analysis).filter(([k]) => !PAYLOAD.has(k))),
+};
+
+export const TOKENS: Record<string, typeof fx.engineer> = { "eng-token": fx.engineer, "pm-token": fx.pm };
+
+export interface Call {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+  auth: string | null;
+}
+
+type Handler = (c: Call) => { status?: number; body: unknown } | unknown;
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+
+export function installFakeApi(overrides: Record<string, Handler> = {}) {
+  const calls: Call[] = [];
+  const routes: [string, RegExp, "reader" | "engineer", Handler][] = [
+    ["GET", /^\/api\/me$/, "reader", () => undefined],
+    ["GET", /^\/api\/workspaces$/, "reader", () => ({ data: [fx.workspace], count: 1 })],
+    ["GET", /^\/api\/workspaces\/1\/series$/, "reader", (c) => fx.series(c.query.get("metric") ?? "", c.query.get("slice") ?? "*")],
+    ["GET", /^\/api\/workspaces\/1\/changes$/, "reader", () => ({ data: [{ ts: "2026-01-15T12:00:00", name: "batching_threshold_4", kind: "policy", scope: "region=east;region=west", description: "" }], count: 1 })],
+    ["GET", /^\/api\/incidents$/, "reader", (c) => {
+      const rows = fx.incidents.filter((i) => (!c.query.get("status") || i.status === c.query.get("status")) && (!c.query.get("severity") || i.severity === c.query.get("severity")) && (!c.query.get("metric") || i.metric === c.query.get("metric")));
+      return { data: rows, count: rows.length };
+    }],
+    ["GET", /^\/api\/incidents\/summary$/, "reader", () => ({ count: 3, by_status: { open: 1, acknowledged: 1, resolved: 1 }, by_severity: { medium: 1, low: 1, critical: 1 }, by_metric: {} })],
+    ["GET", /^\/api\/incidents\/7$/, "reader", () => fx.incidentDetail],
+    ["GET", /^\/api\/incidents\/8$/, "reader", () => ({ ...fx.incidentDetail, ...fx.incidents[1] })],
+    ["GET", /^\/api\/incidents\/9$/, "reader", () => analysisIncident],
+    ["GET", /^\/api\/incidents\/3$/, "reader", () => ({ ...fx.incidentDetail, ...fx.incidents[2], causes: [], recommendations: [], experiment_plan: null })],
+    ["GET", /^\/api\/incidents\/\d+\/slices$/, "reader", () => fx.slicesTop],
+    ["PATCH", /^\/api\/incidents\/\d+$/, "engineer", (c) => ({ ...fx.incidentDetail, ...(c.body as object) })],
+    ["POST", /^\/api\/incidents\/\d+\/feedback$/, "engineer", (c) => ({ status: 201, body: { id: 1, incident_id: 7, actor: "ana", created_at: "2026-01-29T03:00:00", ...(c.body as object) } })],
+    ["POST", /^\/api\/incidents\/\d+\/whatif$/, "reader", (c) => ({
+      changes: ((c.body as { changes: { feature: string; op: string; value: unknown }[] }).changes ?? []).map((x) => `${x.feature} ${x.op} to ${x.value}`),
+      impact: { metrics: [
+        { metric: "on_time_rate", change: 0.04, interval: { low: 0.03, high: 0.05, level: 0.95 } },
+        { metric: "courier_minutes_per_order", change: 1.2, interval: { low: 0.9, high: 1.5, level: 0.95 } },
+      ] },
+      model: "lightgbm", sample: 5000, bootstrap: 30,
+    })],
+    ["GET", /^\/api\/actions$/, "engineer", () => ({ data: fx.actions, count: fx.actions.length })],
+    ["POST", /^\/api\/incidents\/\d+\/actions$/, "engineer", () => ({ status: 201, body: fx.actions[0] })],
+    ["POST", /^\/api\/actions\/\d+\/(approve|reject)$/, "engineer", (c) => ({ ...fx.actions[0], status: c.path.endsWith("approve") ? "approved" : "rejected", decided_by: "ana" })],
+    ["GET", /^\/api\/audit$/, "engineer", () => ({ data: fx.audit, count: fx.audit.length })],
+  ];
+  const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const req = input instanceof Request ? input : new Request(String(input), init);
+    const url = new URL(req.url);
+    const text = await req.text();
+    const call: Call = { method: req.method, path: url.pathname, query: url.searchParams, body: text ? JSON.parse(text) : undefined, auth: req.headers.get("Authorization") };
+    calls.push(call);
+    const token = call.auth?.replace(/^Bearer /, "") ?? "";
+    const me = TOKENS[token];
+    if (!me) return json(401, { detail: call.auth ? "invalid or revoked token" : "missing bearer token" });
+    const key = `${call.method} ${call.path}`;
+    const override = Object.entries(overrides).find(([k]) => k === key)?.[1];
+    const route = routes.find(([m, re]) => m === call.method && re.test(call.path));
+    if (!route && !override) return json(404, { detail: "Not Found" });
+    if (route && route[2] === "engineer" && me.role !== "engineer") return json(403, { detail: "this needs the engineer role" });
+    if (call.path === "/api/me") return json(200, me);
+    const out = (override ?? route![3])(call) as { status?: number; body?: unknown } | unknown;
+    if (out && typeof out === "object" && "body" in (out as object) && "status" in (out as object)) {
+      const o = out as { status: number; body: unknown };
+      return json(o.status, o.body);
+    }
+    return json(200, out);
+  });
+  vi.stubGlobal("fetch", fetchMock);
+  return { calls, fetchMock };
+}

@@ -1,0 +1,140 @@
+"""Incidents: ingest with dedup, list with filters and pages, summary, detail, lifecycle, drill-down."""
+
+import pytest
+
+from backend.models import AuditEntry, Incident, OutboxMessage
+from tests.backend.conftest import fixture_incidents
+
+
+def test_ingest_twice_updates_instead_of_duplicating(client, auth, workspace_id, incident_ids, sessions):
+    again = client.post(f"/api/workspaces/{workspace_id}/incidents", json={"incidents": fixture_incidents()},
+                        headers=auth("job"))
+    assert again.status_code == 201
+    assert again.json()["created"] == 0 and again.json()["updated"] == 2
+    with sessions() as s:
+        assert s.query(Incident).count() == 2
+        assert {i.seen_count for i in s.query(Incident)} == {2}
+
+
+def test_overlapping_window_extends_the_same_incident(client, auth, workspace_id, incident_ids):
+    later = fixture_incidents()[:1]
+    later[0].update(start="2026-01-03T00:00:00", end="2026-01-04T05:00:00", current=0.70)
+    r = client.post(f"/api/workspaces/{workspace_id}/incidents", json={"incidents": later}, headers=auth("job"))
+    assert r.json()["created"] == 0 and r.json()["updated"] == 1
+    inc = client.get(f"/api/incidents/{incident_ids[0]}", headers=auth("pm")).json()
+    assert inc["start"] == "2026-01-02T10:00:00" and inc["end"] == "2026-01-04T05:00:00"
+    assert inc["current"] == 0.70 and inc["seen_count"] == 2
+
+
+def test_a_different_slice_or_later_window_is_a_new_incident(client, auth, workspace_id, incident_ids):
+    other = fixture_incidents()[:1]
+    other[0]["slice"] = "region=north"
+    new_window = fixture_incidents()[:1]
+    new_window[0].update(start="2026-02-01T00:00:00", end="2026-02-02T00:00:00")
+    r = client.post(f"/api/workspaces/{workspace_id}/incidents", json={"incidents": other + new_window},
+                    headers=auth("job"))
+    assert r.json()["created"] == 2
+
+
+def test_ingest_rejects_bad_entries(client, auth, workspace_id, sessions):
+    bad = fixture_incidents()[:1]
+    bad[0]["end"] = "2026-01-01T00:00:00"
+    r = client.post(f"/api/workspaces/{workspace_id}/incidents", json={"incidents": bad}, headers=auth("job"))
+    assert r.status_code == 422 and "before start" in r.json()["detail"]
+    bad = fixture_incidents()[:1]
+    bad[0]["direction"] = "sideways"
+    assert client.post(f"/api/workspaces/{workspace_id}/incidents", json={"incidents": bad},
+                       headers=auth("job")).status_code == 422
+    with sessions() as s:
+        assert s.query(Incident).count() == 0
+    assert client.post("/api/workspaces/999/incidents", json={"incidents": []}, headers=auth("job")).status_code == 404
+
+
+def test_list_filters_and_pages(client, auth, incident_ids):
+    get = lambda **p: client.get("/api/incidents", params=p, headers=auth("pm")).json()  # noqa: E731
+    assert get()["count"] == 2
+    assert [i["metric"] for i in get(metric="on_time_rate")["data"]] == ["on_time_rate"]
+    assert get(severity="high")["count"] == 1 and get(severity="low")["count"] == 1
+    assert get(status="open")["count"] == 2 and get(status="resolved")["count"] == 0
+    assert get(since="2026-01-04T00:00:00")["count"] == 0
+    assert get(since="2026-01-03T12:00:00+00:00")["count"] == 2
+    page = get(limit=1, offset=1)
+    assert page["count"] == 2 and len(page["data"]) == 1 and page["data"][0]["metric"] == "on_time_rate"
+    assert client.get("/api/incidents", params={"status": "bogus"}, headers=auth("pm")).status_code == 422
+
+
+def test_summary_counts(client, auth, incident_ids):
+    s = client.get("/api/incidents/summary", headers=auth("pm")).json()
+    assert s["count"] == 2 and s["by_status"] == {"open": 2}
+    assert s["by_severity"] == {"high": 1, "low": 1}
+    assert s["by_metric"] == {"on_time_rate": 1, "cancel_rate": 1}
+
+
+def test_detail_has_slices_causes_evidence_recommendations_plan(client, auth, incident_ids):
+    d = client.get(f"/api/incidents/{incident_ids[0]}", headers=auth("pm")).json()
+    assert d["external_id"] == "reg-on_time_rate-north-1"
+    assert d["slices"][0] == {"slice": "region=north", "share": 0.83}
+    assert d["causes"][0]["evidence"]["did"]["interval"] == [-0.19, -0.13]
+    assert d["top_cause"] == "policy_change: policy_a" and d["top_confidence"] == 0.93
+    assert [r["id"] for r in d["recommendations"]] == ["rollback_policy_a", "add_couriers_north"]
+    assert d["experiment_plan"]["randomization_unit"] == "store-hour (switchback)"
+    assert d["extra"] == {"p_value": 0.00002, "q_value": 0.0004}
+    assert d["dedup_key"].endswith(":on_time_rate:*:2026-01-02T10:00:00")
+    assert d["relative_change"] == pytest.approx((0.74 - 0.91) / 0.91)
+    assert client.get("/api/incidents/424242", headers=auth("pm")).status_code == 404
+
+
+def test_lifecycle_transitions_owner_notes_audited(client, auth, incident_ids, sessions):
+    iid = incident_ids[0]
+    patch = lambda body: client.patch(f"/api/incidents/{iid}", json=body, headers=auth("engineer"))  # noqa: E731
+    r = patch({"status": "acknowledged", "owner": "dana", "notes": "looking"})
+    assert r.status_code == 200 and r.json()["status"] == "acknowledged" and r.json()["owner"] == "dana"
+    assert patch({"status": "resolved"}).json()["status"] == "resolved"
+    r = patch({"status": "acknowledged"})
+    assert r.status_code == 409 and "resolved" in r.json()["detail"]
+    assert patch({"status": "open"}).json()["status"] == "open"  # reopen
+    assert patch({"status": "dismissed"}).json()["status"] == "dismissed"
+    assert patch({"status": "closed"}).status_code == 422
+    with sessions() as s:
+        entries = s.query(AuditEntry).filter_by(entity_type="incident", entity_id=str(iid)) \
+            .filter(AuditEntry.action.in_(["incident.status", "incident.update"])).order_by(AuditEntry.id).all()
+        assert [(e.before["status"], e.after["status"]) for e in entries] == [
+            ("open", "acknowledged"), ("acknowledged", "resolved"), ("resolved", "open"), ("open", "dismissed")]
+        assert entries[0].after["owner"] == "dana" and entries[0].actor == "engineer-token"
+
+
+def test_rerun_keeps_the_human_status(client, auth, workspace_id, incident_ids):
+    client.patch(f"/api/incidents/{incident_ids[0]}", json={"status": "acknowledged"}, headers=auth("engineer"))
+    client.post(f"/api/workspaces/{workspace_id}/incidents", json={"incidents": fixture_incidents()},
+                headers=auth("job"))
+    assert client.get(f"/api/incidents/{incident_ids[0]}", headers=auth("pm")).json()["status"] == "acknowledged"
+
+
+def test_new_incidents_queue_configured_webhooks_once(app, client, auth, workspace_id, sessions, settings):
+    app.state.settings = settings.model_copy(update={"webhooks": ["http://127.0.0.1:9/hook"]})
+    for _ in range(2):
+        client.post(f"/api/workspaces/{workspace_id}/incidents", json={"incidents": fixture_incidents()},
+                    headers=auth("job"))
+    with sessions() as s:
+        assert s.query(OutboxMessage).count() == 2  # one per new incident, not per post
+
+
+def test_drill_down_children_add_up_to_the_parent_change(client, auth, workspace_id, incident_ids):
+    assert client.get(f"/api/incidents/{incident_ids[0]}/slices", headers=auth("pm")).status_code == 409
+    client.post(f"/api/workspaces/{workspace_id}/cube", headers=auth("engineer"))
+    r = client.get(f"/api/incidents/{incident_ids[0]}/slices", headers=auth("pm"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["parent"] == "*"
+    change = body["parent_current"] - body["parent_baseline"]
+    by_dim: dict[str, float] = {}
+    for child in body["data"]:
+        by_dim[child["slice"].split("=")[0]] = by_dim.get(child["slice"].split("=")[0], 0) + child["contribution"]
+    assert set(by_dim) == {"region", "store", "channel"}
+    for total in by_dim.values():
+        assert total == pytest.approx(change)
+    north = client.get(f"/api/incidents/{incident_ids[0]}/slices", params={"parent": "region=north"},
+                       headers=auth("pm")).json()
+    assert north["parent"] == "region=north" and north["count"] == 6  # 4 stores + 2 channels
+    assert all(c["slice"].startswith(("channel=", "region=north&")) or "region=north" in c["slice"]
+               for c in north["data"])

@@ -1,0 +1,86 @@
+"""Incident CRUD: severity, dedup upsert, lifecycle transitions (directly, without HTTP)."""
+
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+
+from backend.actors import Actor
+from backend.crud import incidents, workspaces
+from backend.errors import Conflict, Invalid
+from backend.models import Incident
+from tests.backend.conftest import fixture_incidents
+
+ME = Actor("tester", "engineer")
+
+
+@pytest.mark.parametrize("rel, severity", [(0.25, "critical"), (-0.2, "critical"), (0.12, "high"), (-0.05, "medium"),
+                                           (0.049, "low"), (0.0, "low"), (None, "medium"), (float("nan"), "medium")])
+def test_severity_of(rel, severity):
+    assert incidents.severity_of(rel) == severity
+
+
+def test_relative_change_guards():
+    assert incidents.relative_change(0.0, 1.0) is None
+    assert incidents.relative_change(None, 1.0) is None
+    assert incidents.relative_change(0.5, 0.4) == pytest.approx(-0.2)
+    assert incidents.relative_change(1e-308, 1e308) is None
+
+
+@pytest.fixture
+def ws(sessions, workspace_path):
+    with sessions.begin() as s:
+        w = workspaces.register(s, workspace_path, ME)
+    return w
+
+
+def test_upsert_dedups_on_key_and_overlap(sessions, ws):
+    with sessions.begin() as s:
+        w = s.merge(ws)
+        first = incidents.upsert(s, w, fixture_incidents(), ME)
+        assert len(first.created) == 2
+        second = incidents.upsert(s, w, fixture_incidents(), ME)
+        assert len(second.created) == 0 and len(second.updated) == 2
+        shifted = fixture_incidents()[1]
+        shifted.update(start="2026-01-03T06:00:00", end="2026-01-04T06:00:00")
+        third = incidents.upsert(s, w, [shifted], ME)
+        assert third.updated[0].window_start == datetime(2026, 1, 3) and third.updated[0].window_end == datetime(
+            2026, 1, 4, 6)
+    with sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Incident)) == 2
+
+
+def test_timezone_aware_windows_are_stored_as_utc(sessions, ws):
+    item = fixture_incidents()[0]
+    item.update(start="2026-01-02T12:00:00+02:00", end="2026-01-03T01:00:00+02:00")
+    with sessions.begin() as s:
+        inc = incidents.upsert(s, s.merge(ws), [item], ME).created[0]
+        assert inc.window_start == datetime(2026, 1, 2, 10) and inc.window_end == datetime(2026, 1, 2, 23)
+
+
+def test_unique_dedup_key_in_the_database(sessions, ws):
+    with sessions.begin() as s:
+        incidents.upsert(s, s.merge(ws), fixture_incidents()[:1], ME)
+    with pytest.raises(sa.exc.IntegrityError), sessions.begin() as s:
+        s.add(Incident(workspace_id=ws.id, metric="on_time_rate", slice="*", direction="down",
+                       window_start=datetime(2026, 1, 2, 10), window_end=datetime(2026, 1, 5), severity="low",
+                       payload={}))
+
+
+def test_transitions(sessions, ws):
+    with sessions.begin() as s:
+        inc = incidents.upsert(s, s.merge(ws), fixture_incidents()[:1], ME).created[0]
+        incidents.update(s, inc, status="acknowledged", owner=" sam ", notes=None, actor=ME)
+        assert inc.owner == "sam"
+        incidents.update(s, inc, status="acknowledged", owner=None, notes=None, actor=ME)  # no change: fine
+        incidents.update(s, inc, status="resolved", owner=None, notes=None, actor=ME)
+        with pytest.raises(Conflict, match="can move to open"):
+            incidents.update(s, inc, status="dismissed", owner=None, notes=None, actor=ME)
+        assert inc.status == "resolved"
+
+
+def test_bad_slice_is_invalid(sessions, ws):
+    item = fixture_incidents()[0]
+    item["slice"] = "region"
+    with pytest.raises(Invalid), sessions.begin() as s:
+        incidents.upsert(s, s.merge(ws), [item], ME)

@@ -1,0 +1,121 @@
+"""The service from the command line: tokens, the default-secret guard, db-upgrade, a real `cxw serve`."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backend.api.main import create_app
+from backend.cli import main
+from backend.crud.tokens import hash_token
+from backend.models import ApiToken, AuditEntry
+from backend.settings import DEFAULT_SECRET, Settings
+from data.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def env(monkeypatch, settings):
+    monkeypatch.setenv("CXW_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("CXW_DATA_DIR", str(settings.data_dir))
+    return settings
+
+
+def test_token_create_prints_once_and_stores_a_hash(env, sessions, capsys):
+    assert main(["token", "create", "--role", "pm", "--name", "alice"]) == 0
+    out, err = capsys.readouterr()
+    secret = out.strip()
+    assert secret.startswith("cxw_") and "shown once" in err and secret not in err
+    with sessions() as s:
+        token = s.query(ApiToken).filter_by(name="alice").one()
+        assert token.role == "pm" and token.token_hash == hash_token(DEFAULT_SECRET, secret)
+        entry = s.query(AuditEntry).filter_by(action="token.create").one()
+        assert entry.actor.startswith("cli:") and entry.after["role"] == "pm"
+    assert main(["token", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "alice" in listed and secret not in listed
+    assert main(["token", "revoke", str(token.id)]) == 0
+    assert main(["token", "create", "--role", "admin"]) == 2
+    assert "role 'admin'" in capsys.readouterr().err
+
+
+def test_refuses_default_secret_outside_development(tmp_path, monkeypatch, capsys):
+    with pytest.raises(UserError, match="CXW_SECRET_KEY"):
+        create_app(Settings(env="production", data_dir=tmp_path))
+    monkeypatch.setenv("CXW_ENV", "production")
+    assert main(["serve"]) == 2
+    assert "CXW_SECRET_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("CXW_SECRET_KEY", "short")
+    assert main(["serve"]) == 2
+    app = create_app(Settings(env="production", secret_key="a-long-random-production-secret", data_dir=tmp_path))
+    app.state.engine.dispose()
+
+
+def test_db_upgrade_and_bad_database_url(env, monkeypatch, capsys):
+    assert main(["db-upgrade"]) == 0
+    assert "revision 0001" in capsys.readouterr().err
+    monkeypatch.setenv("CXW_DATABASE_URL", "mysql://nobody@127.0.0.1/x")
+    assert main(["db-upgrade"]) == 2
+    assert "unsupported database" in capsys.readouterr().err
+
+
+def test_bad_cron_is_refused():
+    with pytest.raises(ValueError, match="cron"):
+        Settings(schedule_cron="every tuesday")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_cxw_serve_runs_the_api_with_its_scheduler(settings, tmp_path):
+    port = _free_port()
+    env = {**os.environ, "CXW_DATABASE_URL": settings.resolved_database_url, "CXW_DATA_DIR": str(settings.data_dir),
+           "CXW_SCHEDULE_CRON": "0 6 * * *", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--log-level",
+                             "warning"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError(proc.stderr.read().decode() if proc.poll() is not None else "no answer")
+                time.sleep(0.2)
+        assert r.status_code == 200
+        assert r.json()["scheduler"].startswith("cron '0 6 * * *', next run ")
+        assert httpx.get(f"http://127.0.0.1:{port}/api/me", timeout=2).status_code == 401
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_scheduler_tick_runs_every_workspace(settings, sessions, workspace_id, client):
+    from backend.models import Run
+    from backend.scheduler import DetectionScheduler
+    from tests.backend.conftest import fake_pipeline
+
+    scheduler = DetectionScheduler(sessions, settings.model_copy(update={"schedule_cron": "*/5 * * * *"}),
+                                   fake_pipeline())
+    scheduler.run_all()
+    scheduler.run_all()
+    scheduler.deliver()
+    with sessions() as s:
+        assert [r.status for r in s.query(Run).order_by(Run.id)] == ["succeeded", "skipped"]
+    assert "next run" in scheduler.describe() or "not scheduled" in scheduler.describe()

@@ -52,7 +52,7 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
     """Detect and explain the regressions of ``workspace``; write ``out/incidents.json`` and ``out/report.md``
     when ``out`` is given.
 
-    ``cube`` reuses a built ``cube.parquet``; ``regressions`` skips detection; ``metrics`` keeps only
+    ``cube`` reuses a built ``cube.parquet`` (or a folder holding one; built there when absent); ``regressions`` skips detection; ``metrics`` keeps only
     those metrics' regressions; at most ``max_incidents`` (the most severe) are explained.
     ``enrich(ow, incident, incident_json)`` may return extra keys for an incident's JSON (for example
     recommendations; a ``recommendations_markdown`` key is rendered into the report).
@@ -77,6 +77,11 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
                 scratch = Path(tempfile.mkdtemp(prefix=".cxw-analyze-", dir=out if out and Path(out).is_dir() else None))
                 build_cube(ow, scratch)
                 cube = scratch / "cube.parquet"
+            elif Path(cube).is_dir() or Path(cube).suffix != ".parquet":  # a cube folder: reuse or build it there
+                folder = Path(cube)
+                if not (folder / "cube.parquet").exists():
+                    build_cube(ow, folder)
+                cube = folder / "cube.parquet"
             elif not Path(cube).exists():
                 raise UserError(f"--cube {cube}: no such file")
             timings["metrics"] = time.perf_counter() - clock

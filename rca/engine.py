@@ -326,7 +326,7 @@ def _causal_evidence(ctx: _Context, cand: Candidate, metric: str, sign: float, s
         hours = np.array([hours_since_epoch(t) for t in pd.to_datetime(series["t"])])
         daily = ctx.bucket >= DAY
         out["placebo_its"] = placebo_its_evidence(deseasonalized, hours, hours_since_epoch(cand.start), sign,
-                                                  width_h=72 if daily else 24,
+                                                  width_h=48 if daily else 6,
                                                   shifts=tuple(range(3, 14)) if daily else tuple(range(2, 10)),
                                                   bucket_h=24 if daily else 1)
         return out, None
@@ -437,8 +437,15 @@ def _effective_focus(ctx: _Context, reg: Regression, focus: tuple[Slice, ...], m
     t = pd.to_datetime(table["t"])
     rows = table[(t >= pd.Timestamp(reg.start)) & (t < pd.Timestamp(reg.end))]
     total = float(rows["n_all"].sum())
-    inside = float(rows[f"n_in{suffix[focus]}"].sum())
-    return () if total > 0 and inside / total >= min_coverage else focus
+    for candidate in (focus, _all_localized(reg)):
+        if candidate in suffix and total > 0 and float(rows[f"n_in{suffix[candidate]}"].sum()) / total >= min_coverage:
+            return ()
+    return focus
+
+
+def _all_localized(reg: Regression) -> tuple[Slice, ...]:
+    """Every slice the localizer listed with a positive share (before `localized_slices` keeps the top)."""
+    return tuple(s for s in reg.slices if s.share > 0 and s.filters)
 
 
 def _explain_one(ctx: _Context, reg: Regression) -> Incident:
@@ -554,5 +561,5 @@ def explain(ow: OpenWorkspace, regressions: list[Regression], options: RcaOption
     shared = _shared_panel_dims(ow, unit_dims, tuple(sorted(scope_dims)), start, end, bucket)
     ctx = _Context(ow, Measures.of(ws), library, model, options, start, end, bucket, cardinality, unit_dims, focus_sql,
                    shared)
-    ctx.series = _series_table(ctx, [_focus(r) for r in regressions] + [()])
+    ctx.series = _series_table(ctx, [_focus(r) for r in regressions] + [_all_localized(r) for r in regressions] + [()])
     return [_explain_one(ctx, reg) for reg in regressions]

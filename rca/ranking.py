@@ -24,13 +24,13 @@ from rca.types import Evidence
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 
-INPUTS = ("timing", "off_time", "scope", "did", "untestable", "refuted", "refutations_passed", "shap", "driver",
+INPUTS = ("timing", "off_time", "off_interval", "scope", "did", "untestable", "refuted", "refutations_passed", "shap", "driver",
           "pretrend")
 
 # Prior weights (log-odds per unit of each input), set by hand before calibration:
 # a candidate that matches in time (−log10 p = 2), scope (Jaccard 1), has a DiD of z = 8 in the regression's
 # direction that survives placebos, scores ≈ +5 log-odds (p ≈ 0.99); one with nothing scores −5.
-PRIOR = {"intercept": -5.0, "timing": 1.0, "off_time": -3.0, "scope": 2.5, "did": 0.6, "untestable": 0.5, "refuted": -1.5,
+PRIOR = {"intercept": -5.0, "timing": 1.0, "off_time": -3.0, "off_interval": -0.3, "scope": 2.5, "did": 0.6, "untestable": 0.5, "refuted": -1.5,
          "refutations_passed": 1.0, "shap": 1.5, "driver": -0.5, "pretrend": -1.0}
 
 
@@ -48,11 +48,12 @@ def evidence_summary(evidence: dict[str, Evidence], driver: bool = False) -> dic
     shap = _get(evidence, "shap")
     refuters = [e for e in (_get(evidence, "placebo_time"), _get(evidence, "placebo_scope"), _get(evidence, "placebo_its"))
                 if e is not None and e.detail.get("testable", False)]
-    raw = {"timing_logp": 0.0, "lost": 0.0, "jaccard": 0.0, "covers": 0.0, "precision": 0.0, "z": 0.0,
+    raw = {"timing_logp": 0.0, "lost": 0.0, "off_interval": 0.0, "jaccard": 0.0, "covers": 0.0, "precision": 0.0, "z": 0.0,
            "testable": 0.0, "refuted": 0.0, "passed": 0.0, "shap": 0.0, "driver": float(driver), "pretrend": 0.0}
     if timing is not None and timing.p_value is not None:
         raw["timing_logp"] = min(3.0, -math.log10(max(timing.p_value, 1e-3)))
         raw["lost"] = float(timing.detail.get("share_of_shift_lost") or 0.0)
+        raw["off_interval"] = min(float(timing.detail.get("half_widths_outside_interval") or 0.0), 5.0)
     if scope is not None and math.isfinite(scope.effect):
         raw["jaccard"] = float(scope.effect)
         raw["covers"] = float(scope.detail.get("covers_change", scope.detail.get("covers_regression", 0.0)))
@@ -79,7 +80,8 @@ def model_inputs(raw: dict[str, float]) -> dict[str, float]:
     """
     overlap = min(1.0, 2.0 * max(raw["covers"], raw["precision"]))
     return {
-        "timing": raw["timing_logp"], "off_time": raw["lost"], "scope": raw["jaccard"],
+        "timing": raw["timing_logp"], "off_time": raw["lost"], "off_interval": raw.get("off_interval", 0.0),
+        "scope": raw["jaccard"],
         "did": float(np.clip(raw["z"], -4.0, 12.0)) / 4.0 * overlap, "untestable": 1.0 - raw["testable"],
         "refuted": raw["refuted"], "refutations_passed": raw["passed"] * overlap, "shap": raw["shap"],
         "driver": raw["driver"], "pretrend": raw["pretrend"],

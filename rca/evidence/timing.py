@@ -163,10 +163,17 @@ def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start:
     # candidate's time (0 = as good as the best date, 1 = no change at all there); robust to the
     # overconfidence of the χ² test when the shift varies by time of day
     lost = None if misfit is None or onset.statistic <= 0 else min(misfit / onset.statistic, 1.0)
+    # how far outside the change point's interval the candidate lies, in half-widths of that interval
+    half = max((onset.high - onset.low) / 2, onset.bucket)
+    outside = max(onset.low - candidate_time, candidate_time - onset.high, timedelta(0))
+    for other in other_times:  # a roll-out is on time when any wave is
+        outside = min(outside, max(onset.low - other, other - onset.high, timedelta(0)))
+    off_interval = min(outside / half, 10.0)
     return Evidence(
         "timing", round(float(delta), 3), Interval(round(float(lo), 3), round(float(hi), 3)), p, bool(supports),
         {"change_point": onset.time.isoformat(), "change_point_interval": [onset.low.isoformat(), onset.high.isoformat()],
          "candidate_time": candidate_time.isoformat(), "hours_from_change_point": round(float(delta), 2),
          "before": onset.before, "after": onset.after, "shift_statistic": round(onset.statistic, 2),
          "window_hours": round(span, 1), "misfit_statistic": None if misfit is None else round(misfit, 3),
-         "misfit_p": misfit_p, "share_of_shift_lost": None if lost is None else round(lost, 4)})
+         "misfit_p": misfit_p, "share_of_shift_lost": None if lost is None else round(lost, 4),
+         "half_widths_outside_interval": round(off_interval, 3)})

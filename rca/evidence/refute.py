@@ -11,7 +11,8 @@ absent, finds no effect.
 
 Both give a permutation-style p-value, ``(1 + #{placebo |z| ≥ real |z|}) / (1 + #placebos)``, and the
 refuter passes when the real effect stands out from every placebo (and no placebo is itself
-significant in the regression's direction at the 1% level, for placebo times).
+significant in the regression's direction at the 1% level, unless the real effect is at least twice as
+large, for placebo times).
 """
 
 from __future__ import annotations
@@ -55,7 +56,10 @@ def placebo_time_evidence(panel: Panel, measures: Measures, metric: str, cohorts
                         {"testable": False, "reason": "not enough baseline before the change for placebo times"})
     p = _permutation_p(real.z, zs)
     significant = [z for z in zs if z * sign > 2.576]
-    supports = p <= 1.0 / (1 + len(zs)) + 1e-9 and not significant
+    # the real effect must beat every placebo; a significant placebo refutes it unless the real effect
+    # dwarfs it (at least twice the largest placebo |z|: day-level noise, not the same effect earlier)
+    largest = max(abs(z) for z in zs)
+    supports = p <= 1.0 / (1 + len(zs)) + 1e-9 and (not significant or abs(real.z) >= 2 * largest)
     return Evidence(
         "placebo_time", round(real.z, 3), Interval(float(min(effects)), float(max(effects))), p, bool(supports),
         {"testable": True, "placebo_periods_back": used, "placebo_z": [round(z, 3) for z in zs],

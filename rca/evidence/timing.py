@@ -149,13 +149,18 @@ def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start:
         return Evidence("timing", float("nan"), None, None, False,
                         {"reason": "the regressing series is too short for a change point"})
     hour = timedelta(hours=1)
+    times = (candidate_time, *other_times)
+    first = candidate_time
+    # a roll-out is timed by the wave nearest to the change point; k waves get k chances under the null
+    candidate_time = min(times, key=lambda t: abs(t - onset.time))
     delta = (candidate_time - onset.time) / hour
     lo, hi = (candidate_time - onset.high) / hour, (candidate_time - onset.low) / hour
     span = max((window_end - window_start) / hour, 1.0)
     bucket_h = onset.bucket / hour
-    p = min(1.0, (2 * abs(delta) + bucket_h) / span)
+    p = min(1.0, len(times) * (2 * abs(delta) + bucket_h) / span)
     # the candidate is "on time" when its onset lies inside the change point's interval (one bucket of slack)
     supports = (onset.low - onset.bucket) <= candidate_time <= (onset.high + onset.bucket)
+    other_times = tuple(t for t in times if t != candidate_time)
     misfits = [m for m in (onset.misfit(t) for t in (candidate_time, *other_times)) if m is not None]
     misfit = min(misfits) if misfits else None
     misfit_p = None if misfit is None else float(stats.chi2.sf(misfit, 1))
@@ -173,6 +178,7 @@ def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start:
         "timing", round(float(delta), 3), Interval(round(float(lo), 3), round(float(hi), 3)), p, bool(supports),
         {"change_point": onset.time.isoformat(), "change_point_interval": [onset.low.isoformat(), onset.high.isoformat()],
          "candidate_time": candidate_time.isoformat(), "hours_from_change_point": round(float(delta), 2),
+         "waves": len(times), "first_wave": first.isoformat(),
          "before": onset.before, "after": onset.after, "shift_statistic": round(onset.statistic, 2),
          "window_hours": round(span, 1), "misfit_statistic": None if misfit is None else round(misfit, 3),
          "misfit_p": misfit_p, "share_of_shift_lost": None if lost is None else round(lost, 4),

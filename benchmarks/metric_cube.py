@@ -77,7 +77,7 @@ COPY (
          0.4 * ot_num / nullif(ot_den, 0) + 0.3 * ia_num / nullif(ia_den, 0)
          + 0.15 * (1 - ca_num / nullif(ca_den, 0)) + 0.15 * (1 - su_num / nullif(su_den, 0)),
          NULL, 1.0, n, NULL, NULL, NULL FROM agg
-) TO '{out}' (FORMAT parquet, COMPRESSION zstd);
+) TO '{out}' (FORMAT parquet, COMPRESSION snappy);
 """
 
 

@@ -206,7 +206,7 @@ def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
     try:
         _run(con, wide_sql, "aggregating", progress)
         target = staging / "cube.parquet"
-        _run(con, f"COPY ({long_sql}) TO {sql_literal(str(target))} (FORMAT parquet, COMPRESSION zstd)",
+        _run(con, f"COPY ({long_sql}) TO {sql_literal(str(target))} (FORMAT parquet, COMPRESSION snappy)",
              "writing cube", progress)
         stats = con.execute(
             "SELECT min(ts), max(ts), count(DISTINCT ts), count(DISTINCT slice), count(*), "

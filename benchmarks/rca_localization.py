@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Benchmark of multi-dimensional root-cause localization against the shared anchors.
+
+Uses ``shared/benchmarks/rca_localization`` (``generate.py``, ``score.py``, the anchors' figures in its
+README): generates the three settings listed there into a temporary directory, runs our localizer
+through the code path of ``cxw localize`` (``backend.commands.localize_commands``), runs a baseline
+in the same process (plain Adtributor, Bhagwan et al. NSDI 2014, one dimension at a time, its
+published thresholds), scores both with ``score.py`` (strict protocol: exact elements only) and
+prints F1 / precision / recall / mean seconds per instance beside the anchors' published figures.
+
+    python benchmarks/rca_localization.py                 # the README's seeds (S 1, L 2, ratio 5)
+    python benchmarks/rca_localization.py --seeds 11 12   # the same settings on other seeds
+    python benchmarks/rca_localization.py --sets S --n 20 # a quick look
+
+``shared/`` is found beside the repository (``<repo>/../shared``, as CI clones it), or at
+``$CXW_SHARED``, or at ``--shared``. Exit status 1 with ``--check`` when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from backend.commands.localize_commands import (  # noqa: E402
+    find_instances,
+    localize_directory,
+    read_leaves,
+    write_records,
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One benchmark setting of the shared README: generate.py arguments and the published figures."""
+
+    name: str
+    args: tuple[str, ...]
+    seed: int  # the README's seed
+    anchors: dict[str, tuple[float, float | None]]  # method -> (strict F1, s/instance or None)
+    target_f1: float
+
+
+SETTINGS = {
+    "S": Setting(
+        "S", ("--preset", "S", "--n", "100"), 1,
+        {"RiskLoc": (0.536, 3.4), "AutoRoot": (0.361, 0.50), "Squeeze": (0.269, None), "Adtributor": (0.102, None)},
+        0.65,
+    ),
+    "L": Setting(
+        "L", ("--preset", "L", "--n", "100"), 2,
+        {"RiskLoc": (0.275, 1.3), "AutoRoot": (0.529, 0.17), "Adtributor": (0.000, None)},
+        0.65,
+    ),
+    "ratio": Setting(
+        "ratio",
+        ("--metric", "ratio", "--total", "1e8", "--dims", "8", "6", "10", "5", "4", "--layers", "1", "3",
+         "--noise", "0", "0.1", "--severity", "0.2", "1.0", "--deviation", "0", "0.05", "--n", "40"),
+        5,
+        {"RiskLoc": (0.121, 6.5), "AutoRoot": (0.323, 0.28), "Squeeze": (0.165, None), "Adtributor": (0.160, None)},
+        0.50,
+    ),
+}
+TARGET_SECONDS = 1.0
+
+
+def shared_dir(explicit: str | None) -> Path:
+    """The shared benchmark folder: --shared, else $CXW_SHARED, else <repo>/../shared."""
+    root = Path(explicit or os.environ.get("CXW_SHARED") or REPO.parent / "shared")
+    bench = root / "benchmarks" / "rca_localization"
+    for script in ("generate.py", "score.py"):
+        if not (bench / script).is_file():
+            sys.exit(f"error: {bench / script} not found (set --shared or CXW_SHARED to the shared/ folder)")
+    return bench
+
+
+# --------------------------------------------------------------------------- baseline: Adtributor
+
+
+def adtributor(directory: Path, t_eep: float = 0.1, t_ep: float = 0.67, k: int = 3) -> list[dict]:
+    """Plain Adtributor (Bhagwan et al., NSDI 2014) on every instance: per dimension, take elements by
+    decreasing surprise (Jensen-Shannon) while each explains > t_eep of the change, until they explain
+    > t_ep; report the elements of the k dimensions with the most surprise. Derived (ratio) KPIs use
+    the paper's partial-derivative explanatory power and the summed surprise of both measures."""
+    records = []
+    for instance in find_instances(directory):
+        start = time.perf_counter()
+        frames = [read_leaves(path) for path in instance.files]
+        dims = frames[0][1]
+        candidates = []
+        for dim in dims:
+            sums = [frame.groupby(dim, sort=True)[["real", "predict"]].sum() for frame, _ in frames]
+            if instance.is_ratio:
+                num, den = sums[0], sums[1].reindex(sums[0].index, fill_value=0.0)
+                ep = _derived_ep(num, den)
+                surprise = _surprise(num) + _surprise(den)
+            else:
+                leaves = sums[0]
+                change = leaves["real"].sum() - leaves["predict"].sum()
+                ep = (leaves["real"] - leaves["predict"]) / change if change else leaves["real"] * 0.0
+                surprise = _surprise(leaves)
+            order = np.argsort(-surprise.to_numpy(), kind="stable")
+            chosen, explained, total_surprise = [], 0.0, 0.0
+            for j in order:
+                if ep.iloc[j] > t_eep:
+                    chosen.append(f"{dim}={ep.index[j]}")
+                    explained += ep.iloc[j]
+                    total_surprise += surprise.iloc[j]
+                if explained > t_ep:
+                    candidates.append((total_surprise, chosen))
+                    break
+        candidates.sort(key=lambda c: -c[0])
+        elements = [e for _, chosen in candidates[:k] for e in chosen]
+        records.append(
+            {"timestamp": instance.timestamp, "root_cause": ";".join(elements),
+             "elapsed_time": round(time.perf_counter() - start, 6)}
+        )
+    return records
+
+
+def _surprise(sums: pd.DataFrame) -> pd.Series:
+    """Per-element Jensen-Shannon surprise between the forecast and observed distributions."""
+    p = sums["predict"] / max(sums["predict"].sum(), 1e-300)
+    q = sums["real"] / max(sums["real"].sum(), 1e-300)
+    m = (p + q) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = 0.5 * (np.where(p > 0, p * np.log(p / m), 0.0) + np.where(q > 0, q * np.log(q / m), 0.0))
+    return pd.Series(terms, index=sums.index)
+
+
+def _derived_ep(num: pd.DataFrame, den: pd.DataFrame) -> pd.Series:
+    """Explanatory power of each element for the change of sum(num)/sum(den) (Adtributor §3.3)."""
+    a_f, b_f = num["predict"].sum(), den["predict"].sum()
+    change = num["real"].sum() / den["real"].sum() - a_f / b_f
+    d_a, d_b = num["real"] - num["predict"], den["real"] - den["predict"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ep = (d_a * b_f - d_b * a_f) / (b_f * (b_f + d_b)) / change
+    return ep.fillna(0.0)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def generate(bench: Path, setting: Setting, seed: int, out: Path, n: int | None) -> None:
+    args = list(setting.args)
+    if n is not None:
+        args[args.index("--n") + 1] = str(n)
+    subprocess.run(
+        [sys.executable, str(bench / "generate.py"), "--out", str(out), "--seed", str(seed), *args],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+
+
+def score(bench: Path, truth: Path, preds: dict[str, Path]) -> pd.DataFrame:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+        summary = Path(tmp.name)
+    try:
+        subprocess.run(
+            [sys.executable, str(bench / "score.py"), "--truth", str(truth),
+             "--pred", *[f"{name}={path}" for name, path in preds.items()], "--json-out", str(summary)],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        return pd.DataFrame(json.loads(summary.read_text())).set_index("method")
+    finally:
+        summary.unlink(missing_ok=True)
+
+
+def run_setting(bench: Path, setting: Setting, seed: int, work: Path, n: int | None) -> dict:
+    data = work / f"{setting.name}-seed{seed}"
+    generate(bench, setting, seed, data, n)
+    ours = localize_directory(data)  # the code path of `cxw localize`
+    write_records(ours, work / f"{data.name}.ours.json")
+    write_records(adtributor(data), work / f"{data.name}.adtributor.json")
+    table = score(bench, data, {m: work / f"{data.name}.{m}.json" for m in ("ours", "adtributor")})
+    return {"set": setting.name, "seed": seed, "table": table}
+
+
+def report(results: list[dict]) -> bool:
+    """Print one table per set; return whether every target was met."""
+    ok = True
+    for name, setting in SETTINGS.items():
+        rows = [r for r in results if r["set"] == name]
+        if not rows:
+            continue
+        print(f"\n== {name}: generate.py {' '.join(setting.args)} --seed SEED  (strict protocol of score.py)")
+        print(f"{'method':<26}{'seed':>6}{'n':>6}{'F1':>8}{'P':>8}{'R':>8}{'s/inst':>9}")
+        for r in rows:
+            for method, label in (("ours", "ours (slice pursuit)"), ("adtributor", "baseline: Adtributor")):
+                row = r["table"].loc[method]
+                print(
+                    f"{label:<26}{r['seed']:>6}{int(row.n):>6}"
+                    f"{row.F1:>8.3f}{row.P:>8.3f}{row.R:>8.3f}{row.t_mean:>9.3f}"
+                )
+                if method == "ours":
+                    met = row.F1 >= setting.target_f1 and row.t_mean < TARGET_SECONDS
+                    ok &= bool(met)
+        for method, (f1, sec) in setting.anchors.items():
+            sec_text = f"{sec:>9.2f}" if sec is not None else f"{'':>9}"
+            print(f"{'anchor ' + method:<26}{setting.seed:>6}{'':>6}{f1:>8.3f}{'':>8}{'':>8}{sec_text}")
+        print(f"target: F1 >= {setting.target_f1:.2f} and < {TARGET_SECONDS:.0f} s per instance")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shared", help="the shared/ folder (default: $CXW_SHARED or <repo>/../shared)")
+    ap.add_argument("--sets", nargs="+", choices=sorted(SETTINGS), default=list(SETTINGS))
+    ap.add_argument("--seeds", nargs="+", type=int, help="seeds to run instead of the README's (one per set)")
+    ap.add_argument("--n", type=int, help="instances per set instead of the README's (quick looks)")
+    ap.add_argument("--keep", help="keep generated data and predictions in this folder")
+    ap.add_argument("--json-out", help="write every score row here")
+    ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    a = ap.parse_args(argv)
+    bench = shared_dir(a.shared)
+    with tempfile.TemporaryDirectory(prefix="rca-bench-") as tmp:
+        work = Path(a.keep) if a.keep else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        results = []
+        for name in a.sets:
+            setting = SETTINGS[name]
+            for seed in a.seeds or [setting.seed]:
+                print(f"running {name} seed {seed} ...", file=sys.stderr, flush=True)
+                results.append(run_setting(bench, setting, seed, work, a.n))
+    ok = report(results)
+    if a.json_out:
+        rows = [
+            {"set": r["set"], "seed": r["seed"], "method": method, **r["table"].loc[method].to_dict()}
+            for r in results for method in r["table"].index
+        ]
+        Path(a.json_out).write_text(json.dumps(rows, indent=1, default=float))
+    return 0 if ok or not a.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""Multi-dimensional root-cause localization: which slices explain an anomaly in a KPI.
+
+Given one row per leaf (a full combination of dimension values) with the observed value ``real`` and
+the forecast ``predict`` of an additive KPI, or numerator and denominator leaves of a ratio KPI,
+return the few slices (``dim=value`` conjunctions at any depth) whose change explains the anomaly.
+
+Algorithm — penalized quasi-likelihood slice pursuit (this module; helpers in ``localize_models``
+and ``localize_search``):
+
+* Model. Each leaf's mean is its expectation ``E`` under "nothing happened" (the forecast; for a
+  ratio, observed denominator × forecast rate) times the product of the factors of the selected
+  slices that contain it: a root cause scales all of its leaves, as in the anomaly model of Squeeze
+  (Li et al., ISSRE 2019) and RiskLoc (Kalander 2022, arXiv:2205.10004); overlapping causes
+  multiply. Noise variance is ``(a + s·w)·w`` in the leaf's volume ``w``: count-like ``a`` plus
+  relative ``s``, fitted robustly under the null, so a relative drop of a tiny leaf is found while
+  low-volume noise is not over-read (the PSqueeze concern, Li et al. 2022). A cuboid of root causes
+  may be noisier than the rest (the per-leaf spread of an anomaly), which extended quasi-likelihood
+  (Nelder & Pregibon 1987) absorbs; it pays a BIC price for it and may never be quieter than the
+  null, so neither noise inside a cause looks like more causes nor a mis-sized null looks like one.
+* Score. ``-2·quasi-log-likelihood + Σ penalty``; a slice of depth l costs ``penalty·ln(M_l) +
+  penalty_offset`` with ``M_l`` the number of candidate slices of that depth — the Bonferroni / MDL
+  price of having looked at all of them, which is what keeps the answer succinct (HotSpot's and
+  Squeeze's succinctness, iDice's significance, without their thresholds).
+* Search. Greedy forward selection over every slice of every cuboid, screened in one vectorized
+  pass per cuboid (``np.bincount`` of score-test terms; the best few are refitted exactly), then
+  local moves — drop a slice; replace slices by their common parent; replace a slice and the
+  slices of one cuboid overlapping it by their intersections; split a slice into descendants when
+  some descendant still deviates — until the score stops improving. Selected slices are never
+  nested, and never all the children of one slice along one dimension (the parent is the succinct
+  answer; their differences are its noise). When the found slices cover much of the data the null
+  noise is re-estimated from the leaves outside them and the search resumes (a large anomaly
+  inflates the first estimate: the "wrong side" failure of RiskLoc when most leaves are anomalous).
+
+Compared with Adtributor (Bhagwan et al., NSDI 2014: one dimension at a time), HotSpot (Sun et al.
+2018: Monte-Carlo tree search, ripple effect), Squeeze (deviation-score clustering), AutoRoot and
+RiskLoc (risk scores with a 2% explanatory-power cut-off), there is no per-data-set threshold: the
+only knobs are the penalty and the dispersion prior, with one default for every data set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from detection.localize_models import GaussianNoise, PoissonNoise
+from detection.localize_search import Lattice, Pursuit, mixed_radix
+from detection.types import Slice
+
+__all__ = ["LocalizeConfig", "localize", "localize_ratio"]
+
+
+@dataclass(frozen=True)
+class LocalizeConfig:
+    """Tuning knobs of the slice pursuit; the defaults are used for every data set.
+
+    penalty, penalty_offset: a slice of depth l costs ``penalty·ln(M_l) + penalty_offset`` in
+        -2·log-likelihood units, M_l = number of non-empty candidate slices of depth l.
+    max_slices: the most slices returned.
+    max_depth: deepest slice considered (None: every dimension).
+    screen: candidates per step refitted exactly after the vectorized screening.
+    dispersion_prior: pseudo-leaves pulling a cuboid's own dispersion towards the null's (a few
+        leaves cannot claim a variance of their own).
+    """
+
+    penalty: float = 2.0
+    penalty_offset: float = 8.0
+    max_slices: int = 20
+    max_depth: int | None = None
+    screen: int = 8
+    dispersion_prior: float = 10.0
+
+    @classmethod
+    def from_params(cls, params: dict) -> "LocalizeConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"unknown localize parameter(s) {unknown}; known: {sorted(known)}")
+        return cls(**params)
+
+
+# --------------------------------------------------------------------------- public entry points
+
+
+def localize(
+    leaves: pd.DataFrame, dims: Sequence[str], real: str = "real", predict: str = "predict", **params
+) -> list[Slice]:
+    """Root-cause slices of an additive KPI (a sum over leaves), ranked best first.
+
+    ``leaves`` has one row per combination of the ``dims`` values (duplicates are summed) with the
+    observed ``real`` and forecast ``predict``. Returns [] when nothing deviates beyond the noise.
+    ``Slice.share`` is the slice's fraction of the total change ``sum(real) - sum(predict)``;
+    ``Slice.score`` is how much worse (in -2·log-likelihood) the explanation gets without it.
+    Keyword ``params`` override the fields of :class:`LocalizeConfig`.
+    """
+    cfg = LocalizeConfig.from_params(params)
+    dims = _check_dims(dims)
+    _validate(leaves, dims, (real, predict), "leaves")
+    codes, labels = _encode(leaves[dims])
+    y = leaves[real].to_numpy(dtype=float)
+    e = leaves[predict].to_numpy(dtype=float)
+    codes, (y, e) = _merge_duplicates(codes, [len(v) for v in labels], (y, e))
+    model = GaussianNoise(y, e)
+    total_change = float(y.sum() - e.sum())
+    return _run(codes, labels, dims, model, y - e, total_change, cfg)
+
+
+def localize_ratio(
+    numerator: pd.DataFrame,
+    denominator: pd.DataFrame,
+    dims: Sequence[str],
+    real: str = "real",
+    predict: str = "predict",
+    **params,
+) -> list[Slice]:
+    """Root-cause slices of a derived KPI ``sum(numerator) / sum(denominator)``, ranked best first.
+
+    The two frames share the ``dims`` columns (rows are matched on them; a leaf missing from one
+    side counts as zero there). A slice is a root cause when its rate ``num/den`` moved away from the
+    forecast rate ``predict_num/predict_den`` given its observed denominator; counts decide how
+    much a rate deviation means, so a noisy low-volume slice does not outrank a high-volume one.
+    ``Slice.share`` is the slice's fraction of the rate-driven change of the numerator,
+    ``sum(real_num) - sum(real_den · predicted rate)``.
+    """
+    cfg = LocalizeConfig.from_params(params)
+    dims = _check_dims(dims)
+    _validate(numerator, dims, (real, predict), "numerator")
+    _validate(denominator, dims, (real, predict), "denominator")
+    num = numerator[[*dims, real, predict]]
+    den = denominator[[*dims, real, predict]]
+    merged = num.merge(den, on=dims, how="outer", suffixes=("_num", "_den"))
+    codes, labels = _encode(merged[dims])
+    cols = [f"{real}_num", f"{predict}_num", f"{real}_den", f"{predict}_den"]
+    arrays = [merged[c].to_numpy(dtype=float) for c in cols]
+    arrays = [np.nan_to_num(a, nan=0.0) for a in arrays]
+    codes, (a_real, a_pred, b_real, b_pred) = _merge_duplicates(codes, [len(v) for v in labels], arrays)
+    overall = a_pred.sum() / b_pred.sum() if b_pred.sum() > 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(b_pred > 0, a_pred / b_pred, overall)
+    expected = b_real * rate
+    model = PoissonNoise(a_real, expected)
+    total_change = float(a_real.sum() - expected.sum())
+    return _run(codes, labels, dims, model, a_real - expected, total_change, cfg)
+
+
+# --------------------------------------------------------------------------- input handling
+
+
+def _check_dims(dims: Sequence[str]) -> list[str]:
+    if isinstance(dims, str):
+        dims = [dims]
+    dims = list(dims)
+    if not dims:
+        raise ValueError("dims: give at least one dimension column")
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"dims: duplicated dimension in {dims}")
+    return dims
+
+
+def _validate(frame: pd.DataFrame, dims: list[str], value_cols: Sequence[str], what: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in [*dims, *value_cols] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {', '.join(map(repr, missing))}")
+    if len(frame) == 0:
+        raise ValueError(f"{what}: no rows")
+    for c in value_cols:
+        if c in dims:
+            raise ValueError(f"{what}: column {c!r} is both a dimension and a value column")
+        col = frame[c]
+        if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
+            raise ValueError(f"{what}: column {c!r} is not numeric (dtype {col.dtype})")
+        values = col.to_numpy(dtype=float)
+        if not np.isfinite(values).all():
+            row = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise ValueError(f"{what}: column {c!r} has a missing or infinite value (row {row})")
+        if (values < 0).any():
+            row = int(np.flatnonzero(values < 0)[0])
+            raise ValueError(f"{what}: column {c!r} has a negative value (row {row})")
+
+
+def _encode(frame: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Integer codes (n_leaves, n_dims) and, per dimension, the value labels as strings."""
+    codes = np.empty((len(frame), frame.shape[1]), dtype=np.int64)
+    labels = []
+    for j, col in enumerate(frame.columns):
+        c, uniques = pd.factorize(frame[col].astype(str), sort=True)
+        codes[:, j] = c
+        labels.append(np.asarray(uniques, dtype=object))
+    return codes, labels
+
+
+def _merge_duplicates(codes: np.ndarray, cards: list[int], arrays):
+    """Sum rows that repeat the same combination of dimension values."""
+    key = mixed_radix(codes, cards)
+    if key is None:
+        _, first, inv = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    else:
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    if len(first) == len(codes):
+        return codes, arrays
+    inv = inv.ravel()
+    return codes[first], [np.bincount(inv, weights=a, minlength=len(first)) for a in arrays]
+
+
+def _run(codes, labels, dims, model, leaf_change, total_change, cfg: LocalizeConfig) -> list[Slice]:
+    keep = model.keep()
+    if not keep.any():
+        return []
+    model.restrict(keep)
+    lattice = Lattice(codes[keep], [len(v) for v in labels], cfg.max_depth)
+    fit, pursuit = _search(lattice, model, cfg)
+    change = leaf_change[keep]
+    out = []
+    for s in fit.selected:
+        without = pursuit.fit(tuple(t for t in fit.selected if t != s))
+        carried = float(change[lattice.members(s)].sum())
+        filters = tuple(sorted((dims[j], str(labels[j][v])) for j, v in lattice.filters(s).items()))
+        out.append(
+            Slice(
+                filters,
+                share=carried / total_change if total_change else 0.0,
+                score=pursuit.total(without) - pursuit.total(fit),
+            )
+        )
+    out.sort(key=lambda sl: (-sl.score, sl.key))
+    return out
+
+
+def _search(lattice: Lattice, model, cfg: LocalizeConfig):
+    """Run the pursuit; when the found slices cover much of the data, re-estimate the null noise
+    from the leaves they leave out (a large anomaly inflates the first, all-leaf estimate) and
+    search again from the found slices."""
+    selection: tuple = ()
+    for _ in range(3):
+        pursuit = Pursuit(
+            lattice,
+            model,
+            penalty=cfg.penalty,
+            penalty_offset=cfg.penalty_offset,
+            max_slices=cfg.max_slices,
+            screen=cfg.screen,
+            dispersion_prior=cfg.dispersion_prior,
+        )
+        fit = pursuit.run(selection)
+        if fit.selected == selection:
+            break
+        selection = fit.selected
+        outside = np.ones(lattice.n_leaves, dtype=bool)
+        outside[fit.arrays()[0]] = False
+        if outside.sum() < 20:
+            break
+        before = (model.a, model.s0)
+        model.fit_null(np.flatnonzero(outside))
+        if np.allclose((model.a, model.s0), before, rtol=0.02, atol=1e-12):
+            break
+    return fit, pursuit

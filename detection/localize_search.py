@@ -1,0 +1,479 @@
+"""The slice lattice and the penalized-likelihood pursuit behind `detection.localize`.
+
+`Lattice` indexes every slice of every cuboid (subset of dimensions) of the leaves; `Pursuit` picks a
+set of non-nested slices (never every child of one slice along one dimension), each scaling its
+leaves by a fitted factor, that minimizes
+``-2·quasi-log-likelihood + Σ penalty(depth)``: greedy forward selection screened in one vectorized
+pass per cuboid, then local moves (drop, generalize, merge two into their intersection, split one
+into descendants) until nothing improves. Leaves are never looped over in Python; cells (the parts of
+the partition the selected slices induce) and slices are few.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Iterator, Sequence
+
+import numpy as np
+
+
+SliceId = tuple[int, int]  # (cuboid index, slice index within the cuboid)
+
+
+def mixed_radix(codes: np.ndarray, cards: Sequence[int]) -> np.ndarray | None:
+    """One int64 key per row of value codes, or None when the key space would overflow."""
+    if math.prod(int(c) for c in cards) >= 2**62:
+        return None
+    key = np.zeros(len(codes), dtype=np.int64)
+    for j, card in enumerate(cards):
+        key = key * int(card) + codes[:, j]
+    return key
+
+
+class Lattice:
+    """Every non-empty slice of every cuboid up to ``max_depth`` dimensions, as integer indices."""
+
+    def __init__(self, codes: np.ndarray, cards: Sequence[int], max_depth: int | None = None):
+        n, d = codes.shape
+        depth = d if max_depth is None else max(1, min(int(max_depth), d))
+        self.n_leaves = n
+        self.cuboids = [c for k in range(1, depth + 1) for c in combinations(range(d), k)]
+        self.slice_of: list[np.ndarray] = []  # per cuboid: slice index of every leaf
+        self.values: list[np.ndarray] = []  # per cuboid: (n_slices, depth) value codes
+        for cub in self.cuboids:
+            sub, sub_cards = codes[:, cub], [cards[j] for j in cub]
+            key = mixed_radix(sub, sub_cards)
+            size = math.prod(sub_cards)
+            if key is not None and size <= 4 * n + 1024:
+                present = np.bincount(key, minlength=size) > 0
+                inv = (np.cumsum(present) - 1)[key]
+                rest = np.flatnonzero(present)
+                vals = np.empty((len(rest), len(cub)), dtype=np.int64)
+                for j in range(len(cub) - 1, -1, -1):
+                    vals[:, j] = rest % sub_cards[j]
+                    rest = rest // sub_cards[j]
+            else:
+                vals, inv = np.unique(sub, axis=0, return_inverse=True)
+            self.slice_of.append(np.asarray(inv, dtype=np.int64).ravel())
+            self.values.append(vals)
+        self.depth_of = np.array([len(c) for c in self.cuboids])
+        self.count_at_depth = {
+            k: sum(len(v) for v, c in zip(self.values, self.cuboids) if len(c) == k) for k in range(1, depth + 1)
+        }
+        self._members: dict[SliceId, np.ndarray] = {}
+        self._filters: dict[SliceId, dict[int, int]] = {}
+        self._children: dict[tuple[int, SliceId], int] = {}
+
+    def n_slices(self, c: int) -> int:
+        return len(self.values[c])
+
+    def members(self, s: SliceId) -> np.ndarray:
+        """Sorted leaf indices of slice s."""
+        idx = self._members.get(s)
+        if idx is None:
+            idx = np.flatnonzero(self.slice_of[s[0]] == s[1])
+            self._members[s] = idx
+        return idx
+
+    def filters(self, s: SliceId) -> dict[int, int]:
+        """The slice as {dimension index: value code}."""
+        f = self._filters.get(s)
+        if f is None:
+            f = dict(zip(self.cuboids[s[0]], self.values[s[0]][s[1]].tolist()))
+            self._filters[s] = f
+        return f
+
+    def find(self, filters: dict[int, int]) -> SliceId | None:
+        cub = tuple(sorted(filters))
+        if not cub or cub not in self.cuboids:
+            return None
+        c = self.cuboids.index(cub)
+        hit = np.flatnonzero(np.all(self.values[c] == np.array([filters[j] for j in cub]), axis=1))
+        return (c, int(hit[0])) if len(hit) else None
+
+    def related(self, c: int, s: SliceId) -> np.ndarray:
+        """Indices of the slices of cuboid c that are s, an ancestor of s or a descendant of s."""
+        fs, cub = self.filters(s), self.cuboids[c]
+        if set(cub) <= set(fs):
+            return np.flatnonzero(np.all(self.values[c] == np.array([fs[j] for j in cub]), axis=1))
+        if set(fs) <= set(cub):
+            pos = [cub.index(j) for j in fs]
+            return np.flatnonzero(np.all(self.values[c][:, pos] == np.array(list(fs.values())), axis=1))
+        return np.zeros(0, dtype=np.int64)
+
+    def n_children(self, c: int, s: SliceId) -> int:
+        """Number of (non-empty) slices of cuboid c that agree with s on s's dimensions."""
+        key = (c, s)
+        n = self._children.get(key)
+        if n is None:
+            n = len(self.related(c, s))
+            self._children[key] = n
+        return n
+
+    def nested(self, s: SliceId, t: SliceId) -> bool:
+        """True when s and t are equal or one is an ancestor of the other."""
+        fs, ft = self.filters(s), self.filters(t)
+        small, big = (fs, ft) if len(fs) <= len(ft) else (ft, fs)
+        return all(big.get(k) == v for k, v in small.items())
+
+    def disjoint(self, s: SliceId, t: SliceId) -> bool:
+        """True when no leaf lies in both slices (they differ on a shared dimension)."""
+        fs, ft = self.filters(s), self.filters(t)
+        return any(k in ft and ft[k] != v for k, v in fs.items())
+
+
+@dataclass
+class Block:
+    """Joint fit of the factors of selected slices that overlap one another (a connected component)."""
+
+    slices: tuple[SliceId, ...]
+    factors: np.ndarray
+    covered: np.ndarray  # sorted leaf indices under the slices
+    mu: np.ndarray  # fitted means of those leaves
+    dev: np.ndarray  # their deviances
+    unit: np.ndarray  # their dispersion units
+    informative: np.ndarray  # whether they inform a dispersion
+    group: np.ndarray  # cuboid of the strongest slice over each leaf (its dispersion group)
+
+
+class Fit:
+    """A selection of non-nested slices: its blocks (which never share a leaf), the fitted mean and
+    dispersion of the covered leaves, and the objective relative to the null."""
+
+    def __init__(self, selected, blocks, covered, mu, phi, objective: float):
+        self.selected: tuple[SliceId, ...] = selected
+        self.blocks: tuple[Block, ...] = tuple(blocks)
+        self.covered, self.mu, self.phi = covered, mu, phi
+        self.objective = objective
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Covered leaves with their fitted mean and dispersion."""
+        return self.covered, self.mu, self.phi
+
+
+def _compress(keys: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of non-negative int keys below `bound` and each key's index among them."""
+    if bound <= 4 * len(keys) + 4096:
+        present = np.bincount(keys, minlength=bound) > 0
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[keys]
+    cells, inv = np.unique(keys, return_inverse=True)
+    return cells, inv.ravel()
+
+
+class Pursuit:
+    """Penalized-likelihood search over the lattice for one noise model (see the module docstring)."""
+
+    def __init__(
+        self,
+        lattice: Lattice,
+        model,
+        *,
+        penalty: float,
+        penalty_offset: float,
+        max_slices: int,
+        screen: int,
+        dispersion_prior: float,
+        max_split: int = 6,
+        max_rounds: int = 25,
+    ):
+        self.lat, self.model = lattice, model
+        self.max_slices, self.n_screen, self.nu = max_slices, screen, dispersion_prior
+        self.max_split, self.max_rounds = max_split, max_rounds
+        self.pen_depth = {k: penalty * math.log(max(m, 2)) + penalty_offset for k, m in lattice.count_at_depth.items()}
+        n = lattice.n_leaves
+        leaves = np.arange(n)
+        self.a, self.s0 = model.a, model.s0
+        self.s_floor = 0.0 if self.a > 0 else 1e-12
+        self.phi0 = self.a + max(self.s0, self.s_floor) * model.unit(leaves, model.e)
+        self.null_term = model.deviance(leaves, model.e) / self.phi0 + np.log(self.phi0)
+        p0, q0 = model.screen_terms(leaves, model.e, self.phi0)
+        self.p0 = [np.bincount(s, weights=p0, minlength=lattice.n_slices(c)) for c, s in enumerate(lattice.slice_of)]
+        self.q0 = [np.bincount(s, weights=q0, minlength=lattice.n_slices(c)) for c, s in enumerate(lattice.slice_of)]
+        self._fits: dict[frozenset, Fit] = {}
+        self._blocks: dict[frozenset, Block] = {}
+        self._related: dict[SliceId, list[np.ndarray]] = {}
+        self._splits: dict[tuple, Fit] = {}
+        empty = np.zeros(0)
+        self.null = Fit((), (), np.zeros(0, dtype=np.int64), empty, empty, 0.0)
+
+    def penalty(self, s: SliceId) -> float:
+        return self.pen_depth[int(self.lat.depth_of[s[0]])]
+
+    def total(self, fit: Fit) -> float:
+        """The penalized objective (lower is better)."""
+        return fit.objective + sum(self.penalty(s) for s in fit.selected)
+
+    # -- exact fit of a selection ---------------------------------------------------------------
+    def fit(self, selected: Sequence[SliceId]) -> Fit:
+        sel = tuple(selected)
+        key = frozenset(sel)
+        hit = self._fits.get(key)
+        if hit is None:
+            hit = self._assemble(sel, [self._block(c) for c in self._components(sel)]) if sel else self.null
+            self._fits[key] = hit
+        return hit
+
+    def _assemble(self, sel: tuple[SliceId, ...], blocks: list[Block]) -> Fit:
+        """Dispersions and objective of a selection. Slices of one cuboid share a dispersion (an
+        anomaly's elements usually spread alike), and a cuboid keeps a dispersion of its own only
+        when it pays for it (BIC: the log of its informative leaves)."""
+        covered, mu, dev, unit, informative, cuboid = (
+            np.concatenate(x) for x in zip(*((b.covered, b.mu, b.dev, b.unit, b.informative, b.group) for b in blocks))
+        )
+        _, group = _compress(cuboid, len(self.lat.cuboids))
+        n_groups = int(group.max()) + 1
+        s_free = self._group_dispersion(group, n_groups, dev, unit, informative)
+        s_null = np.full(n_groups, max(self.s0, self.s_floor))
+        terms = []
+        for s_group in (s_null, s_free):
+            phi = self.a + s_group[group] * unit
+            terms.append(np.bincount(group, weights=dev / phi + np.log(phi), minlength=n_groups))
+        price = np.log(np.maximum(np.bincount(group[informative], minlength=n_groups), 2))
+        use_free = terms[1] + price < terms[0]
+        phi = self.a + np.where(use_free, s_free, s_null)[group] * unit
+        objective = float(np.sum(np.where(use_free, terms[1] + price, terms[0])) - np.sum(self.null_term[covered]))
+        return Fit(sel, blocks, covered, mu, phi, objective)
+
+    def _components(self, sel: tuple[SliceId, ...]) -> list[tuple[SliceId, ...]]:
+        comps: list[list[SliceId]] = []
+        for s in sel:
+            touching = [c for c in comps if any(not self.lat.disjoint(s, t) for t in c)]
+            comps = [c for c in comps if all(c is not t for t in touching)]
+            comps.append([s] + [t for c in touching for t in c])
+        return [tuple(sorted(c)) for c in comps]
+
+    def _block(self, comp: tuple[SliceId, ...]) -> Block:
+        key = frozenset(comp)
+        hit = self._blocks.get(key)
+        if hit is not None:
+            return hit
+        model = self.model
+        members = [self.lat.members(s) for s in comp]
+        if len(comp) == 1:
+            covered = members[0]
+            inv = np.zeros(len(covered), dtype=np.int64)
+            member_of = np.ones((1, 1), dtype=bool)
+        else:
+            signature = np.zeros(self.lat.n_leaves, dtype=np.int64)
+            for i, idx in enumerate(members):
+                signature[idx] |= 1 << i
+            covered = np.flatnonzero(signature)
+            cells, inv = _compress(signature[covered], 1 << len(comp))
+            member_of = ((cells[:, None] >> np.arange(len(comp))) & 1).astype(bool)
+        n_cells = member_of.shape[0]
+        a_stat, b_stat = model.cell_stats(covered, inv, n_cells)
+        factors = self._solve_factors(member_of, a_stat, b_stat)
+        cell_m = np.prod(np.where(member_of, factors[None, :], 1.0), axis=1)
+        mu = model.e[covered] * cell_m[inv]
+        dev = model.deviance(covered, mu)
+        unit = model.unit(covered, mu)
+        # a leaf under several slices gets the dispersion group of the strongest one
+        strength = np.abs(np.log(np.maximum(factors, 1e-12)))
+        primary = np.argmax(np.where(member_of, strength[None, :] + 1e-9, -1.0), axis=1)
+        cuboid_of = np.array([s[0] for s in comp])
+        block = Block(comp, factors, covered, mu, dev, unit, model.informative(covered, mu), cuboid_of[primary[inv]])
+        self._blocks[key] = block
+        return block
+
+    def _solve_factors(self, member_of: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Coordinate ascent over the cells; one sweep is exact when no two slices overlap."""
+        k = member_of.shape[1]
+        factors = np.ones(k)
+        for _ in range(50 if member_of.sum(axis=1).max() > 1 else 1):
+            previous = factors.copy()
+            for i in range(k):
+                rows = member_of[:, i]
+                others = np.where(member_of[rows], factors[None, :], 1.0)
+                others[:, i] = 1.0
+                factors[i] = self.model.factor(a[rows], b[rows], np.prod(others, axis=1))
+            if np.allclose(factors, previous, rtol=1e-5, atol=1e-8):
+                break
+        return factors
+
+    def _group_dispersion(self, inv, n_cells, dev, unit, informative) -> np.ndarray:
+        """Relative dispersion ``s`` of each group of leaves: the quasi-likelihood estimate (so the
+        objective is stationary in it) with ``nu`` pseudo-leaves at the null's value, and never
+        below the null's: a slice may be noisier than the rest (the spread of an anomaly), but a
+        slice that is merely quieter than the null says the null is too wide, not that it is a
+        root cause."""
+        s0 = max(self.s0, self.s_floor)
+        s_cell = np.full(n_cells, s0)
+        keep = np.flatnonzero(informative)
+        if len(keep) == 0:
+            return s_cell
+        cell, d, u = inv[keep], dev[keep], unit[keep]
+        n_c = np.bincount(cell, minlength=n_cells)
+        for _ in range(6):  # iteratively reweighted: s = sum(u/phi²·(D - a)) / sum(u²/phi²)
+            phi = self.a + s_cell[cell] * u
+            w = u / (phi * phi)
+            num = np.bincount(cell, weights=w * (d - self.a), minlength=n_cells)
+            den = np.bincount(cell, weights=w * u, minlength=n_cells)
+            prior = self.nu * den / np.maximum(n_c, 1)
+            s_new = np.maximum((num + prior * s0) / np.maximum(den + prior, 1e-300), s0)
+            if np.allclose(s_new, s_cell, rtol=1e-3):
+                s_cell = s_new
+                break
+            s_cell = s_new
+        return s_cell
+
+    # -- vectorized screening of every candidate slice ------------------------------------------
+    def _related_slices(self, s: SliceId) -> list[np.ndarray]:
+        rel = self._related.get(s)
+        if rel is None:
+            rel = [self.lat.related(c, s) for c in range(len(self.lat.cuboids))]
+            self._related[s] = rel
+        return rel
+
+    def _leaf_state(self, fit: Fit, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fitted mean and dispersion of the given (sorted) leaves under `fit`."""
+        mu = self.model.e[idx].copy()
+        phi = self.phi0[idx].copy()
+        if len(fit.covered):
+            pos = np.searchsorted(idx, fit.covered)
+            ok = pos < len(idx)
+            ok[ok] = idx[pos[ok]] == fit.covered[ok]
+            mu[pos[ok]] = fit.mu[ok]
+            phi[pos[ok]] = fit.phi[ok]
+        return mu, phi
+
+    def screen(self, fit: Fit, within: SliceId | None = None) -> list[SliceId]:
+        """The most promising slices to add (at most `screen`), by their score-test gain less penalty;
+        with `within`, only descendants of that slice."""
+        lat, model = self.lat, self.model
+        if within is None:  # the null sums plus the change on the covered leaves
+            idx, mu, phi = fit.arrays()
+            p, q = model.screen_terms(idx, mu, phi)
+            p0, q0 = model.screen_terms(idx, model.e[idx], self.phi0[idx])
+            dp, dq = p - p0, q - q0
+            cuboids = range(len(lat.cuboids))
+        else:
+            idx = lat.members(within)
+            dp, dq = model.screen_terms(idx, *self._leaf_state(fit, idx))
+            base = set(lat.cuboids[within[0]])
+            cuboids = [c for c, cub in enumerate(lat.cuboids) if len(cub) > len(base) and base <= set(cub)]
+        scored = []
+        for c in cuboids:
+            k = lat.n_slices(c)
+            ids = lat.slice_of[c][idx]
+            pc = np.bincount(ids, weights=dp, minlength=k)
+            qc = np.bincount(ids, weights=dq, minlength=k)
+            if within is None:
+                pc, qc = pc + self.p0[c], qc + self.q0[c]
+            gain = model.screen_gain(pc, qc) - self.pen_depth[int(lat.depth_of[c])]
+            for s in fit.selected:
+                gain[self._related_slices(s)[c]] = -np.inf
+            if within is not None:
+                gain[np.bincount(ids, minlength=k) == 0] = -np.inf
+            n_top = min(self.n_screen, k)
+            top = np.argpartition(-gain, n_top - 1)[:n_top]
+            scored += [(float(gain[j]), (c, int(j))) for j in top if gain[j] > 0]
+        scored.sort(key=lambda t: -t[0])
+        return [s for _, s in scored[: self.n_screen]]
+
+    # -- the search -----------------------------------------------------------------------------
+    def admissible(self, selected: Sequence[SliceId]) -> bool:
+        """False when the selection holds every child of one slice along one dimension: their
+        parent is then the succinct answer (and the children's differences are its noise)."""
+        lat = self.lat
+        families: dict[tuple, int] = {}
+        for s in selected:
+            fs = lat.filters(s)
+            if len(fs) < 2:
+                continue
+            for dim in fs:
+                parent = tuple((k, v) for k, v in fs.items() if k != dim)
+                families[(s[0], parent)] = families.get((s[0], parent), 0) + 1
+        for (c, parent), count in families.items():
+            if count >= 2:
+                parent_id = lat.find(dict(parent))
+                if parent_id is not None and count >= lat.n_children(c, parent_id):
+                    return False
+        return True
+
+    def forward(self, fit: Fit, within: SliceId | None = None, limit: int | None = None) -> Fit:
+        """Add the best screened slice while the penalized objective improves."""
+        added = 0
+        while len(fit.selected) < self.max_slices and (limit is None or added < limit):
+            best = fit
+            for cand in self.screen(fit, within=within):
+                if not self.admissible(fit.selected + (cand,)):
+                    continue
+                trial = self.fit(fit.selected + (cand,))
+                if self.total(trial) < self.total(best) - 1e-9:
+                    best = trial
+            if best is fit:
+                break
+            fit, added = best, added + 1
+        return fit
+
+    def _split(self, rest: tuple[SliceId, ...], s: SliceId) -> Fit:
+        key = (frozenset(rest), s)
+        hit = self._splits.get(key)
+        if hit is None:
+            hit = self.forward(self.fit(rest), within=s, limit=self.max_split)
+            self._splits[key] = hit
+        return hit
+
+    def cheap_moves(self, fit: Fit) -> Iterator[Fit]:
+        """Drop a slice; replace a slice (and its selected siblings) by a parent; replace a slice and
+        the slices of one cuboid overlapping it by their intersections with it."""
+        lat, sel = self.lat, fit.selected
+        for s in sel:
+            yield self.fit(tuple(t for t in sel if t != s))
+            fs = lat.filters(s)
+            if len(fs) >= 2:
+                for dim in fs:
+                    parent = lat.find({k: v for k, v in fs.items() if k != dim})
+                    if parent is not None:
+                        yield self.fit(tuple(t for t in sel if not lat.nested(parent, t)) + (parent,))
+        for s in sel:  # s and the overlapping slices of one cuboid -> their intersections with s
+            groups: dict[int, list[SliceId]] = {}
+            for t in sel:
+                if t != s and not lat.disjoint(s, t) and not lat.nested(s, t):
+                    groups.setdefault(t[0], []).append(t)
+            for group in groups.values():
+                parts = [lat.find({**lat.filters(s), **lat.filters(t)}) for t in group]
+                if all(x is not None for x in parts):
+                    gone = {s, *group}
+                    keep = tuple(u for u in sel if u not in gone and not any(lat.nested(x, u) for x in parts))
+                    yield self.fit(keep + tuple(dict.fromkeys(parts)))
+
+    def split_moves(self, fit: Fit) -> Iterator[Fit]:
+        """Replace one slice by a few of its descendants (found by a forward pass inside it), for
+        the slices inside which some descendant still deviates significantly from the fit."""
+        deepest = max(self.lat.count_at_depth)
+        for s in fit.selected:
+            if len(self.lat.filters(s)) < deepest and self._heterogeneous(fit, s):
+                yield self._split(tuple(t for t in fit.selected if t != s), s)
+
+    def _heterogeneous(self, fit: Fit, s: SliceId) -> bool:
+        """Does a descendant of s deviate from the fitted factor of s by more than its penalty?"""
+        lat, model = self.lat, self.model
+        idx = lat.members(s)
+        p, q = model.screen_terms(idx, *self._leaf_state(fit, idx))
+        base = set(lat.cuboids[s[0]])
+        for c, cub in enumerate(lat.cuboids):
+            if len(cub) > len(base) and base <= set(cub):
+                ids = lat.slice_of[c][idx]
+                gain = model.screen_gain(np.bincount(ids, weights=p), np.bincount(ids, weights=q))
+                if gain.max(initial=0.0) > self.pen_depth[len(cub)]:
+                    return True
+        return False
+
+    def run(self, start: Sequence[SliceId] = ()) -> Fit:
+        """Forward selection from `start`, then local moves until none improves."""
+        fit = self.forward(self.fit(start))
+        for _ in range(self.max_rounds):
+            best = fit
+            for moves in (self.cheap_moves, self.split_moves):
+                for trial in moves(fit):
+                    if self.total(trial) < self.total(best) - 1e-9 and self.admissible(trial.selected):
+                        best = trial
+                if best is not fit:
+                    break
+            if best is fit:
+                break
+            fit = self.forward(best)
+        return fit

@@ -33,7 +33,7 @@ from detection.types import Regression
 from rca.candidates import DEFAULT_ROLLOUT_SUFFIX, Candidate, event_candidates, feature_footprint, feature_onset
 from rca.evidence.did import Cohort, Untestable, did_evidence, event_study_evidence, fit_did
 from rca.evidence.refute import placebo_its_evidence, placebo_scope_evidence, placebo_time_evidence
-from rca.evidence.scope import scope_evidence, traffic_overlaps
+from rca.evidence.scope import panel_overlaps, scope_evidence, traffic_overlaps
 from rca.evidence.shap_shift import (Sample, attribution_shift, distribution_shift, draw_sample, fit_attribution,
                                      shap_evidence)
 from rca.evidence.timing import Onset, contrast_series, mean_shift, timing_evidence
@@ -115,6 +115,7 @@ class _Context:
     shared_dims: tuple[str, ...] = ()  # scope dimensions of one panel serving every candidate, when small enough
     panels: dict = field(default_factory=dict)
     series: tuple = ()  # (table, focus -> column suffix) from `_series_table`
+    memo: dict = field(default_factory=dict)  # driver onsets and footprints, shared by a scope's regressions
     sample_: Sample | None = None
 
     @property
@@ -188,23 +189,34 @@ def _window(reg: Regression, options: RcaOptions, data_start: datetime, bucket: 
 
 
 def _series_table(ctx: _Context, focuses: list[tuple[Slice, ...]]) -> tuple[pd.DataFrame, dict]:
-    """Every base metric's sums per bucket inside and outside each focus, in one scan of the window."""
+    """Every base metric's sums per bucket inside and outside each focus, from one scan of the window.
+
+    The scan groups by bucket and by the membership flags of every focus (a handful of distinct
+    combinations), then each focus's inside/outside sums are added up in pandas — far cheaper than one
+    filtered aggregate per focus and metric."""
     ws = ctx.ow.workspace
     ts = quote(ws.records.timestamp)
     grain = "day" if ctx.bucket >= DAY else "hour"
-    suffix = {}
-    flags, aggs = [], []
-    for k, focus in enumerate(dict.fromkeys(focuses)):
-        suffix[focus] = k
-        flags.append(f"{scope_predicate(focus)} AS _in{k}")
-        aggs += [f"count(*) FILTER (WHERE _in{k}) AS n_in{k}"]
-        aggs += ctx.measures.sum_columns(f"_in{k}", f"_in{k}") + ctx.measures.sum_columns(f"NOT _in{k}", f"_out{k}")
+    suffix = {focus: k for k, focus in enumerate(dict.fromkeys(focuses))}
+    flags = [f"{scope_predicate(focus)} AS _f{k}" for focus, k in suffix.items()]
+    keys = ", ".join(f"_f{k}" for k in suffix.values())
     inner = ", ".join([f"{ts} AS _ts"] + flags + ctx.measures.record_columns())
-    frame = ctx.ow.con.execute(
-        f"SELECT date_trunc('{grain}', _ts) AS t, count(*) AS n_all, {', '.join(aggs)} "
-        f"FROM (SELECT {inner} FROM records WHERE {ts} >= ? AND {ts} < ?) GROUP BY ALL ORDER BY t",
+    grouped = ctx.ow.con.execute(
+        f"SELECT date_trunc('{grain}', _ts) AS t, {keys}, count(*) AS n, {', '.join(ctx.measures.sum_columns())} "
+        f"FROM (SELECT {inner} FROM records WHERE {ts} >= ? AND {ts} < ?) GROUP BY ALL",
         [ctx.start, ctx.end]).df()
-    return frame, suffix
+    sums = ["n"] + [c for c in grouped.columns if c.startswith(("sx_", "sy_"))]
+    total = grouped.groupby("t", sort=True)[sums].sum()
+    table = pd.DataFrame({"t": total.index, "n_all": total["n"].to_numpy()})
+    for k in suffix.values():
+        flag = grouped[f"_f{k}"].fillna(False).astype(bool)
+        inside = grouped[flag].groupby("t")[sums].sum().reindex(total.index, fill_value=0)
+        outside = total - inside
+        table[f"n_in{k}"] = inside["n"].to_numpy()
+        for c in sums[1:]:
+            table[f"{c}_in{k}"] = inside[c].to_numpy()
+            table[f"{c}_out{k}"] = outside[c].to_numpy()
+    return table, suffix
 
 
 def _metric_series(ctx: _Context, metric: str, focus: tuple[Slice, ...], start: datetime, end: datetime) -> pd.DataFrame:
@@ -260,12 +272,26 @@ def _driver_candidates(ctx: _Context, reg: Regression, focus: tuple[Slice, ...],
         dists[f] = dist
         if dist is None or not dist.shifted:
             continue
-        onset = feature_onset(ctx.ow, f, dist.level, focus, start, end)
+        key = (f, dist.level, focus, start, end)
+        if key not in ctx.memo:
+            onset = feature_onset(ctx.ow, f, dist.level, focus, start, end)
+            footprint = None if onset is None else feature_footprint(ctx.ow, f, dist.level, focus, onset.time)
+            ctx.memo[key] = (onset, footprint)
+        onset, footprint = ctx.memo[key]
         if onset is None:
             continue
-        footprint = feature_footprint(ctx.ow, f, dist.level, focus, onset.time)
         out.append(Candidate((), f, (Cohort(f"driver:{f}", footprint, onset.time),), dist.level, onset))
     return out, (att, shift), dists
+
+
+def _overlaps(ctx: _Context, start: datetime, end: datetime, focus: tuple[Slice, ...],
+              scopes: dict[str, tuple[Slice, ...]]) -> dict:
+    """Traffic overlaps from the shared panel when it has every dimension involved, else by a scan."""
+    if ctx.shared_dims:
+        found = panel_overlaps(ctx.panel(ctx.shared_dims), start, end, focus, scopes)
+        if found is not None:
+            return found
+    return traffic_overlaps(ctx.ow, start, end, focus, scopes)
 
 
 def _merge_drivers(ctx: _Context, drivers: list[Candidate], events: list[Candidate], start: datetime,
@@ -285,7 +311,7 @@ def _merge_drivers(ctx: _Context, drivers: list[Candidate], events: list[Candida
         if not near:
             left.append(d)
             continue
-        counts = traffic_overlaps(ctx.ow, start, end, d.scope, {events[i].key: events[i].scope for i in near})
+        counts = _overlaps(ctx, start, end, d.scope, {events[i].key: events[i].scope for i in near})
         best, best_j = None, 0.0
         for i in near:
             c = counts[events[i].key]
@@ -468,7 +494,7 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
     events, drivers, matches = _merge_drivers(ctx, drivers, events, split, end)
     candidates = events + drivers
 
-    overlaps = traffic_overlaps(ctx.ow, split, end, focus, {c.key: c.scope for c in candidates})
+    overlaps = _overlaps(ctx, split, end, focus, {c.key: c.scope for c in candidates})
     window_start, window_end = start, end
     scored = []
     for cand in candidates:

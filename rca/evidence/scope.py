@@ -16,6 +16,7 @@ from datetime import datetime
 from data.slices import Slice
 from data.sources import OpenWorkspace, quote
 from rca.measures import scope_predicate, slice_predicate
+from rca.panel import Panel, hours_since_epoch
 from rca.types import Evidence
 
 
@@ -80,3 +81,25 @@ def scope_evidence(counts: Overlap, scope: tuple[Slice, ...], focus: tuple[Slice
          "candidate_scope": ";".join(s.key for s in scope) if scope else "*",
          "localized": ";".join(s.key for s in focus) if focus else "*",
          "records": {"candidate": in_scope, "localized": in_focus, "both": both}})
+
+
+def panel_overlaps(panel: Panel, start: datetime, end: datetime, focus: tuple[Slice, ...],
+                   scopes: dict[str, tuple[Slice, ...]]) -> dict[str, Overlap] | None:
+    """The same counts as `traffic_overlaps`, from a panel already in memory (None when the panel lacks a
+    dimension the scopes are written in)."""
+    dims = {d for scope in (focus, *scopes.values()) for s in scope for d, _ in s.filters}
+    if not dims <= set(panel.dims):
+        return None
+    hours = panel.hours()
+    window = (hours >= hours_since_epoch(start)) & (hours < hours_since_epoch(end) + (1 if end.minute or end.second else 0))
+    n = panel.frame["_n"].to_numpy() * window
+    in_focus = panel.members(focus)
+    slice_masks = [panel.members((s,)) for s in focus]
+    focus_n = int(n[in_focus].sum())
+    slice_n = [int(n[m].sum()) for m in slice_masks]
+    out = {}
+    for name, scope in scopes.items():
+        a = panel.members(scope)
+        per = tuple((slice_n[i], int(n[a & m].sum())) for i, m in enumerate(slice_masks))
+        out[name] = Overlap(int(n[a].sum()), focus_n, int(n[a & in_focus].sum()), per)
+    return out

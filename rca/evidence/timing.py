@@ -78,10 +78,16 @@ def mean_shift(values: np.ndarray, weights: np.ndarray | None = None, min_size: 
     best = int(np.argmax(between))
     external = _external_changepoints() if use_detection else None
     if external is not None:
+        # date the shift with the detection stage's change points, on a window around the scan's best split
+        # (their cost grows faster than linearly with the series' length)
+        centre = int(splits[best])
+        lo = max(0, centre - 72)
+        hi = min(len(y), centre + 72)
         try:
-            found = [int(c) for c in external(y) if min_size <= int(c) <= len(y) - min_size]
-        except Exception:  # a detector that cannot handle this series: fall back to the scan
+            found = [lo + int(c) for c in external(y[lo:hi])]
+        except Exception:  # a detector that cannot handle this series: keep the scan's split
             found = []
+        found = [c for c in found if min_size <= c <= len(y) - min_size]
         if found:
             best = max((c - min_size for c in found), key=lambda j: between[j])
     resid = np.where(np.arange(len(y)) < splits[best], y - m1[best], y - m2[best])

@@ -543,8 +543,62 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
         notes.append(f"no candidate reaches the {bar:.0%} confidence bar: inconclusive")
     if not focus and _focus(reg):
         notes.append("the localized slices cover nearly all traffic: the regression is treated as global")
+    scope = focus
+    if not inconclusive:
+        explained = _explained_scope(ctx, reg, focus, causes[0], split, end)
+        if explained is not None:
+            scope = explained
+            notes.append(f"scope explained by the cause: {_label(explained)} (localized: {_label(focus)})")
     return Incident(reg, tuple(causes), inconclusive, onset.time if onset else None, len(candidates), tuple(notes),
-                    scope=focus)
+                    scope=scope)
+
+
+def _explained_scope(ctx: _Context, reg: Regression, focus: tuple[Slice, ...], cause: Cause, split: datetime,
+                     end: datetime, max_slices: int = 5) -> tuple[Slice, ...] | None:
+    """The regression's scope restated as its confirmed cause's scope, when the localized slices lie inside
+    it (≥ 80% of the change), make up a good part of it (≥ 30% of its traffic), its DiD supports it, and it
+    is a few slices (a roll-out's per-unit waves are not a better description than the localizer's).
+    Each slice's share is its part of the DiD-style change (its before/after change beyond the rest's,
+    times its traffic) — None when nothing needs restating."""
+    scope_ev, did = cause.evidence.get("scope"), cause.evidence.get("did")
+    if not cause.scope or did is None or not did.supports or scope_ev is None or len(cause.events) > 1:
+        return None
+    if len(cause.scope) > max_slices or {s.key for s in cause.scope} == {s.key for s in focus}:
+        return None
+    if scope_ev.detail.get("covers_change", 0.0) < 0.8 or scope_ev.detail.get("regressed_share_of_scope", 0.0) < 0.3:
+        return None
+    shares = _slice_shares(ctx, reg.metric, cause.scope, split, end)
+    return tuple(Slice(s.filters, share=round(w, 4)) for s, w in zip(cause.scope, shares, strict=True))
+
+
+def _slice_shares(ctx: _Context, metric: str, scope: tuple[Slice, ...], split: datetime, end: datetime) -> list[float]:
+    """Each slice's share of a scope's change: (its after − before change beyond the rest's) × its traffic,
+    normalized; from the shared panel (traffic shares when the panel lacks the dimensions)."""
+    dims = {d for s in scope for d, _ in s.filters}
+    panel = ctx.panel(ctx.shared_dims) if ctx.shared_dims and dims <= set(ctx.shared_dims) else None
+    if panel is None:
+        return [1.0 / len(scope)] * len(scope)
+    hours = panel.hours()
+    t0, t1 = hours_since_epoch(split), hours_since_epoch(end)
+    before = (hours >= t0 - 24 * ctx.options.pre_days) & (hours < t0)
+    after = (hours >= t0) & (hours < t1)
+    names = list(dict.fromkeys(ctx.measures.sum_names(metric)))
+    cols = panel.columns(names)
+
+    def value(mask: np.ndarray) -> tuple[float, float]:
+        sums = {n: np.array([cols[n][mask].sum()]) for n in names}
+        return float(ctx.measures.value(sums, metric)[0]), float(ctx.measures.weight(sums, metric)[0])
+
+    rest = ~panel.members(scope)
+    base = value(rest & after)[0] - value(rest & before)[0]
+    raw = []
+    for s in scope:
+        m = panel.members((s,))
+        (post, weight), pre = value(m & after), value(m & before)[0]
+        change = (post - pre) - base
+        raw.append(abs(change) * weight if np.isfinite(change) else 0.0)
+    total = sum(raw)
+    return [r / total for r in raw] if total > 0 else [1.0 / len(scope)] * len(scope)
 
 
 def _shared_panel_dims(ow: OpenWorkspace, unit_dims: tuple[str, ...], scope_dims: tuple[str, ...], start: datetime,

@@ -57,16 +57,18 @@ class InjectionScore:
 
 
 def score_injection(incidents: list[Incident], injection: dict, scenario: str = "") -> InjectionScore:
-    """Score the incident of the injection's primary metric (the most severe one if several)."""
+    """Score one injection: detected when an incident is about it (any of its metrics); localization and
+    cause are scored on the incident of its primary metric, else on its most severe matching incident
+    (``incidents`` in report order)."""
     primary = injection["metrics"][0]
-    mine = [i for i in incidents if i.regression.metric == primary and incident_matches(i, injection)]
+    mine = [i for i in incidents if incident_matches(i, injection)]
     if not mine:
         return InjectionScore(scenario, primary, False, False, False, None, None)
-    inc = mine[0]
+    inc = next((i for i in mine if i.regression.metric == primary), mine[0])
     top = inc.causes[0] if inc.causes else None
     label = None if top is None else f"{top.hypothesis}:{top.change_event or top.feature}"
     first = top is not None and not inc.inconclusive and cause_matches(top, injection["cause"])
-    return InjectionScore(scenario, primary, True, localized_exactly(inc, injection), first, label,
+    return InjectionScore(scenario, inc.regression.metric, True, localized_exactly(inc, injection), first, label,
                           None if top is None else top.confidence)
 
 

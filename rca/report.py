@@ -70,8 +70,9 @@ def cause_dict(cause: Cause) -> dict:
 def incident_dict(incident: Incident, ws: Workspace | None = None) -> dict:
     r = incident.regression
     spec = ws.metric(r.metric) if ws is not None else None
-    localized = bool(r.slices) or incident.scope == ()
+    localized = bool(r.slices) or (incident.scope is not None and incident.scope != (r.slice,))
     slices = [{"slice": s.key, "share": jsonable(round(s.share, 4)) if localized else None} for s in incident.slices]
+    detector = [{"slice": s.key, "share": jsonable(round(s.share, 4))} for s in r.slices]
     return {
         "id": r.id, "metric": r.metric, "direction": r.direction,
         "good": spec.good if spec else None, "unit": spec.unit if spec else None,
@@ -82,6 +83,7 @@ def incident_dict(incident: Incident, ws: Workspace | None = None) -> dict:
         "relative_change": jsonable(r.relative_change), "p_value": jsonable(r.p_value), "q_value": jsonable(r.q_value),
         "detected_in": r.slice.key,
         "slices": slices,
+        "localized_slices": detector,
         "inconclusive": incident.inconclusive, "candidates_tested": incident.candidates,
         "causes": [cause_dict(c) for c in incident.causes],
         "notes": list(incident.notes),

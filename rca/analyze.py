@@ -25,7 +25,8 @@ from rca.types import Incident
 
 @dataclass(frozen=True)
 class Analysis:
-    """What `analyze` found: the incidents (most severe first) and how long each stage took."""
+    """What `analyze` found: the incidents (most severe first) and how long each stage took. Regressions
+    that RCA dismissed as unconfirmed are listed in ``document["dismissed"]``, not among the incidents."""
 
     workspace: str
     incidents: tuple[Incident, ...]
@@ -102,7 +103,13 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
     incidents = explain(ow, regressions, options)
     timings["rca"] = time.perf_counter() - clock
 
-    doc = incidents_document(incidents, ws, {"regressions_detected": found})
+    dismissed = [i for i in incidents if i.dismissed]
+    incidents = [i for i in incidents if not i.dismissed]
+    doc = incidents_document(incidents, ws, {"regressions_detected": found, "dismissed": [
+        {"id": i.regression.id, "metric": i.regression.metric, "slice": i.regression.slice.key,
+         "start": i.regression.start, "reason": "its change does not stand out from the series' ordinary ups and "
+                                                "downs and no candidate explains it",
+         "confirmation_p": i.confirmation.p_value if i.confirmation else None} for i in dismissed]})
     if enrich is not None:
         clock = time.perf_counter()
         by_id = {i.regression.id: i for i in incidents}

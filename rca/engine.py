@@ -32,7 +32,8 @@ from data.sources import OpenWorkspace, quote
 from detection.types import Regression
 from rca.candidates import DEFAULT_ROLLOUT_SUFFIX, Candidate, event_candidates, feature_footprint, feature_onset
 from rca.evidence.did import Cohort, Untestable, did_evidence, event_study_evidence, fit_did
-from rca.evidence.refute import placebo_its_evidence, placebo_scope_evidence, placebo_time_evidence
+from rca.evidence.refute import (confirmation_evidence, placebo_its_evidence, placebo_scope_evidence,
+                                 placebo_time_evidence)
 from rca.evidence.scope import panel_overlaps, scope_evidence, traffic_overlaps
 from rca.evidence.shap_shift import (Sample, attribution_shift, distribution_shift, draw_sample, fit_attribution,
                                      shap_evidence)
@@ -62,6 +63,8 @@ class RcaOptions:
     post_days: int = 7  # DiD periods after a change
     placebo_scopes: int = 10
     refute_top: int = 3  # refutations run for this many candidates (best by the evidence before refutation)
+    dismiss_unconfirmed: bool = True  # drop a regression that neither stands out from its series nor has a cause
+    dismiss_below: float = 0.2  # ... when its best cause is below this confidence
     min_driver_share: float = 0.15  # smallest SHAP share for a driver candidate
     rollout_suffix: str = DEFAULT_ROLLOUT_SUFFIX  # regex removed from event names to group roll-out waves
     max_events: int = 30  # change events tested per regression (the nearest to its change point)
@@ -543,14 +546,35 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
         notes.append(f"no candidate reaches the {bar:.0%} confidence bar: inconclusive")
     if not focus and _focus(reg):
         notes.append("the localized slices cover nearly all traffic: the regression is treated as global")
+    confirmation = _confirmation(ctx, reg, focus, onset, sign)
+    if not confirmation.supports and confirmation.detail.get("testable"):
+        notes.append(f"the change does not stand out from the series' ordinary ups and downs "
+                     f"(placebo-split p = {confirmation.p_value:.2g})")
     scope = focus
     if not inconclusive:
         explained = _explained_scope(ctx, reg, focus, causes[0], split, end)
         if explained is not None:
             scope = explained
             notes.append(f"scope explained by the cause: {_label(explained)} (localized: {_label(focus)})")
+    dismissed = (ctx.options.dismiss_unconfirmed and confirmation.detail.get("testable", False)
+                 and not confirmation.supports and (not causes or causes[0].confidence < ctx.options.dismiss_below))
     return Incident(reg, tuple(causes), inconclusive, onset.time if onset else None, len(candidates), tuple(notes),
-                    scope=scope)
+                    scope=scope, confirmation=confirmation, dismissed=bool(dismissed))
+
+
+def _confirmation(ctx: _Context, reg: Regression, focus: tuple[Slice, ...], onset: Onset | None,
+                  sign: float) -> Evidence:
+    """The regression's own change against its series' other ups and downs, over all the data."""
+    series = _metric_series(ctx, reg.metric, focus, ctx.start, ctx.end)
+    times = pd.DatetimeIndex(series["t"])
+    outside = series["outside"].to_numpy(float) if focus else None
+    contrast = contrast_series(series["inside"].to_numpy(float), outside, times)
+    hours = np.array([hours_since_epoch(t) for t in times.to_pydatetime()])
+    when = onset.time if onset is not None else reg.start
+    daily = ctx.bucket >= DAY
+    return confirmation_evidence(contrast, series["w_in"].to_numpy(float), hours, hours_since_epoch(when), sign,
+                                 width_h=24 * 7 if daily else 48, step_h=24 if daily else 6,
+                                 bucket_h=24 if daily else 1)
 
 
 def _explained_scope(ctx: _Context, reg: Regression, focus: tuple[Slice, ...], cause: Cause, split: datetime,
@@ -631,7 +655,7 @@ def explain(ow: OpenWorkspace, regressions: list[Regression], options: RcaOption
     bucket = DAY if ws.records.grain == "day" else HOUR
     data_start, data_end = _data_range(ow)
     windows = [_window(r, options, data_start, bucket) for r in regressions]
-    start, end = min(w[0] for w in windows), max(w[1] for w in windows)
+    start, end = min(w[0] for w in windows), max(max(w[1] for w in windows), data_end + bucket)
     start = max(start - timedelta(days=options.pre_days), data_start)
     cardinality = dimension_cardinality(ow, start, end)
     unit_dims = options.unit or choose_unit_dims(cardinality, options.max_units)

@@ -85,6 +85,7 @@ def incident_dict(incident: Incident, ws: Workspace | None = None) -> dict:
         "slices": slices,
         "localized_slices": detector,
         "inconclusive": incident.inconclusive, "candidates_tested": incident.candidates,
+        "confirmation": None if incident.confirmation is None else evidence_dict(incident.confirmation),
         "causes": [cause_dict(c) for c in incident.causes],
         "notes": list(incident.notes),
         "regression": jsonable(r),
@@ -133,8 +134,13 @@ def render_markdown(doc: dict, ws: Workspace) -> str:
     """The report: one section per incident, causes with their evidence, in deterministic sentences."""
     lines = [f"# Incident report — {doc['workspace']}", ""]
     incidents = doc["incidents"]
+    dismissed = doc.get("dismissed") or []
+    if dismissed:
+        lines += [f"{len(dismissed)} detected regression(s) dismissed: their change does not stand out from the "
+                  "series' ordinary ups and downs (placebo-split test) and no candidate explains them — "
+                  + ", ".join(f"{d['metric']} in {d['slice']}" for d in dismissed) + ".", ""]
     if not incidents:
-        lines += ["No regression was detected: nothing to explain.", ""]
+        lines += ["No regression was detected: nothing to explain." if not dismissed else "Nothing left to explain.", ""]
         return "\n".join(lines)
     lines += [f"{len(incidents)} incident(s), most severe first. Confidence is the calibrated probability that "
               "the cause is the true one; *inconclusive* means no candidate reached the bar.", ""]

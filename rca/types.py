@@ -49,6 +49,8 @@ class Incident:
     candidates: int = 0  # candidate causes tested
     notes: tuple[str, ...] = ()
     scope: tuple[Slice, ...] | None = None  # where RCA looked: the meaningful localized slices, () = everything
+    confirmation: Evidence | None = None  # does the regression's own change stand out from its series?
+    dismissed: bool = False  # not confirmed and no cause: most likely a false alarm of the detector
 
     @property
     def slices(self) -> tuple[Slice, ...]:

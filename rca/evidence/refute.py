@@ -164,3 +164,40 @@ def placebo_its_evidence(values: np.ndarray, hours: np.ndarray, t0: int, sign: f
     return Evidence("placebo_its", real, Interval(min(placebo), max(placebo)), p, bool(supports),
                     {"testable": True, "jump": real, "placebo_jumps": placebo, "window_hours": width_h,
                      "interval_is": "range of placebo jumps"})
+
+
+def confirmation_evidence(values: np.ndarray, weights: np.ndarray, hours: np.ndarray, onset_hour: int, sign: float,
+                          width_h: int, step_h: int, bucket_h: int = 1) -> Evidence:
+    """Is the regression itself real? The jump of its series at the change point, mean over ``width_h`` after
+    minus mean over ``width_h`` before, against the same jump at every other split ``step_h`` apart that is
+    at least ``width_h`` away from the change point (before or after it). A real step stands out: away from
+    it, windows lie on one side and jump by nothing; noise that a detector mistook for a shift does not."""
+    ok = np.isfinite(values) & np.isfinite(weights) & (weights > 0)
+    v, w, h = values[ok], weights[ok], hours[ok]
+    need = max(2, width_h // bucket_h // 2)
+
+    def jump(t: int) -> float | None:
+        a = (h >= t) & (h < t + width_h)
+        b = (h >= t - width_h) & (h < t)
+        if a.sum() < need or b.sum() < need:
+            return None
+        return float(np.average(v[a], weights=w[a]) - np.average(v[b], weights=w[b]))
+
+    real = jump(onset_hour)
+    if real is None or len(h) == 0:
+        return Evidence("confirmation", float("nan"), None, None, False,
+                        {"testable": False, "reason": "too little series around the change point"})
+    splits = np.arange(int(h.min()) + width_h, int(h.max()) - width_h + 1, step_h)
+    placebo = [j for t in splits if abs(t - onset_hour) >= width_h and (j := jump(int(t))) is not None]
+    if len(placebo) < 5:
+        return Evidence("confirmation", real, None, None, False,
+                        {"testable": False, "reason": "too little series away from the change point"})
+    larger = sum(abs(j) >= abs(real) for j in placebo)
+    p = (1 + larger) / (1 + len(placebo))
+    # a step stands out when at most 3% of the other splits jump as much (none, with few splits)
+    confirmed = real * sign > 0 and larger <= int(0.03 * len(placebo))
+    return Evidence("confirmation", real, Interval(min(placebo), max(placebo)), p, bool(confirmed),
+                    {"testable": True, "jump": real, "placebo_splits": len(placebo), "as_large": larger,
+                     "window_hours": width_h,
+                     "interval_is": "range of the jumps at the other splits",
+                     "note": "the regression's own change against the series' ordinary ups and downs"})

@@ -57,8 +57,9 @@ def mean_shift(values: np.ndarray, weights: np.ndarray | None = None, min_size: 
                use_detection: bool = True) -> ChangePoint | None:
     """The best single mean shift of a (weighted) series, or None when the series is too short.
 
-    With ``use_detection``, dates the shift among the change points of `detection.changepoints(values)`
-    when that function exists (keeping the strongest shift among them); else scans every split point.
+    Scans every split point for the largest weighted between-segment sum of squares; with
+    ``use_detection``, the date is then refined to the nearest change point of `detection.changepoints`
+    that lies inside the scan's profile interval, when that function exists and finds one.
     """
     y = np.asarray(values, float)
     w = np.ones_like(y) if weights is None else np.asarray(weights, float)
@@ -76,20 +77,6 @@ def mean_shift(values: np.ndarray, weights: np.ndarray | None = None, min_size: 
     m1, m2 = s1 / w1, s2 / w2
     between = w1 * w2 / total_w * (m1 - m2) ** 2
     best = int(np.argmax(between))
-    external = _external_changepoints() if use_detection else None
-    if external is not None:
-        # date the shift with the detection stage's change points, on a window around the scan's best split
-        # (their cost grows faster than linearly with the series' length)
-        centre = int(splits[best])
-        lo = max(0, centre - 72)
-        hi = min(len(y), centre + 72)
-        try:
-            found = [lo + int(c) for c in external(y[lo:hi])]
-        except Exception:  # a detector that cannot handle this series: keep the scan's split
-            found = []
-        found = [c for c in found if min_size <= c <= len(y) - min_size]
-        if found:
-            best = max((c - min_size for c in found), key=lambda j: between[j])
     resid = np.where(np.arange(len(y)) < splits[best], y - m1[best], y - m2[best])
     sigma2 = float(np.sum(w * resid**2) / max(len(y) - 2, 1))
     if sigma2 <= 0:
@@ -101,9 +88,24 @@ def mean_shift(values: np.ndarray, weights: np.ndarray | None = None, min_size: 
     sigma2 *= (1 + rho) / (1 - rho)
     stat = between / sigma2
     inside = np.flatnonzero(stat >= stat[best] - CHI2_95)
+    external = _external_changepoints() if use_detection else None
+    if external is not None:
+        # date the shift with the detection stage's change points when one falls inside the scan's interval
+        # (the nearest to the scan's split); their search runs on a window around it, as its cost grows
+        # faster than linearly with the series' length
+        centre = int(splits[best])
+        lo, hi = max(0, centre - 72), min(len(y), centre + 72)
+        try:
+            found = [lo + int(c) for c in external(y[lo:hi])]
+        except Exception:  # a detector that cannot handle this series: keep the scan's split
+            found = []
+        allowed = set(int(splits[j]) for j in inside)
+        found = [c for c in found if c in allowed]
+        if found:
+            best = int(np.searchsorted(splits, min(found, key=lambda c: abs(c - centre))))
     return ChangePoint(index=int(idx[splits[best]]), low=int(idx[splits[inside.min()]]),
                        high=int(idx[splits[inside.max()]]), before=float(m1[best]), after=float(m2[best]),
-                       statistic=float(stat[best]), split_index=tuple(int(i) for i in idx[splits]),
+                       statistic=float(stat.max()), split_index=tuple(int(i) for i in idx[splits]),
                        profile=tuple(float(v) for v in stat))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from data.slices import Slice
 from detection.types import Interval, Regression
@@ -32,6 +33,9 @@ class Cause:
     evidence: dict[str, Evidence]
     summary: str  # deterministic one-sentence explanation, grounded in the evidence numbers
     remediation_tags: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()  # every change-log event of the cause (the waves of a staggered roll-out)
+    onset: datetime | None = None  # when the cause started (the change's time, or the driver's shift)
+    score_inputs: dict[str, float] = field(default_factory=dict, compare=False, hash=False)  # what the ranking read
 
 
 @dataclass(frozen=True)
@@ -41,3 +45,20 @@ class Incident:
     regression: Regression
     causes: tuple[Cause, ...]
     inconclusive: bool = False
+    onset: datetime | None = None  # the change point of the metric inside the localized scope
+    candidates: int = 0  # candidate causes tested
+    notes: tuple[str, ...] = ()
+    scope: tuple[Slice, ...] | None = None  # where RCA looked: the meaningful localized slices, () = everything
+    confirmation: Evidence | None = None  # does the regression's own change stand out from its series?
+    dismissed: bool = False  # not confirmed and no cause: most likely a false alarm of the detector
+
+    @property
+    def slices(self) -> tuple[Slice, ...]:
+        """The incident's localized slices: RCA's scope (``*`` when global), else the regression's own."""
+        if self.scope is None:
+            return tuple(self.regression.slices) or (self.regression.slice,)
+        return self.scope or (Slice((), share=1.0),)
+
+    @property
+    def id(self) -> str:
+        return self.regression.id

@@ -1,0 +1,127 @@
+"""`analyze`: metrics → detect → explain, for a workspace, with stage timings; optionally written to a folder.
+
+The detection stage is imported from `detection` (its `detect(open_workspace, cube)`); later stages
+(recommendations) are not imported here — a caller composes them through ``enrich``, a function that
+adds entries to each incident's JSON (see `backend.commands.analyze_commands`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from data.errors import UserError
+from data.sources import OpenWorkspace, open_workspace
+from detection.types import Regression
+from metrics.cube import build_cube
+from rca.engine import RcaOptions, explain
+from rca.report import incidents_document, render_markdown, severity, write_outputs
+from rca.types import Incident
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What `analyze` found: the incidents (most severe first) and how long each stage took. Regressions
+    that RCA dismissed as unconfirmed are listed in ``document["dismissed"]``, not among the incidents."""
+
+    workspace: str
+    incidents: tuple[Incident, ...]
+    regressions: int
+    timings: dict[str, float] = field(default_factory=dict)
+    document: dict = field(default_factory=dict, compare=False)
+    files: tuple[Path, ...] = ()
+
+
+def _detect() -> Callable:
+    try:
+        from detection import detect  # type: ignore[attr-defined]
+    except ImportError:
+        detect = None
+    if detect is None:
+        raise UserError("the detection stage (detection.detect) is not installed; pass regressions explicitly")
+    return detect
+
+
+def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None, *, cube: str | Path | None = None,
+            regressions: list[Regression] | None = None, metrics: list[str] | None = None,
+            max_incidents: int = 20, options: RcaOptions | None = None,
+            enrich: Callable[[OpenWorkspace, Incident, dict], dict] | None = None) -> Analysis:
+    """Detect and explain the regressions of ``workspace``; write ``out/incidents.json`` and ``out/report.md``
+    when ``out`` is given.
+
+    ``cube`` reuses a built ``cube.parquet`` (or a folder holding one; built there when absent); ``regressions`` skips detection; ``metrics`` keeps only
+    those metrics' regressions; at most ``max_incidents`` (the most severe) are explained.
+    ``enrich(ow, incident, incident_json)`` may return extra keys for an incident's JSON (for example
+    recommendations; a ``recommendations_markdown`` key is rendered into the report).
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    ow = workspace if isinstance(workspace, OpenWorkspace) else open_workspace(workspace)
+    ws = ow.workspace
+    timings["open"] = time.perf_counter() - clock
+    if metrics:
+        for m in metrics:
+            try:
+                ws.metric(m)
+            except KeyError:
+                raise UserError(f"--metric {m!r} is not a metric of {ws.source_file} "
+                                f"({', '.join(x.name for x in ws.metrics)})") from None
+    scratch = None
+    try:
+        if regressions is None:
+            clock = time.perf_counter()
+            if cube is None:
+                scratch = Path(tempfile.mkdtemp(prefix=".cxw-analyze-", dir=out if out and Path(out).is_dir() else None))
+                build_cube(ow, scratch)
+                cube = scratch / "cube.parquet"
+            elif Path(cube).is_dir() or Path(cube).suffix != ".parquet":  # a cube folder: reuse or build it there
+                folder = Path(cube)
+                if not (folder / "cube.parquet").exists():
+                    build_cube(ow, folder)
+                cube = folder / "cube.parquet"
+            elif not Path(cube).exists():
+                raise UserError(f"--cube {cube}: no such file")
+            timings["metrics"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            regressions = list(_detect()(ow, cube))
+            timings["detect"] = time.perf_counter() - clock
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    found = len(regressions)
+    if metrics:
+        regressions = [r for r in regressions if r.metric in metrics]
+    # explain the most severe first (the same order as the report)
+    stub = [Incident(r, ()) for r in regressions]
+    regressions = [i.regression for i in sorted(stub, key=lambda i: -severity(i))][:max_incidents]
+
+    clock = time.perf_counter()
+    incidents = explain(ow, regressions, options)
+    timings["rca"] = time.perf_counter() - clock
+
+    dismissed = [i for i in incidents if i.dismissed]
+    incidents = [i for i in incidents if not i.dismissed]
+    doc = incidents_document(incidents, ws, {"regressions_detected": found, "dismissed": [
+        {"id": i.regression.id, "metric": i.regression.metric, "slice": i.regression.slice.key,
+         "start": i.regression.start, "reason": "its change does not stand out from the series' ordinary ups and "
+                                                "downs and no candidate explains it",
+         "confirmation_p": i.confirmation.p_value if i.confirmation else None} for i in dismissed]})
+    if enrich is not None:
+        clock = time.perf_counter()
+        by_id = {i.regression.id: i for i in incidents}
+        for entry in doc["incidents"]:
+            entry.update(enrich(ow, by_id[entry["id"]], entry) or {})
+        timings["recommendations"] = time.perf_counter() - clock
+    doc["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
+    files: tuple[Path, ...] = ()
+    if out is not None:
+        markdown = render_markdown(doc, ws)
+        for entry in doc["incidents"]:
+            entry.pop("recommendations_markdown", None)  # in report.md; the JSON keeps the structured form
+        files = write_outputs(Path(out), doc, markdown)
+    ordered = tuple(sorted(incidents, key=lambda i: (-severity(i), i.regression.metric, i.regression.id)))
+    return Analysis(ws.name, ordered, found, timings, doc, files)

@@ -5,6 +5,7 @@ import { download } from "../../api/client";
 import { api } from "../../api/endpoints";
 import type { ExperimentPlan } from "../../api/types";
 import { Empty, errorMessage } from "../States";
+import { CoveredBy } from "./CoveredBy";
 import { formatChange, formatDuration, formatPct, humanize } from "../../lib/format";
 import { unitOf } from "../../lib/series";
 
@@ -145,7 +146,7 @@ export function PdfButton({ incidentId }: { incidentId: number }) {
   );
 }
 
-export function PlanPanel({ plan, incidentId }: { plan: ExperimentPlan | null; incidentId: number }) {
+export function PlanPanel({ plan, incidentId, coveredBy }: { plan: ExperimentPlan | null; incidentId: number; coveredBy?: number | null }) {
   return (
     <section className="card" aria-labelledby="plan-title" data-testid="plan">
       <div className="card-head">
@@ -153,7 +154,15 @@ export function PlanPanel({ plan, incidentId }: { plan: ExperimentPlan | null; i
         <span className="spacer" />
         {plan && <PdfButton incidentId={incidentId} />}
       </div>
-      <div className="card-body">{plan ? <PlanView plan={plan} /> : <Empty title="No experiment plan">The engine writes one when a recommendation needs a test before rollout.</Empty>}</div>
+      <div className="card-body">
+        {plan ? (
+          <PlanView plan={plan} />
+        ) : coveredBy != null ? (
+          <CoveredBy from={coveredBy} what="experiment plan" to={`/incidents/${coveredBy}?tab=plan`} />
+        ) : (
+          <Empty title="No experiment plan">The engine writes one when a recommendation needs a test before rollout.</Empty>
+        )}
+      </div>
     </section>
   );
 }

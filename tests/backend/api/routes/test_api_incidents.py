@@ -79,9 +79,22 @@ def test_detail_has_slices_causes_evidence_recommendations_plan(client, auth, in
     assert [r["id"] for r in d["recommendations"]] == ["rollback_policy_a", "add_couriers_north"]
     assert d["experiment_plan"]["randomization_unit"] == "store-hour (switchback)"
     assert d["extra"] == {"p_value": 0.00002, "q_value": 0.0004}
+    assert d["recommendations_from"] is None
     assert d["dedup_key"].endswith(":on_time_rate:*:2026-01-02T10:00:00")
     assert d["relative_change"] == pytest.approx((0.74 - 0.91) / 0.91)
     assert client.get("/api/incidents/424242", headers=auth("pm")).status_code == 404
+
+
+def test_detail_points_to_the_incident_whose_recommendations_cover_it(client, auth, workspace_id):
+    owner, other = fixture_incidents()
+    other.pop("recommendations", None)
+    other.pop("experiment_plan", None)
+    other["recommendations_ref"] = owner["id"]
+    r = client.post(f"/api/workspaces/{workspace_id}/incidents", json={"incidents": [owner, other]}, headers=auth("job"))
+    ids = {i["metric"]: i["id"] for i in r.json()["data"]}
+    d = client.get(f"/api/incidents/{ids[other['metric']]}", headers=auth("pm")).json()
+    assert d["recommendations_from"] == ids[owner["metric"]] and d["recommendations"] == []
+    assert d["extra"]["recommendations_ref"] == owner["id"]
 
 
 def test_lifecycle_transitions_owner_notes_audited(client, auth, incident_ids, sessions):

@@ -164,7 +164,7 @@ describe("engineer", () => {
     expect(await form.getByLabel("Value").inputValue()).not.toBe("");
     await form.getByRole("button", { name: "Run what-if" }).click();
     const result = page.getByTestId("whatif-result");
-    await result.waitFor({ timeout: 80_000 });
+    await result.waitFor({ timeout: 120_000 }); // the engine fits its model: ~20 s on 2 busy cores
     expect(await result.textContent()).toMatch(/95% CI \[/);
     await shot(page, "incident-recommendations");
   });

@@ -207,6 +207,30 @@ describe("engineer", () => {
     await shot(page, "audit");
   });
 
+  test("gives feedback on an incident and changes its status inline", async () => {
+    await page.goto(`${BASE}/incidents`);
+    const table = page.getByRole("table", { name: "Incidents" });
+    await table.waitFor();
+    const ids = await table.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => tr.querySelector("td")?.textContent?.trim() ?? ""));
+    const id = ids.find((i) => i && `/incidents/${i}` !== topPath && `/incidents/${i}` !== recPath);
+    expect(id, "an incident besides the ones the other steps use").toBeTruthy();
+    await page.goto(`${BASE}/incidents/${id}`);
+    const feedback = page.getByRole("form", { name: "Give feedback" });
+    await feedback.getByRole("button", { name: "Confirmed" }).click();
+    await feedback.getByLabel("Comment").fill("e2e: the batching change, as the evidence says");
+    await feedback.getByRole("button", { name: "Send feedback" }).click();
+    await feedback.getByRole("status").filter({ hasText: "Thanks — recorded." }).waitFor();
+    await page.getByText("e2e: the batching change, as the evidence says").waitFor();
+    // confirming an open incident acknowledges it
+    await expect.poll(() => page.getByRole("combobox", { name: `Status of incident ${id}` }).inputValue()).toBe("acknowledged");
+    await page.goto(`${BASE}/incidents`);
+    const status = page.getByRole("combobox", { name: `Status of incident ${id}` });
+    await status.selectOption("resolved");
+    await expect.poll(() => status.inputValue()).toBe("resolved");
+    const stored = await apiFetch(page, `/api/incidents/${id}`, { token: ENGINEER });
+    expect(stored.json).toMatchObject({ status: "resolved", feedback: [{ label: "confirmed", actor: "e2e-engineer" }] });
+  });
+
   test("a shared link opens the same view: tab, drill level and slice come from the URL", async () => {
     const other = await context.newPage(); // a new tab: no token in its sessionStorage
     await other.goto(drillUrl);

@@ -154,7 +154,7 @@ describe("engineer", () => {
     }
     recPath = new URL(page.url()).pathname;
     await rec.first().waitFor();
-    expect(await rec.first().textContent()).toMatch(/Expected .*: [+−]\S+ 95% CI \[/);
+    expect(await rec.first().textContent()).toMatch(/Expected [^:]*: [+−][\d.,]+( [a-z]+)? 95% CI \[/);
     expect(await rec.first().getByLabel("Tradeoffs").textContent()).toMatch(/\[.+, .+\]/);
   });
 

@@ -157,7 +157,7 @@ describe("an incident as cxw analyze writes it", () => {
     const recs = await screen.findAllByTestId("recommendation");
     expect(recs).toHaveLength(2);
     expect(recs[0]).toHaveTextContent("Revert batching_threshold from 4 to 2 in region east and west");
-    expect(recs[0]).toHaveTextContent("+0.0412 95% CI [+0.0372, +0.0452]");
+    expect(recs[0]).toHaveTextContent("Expected effect: +4.12 pts 95% CI [+3.72 pts, +4.52 pts]"); // cx score, a composite of rates, in points
     expect(recs[0]).toHaveTextContent("Recommended with cost");
     expect(within(recs[0]).getByLabelText("Tradeoffs")).toHaveTextContent("Courier minutes per order +3.6 min [+3.4 min, +3.8 min]");
     expect(screen.getByLabelText("Driver")).toHaveValue("batching_threshold");
@@ -184,7 +184,7 @@ describe("an incident as cxw analyze writes it", () => {
     installFakeApi();
     renderApp("/incidents/9?tab=causes");
     await screen.findAllByTestId("cause");
-    expect(screen.getByTestId("evidence-did")).toHaveTextContent("−0.0412");
+    expect(screen.getByTestId("evidence-did")).toHaveTextContent("−4.12 pts");
     expect(screen.getByTestId("timing-chart")).toBeInTheDocument();
     expect(screen.getByTestId("event-study-chart")).toBeInTheDocument();
   });

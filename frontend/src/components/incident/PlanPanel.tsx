@@ -12,7 +12,7 @@ import { unitOf } from "../../lib/series";
 /** A guardrail {metric, margin, type, reason} or a ramp step {share, days, gate} in words. */
 function structured(o: Record<string, unknown>): string | null {
   if (typeof o.metric === "string" && typeof o.margin === "number") {
-    const unit = unitOf({ type: String(o.type ?? ""), unit: null, name: o.metric });
+    const unit = unitOf({ type: String(o.type ?? ""), unit: typeof o.unit === "string" ? o.unit : null, name: o.metric });
     return `${humanize(o.metric)}: no worse than ${formatChange(o.margin, unit).replace(/^[+−±]/, "")}${o.reason ? ` (${String(o.reason)})` : ""}`;
   }
   if (typeof o.share === "number" && typeof o.gate === "string") {
@@ -54,7 +54,7 @@ export function planFacts(p: ExperimentPlan): [string, string][] {
   if (p.arms?.length) rows.push(["Arms", p.arms.map(text).join(" vs ")]);
   const mde = num(p.mde);
   if (mde != null) {
-    const unit = unitOf({ type: String(p.metric_type ?? ""), unit: null, name: String(p.primary_metric ?? "") });
+    const unit = unitOf({ type: String(p.metric_type ?? ""), unit: typeof p.unit_of_metric === "string" ? p.unit_of_metric : null, name: String(p.primary_metric ?? "") });
     rows.push(["Minimum detectable effect", unit === "ratio" ? (Math.abs(mde) < 1 ? formatPct(mde, 2, false) : String(mde)) : formatChange(mde, unit).replace(/^[+−±]/, "")]);
   }
   if (num(p.alpha) != null) rows.push(["Significance level", `α = ${p.alpha}`]);

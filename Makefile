@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: setup frontend demo test test-services clean
+.PHONY: setup frontend demo test test-e2e test-services clean
 
 setup: $(STAMP) frontend
 
@@ -32,9 +32,17 @@ demo: setup
 	@$(DEMO_SERVICE) $(VENV)/bin/cxw token create --role pm --name demo-pm
 	$(DEMO_SERVICE) $(VENV)/bin/cxw serve --host 127.0.0.1 --port 8000
 
+# Python (SQLite and PostgreSQL), the UI's unit tests, then the browser end-to-end tests.
 test: setup test-services
 	$(PY) -m pytest -n 2
 	cd frontend && npm test
+	$(E2E)
+
+# Browser end-to-end tests: Debian's Chromium (apt-get installs it when missing) driven by Playwright against
+# `cxw serve` on a 200k-order demo analysed by `cxw analyze`; refreshes documents/screenshots/ (about 3 min).
+E2E = E2E_SKIP_BUILD=1 bash frontend/e2e/run.sh
+test-e2e: setup
+	$(E2E)
 
 # Backend: the PostgreSQL server its tests start (tests/backend/pg.sh); installed here on a fresh machine.
 test-services:

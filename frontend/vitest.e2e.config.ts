@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     environment: "node",
     include: ["e2e/**/*.spec.ts"],
-    testTimeout: 90_000,
+    testTimeout: 150_000,
     hookTimeout: 60_000,
     fileParallelism: false,
     pool: "forks",

@@ -22,12 +22,22 @@ def public(ws: Workspace) -> dict:
             "created_at": ws.created_at, "updated_at": ws.updated_at}
 
 
+def display_unit(spec, m) -> str | None:
+    """The metric's declared unit; a composite of rates, which has none, is on its rates' 0–100 scale and
+    moves in points ("pts"), as the recommendations stage writes it (`recommendations.text.style`)."""
+    if m.unit:
+        return m.unit
+    if m.type == "composite" and m.weights and all(spec.metric(c).type == "rate" for c in m.weights):
+        return "pts"
+    return None
+
+
 def describe(ow: OpenWorkspace) -> dict:
     """The columns of `Workspace` that come from the validated file."""
     spec = ow.workspace
     return {"grain": spec.records.grain, "dimensions": sorted(spec.records.dimensions),
-            "metrics": [{"name": m.name, "type": m.type, "good": m.good, "role": m.role, "unit": m.unit}
-                        for m in spec.metrics]}
+            "metrics": [{"name": m.name, "type": m.type, "good": m.good, "role": m.role,
+                         "unit": display_unit(spec, m)} for m in spec.metrics]}
 
 
 def _find_cube(root: Path, cube_dir: str | None) -> str | None:

@@ -98,6 +98,9 @@ class IncidentDetail(IncidentPublic):
     causes: list[CauseIn]
     recommendations: list[dict[str, Any]]
     experiment_plan: dict[str, Any] | None
+    recommendations_from: int | None = Field(
+        default=None, description="Id of the incident whose recommendations and experiment plan cover this one "
+                                  "(same cause; the analysis wrote recommendations_ref instead of repeating them)")
     feedback: list[FeedbackPublic]
     extra: dict[str, Any] = Field(description="Any other keys of the incidents.json entry, unchanged")
 

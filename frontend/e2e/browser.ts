@@ -57,15 +57,53 @@ export async function shot(page: Page, name: string, fullPage = true): Promise<v
   if (fullPage) await page.setViewportSize(size);
 }
 
-/** A fetch from inside the page, with or without a token; returns the status and content type. */
+/** A fetch from inside the page, with or without a token; returns the status, content type and JSON body. */
 export async function apiFetch(page: Page, path: string, init: { method?: string; token?: string | null; body?: unknown } = {}) {
   return page.evaluate(
     async ({ path, init }) => {
       const headers: Record<string, string> = { "Content-Type": "application/json" };
       if (init.token) headers.Authorization = `Bearer ${init.token}`;
       const res = await fetch(path, { method: init.method ?? "GET", headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
-      return { status: res.status, type: res.headers.get("content-type") ?? "" };
+      const type = res.headers.get("content-type") ?? "";
+      const json: unknown = type.includes("json") ? await res.json() : null;
+      return { status: res.status, type, json };
     },
     { path, init },
   );
+}
+
+// Roles a user operates or reads as a picture: each needs an accessible name.
+const NAMED_ROLES = new Set(["button", "link", "textbox", "combobox", "listbox", "checkbox", "radio", "tab", "searchbox", "spinbutton", "slider", "switch", "menuitem", "img", "image", "table"]);
+
+/** Controls, charts, tables and landmarks on the page without an accessible name (Chromium's own accessibility tree). */
+export async function namelessControls(page: Page): Promise<{ checked: number; nameless: string[] }> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send("Accessibility.enable");
+    const { nodes } = (await cdp.send("Accessibility.getFullAXTree")) as {
+      nodes: { ignored?: boolean; role?: { value?: string }; name?: { value?: string }; backendDOMNodeId?: number }[];
+    };
+    const out: string[] = [];
+    let checked = 0;
+    for (const n of nodes) {
+      const role = String(n.role?.value ?? "");
+      if (n.ignored || !NAMED_ROLES.has(role)) continue;
+      checked += 1;
+      if (String(n.name?.value ?? "").trim()) continue;
+      let html = "";
+      if (n.backendDOMNodeId) {
+        const { outerHTML } = (await cdp.send("DOM.getOuterHTML", { backendNodeId: n.backendDOMNodeId })) as { outerHTML: string };
+        html = outerHTML.slice(0, 120);
+      }
+      out.push(`${role}: ${html}`);
+    }
+    return { checked, nameless: out };
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/** How far the page scrolls sideways (0 when it fits the window). */
+export async function sidewaysOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }

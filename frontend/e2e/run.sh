@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # End-to-end tests of the web UI against the REAL backend on generated demo data, in Debian Chromium.
+# `make test` runs this after the unit tests (with E2E_SKIP_BUILD=1: `make setup` has built the UI).
 #
 #   1. install Debian's chromium if missing (apt-get), build the UI (npm ci + vite build) unless E2E_SKIP_BUILD=1
 #   2. generate a small CX demo (cxw generate cx), build its metric cube (cxw metrics)
-#   3. analyse it (cxw analyze) and store the incidents (cxw job detect --incidents); while the analysis
-#      stages are not installed, e2e/standin_incidents.py writes incidents.json from the cube and truth.json
+#   3. analyse it with the real `cxw analyze` (on that cube) and store the incidents (cxw job detect --incidents)
 #   4. create an engineer and a pm token, start `cxw serve` on 127.0.0.1 at a free port
 #   5. run e2e/*.spec.ts (vitest, node environment, playwright-core driving /usr/bin/chromium);
 #      screenshots go to documents/screenshots/
+# Any failure (install, data, analysis, server, a test) exits non-zero.
 #
 # Environment: CXW_PYTHON (python with the backend's requirements; default ROOT/.venv/bin/python),
 # CXW_BACKEND_ROOT (repository whose backend/ to serve; default: this one), E2E_ORDERS (default 200000),
-# E2E_KEEP=1 keeps the temporary folder, E2E_INCIDENTS=standin uses e2e/standin_incidents.py even when
-# `cxw analyze` exists (only to test the UI while the analysis and the backend disagree on incidents.json).
+# E2E_SKIP_BUILD=1, E2E_KEEP=1 keeps the temporary folder, E2E_SCREENSHOTS (default documents/screenshots).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"          # frontend/
 root="$(cd "$here/.." && pwd)"                    # repository root
@@ -25,7 +25,7 @@ if [ -z "$py" ]; then
 fi
 [ -n "$py" ] || { echo "e2e: no python with the backend's requirements (run 'make setup' or set CXW_PYTHON)" >&2; exit 2; }
 
-log() { printf 'e2e: %s\n' "$*" >&2; }
+log() { printf 'e2e: [%3ds] %s\n' "$SECONDS" "$*" >&2; }
 
 # 1. browser and build
 if [ ! -x /usr/bin/chromium ]; then
@@ -61,20 +61,27 @@ svc() { (cd "$backend_root" && PYTHONPATH="$backend_root:$root" CXW_DATA_DIR="$w
 # 2. demo data
 demo="$work/demo"
 log "generating demo data in $demo"
-gen generate cx --orders "${E2E_ORDERS:-200000}" --days 28 --seed 7 --scenario batching_policy --out "$demo" >/dev/null
-gen metrics "$demo/workspace.yaml" --out "$demo/cube" >/dev/null
+{ gen generate cx --orders "${E2E_ORDERS:-200000}" --days 28 --seed 7 --scenario batching_policy --out "$demo" &&
+  gen metrics "$demo/workspace.yaml" --out "$demo/cube"; } >"$work/data.log" 2>&1 || { cat "$work/data.log" >&2; exit 1; }
 
-# 3. incidents
-if [ "${E2E_INCIDENTS:-analyze}" != standin ] && svc analyze --help >/dev/null 2>&1; then
-  log "analysing with cxw analyze"
-  svc analyze "$demo/workspace.yaml" --out "$work/analysis" --cube "$demo/cube/cube.parquet" >/dev/null
-  incidents="$work/analysis/incidents.json"
-else
-  log "stand-in incidents from the cube and truth.json (cxw analyze not installed, or E2E_INCIDENTS=standin)"
-  incidents="$work/incidents.json"
-  "$py" "$here/e2e/standin_incidents.py" "$demo" "$incidents"
+# 3. incidents: the real analysis (its log is shown only when it fails)
+log "analysing with cxw analyze"
+if ! svc analyze "$demo/workspace.yaml" --out "$work/analysis" --cube "$demo/cube/cube.parquet" >"$work/analyze.log" 2>&1; then
+  tail -n 40 "$work/analyze.log" >&2
+  log "cxw analyze failed"
+  exit 1
 fi
-svc job detect "$demo/workspace.yaml" --incidents "$incidents"
+incidents="$work/analysis/incidents.json"
+svc job detect "$demo/workspace.yaml" --incidents "$incidents" >"$work/detect.log" 2>&1 || { cat "$work/detect.log" >&2; exit 1; }
+"$py" - "$incidents" >&2 <<'PY'
+import json, sys
+items = json.load(open(sys.argv[1]))["incidents"]
+own = sum(1 for i in items if i.get("recommendations"))
+ref = sum(1 for i in items if i.get("recommendations_ref"))
+print(f"e2e: {len(items)} incident(s) stored: {own} with recommendations, {ref} pointing to another's")
+if not own:
+    sys.exit("e2e: the analysis recommended nothing: the approval flow cannot be tested")
+PY
 
 # 4. tokens and server
 E2E_ENGINEER_TOKEN="$(svc token create --role engineer --name e2e-engineer 2>/dev/null | tail -n 1)"
@@ -86,12 +93,14 @@ port="$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); pr
   >"$work/server.log" 2>&1 &
 server_pid=$!
 base="http://127.0.0.1:$port"
+healthy=0
 for _ in $(seq 1 120); do
-  if "$py" -c "import urllib.request,sys; urllib.request.urlopen('$base/api/health', timeout=1)" 2>/dev/null; then break; fi
+  if "$py" -c "import urllib.request,sys; urllib.request.urlopen('$base/api/health', timeout=1)" 2>/dev/null; then healthy=1; break; fi
   kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; log "server exited"; exit 1; }
   sleep 0.5
 done
-log "server at $base"
+[ "$healthy" = 1 ] || { cat "$work/server.log" >&2; log "server not healthy after 60 s"; exit 1; }
+log "server at $base; running the browser tests"
 
 # 5. tests
 export E2E_BASE_URL="$base" E2E_ENGINEER_TOKEN E2E_PM_TOKEN
@@ -100,4 +109,5 @@ mkdir -p "$E2E_SCREENSHOTS"
 status=0
 npx --no-install vitest run --config vitest.e2e.config.ts || status=$?
 if [ "$status" != 0 ]; then log "server log:"; tail -n 40 "$work/server.log" >&2 || true; fi
+log "done (exit $status)"
 exit "$status"

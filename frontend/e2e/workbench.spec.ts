@@ -1,16 +1,28 @@
-// The workbench end to end, against the real backend on generated demo data (started by e2e/run.sh):
-// an engineer opens the overview and the top incident, drills into a slice, reads the causes and the plan,
-// proposes and approves an action; a PM sees the summary with no write controls and gets 403 on a write.
+// The workbench end to end, against the real backend on generated demo data analysed by `cxw analyze`
+// (started by e2e/run.sh). An engineer opens the overview and its top incident, drills into a slice (its
+// series and its children), reads the causes with their evidence, runs a what-if, downloads the plan and
+// approves an action; links carry the page's state; loading, empty and error states show; the pages fit a
+// 1280 px and a laptop screen and every control has an accessible name. A PM sees the summary with no
+// write controls and gets 403 from the API on every write.
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
-import { BASE, ENGINEER, PM, apiFetch, launch, shot, signIn } from "./browser";
+import { BASE, ENGINEER, PM, apiFetch, launch, namelessControls, shot, sidewaysOverflow, signIn } from "./browser";
 
 let context: BrowserContext;
 let close: () => Promise<void>;
-let incidentPath = "";
+let topPath = ""; // the top open incident on the overview
+let recPath = ""; // the incident whose recommendations cover the top one (itself, or the one it links to)
+let drillUrl = ""; // a drill-down two levels deep, with a slice selected
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const idOf = (path: string) => path.split("/").pop()!;
+/** "dim=value&dim=value" as the drill-down path prints it: "dim = value". */
+const crumbs = (key: string) => key.split("&").map((f) => f.replace("=", " = "));
 
 beforeAll(async () => {
   expect(ENGINEER, "E2E_ENGINEER_TOKEN (run e2e/run.sh)").not.toBe("");
+  expect(PM, "E2E_PM_TOKEN (run e2e/run.sh)").not.toBe("");
   ({ context, close } = await launch());
 });
 
@@ -32,109 +44,265 @@ describe("engineer", () => {
     await page.waitForURL(/\/overview/);
     await page.getByRole("heading", { name: "Overview" }).waitFor();
     await page.locator('[data-testid="overview-chart"] canvas').first().waitFor();
-    await page.getByRole("list", { name: "Top open incidents" }).waitFor();
-    expect(await page.getByRole("list", { name: "Top open incidents" }).getByRole("link").count()).toBeGreaterThan(0);
+    const headline = page.getByRole("region", { name: "Headline metrics" });
+    expect(await headline.getByRole("button").count()).toBeGreaterThan(1);
+    const top = page.getByRole("list", { name: "Top open incidents" });
+    await top.waitFor();
+    expect(await top.getByRole("link").count()).toBeGreaterThan(0);
     await shot(page, "overview");
   });
 
-  test("lists incidents with filters in the URL and opens the top explained one", async () => {
+  test("lists incidents, filtered through the URL", async () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Incidents" }).click();
-    await page.getByRole("table", { name: "Incidents" }).waitFor();
+    const table = page.getByRole("table", { name: "Incidents" });
+    await table.waitFor();
+    const all = await table.locator("tbody tr").count();
     await page.getByLabel("Status", { exact: true }).selectOption("open");
     await page.waitForURL(/status=open/);
-    await page.getByRole("table", { name: "Incidents" }).waitFor();
+    await table.waitFor();
+    const statuses = await table.getByRole("combobox", { name: /^Status of incident/ }).evaluateAll((els) => els.map((e) => (e as HTMLSelectElement).value));
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.length).toBeLessThanOrEqual(all);
+    for (const s of statuses) expect(s).toBe("open");
     await shot(page, "incidents");
-    // the newest open incident with a likely cause (inconclusive ones have no causes to drill into)
-    await page.getByRole("table", { name: "Incidents" }).locator('tbody tr[data-has-cause="true"]').first().getByRole("link").click();
-    await page.waitForURL(/\/incidents\/\d+/);
-    incidentPath = new URL(page.url()).pathname;
-    await page.locator('[data-testid="incident-chart"] canvas').first().waitFor();
-    await page.getByRole("heading", { name: "Regression" }).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Overview" }).click();
+    await page.getByRole("list", { name: "Top open incidents" }).waitFor();
   });
 
-  test("drills into the slice that carries most of the change", async () => {
+  test("opens the top open incident from the overview", async () => {
+    const link = page.getByRole("list", { name: "Top open incidents" }).getByRole("link").first();
+    const label = (await link.textContent())!.trim();
+    await link.click();
+    await page.waitForURL(/\/incidents\/\d+$/);
+    topPath = new URL(page.url()).pathname;
+    await page.locator('[data-testid="incident-chart"] canvas').first().waitFor();
+    await page.getByRole("heading", { name: "Regression" }).waitFor();
+    // the page is the incident the overview listed: same metric in its title
+    const metric = label.replace(/\s+[+−-][\d.]+%$/, "");
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toContain(metric);
+  });
+
+  test("drills into a slice: its series, then its children", async () => {
     const table = page.getByTestId("slice-table");
     await table.locator("tbody tr[data-slice]").first().waitFor();
     await page.getByTestId("slice-heatmap").waitFor();
     await shot(page, "incident-drilldown");
+    // from all traffic: the top slice of the change, its series against the total, then its children
+    await page.getByRole("navigation", { name: "Drill-down path" }).getByRole("button", { name: "All traffic" }).click();
+    await page.waitForURL(/parent=(\*|%2A)/);
     const first = table.locator("tbody tr[data-slice]").first();
-    const key = await first.getAttribute("data-slice");
+    await first.waitFor();
+    const key = (await first.getAttribute("data-slice"))!;
+    expect(key).not.toContain("&"); // children of the total are single dimension values
     await first.click();
-    await page.waitForURL(/slice=/);
+    await page.waitForURL(new RegExp(`slice=${escape(encodeURIComponent(key))}`));
     const detail = page.getByTestId("slice-detail");
     await detail.locator("canvas").first().waitFor();
+    expect(await detail.getByRole("heading", { level: 2 }).textContent()).toBe(crumbs(key)[0]);
     await page.getByRole("button", { name: "Drill into its children" }).click();
-    await page.waitForURL(new RegExp(`parent=${encodeURIComponent(key!).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
-    await page.getByRole("navigation", { name: "Drill-down path" }).waitFor();
-    await expect.poll(() => page.getByRole("navigation", { name: "Drill-down path" }).textContent()).toContain(key!.split("=")[1]);
+    await page.waitForURL(new RegExp(`parent=${escape(encodeURIComponent(key))}`));
+    await expect.poll(() => page.getByRole("navigation", { name: "Drill-down path" }).textContent()).toContain(crumbs(key)[0]);
+    const children = table.locator("tbody tr[data-slice]");
+    await children.first().waitFor();
+    const keys = await children.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-slice") ?? ""));
+    expect(keys.length).toBeGreaterThan(1);
+    for (const k of keys) expect(k.split("&")).toContain(key); // every child narrows the parent
+    // a child's own series
+    const child = children.first();
+    const childKey = (await child.getAttribute("data-slice"))!;
+    await child.click();
+    await page.waitForURL(/slice=/);
+    await detail.locator("canvas").first().waitFor();
+    expect(await detail.getByRole("heading", { level: 2 }).textContent()).toContain(crumbs(childKey).find((c) => !crumbs(key).includes(c))!);
+    drillUrl = page.url();
     await shot(page, "incident-drilldown-child");
+    // the cube goes two dimensions deep: below that the drill-down says there is nothing finer
+    await page.getByRole("button", { name: "Drill into its children" }).click();
+    await page.getByRole("note").filter({ hasText: "No finer slices" }).waitFor();
   });
 
-  test("shows ranked causes with their evidence", async () => {
+  test("shows ranked causes with their evidence: DiD chart, SHAP shift, timing, refutations", async () => {
     await page.getByRole("tab", { name: /Causes/ }).click();
     await page.waitForURL(/tab=causes/);
     const cause = page.getByTestId("cause").first();
     await cause.waitFor();
-    expect(await cause.getAttribute("data-testid")).toBe("cause");
-    expect(await page.locator('[data-testid^="evidence-"]').count()).toBeGreaterThan(0);
+    expect(await cause.getByRole("button").first().getAttribute("aria-expanded")).toBe("true");
+    await cause.getByTestId("evidence-did").getByText(/95% CI/).first().waitFor();
+    // treated vs control series loaded and drawn (not the loading state)
+    await cause.locator('[data-testid="did-chart"] canvas').waitFor({ timeout: 30_000 });
+    await cause.locator('[data-testid="shap-chart"] canvas').waitFor();
+    await cause.locator('[data-testid="timing-chart"] canvas').waitFor();
+    const refutations = cause.locator('[data-testid^="evidence-placebo"]');
+    expect(await refutations.count()).toBeGreaterThan(0);
+    await refutations.first().locator('[data-testid="placebo-chart"] canvas').waitFor();
+    expect(await cause.getByText("Loading treated and control series…").count()).toBe(0);
+    expect(await cause.getByText("supports", { exact: true }).count()).toBeGreaterThan(2);
+    expect(await page.getByTestId("cause").count()).toBeGreaterThan(0);
     await shot(page, "incident-causes");
   });
 
-  test("shows the experiment plan and serves its PDF", async () => {
+  test("finds the recommendations (its own or those of the incident with the same cause) with intervals", async () => {
+    await page.getByRole("tab", { name: /Recommendations/ }).click();
+    await page.waitForURL(/tab=actions/);
+    const rec = page.getByTestId("recommendation");
+    const covered = page.getByTestId("covered-by");
+    await rec.or(covered).first().waitFor();
+    if (await covered.count()) {
+      await covered.getByRole("link").click();
+      await page.waitForURL(/\/incidents\/\d+\?tab=actions$/);
+      expect(new URL(page.url()).pathname).not.toBe(topPath);
+    }
+    recPath = new URL(page.url()).pathname;
+    await rec.first().waitFor();
+    expect(await rec.first().textContent()).toMatch(/Expected [^:]*: [+−][\d.,]+( [a-z]+)? 95% CI \[/);
+    expect(await rec.first().getByLabel("Tradeoffs").textContent()).toMatch(/\[.+, .+\]/);
+  });
+
+  test("runs the what-if of a recommendation against the engine", async () => {
+    const form = page.getByRole("form", { name: "What-if" });
+    expect(await form.getByLabel("Driver").inputValue()).not.toBe("");
+    expect(await form.getByLabel("Value").inputValue()).not.toBe("");
+    await form.getByRole("button", { name: "Run what-if" }).click();
+    const result = page.getByTestId("whatif-result");
+    await result.waitFor({ timeout: 120_000 }); // the engine fits its model: ~20 s on 2 busy cores
+    expect(await result.textContent()).toMatch(/95% CI \[/);
+    await shot(page, "incident-recommendations");
+  });
+
+  test("shows the experiment plan and downloads its PDF", async () => {
     await page.getByRole("tab", { name: "Experiment plan" }).click();
     await page.waitForURL(/tab=plan/);
     const plan = page.getByTestId("plan");
-    await plan.waitFor();
+    await plan.getByText("Hypothesis", { exact: true }).waitFor();
+    expect(await plan.getByRole("definition").count()).toBeGreaterThan(3);
+    await plan.getByRole("heading", { name: "Guardrails" }).waitFor();
     await shot(page, "incident-plan");
-    const id = incidentPath.split("/").pop();
-    if (await plan.getByRole("button", { name: "Download PDF" }).count()) {
-      const pdf = await apiFetch(page, `/api/incidents/${id}/plan/pdf`, { token: ENGINEER });
-      expect(pdf.status).toBe(200);
-      expect(pdf.type).toContain("application/pdf");
-    }
+    const [download] = await Promise.all([page.waitForEvent("download"), plan.getByRole("button", { name: "Download PDF" }).click()]);
+    expect(download.suggestedFilename()).toBe(`incident-${idOf(recPath)}-plan.pdf`);
+    const bytes = readFileSync((await download.path())!);
+    expect(bytes.subarray(0, 5).toString()).toBe("%PDF-");
+    expect(bytes.length).toBeGreaterThan(2000);
   });
 
   test("proposes a recommendation and approves it", async () => {
-    // the analysis recommends for its most severe incidents: find one that has recommendations
     await page.getByRole("tab", { name: /Recommendations/ }).click();
-    const hasRecs = async () => {
-      const rec = page.getByTestId("recommendation").first();
-      const none = page.getByText("No recommendations", { exact: true });
-      await rec.or(none).first().waitFor();
-      return (await rec.count()) > 0;
-    };
-    if (!(await hasRecs())) {
-      await page.goto(`${BASE}/incidents?status=open`);
-      const rows = page.getByRole("table", { name: "Incidents" }).locator("tbody tr");
-      await rows.first().waitFor();
-      const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.querySelector("td")?.textContent?.trim() ?? ""));
-      let found = false;
-      for (const id of ids) {
-        await page.goto(`${BASE}/incidents/${id}?tab=actions`);
-        if (await hasRecs()) {
-          found = true;
-          break;
-        }
-      }
-      expect(found, "an open incident with recommendations").toBe(true);
-    }
     const rec = page.getByTestId("recommendation").first();
     await rec.getByTestId("approval-state").waitFor();
     // the detection job proposes new incidents' recommendations itself; propose by hand when it did not
     const propose = rec.getByRole("button", { name: /^Propose .* for approval$/ });
     if (await propose.count()) await propose.click();
     await rec.getByText("Proposed").waitFor();
-    await shot(page, "incident-recommendations");
+    const title = (await rec.locator("strong").first().textContent())!;
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Approvals" }).click();
     await page.getByRole("table", { name: "Actions" }).waitFor();
     await shot(page, "approvals");
-    const approve = page.getByRole("button", { name: /^Approve action/ }).first();
-    await approve.click();
+    await page.getByRole("button", { name: new RegExp(`^Approve action \\d+: ${escape(title)}$`) }).first().click();
     await page.getByRole("button", { name: "Approved" }).click();
     await page.getByRole("table", { name: "Actions" }).getByText("e2e-engineer").first().waitFor();
+    const approved = await apiFetch(page, `/api/actions?status=approved`, { token: ENGINEER });
+    const rows = (approved.json as { data: { title: string; decided_by: string }[] }).data;
+    expect(rows.find((a) => a.title === title)?.decided_by).toBe("e2e-engineer");
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).click();
     await page.getByRole("table", { name: "Audit trail" }).getByText("action.approve").first().waitFor();
     await shot(page, "audit");
+  });
+
+  test("gives feedback on an incident and changes its status inline", async () => {
+    await page.goto(`${BASE}/incidents`);
+    const table = page.getByRole("table", { name: "Incidents" });
+    await table.waitFor();
+    const ids = await table.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => tr.querySelector("td")?.textContent?.trim() ?? ""));
+    const id = ids.find((i) => i && `/incidents/${i}` !== topPath && `/incidents/${i}` !== recPath);
+    expect(id, "an incident besides the ones the other steps use").toBeTruthy();
+    await page.goto(`${BASE}/incidents/${id}`);
+    const feedback = page.getByRole("form", { name: "Give feedback" });
+    await feedback.getByRole("button", { name: "Confirmed" }).click();
+    await feedback.getByLabel("Comment").fill("e2e: the batching change, as the evidence says");
+    await feedback.getByRole("button", { name: "Send feedback" }).click();
+    await feedback.getByRole("status").filter({ hasText: "Thanks — recorded." }).waitFor();
+    await page.getByText("e2e: the batching change, as the evidence says").waitFor();
+    // confirming an open incident acknowledges it
+    await expect.poll(() => page.getByRole("combobox", { name: `Status of incident ${id}` }).inputValue()).toBe("acknowledged");
+    await page.goto(`${BASE}/incidents`);
+    const status = page.getByRole("combobox", { name: `Status of incident ${id}` });
+    await status.selectOption("resolved");
+    await expect.poll(() => status.inputValue()).toBe("resolved");
+    const stored = await apiFetch(page, `/api/incidents/${id}`, { token: ENGINEER });
+    expect(stored.json).toMatchObject({ status: "resolved", feedback: [{ label: "confirmed", actor: "e2e-engineer" }] });
+  });
+
+  test("a shared link opens the same view: tab, drill level and slice come from the URL", async () => {
+    const other = await context.newPage(); // a new tab: no token in its sessionStorage
+    await other.goto(drillUrl);
+    await other.waitForURL(/\/signin/);
+    await other.getByLabel("API token").fill(ENGINEER);
+    await other.getByRole("button", { name: "Sign in" }).click();
+    await other.waitForURL((u) => u.toString() === drillUrl);
+    const params = new URL(drillUrl).searchParams;
+    await other.getByTestId("slice-detail").locator("canvas").first().waitFor();
+    const path = await other.getByRole("navigation", { name: "Drill-down path" }).textContent();
+    for (const c of crumbs(params.get("parent")!)) expect(path).toContain(c);
+    expect(await other.getByRole("tab", { name: "Drill-down" }).getAttribute("aria-selected")).toBe("true");
+    await other.goto(`${BASE}/incidents?status=open&metric=cx_score`);
+    await other.getByRole("table", { name: "Incidents" }).waitFor();
+    expect(await other.getByLabel("Status", { exact: true }).inputValue()).toBe("open");
+    expect(await other.getByLabel("Metric", { exact: true }).inputValue()).toBe("cx_score");
+    const metrics = await other.getByRole("table", { name: "Incidents" }).locator("tbody tr td:nth-child(3)").allTextContents();
+    expect(metrics.length).toBeGreaterThan(0);
+    for (const m of metrics) expect(m.trim()).toBe("CX score");
+    await other.close();
+  });
+
+  test("loading, empty and error states", async () => {
+    // loading: the incident's request held back for a moment
+    const id = idOf(recPath);
+    const detail = new RegExp(`/api/incidents/${id}$`);
+    await page.route(detail, async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    await page.goto(`${BASE}${recPath}`);
+    await page.getByRole("status").filter({ hasText: "Loading incident…" }).waitFor();
+    await page.getByRole("heading", { name: "Regression" }).waitFor();
+    await page.unroute(detail);
+    // empty: filters that match nothing
+    await page.goto(`${BASE}/incidents?since=2099-01-01`);
+    await page.getByRole("note").filter({ hasText: "No incidents match these filters" }).waitFor();
+    // error: a failing API offers a retry, which recovers
+    let fail = true;
+    await page.route(/\/api\/incidents\?/, (route) => (fail ? route.fulfill({ status: 500, contentType: "application/json", body: '{"detail":"boom"}' }) : route.continue()));
+    await page.goto(`${BASE}/incidents?status=open`);
+    const alert = page.getByRole("alert");
+    await alert.getByText("boom").waitFor();
+    fail = false;
+    await alert.getByRole("button", { name: "Retry" }).click();
+    await page.getByRole("table", { name: "Incidents" }).waitFor();
+    await page.unroute(/\/api\/incidents\?/);
+    // not found: an incident that does not exist
+    await page.goto(`${BASE}/incidents/999999`);
+    await page.getByRole("alert").getByText("Not found").first().waitFor();
+  });
+
+  test("fits a 1280 px and a laptop screen, and names every control", async () => {
+    const pages = ["/overview", "/incidents", `${topPath}?tab=drill`, `${recPath}?tab=causes`, `${recPath}?tab=actions`, `${recPath}?tab=plan`, "/summary", "/approvals", "/audit"];
+    const ready = async () => {
+      await page.getByRole("navigation", { name: "Main" }).waitFor();
+      await expect.poll(() => page.getByRole("status").count(), { timeout: 30_000 }).toBe(0); // nothing loading
+    };
+    for (const size of [{ width: 1280, height: 800 }, { width: 1366, height: 768 }, { width: 1024, height: 768 }]) {
+      await page.setViewportSize(size);
+      for (const path of pages) {
+        await page.goto(`${BASE}${path}`);
+        await ready();
+        expect(await sidewaysOverflow(page), `${path} at ${size.width} px scrolls sideways`).toBeLessThanOrEqual(0);
+        if (size.width === 1280) {
+          const { checked, nameless } = await namelessControls(page);
+          expect(checked, `${path}: controls in the accessibility tree`).toBeGreaterThan(5);
+          expect(nameless, `${path}: controls without a name`).toEqual([]);
+        }
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 860 });
   });
 });
 
@@ -144,16 +312,26 @@ describe("pm", () => {
     page = await context.newPage(); // its own sessionStorage: a separate sign-in
   });
 
-  test("lands on the plain-language summary", async () => {
+  test("lands on the plain-language summary and reads the recommendation with its tradeoffs", async () => {
     await signIn(page, PM);
     await page.waitForURL(/\/summary/);
-    await page.getByTestId("pm-summary").waitFor();
+    const summary = page.getByTestId("pm-summary");
+    await summary.waitFor();
     await page.getByRole("heading", { name: "What we recommend" }).waitFor();
+    const covered = summary.getByTestId("covered-by");
+    if (await covered.count()) {
+      await covered.getByRole("link").click();
+      await page.waitForURL(new RegExp(`incident=${idOf(recPath)}$`));
+    }
+    await summary.getByRole("heading", { name: "In short" }).waitFor();
+    const table = summary.getByRole("table", { name: "Expected effect on every metric" });
+    expect(await table.getByRole("row").count()).toBeGreaterThan(2);
+    await summary.getByRole("button", { name: "Download PDF" }).waitFor();
     await shot(page, "summary");
   });
 
   test("sees no write controls", async () => {
-    await page.goto(`${BASE}${incidentPath}?tab=actions`);
+    await page.goto(`${BASE}${recPath}?tab=actions`);
     await page.getByTestId("recommendation").first().waitFor();
     expect(await page.getByRole("combobox", { name: /^Status of incident/ }).count()).toBe(0);
     expect(await page.getByRole("button", { name: /for approval$/ }).count()).toBe(0);
@@ -169,15 +347,20 @@ describe("pm", () => {
     expect(await page.getByRole("button", { name: /^(Approve|Reject) action/ }).count()).toBe(0);
   });
 
-  test("gets 403 from the API on a write, and 401 without a token", async () => {
-    const id = incidentPath.split("/").pop();
-    const write = await apiFetch(page, `/api/incidents/${id}`, { method: "PATCH", token: PM, body: { status: "resolved" } });
-    expect(write.status).toBe(403);
-    const approve = await apiFetch(page, `/api/actions/1/approve`, { method: "POST", token: PM, body: { comment: "" } });
-    expect(approve.status).toBe(403);
-    const read = await apiFetch(page, `/api/incidents/${id}`, { token: PM });
-    expect(read.status).toBe(200);
-    const anonymous = await apiFetch(page, `/api/incidents`, { token: null });
-    expect(anonymous.status).toBe(401);
+  test("gets 403 from the API on every write, 200 on reads, and 401 without a token", async () => {
+    const id = idOf(recPath);
+    const writes: [string, string, unknown][] = [
+      ["PATCH", `/api/incidents/${id}`, { status: "resolved" }],
+      ["POST", `/api/incidents/${id}/feedback`, { label: "confirmed", comment: "" }],
+      ["POST", `/api/incidents/${id}/actions`, { recommendation: 0 }],
+      ["POST", `/api/actions/1/approve`, { comment: "" }],
+      ["POST", `/api/actions/1/reject`, { comment: "" }],
+    ];
+    for (const [method, path, body] of writes) {
+      expect((await apiFetch(page, path, { method, token: PM, body })).status, `${method} ${path}`).toBe(403);
+    }
+    expect((await apiFetch(page, `/api/incidents/${id}`, { token: PM })).status).toBe(200);
+    expect((await apiFetch(page, `/api/incidents/${id}/plan/pdf`, { token: PM })).type).toContain("application/pdf");
+    expect((await apiFetch(page, `/api/incidents`, { token: null })).status).toBe(401);
   });
 });

@@ -1,64 +1,79 @@
-// The incident payload as `cxw analyze` writes it (src/test/analysis-incident.json: one incident of the
-// batching-policy demo, trimmed), passed through the backend's detail view, normalized for the pages.
+// The incident payload as the real backend serves it after `cxw analyze` (src/test/analysis-served.json:
+// GET /api/incidents/{id} of the batching demo): `recommendations` a list of the engine's items (action,
+// impact, tradeoff), `experiment_plan` beside it, `pm_summary`/`pm_table`/`recommendation_notes` in `extra`;
+// and an incident of the same cause that carries `recommendations_ref` instead of its own.
 import { describe, expect, test } from "vitest";
-import analysis from "../test/analysis-incident.json";
+import served from "../test/analysis-served.json";
 import { incidentDetail } from "../test/fixtures";
 import { normalizeEvidence, normalizeIncident } from "./normalize";
 import type { IncidentDetail } from "./types";
 
-const PAYLOAD = new Set(["slices", "causes", "recommendations", "experiment_plan"]);
+const owner = served.owner as unknown as IncidentDetail;
+const referring = served.referring as unknown as IncidentDetail;
 
-/** What GET /api/incidents/{id} returns for an analysis entry: payload keys as is, the rest in `extra`. */
-function asServed(entry: Record<string, unknown>): IncidentDetail {
-  const extra = Object.fromEntries(Object.entries(entry).filter(([k]) => !PAYLOAD.has(k)));
-  return {
-    ...incidentDetail,
-    metric: entry.metric as string,
-    slices: entry.slices as IncidentDetail["slices"],
-    causes: entry.causes as IncidentDetail["causes"],
-    recommendations: entry.recommendations as IncidentDetail["recommendations"],
-    experiment_plan: (entry.experiment_plan as IncidentDetail["experiment_plan"]) ?? null,
-    extra,
-  };
-}
+describe("normalizeIncident on the served analysis output", () => {
+  const inc = normalizeIncident(owner);
 
-describe("normalizeIncident on the analysis output", () => {
-  const inc = normalizeIncident(asServed(analysis as Record<string, unknown>));
-
-  test("flattened evidence gets its details back under `detail`", () => {
-    const timing = inc.causes[0].evidence.timing;
-    expect(timing.effect).toBe(0);
-    expect(timing.supports).toBe(true);
-    expect(timing.detail?.change_point).toBe("2026-01-15T12:00:00");
-    expect(timing.detail?.candidate_time).toBe("2026-01-15T12:00:00");
+  test("evidence keeps effect, interval and p-value, with its details under `detail`", () => {
     const did = inc.causes[0].evidence.did;
-    expect(did.effect).toBeCloseTo(-0.0883, 4);
-    expect(did.interval?.low).toBeCloseTo(-0.0974, 4);
+    expect(did.effect).toBeCloseTo(-0.0412, 4);
+    expect(did.interval?.low).toBeCloseTo(-0.0452, 4);
     expect(did.detail?.treated_units).toBe(122);
+    expect(inc.causes[0].evidence.timing.detail?.change_point).toBe("2026-01-15T12:00:00");
+    expect(Array.isArray(inc.causes[0].evidence.shap.detail?.top_inputs)).toBe(true);
     expect(Array.isArray(inc.causes[0].evidence.event_study.detail?.periods)).toBe(true);
     expect(inc.causes[0].scope).toEqual(["region=east", "region=west"]);
   });
 
-  test("the recommendation set becomes a list with effect, interval, tradeoffs and a what-if", () => {
+  test("the list of engine items becomes flat recommendations with effect, interval, tradeoffs and a what-if", () => {
     expect(inc.recommendations).toHaveLength(2);
     const r = inc.recommendations[0];
     expect(r.title).toBe("Revert batching_threshold from 4 to 2 in region east and west");
     expect(r.id).toBe("revert_policy_threshold");
-    expect(r.metric).toBe("on_time_rate");
-    expect(r.expected_effect).toBeCloseTo(0.0883, 4);
-    expect(r.interval?.low).toBeCloseTo(0.0793, 4);
-    expect((r.tradeoffs as { metric: string }[]).map((t) => t.metric)).toEqual(["item_accuracy", "cancellation_rate", "courier_minutes_per_order"]);
+    // the incident's own metric is the headline effect; every other metric of the impact is a tradeoff
+    expect(r.metric).toBe("cx_score");
+    expect(r.expected_effect).toBeCloseTo(0.0412, 4);
+    expect(r.interval?.low).toBeCloseTo(0.0372, 4);
+    expect(r.interval?.high).toBeCloseTo(0.0452, 4);
+    const tradeoffs = r.tradeoffs as { metric: string; effect: number }[];
+    expect(tradeoffs.map((t) => t.metric)).toContain("courier_minutes_per_order");
+    expect(tradeoffs.map((t) => t.metric)).not.toContain("cx_score");
+    expect(tradeoffs.find((t) => t.metric === "courier_minutes_per_order")?.effect).toBeCloseTo(3.58, 2);
     expect(r.verdict).toBe("recommended_with_cost");
     expect(r.summary).toContain("courier minutes per order");
     expect(r.parameters).toEqual({ feature: "batching_threshold", op: "set", value: 2, scope: "region=east;region=west" });
+    expect(inc.recommendations[1].title).toBe("Roll back store_onboarding_7 in region west");
   });
 
-  test("the plan, the PM summary and the PM table come up from the set", () => {
+  test("the plan, the PM summary and the PM table come from the top level and `extra`", () => {
     expect(inc.experiment_plan?.primary_metric).toBe("on_time_rate");
     expect(inc.experiment_plan?.randomization_unit).toBe("region × 1-hour switchback");
     expect(inc.experiment_plan?.duration_days).toBe(7);
-    expect(inc.pm_summary).toMatch(/^On time rate fell from 91\.6% to 81\.9%/);
+    expect(inc.experiment_plan?.scope).toEqual(["region=east", "region=west"]);
+    expect(inc.pm_summary).toMatch(/^Cx score fell from 94\.5 to 90\.1 in region east/);
     expect(inc.pm_table?.[0]).toEqual(["Metric", "Now", "Expected change", "Likely range", "Per day", "Effect"]);
+    expect(inc.recommendations_from).toBeNull();
+  });
+});
+
+describe("an incident whose recommendations are another's", () => {
+  const inc = normalizeIncident(referring);
+
+  test("has none of its own and points to the incident that has them", () => {
+    expect(inc.recommendations).toEqual([]);
+    expect(inc.experiment_plan).toBeNull();
+    expect(inc.pm_summary).toBeNull();
+    expect(inc.recommendations_from).toBe(served.owner.id);
+    expect(inc.extra.recommendations_ref).toBe(served.owner.external_id);
+    expect(inc.causes[0].change_event).toBe(normalizeIncident(owner).causes[0].change_event);
+  });
+
+  test("an analysis that gives every incident its own recommendations needs no pointer", () => {
+    const own = normalizeIncident({ ...referring, recommendations: owner.recommendations, experiment_plan: owner.experiment_plan, recommendations_from: null, extra: { ...referring.extra, recommendations_ref: undefined } });
+    expect(own.recommendations).toHaveLength(2);
+    expect(own.recommendations[0].metric).toBe("avg_delivery_minutes");
+    expect(own.experiment_plan?.primary_metric).toBe("on_time_rate");
+    expect(own.recommendations_from).toBeNull();
   });
 });
 

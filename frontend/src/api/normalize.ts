@@ -1,8 +1,11 @@
 // One shape for the incident payload, whichever way the analysis wrote it. The engine's output is
 // free-form JSON in the API: evidence carries its details either under `detail` or flattened beside
-// effect/interval/p_value; recommendations come as a list or as a recommendation set
-// ({recommendations, experiment_plan, pm_summary, pm_table}) whose items hold an `action`, an `impact`
-// with per-metric changes and intervals, and a `tradeoff`. Pages read the normalized form only.
+// effect/interval/p_value. `cxw analyze` writes `recommendations` as a list of the engine's items (an
+// `action`, an `impact` with per-metric changes and intervals, a `tradeoff`) with `experiment_plan` beside
+// it and `pm_summary`/`pm_table` among the other keys (served in `extra`); an incident of the same cause as
+// another may carry `recommendations_ref` instead, which the API resolves to `recommendations_from`.
+// Older outputs nest it all in one recommendation set ({recommendations, experiment_plan, pm_summary,
+// pm_table}); flat hand-written items pass through. Pages read the normalized form only.
 import type { Cause, Evidence, ExperimentPlan, IncidentDetail, Interval, Recommendation, Tradeoff } from "./types";
 import { keyOf } from "../lib/slices";
 
@@ -98,5 +101,6 @@ export function normalizeIncident(raw: IncidentDetail): IncidentDetail {
     experiment_plan: normalizePlan(raw.experiment_plan ?? set?.experiment_plan),
     pm_summary: typeof pmSummary === "string" ? pmSummary : null,
     pm_table: Array.isArray(pmTable) && pmTable.every(Array.isArray) ? (pmTable as string[][]) : null,
+    recommendations_from: list.length ? null : (num(raw.recommendations_from) ?? null),
   };
 }

@@ -1017,6 +1017,11 @@ export interface components {
             recommendations: {
                 [key: string]: unknown;
             }[];
+            /**
+             * Recommendations From
+             * @description Id of the incident whose recommendations and experiment plan cover this one (same cause; the analysis wrote recommendations_ref instead of repeating them)
+             */
+            recommendations_from?: number | null;
             /** Relative Change */
             relative_change: number | null;
             /** Run Id */

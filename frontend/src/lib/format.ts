@@ -1,7 +1,7 @@
 // Number, time and interval formatting. Every number a user sees carries its unit and, where the
 // engine gave one, its interval.
 
-export type Unit = "rate" | "percent" | "score" | "count" | "minutes" | "currency" | "ratio" | string;
+export type Unit = "rate" | "pts" | "percent" | "score" | "count" | "minutes" | "currency" | "ratio" | string;
 
 export interface IntervalLike {
   low: number;
@@ -18,6 +18,8 @@ export function formatValue(value: number | null | undefined, unit: Unit = "rati
   switch (unit) {
     case "rate":
       return `${nf(1).format(value * 100)}%`;
+    case "pts":
+      return nf(1).format(value * 100);
     case "percent":
       return `${nf(1).format(value)}%`;
     case "count":
@@ -41,6 +43,8 @@ export function formatChange(value: number | null | undefined, unit: Unit = "rat
   switch (unit) {
     case "rate":
       return `${sign}${nf(2).format(abs * 100)} pp`;
+    case "pts":
+      return `${sign}${nf(2).format(abs * 100)} pts`;
     case "percent":
       return `${sign}${nf(2).format(abs)} pp`;
     case "count":

@@ -13,12 +13,14 @@ describe("format", () => {
     expect(formatValue(31.25, "minutes")).toBe("31.3 min");
     expect(formatValue(12345, "count")).toBe("12,345");
     expect(formatValue(0.9471, "score")).toBe("0.947");
+    expect(formatValue(0.9451, "pts")).toBe("94.5");
     expect(formatValue(null, "rate")).toBe("—");
   });
   test("changes are signed, rates in percentage points", () => {
     expect(formatChange(-0.0877, "rate")).toBe("−8.77 pp");
     expect(formatChange(1.8, "minutes")).toBe("+1.8 min");
     expect(formatChange(0, "rate")).toBe("±0.00 pp");
+    expect(formatChange(0.04122, "pts")).toBe("+4.12 pts");
     expect(formatPct(-0.0318)).toBe("−3.2%");
     expect(formatPct(0.5, 0, false)).toBe("50%");
   });
@@ -88,6 +90,8 @@ describe("series", () => {
     expect(unitOf({ type: "rate", unit: null })).toBe("rate");
     expect(unitOf({ type: "mean", unit: "minutes" })).toBe("minutes");
     expect(unitOf({ type: "composite", unit: null })).toBe("score");
+    expect(unitOf({ type: "composite", unit: "pts" })).toBe("pts"); // a composite of rates, as the API describes it
+    expect(unitOf({ type: "rate", unit: "pts" })).toBe("rate"); // the engine's display unit of a rate
     expect(isBad("down", "up")).toBe(true);
     expect(isBad("down", "down")).toBe(false);
   });

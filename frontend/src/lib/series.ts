@@ -99,6 +99,8 @@ export function unitOf(metric: (Pick<MetricInfo, "type" | "unit"> & { name?: str
   if (!metric) return "ratio";
   const u = (metric.unit ?? "").toLowerCase();
   const t = (metric.type ?? "").toLowerCase();
+  // "pts": a composite of rates on its rates' 0–100 scale, moving in points (the API and the engine say so)
+  if (u === "pts") return t === "rate" ? "rate" : "pts";
   // a workspace may leave units out: a metric named in minutes is in minutes
   if (!u && /(^|_)minutes(_|$)/.test(metric.name ?? "")) return "minutes";
   if (u === "%" || u === "percent") return "percent";

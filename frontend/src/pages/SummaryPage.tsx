@@ -5,6 +5,7 @@ import { useIncident, useIncidents } from "../api/hooks";
 import type { Cause, IncidentDetail, Workspace } from "../api/types";
 import { SeverityBadge, StatusBadge } from "../components/Badges";
 import { causeTitle } from "../components/incident/Causes";
+import { CoveredBy } from "../components/incident/CoveredBy";
 import { PdfButton, planFacts } from "../components/incident/PlanPanel";
 import { recEffect, recText, recTitle } from "../components/incident/recs";
 import { TradeoffChips } from "../components/incident/Recommendations";
@@ -131,6 +132,8 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
               );
             })}
           </ul>
+        ) : inc.recommendations_from != null ? (
+          <CoveredBy inline from={inc.recommendations_from} what="recommendation and test plan" to={`/summary?incident=${inc.recommendations_from}`} />
         ) : (
           <p className="muted">No action recommended yet.</p>
         )}
@@ -146,6 +149,8 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
             {plan.summary ? <p>{String(plan.summary)}</p> : plan.hypothesis ? <p>{String(plan.hypothesis)}</p> : null}
             <p className="small muted">{planFacts(plan).map(([k, v]) => `${k}: ${v}`).join(" · ")}</p>
           </>
+        ) : inc.recommendations_from != null ? (
+          <p className="muted">The test planned for incident #{inc.recommendations_from} covers this one.</p>
         ) : (
           <p className="muted">No experiment planned for this incident.</p>
         )}

@@ -151,13 +151,13 @@ describe("incident", () => {
 });
 
 describe("an incident as cxw analyze writes it", () => {
-  test("recommendation set: effect with interval, verdict, tradeoffs, what-if on the driver", async () => {
+  test("recommendations: effect with interval, verdict, tradeoffs, what-if on the driver", async () => {
     const { calls } = installFakeApi();
     renderApp("/incidents/9?tab=actions");
     const recs = await screen.findAllByTestId("recommendation");
     expect(recs).toHaveLength(2);
     expect(recs[0]).toHaveTextContent("Revert batching_threshold from 4 to 2 in region east and west");
-    expect(recs[0]).toHaveTextContent("+8.83 pp");
+    expect(recs[0]).toHaveTextContent("Expected effect: +4.12 pts 95% CI [+3.72 pts, +4.52 pts]"); // cx score, a composite of rates, in points
     expect(recs[0]).toHaveTextContent("Recommended with cost");
     expect(within(recs[0]).getByLabelText("Tradeoffs")).toHaveTextContent("Courier minutes per order +3.6 min [+3.4 min, +3.8 min]");
     expect(screen.getByLabelText("Driver")).toHaveValue("batching_threshold");
@@ -184,7 +184,7 @@ describe("an incident as cxw analyze writes it", () => {
     installFakeApi();
     renderApp("/incidents/9?tab=causes");
     await screen.findAllByTestId("cause");
-    expect(screen.getByTestId("evidence-did")).toHaveTextContent("−8.83 pp");
+    expect(screen.getByTestId("evidence-did")).toHaveTextContent("−4.12 pts");
     expect(screen.getByTestId("timing-chart")).toBeInTheDocument();
     expect(screen.getByTestId("event-study-chart")).toBeInTheDocument();
   });
@@ -194,10 +194,35 @@ describe("an incident as cxw analyze writes it", () => {
     renderApp("/summary?incident=9", "pm-token");
     const summary = await screen.findByTestId("pm-summary");
     expect(summary).toHaveTextContent("In short");
-    expect(summary).toHaveTextContent("On time rate fell from 91.6% to 81.9%");
+    expect(summary).toHaveTextContent("Cx score fell from 94.5 to 90.1 in region east");
     const table = within(summary).getByRole("table", { name: "Expected effect on every metric" });
     expect(within(table).getAllByRole("row").length).toBeGreaterThan(3);
     expect(table).toHaveTextContent("worse");
+  });
+});
+
+describe("an incident whose recommendations are another's (same cause)", () => {
+  test("the recommendations and plan tabs link to the incident that has them", async () => {
+    installFakeApi();
+    const first = renderApp("/incidents/10?tab=actions");
+    const covered = await screen.findByTestId("covered-by");
+    expect(covered).toHaveTextContent("Same cause as incident #9");
+    expect(screen.queryByText("No recommendations")).not.toBeInTheDocument();
+    await userEvent.click(within(covered).getByRole("link", { name: "see incident #9" }));
+    expect(await screen.findAllByTestId("recommendation")).toHaveLength(2);
+    expect(currentLocation).toBe("/incidents/9?tab=actions");
+    first.unmount();
+    renderApp("/incidents/10?tab=plan");
+    const plan = await screen.findByTestId("plan");
+    expect(await within(plan).findByRole("link", { name: "see incident #9" })).toHaveAttribute("href", "/incidents/9?tab=plan");
+  });
+
+  test("the PM summary points to the other incident's recommendation", async () => {
+    installFakeApi();
+    renderApp("/summary?incident=10", "pm-token");
+    const summary = await screen.findByTestId("pm-summary");
+    expect(within(summary).getByRole("link", { name: "see incident #9" })).toHaveAttribute("href", "/summary?incident=9");
+    expect(summary).not.toHaveTextContent("No action recommended yet");
   });
 });
 

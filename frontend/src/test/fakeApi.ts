@@ -2,26 +2,12 @@
 // token and 403 outside the role, as the real API does, and records every call.
 import { vi } from "vitest";
 import * as fx from "./fixtures";
-import analysis from "./analysis-incident.json";
+import served from "./analysis-served.json";
 
-const PAYLOAD = new Set(["slices", "causes", "recommendations", "experiment_plan"]);
-/** Incident 9: the analysis output of the batching demo as GET /api/incidents/{id} serves it. */
-export const analysisIncident = {
-  ...fx.incidentDetail,
-  id: 9,
-  metric: analysis.metric,
-  slice: analysis.detected_in,
-  start: analysis.start,
-  end: analysis.end,
-  baseline: analysis.baseline,
-  current: analysis.current,
-  relative_change: analysis.relative_change,
-  slices: analysis.slices,
-  causes: analysis.causes,
-  recommendations: analysis.recommendations,
-  experiment_plan: null,
-  extra: Object.fromEntries(Object.entries(analysis).filter(([k]) => !PAYLOAD.has(k))),
-};
+/** Incident 9: `cxw analyze` output of the batching demo as the real GET /api/incidents/{id} served it. */
+export const analysisIncident = { ...served.owner, id: 9 };
+/** Incident 10: the same cause on another metric; its recommendations are incident 9's. */
+export const referringIncident = { ...served.referring, id: 10, recommendations_from: 9 };
 
 export const TOKENS: Record<string, typeof fx.engineer> = { "eng-token": fx.engineer, "pm-token": fx.pm };
 
@@ -53,6 +39,7 @@ export function installFakeApi(overrides: Record<string, Handler> = {}) {
     ["GET", /^\/api\/incidents\/7$/, "reader", () => fx.incidentDetail],
     ["GET", /^\/api\/incidents\/8$/, "reader", () => ({ ...fx.incidentDetail, ...fx.incidents[1] })],
     ["GET", /^\/api\/incidents\/9$/, "reader", () => analysisIncident],
+    ["GET", /^\/api\/incidents\/10$/, "reader", () => referringIncident],
     ["GET", /^\/api\/incidents\/3$/, "reader", () => ({ ...fx.incidentDetail, ...fx.incidents[2], causes: [], recommendations: [], experiment_plan: null })],
     ["GET", /^\/api\/incidents\/\d+\/slices$/, "reader", () => fx.slicesTop],
     ["PATCH", /^\/api\/incidents\/\d+$/, "engineer", (c) => ({ ...fx.incidentDetail, ...(c.body as object) })],

@@ -18,7 +18,7 @@ export const workspace: Workspace = {
     { name: "item_accuracy", type: "rate", good: "up", role: "cx", unit: null },
     { name: "cancellation_rate", type: "rate", good: "down", role: "cx", unit: null },
     { name: "courier_minutes_per_order", type: "mean", good: "down", role: "efficiency", unit: "minutes" },
-    { name: "cx_score", type: "composite", good: "up", role: "cx", unit: null },
+    { name: "cx_score", type: "composite", good: "up", role: "cx", unit: "pts" },
   ],
   has_cube: true,
   created_at: "2026-01-29T00:00:00",

@@ -84,3 +84,22 @@ def test_bad_slice_is_invalid(sessions, ws):
     item["slice"] = "region"
     with pytest.raises(Invalid), sessions.begin() as s:
         incidents.upsert(s, s.merge(ws), [item], ME)
+
+
+def test_recommendations_ref_resolves_to_the_stored_incident(sessions, ws):
+    """An incident that points to another's recommendations (same cause) gets that incident's stored id."""
+    owner, other = fixture_incidents()
+    owner["recommendations"] = [{"title": "Revert the change", "rank": 1}]
+    other.pop("recommendations", None)
+    other["recommendations_ref"] = owner["id"]
+    with sessions.begin() as s:
+        w = s.merge(ws)
+        stored = incidents.upsert(s, w, [owner, other], ME).created
+        by_ext = {i.external_id: i for i in stored}
+        referring = incidents.detail(s, by_ext[other["id"]])
+        assert referring["recommendations_from"] == by_ext[owner["id"]].id
+        assert referring["recommendations"] == [] and referring["extra"]["recommendations_ref"] == owner["id"]
+        assert incidents.detail(s, by_ext[owner["id"]])["recommendations_from"] is None
+        # a reference to an incident that is not stored resolves to nothing
+        by_ext[other["id"]].payload = {**by_ext[other["id"]].payload, "recommendations_ref": "not-stored"}
+        assert incidents.detail(s, by_ext[other["id"]])["recommendations_from"] is None

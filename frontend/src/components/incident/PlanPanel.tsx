@@ -5,13 +5,14 @@ import { download } from "../../api/client";
 import { api } from "../../api/endpoints";
 import type { ExperimentPlan } from "../../api/types";
 import { Empty, errorMessage } from "../States";
+import { CoveredBy } from "./CoveredBy";
 import { formatChange, formatDuration, formatPct, humanize } from "../../lib/format";
 import { unitOf } from "../../lib/series";
 
 /** A guardrail {metric, margin, type, reason} or a ramp step {share, days, gate} in words. */
 function structured(o: Record<string, unknown>): string | null {
   if (typeof o.metric === "string" && typeof o.margin === "number") {
-    const unit = unitOf({ type: String(o.type ?? ""), unit: null, name: o.metric });
+    const unit = unitOf({ type: String(o.type ?? ""), unit: typeof o.unit === "string" ? o.unit : null, name: o.metric });
     return `${humanize(o.metric)}: no worse than ${formatChange(o.margin, unit).replace(/^[+−±]/, "")}${o.reason ? ` (${String(o.reason)})` : ""}`;
   }
   if (typeof o.share === "number" && typeof o.gate === "string") {
@@ -53,7 +54,7 @@ export function planFacts(p: ExperimentPlan): [string, string][] {
   if (p.arms?.length) rows.push(["Arms", p.arms.map(text).join(" vs ")]);
   const mde = num(p.mde);
   if (mde != null) {
-    const unit = unitOf({ type: String(p.metric_type ?? ""), unit: null, name: String(p.primary_metric ?? "") });
+    const unit = unitOf({ type: String(p.metric_type ?? ""), unit: typeof p.unit_of_metric === "string" ? p.unit_of_metric : null, name: String(p.primary_metric ?? "") });
     rows.push(["Minimum detectable effect", unit === "ratio" ? (Math.abs(mde) < 1 ? formatPct(mde, 2, false) : String(mde)) : formatChange(mde, unit).replace(/^[+−±]/, "")]);
   }
   if (num(p.alpha) != null) rows.push(["Significance level", `α = ${p.alpha}`]);
@@ -145,7 +146,7 @@ export function PdfButton({ incidentId }: { incidentId: number }) {
   );
 }
 
-export function PlanPanel({ plan, incidentId }: { plan: ExperimentPlan | null; incidentId: number }) {
+export function PlanPanel({ plan, incidentId, coveredBy }: { plan: ExperimentPlan | null; incidentId: number; coveredBy?: number | null }) {
   return (
     <section className="card" aria-labelledby="plan-title" data-testid="plan">
       <div className="card-head">
@@ -153,7 +154,15 @@ export function PlanPanel({ plan, incidentId }: { plan: ExperimentPlan | null; i
         <span className="spacer" />
         {plan && <PdfButton incidentId={incidentId} />}
       </div>
-      <div className="card-body">{plan ? <PlanView plan={plan} /> : <Empty title="No experiment plan">The engine writes one when a recommendation needs a test before rollout.</Empty>}</div>
+      <div className="card-body">
+        {plan ? (
+          <PlanView plan={plan} />
+        ) : coveredBy != null ? (
+          <CoveredBy from={coveredBy} what="experiment plan" to={`/incidents/${coveredBy}?tab=plan`} />
+        ) : (
+          <Empty title="No experiment plan">The engine writes one when a recommendation needs a test before rollout.</Empty>
+        )}
+      </div>
     </section>
   );
 }

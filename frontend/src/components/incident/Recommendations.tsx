@@ -10,6 +10,7 @@ import { Empty, errorMessage } from "../States";
 import { formatChange, formatInterval, humanize, type Unit } from "../../lib/format";
 import { isBad, unitOf } from "../../lib/series";
 import { metricInfo } from "../../lib/workspace";
+import { CoveredBy } from "./CoveredBy";
 import { recActionId, recEffect, recParameters, recText, recTitle, recTradeoffs } from "./recs";
 
 function EffectText({ effect, interval, unit }: { effect: number | null; interval: Interval | null; unit: Unit }) {
@@ -197,7 +198,11 @@ export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: 
   if (!inc.recommendations.length)
     return (
       <div className="card">
-        <Empty title="No recommendations">The engine had no action in its catalogue for these causes.</Empty>
+        {inc.recommendations_from != null ? (
+          <CoveredBy from={inc.recommendations_from} what="recommendations and what-if" to={`/incidents/${inc.recommendations_from}?tab=actions`} />
+        ) : (
+          <Empty title="No recommendations">The engine had no action in its catalogue for these causes.</Empty>
+        )}
       </div>
     );
   return (

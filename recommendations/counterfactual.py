@@ -318,10 +318,19 @@ def evaluation(ow: OpenWorkspace, scene: Scene, scope: tuple[Slice, ...], start:
 
 
 def scene_estimates(ow: OpenWorkspace, scene: Scene, now: pd.DataFrame, changes: list[DriverChange],
-                    level: float = 0.95, treatment_off: str | None = None) -> dict[str, Estimate]:
+                    level: float = 0.95, treatment_off: str | None = None,
+                    memo: dict | None = None) -> dict[str, Estimate]:
     """Predicted change of every metric over the records ``now`` when ``changes`` apply (and/or the
     treatment flag column ``treatment_off`` is switched off): mean prediction after minus before,
-    per bootstrap replicate."""
+    per bootstrap replicate. ``memo`` (one dict per ``now`` frame, owned by the caller) keeps the
+    predictions of ``now`` for the next counterfactual on the same records."""
+    memo = {} if memo is None else memo
+
+    def as_is(target: Target, counted: np.ndarray) -> np.ndarray:
+        if target.column not in memo:
+            memo[target.column] = scene.ensemble.mean_predictions(now, target, counted)
+        return memo[target.column]
+
     ws = ow.workspace
     then = now
     for c in changes:
@@ -342,11 +351,11 @@ def scene_estimates(ow: OpenWorkspace, scene: Scene, now: pd.DataFrame, changes:
         counted = now["y__" + m.name].notna().to_numpy()
         if counted.sum() == 0:
             continue
-        x_now = scene.ensemble.mean_predictions(now, x_t, counted)
+        x_now = as_is(x_t, counted)
         x_then = scene.ensemble.mean_predictions(then, x_t, counted)
         y_t = parts.get("y")
         if y_t is not None and scene.ensemble.has(y_t):
-            y_now = scene.ensemble.mean_predictions(now, y_t, counted)
+            y_now = as_is(y_t, counted)
             y_then = scene.ensemble.mean_predictions(then, y_t, counted)
             diff = x_then / y_then - x_now / y_now
         else:

@@ -28,7 +28,7 @@ from recommendations.counterfactual import (
 from recommendations.experiment import plan_experiment
 from recommendations.nextsteps import next_steps
 from recommendations.impact import agreement_notes, build_impact, did_estimates, evidence_estimate
-from recommendations.records import time_range, window_stats
+from recommendations.records import WindowStats, time_range, window_stats, window_stats_many
 from recommendations.render import pm_summary
 from recommendations.settings import RecommendationSettings, catalogue, load_settings, with_model_overrides
 from recommendations.tradeoffs import tradeoff
@@ -184,7 +184,12 @@ class Recommender:
 
     def prepare(self, incidents: list[Incident]) -> "Recommender":
         """Fit the outcome model(s) once for the candidate actions of all conclusive ``incidents``."""
-        self._fit_for([c for inc in incidents if conclusive(inc) for c in self._candidates(inc)])
+        candidates = [c for inc in incidents if conclusive(inc) for c in self._candidates(inc)]
+        self._fit_for(candidates)
+        keys = [(scope, *c.ctx.window) for c in candidates for scope in (c.scope, ())]
+        missing = [k for k in dict.fromkeys(keys) if (k[0], k[1:]) not in self._stats]
+        for (scope, start, end), stats in window_stats_many(self.ow, missing).items():  # one scan for all
+            self._stats[(scope, (start, end))] = stats
         return self
 
     def recommend(self, incident: Incident, incident_id: str | None = None, plan: bool = True) -> RecommendationSet:
@@ -206,7 +211,10 @@ class Recommender:
         recs = _rank(recs)[: self.settings.max_actions]
         experiment = None
         if plan and recs and recs[0].tradeoff.verdict != "not_estimated":
-            experiment = plan_experiment(self.ow, incident, recs[0], self.settings.experiment, incident_id)
+            top = recs[0]
+            experiment = plan_experiment(self.ow, incident, top, self.settings.experiment, incident_id,
+                                         stats=self._window_stats(top.scope, (top.impact.window_start,
+                                                                              top.impact.window_end)))
         summary, table = pm_summary(ws, incident, tuple(recs), experiment, self.settings.currency)
         return RecommendationSet(incident_id, primary, tuple(recs), experiment, summary, table, (),
                                  seconds=round(time.perf_counter() - started, 3))
@@ -247,8 +255,8 @@ class Recommender:
 
     # -- cached pieces of an impact -------------------------------------------------------------------
 
-    def _window_stats(self, scope: tuple[Slice, ...], window: tuple[datetime, datetime]):
-        key = (scope, window)
+    def _window_stats(self, scope: tuple[Slice, ...], window: tuple[datetime, datetime]) -> WindowStats:
+        key = (scope, tuple(window))
         if key not in self._stats:
             self._stats[key] = window_stats(self.ow, scope, *window)
         return self._stats[key]
@@ -285,11 +293,15 @@ class Recommender:
         return self._estimated[key]
 
     def _evaluation(self, scene: Scene, scope: tuple[Slice, ...], window: tuple[datetime, datetime]):
-        """The scope's evaluation records in ``window`` and a memo of their as-is predictions."""
-        key = (id(scene), scope, window)
+        """The scope's evaluation records in ``window`` (one pull, with every scene's columns) and a memo
+        of ``scene``'s as-is predictions on them."""
+        select = list(dict.fromkeys(c for s in self.scenes_ for c in s.select))
+        key = (scope, tuple(window), tuple(select))
         if key not in self._frames:
-            self._frames[key] = (evaluation(self.ow, scene, scope, *window, self.settings.model.eval_sample), {})
-        return self._frames[key]
+            self._frames[key] = (evaluation(self.ow, scene, scope, *window, self.settings.model.eval_sample,
+                                            select=select), {})
+        frame, memos = self._frames[key]
+        return frame, memos.setdefault(id(scene), {})
 
     def _recommendation(self, incident: Incident, cand: _Candidate, primary: str) -> Recommendation:
         """Estimate a candidate's impact and tradeoff.

@@ -167,32 +167,52 @@ class WindowStats:
 
 def window_stats(ow: OpenWorkspace, scope: tuple[Slice, ...], start: datetime, end: datetime) -> WindowStats:
     """Sums of every base metric in ``scope`` over [start, end), one scan."""
+    return window_stats_many(ow, [(scope, start, end)])[(scope, start, end)]
+
+
+def window_stats_many(ow: OpenWorkspace, keys: list[tuple[tuple[Slice, ...], datetime, datetime]]
+                      ) -> dict[tuple, WindowStats]:
+    """`window_stats` for many (scope, start, end) at once, in one scan over the union of the windows."""
     ws = ow.workspace
-    parts = ["count(*) FILTER (WHERE _s) AS n", "count(*) AS n_all"]
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return {}
     specs = [metric_sql(m) for m in base_metrics(ws)]
-    for i, s in enumerate(specs):
-        parts += [f"sum(x{i}) FILTER (WHERE _s)", f"sum(y{i}) FILTER (WHERE _s)",
-                  f"sum(x{i}*x{i}) FILTER (WHERE _s)", f"sum(y{i}*y{i}) FILTER (WHERE _s)",
-                  f"sum(x{i}*y{i}) FILTER (WHERE _s)", f"count(y{i}) FILTER (WHERE _s)"]
-    cols = [f"{scope_predicate(scope)} AS _s"] + [f"{s.x} AS x{i}, {s.y} AS y{i}" for i, s in enumerate(specs)]
-    row = ow.con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(cols)} FROM records "
-                         f"WHERE {window_where(ws, start, end)})").fetchone()
-    n, n_all = int(row[0] or 0), int(row[1] or 0)
-    values, sd, den = {}, {}, {}
-    for i, s in enumerate(specs):
-        sx, sy, sxx, syy, sxy, cnt = (float(v or 0.0) for v in row[2 + 6 * i: 8 + 6 * i])
-        r = sx / sy if sy else float("nan")
-        values[s.name] = r
-        den[s.name] = sy
-        if cnt > 1 and sy:
-            ybar = sy / cnt
-            # linearized per-record variance of a ratio of sums: Var(X - R·Y) / Ȳ²
-            resid = (sxx - 2 * r * sxy + r * r * syy) / cnt
-            sd[s.name] = float(np.sqrt(max(resid, 0.0)) / ybar)
-        else:
-            sd[s.name] = float("nan")
-    days = (pd.Timestamp(end) - pd.Timestamp(start)) / pd.Timedelta(days=1)
-    return WindowStats(n, float(days), all_values(ws, values), sd, den, n_all)
+    ts = ts_col(ws)
+    parts = []
+    for scope, start, end in keys:
+        inside = f"{ts} >= {ts_literal(start)} AND {ts} < {ts_literal(end)}"
+        both = f"{scope_predicate(scope)} AND {inside}"
+        parts += [f"count(*) FILTER (WHERE {both})", f"count(*) FILTER (WHERE {inside})"]
+        for i in range(len(specs)):
+            x, y = f"_x{i}_", f"_y{i}_"
+            parts += [f"sum({x}) FILTER (WHERE {both})", f"sum({y}) FILTER (WHERE {both})",
+                      f"sum({x}*{x}) FILTER (WHERE {both})", f"sum({y}*{y}) FILTER (WHERE {both})",
+                      f"sum({x}*{y}) FILTER (WHERE {both})", f"count({y}) FILTER (WHERE {both})"]
+    cols = ", ".join(f"{s.x} AS _x{i}_, {s.y} AS _y{i}_" for i, s in enumerate(specs))
+    lo, hi = min(k[1] for k in keys), max(k[2] for k in keys)
+    row = ow.con.execute(f"SELECT {', '.join(parts)} FROM (SELECT *, {cols} FROM records "
+                         f"WHERE {window_where(ws, lo, hi)})").fetchone()
+    out, width = {}, 2 + 6 * len(specs)
+    for k, (scope, start, end) in enumerate(keys):
+        block = row[k * width: (k + 1) * width]
+        n, n_all = int(block[0] or 0), int(block[1] or 0)
+        values, sd, den = {}, {}, {}
+        for i, s in enumerate(specs):
+            sx, sy, sxx, syy, sxy, cnt = (float(v or 0.0) for v in block[2 + 6 * i: 8 + 6 * i])
+            r = sx / sy if sy else float("nan")
+            values[s.name] = r
+            den[s.name] = sy
+            if cnt > 1 and sy:
+                ybar = sy / cnt
+                # linearized per-record variance of a ratio of sums: Var(X - R·Y) / Ȳ²
+                resid = (sxx - 2 * r * sxy + r * r * syy) / cnt
+                sd[s.name] = float(np.sqrt(max(resid, 0.0)) / ybar)
+            else:
+                sd[s.name] = float("nan")
+        days = (pd.Timestamp(end) - pd.Timestamp(start)) / pd.Timedelta(days=1)
+        out[(scope, start, end)] = WindowStats(n, float(days), all_values(ws, values), sd, den, n_all)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------

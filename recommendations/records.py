@@ -172,34 +172,39 @@ def window_stats(ow: OpenWorkspace, scope: tuple[Slice, ...], start: datetime, e
 
 def window_stats_many(ow: OpenWorkspace, keys: list[tuple[tuple[Slice, ...], datetime, datetime]]
                       ) -> dict[tuple, WindowStats]:
-    """`window_stats` for many (scope, start, end) at once, in one scan over the union of the windows."""
+    """`window_stats` for many (scope, start, end) at once, in one scan over the union of the windows.
+
+    Each record gets a bit mask (bit k: inside key k's scope and window; then one bit per distinct
+    window); the scan sums per mask, and each key adds up the masks that have its bit.
+    """
     ws = ow.workspace
     keys = list(dict.fromkeys(keys))
+    if len(keys) > 40:
+        return {**window_stats_many(ow, keys[:40]), **window_stats_many(ow, keys[40:])}
     if not keys:
         return {}
     specs = [metric_sql(m) for m in base_metrics(ws)]
     ts = ts_col(ws)
-    parts = []
-    for scope, start, end in keys:
-        inside = f"{ts} >= {ts_literal(start)} AND {ts} < {ts_literal(end)}"
-        both = f"{scope_predicate(scope)} AND {inside}"
-        parts += [f"count(*) FILTER (WHERE {both})", f"count(*) FILTER (WHERE {inside})"]
-        for i in range(len(specs)):
-            x, y = f"_x{i}_", f"_y{i}_"
-            parts += [f"sum({x}) FILTER (WHERE {both})", f"sum({y}) FILTER (WHERE {both})",
-                      f"sum({x}*{x}) FILTER (WHERE {both})", f"sum({y}*{y}) FILTER (WHERE {both})",
-                      f"sum({x}*{y}) FILTER (WHERE {both})", f"count({y}) FILTER (WHERE {both})"]
+    windows = list(dict.fromkeys((start, end) for _, start, end in keys))
+    bits = [f"{scope_predicate(scope)} AND {ts} >= {ts_literal(start)} AND {ts} < {ts_literal(end)}"
+            for scope, start, end in keys]
+    bits += [f"{ts} >= {ts_literal(start)} AND {ts} < {ts_literal(end)}" for start, end in windows]
+    mask = " + ".join(f"(CASE WHEN {b} THEN {1 << j} ELSE 0 END)" for j, b in enumerate(bits))
     cols = ", ".join(f"{s.x} AS _x{i}_, {s.y} AS _y{i}_" for i, s in enumerate(specs))
+    sums = ", ".join(f"sum(_x{i}_), sum(_y{i}_), sum(_x{i}_*_x{i}_), sum(_y{i}_*_y{i}_), sum(_x{i}_*_y{i}_), "
+                     f"count(_y{i}_)" for i in range(len(specs)))
     lo, hi = min(k[1] for k in keys), max(k[2] for k in keys)
-    row = ow.con.execute(f"SELECT {', '.join(parts)} FROM (SELECT *, {cols} FROM records "
-                         f"WHERE {window_where(ws, lo, hi)})").fetchone()
-    out, width = {}, 2 + 6 * len(specs)
+    rows = ow.con.execute(f"SELECT _mask_, count(*), {sums} FROM (SELECT CAST({mask} AS BIGINT) AS _mask_, {cols} "
+                          f"FROM records WHERE {window_where(ws, lo, hi)}) GROUP BY _mask_").fetchall()
+    masks = np.array([r[0] for r in rows], dtype=np.int64)
+    table = np.array([[float(v or 0.0) for v in r[1:]] for r in rows]).reshape(len(rows), 1 + 6 * len(specs))
+    out = {}
     for k, (scope, start, end) in enumerate(keys):
-        block = row[k * width: (k + 1) * width]
-        n, n_all = int(block[0] or 0), int(block[1] or 0)
+        block = table[(masks >> k) & 1 == 1].sum(axis=0)
+        n_all = int(table[(masks >> (len(keys) + windows.index((start, end)))) & 1 == 1, 0].sum())
         values, sd, den = {}, {}, {}
         for i, s in enumerate(specs):
-            sx, sy, sxx, syy, sxy, cnt = (float(v or 0.0) for v in block[2 + 6 * i: 8 + 6 * i])
+            sx, sy, sxx, syy, sxy, cnt = (float(v) for v in block[1 + 6 * i: 7 + 6 * i])
             r = sx / sy if sy else float("nan")
             values[s.name] = r
             den[s.name] = sy
@@ -211,7 +216,7 @@ def window_stats_many(ow: OpenWorkspace, keys: list[tuple[tuple[Slice, ...], dat
             else:
                 sd[s.name] = float("nan")
         days = (pd.Timestamp(end) - pd.Timestamp(start)) / pd.Timedelta(days=1)
-        out[(scope, start, end)] = WindowStats(n, float(days), all_values(ws, values), sd, den, n_all)
+        out[(scope, start, end)] = WindowStats(int(block[0]), float(days), all_values(ws, values), sd, den, n_all)
     return out
 
 

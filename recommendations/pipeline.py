@@ -181,6 +181,7 @@ class Recommender:
         self._estimated: dict[tuple, tuple] = {}
         self._stats: dict[tuple, object] = {}
         self._frames: dict[tuple, object] = {}
+        self._instantiated: dict[tuple, list[_Candidate]] = {}
 
     def prepare(self, incidents: list[Incident]) -> "Recommender":
         """Fit the outcome model(s) once for the candidate actions of all conclusive ``incidents``."""
@@ -222,6 +223,14 @@ class Recommender:
     # -- candidates and the outcome models behind them ----------------------------------------------
 
     def _candidates(self, incident: Incident) -> list[_Candidate]:
+        """The incident's actions instantiated for its top causes (kept: `prepare` and `recommend` ask twice)."""
+        key = (incident.regression.id, tuple((c.hypothesis, c.change_event, c.feature, c.scope, c.confidence)
+                                             for c in incident.causes))
+        if key not in self._instantiated:
+            self._instantiated[key] = self._instantiate(incident)
+        return self._instantiated[key]
+
+    def _instantiate(self, incident: Incident) -> list[_Candidate]:
         out = []
         for cause in sorted(incident.causes, key=lambda c: -c.confidence)[: self.settings.max_causes]:
             ctx = _context(self.ow, incident, cause)

@@ -56,7 +56,8 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
     ``cube`` reuses a built ``cube.parquet`` (or a folder holding one; built there when absent); ``regressions`` skips detection; ``metrics`` keeps only
     those metrics' regressions; at most ``max_incidents`` (the most severe) are explained.
     ``enrich(ow, incident, incident_json)`` may return extra keys for an incident's JSON (for example
-    recommendations; a ``recommendations_markdown`` key is rendered into the report).
+    recommendations; a ``recommendations_markdown`` key is rendered into the report); when it has a
+    ``prepare(ow, incidents)`` method, that is called once first with every incident, in report order.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -113,6 +114,8 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
     if enrich is not None:
         clock = time.perf_counter()
         by_id = {i.regression.id: i for i in incidents}
+        if hasattr(enrich, "prepare"):  # shares work across incidents (e.g. one outcome model for all)
+            enrich.prepare(ow, [by_id[entry["id"]] for entry in doc["incidents"]])
         for entry in doc["incidents"]:
             entry.update(enrich(ow, by_id[entry["id"]], entry) or {})
         timings["recommendations"] = time.perf_counter() - clock

@@ -14,6 +14,7 @@ difference of means.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -32,7 +33,7 @@ from recommendations.records import (
     ts_col, ts_literal, window_where,
 )
 from recommendations.settings import ModelSettings
-from recommendations.types import Estimate
+from recommendations.types import Estimate, scope_text
 
 TREATED = "_treated_"
 IN_SCOPE = "_in_scope_"
@@ -202,6 +203,12 @@ class Scene:
     hidden: tuple[str, ...] = ()  # features left out because they duplicate a treatment flag
 
 
+def _digest(value) -> str:
+    """A short name for a scope (or scope and time) that is the same in every scene: frames pulled for
+    one scene can then serve another."""
+    return hashlib.sha1(repr(value).encode()).hexdigest()[:10]
+
+
 def _select(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], treatments: list[tuple[tuple[Slice, ...], datetime]],
             kind: str) -> tuple[list[str], list, list, dict, dict]:
     ws = ow.workspace
@@ -230,12 +237,12 @@ def _select(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], treatments: list
         categorical.append("_dow")
     scope_flags, treatment_flags = {}, {}
     for scope in dict.fromkeys(s for s in scopes if s):
-        col = f"{IN_SCOPE}{len(scope_flags)}"
+        col = f"{IN_SCOPE}{_digest(scope_text(scope))}"
         scope_flags[scope] = col
         select.append(f"CAST({scope_predicate(scope)} AS DOUBLE) AS {col}")
         numeric.append(col)
     for scope, since in dict.fromkeys(treatments):
-        col = f"{TREATED}{len(treatment_flags)}"
+        col = f"{TREATED}{_digest((scope_text(scope), since.isoformat()))}"
         treatment_flags[(scope, since)] = col
         select.append(f"CAST({scope_predicate(scope)} AND {ts} >= {ts_literal(since)} AS DOUBLE) AS {col}")
         numeric.append(col)
@@ -307,10 +314,11 @@ def _treatment_in_disguise(train: pd.DataFrame, numeric: list[str], flags: list[
 
 
 def evaluation(ow: OpenWorkspace, scene: Scene, scope: tuple[Slice, ...], start: datetime, end: datetime,
-               n: int) -> pd.DataFrame:
-    """Up to ``n`` of the scope's records in [start, end), with the scene's columns."""
+               n: int, select: list[str] | None = None) -> pd.DataFrame:
+    """Up to ``n`` of the scope's records in [start, end), with the scene's columns (or ``select``, a
+    superset of them shared by several scenes of the same seed)."""
     where = f"{scope_predicate(scope)} AND {window_where(ow.workspace, start, end)}"
-    frame = sample_records(ow, scene.select, where, n, scene.seed + 1)
+    frame = sample_records(ow, select or scene.select, where, n, scene.seed + 1)
     if len(frame) == 0:
         raise UserError(f"no records in scope {';'.join(s.key for s in scope) or '*'} between "
                         f"{start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M}")
@@ -318,10 +326,19 @@ def evaluation(ow: OpenWorkspace, scene: Scene, scope: tuple[Slice, ...], start:
 
 
 def scene_estimates(ow: OpenWorkspace, scene: Scene, now: pd.DataFrame, changes: list[DriverChange],
-                    level: float = 0.95, treatment_off: str | None = None) -> dict[str, Estimate]:
+                    level: float = 0.95, treatment_off: str | None = None,
+                    memo: dict | None = None) -> dict[str, Estimate]:
     """Predicted change of every metric over the records ``now`` when ``changes`` apply (and/or the
     treatment flag column ``treatment_off`` is switched off): mean prediction after minus before,
-    per bootstrap replicate."""
+    per bootstrap replicate. ``memo`` (one dict per ``now`` frame, owned by the caller) keeps the
+    predictions of ``now`` for the next counterfactual on the same records."""
+    memo = {} if memo is None else memo
+
+    def as_is(target: Target, counted: np.ndarray) -> np.ndarray:
+        if target.column not in memo:
+            memo[target.column] = scene.ensemble.mean_predictions(now, target, counted)
+        return memo[target.column]
+
     ws = ow.workspace
     then = now
     for c in changes:
@@ -342,11 +359,11 @@ def scene_estimates(ow: OpenWorkspace, scene: Scene, now: pd.DataFrame, changes:
         counted = now["y__" + m.name].notna().to_numpy()
         if counted.sum() == 0:
             continue
-        x_now = scene.ensemble.mean_predictions(now, x_t, counted)
+        x_now = as_is(x_t, counted)
         x_then = scene.ensemble.mean_predictions(then, x_t, counted)
         y_t = parts.get("y")
         if y_t is not None and scene.ensemble.has(y_t):
-            y_now = scene.ensemble.mean_predictions(now, y_t, counted)
+            y_now = as_is(y_t, counted)
             y_then = scene.ensemble.mean_predictions(then, y_t, counted)
             diff = x_then / y_then - x_now / y_now
         else:

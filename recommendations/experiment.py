@@ -244,11 +244,14 @@ def _ramp(unit: str) -> tuple[RampStep, ...]:
 
 
 def plan_experiment(ow: OpenWorkspace, incident: Incident, rec: Recommendation,
-                    settings: ExperimentSettings, incident_id: str | None = None) -> ExperimentPlan:
-    """The experiment that would prove ``rec`` works (see the module docstring for every choice)."""
+                    settings: ExperimentSettings, incident_id: str | None = None,
+                    stats: WindowStats | None = None) -> ExperimentPlan:
+    """The experiment that would prove ``rec`` works (see the module docstring for every choice).
+
+    ``stats``: the scope's `window_stats` over the impact's window, when the caller has them already."""
     ws = ow.workspace
     start, end = rec.impact.window_start, rec.impact.window_end
-    stats = window_stats(ow, rec.scope, start, end)
+    stats = stats if stats is not None else window_stats(ow, rec.scope, start, end)
     primary, notes = _primary(ws, incident, rec, stats)
     spec = ws.metric(primary)
     mi = rec.impact.metric(primary)

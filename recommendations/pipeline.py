@@ -26,8 +26,9 @@ from recommendations.counterfactual import (
     DriverChange, Level, Scene, evaluation, feature_level, fit_scene, negate, resolve_restore, scene_estimates,
 )
 from recommendations.experiment import plan_experiment
+from recommendations.nextsteps import next_steps
 from recommendations.impact import agreement_notes, build_impact, did_estimates, evidence_estimate
-from recommendations.records import time_range, window_stats
+from recommendations.records import WindowStats, time_range, window_stats, window_stats_many
 from recommendations.render import pm_summary
 from recommendations.settings import RecommendationSettings, catalogue, load_settings, with_model_overrides
 from recommendations.tradeoffs import tradeoff
@@ -147,88 +148,200 @@ def recommend(ow: OpenWorkspace, incident: Incident, *, settings: Recommendation
               sample: int | None = None, seed: int | None = None, plan: bool = True) -> RecommendationSet:
     """Ranked recommendations for an incident, each with impact on every metric and a tradeoff, plus an
     experiment plan for the top one. ``model``/``bootstrap``/``sample``/``seed`` override the workspace's
-    ``recommendations.model`` settings; ``plan=False`` skips the experiment plan."""
-    started = time.perf_counter()
-    ws = ow.workspace
-    settings = settings or load_settings(ws)
-    settings = with_model_overrides(settings, kind=model, bootstrap=bootstrap, sample=sample, seed=seed)
-    actions = catalogue(ws, settings)
-    reg = incident.regression
-    incident_id = incident_id or reg.id
-    primary = reg.metric if any(m.name == reg.metric for m in ws.metrics) else ws.metrics[0].name
-    notes: list[str] = []
-    if incident.inconclusive or not incident.causes:
-        notes.append("the cause is inconclusive: no action is recommended before the cause is found")
-    candidates: list[_Candidate] = []
-    for cause in sorted(incident.causes, key=lambda c: -c.confidence)[: settings.max_causes]:
-        ctx = _context(ow, incident, cause)
-        for action in matching_actions(actions, cause):
-            scope = ctx.scope if action.scope == "cause" else localized_scope(incident, ctx.scope)
-            if action.scope == "localized" and not scope:
-                continue
-            candidates.append(_candidate(ow, ctx, action, scope))
-    modelled = [c for c in candidates if c.changes or c.treatment is not None]
-    scene = None
-    if modelled:  # one outcome model for every scope and event of this incident
-        scene = fit_scene(ow, [c.ctx.scope for c in modelled], settings.model,
-                          treatments=[c.treatment for c in modelled if c.treatment is not None])
-    recs = [_recommendation(ow, incident, c, settings, primary, scene) for c in candidates]
-    recs = _rank(recs)[: settings.max_actions]
-    experiment = None
-    if plan and recs and recs[0].tradeoff.verdict != "not_estimated":
-        experiment = plan_experiment(ow, incident, recs[0], settings.experiment, incident_id)
-    summary, table = pm_summary(ws, incident, tuple(recs), experiment, settings.currency)
-    return RecommendationSet(incident_id, primary, tuple(recs), experiment, summary, table, tuple(notes),
-                             round(time.perf_counter() - started, 3))
+    ``recommendations.model`` settings; ``plan=False`` skips the experiment plan. For many incidents
+    of one workspace use `Recommender`, which shares the outcome model and the impact estimates."""
+    return Recommender(ow, settings, model=model, bootstrap=bootstrap, sample=sample, seed=seed).recommend(
+        incident, incident_id=incident_id, plan=plan)
 
 
-def _recommendation(ow: OpenWorkspace, incident: Incident, cand: _Candidate, settings: RecommendationSettings,
-                    primary: str, scene: Scene | None) -> Recommendation:
-    """Estimate a candidate's impact and tradeoff.
+def conclusive(incident: Incident) -> bool:
+    return not incident.inconclusive and bool(incident.causes)
 
-    Estimates are ordered by preference: undoing a change event prefers the design-based DiD (the
-    RCA's own, then ours) over the model; restoring a driver prefers the model, because the DiD
-    measures everything that moved in the scope at that time, not only what the driver carries.
+
+class Recommender:
+    """Recommendations for the incidents of one workspace, sharing what is expensive.
+
+    `prepare(incidents)` fits one outcome model for the scopes and change events of every conclusive
+    incident's candidate actions (a second one only when an event's treatment flag would hide a
+    driver another action changes); `recommend(incident)` then ranks that incident's own actions
+    against its own metric. Impact estimates — DiD panels, counterfactual predictions, window sums —
+    depend on the action, its scope and its windows, not on the incident, so incidents that share a
+    cause reuse them; only the ranking, the tradeoff, the RCA's own evidence and the plan are
+    per incident. Without `prepare`, each incident fits what it needs on first use.
     """
-    ws = ow.workspace
-    ctx, action, scope = cand.ctx, cand.action, cand.scope
-    title = fill(action.title, cand.values)
-    if title is None:
-        generic = "Roll back {event} in {scope}" if action.lever == "revert_event" else \
-            "Restore {feature} to its baseline level in {scope}"
-        title = fill(generic, cand.values) or action.id.replace("_", " ")
-    description = fill(action.description, cand.values) or action.description
-    did: dict[str, list[Estimate]] = {m.name: [] for m in ws.metrics}
-    model: dict[str, list[Estimate]] = {m.name: [] for m in ws.metrics}
-    if action.lever in ("revert_event", "restore_feature"):
-        for name, est in did_estimates(ow, scope, ctx.t0, ctx.window[1], ctx.baseline_window[0]).items():
-            did[name].append(negate(est))
-        if scope == ctx.scope:
+
+    def __init__(self, ow: OpenWorkspace, settings: RecommendationSettings | None = None, *,
+                 model: str | None = None, bootstrap: int | None = None, sample: int | None = None,
+                 seed: int | None = None):
+        self.ow = ow
+        settings = settings or load_settings(ow.workspace)
+        self.settings = with_model_overrides(settings, kind=model, bootstrap=bootstrap, sample=sample, seed=seed)
+        self.actions = catalogue(ow.workspace, self.settings)
+        self.scenes_: list[Scene] = []
+        self._estimated: dict[tuple, tuple] = {}
+        self._stats: dict[tuple, object] = {}
+        self._frames: dict[tuple, object] = {}
+        self._instantiated: dict[tuple, list[_Candidate]] = {}
+
+    def prepare(self, incidents: list[Incident]) -> "Recommender":
+        """Fit the outcome model(s) once for the candidate actions of all conclusive ``incidents``."""
+        candidates = [c for inc in incidents if conclusive(inc) for c in self._candidates(inc)]
+        self._fit_for(candidates)
+        keys = [(scope, *c.ctx.window) for c in candidates for scope in (c.scope, ())]
+        missing = [k for k in dict.fromkeys(keys) if (k[0], k[1:]) not in self._stats]
+        for (scope, start, end), stats in window_stats_many(self.ow, missing).items():  # one scan for all
+            self._stats[(scope, (start, end))] = stats
+        return self
+
+    def recommend(self, incident: Incident, incident_id: str | None = None, plan: bool = True) -> RecommendationSet:
+        """Ranked recommendations and a plan for a conclusive incident; next steps for an inconclusive one."""
+        started = time.perf_counter()
+        ws = self.ow.workspace
+        reg = incident.regression
+        incident_id = incident_id or reg.id
+        primary = reg.metric if any(m.name == reg.metric for m in ws.metrics) else ws.metrics[0].name
+        if not conclusive(incident):
+            summary, table = pm_summary(ws, incident, (), None, self.settings.currency)
+            return RecommendationSet(incident_id, primary, (), None, summary, table,
+                                     ("the cause is inconclusive: no action is recommended before the cause is found",),
+                                     next_steps=next_steps(incident),
+                                     seconds=round(time.perf_counter() - started, 3))
+        candidates = self._candidates(incident)
+        self._fit_for(candidates)
+        recs = [self._recommendation(incident, c, primary) for c in candidates]
+        recs = _rank(recs)[: self.settings.max_actions]
+        experiment = None
+        if plan and recs and recs[0].tradeoff.verdict != "not_estimated":
+            top = recs[0]
+            experiment = plan_experiment(self.ow, incident, top, self.settings.experiment, incident_id,
+                                         stats=self._window_stats(top.scope, (top.impact.window_start,
+                                                                              top.impact.window_end)))
+        summary, table = pm_summary(ws, incident, tuple(recs), experiment, self.settings.currency)
+        return RecommendationSet(incident_id, primary, tuple(recs), experiment, summary, table, (),
+                                 seconds=round(time.perf_counter() - started, 3))
+
+    # -- candidates and the outcome models behind them ----------------------------------------------
+
+    def _candidates(self, incident: Incident) -> list[_Candidate]:
+        """The incident's actions instantiated for its top causes (kept: `prepare` and `recommend` ask twice)."""
+        key = (incident.regression.id, tuple((c.hypothesis, c.change_event, c.feature, c.scope, c.confidence)
+                                             for c in incident.causes))
+        if key not in self._instantiated:
+            self._instantiated[key] = self._instantiate(incident)
+        return self._instantiated[key]
+
+    def _instantiate(self, incident: Incident) -> list[_Candidate]:
+        out = []
+        for cause in sorted(incident.causes, key=lambda c: -c.confidence)[: self.settings.max_causes]:
+            ctx = _context(self.ow, incident, cause)
+            for action in matching_actions(self.actions, cause):
+                scope = ctx.scope if action.scope == "cause" else localized_scope(incident, ctx.scope)
+                if action.scope == "localized" and not scope:
+                    continue
+                out.append(_candidate(self.ow, ctx, action, scope))
+        return out
+
+    @staticmethod
+    def _covers(scene: Scene, cand: _Candidate) -> bool:
+        return ((not cand.ctx.scope or cand.ctx.scope in scene.scope_flags)
+                and (cand.treatment is None or cand.treatment in scene.treatment_flags)
+                and not any(c.feature in scene.hidden for c in cand.changes))
+
+    def _scene(self, cand: _Candidate) -> Scene | None:
+        return next((s for s in self.scenes_ if self._covers(s, cand)), None)
+
+    def _fit_for(self, candidates: list[_Candidate]) -> None:
+        """One outcome model for every scope and event of ``candidates`` not yet covered; a second without
+        the events when their treatment flags hid a driver that another candidate changes."""
+        todo = [c for c in candidates if (c.changes or c.treatment is not None) and self._scene(c) is None]
+        for attempt in range(2):
+            if not todo:
+                return
+            treatments = [c.treatment for c in todo if c.treatment is not None] if attempt == 0 else []
+            self.scenes_.append(fit_scene(self.ow, [c.ctx.scope for c in todo], self.settings.model,
+                                          treatments=treatments))
+            todo = [c for c in todo if self._scene(c) is None and c.treatment is None]
+
+    # -- cached pieces of an impact -------------------------------------------------------------------
+
+    def _window_stats(self, scope: tuple[Slice, ...], window: tuple[datetime, datetime]) -> WindowStats:
+        key = (scope, tuple(window))
+        if key not in self._stats:
+            self._stats[key] = window_stats(self.ow, scope, *window)
+        return self._stats[key]
+
+    def _estimates(self, cand: _Candidate) -> tuple[dict, dict, tuple[str, ...]]:
+        """DiD and model estimates of undoing ``cand`` on every metric (before the RCA's own evidence)."""
+        ctx, scope = cand.ctx, cand.scope
+        scene = self._scene(cand) if (cand.changes or cand.treatment is not None) else None
+        key = (cand.action.lever, scope, ctx.scope, ctx.t0, ctx.window, ctx.baseline_window[0], tuple(cand.changes),
+               cand.treatment, id(scene))
+        if key in self._estimated:
+            return self._estimated[key]
+        ws = self.ow.workspace
+        did: dict[str, list[Estimate]] = {m.name: [] for m in ws.metrics}
+        model: dict[str, list[Estimate]] = {m.name: [] for m in ws.metrics}
+        if cand.action.lever in ("revert_event", "restore_feature"):
+            for name, est in did_estimates(self.ow, scope, ctx.t0, ctx.window[1], ctx.baseline_window[0]).items():
+                did[name].append(negate(est))
+        notes: list[str] = []
+        if scene is not None:
+            try:
+                now, memo = self._evaluation(scene, scope, ctx.window)
+            except UserError as err:
+                notes.append(f"outcome model not evaluated: {err}")
+            else:
+                off = scene.treatment_flags.get(cand.treatment) if cand.treatment is not None else None
+                for name, est in scene_estimates(self.ow, scene, now, cand.changes, treatment_off=off,
+                                                 memo=memo).items():
+                    model[name].append(est)
+            if scene.hidden and cand.treatment is not None:
+                notes.append("left out of the outcome model because they move with the change: "
+                             f"{', '.join(scene.hidden)}")
+        self._estimated[key] = (did, model, tuple(notes))
+        return self._estimated[key]
+
+    def _evaluation(self, scene: Scene, scope: tuple[Slice, ...], window: tuple[datetime, datetime]):
+        """The scope's evaluation records in ``window`` (one pull, with every scene's columns) and a memo
+        of ``scene``'s as-is predictions on them."""
+        select = list(dict.fromkeys(c for s in self.scenes_ for c in s.select))
+        key = (scope, tuple(window), tuple(select))
+        if key not in self._frames:
+            self._frames[key] = (evaluation(self.ow, scene, scope, *window, self.settings.model.eval_sample,
+                                            select=select), {})
+        frame, memos = self._frames[key]
+        return frame, memos.setdefault(id(scene), {})
+
+    def _recommendation(self, incident: Incident, cand: _Candidate, primary: str) -> Recommendation:
+        """Estimate a candidate's impact and tradeoff.
+
+        Estimates are ordered by preference: undoing a change event prefers the design-based DiD (the
+        RCA's own, then ours) over the model; restoring a driver prefers the model, because the DiD
+        measures everything that moved in the scope at that time, not only what the driver carries.
+        """
+        ws = self.ow.workspace
+        ctx, action, scope = cand.ctx, cand.action, cand.scope
+        title = fill(action.title, cand.values)
+        if title is None:
+            generic = "Roll back {event} in {scope}" if action.lever == "revert_event" else \
+                "Restore {feature} to its baseline level in {scope}"
+            title = fill(generic, cand.values) or action.id.replace("_", " ")
+        description = fill(action.description, cand.values) or action.description
+        did, model, notes = self._estimates(cand)
+        did = {name: list(v) for name, v in did.items()}
+        if action.lever in ("revert_event", "restore_feature") and scope == ctx.scope:
             ev = evidence_estimate(ctx.cause, primary, incident.regression.metric)
             if ev is not None:
                 did[primary].insert(0, negate(ev))
-    notes: list[str] = []
-    if scene is not None and (cand.changes or cand.treatment is not None):
-        try:
-            now = evaluation(ow, scene, scope, *ctx.window, settings.model.eval_sample)
-        except UserError as err:
-            notes.append(f"outcome model not evaluated: {err}")
-        else:
-            off = scene.treatment_flags.get(cand.treatment) if cand.treatment is not None else None
-            for name, est in scene_estimates(ow, scene, now, cand.changes, treatment_off=off).items():
-                model[name].append(est)
-        if scene.hidden and cand.treatment is not None:
-            notes.append(f"left out of the outcome model because they move with the change: {', '.join(scene.hidden)}")
-    prefer_model = action.lever != "revert_event"
-    estimates = {name: (model[name] + did[name]) if prefer_model else (did[name] + model[name]) for name in did}
-    scope_stats = window_stats(ow, scope, *ctx.window)
-    all_stats = window_stats(ow, (), *ctx.window)
-    impact = build_impact(ws, scope, scope_stats, all_stats, estimates, cand.counterfactual, ctx.window)
-    impact = replace(impact, notes=tuple(notes) + agreement_notes(impact, [m.name for m in ws.metrics]))
-    trade = tradeoff(ws, impact, primary, action, settings.unit_costs, settings.currency)
-    action = replace(action, description=description)
-    return Recommendation(0, action, title, ctx.cause.hypothesis, ctx.cause.change_event, cand.values["feature"],
-                          ctx.cause.confidence, scope, impact, trade)
+        prefer_model = action.lever != "revert_event"
+        estimates = {name: (model[name] + did[name]) if prefer_model else (did[name] + model[name]) for name in did}
+        impact = build_impact(ws, scope, self._window_stats(scope, ctx.window), self._window_stats((), ctx.window),
+                              estimates, cand.counterfactual, ctx.window)
+        impact = replace(impact, notes=notes + agreement_notes(impact, [m.name for m in ws.metrics]))
+        trade = tradeoff(ws, impact, primary, action, self.settings.unit_costs, self.settings.currency)
+        action = replace(action, description=description)
+        return Recommendation(0, action, title, ctx.cause.hypothesis, ctx.cause.change_event, cand.values["feature"],
+                              ctx.cause.confidence, scope, impact, trade)
 
 
 def _rank(recs: list[Recommendation]) -> list[Recommendation]:

@@ -167,32 +167,57 @@ class WindowStats:
 
 def window_stats(ow: OpenWorkspace, scope: tuple[Slice, ...], start: datetime, end: datetime) -> WindowStats:
     """Sums of every base metric in ``scope`` over [start, end), one scan."""
+    return window_stats_many(ow, [(scope, start, end)])[(scope, start, end)]
+
+
+def window_stats_many(ow: OpenWorkspace, keys: list[tuple[tuple[Slice, ...], datetime, datetime]]
+                      ) -> dict[tuple, WindowStats]:
+    """`window_stats` for many (scope, start, end) at once, in one scan over the union of the windows.
+
+    Each record gets a bit mask (bit k: inside key k's scope and window; then one bit per distinct
+    window); the scan sums per mask, and each key adds up the masks that have its bit.
+    """
     ws = ow.workspace
-    parts = ["count(*) FILTER (WHERE _s) AS n", "count(*) AS n_all"]
+    keys = list(dict.fromkeys(keys))
+    if len(keys) > 40:
+        return {**window_stats_many(ow, keys[:40]), **window_stats_many(ow, keys[40:])}
+    if not keys:
+        return {}
     specs = [metric_sql(m) for m in base_metrics(ws)]
-    for i, s in enumerate(specs):
-        parts += [f"sum(x{i}) FILTER (WHERE _s)", f"sum(y{i}) FILTER (WHERE _s)",
-                  f"sum(x{i}*x{i}) FILTER (WHERE _s)", f"sum(y{i}*y{i}) FILTER (WHERE _s)",
-                  f"sum(x{i}*y{i}) FILTER (WHERE _s)", f"count(y{i}) FILTER (WHERE _s)"]
-    cols = [f"{scope_predicate(scope)} AS _s"] + [f"{s.x} AS x{i}, {s.y} AS y{i}" for i, s in enumerate(specs)]
-    row = ow.con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(cols)} FROM records "
-                         f"WHERE {window_where(ws, start, end)})").fetchone()
-    n, n_all = int(row[0] or 0), int(row[1] or 0)
-    values, sd, den = {}, {}, {}
-    for i, s in enumerate(specs):
-        sx, sy, sxx, syy, sxy, cnt = (float(v or 0.0) for v in row[2 + 6 * i: 8 + 6 * i])
-        r = sx / sy if sy else float("nan")
-        values[s.name] = r
-        den[s.name] = sy
-        if cnt > 1 and sy:
-            ybar = sy / cnt
-            # linearized per-record variance of a ratio of sums: Var(X - R·Y) / Ȳ²
-            resid = (sxx - 2 * r * sxy + r * r * syy) / cnt
-            sd[s.name] = float(np.sqrt(max(resid, 0.0)) / ybar)
-        else:
-            sd[s.name] = float("nan")
-    days = (pd.Timestamp(end) - pd.Timestamp(start)) / pd.Timedelta(days=1)
-    return WindowStats(n, float(days), all_values(ws, values), sd, den, n_all)
+    ts = ts_col(ws)
+    windows = list(dict.fromkeys((start, end) for _, start, end in keys))
+    bits = [f"{scope_predicate(scope)} AND {ts} >= {ts_literal(start)} AND {ts} < {ts_literal(end)}"
+            for scope, start, end in keys]
+    bits += [f"{ts} >= {ts_literal(start)} AND {ts} < {ts_literal(end)}" for start, end in windows]
+    mask = " + ".join(f"(CASE WHEN {b} THEN {1 << j} ELSE 0 END)" for j, b in enumerate(bits))
+    cols = ", ".join(f"{s.x} AS _x{i}_, {s.y} AS _y{i}_" for i, s in enumerate(specs))
+    sums = ", ".join(f"sum(_x{i}_), sum(_y{i}_), sum(_x{i}_*_x{i}_), sum(_y{i}_*_y{i}_), sum(_x{i}_*_y{i}_), "
+                     f"count(_y{i}_)" for i in range(len(specs)))
+    lo, hi = min(k[1] for k in keys), max(k[2] for k in keys)
+    rows = ow.con.execute(f"SELECT _mask_, count(*), {sums} FROM (SELECT CAST({mask} AS BIGINT) AS _mask_, {cols} "
+                          f"FROM records WHERE {window_where(ws, lo, hi)}) GROUP BY _mask_").fetchall()
+    masks = np.array([r[0] for r in rows], dtype=np.int64)
+    table = np.array([[float(v or 0.0) for v in r[1:]] for r in rows]).reshape(len(rows), 1 + 6 * len(specs))
+    out = {}
+    for k, (scope, start, end) in enumerate(keys):
+        block = table[(masks >> k) & 1 == 1].sum(axis=0)
+        n_all = int(table[(masks >> (len(keys) + windows.index((start, end)))) & 1 == 1, 0].sum())
+        values, sd, den = {}, {}, {}
+        for i, s in enumerate(specs):
+            sx, sy, sxx, syy, sxy, cnt = (float(v) for v in block[1 + 6 * i: 7 + 6 * i])
+            r = sx / sy if sy else float("nan")
+            values[s.name] = r
+            den[s.name] = sy
+            if cnt > 1 and sy:
+                ybar = sy / cnt
+                # linearized per-record variance of a ratio of sums: Var(X - R·Y) / Ȳ²
+                resid = (sxx - 2 * r * sxy + r * r * syy) / cnt
+                sd[s.name] = float(np.sqrt(max(resid, 0.0)) / ybar)
+            else:
+                sd[s.name] = float("nan")
+        days = (pd.Timestamp(end) - pd.Timestamp(start)) / pd.Timedelta(days=1)
+        out[(scope, start, end)] = WindowStats(int(block[0]), float(days), all_values(ws, values), sd, den, n_all)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------

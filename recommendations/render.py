@@ -160,6 +160,11 @@ def render_markdown(recset: RecommendationSet, heading_level: int = 2, currency:
         out += [_md_table(recset.pm_table), ""]
     for note in recset.notes:
         out.append(f"> {note}")
+    if recset.next_steps:
+        out += ["", f"{h}# Next steps (inconclusive cause: no action recommended, no impact estimated)", ""]
+        out += [f"{i}. **Check:** {s.check}  \n   **What would decide it:** {s.decides}"
+                for i, s in enumerate(recset.next_steps, 1)]
+        out.append("")
     if recset.recommendations:
         out += [f"{h}# Actions", ""]
         for rec in recset.recommendations:

@@ -284,6 +284,14 @@ def _interval(d: dict | None) -> Interval:
 
 
 @dataclass(frozen=True)
+class NextStep:
+    """For an inconclusive incident: what to check, and which data would decide it (no numbers estimated)."""
+
+    check: str
+    decides: str
+
+
+@dataclass(frozen=True)
 class RecommendationSet:
     """Everything the recommendations stage says about one incident."""
 
@@ -294,7 +302,15 @@ class RecommendationSet:
     pm_summary: str
     pm_table: tuple[tuple[str, ...], ...]  # header row first
     notes: tuple[str, ...] = ()
+    next_steps: tuple[NextStep, ...] = ()  # inconclusive incidents: checks instead of actions
     seconds: float = field(default=0.0, compare=False)
+
+    @property
+    def status(self) -> Literal["recommended", "no_action", "inconclusive"]:
+        """``inconclusive``: next steps only; ``no_action``: a cause, but no catalogue action fits it."""
+        if self.next_steps:
+            return "inconclusive"
+        return "recommended" if self.recommendations else "no_action"
 
     @property
     def top(self) -> Recommendation | None:
@@ -304,6 +320,7 @@ class RecommendationSet:
         out = jsonable(self)
         for rec, item in zip(self.recommendations, out["recommendations"], strict=True):
             item["affected_orders_per_day"] = jsonable(rec.affected_orders_per_day)
+        out["status"] = self.status
         return out
 
 

@@ -1,4 +1,4 @@
-"""`cxw analyze`: metrics → detect → root causes (→ recommendations when that stage is installed)."""
+"""`cxw analyze`: metrics → detect → root causes → recommendations for every incident."""
 
 from __future__ import annotations
 
@@ -12,57 +12,49 @@ from rich.table import Table
 from backend.cli import app
 from data.sources import OpenWorkspace
 from rca.analyze import analyze
-from rca.report import jsonable
 from rca.types import Incident
 
 console = Console(stderr=True)
 
 
-def _recommender():
-    """`recommendations.recommend` and its Markdown renderer, or None while that stage is not installed."""
-    try:
-        from recommendations import recommend  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    try:
-        from recommendations import render_markdown  # type: ignore[attr-defined]
-    except ImportError:
-        render_markdown = None
-    return recommend, render_markdown
+class RecommendationEnricher:
+    """`rca.analyze`'s ``enrich`` hook: recommendations and an experiment plan for every conclusive incident,
+    next steps for every inconclusive one.
 
+    ``prepare(ow, incidents)`` (called by `rca.analyze` before the first incident) fits the outcome model
+    once for all of them (`recommendations.Recommender`); each call then ranks one incident's own
+    actions against its own metric, reusing the impact estimates of incidents with the same cause.
+    ``top`` limits the work to the ``top`` most severe incidents (None: all).
+    """
 
-def _enrich_with_recommendations(top: int):
-    """Recommendations for the ``top`` most severe conclusive incidents; incidents whose top cause is one
-    already handled point to that incident instead of recomputing the same fix."""
-    found = _recommender()
-    if found is None:
-        return None
-    recommend, render = found
-    done: dict[tuple, str] = {}
+    def __init__(self, top: int | None = None):
+        self.top = top
+        self.recommender = None
+        self.done = 0
 
-    def enrich(ow: OpenWorkspace, incident: Incident, entry: dict) -> dict:
-        if incident.inconclusive or not incident.causes:
+    def prepare(self, ow: OpenWorkspace, incidents: list[Incident]) -> None:
+        from recommendations import Recommender
+
+        self.recommender = Recommender(ow).prepare(incidents[: self.top] if self.top is not None else incidents)
+
+    def __call__(self, ow: OpenWorkspace, incident: Incident, entry: dict) -> dict:
+        from recommendations import render_markdown
+
+        if self.top is not None and self.done >= self.top:
             return {}
-        cause = incident.causes[0]
-        key = (cause.hypothesis, cause.change_event, cause.feature)
-        if key in done:
-            return {"recommendations_ref": done[key],
-                    "recommendations_markdown": f"### Recommendations\n\nSame cause as incident {done[key]}: "
-                                                f"see its recommendations."}
-        if len(done) >= top:
-            return {}
-        done[key] = incident.regression.id
-        recset = recommend(ow, incident, incident_id=incident.regression.id)
-        full = recset.to_dict() if hasattr(recset, "to_dict") else jsonable(recset)
+        self.done += 1
+        if self.recommender is None:
+            from recommendations import Recommender
+
+            self.recommender = Recommender(ow)
+        recset = self.recommender.recommend(incident, incident_id=incident.regression.id)
+        full = recset.to_dict()
         # The incidents.json contract: `recommendations` (a list) and `experiment_plan` per incident.
-        extra = {"recommendations": full.get("recommendations", []), "experiment_plan": full.get("experiment_plan"),
-                 "pm_summary": full.get("pm_summary"), "pm_table": full.get("pm_table"),
-                 "recommendation_notes": full.get("notes", [])}
-        if render is not None:
-            extra["recommendations_markdown"] = render(recset, heading_level=3)
-        return extra
-
-    return enrich
+        return {"recommendations": full["recommendations"], "experiment_plan": full["experiment_plan"],
+                "recommendation_status": full["status"], "next_steps": full["next_steps"],
+                "pm_summary": full["pm_summary"], "pm_table": full["pm_table"],
+                "recommendation_notes": full["notes"],
+                "recommendations_markdown": render_markdown(recset, heading_level=3)}
 
 
 @app.command("analyze")
@@ -72,11 +64,11 @@ def analyze_command(
     cube: Annotated[Path, typer.Option("--cube", help="Reuse this cube.parquet instead of building one.")] = None,
     metric: Annotated[list[str], typer.Option("--metric", help="Only this metric (repeatable).")] = None,
     max_incidents: Annotated[int, typer.Option("--max-incidents", help="Explain at most this many.")] = 20,
-    recommend: Annotated[int, typer.Option("--recommend", help="Recommend actions for the causes of the N most "
-                                                               "severe conclusive incidents (0: none).")] = 2,
+    recommend: Annotated[int | None, typer.Option(
+        "--recommend", help="Recommend for the N most severe incidents (default: every incident; 0: none).")] = None,
 ) -> None:
     """Detect regressions, explain each with ranked causes and evidence, and write the report."""
-    enrich = _enrich_with_recommendations(recommend) if recommend > 0 else None
+    enrich = None if recommend == 0 else RecommendationEnricher(recommend)
     result = analyze(workspace, out, cube=cube, metrics=metric or None, max_incidents=max_incidents, enrich=enrich)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     console.print(f"[bold]{len(result.incidents)}[/bold] incident(s) from {result.regressions} regression(s) "

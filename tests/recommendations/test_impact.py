@@ -1,10 +1,17 @@
 """Expected-impact intervals cover the truth on simulated data with a known answer.
 
-50 seeds of a world where a threshold went 2 → 4 in two regions; for each, the DiD and the outcome
-model (GLM) estimate what undoing it would change, with 95 % intervals, and `sim.true_rollback_effects`
-gives the exact expected change. Criterion: over all metrics, each method's intervals cover the truth
-in at least 90 % of cases; each single metric at least 86 % of its 50 seeds (the 1 % binomial lower
-bound of a calibrated 95 % interval over 50 draws), so one badly calibrated metric still fails.
+100 seeds of a world where a threshold went 2 → 4 in two regions; for each, the DiD and the outcome
+model (GLM) estimate what undoing it would change on every metric, with 95 % intervals, and
+`sim.true_rollback_effects` gives the exact expected change. Criterion: for each metric and each
+method, the intervals cover the truth in at least 90 % of the seeds.
+
+Why 100 seeds and not 50: the coverage count of a calibrated 95 % interval is Binomial(n, 0.95); over
+50 seeds it falls below 90 % with probability 3.8 % per check, so ten checks (5 metrics × 2 methods)
+would fail about one run in four even for an exact method. Seeds 0–49 are such a draw: on them the
+model's delivery-minutes interval covers 43/50 and even the analytic interval of the correctly
+specified least-squares regression covers only 41/50, while over seeds 50–249 the same model interval
+covers 95.0 % with its errors' spread equal to its standard error (ratio 1.00). Seeds 0–49 stay in;
+the next 50 are added so the count says something about the method rather than about one draw.
 """
 
 from __future__ import annotations
@@ -21,9 +28,8 @@ from recommendations.settings import ModelSettings
 from tests.recommendations import sim
 from tests.recommendations.conftest import SCOPE, memory_workspace
 
-SEEDS = 50
-METRICS = [m for m in sim.METRICS if m["name"] in ("on_time_rate", "avg_delivery_minutes",
-                                                    "courier_minutes_per_order")]
+SEEDS = 100
+METRICS = sim.METRICS
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +59,7 @@ def test_intervals_cover_the_truth(coverage, method):
     assert all(counts[k] == SEEDS for k in keys)
     for k in keys:
         print(f"coverage {k}: {rates[k]:.2f}")
-    assert np.mean([rates[k] for k in keys]) >= 0.9
-    assert min(rates[k] for k in keys) >= 0.86
+    assert {k: rates[k] for k in keys if rates[k] < 0.9} == {}
 
 
 def test_did_needs_a_control_group_and_days_on_both_sides(sim_ws, sim_world):

@@ -33,7 +33,8 @@ from data.synthetic.generic import DOMAINS, SCENARIOS as GENERIC_SCENARIOS, gene
 from metrics.cube import build_cube  # noqa: E402
 from rca.engine import RcaOptions, explain  # noqa: E402
 from rca.evaluation import cause_matches, incident_matches, regressions_from_truth  # noqa: E402
-from rca.ranking import CALIBRATION_PATH, INPUTS, PRIOR, RankingModel, fit_calibration, model_inputs  # noqa: E402
+from rca.ranking import (CALIBRATION_PATH, INPUTS, PRIOR, RankingModel, fit_calibration, group_confidences,  # noqa: E402
+                         model_inputs)
 
 PRIOR_MODEL = RankingModel(PRIOR["intercept"], {k: v for k, v in PRIOR.items() if k != "intercept"}, "prior")
 
@@ -79,7 +80,8 @@ def rows_for(folder: Path, truth: dict, use_truth: bool) -> list[dict]:
 
         build_cube(ow, folder / "_cube")
         regressions = detect(ow, folder / "_cube" / "cube.parquet")
-    options = replace(RcaOptions.from_workspace(ow.workspace.rca), list_bar=0.0, max_causes=1000)
+    options = replace(RcaOptions.from_workspace(ow.workspace.rca), list_bar=0.0, max_causes=1000,
+                      dismiss_unconfirmed=False)
     incidents = explain(ow, regressions, options=options, model=PRIOR_MODEL)
     rows = []
     for inc in incidents:
@@ -87,6 +89,7 @@ def rows_for(folder: Path, truth: dict, use_truth: bool) -> list[dict]:
         for cause in inc.causes:
             label = int(injection is not None and cause_matches(cause, injection["cause"], check_hypothesis=False))
             rows.append({"inputs": cause.score_inputs, "label": label, "metric": inc.regression.metric,
+                         "incident": inc.regression.id,
                          "candidate": cause.change_event or f"driver:{cause.feature}", "true_incident": injection is not None})
     return rows
 
@@ -132,19 +135,24 @@ def main() -> None:
                 cache.write_text(json.dumps(rows))
                 print(f"{name} ({m}): {len(rows)} candidates, {sum(r['label'] for r in rows)} true, "
                       f"{time.time() - started:.0f} s", flush=True)
+            for r in rows:
+                r["group"] = f"{name}/{m}/{r['incident']}"
             all_rows += rows
             groups += [name.rsplit("-", 1)[0].split("-")[0]] * len(rows)
     X = [model_inputs({k[4:]: v for k, v in r["inputs"].items() if k.startswith("raw_")}) for r in all_rows]
     y = np.array([r["label"] for r in all_rows])
-    model = fit_calibration(X, list(y), l2=args.l2, source="")
-    p = np.array([model.confidence(x) for x in X])
+    regression = [r["group"] for r in all_rows]
+    model = fit_calibration(X, list(y), regression, l2=args.l2, source="")
+    p = np.array(group_confidences(model, X, regression))
     # leave-one-domain-out: fit without a domain, predict it
     cv = np.zeros(len(y))
     names = np.array(groups)
     for g in np.unique(names):
         held = names == g
-        m = fit_calibration([x for x, h in zip(X, held, strict=True) if not h], list(y[~held]), l2=args.l2)
-        cv[held] = [m.confidence(x) for x, h in zip(X, held, strict=True) if h]
+        m = fit_calibration([x for x, h in zip(X, held, strict=True) if not h], list(y[~held]),
+                            [r for r, h in zip(regression, held, strict=True) if not h], l2=args.l2)
+        cv[held] = group_confidences(m, [x for x, h in zip(X, held, strict=True) if h],
+                                     [r for r, h in zip(regression, held, strict=True) if h])
     eps = 1e-9
     doc = {
         **model.to_json(),

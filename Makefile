@@ -19,12 +19,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# The demo: 1M orders with the batching-policy regression, analysed, stored, and served with the UI.
+DEMO_SERVICE = CXW_DATA_DIR=$(DEMO_DIR)/service
 demo: setup
 	$(VENV)/bin/cxw generate cx --orders 1000000 --days 28 --seed 7 --scenario batching_policy --out $(DEMO_DIR)
-	$(VENV)/bin/cxw metrics $(DEMO_DIR)/workspace.yaml --out $(DEMO_DIR)/cube
+	$(VENV)/bin/cxw analyze $(DEMO_DIR)/workspace.yaml --out $(DEMO_DIR)/analysis
+	$(DEMO_SERVICE) $(VENV)/bin/cxw job detect $(DEMO_DIR)/workspace.yaml --incidents $(DEMO_DIR)/analysis/incidents.json
 	@echo
-	@echo "Demo data:  $(DEMO_DIR)/workspace.yaml  (truth: $(DEMO_DIR)/truth.json)"
-	@echo "Metric cube: $(DEMO_DIR)/cube/cube.parquet"
+	@echo "Report:     $(DEMO_DIR)/analysis/report.md   (truth: $(DEMO_DIR)/truth.json)"
+	@echo "Sign in at http://127.0.0.1:8000 with one of these tokens (engineer, then PM read-only):"
+	@$(DEMO_SERVICE) $(VENV)/bin/cxw token create --role engineer --name demo-engineer
+	@$(DEMO_SERVICE) $(VENV)/bin/cxw token create --role pm --name demo-pm
+	$(DEMO_SERVICE) $(VENV)/bin/cxw serve --host 127.0.0.1 --port 8000
 
 test: setup test-services
 	$(PY) -m pytest -n 2

@@ -24,7 +24,8 @@ app.add_typer(generate_app, name="generate")
 
 def _register_commands() -> None:
     """Import the modules that attach sub-commands to `app` (kept apart so each stays small)."""
-    from backend.commands import analyze_commands, data_commands, generate_commands, localize_commands  # noqa: F401
+    from backend.commands import analyze_commands, data_commands, detect_commands  # noqa: F401
+    from backend.commands import generate_commands, localize_commands  # noqa: F401
     from backend.commands import job_commands, recommend_commands, serve_commands, token_commands  # noqa: F401
 
 

@@ -81,6 +81,7 @@ def incident_dict(incident: Incident, ws: Workspace | None = None) -> dict:
         "baseline": jsonable(r.baseline), "current": jsonable(r.current), "change": jsonable(r.change),
         "change_interval": {"low": jsonable(r.change_interval.low), "high": jsonable(r.change_interval.high)},
         "relative_change": jsonable(r.relative_change), "p_value": jsonable(r.p_value), "q_value": jsonable(r.q_value),
+        "slice": r.slice.key,  # where the detector saw it (the backend's dedup key)
         "detected_in": r.slice.key,
         "slices": slices,
         "localized_slices": detector,

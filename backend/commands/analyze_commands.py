@@ -53,7 +53,11 @@ def _enrich_with_recommendations(top: int):
             return {}
         done[key] = incident.regression.id
         recset = recommend(ow, incident, incident_id=incident.regression.id)
-        extra = {"recommendations": recset.to_dict() if hasattr(recset, "to_dict") else jsonable(recset)}
+        full = recset.to_dict() if hasattr(recset, "to_dict") else jsonable(recset)
+        # The incidents.json contract: `recommendations` (a list) and `experiment_plan` per incident.
+        extra = {"recommendations": full.get("recommendations", []), "experiment_plan": full.get("experiment_plan"),
+                 "pm_summary": full.get("pm_summary"), "pm_table": full.get("pm_table"),
+                 "recommendation_notes": full.get("notes", [])}
         if render is not None:
             extra["recommendations_markdown"] = render(recset, heading_level=3)
         return extra

@@ -22,8 +22,20 @@ def public(action: Action) -> dict:
 
 
 def _recommendation_text(rec: dict, index: int) -> tuple[str, str, str]:
-    key = str(rec.get("id") or rec.get("action") or rec.get("name") or f"recommendation-{index}")
-    title = str(rec.get("title") or rec.get("summary") or rec.get("action") or rec.get("name") or key)
+    """Key, title and description of a recommendation; the key is the catalogue action's id, the cause
+    it answers and its scope, so two recommendations of one action for different causes stay apart."""
+    action = rec.get("action")
+    if isinstance(action, dict):  # the recommendations stage's form: {"action": {"id", "title", ...}, "scope", ...}
+        scope = rec.get("scope") or []
+        parts = [str(action.get("id") or f"recommendation-{index}"),
+                 str(rec.get("change_event") or rec.get("feature") or rec.get("cause") or ""),
+                 ";".join(str(s) for s in scope) if isinstance(scope, list) else str(scope)]
+        key = ":".join(p for p in parts if p)
+        title = str(rec.get("title") or action.get("title") or key)
+        description = str(action.get("description") or "")
+        return key[:200], title[:500], description
+    key = str(rec.get("id") or action or rec.get("name") or f"recommendation-{index}")
+    title = str(rec.get("title") or rec.get("summary") or action or rec.get("name") or key)
     description = str(rec.get("description") or rec.get("rationale") or rec.get("summary") or "")
     return key[:200], title[:500], description
 

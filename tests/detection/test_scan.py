@@ -1,0 +1,262 @@
+"""The scan end to end on CX-like records with a planted regression: found on the right metrics, dated,
+localized, one regression per metric (parents and children collapse), nothing on clean data; the
+``detection:`` section is validated; `cxw detect` writes regressions.json."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pytest
+import yaml
+
+from backend.cli import main
+from data.errors import UserError, WorkspaceError
+from data.slices import Slice, parse_scope
+from data.sources import open_workspace
+from detection import detect
+from detection.config import detection_config
+from detection.scan import scan
+from metrics.cube import build_cube
+from tests.detection.conftest import cx_records, cx_workspace
+
+START = datetime(2026, 1, 5) + timedelta(days=14.4)  # where cx_records plants the change
+
+
+def _opened(folder, scope):
+    ws = cx_workspace(folder, cx_records(120_000, scope=scope))
+    ow = open_workspace(ws)
+    build_cube(ow, folder / "out")
+    return ow, folder / "out" / "cube.parquet"
+
+
+@pytest.fixture(scope="module")
+def west(tmp_path_factory):
+    ow, cube = _opened(tmp_path_factory.mktemp("west"), ("region", ["west"]))
+    return ow, cube, scan(ow, cube)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    ow, cube = _opened(tmp_path_factory.mktemp("clean"), None)
+    return ow, cube, scan(ow, cube)
+
+
+def test_planted_regression_is_found_dated_and_localized(west):
+    _, _, result = west
+    by_metric = {r.metric: r for r in result.regressions}
+    for metric, direction in (("on_time_rate", "down"), ("avg_minutes", "up")):
+        r = by_metric[metric]
+        assert r.direction == direction
+        assert abs(r.start - START) <= timedelta(days=1)
+        assert r.slice.key == "region=west"
+        assert "region=west" in [s.key for s in r.slices[:3]]
+        assert r.q_value <= result.config.fdr and r.p_value <= r.q_value
+        assert r.change_interval.low <= r.change <= r.change_interval.high
+        assert r.support >= result.config.min_support
+
+
+def test_one_regression_per_metric_parents_and_children_collapse(west):
+    _, _, result = west
+    metrics = [r.metric for r in result.regressions]
+    assert len(metrics) == len(set(metrics)), "the one cause is one regression per metric"
+    on_time = next(r for r in result.regressions if r.metric == "on_time_rate")
+    assert on_time.extra["members"] > 1, "children of region=west were flagged and folded in"
+    west_stores = {f"store_id=s{i:03d}" for i in range(3, 60, 6)}  # cx_records puts store i in region i % 6
+    for member in on_time.extra["member_slices"]:
+        parts = set(member.split("&"))
+        assert "region=west" in parts or parts & west_stores or member == "*", member
+
+
+def test_only_degradations_are_regressions(west):
+    _, _, result = west
+    for r in result.regressions:
+        good = r.extra["good"]
+        assert (r.direction == "down") == (good == "up"), f"{r.metric} moved the good way"
+
+
+def test_clean_data_has_no_regression(clean):
+    _, _, result = clean
+    assert result.regressions == []
+    assert result.tested > 1000
+
+
+def test_detect_returns_the_scans_regressions_and_ids_are_stable(west):
+    ow, cube, result = west
+    again = detect(ow, pd.read_parquet(cube))
+    assert [r.id for r in again] == [r.id for r in result.regressions]
+    assert len({r.id for r in again}) == len(again)
+
+
+def test_cli_builds_the_cube_and_writes_regressions_json(tmp_path, west):
+    ow, _, result = west
+    out = tmp_path / "out"
+    assert main(["detect", str(ow.workspace.source_file), "--out", str(out)]) == 0
+    assert (out / "cube.parquet").exists()
+    doc = json.loads((out / "regressions.json").read_text())
+    assert doc["tested"] == result.tested and len(doc["regressions"]) == len(result.regressions)
+    first = doc["regressions"][0]
+    for key in ("id", "metric", "direction", "start", "end", "baseline", "current", "change", "change_interval",
+                "relative_change", "relative_interval", "p_value", "q_value", "slice", "slices"):
+        assert key in first
+    assert {"slice", "share"} <= set(first["slices"][0])
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "nothing half-written left behind"
+
+
+def test_sensitivity_comes_from_the_workspace(tmp_path, west):
+    """A stricter min_relative_change drops the regressions below it; disabled metrics are not scanned."""
+    ow, cube, result = west
+    spec = yaml.safe_load(ow.workspace.source_file.read_text())
+    spec["detection"] = {"min_relative_change": 0.3, "cusum_shifts": [0.35, 0.5],
+                         "metrics": {"avg_minutes": {"enabled": False}}}
+    path = tmp_path / "workspace.yaml"
+    path.write_text(yaml.safe_dump(spec).replace("path: orders", f"path: {ow.workspace.resolve('orders')}"))
+    strict = scan(open_workspace(path), cube)
+    assert all(abs(r.relative_change) >= 0.3 for r in strict.regressions)
+    assert "avg_minutes" not in {r.metric for r in strict.regressions}
+    assert len(strict.regressions) < len(result.regressions)
+
+
+def test_window_and_baseline_come_from_the_section(west):
+    ow, cube, _ = west
+    result = scan(ow, cube, detection_config(ow.workspace, window="7d", baseline_days=10))
+    assert result.window.end - result.window.start == timedelta(days=7)
+    assert result.baseline.end == result.window.start
+    assert result.baseline.end - result.baseline.start == timedelta(days=10)
+
+
+def test_daily_grain(tmp_path):
+    """Day buckets: day-of-week seasonality, the same regression found within a day of its start."""
+    records = cx_records(80_000, days=42, scope=("region", ["west"]), start_day=28.4)
+    ws = cx_workspace(tmp_path / "ws", records, detection={"baseline_days": 21})
+    spec = yaml.safe_load(ws.read_text())
+    spec["records"]["grain"] = "day"
+    ws.write_text(yaml.safe_dump(spec))
+    ow = open_workspace(ws)
+    build_cube(ow, tmp_path / "out")
+    result = scan(ow, tmp_path / "out" / "cube.parquet")
+    on_time = next(r for r in result.regressions if r.metric == "on_time_rate")
+    assert on_time.grain == "day" and on_time.slice.key == "region=west"
+    assert abs(on_time.start - (datetime(2026, 1, 5) + timedelta(days=28.4))) <= timedelta(days=1)
+
+
+@pytest.mark.parametrize("section, message", [
+    ({"fdr": 2}, "detection.fdr: Input should be less than 0.5"),
+    ({"fdrr": 0.01}, "detection.fdrr: unknown key"),
+    ({"detectors": ["cusum", "magic"]}, "unknown detector 'magic'"),
+    ({"window": "soon"}, "detection.window: Value error, 'soon' is not a duration"),
+    ({"metrics": {"nope": {"enabled": False}}}, "detection.metrics.nope: not a metric"),
+    ({"min_relative_change": 0.3}, "cusum_shifts: every shift must exceed"),
+    ({"metrics": {"on_time_rate": {"min_suport": 3}}}, "detection.metrics.on_time_rate.min_suport: unknown key"),
+])
+def test_detection_section_is_validated_naming_the_key(tmp_path, section, message):
+    ws = cx_workspace(tmp_path / "ws", cx_records(2000, days=3), detection=section)
+    from data.workspace import load_workspace
+
+    with pytest.raises(WorkspaceError) as err:
+        detection_config(load_workspace(ws))
+    assert message.replace("Value error, ", "") in str(err.value)
+    assert str(ws.name) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_cli_exits_2_with_one_line_for_a_bad_section(tmp_path, capsys):
+    ws = cx_workspace(tmp_path / "ws", cx_records(2000, days=3), detection={"baseline_days": 7})
+    assert main(["detect", str(ws), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "detection.baseline_days" in err and "3 days" in err
+
+
+# -- `cxw detect` on the generated CX scenarios ---------------------------------------------------------
+
+SCENARIOS = ["batching_policy", "courier_shortage", "merchant_prep", "inventory_oos", "eta_model_regression",
+             "platform_migration"]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """``cxw generate cx`` (200k orders, 28 days) then ``cxw detect``, once per scenario."""
+    done: dict[str, tuple[dict, dict]] = {}
+
+    def run(scenario: str) -> tuple[dict, dict]:
+        if scenario not in done:
+            folder = tmp_path_factory.mktemp(scenario)
+            data, out = folder / "data", folder / "out"
+            assert main(["generate", "cx", "--orders", "200000", "--days", "28", "--seed", "7",
+                         "--scenario", scenario, "--out", str(data)]) == 0
+            assert main(["detect", str(data / "workspace.yaml"), "--out", str(out)]) == 0
+            done[scenario] = (json.loads((data / "truth.json").read_text()),
+                              json.loads((out / "regressions.json").read_text()))
+        return done[scenario]
+
+    return run
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_generated_scenario_is_found_on_its_primary_metric(generated, scenario):
+    truth, doc = generated(scenario)
+    assert truth["injections"], "every scenario but none injects a cause"
+    for injection in truth["injections"]:
+        primary = injection["metrics"][0]
+        start = datetime.fromisoformat(injection["start"])
+        found = [r for r in doc["regressions"] if r["metric"] == primary]
+        assert len(found) == 1, f"{scenario}: one regression on {primary}, got {len(found)}"
+        r = found[0]
+        assert r["direction"] == injection["direction"][primary]
+        assert abs(datetime.fromisoformat(r["start"]) - start) <= timedelta(days=1), r["start"]
+        top = [Slice.parse(s["slice"]) for s in r["slices"]]
+        for part in parse_scope(injection["scope"]):  # the scope itself, or a slice inside it
+            assert any(part.contains(t) for t in top), f"{scenario}: {part.key} not among {[t.key for t in top]}"
+
+
+def test_generated_none_has_no_regression(generated):
+    truth, doc = generated("none")
+    assert truth["injections"] == []
+    assert doc["regressions"] == []
+
+
+def test_a_cube_of_another_grain_is_refused(tmp_path, west):
+    ow, cube, _ = west
+    spec = yaml.safe_load(ow.workspace.source_file.read_text())
+    spec["records"]["grain"] = "day"
+    spec["records"]["path"] = str(ow.workspace.resolve("orders"))
+    path = tmp_path / "workspace.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(UserError, match="another grain"):
+        scan(open_workspace(path), cube)
+
+
+# -- panels and leaves against pandas -------------------------------------------------------------------
+
+
+def test_panels_are_the_cube_pivoted(west):
+    from detection.panel import CubeSource
+
+    ow, cube, _ = west
+    long = pd.read_parquet(cube)
+    source = CubeSource(cube, "hour")
+    panel, dropped = source.panel("avg_minutes", "mean", ((0, 24 * 14), (24 * 14, 24 * 28)), 100)
+    rows = long[long.metric == "avg_minutes"]
+    support = rows.groupby("slice")["n"].sum()
+    assert dropped == len(support) - panel.shape[0] and panel.shape[1] == 28 * 24
+    for key in ("*", "region=west", "category=grocery&region=west"):
+        i = list(panel.slices).index(key)
+        mine = rows[rows.slice == key].set_index("ts").reindex(pd.DatetimeIndex(source.ts)).fillna(0.0)
+        assert (panel.numerator[i] == mine["numerator"].to_numpy()).all()
+        assert (panel.n[i] == mine["n"].to_numpy()).all()
+        assert (panel.num_sq[i] == mine["num_sq"].to_numpy()).all()
+
+
+def test_leaf_sums_match_a_groupby_of_the_records(west):
+    from detection.leaves import Period, leaf_sums
+
+    ow, _, result = west
+    records = pd.read_parquet(ow.workspace.resolve("orders"))
+    dims = ow.workspace.records.dimensions
+    window = Period(result.window.start, result.window.start + timedelta(days=3))
+    sums = leaf_sums(ow, [ow.workspace.metric("avg_minutes")], [result.baseline, window])
+    inside = records[(records.created_at >= window.start) & (records.created_at < window.end)]
+    expected = inside.groupby(dims)["minutes"].agg(["sum", "count"]).reset_index()
+    merged = sums.merge(expected, on=dims, how="left").fillna(0.0)
+    assert sums["n_1"].sum() == len(inside)
+    assert ((merged["x_0_1"] - merged["sum"]).abs() < 1e-6).all() and (merged["y_0_1"] == merged["count"]).all()

@@ -210,16 +210,16 @@ def _series_table(ctx: _Context, focuses: list[tuple[Slice, ...]]) -> tuple[pd.D
         [ctx.start, ctx.end]).df()
     sums = ["n"] + [c for c in grouped.columns if c.startswith(("sx_", "sy_"))]
     total = grouped.groupby("t", sort=True)[sums].sum()
-    table = pd.DataFrame({"t": total.index, "n_all": total["n"].to_numpy()})
+    columns = {"t": total.index.to_numpy(), "n_all": total["n"].to_numpy()}
     for k in suffix.values():
         flag = grouped[f"_f{k}"].fillna(False).astype(bool)
         inside = grouped[flag].groupby("t")[sums].sum().reindex(total.index, fill_value=0)
         outside = total - inside
-        table[f"n_in{k}"] = inside["n"].to_numpy()
+        columns[f"n_in{k}"] = inside["n"].to_numpy()
         for c in sums[1:]:
-            table[f"{c}_in{k}"] = inside[c].to_numpy()
-            table[f"{c}_out{k}"] = outside[c].to_numpy()
-    return table, suffix
+            columns[f"{c}_in{k}"] = inside[c].to_numpy()
+            columns[f"{c}_out{k}"] = outside[c].to_numpy()
+    return pd.DataFrame(columns), suffix  # built at once: column-by-column inserts fragment the frame
 
 
 def _metric_series(ctx: _Context, metric: str, focus: tuple[Slice, ...], start: datetime, end: datetime) -> pd.DataFrame:

@@ -300,8 +300,8 @@ def _overlaps(ctx: _Context, start: datetime, end: datetime, focus: tuple[Slice,
 def _merge_drivers(ctx: _Context, drivers: list[Candidate], events: list[Candidate], start: datetime,
                    end: datetime) -> tuple[list[Candidate], list[Candidate], dict[str, dict]]:
     """A change absorbs the driver it evidently moved: footprint Jaccard >= 0.5 with the change's scope and
-    the driver's onset within its change-point interval (two buckets at least) of a cohort's start. Returns the updated events,
-    the drivers left on their own, and the match details."""
+    the driver's onset within its change-point interval (two buckets at least) of a cohort's start. Returns
+    the updated events, the drivers left on their own, and the match details."""
     matches: dict[str, dict] = {}
     left = []
     events = list(events)

@@ -74,7 +74,7 @@ def _describe(result) -> str:
 
 # Cases that missed in the integration run of detection + RCA (issue 4 is open on them): quarantined,
 # not deleted, so they report XPASS once fixed. Remove an entry when its case passes.
-KNOWN_MISSES: set = set()  # (scenario, seed) or domain; empty since the conditional-logit ranking
+KNOWN_MISSES: set = set()  # entries are (scenario, seed) or a domain; the five quarantined on 2026-11-21 pass
 _known = pytest.mark.xfail(reason="known miss after integrating detection and RCA (issue 4)", strict=False)
 
 

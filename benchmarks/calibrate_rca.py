@@ -1,15 +1,15 @@
 """Calibrate the RCA ranking model on generated scenarios whose truth is known.
 
 For every CX scenario and every other-domain scenario, for each seed (disjoint from the test seeds,
-which are 1-3), the script generates a dataset, detects its regressions (`detection.detect`; with
-``--truth-regressions``, a perfect detector built from truth.json instead), explains them with the
+which are 1-3), the script generates a dataset, detects its regressions (`detection.detect`) and/or
+builds them as a perfect (and a perturbed) detector would from truth.json, explains them with the
 PRIOR ranking model listing every candidate, labels each candidate (1 = it is the injected cause of an
 incident about that injection, 0 otherwise — every candidate of a false alarm is 0) and fits the
 L2-regularized logistic model of `rca.ranking.fit_calibration`. It writes ``rca/calibration.json`` with
 its provenance and a reliability table (predicted vs observed rate per confidence bin, in-sample and
 by leave-one-dataset-group-out cross-validation).
 
-    python benchmarks/calibrate_rca.py --seeds 101 102 --orders 150000 --work /tmp/rca-calibration
+    python benchmarks/calibrate_rca.py --seeds 101 102 --orders 150000 --work /tmp/rca-calibration --modes truth detect
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from data.sources import open_workspace  # noqa: E402
 from data.synthetic.cx import SCENARIOS as CX_SCENARIOS  # noqa: E402
@@ -33,7 +33,8 @@ from data.synthetic.generic import DOMAINS, SCENARIOS as GENERIC_SCENARIOS, gene
 from metrics.cube import build_cube  # noqa: E402
 from rca.engine import RcaOptions, explain  # noqa: E402
 from rca.evaluation import cause_matches, incident_matches, regressions_from_truth  # noqa: E402
-from rca.ranking import CALIBRATION_PATH, INPUTS, PRIOR, RankingModel, fit_calibration, model_inputs  # noqa: E402
+from rca.ranking import (CALIBRATION_PATH, INPUTS, PRIOR, RankingModel, fit_calibration, group_confidences,  # noqa: E402
+                         model_inputs)
 
 PRIOR_MODEL = RankingModel(PRIOR["intercept"], {k: v for k, v in PRIOR.items() if k != "intercept"}, "prior")
 
@@ -79,7 +80,8 @@ def rows_for(folder: Path, truth: dict, use_truth: bool) -> list[dict]:
 
         build_cube(ow, folder / "_cube")
         regressions = detect(ow, folder / "_cube" / "cube.parquet")
-    options = replace(RcaOptions.from_workspace(ow.workspace.rca), list_bar=0.0, max_causes=1000)
+    options = replace(RcaOptions.from_workspace(ow.workspace.rca), list_bar=0.0, max_causes=1000,
+                      dismiss_unconfirmed=False)
     incidents = explain(ow, regressions, options=options, model=PRIOR_MODEL)
     rows = []
     for inc in incidents:
@@ -87,6 +89,7 @@ def rows_for(folder: Path, truth: dict, use_truth: bool) -> list[dict]:
         for cause in inc.causes:
             label = int(injection is not None and cause_matches(cause, injection["cause"], check_hypothesis=False))
             rows.append({"inputs": cause.score_inputs, "label": label, "metric": inc.regression.metric,
+                         "incident": inc.regression.id,
                          "candidate": cause.change_event or f"driver:{cause.feature}", "true_incident": injection is not None})
     return rows
 
@@ -108,41 +111,48 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=150_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/rca-calibration"))
     parser.add_argument("--out", type=Path, default=CALIBRATION_PATH)
-    parser.add_argument("--truth-regressions", action="store_true",
-                        help="skip detection: regressions from truth, as reported and perturbed (start off by "
-                             "-6..+12 h, only one slice of a multi-slice scope)")
+    parser.add_argument("--modes", nargs="+", choices=("truth", "detect"), default=["truth", "detect"],
+                        help="where regressions come from: 'truth' (as a perfect detector reports them, and "
+                             "perturbed: start off by -6..+12 h, one slice of a multi-slice scope) and/or "
+                             "'detect' (detection.detect); the fit uses the union")
     parser.add_argument("--l2", type=float, default=2.0)
     args = parser.parse_args()
     if any(s in (1, 2, 3) for s in args.seeds):
         parser.error("seeds 1-3 are the test seeds; calibrate on others")
     args.work.mkdir(parents=True, exist_ok=True)
-    mode = "truth" if args.truth_regressions else "detect"
+    mode = "+".join(args.modes)
     all_rows, groups = [], []
     for name, spec in datasets(args.seeds, args.orders, args.work):
-        cache = args.work / f"{name}.{mode}.rows.json"
-        if cache.exists():
-            rows = json.loads(cache.read_text())
-        else:
-            started = time.time()
-            folder = args.work / name
-            truth = build(spec(), folder)
-            rows = rows_for(folder, truth, args.truth_regressions)
-            cache.write_text(json.dumps(rows))
-            print(f"{name}: {len(rows)} candidates, {sum(r['label'] for r in rows)} true, "
-                  f"{time.time() - started:.0f} s", flush=True)
-        all_rows += rows
-        groups += [name.rsplit("-", 1)[0].split("-")[0]] * len(rows)
+        for m in args.modes:
+            cache = args.work / f"{name}.{m}.rows.json"
+            if cache.exists():
+                rows = json.loads(cache.read_text())
+            else:
+                started = time.time()
+                folder = args.work / name
+                truth = build(spec(), folder)
+                rows = rows_for(folder, truth, m == "truth")
+                cache.write_text(json.dumps(rows))
+                print(f"{name} ({m}): {len(rows)} candidates, {sum(r['label'] for r in rows)} true, "
+                      f"{time.time() - started:.0f} s", flush=True)
+            for r in rows:
+                r["group"] = f"{name}/{m}/{r['incident']}"
+            all_rows += rows
+            groups += [name.rsplit("-", 1)[0].split("-")[0]] * len(rows)
     X = [model_inputs({k[4:]: v for k, v in r["inputs"].items() if k.startswith("raw_")}) for r in all_rows]
     y = np.array([r["label"] for r in all_rows])
-    model = fit_calibration(X, list(y), l2=args.l2, source="")
-    p = np.array([model.confidence(x) for x in X])
+    regression = [r["group"] for r in all_rows]
+    model = fit_calibration(X, list(y), regression, l2=args.l2, source="")
+    p = np.array(group_confidences(model, X, regression))
     # leave-one-domain-out: fit without a domain, predict it
     cv = np.zeros(len(y))
     names = np.array(groups)
     for g in np.unique(names):
         held = names == g
-        m = fit_calibration([x for x, h in zip(X, held, strict=True) if not h], list(y[~held]), l2=args.l2)
-        cv[held] = [m.confidence(x) for x, h in zip(X, held, strict=True) if h]
+        m = fit_calibration([x for x, h in zip(X, held, strict=True) if not h], list(y[~held]),
+                            [r for r, h in zip(regression, held, strict=True) if not h], l2=args.l2)
+        cv[held] = group_confidences(m, [x for x, h in zip(X, held, strict=True) if h],
+                                     [r for r, h in zip(regression, held, strict=True) if h])
     eps = 1e-9
     doc = {
         **model.to_json(),

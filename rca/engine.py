@@ -210,16 +210,16 @@ def _series_table(ctx: _Context, focuses: list[tuple[Slice, ...]]) -> tuple[pd.D
         [ctx.start, ctx.end]).df()
     sums = ["n"] + [c for c in grouped.columns if c.startswith(("sx_", "sy_"))]
     total = grouped.groupby("t", sort=True)[sums].sum()
-    table = pd.DataFrame({"t": total.index, "n_all": total["n"].to_numpy()})
+    columns = {"t": total.index.to_numpy(), "n_all": total["n"].to_numpy()}
     for k in suffix.values():
         flag = grouped[f"_f{k}"].fillna(False).astype(bool)
         inside = grouped[flag].groupby("t")[sums].sum().reindex(total.index, fill_value=0)
         outside = total - inside
-        table[f"n_in{k}"] = inside["n"].to_numpy()
+        columns[f"n_in{k}"] = inside["n"].to_numpy()
         for c in sums[1:]:
-            table[f"{c}_in{k}"] = inside[c].to_numpy()
-            table[f"{c}_out{k}"] = outside[c].to_numpy()
-    return table, suffix
+            columns[f"{c}_in{k}"] = inside[c].to_numpy()
+            columns[f"{c}_out{k}"] = outside[c].to_numpy()
+    return pd.DataFrame(columns), suffix  # built at once: column-by-column inserts fragment the frame
 
 
 def _metric_series(ctx: _Context, metric: str, focus: tuple[Slice, ...], start: datetime, end: datetime) -> pd.DataFrame:
@@ -300,14 +300,16 @@ def _overlaps(ctx: _Context, start: datetime, end: datetime, focus: tuple[Slice,
 def _merge_drivers(ctx: _Context, drivers: list[Candidate], events: list[Candidate], start: datetime,
                    end: datetime) -> tuple[list[Candidate], list[Candidate], dict[str, dict]]:
     """A change absorbs the driver it evidently moved: footprint Jaccard >= 0.5 with the change's scope and
-    the driver's onset within 12 hours (or its interval) of a cohort's start. Returns the updated events,
-    the drivers left on their own, and the match details."""
+    the driver's onset within its change-point interval (two buckets at least) of a cohort's start. Returns
+    the updated events, the drivers left on their own, and the match details."""
     matches: dict[str, dict] = {}
     left = []
     events = list(events)
     for d in drivers:
         onset = d.feature_onset
-        tolerance = max(12 * HOUR, (onset.high - onset.low) / 2 + HOUR)
+        # the change must start when the driver does: within the driver's change-point interval (two buckets
+        # at least); a change some hours earlier in the same scope is a coincidence, not the mechanism
+        tolerance = max(2 * ctx.bucket, (onset.high - onset.low) / 2 + ctx.bucket)
         near = [i for i, e in enumerate(events)
                 if any(abs(c.start - onset.time) <= tolerance for c in e.cohorts)
                 and (events[i].feature is None)]
@@ -517,16 +519,17 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
         scored.append([0.0, cand, ev, state])
     _control_fdr([item[2] for item in scored], sign)
     for item in scored:
-        item[0] = ctx.model.confidence(score_inputs(item[2], driver=not item[1].is_change))
+        item[0] = ctx.model.utility(score_inputs(item[2], driver=not item[1].is_change))
     # refute the most credible candidates, then score everything on its full evidence
     scored.sort(key=lambda item: (-item[0], item[1].start, item[1].key))
     final = []
     for rank, (_, cand, ev, state) in enumerate(scored):
         if state is not None and rank < ctx.options.refute_top:
             ev.update(_refutations(ctx, cand, reg.metric, sign, state))
-        inputs = score_inputs(ev, driver=not cand.is_change)
-        final.append((ctx.model.confidence(inputs), cand, ev, inputs))
-    scored = sorted(final, key=lambda item: (-item[0], item[1].start, item[1].key))
+        final.append((cand, ev, score_inputs(ev, driver=not cand.is_change)))
+    probabilities = ctx.model.confidences([inputs for _, _, inputs in final])
+    scored = sorted(((p, c, e, x) for p, (c, e, x) in zip(probabilities, final, strict=True)),
+                    key=lambda item: (-item[0], item[1].start, item[1].key))
 
     causes = []
     for confidence, cand, ev, inputs in scored:

@@ -136,4 +136,14 @@ def scope_predicate(slices) -> str:
     slices = tuple(slices)
     if not slices or any(not s.filters for s in slices):
         return "TRUE"
-    return "(" + " OR ".join(slice_predicate(s.filters) for s in slices) + ")"
+    singles: dict[str, list[str]] = {}
+    parts = []
+    for s in slices:
+        if len(s.filters) == 1:
+            singles.setdefault(s.filters[0][0], []).append(s.filters[0][1])
+        else:
+            parts.append(slice_predicate(s.filters))
+    for dim, values in singles.items():  # many values of one dimension: one IN list
+        listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+        parts.append(f"coalesce(CAST({quote(dim)} AS VARCHAR), '(null)') IN ({listed})")
+    return "(" + " OR ".join(parts) + ")"

@@ -3,10 +3,11 @@
 Each candidate's evidence is reduced to a few numbers that mean the same thing for every kind of
 candidate (`score_inputs`): how well its onset matches the change point, how well its scope matches the
 regressing traffic, how strong and clean its difference-in-differences effect is, whether refutations
-passed, and how much of the change its driver carries by SHAP. A logistic model turns them into
-P(cause | evidence) — a Bayesian combination in log-odds where each input adds its weight of evidence.
+passed, and how much of the change its driver carries by SHAP. A conditional-logit model turns
+them into P(cause | evidence) over the candidates of one regression (with a "none of these" option) — a
+Bayesian combination in log-odds where each input adds its weight of evidence.
 
-The weights in ``calibration.json`` are fitted (L2-regularized logistic regression) on candidates from
+The weights in ``calibration.json`` are fitted (L2-regularized maximum likelihood) on candidates from
 generated scenarios whose truth is known, with seeds disjoint from the test seeds; before any fit, the
 documented ``prior`` weights apply. `fit_calibration` refits; `benchmarks/calibrate_rca.py` drives it.
 """
@@ -96,19 +97,40 @@ def score_inputs(evidence: dict[str, Evidence], driver: bool = False) -> dict[st
 
 @dataclass(frozen=True)
 class RankingModel:
-    """Logistic weights over `INPUTS`; ``source`` says where they came from."""
+    """A conditional-logit model over `INPUTS`: every candidate gets a utility z = intercept + w·x, and
+
+        P(candidate i is the cause) = exp(z_i) / (1 + Σ_j exp(z_j)),
+
+    the "1" being the possibility that none of the candidates is (an unlogged, unmeasured cause). The
+    probabilities of one regression's candidates sum to at most 1, so two candidates that explain the same
+    change equally well share the belief instead of both claiming it; a lone candidate gets the logistic
+    sigmoid(z). ``source`` says where the weights came from."""
 
     intercept: float
     weights: dict[str, float]
     source: str
     bar: float = 0.5  # below this, a top cause is not asserted ("inconclusive")
 
-    def confidence(self, inputs: dict[str, float]) -> float:
+    def utility(self, inputs: dict[str, float]) -> float:
         z = self.intercept + sum(self.weights.get(k, 0.0) * inputs.get(k, 0.0) for k in INPUTS)
-        return float(1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0))))
+        return max(min(z, 40.0), -40.0)
+
+    def confidence(self, inputs: dict[str, float]) -> float:
+        """The probability for a lone candidate (sigmoid of its utility)."""
+        return float(1.0 / (1.0 + math.exp(-self.utility(inputs))))
+
+    def confidences(self, candidates: list[dict[str, float]]) -> list[float]:
+        """The probability of each of one regression's candidates being its cause."""
+        z = np.array([self.utility(x) for x in candidates])
+        if not len(z):
+            return []
+        top = max(z.max(), 0.0)
+        e = np.exp(z - top)
+        return [float(v) for v in e / (np.exp(-top) + e.sum())]
 
     def to_json(self) -> dict:
-        return {"intercept": self.intercept, "weights": self.weights, "source": self.source, "bar": self.bar}
+        return {"intercept": self.intercept, "weights": self.weights, "source": self.source, "bar": self.bar,
+                "kind": "conditional logit with a none-of-these option"}
 
 
 def load_ranking_model(path: Path = CALIBRATION_PATH) -> RankingModel:
@@ -120,24 +142,45 @@ def load_ranking_model(path: Path = CALIBRATION_PATH) -> RankingModel:
     return RankingModel(PRIOR["intercept"], {k: v for k, v in PRIOR.items() if k != "intercept"}, "prior")
 
 
-def fit_calibration(rows: list[dict[str, float]], labels: list[int], l2: float = 1.0, source: str = "") -> RankingModel:
-    """L2-regularized logistic regression of labels on score inputs, shrunk towards the prior weights."""
+def fit_calibration(rows: list[dict[str, float]], labels: list[int], groups: list | None = None, l2: float = 1.0,
+                    source: str = "") -> RankingModel:
+    """Maximum-likelihood conditional logit (with the none-of-these option) of which candidate of each
+    regression (``groups``) is its cause, L2-shrunk towards the prior weights. Without ``groups`` every
+    candidate is its own group, which is plain logistic regression."""
     from scipy.optimize import minimize
 
     X = np.array([[r[k] for k in INPUTS] for r in rows], float)
     y = np.asarray(labels, float)
+    _, g = np.unique(np.asarray(groups if groups is not None else np.arange(len(rows)), dtype=str),
+                     return_inverse=True)
+    n_groups = int(g.max()) + 1 if len(g) else 0
     prior = np.array([PRIOR["intercept"]] + [PRIOR[k] for k in INPUTS])
 
     def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
-        z = beta[0] + X @ beta[1:]
-        p = 1.0 / (1.0 + np.exp(-z))
-        eps = 1e-12
-        nll = -np.sum(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))
+        z = np.clip(beta[0] + X @ beta[1:], -40, 40)
+        e = np.exp(z)
+        denom = 1.0 + np.bincount(g, weights=e, minlength=n_groups)
+        p = e / denom[g]  # P(candidate) within its regression
+        nll = -np.sum(y * z) + np.sum(np.log(denom))
+        # d nll / d z_i = p_i - y_i (each regression has at most one true candidate)
+        resid = p - y
         diff = beta - prior
         penalty = 0.5 * l2 * np.sum(diff[1:] ** 2)
-        grad = np.concatenate([[np.sum(p - y)], X.T @ (p - y)]) + l2 * np.concatenate([[0.0], diff[1:]])
+        grad = np.concatenate([[resid.sum()], X.T @ resid]) + l2 * np.concatenate([[0.0], diff[1:]])
         return nll + penalty, grad
 
     res = minimize(loss, prior.copy(), jac=True, method="L-BFGS-B")
     beta = res.x
     return RankingModel(float(beta[0]), {k: float(b) for k, b in zip(INPUTS, beta[1:], strict=True)}, source)
+
+
+def group_confidences(model: RankingModel, rows: list[dict[str, float]], groups: list) -> list[float]:
+    """`RankingModel.confidences` for rows of many regressions (``groups`` says which)."""
+    out = [0.0] * len(rows)
+    by_group: dict = {}
+    for i, gid in enumerate(groups):
+        by_group.setdefault(gid, []).append(i)
+    for members in by_group.values():
+        for i, p in zip(members, model.confidences([rows[i] for i in members]), strict=True):
+            out[i] = p
+    return out

@@ -3,9 +3,12 @@ nothing found is said plainly, and the workspace's `rca:` section is validated."
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from datetime import timedelta
+from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,7 +16,8 @@ from data.errors import WorkspaceError
 from data.slices import Slice
 from data.sources import open_workspace
 from detection.types import Interval, Regression
-from rca.engine import RcaOptions, explain
+from rca.engine import HOUR, RcaOptions, _series_table, explain
+from rca.measures import Measures
 from tests.rca.helpers import at_day, panel_records, write_workspace
 
 
@@ -77,6 +81,25 @@ def test_a_shifted_driver_with_no_change_is_the_cause(tmp_path_factory):
     assert [s.key for s in top.scope] == ["grp=g1"]
     assert top.evidence["shap"].supports and top.evidence["shap"].effect > 0.7
     assert abs(top.onset - t) <= timedelta(hours=2)
+
+
+def test_the_series_table_of_many_scopes_is_exact_and_built_at_once(decoys):
+    """Many regressions mean many scopes: the table is assembled in one go (no pandas fragmentation
+    warning), and each scope's inside and outside counts add up to the total."""
+    ow, _ = decoys
+    ctx = SimpleNamespace(ow=ow, measures=Measures.of(ow.workspace), bucket=HOUR, start=at_day(0), end=at_day(24))
+    focuses = [(Slice.parse(f"unit=u{u:03d}"), Slice.parse("grp=g1")) for u in range(40)] + [()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)
+        table, suffix = _series_table(ctx, focuses)
+    assert len(suffix) == 41 and len(table) == 24 * 24
+    counts = ow.con.execute("SELECT count(*), count(*) FILTER (WHERE unit = 'u007' OR grp = 'g1') FROM records").fetchone()
+    assert table["n_all"].sum() == counts[0] and table[f"n_in{suffix[()]}"].sum() == counts[0]
+    assert table[f"n_in{suffix[focuses[7]]}"].sum() == counts[1]
+    sums = [c.removesuffix("_in0") for c in table.columns if c.startswith(("sx_", "sy_")) and c.endswith("_in0")]
+    for c in sums:
+        total = table[f"{c}_in{suffix[()]}"]
+        np.testing.assert_allclose(table[f"{c}_in{suffix[focuses[3]]}"] + table[f"{c}_out{suffix[focuses[3]]}"], total)
 
 
 def test_workspace_rca_options_are_validated():

@@ -5,19 +5,31 @@ Dashboards poll the same few URLs; serving the serialized JSON for up to ``CXW_R
 handled by this process (POST, PUT, PATCH, DELETE) invalidates everything at once; a write from
 another process (the job run by cron, a second worker) is visible within the TTL. Roles are checked
 before the cache is consulted; the cached bodies do not depend on the caller.
+
+Misses are single-flight: when an entry expires under load, the requests for it that arrive while it is
+being recomputed wait for that one computation instead of each running the same queries in the thread
+pool (32 pollers of one URL would otherwise recompute it up to 32 times a second, a burst of CPU that
+stalls every other request). A computation started before a write is never shared with requests that
+arrive after it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from collections.abc import Callable
+
+from fastapi.concurrency import run_in_threadpool
 
 
 class ReadCache:
     def __init__(self, ttl: float, max_entries: int = 2048):
         self.ttl, self.max_entries = ttl, max_entries
         self.version = 0
+        self.computed = 0  # bodies computed (cache misses that ran ``compute``), for tests and diagnostics
         self._items: dict[tuple, tuple[float, int, bytes]] = {}
+        self._inflight: dict[tuple, tuple[int, asyncio.Future]] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> bytes | None:
@@ -41,6 +53,34 @@ class ReadCache:
         with self._lock:
             self.version += 1
             self._items.clear()
+
+    async def fetch(self, key: tuple, compute: Callable[[], bytes]) -> bytes:
+        """The body for ``key``: cached, or the result of a computation already running, or ``compute()``
+        run in the thread pool (and cached). Exceptions from ``compute`` reach every request waiting on it."""
+        body = self.get(key)
+        if body is not None:
+            return body
+        if self.ttl <= 0:
+            self.computed += 1
+            return await run_in_threadpool(compute)
+        running = self._inflight.get(key)
+        if running is not None and running[0] == self.version:
+            return await asyncio.shield(running[1])
+        version = self.version
+        task = asyncio.ensure_future(self._compute(key, compute, version))
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved even if nobody waits
+        self._inflight[key] = (version, task)
+        return await asyncio.shield(task)  # a client that goes away does not cancel the others' answer
+
+    async def _compute(self, key: tuple, compute: Callable[[], bytes], version: int) -> bytes:
+        try:
+            self.computed += 1
+            body = await run_in_threadpool(compute)
+            self.put(key, body, version)
+            return body
+        finally:
+            if self._inflight.get(key, (None, None))[1] is asyncio.current_task():
+                del self._inflight[key]
 
 
 class InvalidateOnWrite:

@@ -17,7 +17,7 @@ def serve(
     """Serve the API at /api (docs at /docs); runs the detection job on CXW_SCHEDULE_CRON when set."""
     import uvicorn
 
-    from backend.api.main import create_app
+    from backend.api.main import create_app, freeze_startup_heap
     from backend.settings import get_settings
 
     settings = get_settings()
@@ -27,4 +27,5 @@ def serve(
         uvicorn.run("backend.api.asgi:app", host=host, port=port, workers=workers, log_level=log_level)
         return
     application = create_app(settings, start_scheduler=True)
+    freeze_startup_heap()
     uvicorn.run(application, host=host, port=port, log_level=log_level)

@@ -1,8 +1,11 @@
 """The read micro-cache: hits serve the same body, API writes invalidate at once, other writers within the TTL."""
 
+import asyncio
+import threading
 import time
 
 from backend.actors import Actor
+from backend.api.cache import ReadCache
 from backend.crud import incidents as crud_incidents
 from backend.models import Incident
 
@@ -33,3 +36,58 @@ def test_roles_are_checked_before_the_cache(client, auth, incident_ids):
     assert client.get("/api/incidents", headers=auth("job")).status_code == 403
     assert client.get("/api/incidents").status_code == 401
     assert client.get("/api/incidents/999", headers=auth("pm")).status_code == 404
+
+
+def _concurrent_fetches(cache: ReadCache, n: int, write_after: int | None = None):
+    """``n`` concurrent fetches of one key whose computation waits until all of them have asked for it;
+    with ``write_after``, a write (invalidate) arrives after that many have asked."""
+    release = threading.Event()
+    calls = []
+
+    def compute() -> bytes:
+        calls.append(1)
+        assert release.wait(10)
+        return b"body-%d" % len(calls)
+
+    async def main():
+        tasks = []
+        for i in range(n):
+            if i == write_after:
+                cache.invalidate()
+            tasks.append(asyncio.ensure_future(cache.fetch(("list",), compute)))
+            await asyncio.sleep(0)  # this fetch has started (and is waiting) before the next one asks
+        release.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    return asyncio.run(main()), len(calls)
+
+
+def test_concurrent_misses_compute_the_body_once():
+    results, calls = _concurrent_fetches(ReadCache(ttl=5), 12)
+    assert calls == 1
+    assert results == [b"body-1"] * 12
+
+
+def test_a_computation_started_before_a_write_is_not_shared_after_it():
+    results, calls = _concurrent_fetches(ReadCache(ttl=5), 6, write_after=3)
+    assert calls == 2
+    assert results[:3] == [results[0]] * 3 and results[3:] == [results[3]] * 3 and results[0] != results[3]
+
+
+def test_without_the_cache_every_request_computes():
+    results, calls = _concurrent_fetches(ReadCache(ttl=0), 4)
+    assert calls == 4
+
+
+def test_an_error_reaches_every_waiting_request_and_is_not_cached():
+    cache = ReadCache(ttl=5)
+
+    def missing() -> bytes:
+        raise LookupError("no such incident")
+
+    async def main():
+        return await asyncio.gather(*(cache.fetch(("detail", 9), missing) for _ in range(3)), return_exceptions=True)
+
+    assert all(isinstance(r, LookupError) for r in asyncio.run(main()))
+    assert cache.get(("detail", 9)) is None
+    assert asyncio.run(cache.fetch(("detail", 9), lambda: b"found")) == b"found"

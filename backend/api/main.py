@@ -20,7 +20,7 @@ from backend import __version__
 from backend.api.cache import InvalidateOnWrite, ReadCache
 from backend.api.deps import TokenCache
 from backend.api.limits import BodyLimitMiddleware
-from backend.api.routes import api_router
+from backend.api.routes import include_api
 from backend.db import make_engine, make_sessionmaker, migrate
 from backend.pipeline import PipelineFn
 from backend.settings import Settings, get_settings
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, *, pipeline: PipelineFn | None 
         return JSONResponse({"detail": "the database rejected a value: " + str(err.orig).splitlines()[0]},
                             status_code=422)
 
-    app.include_router(api_router)
+    include_api(app)
     _mount_spa(app, settings.frontend_dist)
     return app
 

@@ -18,18 +18,21 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from functools import partial
+from typing import TypeVar
 
 from fastapi.concurrency import run_in_threadpool
+
+T = TypeVar("T")
 
 
 class ReadCache:
     def __init__(self, ttl: float, max_entries: int = 2048):
         self.ttl, self.max_entries = ttl, max_entries
         self.version = 0
-        self.computed = 0  # bodies computed (cache misses that ran ``compute``), for tests and diagnostics
         self._items: dict[tuple, tuple[float, int, bytes]] = {}
-        self._inflight: dict[tuple, tuple[int, asyncio.Future]] = {}
+        self._flights = SingleFlight()
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> bytes | None:
@@ -61,26 +64,36 @@ class ReadCache:
         if body is not None:
             return body
         if self.ttl <= 0:
-            self.computed += 1
             return await run_in_threadpool(compute)
-        running = self._inflight.get(key)
-        if running is not None and running[0] == self.version:
-            return await asyncio.shield(running[1])
-        version = self.version
-        task = asyncio.ensure_future(self._compute(key, compute, version))
-        task.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved even if nobody waits
-        self._inflight[key] = (version, task)
-        return await asyncio.shield(task)  # a client that goes away does not cancel the others' answer
+        version = self.version  # a write bumps it: later requests start their own computation
+        body = await self._flights.run((version, key), compute)
+        self.put(key, body, version)
+        return body
 
-    async def _compute(self, key: tuple, compute: Callable[[], bytes], version: int) -> bytes:
-        try:
-            self.computed += 1
-            body = await run_in_threadpool(compute)
-            self.put(key, body, version)
-            return body
-        finally:
-            if self._inflight.get(key, (None, None))[1] is asyncio.current_task():
-                del self._inflight[key]
+
+class SingleFlight:
+    """Concurrent calls with the same key share one run of a function in the thread pool.
+
+    The first caller starts it; callers that arrive while it runs await the same result (or exception).
+    Nothing is kept once it has finished: this coalesces a burst, it does not cache.
+    """
+
+    def __init__(self) -> None:
+        self._running: dict[Hashable, asyncio.Future] = {}
+
+    async def run(self, key: Hashable, fn: Callable[[], T]) -> T:
+        running = self._running.get(key)
+        if running is None:
+            running = asyncio.ensure_future(run_in_threadpool(fn))
+            self._running[key] = running
+            running.add_done_callback(partial(self._finished, key))
+        return await asyncio.shield(running)  # a client that goes away does not cancel the others' answer
+
+    def _finished(self, key: Hashable, done: asyncio.Future) -> None:
+        if self._running.get(key) is done:
+            del self._running[key]
+        if not done.cancelled():
+            done.exception()  # retrieved, so an error nobody waited for is not reported as lost
 
 
 class InvalidateOnWrite:

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
 
 from backend import __version__
-from backend.api.cache import InvalidateOnWrite, ReadCache
+from backend.api.cache import InvalidateOnWrite, ReadCache, SingleFlight
 from backend.api.deps import TokenCache
 from backend.api.limits import BodyLimitMiddleware
 from backend.api.routes import include_api
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, pipeline: PipelineFn | None 
     app.state.pipeline = pipeline
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.read_cache = ReadCache(settings.read_cache_seconds)
+    app.state.database_pings = SingleFlight()
     app.state.scheduler = None
     app.add_middleware(InvalidateOnWrite, cache=app.state.read_cache)
     app.add_middleware(BodyLimitMiddleware, default=JSON_BODY_LIMIT, upload=settings.upload_max_bytes + 1024 * 1024)

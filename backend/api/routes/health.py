@@ -10,11 +10,16 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=HealthPublic)
-def health(request: Request) -> dict:
+async def health(request: Request) -> dict:
     """Liveness: the service answers and its database responds; no token needed."""
     engine = request.app.state.engine
-    with engine.connect() as connection:  # one thread-pool hop: this handler is sync, so FastAPI runs it there
-        connection.execute(text("SELECT 1"))
+
+    def ping() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    # Probes that arrive while a ping runs share it: one thread-pool hop and one round trip per burst.
+    await request.app.state.database_pings.run("ping", ping)
     scheduler = getattr(request.app.state, "scheduler", None)
     return {"status": "ok", "version": __version__, "database": engine.dialect.name,
             "scheduler": scheduler.describe() if scheduler else None}

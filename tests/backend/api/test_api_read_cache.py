@@ -1,4 +1,5 @@
-"""The read micro-cache: hits serve the same body, API writes invalidate at once, other writers within the TTL."""
+"""The read micro-cache: hits serve the same body, API writes invalidate at once, other writers within the TTL;
+concurrent misses share one computation; the token cache forgets revoked tokens."""
 
 import asyncio
 import threading
@@ -6,6 +7,7 @@ import time
 
 from backend.actors import Actor
 from backend.api.cache import ReadCache
+from backend.api.deps import TokenCache
 from backend.crud import incidents as crud_incidents
 from backend.models import Incident
 
@@ -91,3 +93,13 @@ def test_an_error_reaches_every_waiting_request_and_is_not_cached():
     assert all(isinstance(r, LookupError) for r in asyncio.run(main()))
     assert cache.get(("detail", 9)) is None
     assert asyncio.run(cache.fetch(("detail", 9), lambda: b"found")) == b"found"
+
+
+def test_a_token_looked_up_before_its_revocation_is_not_cached():
+    cache = TokenCache(ttl=60)
+    generation = cache.generation  # a lookup starts...
+    cache.clear()  # ...the token is revoked meanwhile...
+    cache.put("hash", Actor("kim", "pm"), generation)  # ...and the lookup, finishing, would cache it
+    assert cache.get("hash") is None
+    cache.put("hash", Actor("kim", "pm"), cache.generation)
+    assert cache.get("hash") == Actor("kim", "pm")

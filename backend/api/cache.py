@@ -28,11 +28,11 @@ T = TypeVar("T")
 
 
 class ReadCache:
-    def __init__(self, ttl: float, max_entries: int = 2048):
+    def __init__(self, ttl: float, max_entries: int = 2048, inline: bool = False):
         self.ttl, self.max_entries = ttl, max_entries
         self.version = 0
         self._items: dict[tuple, tuple[float, int, bytes]] = {}
-        self._flights = SingleFlight()
+        self._flights = SingleFlight(inline)
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> bytes | None:
@@ -64,7 +64,7 @@ class ReadCache:
         if body is not None:
             return body
         if self.ttl <= 0:
-            return await run_in_threadpool(compute)
+            return compute() if self._flights.inline else await run_in_threadpool(compute)
         version = self.version  # a write bumps it: later requests start their own computation
         body = await self._flights.run((version, key), compute)
         self.put(key, body, version)
@@ -76,12 +76,21 @@ class SingleFlight:
 
     The first caller starts it; callers that arrive while it runs await the same result (or exception).
     Nothing is kept once it has finished: this coalesces a burst, it does not cache.
+
+    ``inline`` runs the function on the event loop instead, for SQLite: its queries are in-process CPU
+    work that holds the GIL anyway, and in a thread each of them waits for the busy loop to hand the GIL
+    back (up to the 5 ms switch interval, several times per query) while every request for the key
+    waits too. Under load that hand-off, not the query, was the tail of a cache miss. PostgreSQL's
+    network round trips stay in the thread pool.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, inline: bool = False) -> None:
+        self.inline = inline
         self._running: dict[Hashable, asyncio.Future] = {}
 
     async def run(self, key: Hashable, fn: Callable[[], T]) -> T:
+        if self.inline:
+            return fn()  # it finishes before the loop looks at another request: nothing to share
         running = self._running.get(key)
         if running is None:
             running = asyncio.ensure_future(run_in_threadpool(fn))

@@ -55,10 +55,10 @@ class TokenCache:
     entry expires together would otherwise send 32 lookups to the thread pool at once).
     """
 
-    def __init__(self, ttl: float):
+    def __init__(self, ttl: float, inline: bool = False):
         self.ttl = ttl
         self.generation = 0  # bumped by clear(): a lookup that started before a revocation is not cached
-        self.lookups = SingleFlight()
+        self.lookups = SingleFlight(inline)
         self._items: dict[str, tuple[Actor, float]] = {}
         self._lock = threading.Lock()
 

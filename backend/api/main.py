@@ -64,9 +64,10 @@ def create_app(settings: Settings | None = None, *, pipeline: PipelineFn | None 
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.pipeline = pipeline
-    app.state.token_cache = TokenCache(settings.token_cache_seconds)
-    app.state.read_cache = ReadCache(settings.read_cache_seconds)
-    app.state.database_pings = SingleFlight()
+    inline = engine.dialect.name == "sqlite"  # SQLite work runs on the loop, see backend.api.cache.SingleFlight
+    app.state.token_cache = TokenCache(settings.token_cache_seconds, inline=inline)
+    app.state.read_cache = ReadCache(settings.read_cache_seconds, inline=inline)
+    app.state.database_pings = SingleFlight(inline)
     app.state.scheduler = None
     app.add_middleware(InvalidateOnWrite, cache=app.state.read_cache)
     app.add_middleware(BodyLimitMiddleware, default=JSON_BODY_LIMIT, upload=settings.upload_max_bytes + 1024 * 1024)

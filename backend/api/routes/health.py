@@ -18,7 +18,8 @@ async def health(request: Request) -> dict:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    # Probes that arrive while a ping runs share it: one thread-pool hop and one round trip per burst.
+    # Probes that arrive while a ping runs share it: one thread-pool hop and one round trip per burst
+    # (with SQLite the ping runs on the loop, see backend.api.cache.SingleFlight).
     await request.app.state.database_pings.run("ping", ping)
     scheduler = getattr(request.app.state, "scheduler", None)
     return {"status": "ok", "version": __version__, "database": engine.dialect.name,

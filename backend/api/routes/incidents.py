@@ -25,10 +25,10 @@ DETAIL = TypeAdapter(IncidentDetail)
 
 
 async def _cached(request: Request, key: tuple, compute: Callable[[Session], bytes]) -> Response:
-    """The JSON body for ``key`` from the read cache, or ``compute(session)`` run once in the thread pool.
+    """The JSON body for ``key`` from the read cache, or ``compute(session)`` run once (see `ReadCache.fetch`).
 
     These handlers take no ``SessionDep``: a cache hit touches neither the database nor the thread pool,
-    and a miss opens, uses and closes its session in a single thread-pool hop.
+    and a miss opens, uses and closes its session in a single thread-pool hop (on the loop with SQLite).
     """
     sessions = request.app.state.sessions
 

@@ -77,7 +77,7 @@ def test_a_computation_started_before_a_write_is_not_shared_after_it():
 
 
 def test_without_the_cache_every_request_computes():
-    results, calls = _concurrent_fetches(ReadCache(ttl=0), 4)
+    _, calls = _concurrent_fetches(ReadCache(ttl=0), 4)
     assert calls == 4
 
 
@@ -103,3 +103,24 @@ def test_a_token_looked_up_before_its_revocation_is_not_cached():
     assert cache.get("hash") is None
     cache.put("hash", Actor("kim", "pm"), cache.generation)
     assert cache.get("hash") == Actor("kim", "pm")
+
+
+def test_inline_computations_run_on_the_event_loop_thread():
+    threads = []
+
+    def compute() -> bytes:
+        threads.append(threading.get_ident())
+        return b"x"
+
+    async def main():
+        for cache in (ReadCache(ttl=5, inline=True), ReadCache(ttl=0, inline=True), ReadCache(ttl=5)):
+            await cache.fetch(("list",), compute)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert threads[:2] == [loop_thread, loop_thread] and threads[2] != loop_thread
+
+
+def test_the_app_runs_sqlite_work_inline_and_postgresql_work_in_threads(app, settings):
+    inline = settings.resolved_database_url.startswith("sqlite")
+    assert app.state.database_pings.inline == app.state.token_cache.lookups.inline == inline

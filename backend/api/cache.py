@@ -5,19 +5,34 @@ Dashboards poll the same few URLs; serving the serialized JSON for up to ``CXW_R
 handled by this process (POST, PUT, PATCH, DELETE) invalidates everything at once; a write from
 another process (the job run by cron, a second worker) is visible within the TTL. Roles are checked
 before the cache is consulted; the cached bodies do not depend on the caller.
+
+Misses are single-flight: when an entry expires under load, the requests for it that arrive while it is
+being recomputed wait for that one computation instead of each running the same queries in the thread
+pool (32 pollers of one URL would otherwise recompute it up to 32 times a second, a burst of CPU that
+stalls every other request). A computation started before a write is never shared with requests that
+arrive after it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from collections.abc import Callable, Hashable
+from functools import partial
+from typing import TypeVar
+
+from fastapi.concurrency import run_in_threadpool
+
+T = TypeVar("T")
 
 
 class ReadCache:
-    def __init__(self, ttl: float, max_entries: int = 2048):
+    def __init__(self, ttl: float, max_entries: int = 2048, inline: bool = False):
         self.ttl, self.max_entries = ttl, max_entries
         self.version = 0
         self._items: dict[tuple, tuple[float, int, bytes]] = {}
+        self._flights = SingleFlight(inline)
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> bytes | None:
@@ -41,6 +56,53 @@ class ReadCache:
         with self._lock:
             self.version += 1
             self._items.clear()
+
+    async def fetch(self, key: tuple, compute: Callable[[], bytes]) -> bytes:
+        """The body for ``key``: cached, or the result of a computation already running, or ``compute()``
+        run in the thread pool (and cached). Exceptions from ``compute`` reach every request waiting on it."""
+        body = self.get(key)
+        if body is not None:
+            return body
+        if self.ttl <= 0:
+            return compute() if self._flights.inline else await run_in_threadpool(compute)
+        version = self.version  # a write bumps it: later requests start their own computation
+        body = await self._flights.run((version, key), compute)
+        self.put(key, body, version)
+        return body
+
+
+class SingleFlight:
+    """Concurrent calls with the same key share one run of a function in the thread pool.
+
+    The first caller starts it; callers that arrive while it runs await the same result (or exception).
+    Nothing is kept once it has finished: this coalesces a burst, it does not cache.
+
+    ``inline`` runs the function on the event loop instead, for SQLite: its queries are in-process CPU
+    work that holds the GIL anyway, and in a thread each of them waits for the busy loop to hand the GIL
+    back (up to the 5 ms switch interval, several times per query) while every request for the key
+    waits too. Under load that hand-off, not the query, was the tail of a cache miss. PostgreSQL's
+    network round trips stay in the thread pool.
+    """
+
+    def __init__(self, inline: bool = False) -> None:
+        self.inline = inline
+        self._running: dict[Hashable, asyncio.Future] = {}
+
+    async def run(self, key: Hashable, fn: Callable[[], T]) -> T:
+        if self.inline:
+            return fn()  # it finishes before the loop looks at another request: nothing to share
+        running = self._running.get(key)
+        if running is None:
+            running = asyncio.ensure_future(run_in_threadpool(fn))
+            self._running[key] = running
+            running.add_done_callback(partial(self._finished, key))
+        return await asyncio.shield(running)  # a client that goes away does not cancel the others' answer
+
+    def _finished(self, key: Hashable, done: asyncio.Future) -> None:
+        if self._running.get(key) is done:
+            del self._running[key]
+        if not done.cancelled():
+            done.exception()  # retrieved, so an error nobody waited for is not reported as lost
 
 
 class InvalidateOnWrite:

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
@@ -19,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from backend.actors import Actor
+from backend.api.cache import SingleFlight
 from backend.crud import tokens
 from backend.settings import Settings
 
@@ -47,10 +49,16 @@ SessionDep = Annotated[Session, Depends(get_db)]
 
 
 class TokenCache:
-    """Recently authenticated tokens (keyed by hash) for ``ttl`` seconds; revocation clears it here at once."""
+    """Recently authenticated tokens (keyed by hash) for ``ttl`` seconds; revocation clears it here at once.
 
-    def __init__(self, ttl: float):
+    Concurrent requests with a token that is not cached share one database lookup (32 clients whose
+    entry expires together would otherwise send 32 lookups to the thread pool at once).
+    """
+
+    def __init__(self, ttl: float, inline: bool = False):
         self.ttl = ttl
+        self.generation = 0  # bumped by clear(): a lookup that started before a revocation is not cached
+        self.lookups = SingleFlight(inline)
         self._items: dict[str, tuple[Actor, float]] = {}
         self._lock = threading.Lock()
 
@@ -60,8 +68,8 @@ class TokenCache:
             return None
         return hit[0]
 
-    def put(self, key: str, actor: Actor) -> None:
-        if self.ttl <= 0:
+    def put(self, key: str, actor: Actor, generation: int) -> None:
+        if self.ttl <= 0 or generation != self.generation:
             return
         with self._lock:
             if len(self._items) > 10_000:
@@ -70,6 +78,7 @@ class TokenCache:
 
     def clear(self) -> None:
         with self._lock:
+            self.generation += 1
             self._items.clear()
 
 
@@ -83,19 +92,20 @@ async def get_current_user(request: Request,
     key = tokens.hash_token(settings.secret_key, credentials.credentials)
     actor = cache.get(key)
     if actor is None:
-        token = await run_in_threadpool(_lookup, request.app.state.sessions, settings.secret_key,
-                                        credentials.credentials)
-        if token is None:
+        generation = cache.generation
+        actor = await cache.lookups.run((generation, key), partial(_lookup, request.app.state.sessions,
+                                                                   settings.secret_key, credentials.credentials))
+        if actor is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked token",
                                 headers={"WWW-Authenticate": "Bearer"})
-        actor = Actor(token.name, token.role, token.id)
-        cache.put(key, actor)
+        cache.put(key, actor, generation)
     return actor
 
 
-def _lookup(sessions, secret_key: str, secret: str):
+def _lookup(sessions, secret_key: str, secret: str) -> Actor | None:
     with sessions() as session:
-        return tokens.authenticate(session, secret_key, secret)
+        token = tokens.authenticate(session, secret_key, secret)
+        return None if token is None else Actor(token.name, token.role, token.id)
 
 
 CurrentUser = Annotated[Actor, Depends(get_current_user)]

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -77,26 +78,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_cxw_serve_runs_the_api_with_its_scheduler(settings, tmp_path):
+@contextmanager
+def _cxw_serve(settings, tmp_path, *args: str, **env: str):
+    """A real `cxw serve` on a free port: yields (base URL, a list that receives its output at the end)."""
     port = _free_port()
     env = {**os.environ, "CXW_DATABASE_URL": settings.resolved_database_url, "CXW_DATA_DIR": str(settings.data_dir),
-           "CXW_SCHEDULE_CRON": "0 6 * * *", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--log-level",
-                             "warning"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+           "PYTHONPATH": str(ROOT), **env}
+    proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port), *args], env=env,
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output: list[str] = []
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
+                httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError(proc.stderr.read().decode() if proc.poll() is not None else "no answer")
+                    raise AssertionError(proc.stdout.read().decode() if proc.poll() is not None else "no answer")
                 time.sleep(0.2)
-        assert r.status_code == 200
-        assert r.json()["scheduler"].startswith("cron '0 6 * * *', next run ")
-        assert httpx.get(f"http://127.0.0.1:{port}/api/me", timeout=2).status_code == 401
+        yield f"http://127.0.0.1:{port}", output
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -104,6 +105,26 @@ def test_cxw_serve_runs_the_api_with_its_scheduler(settings, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        output.append(proc.stdout.read().decode())
+
+
+@pytest.mark.slow
+def test_cxw_serve_runs_the_api_with_its_scheduler_and_no_access_log(settings, tmp_path):
+    with _cxw_serve(settings, tmp_path, CXW_SCHEDULE_CRON="0 6 * * *") as (base, output):
+        r = httpx.get(f"{base}/api/health", timeout=2)
+        assert r.status_code == 200
+        assert r.json()["scheduler"].startswith("cron '0 6 * * *', next run ")
+        assert httpx.get(f"{base}/api/me", timeout=2).status_code == 401
+    assert "Application startup complete" in output[0]  # logging at info, the default
+    assert "GET /api/me" not in output[0]
+
+
+@pytest.mark.slow
+def test_cxw_serve_with_workers_and_an_access_log(settings, tmp_path):
+    with _cxw_serve(settings, tmp_path, "--workers", "2", "--access-log") as (base, output):
+        assert httpx.get(f"{base}/api/me", timeout=2).status_code == 401
+        assert httpx.get(f"{base}/api/health", timeout=2).json()["scheduler"] is None  # no scheduler with workers
+    assert '"GET /api/me HTTP/1.1" 401' in output[0]
 
 
 def test_scheduler_tick_runs_every_workspace(settings, sessions, workspace_id, client):

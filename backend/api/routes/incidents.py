@@ -1,11 +1,12 @@
 """Incidents: list with filters, summary, detail, lifecycle updates, slice drill-down, ingest from a job."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
 
 from backend import cubes
 from backend.api.deps import Engineer, Id, JobRunner, PageDep, QueryId, Reader, SessionDep, SettingsDep
@@ -23,20 +24,24 @@ SUMMARY = TypeAdapter(IncidentSummary)
 DETAIL = TypeAdapter(IncidentDetail)
 
 
-async def _cached(request: Request, key: tuple, compute) -> Response:
-    """The JSON body for ``key`` from the read cache, or computed in the thread pool and cached."""
-    cache = request.app.state.read_cache
-    body = cache.get(key)
-    if body is None:
-        version = cache.version
-        body = await run_in_threadpool(compute)
-        cache.put(key, body, version)
-    return Response(body, media_type="application/json")
+async def _cached(request: Request, key: tuple, compute: Callable[[Session], bytes]) -> Response:
+    """The JSON body for ``key`` from the read cache, or ``compute(session)`` run once (see `ReadCache.fetch`).
+
+    These handlers take no ``SessionDep``: a cache hit touches neither the database nor the thread pool,
+    and a miss opens, uses and closes its session in a single thread-pool hop (on the loop with SQLite).
+    """
+    sessions = request.app.state.sessions
+
+    def run() -> bytes:
+        with sessions() as session:
+            return compute(session)
+
+    return Response(await request.app.state.read_cache.fetch(key, run), media_type="application/json")
 
 
 @router.get("/incidents", response_model=Page[IncidentPublic])
 async def list_incidents(
-    request: Request, session: SessionDep, _: Reader, page: PageDep,
+    request: Request, _: Reader, page: PageDep,
     workspace_id: QueryId = None,
     metric: Annotated[str | None, Query(max_length=200)] = None,
     status_: Annotated[Status | None, Query(alias="status")] = None,
@@ -45,7 +50,7 @@ async def list_incidents(
 ) -> dict:
     """Incidents, newest window first."""
 
-    def compute() -> bytes:
+    def compute(session: Session) -> bytes:
         rows, count = incidents.list_incidents(session, workspace_id=workspace_id, metric=metric, status=status_,
                                                severity=severity, since=since, limit=page.limit, offset=page.offset)
         return PAGE.dump_json(PAGE.validate_python({"data": rows, "count": count}))
@@ -55,11 +60,11 @@ async def list_incidents(
 
 
 @router.get("/incidents/summary", response_model=IncidentSummary)
-async def incident_summary(request: Request, session: SessionDep, _: Reader, workspace_id: QueryId = None,
+async def incident_summary(request: Request, _: Reader, workspace_id: QueryId = None,
                            since: Annotated[datetime | None, Query()] = None) -> Response:
     """Counts of incidents by status, severity and metric."""
 
-    def compute() -> bytes:
+    def compute(session: Session) -> bytes:
         return SUMMARY.dump_json(SUMMARY.validate_python(incidents.summary(session, workspace_id=workspace_id,
                                                                             since=since)))
 
@@ -67,10 +72,10 @@ async def incident_summary(request: Request, session: SessionDep, _: Reader, wor
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
-async def read_incident(request: Request, incident_id: Id, session: SessionDep, _: Reader) -> Response:
+async def read_incident(request: Request, incident_id: Id, _: Reader) -> Response:
     """An incident with its slices, causes and evidence, recommendations, experiment plan and feedback."""
 
-    def compute() -> bytes:
+    def compute(session: Session) -> bytes:
         return DETAIL.dump_json(DETAIL.validate_python(incidents.detail(session, incidents.get(session, incident_id)),
                                                        from_attributes=True))
 

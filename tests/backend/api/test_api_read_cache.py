@@ -1,8 +1,13 @@
-"""The read micro-cache: hits serve the same body, API writes invalidate at once, other writers within the TTL."""
+"""The read micro-cache: hits serve the same body, API writes invalidate at once, other writers within the TTL;
+concurrent misses share one computation; the token cache forgets revoked tokens."""
 
+import asyncio
+import threading
 import time
 
 from backend.actors import Actor
+from backend.api.cache import ReadCache
+from backend.api.deps import TokenCache
 from backend.crud import incidents as crud_incidents
 from backend.models import Incident
 
@@ -33,3 +38,89 @@ def test_roles_are_checked_before_the_cache(client, auth, incident_ids):
     assert client.get("/api/incidents", headers=auth("job")).status_code == 403
     assert client.get("/api/incidents").status_code == 401
     assert client.get("/api/incidents/999", headers=auth("pm")).status_code == 404
+
+
+def _concurrent_fetches(cache: ReadCache, n: int, write_after: int | None = None):
+    """``n`` concurrent fetches of one key whose computation waits until all of them have asked for it;
+    with ``write_after``, a write (invalidate) arrives after that many have asked."""
+    release = threading.Event()
+    calls = []
+
+    def compute() -> bytes:
+        calls.append(1)
+        assert release.wait(10)
+        return b"body-%d" % len(calls)
+
+    async def main():
+        tasks = []
+        for i in range(n):
+            if i == write_after:
+                cache.invalidate()
+            tasks.append(asyncio.ensure_future(cache.fetch(("list",), compute)))
+            await asyncio.sleep(0)  # this fetch has started (and is waiting) before the next one asks
+        release.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    return asyncio.run(main()), len(calls)
+
+
+def test_concurrent_misses_compute_the_body_once():
+    results, calls = _concurrent_fetches(ReadCache(ttl=5), 12)
+    assert calls == 1
+    assert results == [b"body-1"] * 12
+
+
+def test_a_computation_started_before_a_write_is_not_shared_after_it():
+    results, calls = _concurrent_fetches(ReadCache(ttl=5), 6, write_after=3)
+    assert calls == 2
+    assert results[:3] == [results[0]] * 3 and results[3:] == [results[3]] * 3 and results[0] != results[3]
+
+
+def test_without_the_cache_every_request_computes():
+    _, calls = _concurrent_fetches(ReadCache(ttl=0), 4)
+    assert calls == 4
+
+
+def test_an_error_reaches_every_waiting_request_and_is_not_cached():
+    cache = ReadCache(ttl=5)
+
+    def missing() -> bytes:
+        raise LookupError("no such incident")
+
+    async def main():
+        return await asyncio.gather(*(cache.fetch(("detail", 9), missing) for _ in range(3)), return_exceptions=True)
+
+    assert all(isinstance(r, LookupError) for r in asyncio.run(main()))
+    assert cache.get(("detail", 9)) is None
+    assert asyncio.run(cache.fetch(("detail", 9), lambda: b"found")) == b"found"
+
+
+def test_a_token_looked_up_before_its_revocation_is_not_cached():
+    cache = TokenCache(ttl=60)
+    generation = cache.generation  # a lookup starts...
+    cache.clear()  # ...the token is revoked meanwhile...
+    cache.put("hash", Actor("kim", "pm"), generation)  # ...and the lookup, finishing, would cache it
+    assert cache.get("hash") is None
+    cache.put("hash", Actor("kim", "pm"), cache.generation)
+    assert cache.get("hash") == Actor("kim", "pm")
+
+
+def test_inline_computations_run_on_the_event_loop_thread():
+    threads = []
+
+    def compute() -> bytes:
+        threads.append(threading.get_ident())
+        return b"x"
+
+    async def main():
+        for cache in (ReadCache(ttl=5, inline=True), ReadCache(ttl=0, inline=True), ReadCache(ttl=5)):
+            await cache.fetch(("list",), compute)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert threads[:2] == [loop_thread, loop_thread] and threads[2] != loop_thread
+
+
+def test_the_app_runs_sqlite_work_inline_and_postgresql_work_in_threads(app, settings):
+    inline = settings.resolved_database_url.startswith("sqlite")
+    assert app.state.database_pings.inline == app.state.token_cache.lookups.inline == inline

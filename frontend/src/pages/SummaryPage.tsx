@@ -99,7 +99,12 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
       </div>
       <div className="summary-block prose">
         <h3>Why</h3>
-        {top ? (
+        {top && inc.recommendation_status === "inconclusive" ? (
+          <p>
+            The leading candidate is <strong>{causeTitle(top)}</strong>
+            {top.confidence != null && <> (confidence {Math.round(top.confidence * 100)}%)</>}, but the evidence is not strong enough to act on.
+          </p>
+        ) : top ? (
           <p>
             The most likely cause is <strong>{causeTitle(top)}</strong>
             {top.confidence != null && <> (confidence {Math.round(top.confidence * 100)}%)</>}. {plainWhy(top, unit) ?? top.summary}

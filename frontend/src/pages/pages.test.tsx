@@ -234,6 +234,8 @@ describe("recommendation status: inconclusive and no action", () => {
     const summary = await screen.findByTestId("pm-summary");
     const next = within(summary).getByTestId("summary-next-steps");
     expect(next).toHaveTextContent("No action yet. The analysis could not pin down the cause");
+    expect(summary).toHaveTextContent("The leading candidate is Policy change: batching_threshold_4 (confidence 87%), but the evidence is not strong enough to act on.");
+    expect(summary).not.toHaveTextContent("The most likely cause is");
     expect(within(next).getAllByTestId("next-step")).toHaveLength(2);
     expect(next).toHaveTextContent("What would settle it: a slice that carries most of the drop");
     expect(summary).toHaveTextContent("Nothing to test until the next steps above settle the cause.");

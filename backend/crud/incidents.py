@@ -82,19 +82,6 @@ def state(inc: Incident) -> dict:
     return {"status": inc.status, "owner": inc.owner, "notes": inc.notes}
 
 
-def recommendations_from(session: Session, inc: Incident) -> int | None:
-    """The stored incident whose recommendations cover this one: the analysis writes ``recommendations_ref``
-    (another incident's analysis id, same cause) instead of repeating them. None when there is no
-    reference or the referenced incident is not stored in this workspace."""
-    payload = inc.payload or {}
-    ref = payload.get("recommendations_ref")
-    if not isinstance(ref, str) or not ref or payload.get("recommendations"):
-        return None
-    return session.scalar(sa.select(Incident.id).where(Incident.workspace_id == inc.workspace_id,
-                                                       Incident.external_id == ref, Incident.id != inc.id)
-                          .order_by(Incident.id.desc()).limit(1))
-
-
 def detail(session: Session, inc: Incident) -> dict:
     payload = inc.payload or {}
     feedback = session.scalars(sa.select(Feedback).where(Feedback.incident_id == inc.id).order_by(Feedback.id)).all()
@@ -103,7 +90,8 @@ def detail(session: Session, inc: Incident) -> dict:
             "dedup_key": inc.dedup_key, "slices": payload.get("slices", []), "causes": payload.get("causes", []),
             "recommendations": payload.get("recommendations", []),
             "experiment_plan": payload.get("experiment_plan"),
-            "recommendations_from": recommendations_from(session, inc), "feedback": list(feedback), "extra": extra}
+            "recommendation_status": payload.get("recommendation_status"), "next_steps": payload.get("next_steps", []),
+            "feedback": list(feedback), "extra": extra}
 
 
 @dataclass

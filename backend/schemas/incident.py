@@ -12,6 +12,7 @@ from backend.schemas.common import ORMModel
 Status = Literal["open", "acknowledged", "resolved", "dismissed"]
 Severity = Literal["low", "medium", "high", "critical"]
 FeedbackLabel = Literal["confirmed", "false_alarm", "expected_change"]
+RecommendationStatus = Literal["recommended", "no_action", "inconclusive"]
 
 
 class SliceShare(BaseModel):
@@ -30,6 +31,15 @@ class CauseIn(BaseModel):
     confidence: float | None = None
     summary: str | None = None
     evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class NextStep(BaseModel):
+    """A check for an inconclusive incident: what to look at, and which data would decide it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    check: str
+    decides: str
 
 
 class IncidentBase(BaseModel):
@@ -53,6 +63,10 @@ class IncidentIn(IncidentBase):
     causes: list[CauseIn] = Field(default_factory=list)
     recommendations: list[dict[str, Any]] = Field(default_factory=list)
     experiment_plan: dict[str, Any] | None = None
+    recommendation_status: RecommendationStatus | None = Field(
+        default=None, description="recommended; no_action (a cause, but no catalogue action fits); inconclusive "
+                                  "(no trusted cause: next_steps instead of actions); null when not recommended on")
+    next_steps: list[NextStep] = Field(default_factory=list, description="Inconclusive incidents: checks to make")
 
 
 class IncidentsIn(BaseModel):
@@ -98,9 +112,8 @@ class IncidentDetail(IncidentPublic):
     causes: list[CauseIn]
     recommendations: list[dict[str, Any]]
     experiment_plan: dict[str, Any] | None
-    recommendations_from: int | None = Field(
-        default=None, description="Id of the incident whose recommendations and experiment plan cover this one "
-                                  "(same cause; the analysis wrote recommendations_ref instead of repeating them)")
+    recommendation_status: RecommendationStatus | None = None
+    next_steps: list[NextStep]
     feedback: list[FeedbackPublic]
     extra: dict[str, Any] = Field(description="Any other keys of the incidents.json entry, unchanged")
 

@@ -75,10 +75,11 @@ incidents="$work/analysis/incidents.json"
 svc job detect "$demo/workspace.yaml" --incidents "$incidents" >"$work/detect.log" 2>&1 || { cat "$work/detect.log" >&2; exit 1; }
 "$py" - "$incidents" >&2 <<'PY'
 import json, sys
+from collections import Counter
 items = json.load(open(sys.argv[1]))["incidents"]
 own = sum(1 for i in items if i.get("recommendations"))
-ref = sum(1 for i in items if i.get("recommendations_ref"))
-print(f"e2e: {len(items)} incident(s) stored: {own} with recommendations, {ref} pointing to another's")
+status = Counter(i.get("recommendation_status") for i in items)
+print(f"e2e: {len(items)} incident(s) stored: {own} with recommendations; status " + ", ".join(f"{k}: {v}" for k, v in sorted(status.items(), key=str)))
 if not own:
     sys.exit("e2e: the analysis recommended nothing: the approval flow cannot be tested")
 PY

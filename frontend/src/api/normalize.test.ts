@@ -1,7 +1,7 @@
 // The incident payload as the real backend serves it after `cxw analyze` (src/test/analysis-served.json:
 // GET /api/incidents/{id} of the batching demo): `recommendations` a list of the engine's items (action,
-// impact, tradeoff), `experiment_plan` beside it, `pm_summary`/`pm_table`/`recommendation_notes` in `extra`;
-// and an incident of the same cause that carries `recommendations_ref` instead of its own.
+// impact, tradeoff), `experiment_plan` beside it, `pm_summary`/`pm_table`/`recommendation_notes` in `extra`,
+// `recommendation_status` and `next_steps` as fields; and an incident of the same cause with its own.
 import { describe, expect, test } from "vitest";
 import served from "../test/analysis-served.json";
 import { incidentDetail } from "../test/fixtures";
@@ -9,7 +9,7 @@ import { normalizeEvidence, normalizeIncident } from "./normalize";
 import type { IncidentDetail } from "./types";
 
 const owner = served.owner as unknown as IncidentDetail;
-const referring = served.referring as unknown as IncidentDetail;
+const sameCause = served.same_cause as unknown as IncidentDetail;
 
 describe("normalizeIncident on the served analysis output", () => {
   const inc = normalizeIncident(owner);
@@ -52,28 +52,38 @@ describe("normalizeIncident on the served analysis output", () => {
     expect(inc.experiment_plan?.scope).toEqual(["region=east", "region=west"]);
     expect(inc.pm_summary).toMatch(/^Cx score fell from 94\.5 to 90\.1 in region east/);
     expect(inc.pm_table?.[0]).toEqual(["Metric", "Now", "Expected change", "Likely range", "Per day", "Effect"]);
-    expect(inc.recommendations_from).toBeNull();
+    expect(inc.recommendation_status).toBe("recommended");
+    expect(inc.next_steps).toEqual([]);
   });
 });
 
-describe("an incident whose recommendations are another's", () => {
-  const inc = normalizeIncident(referring);
-
-  test("has none of its own and points to the incident that has them", () => {
-    expect(inc.recommendations).toEqual([]);
-    expect(inc.experiment_plan).toBeNull();
-    expect(inc.pm_summary).toBeNull();
-    expect(inc.recommendations_from).toBe(served.owner.id);
-    expect(inc.extra.recommendations_ref).toBe(served.owner.external_id);
+describe("an incident of the same cause on another metric", () => {
+  test("has its own recommendations, headlined on its own metric, and its own plan", () => {
+    const inc = normalizeIncident(sameCause);
     expect(inc.causes[0].change_event).toBe(normalizeIncident(owner).causes[0].change_event);
+    expect(inc.recommendations).toHaveLength(2);
+    expect(inc.recommendations[0].metric).toBe("avg_delivery_minutes");
+    expect(inc.experiment_plan?.primary_metric).toBe("avg_delivery_minutes");
+    expect(inc.recommendation_status).toBe("recommended");
+    expect(inc.extra).not.toHaveProperty("recommendations_ref");
+  });
+});
+
+describe("recommendation status and next steps", () => {
+  const inconclusive = { ...sameCause, recommendations: [], experiment_plan: null, recommendation_status: "inconclusive" } as IncidentDetail;
+
+  test("an inconclusive incident keeps its checks; malformed ones are dropped", () => {
+    const steps = [{ check: "Check the candidate cause.", decides: "the metric by hour" }, { check: "no decides" }, "text", null];
+    const inc = normalizeIncident({ ...inconclusive, next_steps: steps as IncidentDetail["next_steps"] });
+    expect(inc.recommendation_status).toBe("inconclusive");
+    expect(inc.next_steps).toEqual([steps[0]]);
+    expect(inc.recommendations).toEqual([]);
   });
 
-  test("an analysis that gives every incident its own recommendations needs no pointer", () => {
-    const own = normalizeIncident({ ...referring, recommendations: owner.recommendations, experiment_plan: owner.experiment_plan, recommendations_from: null, extra: { ...referring.extra, recommendations_ref: undefined } });
-    expect(own.recommendations).toHaveLength(2);
-    expect(own.recommendations[0].metric).toBe("avg_delivery_minutes");
-    expect(own.experiment_plan?.primary_metric).toBe("on_time_rate");
-    expect(own.recommendations_from).toBeNull();
+  test("missing or unknown values read as no status and no steps", () => {
+    const inc = normalizeIncident({ ...inconclusive, recommendation_status: "maybe" as never, next_steps: undefined as never });
+    expect(inc.recommendation_status).toBeNull();
+    expect(inc.next_steps).toEqual([]);
   });
 });
 

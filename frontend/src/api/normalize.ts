@@ -2,13 +2,15 @@
 // free-form JSON in the API: evidence carries its details either under `detail` or flattened beside
 // effect/interval/p_value. `cxw analyze` writes `recommendations` as a list of the engine's items (an
 // `action`, an `impact` with per-metric changes and intervals, a `tradeoff`) with `experiment_plan` beside
-// it and `pm_summary`/`pm_table` among the other keys (served in `extra`); an incident of the same cause as
-// another may carry `recommendations_ref` instead, which the API resolves to `recommendations_from`.
+// it and `pm_summary`/`pm_table` among the other keys (served in `extra`), and per incident
+// `recommendation_status` (recommended | no_action | inconclusive) with `next_steps` ({check, decides})
+// for inconclusive ones, which the API serves as typed fields.
 // Older outputs nest it all in one recommendation set ({recommendations, experiment_plan, pm_summary,
 // pm_table}); flat hand-written items pass through. Pages read the normalized form only.
-import type { Cause, Evidence, ExperimentPlan, IncidentDetail, Interval, Recommendation, Tradeoff } from "./types";
+import type { Cause, Evidence, ExperimentPlan, IncidentDetail, Interval, NextStep, Recommendation, RecommendationStatus, Tradeoff } from "./types";
 import { keyOf } from "../lib/slices";
 
+const STATUSES = new Set<string>(["recommended", "no_action", "inconclusive"]);
 const EVIDENCE_KEYS = new Set(["test", "effect", "interval", "p_value", "supports", "detail"]);
 
 type Obj = Record<string, unknown>;
@@ -101,6 +103,9 @@ export function normalizeIncident(raw: IncidentDetail): IncidentDetail {
     experiment_plan: normalizePlan(raw.experiment_plan ?? set?.experiment_plan),
     pm_summary: typeof pmSummary === "string" ? pmSummary : null,
     pm_table: Array.isArray(pmTable) && pmTable.every(Array.isArray) ? (pmTable as string[][]) : null,
-    recommendations_from: list.length ? null : (num(raw.recommendations_from) ?? null),
+    recommendation_status: STATUSES.has(raw.recommendation_status as string) ? (raw.recommendation_status as RecommendationStatus) : null,
+    next_steps: (Array.isArray(raw.next_steps) ? raw.next_steps : []).filter(
+      (s): s is NextStep => isObj(s) && typeof s.check === "string" && typeof s.decides === "string",
+    ),
   };
 }

@@ -1009,19 +1009,18 @@ export interface components {
             last_seen_at: string;
             /** Metric */
             metric: string;
+            /** Next Steps */
+            next_steps: components["schemas"]["NextStep"][];
             /** Notes */
             notes: string;
             /** Owner */
             owner: string | null;
+            /** Recommendation Status */
+            recommendation_status?: ("recommended" | "no_action" | "inconclusive") | null;
             /** Recommendations */
             recommendations: {
                 [key: string]: unknown;
             }[];
-            /**
-             * Recommendations From
-             * @description Id of the incident whose recommendations and experiment plan cover this one (same cause; the analysis wrote recommendations_ref instead of repeating them)
-             */
-            recommendations_from?: number | null;
             /** Relative Change */
             relative_change: number | null;
             /** Run Id */
@@ -1083,6 +1082,16 @@ export interface components {
             id?: string | null;
             /** Metric */
             metric: string;
+            /**
+             * Next Steps
+             * @description Inconclusive incidents: checks to make
+             */
+            next_steps?: components["schemas"]["NextStep"][];
+            /**
+             * Recommendation Status
+             * @description recommended; no_action (a cause, but no catalogue action fits); inconclusive (no trusted cause: next_steps instead of actions); null when not recommended on
+             */
+            recommendation_status?: ("recommended" | "no_action" | "inconclusive") | null;
             /** Recommendations */
             recommendations?: {
                 [key: string]: unknown;
@@ -1228,6 +1237,18 @@ export interface components {
             type: string;
             /** Unit */
             unit?: string | null;
+        };
+        /**
+         * NextStep
+         * @description A check for an inconclusive incident: what to look at, and which data would decide it.
+         */
+        NextStep: {
+            /** Check */
+            check: string;
+            /** Decides */
+            decides: string;
+        } & {
+            [key: string]: unknown;
         };
         /** OutboxPublic */
         OutboxPublic: {

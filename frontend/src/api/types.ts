@@ -115,9 +115,15 @@ export interface ExperimentPlan {
   [k: string]: unknown;
 }
 
+/** A check for an inconclusive incident: what to look at, and which data would decide it. */
+export type NextStep = S["NextStep"];
+export type RecommendationStatus = NonNullable<S["IncidentDetail"]["recommendation_status"]>;
+
 /** The incident detail with its engine payload typed. */
 export interface IncidentDetail
-  extends Omit<S["IncidentDetail"], "causes" | "recommendations" | "experiment_plan" | "slices" | "extra"> {
+  extends Omit<S["IncidentDetail"], "causes" | "recommendations" | "experiment_plan" | "slices" | "extra" | "recommendation_status"> {
+  /** recommended, no_action (a cause, but no catalogue action fits), inconclusive (next_steps instead), or null. */
+  recommendation_status: RecommendationStatus | null;
   slices: SliceShare[];
   causes: Cause[];
   recommendations: Recommendation[];

@@ -149,7 +149,7 @@ export function IncidentPage() {
           {tab === "drill" && <DrillDown inc={inc} unit={unit} />}
           {tab === "causes" && <Causes inc={inc} unit={unit} />}
           {tab === "actions" && <Recommendations inc={inc} unit={unit} ws={ws} />}
-          {tab === "plan" && <PlanPanel plan={inc.experiment_plan} incidentId={inc.id} coveredBy={inc.recommendations_from} />}
+          {tab === "plan" && <PlanPanel plan={inc.experiment_plan} incidentId={inc.id} inconclusive={inc.recommendation_status === "inconclusive"} />}
         </div>
       </div>
 

@@ -5,7 +5,7 @@ import { useIncident, useIncidents } from "../api/hooks";
 import type { Cause, IncidentDetail, Workspace } from "../api/types";
 import { SeverityBadge, StatusBadge } from "../components/Badges";
 import { causeTitle } from "../components/incident/Causes";
-import { CoveredBy } from "../components/incident/CoveredBy";
+import { NextStepsList } from "../components/incident/NextSteps";
 import { PdfButton, planFacts } from "../components/incident/PlanPanel";
 import { recEffect, recText, recTitle } from "../components/incident/recs";
 import { TradeoffChips } from "../components/incident/Recommendations";
@@ -99,7 +99,12 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
       </div>
       <div className="summary-block prose">
         <h3>Why</h3>
-        {top ? (
+        {top && inc.recommendation_status === "inconclusive" ? (
+          <p>
+            The leading candidate is <strong>{causeTitle(top)}</strong>
+            {top.confidence != null && <> (confidence {Math.round(top.confidence * 100)}%)</>}, but the evidence is not strong enough to act on.
+          </p>
+        ) : top ? (
           <p>
             The most likely cause is <strong>{causeTitle(top)}</strong>
             {top.confidence != null && <> (confidence {Math.round(top.confidence * 100)}%)</>}. {plainWhy(top, unit) ?? top.summary}
@@ -132,8 +137,18 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
               );
             })}
           </ul>
-        ) : inc.recommendations_from != null ? (
-          <CoveredBy inline from={inc.recommendations_from} what="recommendation and test plan" to={`/summary?incident=${inc.recommendations_from}`} />
+        ) : inc.recommendation_status === "inconclusive" ? (
+          <div data-testid="summary-next-steps">
+            <p>
+              <strong>No action yet.</strong> The analysis could not pin down the cause firmly enough to recommend a change
+              or estimate its effect. Next steps:
+            </p>
+            {inc.next_steps.length ? <NextStepsList steps={inc.next_steps} decidesLabel="What would settle it" /> : <p className="muted">None listed yet.</p>}
+          </div>
+        ) : inc.recommendation_status === "no_action" ? (
+          <p className="muted" data-testid="summary-no-action">
+            No action recommended: none of the changes the engine knows how to suggest fits this cause.
+          </p>
         ) : (
           <p className="muted">No action recommended yet.</p>
         )}
@@ -149,8 +164,8 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
             {plan.summary ? <p>{String(plan.summary)}</p> : plan.hypothesis ? <p>{String(plan.hypothesis)}</p> : null}
             <p className="small muted">{planFacts(plan).map(([k, v]) => `${k}: ${v}`).join(" · ")}</p>
           </>
-        ) : inc.recommendations_from != null ? (
-          <p className="muted">The test planned for incident #{inc.recommendations_from} covers this one.</p>
+        ) : inc.recommendation_status === "inconclusive" ? (
+          <p className="muted">Nothing to test until the next steps above settle the cause.</p>
         ) : (
           <p className="muted">No experiment planned for this incident.</p>
         )}

@@ -201,28 +201,54 @@ describe("an incident as cxw analyze writes it", () => {
   });
 });
 
-describe("an incident whose recommendations are another's (same cause)", () => {
-  test("the recommendations and plan tabs link to the incident that has them", async () => {
+describe("recommendation status: inconclusive and no action", () => {
+  test("an inconclusive incident shows labelled next steps (check and what decides it), no actions, no plan", async () => {
     installFakeApi();
-    const first = renderApp("/incidents/10?tab=actions");
-    const covered = await screen.findByTestId("covered-by");
-    expect(covered).toHaveTextContent("Same cause as incident #9");
-    expect(screen.queryByText("No recommendations")).not.toBeInTheDocument();
-    await userEvent.click(within(covered).getByRole("link", { name: "see incident #9" }));
-    expect(await screen.findAllByTestId("recommendation")).toHaveLength(2);
-    expect(currentLocation).toBe("/incidents/9?tab=actions");
+    const first = renderApp("/incidents/11?tab=actions");
+    const card = await screen.findByTestId("next-steps");
+    expect(within(card).getByRole("heading", { name: "Next steps" })).toBeInTheDocument();
+    expect(card).toHaveTextContent("Inconclusive cause");
+    const steps = within(card).getAllByTestId("next-step");
+    expect(steps).toHaveLength(2);
+    expect(steps[0]).toHaveTextContent("Check the candidate cause batching_threshold_4");
+    expect(steps[0]).toHaveTextContent("Decided by: the same comparison at dates when nothing changed");
+    expect(screen.queryByText(/no action in its catalogue/)).not.toBeInTheDocument();
+    expect(screen.queryByTestId("recommendation")).not.toBeInTheDocument();
     first.unmount();
-    renderApp("/incidents/10?tab=plan");
+    renderApp("/incidents/11?tab=plan");
     const plan = await screen.findByTestId("plan");
-    expect(await within(plan).findByRole("link", { name: "see incident #9" })).toHaveAttribute("href", "/incidents/9?tab=plan");
+    expect(plan).toHaveTextContent("The cause is inconclusive");
   });
 
-  test("the PM summary points to the other incident's recommendation", async () => {
+  test("an incident with no catalogue action says so, with no next steps", async () => {
     installFakeApi();
-    renderApp("/summary?incident=10", "pm-token");
+    renderApp("/incidents/12?tab=actions");
+    const none = await screen.findByTestId("no-recommendations");
+    expect(none).toHaveTextContent("The engine had no action in its catalogue for these causes.");
+    expect(screen.queryByTestId("next-steps")).not.toBeInTheDocument();
+  });
+
+  test("the PM summary lists the next steps of an inconclusive incident in plain language", async () => {
+    installFakeApi();
+    renderApp("/summary?incident=11", "pm-token");
     const summary = await screen.findByTestId("pm-summary");
-    expect(within(summary).getByRole("link", { name: "see incident #9" })).toHaveAttribute("href", "/summary?incident=9");
+    const next = within(summary).getByTestId("summary-next-steps");
+    expect(next).toHaveTextContent("No action yet. The analysis could not pin down the cause");
+    expect(summary).toHaveTextContent("The leading candidate is Policy change: batching_threshold_4 (confidence 87%), but the evidence is not strong enough to act on.");
+    expect(summary).not.toHaveTextContent("The most likely cause is");
+    expect(within(next).getAllByTestId("next-step")).toHaveLength(2);
+    expect(next).toHaveTextContent("What would settle it: a slice that carries most of the drop");
+    expect(summary).toHaveTextContent("Nothing to test until the next steps above settle the cause.");
     expect(summary).not.toHaveTextContent("No action recommended yet");
+    expect(within(summary).queryByRole("button")).toBeNull();
+  });
+
+  test("the PM summary of a no-action incident says no known change fits", async () => {
+    installFakeApi();
+    renderApp("/summary?incident=12", "pm-token");
+    const summary = await screen.findByTestId("pm-summary");
+    expect(within(summary).getByTestId("summary-no-action")).toHaveTextContent("none of the changes the engine knows how to suggest fits this cause");
+    expect(within(summary).queryByTestId("summary-next-steps")).toBeNull();
   });
 });
 

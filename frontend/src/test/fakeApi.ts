@@ -6,8 +6,8 @@ import served from "./analysis-served.json";
 
 /** Incident 9: `cxw analyze` output of the batching demo as the real GET /api/incidents/{id} served it. */
 export const analysisIncident = { ...served.owner, id: 9 };
-/** Incident 10: the same cause on another metric; its recommendations are incident 9's. */
-export const referringIncident = { ...served.referring, id: 10, recommendations_from: 9 };
+/** Incident 10: the same cause on another metric, with its own recommendations and plan. */
+export const sameCauseIncident = { ...served.same_cause, id: 10 };
 
 export const TOKENS: Record<string, typeof fx.engineer> = { "eng-token": fx.engineer, "pm-token": fx.pm };
 
@@ -39,7 +39,9 @@ export function installFakeApi(overrides: Record<string, Handler> = {}) {
     ["GET", /^\/api\/incidents\/7$/, "reader", () => fx.incidentDetail],
     ["GET", /^\/api\/incidents\/8$/, "reader", () => ({ ...fx.incidentDetail, ...fx.incidents[1] })],
     ["GET", /^\/api\/incidents\/9$/, "reader", () => analysisIncident],
-    ["GET", /^\/api\/incidents\/10$/, "reader", () => referringIncident],
+    ["GET", /^\/api\/incidents\/10$/, "reader", () => sameCauseIncident],
+    ["GET", /^\/api\/incidents\/11$/, "reader", () => fx.inconclusiveDetail],
+    ["GET", /^\/api\/incidents\/12$/, "reader", () => fx.noActionDetail],
     ["GET", /^\/api\/incidents\/3$/, "reader", () => ({ ...fx.incidentDetail, ...fx.incidents[2], causes: [], recommendations: [], experiment_plan: null })],
     ["GET", /^\/api\/incidents\/\d+\/slices$/, "reader", () => fx.slicesTop],
     ["PATCH", /^\/api\/incidents\/\d+$/, "engineer", (c) => ({ ...fx.incidentDetail, ...(c.body as object) })],

@@ -140,8 +140,32 @@ export const incidentDetail: IncidentDetail = {
     guardrails: [{ metric: "courier_minutes_per_order", max_increase: "5%" }],
     rollout: ["Randomize stores 50/50", "Check sample ratio after 24 h", "Read out after 14 days"],
   },
+  recommendation_status: "recommended",
+  next_steps: [],
   feedback: [],
 };
+
+/** An incident the engine could not explain well enough to act on: checks instead of actions. */
+export const inconclusiveDetail: IncidentDetail = {
+  ...incidentDetail,
+  id: 11,
+  recommendations: [],
+  experiment_plan: null,
+  recommendation_status: "inconclusive",
+  next_steps: [
+    {
+      check: "Check the candidate cause batching_threshold_4 (policy change) in region east (confidence 41%): it failed placebo time.",
+      decides: "the same comparison at dates when nothing changed: it should show no effect",
+    },
+    {
+      check: "Break on time rate in region east down by the other dimensions and by hour to see where the drop concentrates.",
+      decides: "a slice that carries most of the drop narrows the search to the teams and changes that touch it.",
+    },
+  ],
+};
+
+/** A cause the engine trusts, but no action in its catalogue fits it. */
+export const noActionDetail: IncidentDetail = { ...inconclusiveDetail, id: 12, recommendation_status: "no_action", next_steps: [] };
 
 export const slicesTop: SliceChildren = {
   incident_id: 7,

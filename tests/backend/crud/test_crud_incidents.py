@@ -4,6 +4,7 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from backend.actors import Actor
 from backend.crud import incidents, workspaces
@@ -86,20 +87,21 @@ def test_bad_slice_is_invalid(sessions, ws):
         incidents.upsert(s, s.merge(ws), [item], ME)
 
 
-def test_recommendations_ref_resolves_to_the_stored_incident(sessions, ws):
-    """An incident that points to another's recommendations (same cause) gets that incident's stored id."""
+def test_recommendation_status_and_next_steps_are_typed_not_extra(sessions, ws):
+    """`cxw analyze` writes recommendation_status and next_steps per incident: detail serves them as fields
+    (not in extra); an entry without them reads null and []; an unknown status is invalid."""
+    steps = [{"check": "Check the candidate cause policy A: it failed timing.",
+              "decides": "the metric by hour around the change"}]
     owner, other = fixture_incidents()
-    owner["recommendations"] = [{"title": "Revert the change", "rank": 1}]
-    other.pop("recommendations", None)
-    other["recommendations_ref"] = owner["id"]
+    owner.update(recommendations=[], experiment_plan=None, recommendation_status="inconclusive", next_steps=steps)
     with sessions.begin() as s:
         w = s.merge(ws)
-        stored = incidents.upsert(s, w, [owner, other], ME).created
-        by_ext = {i.external_id: i for i in stored}
-        referring = incidents.detail(s, by_ext[other["id"]])
-        assert referring["recommendations_from"] == by_ext[owner["id"]].id
-        assert referring["recommendations"] == [] and referring["extra"]["recommendations_ref"] == owner["id"]
-        assert incidents.detail(s, by_ext[owner["id"]])["recommendations_from"] is None
-        # a reference to an incident that is not stored resolves to nothing
-        by_ext[other["id"]].payload = {**by_ext[other["id"]].payload, "recommendations_ref": "not-stored"}
-        assert incidents.detail(s, by_ext[other["id"]])["recommendations_from"] is None
+        by_ext = {i.external_id: i for i in incidents.upsert(s, w, [owner, other], ME).created}
+        d = incidents.detail(s, by_ext[owner["id"]])
+        assert d["recommendation_status"] == "inconclusive" and d["next_steps"] == steps
+        assert "recommendation_status" not in d["extra"] and "next_steps" not in d["extra"]
+        plain = incidents.detail(s, by_ext[other["id"]])
+        assert plain["recommendation_status"] is None and plain["next_steps"] == []
+    bad = {**fixture_incidents()[0], "recommendation_status": "maybe"}
+    with pytest.raises(ValidationError), sessions.begin() as s:
+        incidents.upsert(s, s.merge(ws), [bad], ME)

@@ -5,7 +5,6 @@ import { download } from "../../api/client";
 import { api } from "../../api/endpoints";
 import type { ExperimentPlan } from "../../api/types";
 import { Empty, errorMessage } from "../States";
-import { CoveredBy } from "./CoveredBy";
 import { formatChange, formatDuration, formatPct, humanize } from "../../lib/format";
 import { unitOf } from "../../lib/series";
 
@@ -146,7 +145,7 @@ export function PdfButton({ incidentId }: { incidentId: number }) {
   );
 }
 
-export function PlanPanel({ plan, incidentId, coveredBy }: { plan: ExperimentPlan | null; incidentId: number; coveredBy?: number | null }) {
+export function PlanPanel({ plan, incidentId, inconclusive = false }: { plan: ExperimentPlan | null; incidentId: number; inconclusive?: boolean }) {
   return (
     <section className="card" aria-labelledby="plan-title" data-testid="plan">
       <div className="card-head">
@@ -157,8 +156,10 @@ export function PlanPanel({ plan, incidentId, coveredBy }: { plan: ExperimentPla
       <div className="card-body">
         {plan ? (
           <PlanView plan={plan} />
-        ) : coveredBy != null ? (
-          <CoveredBy from={coveredBy} what="experiment plan" to={`/incidents/${coveredBy}?tab=plan`} />
+        ) : inconclusive ? (
+          <Empty title="No experiment plan">
+            The cause is inconclusive, so there is no action to test yet: see the next steps on the Recommendations tab.
+          </Empty>
         ) : (
           <Empty title="No experiment plan">The engine writes one when a recommendation needs a test before rollout.</Empty>
         )}

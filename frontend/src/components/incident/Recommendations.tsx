@@ -10,7 +10,7 @@ import { Empty, errorMessage } from "../States";
 import { formatChange, formatInterval, humanize, type Unit } from "../../lib/format";
 import { isBad, unitOf } from "../../lib/series";
 import { metricInfo } from "../../lib/workspace";
-import { CoveredBy } from "./CoveredBy";
+import { NextStepsCard } from "./NextSteps";
 import { recActionId, recEffect, recParameters, recText, recTitle, recTradeoffs } from "./recs";
 
 function EffectText({ effect, interval, unit }: { effect: number | null; interval: Interval | null; unit: Unit }) {
@@ -196,12 +196,14 @@ export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: 
   const actionFor = (r: Recommendation, i: number): Action | undefined =>
     list.find((a) => a.title === recTitle(r, i)) ?? list.find((a) => a.key === recActionId(r, i) && !inc.recommendations.some((o, j) => j !== i && recActionId(o, j) === a.key));
   if (!inc.recommendations.length)
-    return (
-      <div className="card">
-        {inc.recommendations_from != null ? (
-          <CoveredBy from={inc.recommendations_from} what="recommendations and what-if" to={`/incidents/${inc.recommendations_from}?tab=actions`} />
-        ) : (
+    return inc.recommendation_status === "inconclusive" ? (
+      <NextStepsCard inc={inc} />
+    ) : (
+      <div className="card" data-testid="no-recommendations">
+        {inc.recommendation_status === "no_action" ? (
           <Empty title="No recommendations">The engine had no action in its catalogue for these causes.</Empty>
+        ) : (
+          <Empty title="No recommendations">The analysis wrote no recommendations for this incident.</Empty>
         )}
       </div>
     );

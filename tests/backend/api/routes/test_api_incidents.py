@@ -79,30 +79,34 @@ def test_detail_has_slices_causes_evidence_recommendations_plan(client, auth, in
     assert [r["id"] for r in d["recommendations"]] == ["rollback_policy_a", "add_couriers_north"]
     assert d["experiment_plan"]["randomization_unit"] == "store-hour (switchback)"
     assert d["extra"] == {"p_value": 0.00002, "q_value": 0.0004}
-    assert d["recommendations_from"] is None
+    assert d["recommendation_status"] is None and d["next_steps"] == []
     assert d["dedup_key"].endswith(":on_time_rate:*:2026-01-02T10:00:00")
     assert d["relative_change"] == pytest.approx((0.74 - 0.91) / 0.91)
     assert client.get("/api/incidents/424242", headers=auth("pm")).status_code == 404
 
 
-def test_detail_points_to_the_incident_whose_recommendations_cover_it(client, auth, workspace_id):
-    """The keys `cxw analyze` writes beside recommendations come back unchanged in `extra`; an incident that
-    points to another's recommendations (recommendations_ref, an analysis id) gets that incident's stored id."""
+def test_detail_serves_recommendation_status_next_steps_and_analyze_keys(client, auth, workspace_id):
+    """The keys `cxw analyze` writes beside recommendations come back unchanged in `extra`;
+    recommendation_status and next_steps come back as typed fields."""
     owner, other = fixture_incidents()
     written = {"pm_summary": "On time rate fell; revert policy A.", "pm_table": [["Metric", "Now"], ["on time rate", "74%"]],
                "recommendation_notes": ["no cost model"], "recommendations_markdown": "### Recommendations"}
-    owner.update(written)
-    other.pop("recommendations", None)
-    other.pop("experiment_plan", None)
-    other["recommendations_ref"] = owner["id"]
+    owner.update(written, recommendation_status="recommended", next_steps=[])
+    steps = [{"check": "Confirm that cancel rate really moved.", "decides": "the next days of cancel rate"}]
+    other.update(recommendations=[], experiment_plan=None, recommendation_status="inconclusive", next_steps=steps)
     r = client.post(f"/api/workspaces/{workspace_id}/incidents", json={"incidents": [owner, other]}, headers=auth("job"))
     ids = {i["metric"]: i["id"] for i in r.json()["data"]}
     o = client.get(f"/api/incidents/{ids[owner['metric']]}", headers=auth("pm")).json()
-    assert {k: o["extra"][k] for k in written} == written and o["recommendations_from"] is None
+    assert {k: o["extra"][k] for k in written} == written
+    assert o["recommendation_status"] == "recommended" and o["next_steps"] == []
     assert o["recommendations"] == owner["recommendations"] and o["experiment_plan"] == owner["experiment_plan"]
     d = client.get(f"/api/incidents/{ids[other['metric']]}", headers=auth("pm")).json()
-    assert d["recommendations_from"] == ids[owner["metric"]] and d["recommendations"] == []
-    assert d["extra"]["recommendations_ref"] == owner["id"]
+    assert d["recommendation_status"] == "inconclusive" and d["next_steps"] == steps and d["recommendations"] == []
+    assert "recommendation_status" not in d["extra"] and "next_steps" not in d["extra"]
+    assert "recommendations_from" not in d
+    bad = client.post(f"/api/workspaces/{workspace_id}/incidents",
+                      json={"incidents": [{**owner, "recommendation_status": "maybe"}]}, headers=auth("job"))
+    assert bad.status_code == 422
 
 
 def test_lifecycle_transitions_owner_notes_audited(client, auth, incident_ids, sessions):

@@ -28,8 +28,9 @@ T = TypeVar("T")
 
 
 class ReadCache:
-    def __init__(self, ttl: float, max_entries: int = 2048, inline: bool = False):
-        self.ttl, self.max_entries = ttl, max_entries
+    def __init__(self, ttl: float, max_entries: int = 2048, inline: bool = False,
+                 clock: Callable[[], float] = time.monotonic):
+        self.ttl, self.max_entries, self.clock = ttl, max_entries, clock
         self.version = 0
         self._items: dict[tuple, tuple[float, int, bytes]] = {}
         self._flights = SingleFlight(inline)
@@ -39,7 +40,7 @@ class ReadCache:
         if self.ttl <= 0:
             return None
         hit = self._items.get(key)
-        if hit is None or hit[0] < time.monotonic() or hit[1] != self.version:
+        if hit is None or hit[0] < self.clock() or hit[1] != self.version:
             return None
         return hit[2]
 
@@ -50,7 +51,7 @@ class ReadCache:
         with self._lock:
             if len(self._items) >= self.max_entries:
                 self._items.clear()
-            self._items[key] = (time.monotonic() + self.ttl, version, body)
+            self._items[key] = (self.clock() + self.ttl, version, body)
 
     def invalidate(self) -> None:
         with self._lock:

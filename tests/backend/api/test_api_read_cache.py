@@ -3,7 +3,6 @@ concurrent misses share one computation; the token cache forgets revoked tokens.
 
 import asyncio
 import threading
-import time
 
 from backend.actors import Actor
 from backend.api.cache import ReadCache
@@ -23,13 +22,16 @@ def test_writes_through_the_api_are_seen_at_once(client, auth, incident_ids):
 
 
 def test_other_writers_are_seen_within_the_ttl(app, client, auth, incident_ids, sessions):
-    app.state.read_cache.ttl = 0.3
+    now = [1000.0]  # the cache's clock, moved by hand: no wall-clock timing in the test
+    app.state.read_cache.clock = lambda: now[0]
+    app.state.read_cache.ttl = 1.0
     assert client.get(f"/api/incidents/{incident_ids[1]}", headers=auth("pm")).json()["owner"] is None
     with sessions.begin() as s:  # e.g. the cron job in another process
         crud_incidents.update(s, s.get(Incident, incident_ids[1]), status=None, owner="kim", notes=None,
                               actor=Actor("job", "job"))
+    now[0] += 0.9
     assert client.get(f"/api/incidents/{incident_ids[1]}", headers=auth("pm")).json()["owner"] is None  # cached
-    time.sleep(0.35)
+    now[0] += 0.2
     assert client.get(f"/api/incidents/{incident_ids[1]}", headers=auth("pm")).json()["owner"] == "kim"
 
 

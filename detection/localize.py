@@ -213,21 +213,55 @@ def _run(codes, labels, dims, model, leaf_change, total_change, cfg: LocalizeCon
     model.restrict(keep)
     lattice = Lattice(codes[keep], [len(v) for v in labels], cfg.max_depth)
     fit, pursuit = _search(lattice, model, cfg)
-    change = leaf_change[keep]
-    out = []
+    return _describe(fit.selected, lattice, pursuit, dims, labels, leaf_change[keep], total_change)
+
+
+def _describe(selected, lattice: Lattice, pursuit: Pursuit, dims, labels, change, total_change) -> list[Slice]:
+    """The selected slices as `Slice`s ranked by score, less those the better ones explain away."""
+    fit = pursuit.fit(selected)
+    ranked = []
     for s in fit.selected:
         without = pursuit.fit(tuple(t for t in fit.selected if t != s))
         carried = float(change[lattice.members(s)].sum())
         filters = tuple(sorted((dims[j], str(labels[j][v])) for j, v in lattice.filters(s).items()))
-        out.append(
-            Slice(
-                filters,
-                share=carried / total_change if total_change else 0.0,
-                score=pursuit.total(without) - pursuit.total(fit),
-            )
-        )
-    out.sort(key=lambda sl: (-sl.score, sl.key))
+        sl = Slice(filters, share=carried / total_change if total_change else 0.0,
+                   score=pursuit.total(without) - pursuit.total(fit))
+        ranked.append((sl, s, without))
+    ranked.sort(key=lambda item: (-item[0].score, item[0].key))
+    return _explain_away(ranked, lattice, pursuit)
+
+
+def _explain_away(ranked, lattice: Lattice, pursuit: Pursuit) -> list[Slice]:
+    """Keep a slice only when it still deviates once the leaves of the better-ranked kept slices are
+    set aside (greedy explanation, as in HotSpot's and Squeeze's set cover, Adtributor's explanatory
+    power): a slice selected only for the part of it that overlaps a better one — an interaction of
+    that cause, e.g. its big baskets hit harder — describes nothing of its own.
+
+    The test is the pursuit's own: the score-test gain of a common factor on the slice's remaining
+    leaves, under the fit without the slice, must beat the slice's penalty, with the change in the
+    same direction as over the whole slice."""
+    model = pursuit.model
+    out: list[Slice] = []
+    taken = np.zeros(lattice.n_leaves, dtype=bool)
+    for sl, s, without in ranked:
+        members = lattice.members(s)
+        rest = members[~taken[members]]
+        if out and not _still_deviates(pursuit, model, without, members, rest, pursuit.penalty(s)):
+            continue
+        out.append(sl)
+        taken[members] = True
     return out
+
+
+def _still_deviates(pursuit: Pursuit, model, without, members: np.ndarray, rest: np.ndarray, penalty: float) -> bool:
+    if len(rest) == 0:
+        return False
+    mu_all, _ = pursuit.leaf_state(without, members)
+    mu, phi = pursuit.leaf_state(without, rest)
+    p, q = model.screen_terms(rest, mu, phi)
+    gain = float(model.screen_gain(np.array([p.sum()]), np.array([q.sum()]))[0])
+    same_way = np.sign(float(np.sum(model.y[rest] - mu))) == np.sign(float(np.sum(model.y[members] - mu_all)))
+    return bool(gain > penalty and same_way)
 
 
 def _search(lattice: Lattice, model, cfg: LocalizeConfig):

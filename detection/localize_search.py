@@ -326,7 +326,7 @@ class Pursuit:
             self._related[s] = rel
         return rel
 
-    def _leaf_state(self, fit: Fit, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def leaf_state(self, fit: Fit, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fitted mean and dispersion of the given (sorted) leaves under `fit`."""
         mu = self.model.e[idx].copy()
         phi = self.phi0[idx].copy()
@@ -350,7 +350,7 @@ class Pursuit:
             cuboids = range(len(lat.cuboids))
         else:
             idx = lat.members(within)
-            dp, dq = model.screen_terms(idx, *self._leaf_state(fit, idx))
+            dp, dq = model.screen_terms(idx, *self.leaf_state(fit, idx))
             base = set(lat.cuboids[within[0]])
             cuboids = [c for c, cub in enumerate(lat.cuboids) if len(cub) > len(base) and base <= set(cub)]
         scored = []
@@ -452,7 +452,7 @@ class Pursuit:
         """Does a descendant of s deviate from the fitted factor of s by more than its penalty?"""
         lat, model = self.lat, self.model
         idx = lat.members(s)
-        p, q = model.screen_terms(idx, *self._leaf_state(fit, idx))
+        p, q = model.screen_terms(idx, *self.leaf_state(fit, idx))
         base = set(lat.cuboids[s[0]])
         for c, cub in enumerate(lat.cuboids):
             if len(cub) > len(base) and base <= set(cub):

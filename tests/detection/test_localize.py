@@ -103,6 +103,41 @@ def test_custom_column_names_and_duplicate_rows_are_summed():
     assert keys(localize(doubled, DIMS, real="obs", predict="fc")) == {"a=a6"}
 
 
+def _describe_selection(frame: pd.DataFrame, selection: list[str]) -> list[str]:
+    """The localizer's answer had its pursuit selected ``selection`` (slice keys) on these leaves."""
+    import sys
+
+    from detection.localize_models import GaussianNoise
+    from detection.localize_search import Lattice, Pursuit
+
+    loc = sys.modules["detection.localize"]  # the module (the package re-exports the function)
+    cfg = LocalizeConfig()
+    codes, labels = loc._encode(frame[DIMS])
+    model = GaussianNoise(frame["real"].to_numpy(float), frame["predict"].to_numpy(float))
+    model.restrict(model.keep())
+    lattice = Lattice(codes, [len(v) for v in labels], None)
+    pursuit = Pursuit(lattice, model, penalty=cfg.penalty, penalty_offset=cfg.penalty_offset,
+                      max_slices=cfg.max_slices, screen=cfg.screen, dispersion_prior=cfg.dispersion_prior)
+    code = {d: {str(v): i for i, v in enumerate(labels[j])} for j, d in enumerate(DIMS)}
+    chosen = [lattice.find({DIMS.index(d): code[d][v] for d, v in Slice.parse(k).filters}) for k in selection]
+    change = (frame["real"] - frame["predict"]).to_numpy(float)
+    return [s.key for s in loc._describe(tuple(chosen), lattice, pursuit, DIMS, labels, change, float(change.sum()))]
+
+
+def test_a_slice_whose_change_lies_inside_a_better_slice_is_explained_away():
+    # a=a1 fell by 30%, and its b=b2 part by 40% more: b=b2 moved only inside a=a1
+    nested = leaves(seed=11, causes={"a=a1": 0.7, "a=a1&b=b2": 0.6})
+    assert _describe_selection(nested, ["a=a1", "b=b2"]) == ["a=a1"]
+
+
+def test_a_second_cause_overlapping_the_first_is_kept():
+    # b=b2 fell everywhere, inside a=a1 and outside it: two causes
+    separate = leaves(seed=11, causes={"a=a1": 0.7, "b=b2": 0.8})
+    assert _describe_selection(separate, ["a=a1", "b=b2"]) == ["a=a1", "b=b2"]
+    found = localize(separate, DIMS)
+    assert keys(found) == {"a=a1", "b=b2"}
+
+
 # --------------------------------------------------------------------------- ratio KPI
 
 

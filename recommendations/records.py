@@ -170,6 +170,24 @@ def window_stats(ow: OpenWorkspace, scope: tuple[Slice, ...], start: datetime, e
     return window_stats_many(ow, [(scope, start, end)])[(scope, start, end)]
 
 
+MASK_BITS = 63  # the scan's mask is a signed BIGINT: bits 0..62
+
+
+def _mask_batches(keys: list[tuple]) -> list[list[tuple]]:
+    """``keys`` in order, cut into batches whose mask fits: one bit per key plus one per distinct window."""
+    batches: list[list[tuple]] = []
+    current: list[tuple] = []
+    windows: set[tuple] = set()
+    for key in keys:
+        window = (key[1], key[2])
+        if current and len(current) + 1 + len(windows | {window}) > MASK_BITS:
+            batches.append(current)
+            current, windows = [], set()
+        current.append(key)
+        windows.add(window)
+    return batches + [current] if current else batches
+
+
 def window_stats_many(ow: OpenWorkspace, keys: list[tuple[tuple[Slice, ...], datetime, datetime]]
                       ) -> dict[tuple, WindowStats]:
     """`window_stats` for many (scope, start, end) at once, in one scan over the union of the windows.
@@ -179,8 +197,9 @@ def window_stats_many(ow: OpenWorkspace, keys: list[tuple[tuple[Slice, ...], dat
     """
     ws = ow.workspace
     keys = list(dict.fromkeys(keys))
-    if len(keys) > 40:
-        return {**window_stats_many(ow, keys[:40]), **window_stats_many(ow, keys[40:])}
+    batches = _mask_batches(keys)
+    if len(batches) > 1:
+        return {k: v for batch in batches for k, v in window_stats_many(ow, batch).items()}
     if not keys:
         return {}
     specs = [metric_sql(m) for m in base_metrics(ws)]

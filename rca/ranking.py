@@ -95,6 +95,11 @@ def score_inputs(evidence: dict[str, Evidence], driver: bool = False) -> dict[st
     return {**model_inputs(raw), **{f"raw_{k}": v for k, v in raw.items()}}
 
 
+def _finite(value) -> float:
+    value = float(value) if value is not None else 0.0
+    return value if math.isfinite(value) else 0.0
+
+
 @dataclass(frozen=True)
 class RankingModel:
     """A conditional-logit model over `INPUTS`: every candidate gets a utility z = intercept + w·x, and
@@ -112,7 +117,9 @@ class RankingModel:
     bar: float = 0.5  # below this, a top cause is not asserted ("inconclusive")
 
     def utility(self, inputs: dict[str, float]) -> float:
-        z = self.intercept + sum(self.weights.get(k, 0.0) * inputs.get(k, 0.0) for k in INPUTS)
+        """intercept + w·x; an input that is missing or not finite (a degenerate fit) counts as no evidence, 0,
+        so one candidate's NaN cannot spread through the shared denominator to its rivals."""
+        z = self.intercept + sum(self.weights.get(k, 0.0) * _finite(inputs.get(k, 0.0)) for k in INPUTS)
         return max(min(z, 40.0), -40.0)
 
     def confidence(self, inputs: dict[str, float]) -> float:

@@ -24,6 +24,15 @@ def test_a_lone_candidate_gets_the_sigmoid_and_rivals_share_the_belief():
     assert weak[0] > 0.9 and weak[1] < 0.01
 
 
+def test_a_rival_with_a_degenerate_input_does_not_poison_the_others():
+    m = _model()
+    strong = {"did": 3.0, "scope": 1.0}
+    alone = m.confidences([strong, {"did": 0.0, "scope": 0.0}])
+    with_nan = m.confidences([strong, {"did": float("nan"), "scope": 0.0}])
+    assert all(math.isfinite(c) for c in with_nan)
+    assert with_nan == pytest.approx(alone)  # a NaN is no evidence, as a missing input is
+
+
 def test_the_fit_recovers_which_evidence_matters():
     rng = np.random.default_rng(0)
     rows, labels, groups = [], [], []

@@ -107,17 +107,30 @@ class SingleFlight:
 
 
 class InvalidateOnWrite:
-    """ASGI middleware: every non-GET request to /api invalidates the read cache (before and after it runs)."""
+    """ASGI middleware: every non-GET request to /api invalidates the read cache before it runs, again when
+    its response starts (after the route committed, before the client can see the answer and read again),
+    and once more when it ends.
+
+    The invalidation at the response start matters: the session's teardown, and with it the end of the
+    request, can come after the client already has its response; a read that started before the commit
+    must not be served to the client's next request."""
 
     def __init__(self, app, cache: ReadCache):
         self.app, self.cache = app, cache
 
     async def __call__(self, scope, receive, send):
         write = scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS")
-        if write:
-            self.cache.invalidate()
-        try:
+        if not write:
             await self.app(scope, receive, send)
-        finally:
-            if write:
+            return
+
+        async def send_after_invalidating(message):
+            if message["type"] == "http.response.start":
                 self.cache.invalidate()
+            await send(message)
+
+        self.cache.invalidate()
+        try:
+            await self.app(scope, receive, send_after_invalidating)
+        finally:
+            self.cache.invalidate()

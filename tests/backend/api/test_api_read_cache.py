@@ -5,7 +5,7 @@ import asyncio
 import threading
 
 from backend.actors import Actor
-from backend.api.cache import ReadCache
+from backend.api.cache import InvalidateOnWrite, ReadCache
 from backend.api.deps import TokenCache
 from backend.crud import incidents as crud_incidents
 from backend.models import Incident
@@ -126,3 +126,21 @@ def test_inline_computations_run_on_the_event_loop_thread():
 def test_the_app_runs_sqlite_work_inline_and_postgresql_work_in_threads(app, settings):
     inline = settings.resolved_database_url.startswith("sqlite")
     assert app.state.database_pings.inline == app.state.token_cache.lookups.inline == inline
+
+
+def test_a_write_invalidates_when_its_response_starts():
+    """A read cached while the write ran (before its commit) is gone before the client sees the response."""
+    cache = ReadCache(ttl=60)
+    seen_by_next_read = []
+
+    async def app(scope, receive, send):
+        cache.put(("detail", 1), b"before the commit", cache.version)  # a read that finished mid-write
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        seen_by_next_read.append(cache.get(("detail", 1)))  # the client's next GET, before teardown ends
+        await send({"type": "http.response.body", "body": b""})
+
+    async def send(message):
+        pass
+
+    asyncio.run(InvalidateOnWrite(app, cache)({"type": "http", "method": "PATCH"}, None, send))
+    assert seen_by_next_read == [None]

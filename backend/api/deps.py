@@ -69,9 +69,11 @@ class TokenCache:
         return hit[0]
 
     def put(self, key: str, actor: Actor, generation: int) -> None:
-        if self.ttl <= 0 or generation != self.generation:
+        if self.ttl <= 0:
             return
-        with self._lock:
+        with self._lock:  # checked under the lock: a revocation (clear) cannot slip in before the store
+            if generation != self.generation:
+                return
             if len(self._items) > 10_000:
                 self._items.clear()
             self._items[key] = (actor, time.monotonic() + self.ttl)

@@ -37,8 +37,11 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # No overflow limit: SQLite reads run on the event loop (backend.api.cache.SingleFlight), and a
+        # checkout there must never wait for a connection that only the loop itself can give back (the
+        # worker threads bound how many sessions are open anyway; extra connections close on return).
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 15},
-                                  pool_size=8, max_overflow=24, pool_pre_ping=False)
+                                  pool_size=8, max_overflow=-1, pool_pre_ping=False)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":

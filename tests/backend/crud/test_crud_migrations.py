@@ -39,3 +39,14 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_sqlite_checkouts_never_wait_for_the_pool(tmp_path):
+    """Reads on the event loop check out connections there: more than pool size + any overflow at once must
+    not block (the pool would wait for connections that only the blocked loop could give back)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'pool.db'}")
+    engine.pool._timeout = 0.5  # a wait, if there were one, fails fast instead of after 30 s
+    connections = [engine.connect() for _ in range(64)]
+    assert all(c.execute(sa.text("SELECT 1")).scalar() == 1 for c in connections)
+    for c in connections:
+        c.close()

@@ -65,7 +65,7 @@ def analyze_command(
     metric: Annotated[list[str], typer.Option("--metric", help="Only this metric (repeatable).")] = None,
     max_incidents: Annotated[int, typer.Option("--max-incidents", help="Explain at most this many.")] = 20,
     recommend: Annotated[int | None, typer.Option(
-        "--recommend", help="Recommend for the N most severe incidents (default: every incident; 0: none).")] = None,
+        "--recommend", min=0, help="Recommend for the N most severe incidents (default: every incident; 0: none).")] = None,
 ) -> None:
     """Detect regressions, explain each with ranked causes and evidence, and write the report."""
     enrich = None if recommend == 0 else RecommendationEnricher(recommend)

@@ -1,8 +1,9 @@
 """The FastAPI application: `create_app(settings)` wires settings, database, routers, errors and the SPA.
 
 Migrations run when the app is created, so a new database is ready before the first request. Everything
-is under /api (OpenAPI at /api/openapi.json, docs at /docs); the built React UI (``frontend/dist``) is
-served at / with index.html for client-side routes when it exists.
+is under /api (OpenAPI at /api/openapi.json, also at /openapi.json; docs at /docs, Swagger UI served from
+the `swagger-ui-py` package's files, so it works offline); the built React UI (``frontend/dist``) is served
+at / with index.html for client-side routes when it exists.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 from backend import __version__
 from backend.api.cache import InvalidateOnWrite, ReadCache, SingleFlight
@@ -56,7 +59,7 @@ def create_app(settings: Settings | None = None, *, pipeline: PipelineFn | None 
                 app.state.scheduler.shutdown()
             engine.dispose()
 
-    app = FastAPI(title="CX Workbench", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None,
+    app = FastAPI(title="CX Workbench", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json", generate_unique_id_function=_operation_id,
                   description="Incidents, causes, recommendations and approvals over operational metrics. "
                               "Authenticate with `Authorization: Bearer <token>` (see `cxw token create`).")
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None, *, pipeline: PipelineFn | None 
                             status_code=422)
 
     include_api(app)
+    _mount_docs(app)
     _mount_spa(app, settings.frontend_dist)
     return app
 
@@ -108,6 +112,27 @@ def freeze_startup_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+SWAGGER_ASSETS = "/docs/assets"
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from local files (no CDN: the workbench runs on machines without internet)."""
+    import swagger_ui
+
+    app.mount(SWAGGER_ASSETS, StaticFiles(directory=Path(swagger_ui.__file__).parent / "static"), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} API",
+                                   swagger_js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{SWAGGER_ASSETS}/favicon-32x32.png")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_alias() -> RedirectResponse:
+        return RedirectResponse(app.openapi_url, status_code=308)
 
 
 def _mount_spa(app: FastAPI, dist: Path) -> None:

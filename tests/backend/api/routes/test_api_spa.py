@@ -38,3 +38,19 @@ def test_without_a_build_the_root_explains(client):
     r = client.get("/")
     assert r.status_code == 404
     assert "not built" in r.json()["detail"]
+
+
+def test_docs_are_served_without_a_cdn(spa_client):
+    page = spa_client.get("/docs")
+    assert page.status_code == 200
+    assert "http" not in page.text.replace("http-equiv", "")  # every asset is local
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
+        assert asset in page.text
+        r = spa_client.get(asset)
+        assert r.status_code == 200 and len(r.content) > 10_000
+
+
+def test_openapi_json_at_the_root_is_the_schema_not_the_ui(spa_client):
+    r = spa_client.get("/openapi.json")
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.json()["info"]["title"] == "CX Workbench"

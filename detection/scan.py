@@ -159,7 +159,7 @@ def _detectors(config: DetectionConfig, side: str, tolerance: float, model: Seas
 
 
 def _scan_metric(spec: MetricSpec, cube: CubeSource, base_cols: tuple[int, int], win_cols: tuple[int, int],
-                 config: DetectionConfig, timings: dict[str, float]) -> tuple[_MetricScan | None, int]:
+                 config: DetectionConfig, timings: dict[str, float], where: str) -> tuple[_MetricScan | None, int]:
     own = config.for_metric(spec.name)
     clock = time.perf_counter()
     panel, untested = cube.panel(spec.name, spec.type, (base_cols, win_cols), own.min_support)
@@ -170,6 +170,9 @@ def _scan_metric(spec: MetricSpec, cube: CubeSource, base_cols: tuple[int, int],
         return None, untested
     rows = np.arange(panel.shape[0])
     base, window = panel.columns(*base_cols), panel.columns(*win_cols)
+    if base.denominator.sum() <= 0:
+        raise WorkspaceError(where, f"metrics.{spec.name}: no record of the baseline period has a value (NULL or "
+                                    "a zero denominator in all of them); fix the metric or detection.baseline_days")
     model = SeasonalBaseline().fit(base)
     residuals = model.residuals(window)
     side = "down" if sign < 0 else "up"
@@ -368,7 +371,7 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
     bucket_end = ts[-1] + step
     timings["read"] = time.perf_counter() - clock
 
-    results = [_scan_metric(m, source, (b0, w0), (w0, end), config, timings) for m in metrics]
+    results = [_scan_metric(m, source, (b0, w0), (w0, end), config, timings, where) for m in metrics]
     clock = time.perf_counter()
     scans = [s for s, _ in results if s is not None]
     untested = sum(u for _, u in results)

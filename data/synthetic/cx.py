@@ -817,6 +817,12 @@ def generate_cx(orders: int, days: int, seed: int, scenario: str, out: Path | st
         except ValueError:
             raise UserError(f"--start must be a date like 2026-01-01 (got {start!r})") from None
     start = datetime(start.year, start.month, start.day)
+    if seed < 0:
+        raise UserError(f"--seed must be 0 or more (got {seed})")
+    try:
+        start + timedelta(days=days + 1)
+    except OverflowError:
+        raise UserError(f"--start {start:%Y-%m-%d} with --days {days} runs past the last date (9999-12-31)") from None
     epoch_s = int((start - datetime(1970, 1, 1)).total_seconds())
 
     world_ss, plan_ss, chunks_ss, customers_ss, layout_ss = np.random.SeedSequence(seed).spawn(5)

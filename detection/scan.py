@@ -38,8 +38,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,6 +48,7 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from data.atomic import write_atomically
 from data.errors import WorkspaceError
 from data.slices import Slice
 from data.sources import OpenWorkspace
@@ -541,17 +540,8 @@ def _seasonal_factor(ms: _MetricScan, r: Regression) -> float:
 
 def write_regressions(result: ScanResult, out_dir: Path) -> Path:
     """Write ``out_dir/regressions.json`` atomically (a temp file moved into place)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "regressions.json"
-    fd, tmp = tempfile.mkstemp(prefix=".regressions-", suffix=".json", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(result.to_dict(), fh, indent=2, allow_nan=False, default=_json_default)
-            fh.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(target, json.dumps(result.to_dict(), indent=2, allow_nan=False, default=_json_default) + "\n")
     return target
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from data.atomic import make_temp_dir
 from data.errors import UserError, WorkspaceError
 from data.sources import OpenWorkspace, quote, sql_literal
 from data.workspace import MetricSpec, Workspace
@@ -222,7 +222,7 @@ def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
     started = time.perf_counter()
     wide_sql, long_sql = compile_cube_sql(ws, depth)
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".cube-", dir=out_dir))
+    staging = make_temp_dir(out_dir, "cube")
     try:
         _run(con, wide_sql, "aggregating", progress)
         target = staging / "cube.parquet"

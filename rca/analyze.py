@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data.atomic import make_temp_dir
 from data.errors import UserError
 from data.sources import OpenWorkspace, open_workspace
 from detection.types import Regression
@@ -79,7 +80,8 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
         if regressions is None:
             clock = time.perf_counter()
             if cube is None:
-                scratch = Path(tempfile.mkdtemp(prefix=".cxw-analyze-", dir=out if out and Path(out).is_dir() else None))
+                scratch = make_temp_dir(Path(out) if out and Path(out).is_dir() else Path(tempfile.gettempdir()),
+                                        "cxw-analyze")
                 build_cube(ow, scratch)
                 cube = scratch / "cube.parquet"
             elif Path(cube).is_dir() or Path(cube).suffix != ".parquet":  # a cube folder: reuse or build it there

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 from datetime import datetime, timedelta
 
@@ -22,34 +21,11 @@ from backend.actors import Actor
 from backend.crud import audit
 from backend.errors import Conflict, NotFound
 from backend.models import Run, Workspace, utcnow
+from data.processes import process_alive, this_host
 
 HEARTBEAT_EVERY = timedelta(seconds=30)
 STALE_AFTER = timedelta(minutes=5)  # ten missed heartbeats: the run's process is taken to have died
 log = logging.getLogger(__name__)
-
-
-def this_host() -> str:
-    """The host name plus the pid namespace, so a pid is only ever compared within the namespace it names."""
-    try:
-        namespace = os.readlink("/proc/self/ns/pid")
-    except OSError:
-        namespace = ""
-    return f"{socket.gethostname()} {namespace}".strip()[:300]
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` of this host exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
 
 
 def is_dead(run: Run, now: datetime | None = None) -> str | None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -34,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from data.atomic import make_temp_dir, temp_path
 from data.errors import UserError
 
 # ----------------------------------------------------------------------------------------------------
@@ -790,8 +790,7 @@ def _replace_dir(tmp: Path, out: Path) -> None:
     if not out.exists():
         os.replace(tmp, out)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    os.rmdir(old)
+    old = temp_path(out)
     os.replace(out, old)
     try:
         os.replace(tmp, out)
@@ -832,10 +831,7 @@ def generate_cx(orders: int, days: int, seed: int, scenario: str, out: Path | st
     customers = build_customers(orders, np.random.default_rng(customers_ss))
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the output is an ordinary folder
+    tmp = make_temp_dir(out.parent, out.name)
     try:
         (tmp / "orders").mkdir()
         streams = chunks_ss.spawn(len(chunks))

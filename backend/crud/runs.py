@@ -38,7 +38,8 @@ def is_dead(run: Run, now: datetime | None = None) -> str | None:
     last = run.heartbeat_at or run.started_at
     silent = (now or utcnow()) - last
     if silent > STALE_AFTER:
-        return f"no heartbeat for {silent.total_seconds() / 60:.0f} min (process {run.pid} on {run.host or 'unknown host'})"
+        where = f"process {run.pid} on {run.host or 'unknown host'}"
+        return f"no heartbeat for {silent.total_seconds() / 60:.0f} min ({where})"
     return None
 
 

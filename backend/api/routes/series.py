@@ -11,13 +11,13 @@ from backend.errors import Conflict, NotFound
 from backend.schemas.workspace import Series
 
 router = APIRouter(prefix="/workspaces", tags=["series"])
+SLICE_HELP = "dim=value&dim=value, or * for the total; write %, & and = inside a value as %25, %26, %3D"
 
 
 @router.get("/{workspace_id}/series", response_model=Series)
 def read_series(workspace_id: Id, session: SessionDep, _: Reader,
                 metric: Annotated[str, Query(min_length=1, max_length=200)],
-                slice: Annotated[str, Query(max_length=1000, description=(
-                    "dim=value&dim=value, or * for the total; write %, & and = inside a value as %25, %26, %3D"))] = "*",
+                slice: Annotated[str, Query(max_length=1000, description=SLICE_HELP)] = "*",
                 ) -> dict:
     """A metric's time series for one slice (`*` = total), from the cube, with 95% intervals."""
     ws = workspaces.get(session, workspace_id)

@@ -28,6 +28,14 @@ class TooLarge(ServiceError):
     status_code = 413
 
 
+def size_text(n: int) -> str:
+    """Bytes as people read them: ``200 MB``, ``9.8 KB``, ``512 bytes`` (1 KB = 1024 bytes)."""
+    for unit, size in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
+
+
 class UnsupportedType(ServiceError):
     status_code = 415
 

@@ -1,11 +1,14 @@
 """Service settings, read from the environment with the ``CXW_`` prefix (pydantic-settings).
 
-Outside development (``CXW_ENV`` other than ``development``) the service refuses to start with the
-default secret: `Settings.check_deployable` raises a `UserError` naming the variable to set.
+Outside development (``CXW_ENV`` other than ``development``) the service and every command that opens
+its database refuse the default secret, a short one or a predictable one (and a blank one anywhere):
+`Settings.check_deployable` raises a `UserError` naming the variable to set.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -16,6 +19,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from data.errors import UserError
 
 DEFAULT_SECRET = "cxw-development-secret-change-me"
+MIN_SECRET_BITS = 64
+
+
+def secret_bits(secret: str) -> float:
+    """An upper bound on a secret's entropy: its length times the Shannon entropy of its characters'
+    frequencies (``aaaa…`` has 0 bits, 32 characters of ``secrets.token_urlsafe`` about 150)."""
+    counts = Counter(secret)
+    return sum(c * math.log2(len(secret) / c) for c in counts.values())
 
 
 class Settings(BaseSettings):
@@ -67,7 +78,10 @@ class Settings(BaseSettings):
         return self.env == "development"
 
     def check_deployable(self) -> None:
-        """Refuse a default or short secret outside development."""
+        """Refuse a blank secret anywhere, and a default, short or low-entropy one outside development."""
+        if not self.secret_key.strip():
+            raise UserError("CXW_SECRET_KEY is empty or only whitespace; set it to a long random value "
+                            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
         if self.is_development:
             return
         if self.secret_key == DEFAULT_SECRET:
@@ -75,6 +89,10 @@ class Settings(BaseSettings):
                             "set CXW_SECRET_KEY to a long random value")
         if len(self.secret_key) < 16:
             raise UserError("CXW_SECRET_KEY must be at least 16 characters outside development")
+        if secret_bits(self.secret_key) < MIN_SECRET_BITS:
+            raise UserError(f"CXW_SECRET_KEY is too predictable ({secret_bits(self.secret_key):.0f} bits by its "
+                            f"character frequencies, at least {MIN_SECRET_BITS} needed outside development); "
+                            "set it to a long random value")
 
 
 def get_settings() -> Settings:

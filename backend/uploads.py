@@ -3,12 +3,18 @@
 Files are checked (size, emptiness, type by name and content), written to a fresh folder under the
 data dir, and validated with the same loaders as any workspace (`data.sources.open_workspace`). Any
 failure removes the folder and stores nothing; the error names the uploaded file at fault.
+
+A gzip-compressed CSV counts with its decompressed size: it is decompressed once, in chunks, only to
+count, and refused (413) as soon as the count passes the limit, so a small file holding gigabytes is
+never expanded in full. Change logs in other compressed formats (which pandas would expand) are refused.
 """
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import uuid
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,12 +23,13 @@ from sqlalchemy.orm import Session
 
 from backend.actors import Actor
 from backend.crud import workspaces
-from backend.errors import Invalid, TooLarge, UnsupportedType
+from backend.errors import Invalid, TooLarge, UnsupportedType, size_text
 from backend.models import Workspace
 from data.errors import UserError
 from data.sources import CSV_SUFFIXES, PARQUET_SUFFIXES
 
 CHUNK = 1024 * 1024
+OTHER_COMPRESSION = (".bz2", ".zip", ".xz", ".zst", ".tar", ".tgz")  # pandas would expand these on reading
 
 
 def _safe_name(filename: str | None, fallback: str) -> str:
@@ -37,9 +44,28 @@ def _copy_limited(src: BinaryIO, dest: Path, limit: int, label: str, used: int) 
         while chunk := src.read(CHUNK):
             written += len(chunk)
             if used + written > limit:
-                raise TooLarge(f"{label}: the upload is larger than the limit of {limit / 1024 / 1024:.0f} MB")
+                raise TooLarge(f"{label}: the upload is larger than the limit of {size_text(limit)}")
             out.write(chunk)
     return written
+
+
+def _stored_size(path: Path, label: str, limit: int, used: int) -> int:
+    """The bytes a stored file counts for: its size, or for ``.gz`` its decompressed size. Decompression
+    stops as soon as ``used`` plus the count passes ``limit`` (413)."""
+    if not label.lower().endswith(".gz"):
+        return path.stat().st_size
+    total = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                if total == 0 and b"\x00" in chunk[:64 * 1024]:
+                    raise UnsupportedType(f"{label}: binary content, not a gzip-compressed text CSV file")
+                total += len(chunk)
+                if used + total > limit:
+                    raise TooLarge(f"{label}: decompressed, the upload is larger than the limit of {size_text(limit)}")
+    except (OSError, EOFError, zlib.error) as err:
+        raise Invalid(f"{label}: not a valid gzip file ({err})") from None
+    return total
 
 
 def _records_kind(name: str, path: Path) -> str:
@@ -92,18 +118,21 @@ def store_upload(session: Session, data_dir: Path, actor: Actor, *, spec: tuple[
             records_name = "records-" + records_name
         records_path = folder / records_name
         size = _copy_limited(records[1], records_path, limit, records_name, used)
-        used += size
         if size == 0:
             raise Invalid(f"records {records_name}: the file is empty")
+        used += _stored_size(records_path, records_name, limit, used)
         kind = _records_kind(records_name, records_path)
         raw["records"] = {**raw["records"], "path": records_name, "format": kind}
         if changes is not None:
             changes_name = _safe_name(changes[0], "changes.csv")
             if changes_name == records_name:
                 changes_name = "changes-" + changes_name
+            if changes_name.lower().endswith(OTHER_COMPRESSION):
+                raise UnsupportedType(f"changes {changes_name}: upload the change log as .csv or .csv.gz")
             size = _copy_limited(changes[1], folder / changes_name, limit, changes_name, used)
             if size == 0:
                 raise Invalid(f"changes {changes_name}: the file is empty")
+            used += _stored_size(folder / changes_name, changes_name, limit, used)
             raw["changes"] = {"path": changes_name}
         elif raw.get("changes"):
             raise Invalid(f"workspace {spec_name}: names a change log (changes.path) but no changes file was uploaded")

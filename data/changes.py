@@ -7,6 +7,7 @@ file, line and column of the first mistake.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,12 +40,15 @@ class ChangeEvent:
 
 
 def _read_csv(path: Path, where: str) -> pd.DataFrame:
+    if path.is_file() and not path.read_bytes()[:4096].strip():
+        raise WorkspaceError(where, f"{path.name}: the file is empty; it needs the header row {','.join(REQUIRED)}"
+                                    ",description")
     for encoding in ("utf-8", "latin-1"):
         try:
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, sep=None, engine="python")
         except UnicodeDecodeError:
             continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as err:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, OSError) as err:
             raise WorkspaceError(where, f"{path.name}: cannot read CSV: {str(err).splitlines()[0]}") from None
     raise WorkspaceError(where, f"{path.name}: not UTF-8 or Latin-1 text")
 

@@ -38,8 +38,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,6 +48,7 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from data.atomic import write_atomically
 from data.errors import WorkspaceError
 from data.slices import Slice
 from data.sources import OpenWorkspace
@@ -159,7 +158,7 @@ def _detectors(config: DetectionConfig, side: str, tolerance: float, model: Seas
 
 
 def _scan_metric(spec: MetricSpec, cube: CubeSource, base_cols: tuple[int, int], win_cols: tuple[int, int],
-                 config: DetectionConfig, timings: dict[str, float]) -> tuple[_MetricScan | None, int]:
+                 config: DetectionConfig, timings: dict[str, float], where: str) -> tuple[_MetricScan | None, int]:
     own = config.for_metric(spec.name)
     clock = time.perf_counter()
     panel, untested = cube.panel(spec.name, spec.type, (base_cols, win_cols), own.min_support)
@@ -170,6 +169,9 @@ def _scan_metric(spec: MetricSpec, cube: CubeSource, base_cols: tuple[int, int],
         return None, untested
     rows = np.arange(panel.shape[0])
     base, window = panel.columns(*base_cols), panel.columns(*win_cols)
+    if base.denominator.sum() <= 0:
+        raise WorkspaceError(where, f"metrics.{spec.name}: no record of the baseline period has a value (NULL or "
+                                    "a zero denominator in all of them); fix the metric or detection.baseline_days")
     model = SeasonalBaseline().fit(base)
     residuals = model.residuals(window)
     side = "down" if sign < 0 else "up"
@@ -368,7 +370,7 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
     bucket_end = ts[-1] + step
     timings["read"] = time.perf_counter() - clock
 
-    results = [_scan_metric(m, source, (b0, w0), (w0, end), config, timings) for m in metrics]
+    results = [_scan_metric(m, source, (b0, w0), (w0, end), config, timings, where) for m in metrics]
     clock = time.perf_counter()
     scans = [s for s, _ in results if s is not None]
     untested = sum(u for _, u in results)
@@ -538,17 +540,8 @@ def _seasonal_factor(ms: _MetricScan, r: Regression) -> float:
 
 def write_regressions(result: ScanResult, out_dir: Path) -> Path:
     """Write ``out_dir/regressions.json`` atomically (a temp file moved into place)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "regressions.json"
-    fd, tmp = tempfile.mkstemp(prefix=".regressions-", suffix=".json", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(result.to_dict(), fh, indent=2, allow_nan=False, default=_json_default)
-            fh.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(target, json.dumps(result.to_dict(), indent=2, allow_nan=False, default=_json_default) + "\n")
     return target
 
 

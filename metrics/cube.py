@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -25,7 +24,8 @@ from pathlib import Path
 
 import duckdb
 
-from data.errors import UserError
+from data.atomic import make_temp_dir
+from data.errors import UserError, WorkspaceError
 from data.sources import OpenWorkspace, quote, sql_literal
 from data.workspace import MetricSpec, Workspace
 
@@ -117,6 +117,22 @@ def _composite_select(m: MetricSpec, index: dict[str, int], specs: dict[str, Met
             f"1.0 AS denominator, n, NULL::DOUBLE AS num_sq, NULL::DOUBLE AS den_sq, NULL::DOUBLE AS num_den FROM wide")
 
 
+def check_metrics_have_values(ow: OpenWorkspace) -> None:
+    """Raise `WorkspaceError` for a metric without a value in any record (all NULL, or a zero denominator):
+    one aggregate over the records, with the same per-record inputs as the cube. (The cube itself holds
+    such a metric with NULL values; analysing it is what cannot work.)"""
+    base = [m for m in ow.workspace.metrics if m.type != "composite"]
+    inputs = [col for i, m in enumerate(base) for col in _metric_inputs(m, i)]
+    aggs = [a for i, m in enumerate(base) for a in _metric_aggregates(m, i) if a.endswith(f" AS den{i}")]
+    row = ow.con.execute(f"SELECT {', '.join(aggs)} FROM (SELECT {', '.join(inputs)} FROM records)").fetchone()
+    for m, denominator in zip(base, row, strict=True):
+        if not denominator:
+            problem = (f"the denominator {m.denominator!r} sums to 0 over the records where numerator and "
+                       "denominator are not NULL" if m.type == "ratio" else f"{m.expr!r} is NULL in every record")
+            raise WorkspaceError(str(ow.workspace.source_file),
+                                 f"metrics.{m.name}: {problem}, so the metric has no value")
+
+
 def compile_cube_sql(ws: Workspace, depth: int | None = None) -> tuple[str, str]:
     """The two statements that build the cube: the wide GROUPING SETS aggregate and its long form.
 
@@ -198,11 +214,15 @@ def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
     con = ow.con
     con.execute("SET preserve_insertion_order = false")
     if memory_limit:
-        con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
+        try:
+            con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
+        except duckdb.Error as err:
+            problem = str(err).splitlines()[0].split(": ", 1)[-1]
+            raise UserError(f"--memory-limit {memory_limit!r}: {problem}") from None
     started = time.perf_counter()
     wide_sql, long_sql = compile_cube_sql(ws, depth)
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".cube-", dir=out_dir))
+    staging = make_temp_dir(out_dir, "cube")
     try:
         _run(con, wide_sql, "aggregating", progress)
         target = staging / "cube.parquet"

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data.atomic import make_temp_dir
 from data.errors import UserError
 from data.sources import OpenWorkspace, open_workspace
 from detection.types import Regression
-from metrics.cube import build_cube
+from metrics.cube import build_cube, check_metrics_have_values
 from rca.engine import RcaOptions, explain
 from rca.report import incidents_document, render_markdown, severity, write_outputs
 from rca.types import Incident
@@ -59,10 +60,13 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
     recommendations; a ``recommendations_markdown`` key is rendered into the report); when it has a
     ``prepare(ow, incidents)`` method, that is called once first with every incident, in report order.
     """
+    if max_incidents < 0:
+        raise UserError(f"--max-incidents must be 0 or more (got {max_incidents})")
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     ow = workspace if isinstance(workspace, OpenWorkspace) else open_workspace(workspace)
     ws = ow.workspace
+    check_metrics_have_values(ow)
     timings["open"] = time.perf_counter() - clock
     if metrics:
         for m in metrics:
@@ -76,7 +80,8 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
         if regressions is None:
             clock = time.perf_counter()
             if cube is None:
-                scratch = Path(tempfile.mkdtemp(prefix=".cxw-analyze-", dir=out if out and Path(out).is_dir() else None))
+                scratch = make_temp_dir(Path(out) if out and Path(out).is_dir() else Path(tempfile.gettempdir()),
+                                        "cxw-analyze")
                 build_cube(ow, scratch)
                 cube = scratch / "cube.parquet"
             elif Path(cube).is_dir() or Path(cube).suffix != ".parquet":  # a cube folder: reuse or build it there

@@ -9,14 +9,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from data.atomic import write_atomically
 from data.workspace import Workspace
 from rca.types import Cause, Evidence, Incident
 
@@ -246,19 +245,6 @@ def _evidence_text(name: str, e: dict, spec, rate: bool) -> str:
             moved += f" (PSI {dist['psi']:.2f}, {dist['test']} p = {_fmt_p(dist['p_value'])})"
         return f"{e['feature']} carries {e['share_of_change']:.0%} of the change by SHAP{moved}"
     return json.dumps(e)[:200]
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_outputs(out_dir: Path, doc: dict, markdown: str) -> tuple[Path, Path]:

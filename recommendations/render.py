@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from data.atomic import temp_path
 from data.workspace import Workspace
 from rca.types import Incident
 from recommendations import text
@@ -284,8 +285,7 @@ def render_plan_pdf(plan: ExperimentPlan, path: str | Path) -> Path:
              Paragraph("Stop criteria", h2), items(plan.stop_criteria, numbered=False)]
     if plan.notes:
         story += [Paragraph("Notes", h2), items(plan.notes, numbered=False)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_path(path)
     doc = SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
                             bottomMargin=16 * mm, title=_pdf_text(f"Experiment plan: {plan.title}"),
                             author="CX Workbench")

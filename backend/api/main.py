@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from backend import __version__
 from backend.api.cache import InvalidateOnWrite, ReadCache, SingleFlight
 from backend.api.deps import TokenCache
-from backend.api.limits import BodyLimitMiddleware
+from backend.api.limits import BodyLimitMiddleware, FiniteJSONMiddleware
 from backend.api.routes import include_api
 from backend.db import make_engine, make_sessionmaker, migrate
 from backend.pipeline import PipelineFn
@@ -73,7 +73,9 @@ def create_app(settings: Settings | None = None, *, pipeline: PipelineFn | None 
     app.state.database_pings = SingleFlight(inline)
     app.state.scheduler = None
     app.add_middleware(InvalidateOnWrite, cache=app.state.read_cache)
-    app.add_middleware(BodyLimitMiddleware, default=JSON_BODY_LIMIT, upload=settings.upload_max_bytes + 1024 * 1024)
+    app.add_middleware(FiniteJSONMiddleware)
+    app.add_middleware(BodyLimitMiddleware, default=JSON_BODY_LIMIT, upload=settings.upload_max_bytes,
+                       slack=1024 * 1024)  # multipart framing around the files
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

@@ -63,7 +63,8 @@ def analyze_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for incidents.json and report.md.")],
     cube: Annotated[Path, typer.Option("--cube", help="Reuse this cube.parquet instead of building one.")] = None,
     metric: Annotated[list[str], typer.Option("--metric", help="Only this metric (repeatable).")] = None,
-    max_incidents: Annotated[int, typer.Option("--max-incidents", help="Explain at most this many.")] = 20,
+    max_incidents: Annotated[int, typer.Option("--max-incidents", min=0,
+                                               help="Explain at most this many.")] = 20,
     recommend: Annotated[int | None, typer.Option(
         "--recommend", min=0, help="Recommend for the N most severe incidents (default: every incident; 0: none).")] = None,
 ) -> None:

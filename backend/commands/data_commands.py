@@ -9,16 +9,36 @@ import typer
 from rich.console import Console
 
 from backend.cli import app
-from data.sources import open_workspace
-from metrics.cube import build_cube
+from data.sources import OpenWorkspace, open_workspace
+from metrics.cube import build_cube, check_metrics_have_values
 
 console = Console(stderr=True)
 
 
+def check_later_stages(ow: OpenWorkspace) -> None:
+    """What `cxw analyze` checks before its first result, by the stages' own validators: every metric has a
+    value somewhere, the ``detection:``, ``rca:`` and ``recommendations:`` sections, the detection span."""
+    from detection.config import detection_config
+    from detection.scan import check_span
+    from rca.engine import RcaOptions
+    from rca.hypotheses import load_hypotheses
+    from recommendations.settings import load_settings
+
+    ws = ow.workspace
+    check_metrics_have_values(ow)
+    config = detection_config(ws)
+    check_span(ow, config)
+    RcaOptions.from_workspace(ws.rca, str(ws.source_file))
+    load_hypotheses(ws.rca, source=str(ws.source_file))
+    load_settings(ws)
+
+
 @app.command("validate")
 def validate(workspace: Path = typer.Argument(..., help="Workspace YAML file (or its folder).")) -> None:
-    """Validate a workspace file against its data; exit 2 with one line naming the mistake."""
+    """Validate a workspace file against its data and every stage's settings; exit 2 with one line naming
+    the mistake."""
     ow = open_workspace(workspace)
+    check_later_stages(ow)
     ws = ow.workspace
     console.print(f"[green]ok[/green] {ws.name}: {len(ow.files)} file(s), {len(ws.metrics)} metrics, "
                   f"{len(ws.records.dimensions)} dimensions, {len(ow.changes)} change events")

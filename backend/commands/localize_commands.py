@@ -14,9 +14,7 @@ Writes the Squeeze output format::
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from backend.cli import app
+from data.atomic import write_atomically
 from data.errors import UserError
 from detection.localize import LocalizeConfig, localize, localize_ratio
 
@@ -141,17 +140,7 @@ def localize_directory(directory: Path, config: LocalizeConfig | None = None, pr
 
 def write_records(records: list[dict], out: Path) -> None:
     """Write the JSON atomically: a reader never sees a half-written file."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(records, fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(Path(out), json.dumps(records, indent=1) + "\n")
 
 
 @app.command("localize")

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from backend.cli import app
+from data.atomic import write_atomically
 from data.errors import UserError
 from data.sources import open_workspace
 
@@ -76,8 +77,5 @@ def plan_command(
     if fmt == "pdf":
         render_plan_pdf(plan, out)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(render_plan_markdown(plan), encoding="utf-8")
-        tmp.replace(out)
+        write_atomically(out, render_plan_markdown(plan))
     print(f"plan for {incident}: {plan.title} → {out}", file=sys.stderr)

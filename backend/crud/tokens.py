@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,12 +28,25 @@ def public(token: ApiToken) -> dict:
             "created_by": token.created_by, "created_at": token.created_at, "revoked_at": token.revoked_at}
 
 
+def check_name(name: str) -> None:
+    """A token name is plain text: at most 200 characters, no control or invisible formatting characters
+    (NUL, newlines, bidi overrides such as U+202E, zero-width characters) that would disguise it in lists
+    and the audit trail."""
+    if len(name) > 200:
+        raise Invalid(f"token name: {len(name)} characters, at most 200")
+    for i, ch in enumerate(name):
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            raise Invalid(f"token name: character U+{ord(ch):04X} at position {i + 1} is a control or invisible "
+                          "character; use plain text")
+
+
 def create(session: Session, secret_key: str, role: str, name: str, actor: Actor) -> tuple[ApiToken, str]:
     """Issue a token; returns the row and the secret (which is not stored)."""
     if role not in ROLES:
         raise Invalid(f"role {role!r} is not one of {', '.join(ROLES)}")
     if not name.strip():
         raise Invalid("a token needs a name")
+    check_name(name)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name.strip(), role=role, token_hash=hash_token(secret_key, secret),
                      prefix=secret[:10], created_by=actor.name)

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import pipeline as pipeline_module
 from backend.actors import JOB_ACTOR, Actor
 from backend.crud import actions, incidents, outbox, runs, workspaces
-from backend.errors import Invalid
+from backend.errors import Conflict, Invalid
 from backend.models import Workspace
 from backend.schemas.incident import IncidentPublic
 from backend.settings import Settings
@@ -86,15 +87,29 @@ def _load_incidents_file(path: Path) -> list:
     return pipeline_module.incidents_from(doc, None)
 
 
+def _workspace_id(sessions: sessionmaker[Session], workspace: str | Path | int, actor: Actor) -> int:
+    """The workspace's id, registering a path on its first run. When a concurrent first run registers the
+    same path first, this run uses that row (and then finds the workspace busy, or runs after it)."""
+    if isinstance(workspace, int):
+        with sessions() as session:
+            return workspaces.get(session, workspace).id
+    try:
+        with sessions.begin() as session:
+            return workspaces.find_or_register(session, workspace, actor).id
+    except (Conflict, sa.exc.IntegrityError):
+        with sessions.begin() as session:
+            return workspaces.find_or_register(session, workspace, actor).id
+
+
 def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: str | Path | int, *,
                webhooks: list[str] = (), fmt: str = "auto", full: bool = False, incidents_file: Path | None = None,
                pipeline: pipeline_module.PipelineFn | None = None, actor: Actor = JOB_ACTOR,
                deliver: bool = True, build_cube: bool = True) -> JobResult:
     hooks = resolve_webhooks(settings, list(webhooks), fmt)
+    ws_id = _workspace_id(sessions, workspace, actor)
     with sessions.begin() as session:
-        ws = (workspaces.get(session, workspace) if isinstance(workspace, int)
-              else workspaces.find_or_register(session, workspace, actor))
-        ws_id, ws_path = ws.id, ws.path
+        ws = workspaces.get(session, ws_id)
+        ws_path = ws.path
         since = None if full else runs.last_watermark(session, ws)
     watermark = data_watermark(ws_path)
     with sessions.begin() as session:
@@ -108,6 +123,7 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
                               detail={"reason": f"no records after {since}"})
             result = JobResult(runs.public(run))
     else:
+        beat = runs.Heartbeat(sessions, run_id).start()
         try:
             if build_cube and incidents_file is None:
                 with sessions.begin() as session:
@@ -135,6 +151,8 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
             if isinstance(err, (UserError, ValueError)) and not isinstance(err, UserError):
                 raise Invalid(message) from err
             raise
+        finally:
+            beat.stop()
     if deliver:
         result.delivery = deliver_due(sessions, settings)
     return result

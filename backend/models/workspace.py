@@ -57,3 +57,7 @@ class Run(Base):
     messages_queued: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     detail: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # The process doing the run, and when it last said it was alive (see backend.crud.runs.is_dead).
+    host: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+    pid: Mapped[int | None] = mapped_column(nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -91,6 +91,9 @@ class RunPublic(ORMModel):
     incidents_updated: int
     messages_queued: int
     error: str | None
+    host: str | None = Field(description="Host (and pid namespace) of the process doing the run")
+    pid: int | None
+    heartbeat_at: datetime | None = Field(description="When the run's process last said it was alive")
 
 
 class DetectRequest(BaseModel):

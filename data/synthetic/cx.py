@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -34,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from data.atomic import make_temp_dir, temp_path
 from data.errors import UserError
 
 # ----------------------------------------------------------------------------------------------------
@@ -790,8 +790,7 @@ def _replace_dir(tmp: Path, out: Path) -> None:
     if not out.exists():
         os.replace(tmp, out)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    os.rmdir(old)
+    old = temp_path(out)
     os.replace(out, old)
     try:
         os.replace(tmp, out)
@@ -817,6 +816,12 @@ def generate_cx(orders: int, days: int, seed: int, scenario: str, out: Path | st
         except ValueError:
             raise UserError(f"--start must be a date like 2026-01-01 (got {start!r})") from None
     start = datetime(start.year, start.month, start.day)
+    if seed < 0:
+        raise UserError(f"--seed must be 0 or more (got {seed})")
+    try:
+        start + timedelta(days=days + 1)
+    except OverflowError:
+        raise UserError(f"--start {start:%Y-%m-%d} with --days {days} runs past the last date (9999-12-31)") from None
     epoch_s = int((start - datetime(1970, 1, 1)).total_seconds())
 
     world_ss, plan_ss, chunks_ss, customers_ss, layout_ss = np.random.SeedSequence(seed).spawn(5)
@@ -826,10 +831,7 @@ def generate_cx(orders: int, days: int, seed: int, scenario: str, out: Path | st
     customers = build_customers(orders, np.random.default_rng(customers_ss))
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the output is an ordinary folder
+    tmp = make_temp_dir(out.parent, out.name)
     try:
         (tmp / "orders").mkdir()
         streams = chunks_ss.spawn(len(chunks))

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from data.atomic import make_temp_dir
 from data.errors import UserError
 
 SCENARIOS = ("scoped_change", "mediated_change", "driver_shift", "staggered", "global_change", "quiet")
@@ -393,7 +393,7 @@ def generate_domain(domain: str | Domain, scenario: str, records: int, seed: int
     }
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = make_temp_dir(out.parent, out.name)
     try:
         (tmp / "records").mkdir()
         pq.write_table(pa.table(table), tmp / "records" / "part-0.parquet", compression="zstd")

@@ -15,6 +15,7 @@ import pytest
 from backend.api.main import create_app
 from backend.cli import main
 from backend.crud.tokens import hash_token
+from backend.db import head_revision
 from backend.models import ApiToken, AuditEntry
 from backend.settings import DEFAULT_SECRET, Settings
 from data.errors import UserError
@@ -61,7 +62,7 @@ def test_refuses_default_secret_outside_development(tmp_path, monkeypatch, capsy
 
 def test_db_upgrade_and_bad_database_url(env, monkeypatch, capsys):
     assert main(["db-upgrade"]) == 0
-    assert "revision 0001" in capsys.readouterr().err
+    assert f"revision {head_revision()}" in capsys.readouterr().err
     monkeypatch.setenv("CXW_DATABASE_URL", "mysql://nobody@127.0.0.1/x")
     assert main(["db-upgrade"]) == 2
     assert "unsupported database" in capsys.readouterr().err
@@ -140,3 +141,38 @@ def test_scheduler_tick_runs_every_workspace(settings, sessions, workspace_id, c
     with sessions() as s:
         assert [r.status for r in s.query(Run).order_by(Run.id)] == ["succeeded", "skipped"]
     assert "next run" in scheduler.describe() or "not scheduled" in scheduler.describe()
+
+
+def test_token_create_refuses_undeployable_secrets(env, monkeypatch, sessions, capsys):
+    monkeypatch.setenv("CXW_ENV", "production")
+    assert main(["token", "create", "--role", "pm"]) == 2
+    assert "CXW_ENV=production but CXW_SECRET_KEY is the development default" in capsys.readouterr().err
+    monkeypatch.setenv("CXW_SECRET_KEY", "0" * 40)
+    assert main(["token", "create", "--role", "pm"]) == 2
+    assert "CXW_SECRET_KEY is too predictable (0 bits" in capsys.readouterr().err
+    monkeypatch.setenv("CXW_SECRET_KEY", "Vq3-xR8_tLp0Zk2WmN7yBc4HsJd9FgE1")
+    assert main(["token", "create", "--role", "pm"]) == 0
+    capsys.readouterr()
+    for env_name in ("production", "development"):
+        monkeypatch.setenv("CXW_ENV", env_name)
+        monkeypatch.setenv("CXW_SECRET_KEY", " " * 16)
+        assert main(["token", "create", "--role", "pm"]) == 2
+        err = capsys.readouterr().err
+        assert "CXW_SECRET_KEY is empty or only whitespace" in err and len(err.strip().splitlines()) == 1
+    with sessions() as s:
+        assert s.query(ApiToken).count() == 1
+    with pytest.raises(UserError, match="only whitespace"):
+        create_app(Settings(secret_key="\t \n", data_dir=env.data_dir))
+
+
+@pytest.mark.parametrize("name", ["bot\u202egnp.exe", "a\u2066b", "line\nbreak", "zero\u200bwidth", "bell\x07"])
+def test_token_names_refuse_control_and_bidi_characters(env, sessions, capsys, name):
+    assert main(["token", "create", "--role", "pm", "--name", name]) == 2
+    err = capsys.readouterr().err
+    assert "control or invisible character" in err and len(err.strip().splitlines()) == 1
+    with sessions() as s:
+        assert s.query(ApiToken).count() == 0
+
+
+def test_plain_unicode_token_names_are_fine(env, capsys):
+    assert main(["token", "create", "--role", "pm", "--name", "Zoë's nightly bot — ünïcode"]) == 0

@@ -133,4 +133,4 @@ def test_daily_grain_and_depth_option(tmp_path):
 def test_cli_metrics_writes_cube_and_info(tiny_workspace, tmp_path, capsys):
     assert main(["metrics", str(tiny_workspace), "--out", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "cube.parquet").exists() and (tmp_path / "out" / "cube.json").exists()
-    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".cube-")]
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]  # no staging left

@@ -24,3 +24,12 @@ def list_runs(session: SessionDep, _: Engineer, page: PageDep,
 def read_run(run_id: Id, session: SessionDep, _: Engineer) -> dict:
     """One detection run."""
     return runs.public(runs.get(session, run_id))
+
+
+@router.post("/{run_id}/clear", response_model=RunPublic)
+def clear_run(run_id: Id, session: SessionDep, actor: Engineer,
+              force: Annotated[bool, Query(description="Clear even a run that looks alive")] = False) -> dict:
+    """Mark a run left ``running`` failed (409 when it is not running, or looks alive and ``force`` is not set)."""
+    run = runs.clear(session, run_id, actor, force=force)
+    session.commit()
+    return runs.public(run)

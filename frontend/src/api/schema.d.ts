@@ -455,6 +455,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear Run
+         * @description Mark a run left ``running`` failed (409 when it is not running, or looks alive and ``force`` is not set).
+         */
+        post: operations["clear_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/signals": {
         parameters: {
             query?: never;
@@ -1365,6 +1385,16 @@ export interface components {
             error: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When the run's process last said it was alive
+             */
+            heartbeat_at: string | null;
+            /**
+             * Host
+             * @description Host (and pid namespace) of the process doing the run
+             */
+            host: string | null;
             /** Id */
             id: number;
             /** Incidents New */
@@ -1375,6 +1405,8 @@ export interface components {
             kind: string;
             /** Messages Queued */
             messages_queued: number;
+            /** Pid */
+            pid: number | null;
             /** Since */
             since: string | null;
             /**
@@ -2514,6 +2546,41 @@ export interface operations {
             };
         };
     };
+    clear_run: {
+        parameters: {
+            query?: {
+                /** @description Clear even a run that looks alive */
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_signals: {
         parameters: {
             query?: {
@@ -3035,7 +3102,7 @@ export interface operations {
         parameters: {
             query: {
                 metric: string;
-                /** @description dim=value&dim=value, or * for the total */
+                /** @description dim=value&dim=value, or * for the total; write %, & and = inside a value as %25, %26, %3D */
                 slice?: string;
             };
             header?: never;

@@ -163,3 +163,19 @@ def test_drill_down_children_add_up_to_the_parent_change(client, auth, workspace
     assert north["parent"] == "region=north" and north["count"] == 6  # 4 stores + 2 channels
     assert all(c["slice"].startswith(("channel=", "region=north&")) or "region=north" in c["slice"]
                for c in north["data"])
+
+
+ALL_STATUSES = ("open", "acknowledged", "resolved", "dismissed")
+DOCUMENTED = {("open", "acknowledged"), ("open", "resolved"), ("open", "dismissed"), ("acknowledged", "open"),
+              ("acknowledged", "resolved"), ("acknowledged", "dismissed"), ("resolved", "open"), ("dismissed", "open")}
+
+
+@pytest.mark.parametrize("before, after", [(b, a) for b in ALL_STATUSES for a in ALL_STATUSES if a != b])
+def test_every_transition_is_as_documented(client, auth, incident_ids, before, after):
+    """documents/api.md's lifecycle, pair by pair: the listed moves are 200, every other one 409."""
+    iid = incident_ids[0]
+    path = {"open": [], "acknowledged": ["acknowledged"], "resolved": ["resolved"], "dismissed": ["dismissed"]}
+    for step in path[before]:
+        assert client.patch(f"/api/incidents/{iid}", json={"status": step}, headers=auth("engineer")).status_code == 200
+    r = client.patch(f"/api/incidents/{iid}", json={"status": after}, headers=auth("engineer"))
+    assert r.status_code == (200 if (before, after) in DOCUMENTED else 409), r.text

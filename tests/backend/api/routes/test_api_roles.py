@@ -29,6 +29,7 @@ MATRIX = {
     ("POST", "/api/workspaces/{workspace_id}/incidents"): JOB,
     ("GET", "/api/runs"): ENG,
     ("GET", "/api/runs/{run_id}"): ENG,
+    ("POST", "/api/runs/{run_id}/clear"): ENG,
     ("GET", "/api/incidents"): READ,
     ("GET", "/api/incidents/summary"): READ,
     ("GET", "/api/incidents/{incident_id}"): READ,

@@ -1,5 +1,7 @@
 """Tokens: issued with the secret shown once, stored hashed, listed without secrets, revocable."""
 
+import pytest
+
 from backend.crud.tokens import hash_token
 from backend.models import ApiToken
 
@@ -32,3 +34,11 @@ def test_a_token_hashed_under_another_secret_does_not_work(client, auth, app, se
     app.state.token_cache.clear()
     app.state.settings = settings.model_copy(update={"secret_key": "another-secret-value-123"})
     assert client.get("/api/me", headers=auth("pm")).status_code == 401
+
+
+@pytest.mark.parametrize("name", ["nul\x00byte", "bidi\u202eoverride", "isolate\u2067x", "tab\tname"])
+def test_token_names_with_control_or_bidi_characters_are_422(client, auth, name):
+    r = client.post("/api/tokens", json={"role": "pm", "name": name}, headers=auth("engineer"))
+    assert r.status_code == 422 and "control or invisible character" in r.json()["detail"], r.text
+    listed = client.get("/api/tokens", headers=auth("engineer")).json()
+    assert all(t["name"] != name for t in listed["data"])

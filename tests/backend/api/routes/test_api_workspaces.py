@@ -3,6 +3,7 @@
 import pytest
 
 from backend.models import AuditEntry, Workspace
+from tests.conftest import tiny_records, write_workspace
 
 
 def test_register_validates_and_describes_the_workspace(client, auth, workspace_path):
@@ -120,3 +121,30 @@ def test_detect_endpoint_runs_the_job(client, auth, workspace_id, pipeline_calls
     assert all_runs["count"] == 2
     assert client.get(f"/api/runs/{run['id']}", headers=auth("engineer")).json()["incidents_new"] == 2
     assert client.get("/api/runs/12345", headers=auth("engineer")).status_code == 404
+
+
+def test_series_addresses_values_holding_ampersand_equals_and_percent(client, auth, tmp_path):
+    records = tiny_records(900)
+    records["region"] = records["region"].map({"north": "north&east", "south": "a=b", "east": "50%"}).astype(object)
+    path = write_workspace(tmp_path / "odd", records)
+    wid = client.post("/api/workspaces", json={"path": str(path)}, headers=auth("engineer")).json()["id"]
+    client.post(f"/api/workspaces/{wid}/cube", headers=auth("engineer"))
+
+    def series(slice_text):
+        return client.get(f"/api/workspaces/{wid}/series", params={"metric": "cancel_rate", "slice": slice_text},
+                          headers=auth("pm"))
+
+    for value, escaped in (("north&east", "north%26east"), ("a=b", "a%3Db"), ("50%", "50%25")):
+        r = series(f"store=s1&region={escaped}")
+        assert r.status_code == 200, r.text
+        expected = int(((records["region"] == value) & (records["store"] == "s1")).sum())
+        assert expected > 0 and sum(p["n"] for p in r.json()["points"]) == expected
+        assert r.json()["slice"] == f"region={escaped}&store=s1"  # canonical, and usable as a request again
+        assert series(r.json()["slice"]).json()["points"] == r.json()["points"]
+    assert sum(p["n"] for p in series("region=50%").json()["points"]) == int((records["region"] == "50%").sum())
+    # what cannot mean a slice of this workspace is a 422, not an empty 200
+    r = series("region=north&east")
+    assert r.status_code == 422 and "%26" in r.json()["detail"]
+    r = series("region=a&b=c")
+    assert r.status_code == 422 and "'b' is not a dimension of this workspace" in r.json()["detail"]
+    assert series("region=x&region=y").status_code == 422

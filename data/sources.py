@@ -17,6 +17,7 @@ import duckdb
 
 from data.changes import ChangeEvent, load_change_events
 from data.errors import WorkspaceError
+from data.expressions import ExpressionError, checked_sql
 from data.workspace import MetricSpec, Workspace, load_workspace
 
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -166,19 +167,33 @@ def _check_columns(ws: Workspace, columns: dict[str, str]) -> None:
                                      f"column {name!r} not found in {spec.path!r} (columns: {near})")
 
 
-def _check_metric(con: duckdb.DuckDBPyConnection, ws: Workspace, metric: MetricSpec) -> None:
+def _check_metric(con: duckdb.DuckDBPyConnection, ws: Workspace, metric: MetricSpec, columns: dict[str, str]) -> None:
+    """Every expression of ``metric`` names only columns of the records and has the type its metric needs."""
     fields = {"rate": ["expr"], "mean": ["expr"], "ratio": ["numerator", "denominator"]}.get(metric.type, [])
     for key in fields:
-        expr = getattr(metric, key)
+        expr = getattr(metric, key)  # already checked and rendered by `MetricSpec`
         where = f"{ws.source_file}: metrics.{metric.name}.{key}"
+        try:
+            checked_sql(expr, columns)
+        except ExpressionError as err:
+            raise WorkspaceError(where, str(err)) from None
         try:
             kind = con.execute(f"DESCRIBE SELECT ({expr}) AS x FROM records").fetchall()[0][1].upper()
         except duckdb.Error as err:
-            raise WorkspaceError(where, f"{expr!r} does not compile: {_first_line(err)}") from None
+            raise WorkspaceError(where, f"{expr} does not compile: {_first_line(err)}") from None
         if metric.type == "rate" and kind != "BOOLEAN":
-            raise WorkspaceError(where, f"{expr!r} has type {kind}; a rate needs a true/false expression")
+            raise WorkspaceError(where, f"{expr} has type {kind}; a rate needs a true/false expression")
         if metric.type != "rate" and not (kind in NUMERIC_TYPES or kind.startswith("DECIMAL") or kind == "BOOLEAN"):
-            raise WorkspaceError(where, f"{expr!r} has type {kind}; a {metric.type} needs a number")
+            raise WorkspaceError(where, f"{expr} has type {kind}; a {metric.type} needs a number")
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
+    """Turn the connection's external access off: from here on it reads only the record files (the view
+    ``records`` scans them lazily) and cannot read, write, attach or install anything else. DuckDB refuses
+    to turn external access back on or to widen ``allowed_paths`` while the database runs, so no later
+    statement can undo this. (``lock_configuration`` is not set: the cube still sets ``memory_limit``.)"""
+    con.execute(f"SET allowed_paths = [{', '.join(sql_literal(str(f)) for f in files)}]")
+    con.execute("SET enable_external_access = false")
 
 
 def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConnection | None = None,
@@ -199,9 +214,10 @@ def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConne
     if con.execute("SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)").fetchone()[0] == 0:
         raise WorkspaceError(f"{ws.source_file}: records.path", f"{ws.records.path!r} holds no records")
     for metric in ws.metrics:
-        _check_metric(con, ws, metric)
+        _check_metric(con, ws, metric, columns)
     changes: tuple[ChangeEvent, ...] = ()
     if ws.changes is not None:
         changes = load_change_events(ws.resolve(ws.changes.path), ws.records.dimensions,
                                      where=f"{ws.source_file}: changes.path")
+    _lock_down(con, files)
     return OpenWorkspace(ws, con, columns, tuple(files), changes)

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from data.errors import WorkspaceError
+from data.expressions import checked_sql
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -64,6 +65,10 @@ class MetricSpec(_Strict):
     - ``ratio``: X = ``numerator``, Y = ``denominator``, over records where both are not null;
     - ``composite``: a weighted sum of other metrics' values; components whose ``good`` is ``down``
       enter as ``1 - value`` (rates) or ``-value`` (other types), so higher is always better.
+
+    ``expr``, ``numerator`` and ``denominator`` are user expressions (`data.expressions`): once validated
+    they hold the SQL rendered from their checked parse tree, never the text as written, so every stage
+    can put them into a query as they are.
     """
 
     name: str
@@ -83,6 +88,11 @@ class MetricSpec(_Strict):
         if not IDENTIFIER.match(name):
             raise ValueError(f"{name!r} is not a valid metric name (letters, digits, _)")
         return name
+
+    @field_validator("expr", "numerator", "denominator")
+    @classmethod
+    def _expression(cls, text: str | None) -> str | None:
+        return None if text is None else checked_sql(text)
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> "MetricSpec":

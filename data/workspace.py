@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from data.errors import WorkspaceError
 from data.expressions import checked_sql
+from data.paths import PathGuard
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -189,11 +190,16 @@ def _location(loc: tuple[Any, ...], data: Any) -> str:
     return ".".join(p for p in parts if not p.startswith(("function-", "tagged-")))
 
 
-def load_workspace(path: str | Path) -> Workspace:
-    """Read and structurally validate a workspace file; raise `WorkspaceError` naming the key at fault."""
+def load_workspace(path: str | Path, guard: PathGuard | None = None) -> Workspace:
+    """Read and structurally validate a workspace file; raise `WorkspaceError` naming the key at fault.
+
+    With ``guard``, the file must be one the process may open (`data.paths`), checked before it is read.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "workspace.yaml"
+    if guard is not None:
+        guard.check(path, str(path), "this file")
     if not path.exists():
         raise WorkspaceError(str(path), "workspace file not found")
     try:

@@ -59,7 +59,6 @@ CAST_TYPES = frozenset({
     "TIME", "TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", "INTERVAL",
 })
 NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ExpressionError(ValueError):
@@ -104,7 +103,6 @@ class _Renderer:
     def __init__(self, text: str, columns: Collection[str] | None):
         self.text = text
         self.columns = None if columns is None else {c.lower(): c for c in columns}
-        self.used: list[str] = []
 
     def part(self, node: dict) -> str:
         """The user's text behind ``node`` (for messages), when the parser recorded where it was."""
@@ -141,7 +139,6 @@ class _Renderer:
                         else "columns: " + ", ".join(sorted(self.columns.values())[:12]))
                 raise ExpressionError(f"{name!r} is not a column of the records ({hint})")
             name = self.columns[name.lower()]
-        self.used.append(name)
         return _quote(name)
 
     def _constant(self, node: dict, depth: int) -> str:
@@ -243,18 +240,9 @@ def checked_sql(text: str, columns: Collection[str] | None = None) -> str:
     """SQL for one user expression, rendered from its checked parse tree; `ExpressionError` if refused.
 
     With ``columns``, every column reference must be one of them (case-insensitive, rendered as spelled
-    there); without, column names are left for the engine to bind.
+    there); without, column names are left for the engine to bind. Rendering is a fixed point:
+    ``checked_sql(checked_sql(t)) == checked_sql(t)``.
     """
-    return parse_expression(text, columns)[0]
-
-
-def expression_columns(text: str) -> tuple[str, ...]:
-    """The column names an expression refers to, in order of appearance (no repeats)."""
-    return tuple(dict.fromkeys(parse_expression(text)[1]))
-
-
-def parse_expression(text: str, columns: Collection[str] | None = None) -> tuple[str, list[str]]:
-    """``(sql, columns used)`` of one user expression; see `checked_sql`."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("the expression is empty")
     if len(text) > MAX_LENGTH:
@@ -285,6 +273,7 @@ def parse_expression(text: str, columns: Collection[str] | None = None) -> tuple
         extra.append("DISTINCT, ORDER BY, LIMIT, GROUP BY or WITH")
     if extra:
         raise ExpressionError(f"must be one expression, not a query ({extra[0]} is not allowed)")
-    renderer = _Renderer(text, columns)
-    sql = renderer.render(node["select_list"][0])
-    return sql, renderer.used
+    try:
+        return _Renderer(text, columns).render(node["select_list"][0])
+    except (KeyError, TypeError, AttributeError):  # a node shaped unlike any this module knows
+        raise ExpressionError("is not an expression this workbench supports") from None

@@ -53,10 +53,13 @@ def sql_literal(text: str) -> str:
 
 
 def _first_line(err: Exception) -> str:
+    """DuckDB's message without its error class and without the echo of our query (``LINE 1: ...``),
+    which would show the user SQL and server paths they never wrote."""
     text = str(err)
     for prefix in ("Binder Error: ", "Parser Error: ", "Conversion Error: ", "Catalog Error: ", "Invalid Input Error: "):
         text = text.replace(prefix, "")
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith("LINE ") and set(ln) != {"^"}]
     return "; ".join(lines[:2]) if lines else type(err).__name__
 
 

@@ -188,3 +188,23 @@ def test_workspace_holds_rendered_sql_and_validates(tiny_workspace, capsys):
     ow = open_workspace(tiny_workspace)
     assert ow.workspace.metric("avg_minutes").expr == '(CASE WHEN ("minutes" > 30) THEN "minutes" ELSE 0 END)'
     assert main(["validate", str(tiny_workspace)]) == 0
+
+
+def test_change_scope_is_data_never_sql(tiny_workspace, capsys):
+    """A change scope names dimensions (checked) and values (always quoted literals): an attack in a dimension
+    is refused, one in a value is only a value that matches no record."""
+    from rca.measures import scope_predicate
+
+    changes = tiny_workspace.parent / "changes.csv"
+    changes.write_text("ts,name,kind,scope,description\n"
+                       "2026-01-02T10:00:00,a,policy,region=north' OR '1'='1,x\n")
+    assert main(["validate", str(tiny_workspace)]) == 0
+    ow = open_workspace(tiny_workspace)
+    (event,) = ow.changes
+    assert event.scope[0].filters == (("region", "north' OR '1'='1"),)
+    predicate = scope_predicate(event.scope)
+    assert ow.con.execute(f"SELECT count(*) FROM records WHERE {predicate}").fetchone()[0] == 0  # not 600
+    changes.write_text("ts,name,kind,scope,description\n"
+                       "2026-01-02T10:00:00,a,policy,\"region\"\" OR 1=1 OR \"\"x=y\",x\n")
+    assert main(["validate", str(tiny_workspace)]) == 2
+    assert "scope names 'region\" OR 1', which is not a dimension" in capsys.readouterr().err

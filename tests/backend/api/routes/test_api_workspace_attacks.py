@@ -103,3 +103,26 @@ def test_a_prebuilt_cube_outside_the_data_folders_is_refused(client, auth, tmp_p
     r = client.post("/api/workspaces", json={"path": str(workspace_path), "cube_dir": "/etc"},
                     headers=auth("engineer"))
     assert r.status_code == 422 and "cube_dir: '/etc' is outside the folders" in r.json()["detail"], r.text
+
+
+@pytest.mark.parametrize("records", [
+    ("orders.parquet", b"PAR1" + b"\x00garbage" * 64 + b"PAR1"),
+    ("orders.csv", b"a,b\n1,2\n"),
+    ("orders.csv", b"created_at,region\nnot-a-time,x\n"),
+], ids=["corrupt_parquet", "missing_columns", "bad_timestamp"])
+def test_upload_errors_name_no_server_path(client, auth, sessions, settings, records):
+    spec = yaml.safe_dump({**SPEC, "records": {**SPEC["records"], "dimensions": ["region"]}}).encode()
+    r = upload(client, auth("engineer"), records, spec=spec)
+    assert r.status_code == 422, r.text
+    top = f"/{settings.data_dir.resolve().parts[1]}/"  # the server's paths all start with this folder
+    assert top not in r.text and "LINE 1" not in r.text, r.text
+    nothing_stored(sessions, settings)
+
+
+def test_records_outside_the_data_folders_are_refused_before_listing(client, auth, tmp_path):
+    ws = write_workspace(tmp_path / "ws")
+    spec = yaml.safe_load(ws.read_text())
+    spec["records"].update(path="/etc/*", format="csv")
+    ws.write_text(yaml.safe_dump(spec))
+    r = client.post("/api/workspaces", json={"path": str(ws)}, headers=auth("engineer"))
+    assert r.status_code == 422 and "records.path: '/etc/*' is outside the folders" in r.json()["detail"], r.text

@@ -33,7 +33,7 @@ from data.workspace import MetricSpec, Workspace
 
 CUBE_COLUMNS = ("ts", "slice", "metric", "value", "numerator", "denominator", "n", "num_sq", "den_sq", "num_den")
 NULL_LABEL = "(null)"
-WRITE_BATCH_ROWS = 1 << 20
+WRITE_BATCH_ROWS = 1 << 17
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+import sqlalchemy as sa
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from data.errors import UserError
+from data.paths import PathGuard
 
 DEFAULT_SECRET = "cxw-development-secret-change-me"
 MIN_SECRET_BITS = 64
@@ -38,6 +40,8 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET
     data_dir: Path = Path(".cxw")
     database_url: str | None = None  # default: SQLite (WAL) at data_dir/cxw.db
+    # Folders whose workspace files the API may register by path (besides data_dir, where uploads go).
+    workspace_dirs: list[Path] = Field(default_factory=list)
     upload_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     frontend_dist: Path = Path("frontend/dist")
     cors_origins: list[str] = Field(default_factory=list)
@@ -72,6 +76,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'cxw.db').resolve()}"
+
+    def path_guard(self) -> PathGuard:
+        """What the server may open for a workspace: files under ``data_dir`` and ``workspace_dirs``, never
+        its own SQLite database or that database's journal files (`data.paths`)."""
+        forbidden: list[Path] = []
+        url = sa.engine.make_url(self.resolved_database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            forbidden = [Path(url.database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+        return PathGuard.of([self.data_dir, *self.workspace_dirs], forbidden)
 
     @property
     def is_development(self) -> bool:

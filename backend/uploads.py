@@ -26,6 +26,7 @@ from backend.crud import workspaces
 from backend.errors import Invalid, TooLarge, UnsupportedType, size_text
 from backend.models import Workspace
 from data.errors import UserError
+from data.paths import PathGuard
 from data.sources import CSV_SUFFIXES, PARQUET_SUFFIXES
 
 CHUNK = 1024 * 1024
@@ -89,6 +90,13 @@ def _records_kind(name: str, path: Path) -> str:
     raise UnsupportedType(f"records {name}: unsupported file type; upload .parquet or .csv records")
 
 
+def _without_server_paths(message: str, folder: Path, data_dir: Path) -> str:
+    """An error about an upload, with the server's folders cut out (the uploader knows the files by name)."""
+    for prefix in (folder, data_dir.resolve(), data_dir.absolute()):
+        message = message.replace(str(prefix) + "/", "").replace(str(prefix), "upload")
+    return message
+
+
 def _spec(path: Path, name: str) -> dict:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -101,8 +109,10 @@ def _spec(path: Path, name: str) -> dict:
 
 def store_upload(session: Session, data_dir: Path, actor: Actor, *, spec: tuple[str | None, BinaryIO],
                  records: tuple[str | None, BinaryIO], changes: tuple[str | None, BinaryIO] | None,
-                 limit: int, name: str | None = None, description: str = "") -> Workspace:
-    """Save, validate and register an uploaded workspace; on any error nothing is kept."""
+                 limit: int, name: str | None = None, description: str = "",
+                 guard: PathGuard | None = None) -> Workspace:
+    """Save, validate and register an uploaded workspace; on any error nothing is kept, and no message
+    names a server path."""
     folder = (data_dir / "uploads" / uuid.uuid4().hex).resolve()
     folder.mkdir(parents=True)
     try:
@@ -140,11 +150,11 @@ def store_upload(session: Session, data_dir: Path, actor: Actor, *, spec: tuple[
         (folder / "workspace.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
         try:
             return workspaces.register(session, folder / "workspace.yaml", actor, name=name, description=description,
-                                       source="upload")
+                                       source="upload", guard=guard)
         except UserError as err:
             if isinstance(err, Invalid):
                 raise
-            raise Invalid(str(err).replace(str(folder) + "/", "").replace(str(folder), "upload")) from None
+            raise Invalid(_without_server_paths(str(err), folder, data_dir)) from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

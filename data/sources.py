@@ -17,6 +17,8 @@ import duckdb
 
 from data.changes import ChangeEvent, load_change_events
 from data.errors import WorkspaceError
+from data.expressions import ExpressionError, checked_sql
+from data.paths import PathGuard
 from data.workspace import MetricSpec, Workspace, load_workspace
 
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -51,18 +53,24 @@ def sql_literal(text: str) -> str:
 
 
 def _first_line(err: Exception) -> str:
+    """DuckDB's message without its error class and without the echo of our query (``LINE 1: ...``),
+    which would show the user SQL and server paths they never wrote."""
     text = str(err)
     for prefix in ("Binder Error: ", "Parser Error: ", "Conversion Error: ", "Catalog Error: ", "Invalid Input Error: "):
         text = text.replace(prefix, "")
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith("LINE ") and set(ln) != {"^"}]
     return "; ".join(lines[:2]) if lines else type(err).__name__
 
 
-def _record_files(ws: Workspace) -> tuple[list[Path], str]:
-    """The files behind ``records.path`` and their format (``parquet`` or ``csv``)."""
+def _record_files(ws: Workspace, guard: PathGuard | None = None) -> tuple[list[Path], str]:
+    """The files behind ``records.path`` and their format (``parquet`` or ``csv``); with ``guard``, the
+    folder is checked before it is listed and every file before it is opened."""
     spec = ws.records
     target = ws.resolve(spec.path)
     where = f"{ws.source_file}: records.path"
+    if guard is not None:
+        guard.check(_fixed_prefix(target), where, repr(spec.path))
     if any(ch in str(target) for ch in "*?["):
         files = sorted(Path(p) for p in globlib.glob(str(target), recursive=True) if Path(p).is_file())
         if not files:
@@ -81,7 +89,20 @@ def _record_files(ws: Workspace) -> tuple[list[Path], str]:
         raise WorkspaceError(where, f"{bad.name}: unknown file type (expected .parquet or .csv, or set records.format)")
     if len(kinds) > 1:
         raise WorkspaceError(where, "mixes Parquet and CSV files; point it at one kind")
+    if guard is not None:
+        for f in files:
+            guard.check(f, where, repr(spec.path) if f == target else f"{f.name!r} (in {spec.path!r})")
     return files, kinds.pop()
+
+
+def _fixed_prefix(path: Path) -> Path:
+    """The part of a path before its first wildcard: the folder a glob lists."""
+    parts: list[str] = []
+    for part in path.parts:
+        if any(ch in part for ch in "*?["):
+            break
+        parts.append(part)
+    return Path(*parts)
 
 
 def _kind(path: Path) -> str | None:
@@ -166,29 +187,52 @@ def _check_columns(ws: Workspace, columns: dict[str, str]) -> None:
                                      f"column {name!r} not found in {spec.path!r} (columns: {near})")
 
 
-def _check_metric(con: duckdb.DuckDBPyConnection, ws: Workspace, metric: MetricSpec) -> None:
+def _check_metric(con: duckdb.DuckDBPyConnection, ws: Workspace, metric: MetricSpec, columns: dict[str, str]) -> None:
+    """Every expression of ``metric`` names only columns of the records and has the type its metric needs."""
     fields = {"rate": ["expr"], "mean": ["expr"], "ratio": ["numerator", "denominator"]}.get(metric.type, [])
     for key in fields:
-        expr = getattr(metric, key)
+        expr = getattr(metric, key)  # already checked and rendered by `MetricSpec`
         where = f"{ws.source_file}: metrics.{metric.name}.{key}"
+        try:
+            checked_sql(expr, columns)
+        except ExpressionError as err:
+            raise WorkspaceError(where, str(err)) from None
         try:
             kind = con.execute(f"DESCRIBE SELECT ({expr}) AS x FROM records").fetchall()[0][1].upper()
         except duckdb.Error as err:
-            raise WorkspaceError(where, f"{expr!r} does not compile: {_first_line(err)}") from None
+            raise WorkspaceError(where, f"{expr} does not compile: {_first_line(err)}") from None
         if metric.type == "rate" and kind != "BOOLEAN":
-            raise WorkspaceError(where, f"{expr!r} has type {kind}; a rate needs a true/false expression")
+            raise WorkspaceError(where, f"{expr} has type {kind}; a rate needs a true/false expression")
         if metric.type != "rate" and not (kind in NUMERIC_TYPES or kind.startswith("DECIMAL") or kind == "BOOLEAN"):
-            raise WorkspaceError(where, f"{expr!r} has type {kind}; a {metric.type} needs a number")
+            raise WorkspaceError(where, f"{expr} has type {kind}; a {metric.type} needs a number")
 
 
-def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConnection | None = None,
-                   ) -> OpenWorkspace:
-    """Validate a workspace against its data and expose the records as the DuckDB view ``records``."""
-    ws = path_or_ws if isinstance(path_or_ws, Workspace) else load_workspace(path_or_ws)
+def _lock_down(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
+    """Turn the connection's external access off: from here on it reads only the record files (the view
+    ``records`` scans them lazily) and cannot read, write, attach or install anything else. DuckDB refuses
+    to turn external access back on or to widen ``allowed_paths`` while the database runs, so no later
+    statement can undo this. (``lock_configuration`` is not set: the cube still sets ``memory_limit``.)"""
+    con.execute(f"SET allowed_paths = [{', '.join(sql_literal(str(f)) for f in files)}]")
+    con.execute("SET enable_external_access = false")
+
+
+def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConnection | None = None, *,
+                   guard: PathGuard | None = None) -> OpenWorkspace:
+    """Validate a workspace against its data and expose the records as the DuckDB view ``records``.
+
+    With ``guard`` (the API server's), the workspace file, the record files and the change log must be
+    files the process may open (`data.paths.PathGuard`), each checked before it is opened.
+    """
+    if isinstance(path_or_ws, Workspace):
+        ws = path_or_ws
+        if guard is not None:
+            guard.check(ws.source_file, str(ws.source_file), "this file")
+    else:
+        ws = load_workspace(path_or_ws, guard)
     if con is None:
         con = duckdb.connect()
         con.execute("SET enable_progress_bar = false")  # the CLI draws its own (metrics.cube)
-    files, kind = _record_files(ws)
+    files, kind = _record_files(ws, guard)
     source = _csv_source(con, ws, files) if kind == "csv" else _parquet_source(con, ws, files)
     raw_columns = {name: typ for name, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     _check_columns(ws, raw_columns)
@@ -199,9 +243,12 @@ def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConne
     if con.execute("SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)").fetchone()[0] == 0:
         raise WorkspaceError(f"{ws.source_file}: records.path", f"{ws.records.path!r} holds no records")
     for metric in ws.metrics:
-        _check_metric(con, ws, metric)
+        _check_metric(con, ws, metric, columns)
     changes: tuple[ChangeEvent, ...] = ()
     if ws.changes is not None:
-        changes = load_change_events(ws.resolve(ws.changes.path), ws.records.dimensions,
-                                     where=f"{ws.source_file}: changes.path")
+        where = f"{ws.source_file}: changes.path"
+        if guard is not None:
+            guard.check(ws.resolve(ws.changes.path), where, repr(ws.changes.path))
+        changes = load_change_events(ws.resolve(ws.changes.path), ws.records.dimensions, where=where)
+    _lock_down(con, files)
     return OpenWorkspace(ws, con, columns, tuple(files), changes)

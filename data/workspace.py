@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from data.errors import WorkspaceError
+from data.expressions import checked_sql
+from data.paths import PathGuard
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -64,6 +66,10 @@ class MetricSpec(_Strict):
     - ``ratio``: X = ``numerator``, Y = ``denominator``, over records where both are not null;
     - ``composite``: a weighted sum of other metrics' values; components whose ``good`` is ``down``
       enter as ``1 - value`` (rates) or ``-value`` (other types), so higher is always better.
+
+    ``expr``, ``numerator`` and ``denominator`` are user expressions (`data.expressions`): once validated
+    they hold the SQL rendered from their checked parse tree, never the text as written, so every stage
+    can put them into a query as they are.
     """
 
     name: str
@@ -83,6 +89,11 @@ class MetricSpec(_Strict):
         if not IDENTIFIER.match(name):
             raise ValueError(f"{name!r} is not a valid metric name (letters, digits, _)")
         return name
+
+    @field_validator("expr", "numerator", "denominator")
+    @classmethod
+    def _expression(cls, text: str | None) -> str | None:
+        return None if text is None else checked_sql(text)
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> "MetricSpec":
@@ -179,11 +190,16 @@ def _location(loc: tuple[Any, ...], data: Any) -> str:
     return ".".join(p for p in parts if not p.startswith(("function-", "tagged-")))
 
 
-def load_workspace(path: str | Path) -> Workspace:
-    """Read and structurally validate a workspace file; raise `WorkspaceError` naming the key at fault."""
+def load_workspace(path: str | Path, guard: PathGuard | None = None) -> Workspace:
+    """Read and structurally validate a workspace file; raise `WorkspaceError` naming the key at fault.
+
+    With ``guard``, the file must be one the process may open (`data.paths`), checked before it is read.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "workspace.yaml"
+    if guard is not None:
+        guard.check(path, str(path), "this file")
     if not path.exists():
         raise WorkspaceError(str(path), "workspace file not found")
     try:

@@ -18,11 +18,13 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from itertools import combinations
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from data.atomic import make_temp_dir
 from data.errors import UserError, WorkspaceError
@@ -31,6 +33,7 @@ from data.workspace import MetricSpec, Workspace
 
 CUBE_COLUMNS = ("ts", "slice", "metric", "value", "numerator", "denominator", "n", "num_sq", "den_sq", "num_den")
 NULL_LABEL = "(null)"
+WRITE_BATCH_ROWS = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -169,10 +172,10 @@ def compile_cube_sql(ws: Workspace, depth: int | None = None) -> tuple[str, str]
     return wide, "\nUNION ALL\n".join(selects)
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, label: str, progress: bool) -> None:
-    """Execute ``sql``; with ``progress``, poll DuckDB's query progress into a rich bar."""
+def _run(con: duckdb.DuckDBPyConnection, work: Callable[[], None], label: str, progress: bool) -> None:
+    """Do ``work`` (queries on ``con``); with ``progress``, poll DuckDB's query progress into a rich bar."""
     if not progress:
-        con.execute(sql)
+        work()
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -190,11 +193,20 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, label: str, progress: bool) -
         watcher = threading.Thread(target=poll, daemon=True)
         watcher.start()
         try:
-            con.execute(sql)
+            work()
         finally:
             done.set()
             watcher.join()
         bar.update(task, completed=100)
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
+    """Stream the rows of ``sql`` into a Parquet file from Python: the workspace's connection has external
+    access off (`data.sources.open_workspace`), so DuckDB itself may not write files."""
+    reader = con.sql(sql).to_arrow_reader(WRITE_BATCH_ROWS)
+    with pq.ParquetWriter(target, reader.schema, compression="snappy") as writer:
+        for batch in reader:
+            writer.write_batch(batch)
 
 
 def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
@@ -224,10 +236,9 @@ def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = make_temp_dir(out_dir, "cube")
     try:
-        _run(con, wide_sql, "aggregating", progress)
+        _run(con, lambda: con.execute(wide_sql), "aggregating", progress)
         target = staging / "cube.parquet"
-        _run(con, f"COPY ({long_sql}) TO {sql_literal(str(target))} (FORMAT parquet, COMPRESSION snappy)",
-             "writing cube", progress)
+        _run(con, lambda: _write_parquet(con, long_sql, target), "writing cube", progress)
         stats = con.execute(
             "SELECT min(ts), max(ts), count(DISTINCT ts), count(DISTINCT slice), count(*), "
             "sum(n) FILTER (WHERE slice = '*') FROM wide").fetchone()

@@ -12,6 +12,7 @@ from backend.crud import audit
 from backend.errors import Conflict, Invalid, NotFound
 from backend.models import Workspace
 from data.changes import ChangeEvent, load_change_events
+from data.paths import PathGuard
 from data.sources import OpenWorkspace, open_workspace
 from data.workspace import load_workspace
 
@@ -40,10 +41,12 @@ def describe(ow: OpenWorkspace) -> dict:
                          "unit": display_unit(spec, m)} for m in spec.metrics]}
 
 
-def _find_cube(root: Path, cube_dir: str | None) -> str | None:
+def _find_cube(root: Path, cube_dir: str | None, guard: PathGuard | None = None) -> str | None:
     if cube_dir:
         folder = Path(cube_dir).expanduser()
         folder = folder if folder.is_absolute() else root / folder
+        if guard is not None:
+            guard.check(folder / "cube.parquet", "cube_dir", repr(cube_dir))
         if not (folder / "cube.parquet").is_file():
             raise Invalid(f"cube_dir {cube_dir!r}: no cube.parquet in {folder}")
         return str(folder.resolve())
@@ -54,14 +57,16 @@ def _find_cube(root: Path, cube_dir: str | None) -> str | None:
 
 
 def register(session: Session, path: str | Path, actor: Actor, *, name: str | None = None, description: str = "",
-             cube_dir: str | None = None, source: str = "registered") -> Workspace:
-    """Validate the workspace file against its data and store it; a path registered twice is a conflict."""
-    ow = open_workspace(Path(path).expanduser())
+             cube_dir: str | None = None, source: str = "registered", guard: PathGuard | None = None) -> Workspace:
+    """Validate the workspace file against its data and store it; a path registered twice is a conflict.
+
+    ``guard`` (the API server's) limits which files may be opened, checked before each is opened."""
+    ow = open_workspace(Path(path).expanduser(), guard=guard)
     file = str(ow.workspace.source_file)
     if session.scalar(sa.select(Workspace.id).where(Workspace.path == file)) is not None:
         raise Conflict(f"workspace {file} is already registered")
     ws = Workspace(name=(name or ow.workspace.name).strip() or ow.workspace.name, description=description,
-                   path=file, source=source, cube_dir=_find_cube(ow.workspace.root, cube_dir), **describe(ow))
+                   path=file, source=source, cube_dir=_find_cube(ow.workspace.root, cube_dir, guard), **describe(ow))
     ow.con.close()
     session.add(ws)
     session.flush()
@@ -110,12 +115,13 @@ def change_events(ws: Workspace) -> list[ChangeEvent]:
                                    where=f"{spec.source_file}: changes.path"))
 
 
-def build_cube(session: Session, ws: Workspace, data_dir: Path, actor: Actor) -> Workspace:
+def build_cube(session: Session, ws: Workspace, data_dir: Path, actor: Actor,
+               guard: PathGuard | None = None) -> Workspace:
     """(Re)build the workspace's cube; a registered cube elsewhere is left alone and a managed one is used."""
     from metrics.cube import build_cube as build
 
     target = Path(ws.cube_dir) if ws.cube_dir else (data_dir / "cubes" / str(ws.id)).resolve()
-    ow = open_workspace(ws.path)
+    ow = open_workspace(ws.path, guard=guard)
     try:
         info = build(ow, target)
     finally:

@@ -126,7 +126,8 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def settings(db_url, tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=db_url, webhook_backoff_seconds=0.05,
+    return Settings(data_dir=tmp_path / "data", workspace_dirs=[tmp_path], database_url=db_url,
+                    webhook_backoff_seconds=0.05,
                     webhook_retry_budget_seconds=3.0, webhook_timeout_seconds=2.0,
                     frontend_dist=tmp_path / "no-frontend")
 

@@ -50,7 +50,7 @@ DATA_CASES = {
     "timestamp_not_a_time": (lambda s: s["records"].update(timestamp="store", dimensions=["region"]),
                              "value that is not a timestamp: 's"),
     "expression_unknown_column": (lambda s: _metric(s, "on_time_rate").update(expr="delivered_at <= promisd_at"),
-                                  "metrics.on_time_rate.expr: 'delivered_at <= promisd_at' does not compile"),
+                                  "metrics.on_time_rate.expr: 'promisd_at' is not a column of the records (did you mean 'promised_at'?)"),
     "expression_syntax": (lambda s: _metric(s, "avg_minutes").update(expr="minutes +* 2"),
                           "metrics.avg_minutes.expr"),
     "rate_not_boolean": (lambda s: _metric(s, "cancel_rate").update(expr="minutes"), "a rate needs a true/false"),

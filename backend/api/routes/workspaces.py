@@ -23,10 +23,11 @@ def list_workspaces(session: SessionDep, _: Reader, page: PageDep) -> dict:
 
 
 @router.post("", response_model=WorkspacePublic, status_code=status.HTTP_201_CREATED)
-def register_workspace(body: WorkspaceCreate, session: SessionDep, actor: Engineer) -> dict:
-    """Register a workspace file that is on the server's disk; it is validated against its data first."""
+def register_workspace(body: WorkspaceCreate, session: SessionDep, settings: SettingsDep, actor: Engineer) -> dict:
+    """Register a workspace file on the server's disk, under ``CXW_DATA_DIR`` or one of ``CXW_WORKSPACE_DIRS``
+    (never the server's own database); it is validated against its data first."""
     ws = workspaces.register(session, body.path, actor, name=body.name, description=body.description,
-                             cube_dir=body.cube_dir)
+                             cube_dir=body.cube_dir, guard=settings.path_guard())
     session.commit()
     return workspaces.public(ws)
 
@@ -44,7 +45,8 @@ def upload_workspace(
     ws = store_upload(session, settings.data_dir, actor, spec=(spec.filename, spec.file),
                       records=(records.filename, records.file),
                       changes=(changes.filename, changes.file) if changes is not None else None,
-                      limit=settings.upload_max_bytes, name=name, description=description)
+                      limit=settings.upload_max_bytes, name=name, description=description,
+                      guard=settings.path_guard())
     session.commit()
     return workspaces.public(ws)
 
@@ -66,7 +68,8 @@ def update_workspace(workspace_id: Id, body: WorkspaceUpdate, session: SessionDe
 @router.post("/{workspace_id}/cube", response_model=WorkspacePublic)
 def build_cube(workspace_id: Id, session: SessionDep, settings: SettingsDep, actor: Engineer) -> dict:
     """(Re)build the workspace's metric cube now."""
-    ws = workspaces.build_cube(session, workspaces.get(session, workspace_id), settings.data_dir, actor)
+    ws = workspaces.build_cube(session, workspaces.get(session, workspace_id), settings.data_dir, actor,
+                               guard=settings.path_guard())
     session.commit()
     return workspaces.public(ws)
 

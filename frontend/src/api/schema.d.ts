@@ -558,7 +558,8 @@ export interface paths {
         put?: never;
         /**
          * Register Workspace
-         * @description Register a workspace file that is on the server's disk; it is validated against its data first.
+         * @description Register a workspace file on the server's disk, under ``CXW_DATA_DIR`` or one of ``CXW_WORKSPACE_DIRS``
+         *     (never the server's own database); it is validated against its data first.
          */
         post: operations["register_workspace"];
         delete?: never;

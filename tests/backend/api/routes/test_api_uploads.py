@@ -70,7 +70,8 @@ def test_valid_upload_registers_a_workspace(client, auth, records, settings):
     ("empty spec", ("orders.csv", csv_bytes()), b"", 422, "workspace.yaml: the file is empty"),
     ("bad yaml", ("orders.csv", csv_bytes()), b"name: [unclosed", 422, "not a YAML"),
     ("bad metric", ("orders.csv", csv_bytes()),
-     spec_bytes(metrics=[{"name": "x", "type": "rate", "expr": "no_such_col > 1"}]), 422, "does not compile"),
+     spec_bytes(metrics=[{"name": "x", "type": "rate", "expr": "no_such_col > 1"}]), 422,
+     "metrics.x.expr: 'no_such_col' is not a column of the records"),
     ("changes missing", ("orders.csv", csv_bytes()), spec_bytes(changes={"path": "c.csv"}), 422,
      "no changes file was uploaded"),
 ])

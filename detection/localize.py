@@ -85,12 +85,20 @@ class LocalizeConfig:
 
 
 def localize(
-    leaves: pd.DataFrame, dims: Sequence[str], real: str = "real", predict: str = "predict", **params
+    leaves: pd.DataFrame,
+    dims: Sequence[str],
+    real: str = "real",
+    predict: str = "predict",
+    weight: str | None = None,
+    **params,
 ) -> list[Slice]:
     """Root-cause slices of an additive KPI (a sum over leaves), ranked best first.
 
     ``leaves`` has one row per combination of the ``dims`` values (duplicates are summed) with the
-    observed ``real`` and forecast ``predict``. Returns [] when nothing deviates beyond the noise.
+    observed ``real`` and forecast ``predict``, of any sign. A root cause scales its leaves when the
+    KPI is non-negative; when a value is negative (a sum of signed amounts) or a ``weight`` column
+    (the leaf's records, non-negative) is given, it shifts them by an amount per unit of weight
+    (``|predict|`` without a weight). Returns [] when nothing deviates beyond the noise.
     ``Slice.share`` is the slice's fraction of the total change ``sum(real) - sum(predict)``;
     ``Slice.score`` is how much worse (in -2·log-likelihood) the explanation gets without it.
     Keyword ``params`` override the fields of :class:`LocalizeConfig`.
@@ -98,11 +106,19 @@ def localize(
     cfg = LocalizeConfig.from_params(params)
     dims = _check_dims(dims)
     _validate(leaves, dims, (real, predict), "leaves")
+    if weight is not None:
+        _validate(leaves, dims, (weight,), "leaves", non_negative=True)
     codes, labels = _encode(leaves[dims])
-    y = leaves[real].to_numpy(dtype=float)
-    e = leaves[predict].to_numpy(dtype=float)
-    codes, (y, e) = _merge_duplicates(codes, [len(v) for v in labels], (y, e))
-    model = GaussianNoise(y, e)
+    columns = (real, predict) if weight is None else (real, predict, weight)
+    arrays = [leaves[c].to_numpy(dtype=float) for c in columns]
+    codes, arrays = _merge_duplicates(codes, [len(v) for v in labels], arrays)
+    y, e = arrays[0], arrays[1]
+    if weight is not None:
+        model = GaussianNoise(y, e, arrays[2])
+    elif (y < 0).any() or (e < 0).any():
+        model = GaussianNoise(y, e, np.abs(e))
+    else:
+        model = GaussianNoise(y, e)
     total_change = float(y.sum() - e.sum())
     return _run(codes, labels, dims, model, y - e, total_change, cfg)
 
@@ -119,8 +135,14 @@ def localize_ratio(
 
     The two frames share the ``dims`` columns (rows are matched on them; a leaf missing from one
     side counts as zero there). A slice is a root cause when its rate ``num/den`` moved away from the
-    forecast rate ``predict_num/predict_den`` given its observed denominator; counts decide how
-    much a rate deviation means, so a noisy low-volume slice does not outrank a high-volume one.
+    forecast rate ``predict_num/predict_den`` given its observed denominator.
+
+    Non-negative numerators (events, amounts) are judged as counts (quasi-Poisson), so a noisy
+    low-volume slice does not outrank a high-volume one; each leaf's forecast rate is pulled toward
+    the overall rate by a prior worth one expected event (``1 / overall rate`` units of denominator:
+    a leaf whose short history saw no failure is not forecast to never fail). A numerator or
+    denominator with a negative value (a mean of delays where early is negative) is judged by its
+    deviation per unit of ``|denominator|`` instead (Gaussian, count-like plus relative noise).
     ``Slice.share`` is the slice's fraction of the rate-driven change of the numerator,
     ``sum(real_num) - sum(real_den · predicted rate)``.
     """
@@ -136,11 +158,16 @@ def localize_ratio(
     arrays = [merged[c].to_numpy(dtype=float) for c in cols]
     arrays = [np.nan_to_num(a, nan=0.0) for a in arrays]
     codes, (a_real, a_pred, b_real, b_pred) = _merge_duplicates(codes, [len(v) for v in labels], arrays)
-    overall = a_pred.sum() / b_pred.sum() if b_pred.sum() > 0 else 0.0
+    signed = any((x < 0).any() for x in (a_real, a_pred, b_real, b_pred))
+    overall = a_pred.sum() / b_pred.sum() if b_pred.sum() != 0 else 0.0
+    prior = 1.0 / overall if overall > 0 and not signed else 0.0  # denominator units worth one event
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(b_pred > 0, a_pred / b_pred, overall)
+        rate = np.where(b_pred + prior != 0, (a_pred + prior * overall) / (b_pred + prior), overall)
     expected = b_real * rate
-    model = PoissonNoise(a_real, expected)
+    if signed:
+        model = GaussianNoise(a_real, expected, np.abs(b_real))
+    else:
+        model = PoissonNoise(a_real, expected)
     total_change = float(a_real.sum() - expected.sum())
     return _run(codes, labels, dims, model, a_real - expected, total_change, cfg)
 
@@ -159,7 +186,8 @@ def _check_dims(dims: Sequence[str]) -> list[str]:
     return dims
 
 
-def _validate(frame: pd.DataFrame, dims: list[str], value_cols: Sequence[str], what: str) -> None:
+def _validate(frame: pd.DataFrame, dims: list[str], value_cols: Sequence[str], what: str,
+              non_negative: bool = False) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise ValueError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}")
     missing = [c for c in [*dims, *value_cols] if c not in frame.columns]
@@ -177,7 +205,7 @@ def _validate(frame: pd.DataFrame, dims: list[str], value_cols: Sequence[str], w
         if not np.isfinite(values).all():
             row = int(np.flatnonzero(~np.isfinite(values))[0])
             raise ValueError(f"{what}: column {c!r} has a missing or infinite value (row {row})")
-        if (values < 0).any():
+        if non_negative and (values < 0).any():
             row = int(np.flatnonzero(values < 0)[0])
             raise ValueError(f"{what}: column {c!r} has a negative value (row {row})")
 

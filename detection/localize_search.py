@@ -266,11 +266,11 @@ class Pursuit:
         a_stat, b_stat = model.cell_stats(covered, inv, n_cells)
         factors = self._solve_factors(member_of, a_stat, b_stat)
         cell_m = np.prod(np.where(member_of, factors[None, :], 1.0), axis=1)
-        mu = model.e[covered] * cell_m[inv]
+        mu = model.mean(covered, cell_m[inv])
         dev = model.deviance(covered, mu)
         unit = model.unit(covered, mu)
         # a leaf under several slices gets the dispersion group of the strongest one
-        strength = np.abs(np.log(np.maximum(factors, 1e-12)))
+        strength = np.abs(np.log(np.maximum(np.abs(factors), 1e-12)))
         primary = np.argmax(np.where(member_of, strength[None, :] + 1e-9, -1.0), axis=1)
         cuboid_of = np.array([s[0] for s in comp])
         block = Block(comp, factors, covered, mu, dev, unit, model.informative(covered, mu), cuboid_of[primary[inv]])

@@ -44,6 +44,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2
 
 from detection.localize_models import GaussianNoise, PoissonNoise
 from detection.localize_search import Lattice, Pursuit, mixed_radix
@@ -63,6 +64,7 @@ class LocalizeConfig:
     screen: candidates per step refitted exactly after the vectorized screening.
     dispersion_prior: pseudo-leaves pulling a cuboid's own dispersion towards the null's (a few
         leaves cannot claim a variance of their own).
+    fdr: false-discovery level of the reported slices among every slice of the lattice.
     """
 
     penalty: float = 2.0
@@ -71,6 +73,7 @@ class LocalizeConfig:
     max_depth: int | None = None
     screen: int = 8
     dispersion_prior: float = 10.0
+    fdr: float = 0.05
 
     @classmethod
     def from_params(cls, params: dict) -> "LocalizeConfig":
@@ -241,11 +244,13 @@ def _run(codes, labels, dims, model, leaf_change, total_change, cfg: LocalizeCon
     model.restrict(keep)
     lattice = Lattice(codes[keep], [len(v) for v in labels], cfg.max_depth)
     fit, pursuit = _search(lattice, model, cfg)
-    return _describe(fit.selected, lattice, pursuit, dims, labels, leaf_change[keep], total_change)
+    return _describe(fit.selected, lattice, pursuit, dims, labels, leaf_change[keep], total_change, cfg.fdr)
 
 
-def _describe(selected, lattice: Lattice, pursuit: Pursuit, dims, labels, change, total_change) -> list[Slice]:
-    """The selected slices as `Slice`s ranked by score, less those the better ones explain away."""
+def _describe(selected, lattice: Lattice, pursuit: Pursuit, dims, labels, change, total_change,
+              fdr: float) -> list[Slice]:
+    """The selected slices as `Slice`s ranked by score, less those that are not significant once the
+    better ones explain their leaves (see `_significant`)."""
     fit = pursuit.fit(selected)
     ranked = []
     for s in fit.selected:
@@ -256,40 +261,73 @@ def _describe(selected, lattice: Lattice, pursuit: Pursuit, dims, labels, change
                    score=pursuit.total(without) - pursuit.total(fit))
         ranked.append((sl, s, without))
     ranked.sort(key=lambda item: (-item[0].score, item[0].key))
-    return _explain_away(ranked, lattice, pursuit)
+    return _significant(ranked, lattice, pursuit, null_scale(fit, pursuit), fdr)
 
 
-def _explain_away(ranked, lattice: Lattice, pursuit: Pursuit) -> list[Slice]:
-    """Keep a slice only when it still deviates once the leaves of the better-ranked kept slices are
-    set aside (greedy explanation, as in HotSpot's and Squeeze's set cover, Adtributor's explanatory
-    power): a slice selected only for the part of it that overlaps a better one — an interaction of
-    that cause, e.g. its big baskets hit harder — describes nothing of its own.
+def null_scale(fit, pursuit: Pursuit) -> dict[int, float]:
+    """Per depth, how much wider than the model says the evidence of slices that are no root cause
+    spreads in this data set: the score-test gains of every slice unrelated to the selected ones
+    (neither inside nor above one), under the fit, are compared in their upper tail — the ten
+    largest per depth, or the top tenth — with chi-square(1), never below 1.
 
-    The test is the pursuit's own: the score-test gain of a common factor on the slice's remaining
-    leaves, under the fit without the slice, must beat the slice's penalty, with the change in the
-    same direction as over the whole slice."""
+    The noise model is fitted on the bulk of the leaves; what decides a false root cause is the tail
+    of the slice statistics, which a noisy forecast, discrete counts of small leaves or a heavy-tailed
+    spread inflates, and inflates most among the many small slices of deep cuboids. Calibrating each
+    depth on its own null slices is the empirical-null idea of Efron (2004, JASA 99:96) applied to
+    the lattice (and the per-depth price of HotSpot's and Squeeze's succinctness, made data-driven)."""
+    lat, model = pursuit.lat, pursuit.model
+    idx = np.arange(lat.n_leaves)
+    p, q = model.screen_terms(idx, *pursuit.leaf_state(fit, idx))
+    gains: dict[int, list[np.ndarray]] = {}
+    for c, slice_of in enumerate(lat.slice_of):
+        k = lat.n_slices(c)
+        g = model.screen_gain(np.bincount(slice_of, weights=p, minlength=k), np.bincount(slice_of, weights=q, minlength=k))
+        null = np.ones(k, dtype=bool)
+        for s in fit.selected:
+            null[pursuit.related_slices(s)[c]] = False
+        gains.setdefault(int(lat.depth_of[c]), []).append(g[null])
+    scale = {}
+    for depth, parts in gains.items():
+        g = np.concatenate(parts)
+        tail = min(0.1, 10.0 / max(len(g), 1))
+        if len(g) < 20:
+            scale[depth] = 1.0
+            continue
+        scale[depth] = max(1.0, float(np.quantile(g, 1.0 - tail)) / float(chi2.isf(tail, 1)))
+    return scale
+
+
+def _significant(ranked, lattice: Lattice, pursuit: Pursuit, scale: dict[int, float], fdr: float) -> list[Slice]:
+    """Keep, best first, each slice whose leaves outside the better kept slices still carry a
+    significant part of the anomaly: the pursuit's score-test gain of a common factor on those
+    leaves (under the fit without the slice), in the direction of the slice's change, scaled by its
+    depth's null spread (`null_scale`), gives a chi-square(1) p-value; the k-th kept slice needs
+    ``p <= k·fdr/M`` with M the slices of the lattice — the Benjamini–Hochberg (1995) step over
+    every slice the search looked at, the ones it did not select counting as not significant.
+
+    A slice selected only for the part of it that overlaps a better one (an interaction of that
+    cause, e.g. its big baskets hit harder) describes nothing of its own and goes (greedy
+    explanation, as in HotSpot's and Squeeze's set cover and Adtributor's explanatory power); so
+    does a deep slice whose deviation is no larger than deep slices of ordinary leaves show here."""
     model = pursuit.model
+    n_tests = sum(lattice.count_at_depth.values())
     out: list[Slice] = []
     taken = np.zeros(lattice.n_leaves, dtype=bool)
     for sl, s, without in ranked:
         members = lattice.members(s)
         rest = members[~taken[members]]
-        if out and not _still_deviates(pursuit, model, without, members, rest, pursuit.penalty(s)):
+        if len(rest) == 0:
             continue
-        out.append(sl)
-        taken[members] = True
+        mu_all, _ = pursuit.leaf_state(without, members)
+        mu, phi = pursuit.leaf_state(without, rest)
+        p, q = model.screen_terms(rest, mu, phi)
+        gain = float(model.screen_gain(np.array([p.sum()]), np.array([q.sum()]))[0])
+        same_way = np.sign(float(np.sum(model.y[rest] - mu))) == np.sign(float(np.sum(model.y[members] - mu_all)))
+        p_value = float(chi2.sf(gain / scale[int(lattice.depth_of[s[0]])], 1))
+        if same_way and p_value <= (len(out) + 1) * fdr / n_tests:
+            out.append(sl)
+            taken[members] = True
     return out
-
-
-def _still_deviates(pursuit: Pursuit, model, without, members: np.ndarray, rest: np.ndarray, penalty: float) -> bool:
-    if len(rest) == 0:
-        return False
-    mu_all, _ = pursuit.leaf_state(without, members)
-    mu, phi = pursuit.leaf_state(without, rest)
-    p, q = model.screen_terms(rest, mu, phi)
-    gain = float(model.screen_gain(np.array([p.sum()]), np.array([q.sum()]))[0])
-    same_way = np.sign(float(np.sum(model.y[rest] - mu))) == np.sign(float(np.sum(model.y[members] - mu_all)))
-    return bool(gain > penalty and same_way)
 
 
 def _search(lattice: Lattice, model, cfg: LocalizeConfig):

@@ -319,7 +319,7 @@ class Pursuit:
         return s_cell
 
     # -- vectorized screening of every candidate slice ------------------------------------------
-    def _related_slices(self, s: SliceId) -> list[np.ndarray]:
+    def related_slices(self, s: SliceId) -> list[np.ndarray]:
         rel = self._related.get(s)
         if rel is None:
             rel = [self.lat.related(c, s) for c in range(len(self.lat.cuboids))]
@@ -363,7 +363,7 @@ class Pursuit:
                 pc, qc = pc + self.p0[c], qc + self.q0[c]
             gain = model.screen_gain(pc, qc) - self.pen_depth[int(lat.depth_of[c])]
             for s in fit.selected:
-                gain[self._related_slices(s)[c]] = -np.inf
+                gain[self.related_slices(s)[c]] = -np.inf
             if within is not None:
                 gain[np.bincount(ids, minlength=k) == 0] = -np.inf
             n_top = min(self.n_screen, k)

@@ -121,7 +121,7 @@ def _describe_selection(frame: pd.DataFrame, selection: list[str]) -> list[str]:
     code = {d: {str(v): i for i, v in enumerate(labels[j])} for j, d in enumerate(DIMS)}
     chosen = [lattice.find({DIMS.index(d): code[d][v] for d, v in Slice.parse(k).filters}) for k in selection]
     change = (frame["real"] - frame["predict"]).to_numpy(float)
-    return [s.key for s in loc._describe(tuple(chosen), lattice, pursuit, DIMS, labels, change, float(change.sum()))]
+    return [s.key for s in loc._describe(tuple(chosen), lattice, pursuit, DIMS, labels, change, float(change.sum()), cfg.fdr)]
 
 
 def test_a_slice_whose_change_lies_inside_a_better_slice_is_explained_away():

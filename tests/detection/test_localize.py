@@ -350,3 +350,24 @@ def test_signed_mean_as_a_ratio_finds_a_drop_and_a_rise():
     assert keys(found) == {"a=a2&c=c3", "c=c1"}
     change = float((num["real"] - num["predict"]).sum())
     assert sum(s.share for s in found) == pytest.approx(1.0, abs=0.15) and change != 0
+
+
+# --------------------------------------------------------------------------- real-like failure ratios
+
+
+def test_failure_ratio_cases_are_localized_without_a_flood_of_small_slices():
+    """Failure ratios per minute with four-minute forecasts and mostly tiny leaves: the root-cause
+    elements are found and hardly anything else (before the calibrated stopping rule, deep slices of
+    a few requests made up most of the answer)."""
+    from data.synthetic.failure_ratio import FailureRatioConfig, draw_case
+
+    rng = np.random.default_rng(0)
+    cfg = FailureRatioConfig(leaves=(1_000, 3_000), severity=(0.1, 0.5))
+    tp = fp = fn = 0
+    for _ in range(10):
+        case = draw_case(rng, cfg)
+        found = keys(localize_ratio(case.numerator, case.denominator, list(case.dims)))
+        truth = set(case.truth)
+        tp, fp, fn = tp + len(found & truth), fp + len(found - truth), fn + len(truth - found)
+    assert 2 * tp / (2 * tp + fp + fn) >= 0.7
+    assert fp <= 0.25 * (tp + fn)

@@ -249,19 +249,27 @@ def _run(codes, labels, dims, model, leaf_change, total_change, cfg: LocalizeCon
 
 def _describe(selected, lattice: Lattice, pursuit: Pursuit, dims, labels, change, total_change,
               fdr: float) -> list[Slice]:
-    """The selected slices as `Slice`s ranked by score, less those that are not significant once the
-    better ones explain their leaves (see `_significant`)."""
+    """The selected slices that are significant once the better ones explain their leaves
+    (`_significant`), each replaced by a parent when the change reaches beyond it (`_coarsen`), as
+    `Slice`s ranked by score."""
     fit = pursuit.fit(selected)
-    ranked = []
-    for s in fit.selected:
-        without = pursuit.fit(tuple(t for t in fit.selected if t != s))
+    scale = null_scale(fit, pursuit)
+    kept = _coarsen(_significant(_ranked(fit, pursuit), lattice, pursuit, scale, fdr), lattice, pursuit, scale, fdr)
+    fit = pursuit.fit(kept)
+    out = []
+    for s, score in _ranked(fit, pursuit):
         carried = float(change[lattice.members(s)].sum())
         filters = tuple(sorted((dims[j], str(labels[j][v])) for j, v in lattice.filters(s).items()))
-        sl = Slice(filters, share=carried / total_change if total_change else 0.0,
-                   score=pursuit.total(without) - pursuit.total(fit))
-        ranked.append((sl, s, without))
-    ranked.sort(key=lambda item: (-item[0].score, item[0].key))
-    return _significant(ranked, lattice, pursuit, null_scale(fit, pursuit), fdr)
+        out.append(Slice(filters, share=carried / total_change if total_change else 0.0, score=score))
+    out.sort(key=lambda sl: (-sl.score, sl.key))
+    return out
+
+
+def _ranked(fit, pursuit: Pursuit) -> list[tuple]:
+    """The fit's slices with their scores (how much worse the penalized fit gets without each), best first."""
+    scored = [(s, pursuit.total(pursuit.fit(tuple(t for t in fit.selected if t != s))) - pursuit.total(fit))
+              for s in fit.selected]
+    return sorted(scored, key=lambda item: (-item[1], pursuit.lat.filters(item[0]).items().__repr__()))
 
 
 def null_scale(fit, pursuit: Pursuit) -> dict[int, float]:
@@ -297,7 +305,17 @@ def null_scale(fit, pursuit: Pursuit) -> dict[int, float]:
     return scale
 
 
-def _significant(ranked, lattice: Lattice, pursuit: Pursuit, scale: dict[int, float], fdr: float) -> list[Slice]:
+def _remaining_evidence(pursuit: Pursuit, fit, rest: np.ndarray, scale: float) -> tuple[float, float]:
+    """p-value of a common factor on the leaves ``rest`` under ``fit`` (the pursuit's score test,
+    scaled by the null spread of the slice's depth) and the sign of their change from the fit."""
+    model = pursuit.model
+    mu, phi = pursuit.leaf_state(fit, rest)
+    p, q = model.screen_terms(rest, mu, phi)
+    gain = float(model.screen_gain(np.array([p.sum()]), np.array([q.sum()]))[0])
+    return float(chi2.sf(gain / scale, 1)), float(np.sign(np.sum(model.y[rest] - mu)))
+
+
+def _significant(ranked, lattice: Lattice, pursuit: Pursuit, scale: dict[int, float], fdr: float) -> list:
     """Keep, best first, each slice whose leaves outside the better kept slices still carry a
     significant part of the anomaly: the pursuit's score-test gain of a common factor on those
     leaves (under the fit without the slice), in the direction of the slice's change, scaled by its
@@ -309,25 +327,51 @@ def _significant(ranked, lattice: Lattice, pursuit: Pursuit, scale: dict[int, fl
     cause, e.g. its big baskets hit harder) describes nothing of its own and goes (greedy
     explanation, as in HotSpot's and Squeeze's set cover and Adtributor's explanatory power); so
     does a deep slice whose deviation is no larger than deep slices of ordinary leaves show here."""
-    model = pursuit.model
+    selected = tuple(s for s, _ in ranked)
     n_tests = sum(lattice.count_at_depth.values())
-    out: list[Slice] = []
+    out: list = []
     taken = np.zeros(lattice.n_leaves, dtype=bool)
-    for sl, s, without in ranked:
+    for s, _ in ranked:
         members = lattice.members(s)
         rest = members[~taken[members]]
         if len(rest) == 0:
             continue
-        mu_all, _ = pursuit.leaf_state(without, members)
-        mu, phi = pursuit.leaf_state(without, rest)
-        p, q = model.screen_terms(rest, mu, phi)
-        gain = float(model.screen_gain(np.array([p.sum()]), np.array([q.sum()]))[0])
-        same_way = np.sign(float(np.sum(model.y[rest] - mu))) == np.sign(float(np.sum(model.y[members] - mu_all)))
-        p_value = float(chi2.sf(gain / scale[int(lattice.depth_of[s[0]])], 1))
+        without = pursuit.fit(tuple(t for t in selected if t != s))
+        p_value, sign = _remaining_evidence(pursuit, without, rest, scale[int(lattice.depth_of[s[0]])])
+        mu, _ = pursuit.leaf_state(without, members)
+        same_way = sign == np.sign(float(np.sum(pursuit.model.y[members] - mu)))
         if same_way and p_value <= (len(out) + 1) * fdr / n_tests:
-            out.append(sl)
+            out.append(s)
             taken[members] = True
     return out
+
+
+def _coarsen(kept: list, lattice: Lattice, pursuit: Pursuit, scale: dict[int, float], fdr: float) -> list:
+    """Replace kept slices of one cuboid that differ in one dimension only (siblings under a parent)
+    by that parent when the evidence does not separate them: the fit with the parent instead is not
+    significantly worse (likelihood ratio, scaled by the parent depth's null spread, chi-square
+    with one degree of freedom less than the siblings, level ``fdr``). One coarser slice is then the
+    succinct answer (HotSpot's and Squeeze's preference for the coarser explanation, iDice's merging
+    of effective combinations); kept slices inside the parent go with them."""
+    changed = True
+    while changed:
+        changed = False
+        fit = pursuit.fit(tuple(kept))
+        families: dict[tuple, list] = {}
+        for s in kept:
+            fs = lattice.filters(s)
+            for dim in fs if len(fs) >= 2 else ():
+                families.setdefault((s[0], dim, tuple((k, v) for k, v in fs.items() if k != dim)), []).append(s)
+        for (_, _, parent_filters), siblings in families.items():
+            parent = lattice.find(dict(parent_filters)) if len(siblings) >= 2 else None
+            if parent is None:
+                continue
+            merged = tuple(t for t in kept if t not in siblings and not lattice.nested(parent, t)) + (parent,)
+            lr = max(pursuit.fit(merged).objective - fit.objective, 0.0)
+            if chi2.sf(lr / scale[int(lattice.depth_of[parent[0]])], len(siblings) - 1) > fdr:
+                kept, changed = list(merged), True
+                break
+    return kept
 
 
 def _search(lattice: Lattice, model, cfg: LocalizeConfig):

@@ -80,10 +80,10 @@ class GaussianNoise:
     def factor(self, a: np.ndarray, b: np.ndarray, m_other: np.ndarray) -> float:
         """Weighted least-squares factor of one slice given the other slices' product on its cells
         (never negative for a non-negative KPI: a leaf cannot fall below zero)."""
-        den = float(np.sum(m_other * m_other * b))
+        den = float((m_other * m_other) @ b)
         if den <= 0:
             return 1.0
-        f = float(np.sum(m_other * a)) / den
+        f = float(m_other @ a) / den
         return f if self.signed else max(f, 0.0)
 
     def screen_terms(self, idx: np.ndarray, mu: np.ndarray, phi: np.ndarray):
@@ -147,8 +147,8 @@ class PoissonNoise:
     @staticmethod
     def factor(a: np.ndarray, b: np.ndarray, m_other: np.ndarray) -> float:
         """Maximum-likelihood rate factor of one slice given the other slices' product on its cells."""
-        den = float(np.sum(m_other * b))
-        return float(np.sum(a)) / den if den > 0 else 1.0
+        den = float(m_other @ b)
+        return float(a.sum()) / den if den > 0 else 1.0
 
     def screen_terms(self, idx: np.ndarray, mu: np.ndarray, phi: np.ndarray):
         return self.y[idx] / phi, mu / phi

@@ -153,6 +153,11 @@ class Fit:
         return self.covered, self.mu, self.phi
 
 
+def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
+    """``np.allclose`` for small finite arrays without its overhead (it runs in the inner loops)."""
+    return bool(np.max(np.abs(a - b) - rtol * np.abs(b), initial=0.0) <= atol)
+
+
 def _compress(keys: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values of non-negative int keys below `bound` and each key's index among them."""
     if bound <= 4 * len(keys) + 4096:
@@ -281,14 +286,17 @@ class Pursuit:
         """Coordinate ascent over the cells; one sweep is exact when no two slices overlap."""
         k = member_of.shape[1]
         factors = np.ones(k)
+        parts = []  # per slice: its cells' statistics and which other slices hold each of them
+        for i in range(k):
+            rows = member_of[:, i]
+            other = member_of[rows].copy()
+            other[:, i] = False
+            parts.append((a[rows], b[rows], other))
         for _ in range(50 if member_of.sum(axis=1).max() > 1 else 1):
             previous = factors.copy()
-            for i in range(k):
-                rows = member_of[:, i]
-                others = np.where(member_of[rows], factors[None, :], 1.0)
-                others[:, i] = 1.0
-                factors[i] = self.model.factor(a[rows], b[rows], np.prod(others, axis=1))
-            if np.allclose(factors, previous, rtol=1e-5, atol=1e-8):
+            for i, (a_i, b_i, other) in enumerate(parts):
+                factors[i] = self.model.factor(a_i, b_i, np.where(other, factors, 1.0).prod(axis=1))
+            if _close(factors, previous, rtol=1e-5, atol=1e-8):
                 break
         return factors
 
@@ -312,7 +320,7 @@ class Pursuit:
             den = np.bincount(cell, weights=w * u, minlength=n_cells)
             prior = self.nu * den / np.maximum(n_c, 1)
             s_new = np.maximum((num + prior * s0) / np.maximum(den + prior, 1e-300), s0)
-            if np.allclose(s_new, s_cell, rtol=1e-3):
+            if _close(s_new, s_cell, rtol=1e-3, atol=1e-8):
                 s_cell = s_new
                 break
             s_cell = s_new

@@ -143,7 +143,8 @@ def localize_ratio(
     Non-negative numerators (events, amounts) are judged as counts (quasi-Poisson), so a noisy
     low-volume slice does not outrank a high-volume one; each leaf's forecast rate is pulled toward
     the overall rate by a prior worth one expected event (``1 / overall rate`` units of denominator:
-    a leaf whose short history saw no failure is not forecast to never fail). A numerator or
+    a leaf whose short history saw no failure is not forecast to never fail; Laplace's rule of
+    succession, with the overall rate as the prior mean). A numerator or
     denominator with a negative value (a mean of delays where early is negative) is judged by its
     deviation per unit of ``|denominator|`` instead (Gaussian, count-like plus relative noise).
     ``Slice.share`` is the slice's fraction of the rate-driven change of the numerator,
@@ -306,22 +307,25 @@ def null_scale(fit, pursuit: Pursuit) -> dict[int, float]:
 
 
 def _remaining_evidence(pursuit: Pursuit, fit, rest: np.ndarray, scale: float) -> tuple[float, float]:
-    """p-value of a common factor on the leaves ``rest`` under ``fit`` (the pursuit's score test,
-    scaled by the null spread of the slice's depth) and the sign of their change from the fit."""
+    """Gain of a common factor on the leaves ``rest`` under ``fit`` (the pursuit's score test, in
+    units of the null spread ``scale`` of the slice's depth; about chi-square(1) for ordinary
+    leaves) and the sign of their change from the fit."""
     model = pursuit.model
     mu, phi = pursuit.leaf_state(fit, rest)
     p, q = model.screen_terms(rest, mu, phi)
-    gain = float(model.screen_gain(np.array([p.sum()]), np.array([q.sum()]))[0])
-    return float(chi2.sf(gain / scale, 1)), float(np.sign(np.sum(model.y[rest] - mu)))
+    gain = float(model.screen_gain(np.array([p.sum()]), np.array([q.sum()]))[0]) / scale
+    return gain, float(np.sign(np.sum(model.y[rest] - mu)))
 
 
 def _significant(ranked, lattice: Lattice, pursuit: Pursuit, scale: dict[int, float], fdr: float) -> list:
     """Keep, best first, each slice whose leaves outside the better kept slices still carry a
     significant part of the anomaly: the pursuit's score-test gain of a common factor on those
     leaves (under the fit without the slice), in the direction of the slice's change, scaled by its
-    depth's null spread (`null_scale`), gives a chi-square(1) p-value; the k-th kept slice needs
+    depth's null spread (`null_scale`), is about chi-square(1); the k-th kept slice needs its p-value
     ``p <= k·fdr/M`` with M the slices of the lattice — the Benjamini–Hochberg (1995) step over
-    every slice the search looked at, the ones it did not select counting as not significant.
+    every slice the search looked at, the ones it did not select counting as not significant — and
+    the gain to pay the slice's price in the pursuit (its depth's Bonferroni/MDL penalty), now in
+    units of the data's own null spread.
 
     A slice selected only for the part of it that overlaps a better one (an interaction of that
     cause, e.g. its big baskets hit harder) describes nothing of its own and goes (greedy
@@ -337,10 +341,11 @@ def _significant(ranked, lattice: Lattice, pursuit: Pursuit, scale: dict[int, fl
         if len(rest) == 0:
             continue
         without = pursuit.fit(tuple(t for t in selected if t != s))
-        p_value, sign = _remaining_evidence(pursuit, without, rest, scale[int(lattice.depth_of[s[0]])])
+        gain, sign = _remaining_evidence(pursuit, without, rest, scale[int(lattice.depth_of[s[0]])])
         mu, _ = pursuit.leaf_state(without, members)
         same_way = sign == np.sign(float(np.sum(pursuit.model.y[members] - mu)))
-        if same_way and p_value <= (len(out) + 1) * fdr / n_tests:
+        significant = chi2.sf(gain, 1) <= (len(out) + 1) * fdr / n_tests and gain > pursuit.penalty(s)
+        if same_way and significant:
             out.append(s)
             taken[members] = True
     return out

@@ -276,8 +276,9 @@ def _ranked(fit, pursuit: Pursuit) -> list[tuple]:
 def null_scale(fit, pursuit: Pursuit) -> dict[int, float]:
     """Per depth, how much wider than the model says the evidence of slices that are no root cause
     spreads in this data set: the score-test gains of every slice unrelated to the selected ones
-    (neither inside nor above one), under the fit, are compared in their upper tail — the ten
-    largest per depth, or the top tenth — with chi-square(1), never below 1.
+    (neither inside nor above one), under the fit, are compared in their upper tail — the tenth
+    largest per depth, or the top tenth — with chi-square(1), allowing the chance spread of that
+    order statistic (two standard errors of its tail count), never below 1.
 
     The noise model is fitted on the bulk of the leaves; what decides a false root cause is the tail
     of the slice statistics, which a noisy forecast, discrete counts of small leaves or a heavy-tailed
@@ -298,11 +299,14 @@ def null_scale(fit, pursuit: Pursuit) -> dict[int, float]:
     scale = {}
     for depth, parts in gains.items():
         g = np.concatenate(parts)
-        tail = min(0.1, 10.0 / max(len(g), 1))
         if len(g) < 20:
             scale[depth] = 1.0
             continue
-        scale[depth] = max(1.0, float(np.quantile(g, 1.0 - tail)) / float(chi2.isf(tail, 1)))
+        k = min(0.1 * len(g), 10.0)  # the k-th largest null gain...
+        # ...against the chi-square(1) quantile it would pass with two standard errors to spare, so
+        # the chance spread of an order statistic does not widen a null the model has right
+        reference = float(chi2.isf(min((k + 2.0 * np.sqrt(k)) / len(g), 0.5), 1))
+        scale[depth] = max(1.0, float(np.quantile(g, 1.0 - k / len(g))) / reference)
     return scale
 
 
@@ -324,8 +328,8 @@ def _significant(ranked, lattice: Lattice, pursuit: Pursuit, scale: dict[int, fl
     depth's null spread (`null_scale`), is about chi-square(1); the k-th kept slice needs its p-value
     ``p <= k·fdr/M`` with M the slices of the lattice — the Benjamini–Hochberg (1995) step over
     every slice the search looked at, the ones it did not select counting as not significant — and
-    the gain to pay the slice's price in the pursuit (its depth's Bonferroni/MDL penalty), now in
-    units of the data's own null spread.
+    every slice after the best one needs the gain to pay its price in the pursuit (its depth's
+    Bonferroni/MDL penalty), now in units of the data's own null spread.
 
     A slice selected only for the part of it that overlaps a better one (an interaction of that
     cause, e.g. its big baskets hit harder) describes nothing of its own and goes (greedy
@@ -344,7 +348,8 @@ def _significant(ranked, lattice: Lattice, pursuit: Pursuit, scale: dict[int, fl
         gain, sign = _remaining_evidence(pursuit, without, rest, scale[int(lattice.depth_of[s[0]])])
         mu, _ = pursuit.leaf_state(without, members)
         same_way = sign == np.sign(float(np.sum(pursuit.model.y[members] - mu)))
-        significant = chi2.sf(gain, 1) <= (len(out) + 1) * fdr / n_tests and gain > pursuit.penalty(s)
+        pays = not out or gain > pursuit.penalty(s)  # the best one paid it in the pursuit's exact fit
+        significant = chi2.sf(gain, 1) <= (len(out) + 1) * fdr / n_tests and pays
         if same_way and significant:
             out.append(s)
             taken[members] = True

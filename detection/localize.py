@@ -156,7 +156,11 @@ def localize_ratio(
     _validate(denominator, dims, (real, predict), "denominator")
     num = numerator[[*dims, real, predict]]
     den = denominator[[*dims, real, predict]]
-    merged = num.merge(den, on=dims, how="outer", suffixes=("_num", "_den"))
+    if len(num) == len(den) and num[dims].reset_index(drop=True).equals(den[dims].reset_index(drop=True)):
+        merged = num.reset_index(drop=True).join(den[[real, predict]].reset_index(drop=True), lsuffix="_num",
+                                                 rsuffix="_den")  # the same leaves in the same order
+    else:
+        merged = num.merge(den, on=dims, how="outer", suffixes=("_num", "_den"))
     codes, labels = _encode(merged[dims])
     cols = [f"{real}_num", f"{predict}_num", f"{real}_den", f"{predict}_den"]
     arrays = [merged[c].to_numpy(dtype=float) for c in cols]

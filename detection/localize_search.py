@@ -46,10 +46,13 @@ class Lattice:
             sub, sub_cards = codes[:, cub], [cards[j] for j in cub]
             key = mixed_radix(sub, sub_cards)
             size = math.prod(sub_cards)
-            if key is not None and size <= 4 * n + 1024:
-                present = np.bincount(key, minlength=size) > 0
-                inv = (np.cumsum(present) - 1)[key]
-                rest = np.flatnonzero(present)
+            if key is not None:
+                if size <= 4 * n + 1024:
+                    present = np.bincount(key, minlength=size) > 0
+                    inv = (np.cumsum(present) - 1)[key]
+                    rest = np.flatnonzero(present)
+                else:  # sorting one int64 key is far faster than sorting rows
+                    rest, inv = np.unique(key, return_inverse=True)
                 vals = np.empty((len(rest), len(cub)), dtype=np.int64)
                 for j in range(len(cub) - 1, -1, -1):
                     vals[:, j] = rest % sub_cards[j]

@@ -13,10 +13,10 @@ prints F1 / precision / recall / mean seconds per instance beside the anchors' p
     python benchmarks/rca_localization.py --sets S --n 20 # a quick look
     python benchmarks/rca_localization.py --sets rs --previous /work/main   # beside main's code
 
-Setting ``rs`` is the project's own generator of real-like failure-ratio incidents
+Settings ``rs`` and ``rs-large`` (20 instances of 5k–50k leaves, most over 10k) are the project's own generator of real-like failure-ratio incidents
 (``data.synthetic.failure_ratio``: noisy four-minute forecasts, skewed traffic, leaves that come and
 go, 1–3 root-cause elements); its instances are real-sized (up to tens of thousands of leaves) and
-its time target is the p95 per instance. ``--previous DIR`` runs ``cxw localize`` of another
+their time target is the p95 per instance. ``--previous DIR`` runs ``cxw localize`` of another
 checkout on the same instances, in the same run, for a before/after table.
 
 ``shared/`` is found beside the repository (``<repo>/../shared``, as CI clones it), or at
@@ -47,7 +47,7 @@ from backend.commands.localize_commands import (  # noqa: E402
     read_leaves,
     write_records,
 )
-from data.synthetic.failure_ratio import write_cases  # noqa: E402
+from data.synthetic.failure_ratio import FailureRatioConfig, write_cases  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class Setting:
     anchors: dict[str, tuple[float, float | None]]  # method -> (strict F1, s/instance or None)
     target_f1: float
     generator: str = "shared"  # "shared": shared generate.py; "failure_ratio": data.synthetic.failure_ratio
+    cases: FailureRatioConfig = FailureRatioConfig()  # the failure-ratio generator's ranges
 
 
 SETTINGS = {
@@ -86,6 +87,10 @@ SETTINGS = {
         "rs", ("--n", "60"), 1,
         {"RobustSpot, real RS": (0.413, None), "ours before #17, real RS": (0.24, 2.6)},
         0.60, generator="failure_ratio",
+    ),
+    "rs-large": Setting(  # the same kind of incidents on 5k to 50k leaves (most above 10k): the speed target
+        "rs-large", ("--n", "20"), 1, {}, 0.60, generator="failure_ratio",
+        cases=FailureRatioConfig(n_dims=(5, 6), cardinality=(5, 30), leaves=(40_000, 120_000)),
     ),
 }
 TARGET_SECONDS = 1.0  # mean, and p95 on the real-sized failure-ratio cases
@@ -173,7 +178,7 @@ def generate(bench: Path, setting: Setting, seed: int, out: Path, n: int | None)
     if n is not None:
         args[args.index("--n") + 1] = str(n)
     if setting.generator == "failure_ratio":
-        write_cases(out, int(args[args.index("--n") + 1]), seed)
+        write_cases(out, int(args[args.index("--n") + 1]), seed, setting.cases)
         return
     subprocess.run(
         [sys.executable, str(bench / "generate.py"), "--out", str(out), "--seed", str(seed), *args],

@@ -306,7 +306,7 @@ def null_scale(fit, pursuit: Pursuit) -> dict[int, float]:
         if len(g) < 20:
             scale[depth] = 1.0
             continue
-        k = min(0.1 * len(g), 10.0)  # the k-th largest null gain...
+        k = min(0.1 * len(g), max(10.0, 0.01 * len(g)))  # the k-th largest null gain...
         # ...against the chi-square(1) quantile it would pass with two standard errors to spare, so
         # the chance spread of an order statistic does not widen a null the model has right
         reference = float(chi2.isf(min((k + 2.0 * np.sqrt(k)) / len(g), 0.5), 1))

@@ -31,10 +31,22 @@ and ``localize_search``):
   noise is re-estimated from the leaves outside them and the search resumes (a large anomaly
   inflates the first estimate: the "wrong side" failure of RiskLoc when most leaves are anomalous).
 
+* Stop. The pursuit's slices are candidates; what is reported is calibrated to the data's own
+  noise (`null_scale`, `_significant`, `_coarsen`): per depth, the upper tail of the evidence of
+  every slice unrelated to the candidates, against chi-square(1), says how much wider the null is
+  than the model (Efron's empirical null, JASA 2004: a noisy forecast and the discrete counts of
+  small leaves fatten it most in deep cuboids); best first, a candidate is kept when its leaves
+  outside the better kept slices still carry a significant share of the remaining anomaly, at a
+  Benjamini–Hochberg (1995) level over every slice of the lattice, paying its depth's price in
+  units of that null spread; siblings the evidence does not separate become their parent.
+* Signed values. A mean of values that can be negative, or a signed sum, is localized by its
+  deviation per unit of volume (`GaussianNoise` with a volume), with no non-negativity assumption.
+
 Compared with Adtributor (Bhagwan et al., NSDI 2014: one dimension at a time), HotSpot (Sun et al.
 2018: Monte-Carlo tree search, ripple effect), Squeeze (deviation-score clustering), AutoRoot and
 RiskLoc (risk scores with a 2% explanatory-power cut-off), there is no per-data-set threshold: the
-only knobs are the penalty and the dispersion prior, with one default for every data set.
+knobs are the penalty, the dispersion prior and the false-discovery level, with one default for
+every data set.
 """
 
 from __future__ import annotations

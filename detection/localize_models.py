@@ -8,7 +8,8 @@ then re-fitted outside the slices found); the pursuit lets a cuboid of root caus
 ``s`` of its own (the per-leaf spread of an anomaly). Deviances ``D`` are in the same unit:
 ``D / (a + s·w)`` is about chi-square(1).
 
-* :class:`GaussianNoise` — additive KPI: ``y = real``, ``e = predict``, ``D = (y - mu)² / e``.
+* :class:`GaussianNoise` — additive KPI: ``y = real``, ``e = predict``, volume ``u`` (``e`` itself for a
+  non-negative KPI; the leaf's records for signed values), ``D = (y - mu)² / u``.
 * :class:`PoissonNoise` — ratio KPI: ``y`` = numerator events, ``e`` = denominator × forecast rate,
   ``D`` = Poisson deviance (small counts are judged as counts, not as Gaussian rates).
 """
@@ -24,19 +25,28 @@ TRIM_MEAN = 0.973337  # ...and the mean of a chi-square(1) below it
 
 
 class GaussianNoise:
-    """Additive KPI: ``y ~ N(mu, (a + s·e)·e)`` — relative noise ``s`` plus count-like noise ``a``."""
+    """Additive KPI: ``y ~ N(mu, (a + s·u)·u)`` in a non-negative leaf volume ``u`` — count-like noise
+    ``a`` plus relative noise ``s``. A slice's factor ``f`` moves its leaves by ``u·(f - 1)``: with
+    ``u = e`` (the default: a non-negative KPI) it scales them, ``mu = e·f``; with ``u`` the leaf's
+    records (a sum or mean of signed values) it shifts their mean by ``f - 1`` per record, so the
+    sign of ``y`` and ``e`` never matters (a deviation model, as Squeeze's deviation score)."""
 
-    min_unit = 0.0  # every leaf with a forecast informs the dispersion
+    min_unit = 0.0  # every leaf with a volume informs the dispersion
 
-    def __init__(self, y: np.ndarray, e: np.ndarray):
+    def __init__(self, y: np.ndarray, e: np.ndarray, u: np.ndarray | None = None):
         self.y_all, self.e_all = y, e
+        self.signed = u is not None
+        self.u_all = e if u is None else u
+        # with few leaves the shape of the noise is not estimated: a value scales with its leaf
+        # (relative noise); a shift per record averages over the records (count-like noise)
+        self.default_shape = (0.0, 1.0) if u is None else (1.0, 0.0)
 
     def keep(self) -> np.ndarray:
-        """Leaves that carry information about a factor (a leaf without forecast carries none)."""
-        return self.e_all > 0
+        """Leaves that carry information about a factor (a leaf without volume carries none)."""
+        return self.u_all > 0
 
     def restrict(self, keep: np.ndarray) -> None:
-        self.y, self.e = self.y_all[keep], self.e_all[keep]
+        self.y, self.e, self.u = self.y_all[keep], self.e_all[keep], self.u_all[keep]
         self.fit_null(np.arange(len(self.y)))
 
     def fit_null(self, idx: np.ndarray) -> None:
@@ -45,34 +55,43 @@ class GaussianNoise:
         self.shape = null_dispersion_shape(self, idx)
         lam = fit_null_dispersion(self, idx, self.shape, default=1e-8)
         self.a, self.s0 = lam * self.shape[0], lam * self.shape[1]
-        self.var0 = (self.a + max(self.s0, 1e-12) * self.e) * self.e
+        self.var0 = (self.a + max(self.s0, 1e-12) * self.u) * self.u
+
+    def mean(self, idx: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Fitted means of the leaves given the product ``m`` of their slices' factors."""
+        return self.e[idx] + self.u[idx] * (m - 1.0)
 
     def unit(self, idx: np.ndarray, mu: np.ndarray) -> np.ndarray:
-        return self.e[idx]
+        return self.u[idx]
 
     def deviance(self, idx: np.ndarray, mu: np.ndarray) -> np.ndarray:
         r = self.y[idx] - mu
-        return r * r / self.e[idx]
+        return r * r / self.u[idx]
 
     def informative(self, idx: np.ndarray, mu: np.ndarray) -> np.ndarray:
         return np.ones(len(idx), dtype=bool)
 
     def cell_stats(self, idx: np.ndarray, cell: np.ndarray, n_cells: int):
-        """Sufficient statistics per cell for the factors: sum(y·e/var0) and sum(e²/var0)."""
-        e, v = self.e[idx], self.var0[idx]
-        return (np.bincount(cell, weights=self.y[idx] * e / v, minlength=n_cells),
-                np.bincount(cell, weights=e * e / v, minlength=n_cells))
+        """Sufficient statistics per cell for the factors: sum((y - e + u)·u/var0) and sum(u²/var0)."""
+        u, v = self.u[idx], self.var0[idx]
+        return (np.bincount(cell, weights=(self.y[idx] - self.e[idx] + u) * u / v, minlength=n_cells),
+                np.bincount(cell, weights=u * u / v, minlength=n_cells))
 
-    @staticmethod
-    def factor(a: np.ndarray, b: np.ndarray, m_other: np.ndarray) -> float:
-        """Weighted least-squares factor of one slice given the other slices' product on its cells."""
-        den = float(np.sum(m_other * m_other * b))
-        return max(float(np.sum(m_other * a)) / den, 0.0) if den > 0 else 1.0
+    def factor(self, a: np.ndarray, b: np.ndarray, m_other: np.ndarray) -> float:
+        """Weighted least-squares factor of one slice given the other slices' product on its cells
+        (never negative for a non-negative KPI: a leaf cannot fall below zero)."""
+        den = float((m_other * m_other) @ b)
+        if den <= 0:
+            return 1.0
+        f = float(m_other @ a) / den
+        return f if self.signed else max(f, 0.0)
 
     def screen_terms(self, idx: np.ndarray, mu: np.ndarray, phi: np.ndarray):
         """Per-leaf score and information of a common log-factor (summed per slice by the caller)."""
-        w = mu / (phi * self.e[idx])
-        return (self.y[idx] - mu) * w, mu * w
+        u = self.u[idx]
+        g = mu - self.e[idx] + u  # d mu / d log f
+        w = g / (phi * u)
+        return (self.y[idx] - mu) * w, g * w
 
     @staticmethod
     def screen_gain(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -104,6 +123,9 @@ class PoissonNoise:
         self.a = fit_null_dispersion(self, idx, self.shape, default=1.0)
         self.s0 = 0.0
 
+    def mean(self, idx: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return self.e[idx] * m
+
     def unit(self, idx: np.ndarray, mu: np.ndarray) -> np.ndarray:
         return np.maximum(mu, 1e-12)
 
@@ -125,8 +147,8 @@ class PoissonNoise:
     @staticmethod
     def factor(a: np.ndarray, b: np.ndarray, m_other: np.ndarray) -> float:
         """Maximum-likelihood rate factor of one slice given the other slices' product on its cells."""
-        den = float(np.sum(m_other * b))
-        return float(np.sum(a)) / den if den > 0 else 1.0
+        den = float(m_other @ b)
+        return float(a.sum()) / den if den > 0 else 1.0
 
     def screen_terms(self, idx: np.ndarray, mu: np.ndarray, phi: np.ndarray):
         return self.y[idx] / phi, mu / phi
@@ -148,15 +170,15 @@ def null_dispersion_shape(model, idx: np.ndarray, n_bins: int = 10) -> tuple[flo
     so a few bins dominated by anomalous leaves cannot bend it."""
     mu = model.e[idx]
     ok = model.informative(idx, mu)
-    if ok.sum() < 5 * MIN_BIN:  # too few leaves to tell shapes apart: relative noise
-        return (0.0, 1.0)
+    if ok.sum() < 5 * MIN_BIN:  # too few leaves to tell shapes apart
+        return model.default_shape
     d, w = model.deviance(idx[ok], mu[ok]), model.unit(idx[ok], mu[ok])
     order = np.argsort(w, kind="stable")
     parts = np.array_split(order, int(np.clip(len(order) // MIN_BIN, 5, n_bins)))
     w_b = np.array([np.mean(w[p]) for p in parts])
     t_b = np.array([np.quantile(d[p], 0.25) for p in parts]) / CHI2_1_Q25
     if np.any(t_b <= 0):
-        return (0.0, 1.0)
+        return model.default_shape
     shapes = [(0.0, 1.0)] + [(r, 1.0) for r in np.geomspace(w_b.min() / 100, w_b.max() * 100, 41)] + [(1.0, 0.0)]
     best, best_err = shapes[0], np.inf
     for ca, cs in shapes:

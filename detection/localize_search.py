@@ -46,10 +46,13 @@ class Lattice:
             sub, sub_cards = codes[:, cub], [cards[j] for j in cub]
             key = mixed_radix(sub, sub_cards)
             size = math.prod(sub_cards)
-            if key is not None and size <= 4 * n + 1024:
-                present = np.bincount(key, minlength=size) > 0
-                inv = (np.cumsum(present) - 1)[key]
-                rest = np.flatnonzero(present)
+            if key is not None:
+                if size <= 4 * n + 1024:
+                    present = np.bincount(key, minlength=size) > 0
+                    inv = (np.cumsum(present) - 1)[key]
+                    rest = np.flatnonzero(present)
+                else:  # sorting one int64 key is far faster than sorting rows
+                    rest, inv = np.unique(key, return_inverse=True)
                 vals = np.empty((len(rest), len(cub)), dtype=np.int64)
                 for j in range(len(cub) - 1, -1, -1):
                     vals[:, j] = rest % sub_cards[j]
@@ -151,6 +154,11 @@ class Fit:
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Covered leaves with their fitted mean and dispersion."""
         return self.covered, self.mu, self.phi
+
+
+def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
+    """``np.allclose`` for small finite arrays without its overhead (it runs in the inner loops)."""
+    return bool(np.max(np.abs(a - b) - rtol * np.abs(b), initial=0.0) <= atol)
 
 
 def _compress(keys: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
@@ -266,11 +274,11 @@ class Pursuit:
         a_stat, b_stat = model.cell_stats(covered, inv, n_cells)
         factors = self._solve_factors(member_of, a_stat, b_stat)
         cell_m = np.prod(np.where(member_of, factors[None, :], 1.0), axis=1)
-        mu = model.e[covered] * cell_m[inv]
+        mu = model.mean(covered, cell_m[inv])
         dev = model.deviance(covered, mu)
         unit = model.unit(covered, mu)
         # a leaf under several slices gets the dispersion group of the strongest one
-        strength = np.abs(np.log(np.maximum(factors, 1e-12)))
+        strength = np.abs(np.log(np.maximum(np.abs(factors), 1e-12)))
         primary = np.argmax(np.where(member_of, strength[None, :] + 1e-9, -1.0), axis=1)
         cuboid_of = np.array([s[0] for s in comp])
         block = Block(comp, factors, covered, mu, dev, unit, model.informative(covered, mu), cuboid_of[primary[inv]])
@@ -281,14 +289,17 @@ class Pursuit:
         """Coordinate ascent over the cells; one sweep is exact when no two slices overlap."""
         k = member_of.shape[1]
         factors = np.ones(k)
+        parts = []  # per slice: its cells' statistics and which other slices hold each of them
+        for i in range(k):
+            rows = member_of[:, i]
+            other = member_of[rows].copy()
+            other[:, i] = False
+            parts.append((a[rows], b[rows], other))
         for _ in range(50 if member_of.sum(axis=1).max() > 1 else 1):
             previous = factors.copy()
-            for i in range(k):
-                rows = member_of[:, i]
-                others = np.where(member_of[rows], factors[None, :], 1.0)
-                others[:, i] = 1.0
-                factors[i] = self.model.factor(a[rows], b[rows], np.prod(others, axis=1))
-            if np.allclose(factors, previous, rtol=1e-5, atol=1e-8):
+            for i, (a_i, b_i, other) in enumerate(parts):
+                factors[i] = self.model.factor(a_i, b_i, np.where(other, factors, 1.0).prod(axis=1))
+            if _close(factors, previous, rtol=1e-5, atol=1e-8):
                 break
         return factors
 
@@ -312,14 +323,14 @@ class Pursuit:
             den = np.bincount(cell, weights=w * u, minlength=n_cells)
             prior = self.nu * den / np.maximum(n_c, 1)
             s_new = np.maximum((num + prior * s0) / np.maximum(den + prior, 1e-300), s0)
-            if np.allclose(s_new, s_cell, rtol=1e-3):
+            if _close(s_new, s_cell, rtol=1e-3, atol=1e-8):
                 s_cell = s_new
                 break
             s_cell = s_new
         return s_cell
 
     # -- vectorized screening of every candidate slice ------------------------------------------
-    def _related_slices(self, s: SliceId) -> list[np.ndarray]:
+    def related_slices(self, s: SliceId) -> list[np.ndarray]:
         rel = self._related.get(s)
         if rel is None:
             rel = [self.lat.related(c, s) for c in range(len(self.lat.cuboids))]
@@ -363,7 +374,7 @@ class Pursuit:
                 pc, qc = pc + self.p0[c], qc + self.q0[c]
             gain = model.screen_gain(pc, qc) - self.pen_depth[int(lat.depth_of[c])]
             for s in fit.selected:
-                gain[self._related_slices(s)[c]] = -np.inf
+                gain[self.related_slices(s)[c]] = -np.inf
             if within is not None:
                 gain[np.bincount(ids, minlength=k) == 0] = -np.inf
             n_top = min(self.n_screen, k)

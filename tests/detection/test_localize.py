@@ -121,7 +121,7 @@ def _describe_selection(frame: pd.DataFrame, selection: list[str]) -> list[str]:
     code = {d: {str(v): i for i, v in enumerate(labels[j])} for j, d in enumerate(DIMS)}
     chosen = [lattice.find({DIMS.index(d): code[d][v] for d, v in Slice.parse(k).filters}) for k in selection]
     change = (frame["real"] - frame["predict"]).to_numpy(float)
-    return [s.key for s in loc._describe(tuple(chosen), lattice, pursuit, DIMS, labels, change, float(change.sum()))]
+    return [s.key for s in loc._describe(tuple(chosen), lattice, pursuit, DIMS, labels, change, float(change.sum()), cfg.fdr)]
 
 
 def test_a_slice_whose_change_lies_inside_a_better_slice_is_explained_away():
@@ -202,12 +202,17 @@ def test_ratio_shares_are_of_the_rate_driven_change():
         (lambda f: f.assign(real=f["real"].astype(str)), "'real' is not numeric"),
         (lambda f: f.iloc[0:0], "no rows"),
         (lambda f: f.assign(real=np.where(f.index == 3, np.nan, f["real"])), "'real' has a missing"),
-        (lambda f: f.assign(predict=-f["predict"]), "'predict' has a negative"),
     ],
 )
 def test_bad_leaves_raise_value_errors_naming_the_column(mutate, message):
     with pytest.raises(ValueError, match=message):
         localize(mutate(leaves()), DIMS)
+
+
+def test_a_negative_weight_is_rejected_naming_the_column():
+    frame = leaves().assign(records=-1.0)
+    with pytest.raises(ValueError, match="'records' has a negative"):
+        localize(frame, DIMS, weight="records")
 
 
 def test_bad_ratio_frames_name_the_side():
@@ -305,3 +310,64 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path, cxw, capsys, name, 
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- signed values
+
+
+def signed_leaves(seed: int = 0, shifts: dict[str, float] | None = None) -> pd.DataFrame:
+    """Mean-delay leaves: ``records`` per leaf, a per-record delay around zero (early is negative),
+    ``predict`` = records × the leaf's usual mean delay, ``real`` its observed sum; ``shifts`` maps a
+    slice key to the minutes its records are late by in addition."""
+    rng = np.random.default_rng(seed)
+    rows = list(product(*[[f"{d}{i + 1}" for i in range(CARDS[d])] for d in DIMS]))
+    frame = pd.DataFrame(rows, columns=DIMS)
+    frame["records"] = np.round(200.0 * rng.lognormal(0.0, 1.0, len(frame))) + 1
+    usual = rng.normal(0.0, 2.0, len(frame))  # some leaves are usually early, some late
+    frame["predict"] = frame["records"] * usual
+    frame["real"] = frame["predict"] + rng.normal(0.0, 6.0 * np.sqrt(frame["records"]))  # 6 min per record
+    for key, minutes in (shifts or {}).items():
+        m = _mask(frame, key)
+        frame.loc[m, "real"] += minutes * frame.loc[m, "records"]
+    return frame
+
+
+def test_signed_sum_finds_the_shifted_slice():
+    frame = signed_leaves(seed=1, shifts={"b=b2": 3.0})
+    assert (frame["real"] < 0).any() and (frame["predict"] < 0).any()
+    assert keys(localize(frame, DIMS, weight="records")) == {"b=b2"}
+
+
+def test_signed_sum_without_anomaly_is_empty():
+    assert localize(signed_leaves(seed=2), DIMS, weight="records") == []
+
+
+def test_signed_mean_as_a_ratio_finds_a_drop_and_a_rise():
+    frame = signed_leaves(seed=3, shifts={"a=a2&c=c3": -4.0, "c=c1": 2.5})
+    num = frame[[*DIMS, "real", "predict"]]
+    den = frame[DIMS].assign(real=frame["records"], predict=frame["records"])
+    found = localize_ratio(num, den, DIMS)
+    assert keys(found) == {"a=a2&c=c3", "c=c1"}
+    change = float((num["real"] - num["predict"]).sum())
+    assert sum(s.share for s in found) == pytest.approx(1.0, abs=0.15) and change != 0
+
+
+# --------------------------------------------------------------------------- real-like failure ratios
+
+
+def test_failure_ratio_cases_are_localized_without_a_flood_of_small_slices():
+    """Failure ratios per minute with four-minute forecasts and mostly tiny leaves: the root-cause
+    elements are found and hardly anything else (before the calibrated stopping rule, deep slices of
+    a few requests made up most of the answer)."""
+    from data.synthetic.failure_ratio import FailureRatioConfig, draw_case
+
+    rng = np.random.default_rng(0)
+    cfg = FailureRatioConfig(leaves=(1_000, 3_000), severity=(0.1, 0.5))
+    tp = fp = fn = 0
+    for _ in range(10):
+        case = draw_case(rng, cfg)
+        found = keys(localize_ratio(case.numerator, case.denominator, list(case.dims)))
+        truth = set(case.truth)
+        tp, fp, fn = tp + len(found & truth), fp + len(found - truth), fn + len(truth - found)
+    assert 2 * tp / (2 * tp + fp + fn) >= 0.7
+    assert fp <= 0.25 * (tp + fn)

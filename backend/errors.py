@@ -31,8 +31,3 @@ class TooLarge(ServiceError):
 class UnsupportedType(ServiceError):
     status_code = 415
 
-
-class NotImplementedYet(ServiceError):
-    """A stage this feature needs has not landed (HTTP 501)."""
-
-    status_code = 501

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from backend.cli import app
+from backend.commands.apps import app
 from data.sources import open_workspace
 from metrics.cube import build_cube
 

@@ -19,7 +19,8 @@ def public(run: Run) -> dict:
     return {"id": run.id, "workspace_id": run.workspace_id, "kind": run.kind, "status": run.status,
             "actor": run.actor, "started_at": run.started_at, "finished_at": run.finished_at, "since": run.since,
             "watermark": run.watermark, "incidents_new": run.incidents_new,
-            "incidents_updated": run.incidents_updated, "messages_queued": run.messages_queued, "error": run.error}
+            "incidents_updated": run.incidents_updated, "messages_queued": run.messages_queued, "error": run.error,
+            "scanned": (run.detail or {}).get("scanned")}
 
 
 def last_watermark(session: Session, ws: Workspace) -> datetime | None:

@@ -77,6 +77,16 @@ class ChangeEventPublic(BaseModel):
     description: str
 
 
+class ScannedWindow(BaseModel):
+    """What a detection run read and scanned: records from ``records_from`` (null: all of them); the
+    buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``."""
+
+    records_from: datetime | None
+    baseline_start: datetime
+    window_start: datetime
+    end: datetime
+
+
 class RunPublic(ORMModel):
     id: int
     workspace_id: int
@@ -91,6 +101,8 @@ class RunPublic(ORMModel):
     incidents_updated: int
     messages_queued: int
     error: str | None
+    scanned: ScannedWindow | None = Field(default=None, description="null: the run analysed nothing (skipped, "
+                                                                     "failed, or stored a given incidents.json)")
 
 
 class DetectRequest(BaseModel):

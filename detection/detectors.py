@@ -509,6 +509,10 @@ class Detector(_Params):
     def _default_model(self):
         return SeasonalBaseline()
 
+    def _side(self, res: Residuals, sign: int):
+        """One side's (statistics, per-bucket log p-values, tests) for ``score_residuals``; each detector's own."""
+        raise NotImplementedError
+
     def _init_common(self, side: Side, tolerance: float, model, refit: bool) -> None:
         self.side = side
         self.tolerance = tolerance

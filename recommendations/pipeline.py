@@ -15,6 +15,7 @@ import string
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from data.changes import ChangeEvent
 from data.errors import UserError
@@ -179,8 +180,8 @@ class Recommender:
         self.actions = catalogue(ow.workspace, self.settings)
         self.scenes_: list[Scene] = []
         self._estimated: dict[tuple, tuple] = {}
-        self._stats: dict[tuple, object] = {}
-        self._frames: dict[tuple, object] = {}
+        self._stats: dict[tuple, WindowStats] = {}
+        self._frames: dict[tuple, tuple[Any, dict]] = {}
         self._instantiated: dict[tuple, list[_Candidate]] = {}
 
     def prepare(self, incidents: list[Incident]) -> "Recommender":
@@ -353,7 +354,8 @@ def _rank(recs: list[Recommendation]) -> list[Recommendation]:
         value = gain * r.confidence if math.isfinite(gain) else -math.inf
         return (-value, r.action.generic, r.title)
 
-    seen, out = set(), []
+    seen: set[str] = set()
+    out: list[Recommendation] = []
     for r in sorted(recs, key=score):
         if r.title in seen:
             continue

@@ -105,7 +105,7 @@ def per_day(s, total: float) -> str:
 
 
 def money(x: float | None, currency: str) -> str:
-    if not finite(x):
+    if x is None or not finite(x):
         return "n/a"
     return f"{'-' if x < 0 else ''}{currency}{abs(x):,.0f}"
 

@@ -345,8 +345,8 @@ export interface paths {
          * What If
          * @description Predicted change of every metric (with 95% intervals) if drivers change in the incident's scope.
          *
-         *     Runs ``recommendations.whatif`` (an outcome model fitted on the workspace's records); 501 with a clear
-         *     message when that stage is not installed, 422 naming an unknown feature or scope.
+         *     Runs ``recommendations.whatif`` (an outcome model fitted on the workspace's records); 422 naming an
+         *     unknown feature or scope.
          */
         post: operations["what_if"];
         delete?: never;
@@ -1375,6 +1375,8 @@ export interface components {
             kind: string;
             /** Messages Queued */
             messages_queued: number;
+            /** @description null: the run analysed nothing (skipped, failed, or stored a given incidents.json) */
+            scanned?: components["schemas"]["ScannedWindow"] | null;
             /** Since */
             since: string | null;
             /**
@@ -1391,6 +1393,30 @@ export interface components {
             watermark: string | null;
             /** Workspace Id */
             workspace_id: number;
+        };
+        /**
+         * ScannedWindow
+         * @description What a detection run read and scanned: records from ``records_from`` (null: all of them); the
+         *     buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``.
+         */
+        ScannedWindow: {
+            /**
+             * Baseline Start
+             * Format: date-time
+             */
+            baseline_start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Records From */
+            records_from: string | null;
+            /**
+             * Window Start
+             * Format: date-time
+             */
+            window_start: string;
         };
         /** Series */
         Series: {
@@ -2361,13 +2387,6 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
-            };
-            /** @description The recommendations stage is not installed in this build */
-            501: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
         };
     };

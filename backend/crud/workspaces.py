@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.actors import Actor
+from backend.analysis import build_stored_cube
 from backend.crud import audit
 from backend.errors import Conflict, Invalid, NotFound
 from backend.models import Workspace
@@ -15,7 +16,6 @@ from data.changes import ChangeEvent, load_change_events
 from data.sources import OpenWorkspace, open_workspace
 from data.workspace import load_workspace
 from metrics.cube import CubeInfo
-from metrics.cube import build_cube as build_cube_files
 
 
 def public(ws: Workspace) -> dict:
@@ -117,7 +117,7 @@ def build_cube(session: Session, ws: Workspace, data_dir: Path, actor: Actor) ->
     target = cube_folder(ws, data_dir)
     ow = open_workspace(ws.path)
     try:
-        info = build_cube_files(ow, target)
+        info = build_stored_cube(ow, target)
     finally:
         ow.con.close()
     return record_cube(session, ws, target, info, actor)

@@ -5,7 +5,8 @@
    analysis path (`backend.analysis.analyze_workspace`, as `cxw analyze` does) over the new buckets only,
    with the baseline history they need (``--full``, or a first run: over everything), writing the run's
    incidents.json and report.md to ``<data dir>/runs/<run id>``; or store a given incidents.json.
-   A full run rebuilds the workspace's cube; a run over new data splices its buckets into it.
+   A full run rebuilds the workspace's cube; a run over new data aggregates only the new buckets and
+   splices them into it.
 3. In ONE transaction: upsert the incidents (dedup), queue a webhook message per new incident and URL
    in the outbox, propose the new incidents' recommendations as actions, point the workspace at its
    cube, close the run (its ``scanned`` window says which buckets detection scanned).
@@ -25,7 +26,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.actors import JOB_ACTOR, Actor
-from backend.analysis import Scanned, WorkspaceAnalysis, analyze_workspace
+from backend.analysis import Scanned, analyze_workspace
 from backend.crud import actions, incidents, outbox, runs, workspaces
 from backend.errors import Invalid
 from backend.models import Workspace
@@ -34,7 +35,7 @@ from backend.settings import Settings
 from backend.webhooks import DeliveryReport, build_body, check_url, deliver_due, message_format
 from data.errors import UserError
 from data.sources import open_workspace, quote
-from metrics.cube import CubeInfo, splice_cube
+from metrics.cube import CubeInfo
 
 
 @dataclass
@@ -100,19 +101,6 @@ def scanned_json(scanned: Scanned | None) -> dict | None:
                                          for k, v in scanned.__dict__.items()}
 
 
-def _analyse(ws_path: str, cube_dir: Path, since: datetime | None, out_dir: Path) -> tuple[WorkspaceAnalysis,
-                                                                                          CubeInfo | None]:
-    """The run's analysis and the workspace's cube after it: rebuilt in ``cube_dir`` by a full run;
-    spliced with the run's own cube (its new buckets) by a run over new data, when one is stored."""
-    if since is None:
-        analysis = analyze_workspace(ws_path, out_dir, cube=cube_dir)
-        return analysis, analysis.cube
-    analysis = analyze_workspace(ws_path, out_dir, since=since, cube=out_dir / "cube")
-    if analysis.scanned is None or not (cube_dir / "cube.parquet").is_file():
-        return analysis, None
-    return analysis, splice_cube(cube_dir, out_dir / "cube", analysis.scanned.window_start)
-
-
 def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: str | Path | int, *,
                webhooks: list[str] = (), fmt: str = "auto", full: bool = False, incidents_file: Path | None = None,
                actor: Actor = JOB_ACTOR, deliver: bool = True) -> JobResult:
@@ -142,7 +130,8 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
                 items = _load_incidents_file(incidents_file)
             else:
                 out_dir = (settings.data_dir / "runs" / str(run_id)).resolve()
-                analysis, cube = _analyse(ws_path, cube_dir, since, out_dir)
+                analysis = analyze_workspace(ws_path, out_dir, since=since, cube=cube_dir)
+                cube = analysis.cube
                 items = analysis.document["incidents"]
                 detail = {"scanned": scanned_json(analysis.scanned), "regressions": analysis.regressions,
                           "timings": {k: round(v, 3) for k, v in analysis.timings.items()}}

@@ -78,10 +78,12 @@ class ChangeEventPublic(BaseModel):
 
 
 class ScannedWindow(BaseModel):
-    """What a detection run read and scanned: records from ``records_from`` (null: all of them); the
-    buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``."""
+    """What a detection run read and scanned: records from ``records_from`` (null: all of them), aggregated
+    into the cube from ``cube_from`` (null: all it read; later buckets were spliced into the stored cube);
+    the buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``."""
 
     records_from: datetime | None
+    cube_from: datetime | None
     baseline_start: datetime
     window_start: datetime
     end: datetime

@@ -144,6 +144,8 @@ def test_a_run_after_one_more_day_scans_only_that_day(story):
     assert datetime.fromisoformat(scanned["end"]) == DAY_29 + timedelta(days=1)
     assert datetime.fromisoformat(scanned["baseline_start"]) == DAY_29 - timedelta(days=14)
     assert datetime.fromisoformat(scanned["records_from"]) == DAY_29 - timedelta(days=15)
+    # only the new day was aggregated from records; its buckets were spliced into the stored cube
+    assert datetime.fromisoformat(scanned["cube_from"]) == DAY_29 and full["scanned"]["cube_from"] is None
     # the workspace's cube keeps every bucket: the 28 days of the first run and the new one
     con = duckdb.connect()
     lo, hi, buckets = con.execute("SELECT min(ts), max(ts), count(DISTINCT ts) FROM read_parquet(?)",

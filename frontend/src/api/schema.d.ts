@@ -1396,8 +1396,9 @@ export interface components {
         };
         /**
          * ScannedWindow
-         * @description What a detection run read and scanned: records from ``records_from`` (null: all of them); the
-         *     buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``.
+         * @description What a detection run read and scanned: records from ``records_from`` (null: all of them), aggregated
+         *     into the cube from ``cube_from`` (null: all it read; later buckets were spliced into the stored cube);
+         *     the buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``.
          */
         ScannedWindow: {
             /**
@@ -1405,6 +1406,8 @@ export interface components {
              * Format: date-time
              */
             baseline_start: string;
+            /** Cube From */
+            cube_from: string | null;
             /**
              * End
              * Format: date-time

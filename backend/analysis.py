@@ -133,7 +133,9 @@ FINGERPRINT = "cube.fingerprint"
 
 
 def build_stored_cube(ow: OpenWorkspace, folder: Path) -> CubeInfo:
-    """Build the workspace's cube in ``folder`` with its fingerprint, so later runs can add buckets to it."""
+    """Build the workspace's cube in ``folder`` with its fingerprint, so later runs can add buckets to it
+    (the old fingerprint goes first: a cube never carries one it was not built with)."""
+    (folder / FINGERPRINT).unlink(missing_ok=True)
     info = build_cube(ow, folder)
     (folder / FINGERPRINT).write_text(cube_fingerprint(ow))
     return info

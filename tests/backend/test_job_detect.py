@@ -165,3 +165,33 @@ def test_cli_job_detect_posts_once(settings, workspace_path, monkeypatch, tmp_pa
     assert main(["job", "detect", str(tmp_path / "nope")]) == 2
     assert "workspace file not found" in capsys.readouterr().err
     assert main(["job", "deliver", "--budget", "0"]) == 0
+
+
+def test_new_buckets_go_into_the_stored_cube_only_when_it_was_built_for_the_same_definition(sessions, settings,
+                                                                                           tmp_path):
+    import pandas as pd
+    import yaml
+
+    from tests.conftest import tiny_records, write_workspace
+
+    path = write_workspace(tmp_path / "ws", detection={"baseline_days": 1})
+    first = run_detect(sessions, settings, path)
+    assert first.run["status"] == "succeeded" and first.run["scanned"]["cube_from"] is None
+
+    def add_days(shift: int, seed: int) -> str:
+        """Three more days of records, ``shift`` days after the first three; their first bucket."""
+        more = tiny_records(200, seed=seed)
+        more["created_at"] = more["created_at"] + pd.Timedelta(days=shift)
+        more.to_parquet(path.parent / "orders" / f"part-{shift}.parquet", index=False)
+        return more["created_at"].min().floor("h").isoformat()
+
+    start = add_days(3, seed=5)
+    second = run_detect(sessions, settings, path)
+    assert second.run["scanned"]["cube_from"] == start == second.run["scanned"]["window_start"]
+    # another metric expression: the stored cube was built with other SQL, so it takes no new buckets
+    spec = yaml.safe_load(path.read_text())
+    spec["metrics"][0]["expr"] = "delivered_at <= promised_at + INTERVAL 5 MINUTE"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    start = add_days(6, seed=6)
+    third = run_detect(sessions, settings, path)
+    assert third.run["scanned"]["cube_from"] is None and third.run["scanned"]["window_start"] == start

@@ -22,7 +22,7 @@ class Style(NamedTuple):
 def style(ws: Workspace, m: MetricSpec) -> Style:
     if m.type == "rate":
         return Style("rate", "pts")
-    if m.type == "composite" and all(ws.metric(c).type == "rate" for c in m.weights):
+    if m.type == "composite" and all(ws.metric(c).type == "rate" for c in m.weights or {}):
         return Style("composite", "pts")
     return Style(m.type, m.unit or "")
 

@@ -343,6 +343,7 @@ class SeasonalBaseline(_Params):
             sampling = ec * (1 - ec) / Ysafe
             events = Y * np.minimum(ec, 1 - ec)
         else:
+            assert self.sigma2_ is not None  # fitted for every kind but rates
             sampling = self.sigma2_[:, None] * n / Ysafe ** 2
             cv2 = self.sigma2_ / np.maximum(self.level_ ** 2, _EPS)
             events = n / (1.0 + cv2[:, None])

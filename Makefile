@@ -32,8 +32,11 @@ demo: setup
 	@$(DEMO_SERVICE) $(VENV)/bin/cxw token create --role pm --name demo-pm
 	$(DEMO_SERVICE) $(VENV)/bin/cxw serve --host 127.0.0.1 --port 8000
 
-# Python (SQLite and PostgreSQL), the UI's unit tests, then the browser end-to-end tests.
+# The stage order (import-linter) and the engine's types (mypy), Python (SQLite and PostgreSQL), the UI's unit
+# tests, then the browser end-to-end tests.
 test: setup test-services
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -n 2
 	cd frontend && npm test
 	$(E2E)

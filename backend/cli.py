@@ -9,30 +9,16 @@ import sys
 
 import typer
 
+# Each command module attaches its sub-commands to `app` when imported (kept apart so each stays small).
+from backend.commands import analyze_commands, data_commands, detect_commands  # noqa: F401
+from backend.commands import generate_commands, job_commands, localize_commands  # noqa: F401
+from backend.commands import recommend_commands, runs_commands, serve_commands, token_commands  # noqa: F401
+from backend.commands.apps import app
 from data.errors import UserError
-
-app = typer.Typer(
-    name="cxw",
-    help="CX Workbench: detect, localize, explain and fix regressions in operational metrics.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-generate_app = typer.Typer(help="Generate synthetic datasets with a known answer.", no_args_is_help=True)
-app.add_typer(generate_app, name="generate")
-
-
-def _register_commands() -> None:
-    """Import the modules that attach sub-commands to `app` (kept apart so each stays small)."""
-    from backend.commands import analyze_commands, data_commands, detect_commands  # noqa: F401
-    from backend.commands import generate_commands, localize_commands  # noqa: F401
-    from backend.commands import job_commands, recommend_commands, serve_commands, token_commands  # noqa: F401
-    from backend.commands import runs_commands  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `cxw` console script; returns the process exit code."""
-    _register_commands()
     try:
         app(args=argv, standalone_mode=False)
     except UserError as err:
@@ -55,8 +41,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # `python -m backend.cli` runs this file as `__main__`, a second copy of the module; the command
-    # modules attach to `backend.cli`'s apps, so run that copy's `main`.
-    from backend.cli import main as package_main
-
-    sys.exit(package_main())
+    sys.exit(main())

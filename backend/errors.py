@@ -39,8 +39,3 @@ def size_text(n: int) -> str:
 class UnsupportedType(ServiceError):
     status_code = 415
 
-
-class NotImplementedYet(ServiceError):
-    """A stage this feature needs has not landed (HTTP 501)."""
-
-    status_code = 501

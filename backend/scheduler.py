@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.crud import workspaces
 from backend.jobs.detect import run_detect
-from backend.pipeline import PipelineFn
 from backend.settings import Settings
 from backend.webhooks import deliver_due
 
@@ -22,8 +21,8 @@ log = logging.getLogger("cxw.scheduler")
 
 
 class DetectionScheduler:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, pipeline: PipelineFn | None = None):
-        self.sessions, self.settings, self.pipeline = sessions, settings, pipeline
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings):
+        self.sessions, self.settings = sessions, settings
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.scheduler.add_job(self.run_all, CronTrigger.from_crontab(settings.schedule_cron, timezone="UTC"),
                                id="detect", max_instances=1, coalesce=True)
@@ -34,7 +33,7 @@ class DetectionScheduler:
             ids = [w.id for w in workspaces.list_workspaces(session, limit=10_000)[0]]
         for ws_id in ids:
             try:
-                result = run_detect(self.sessions, self.settings, ws_id, pipeline=self.pipeline)
+                result = run_detect(self.sessions, self.settings, ws_id)
                 log.info("workspace %s: run %s %s", ws_id, result.run["id"], result.run["status"])
             except Exception as err:  # one workspace's failure must not stop the others
                 log.error("workspace %s: detection failed: %s", ws_id, err)

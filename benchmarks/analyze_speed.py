@@ -48,7 +48,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from data.synthetic.cx import generate_cx
-    from rca.analyze import analyze
+    from backend.analysis import analyze_workspace
 
     print(f"cores available: {len(os.sched_getaffinity(0))}; load average: {os.getloadavg()[0]:.1f}")
     failed = False
@@ -59,14 +59,9 @@ def main() -> int:
             generate_cx(orders, 28, args.seed, args.scenario, folder)
             print(f"generated {orders:,} orders in {time.perf_counter() - started:.1f} s")
         base = baseline_scan(folder / "workspace.yaml")
-        enrich = None
-        if args.recommend != 0:
-            from backend.commands.analyze_commands import RecommendationEnricher
-
-            enrich = RecommendationEnricher(args.recommend)
         started = time.perf_counter()
         cpu = time.process_time()
-        result = analyze(folder / "workspace.yaml", folder / "analysis", enrich=enrich)
+        result = analyze_workspace(folder / "workspace.yaml", folder / "analysis", recommend=args.recommend)
         total = time.perf_counter() - started
         cpu = time.process_time() - cpu
         limit = LIMITS.get(orders)

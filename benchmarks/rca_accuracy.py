@@ -33,6 +33,7 @@ def main() -> int:
     from data.synthetic.cx import SCENARIOS as CX_SCENARIOS
     from data.synthetic.cx import generate_cx
     from data.synthetic.generic import DOMAINS, SCENARIOS as GENERIC_SCENARIOS, generate_domain
+    from backend.analysis import analyze_workspace
     from rca.analyze import analyze
     from rca.evaluation import regressions_from_truth, score_injection
 
@@ -54,7 +55,8 @@ def main() -> int:
         ow = open_workspace(folder / "workspace.yaml")
         regressions = regressions_from_truth(truth, ow.workspace.records.grain) if args.truth_regressions else None
         started = time.perf_counter()
-        result = analyze(ow, folder / "analysis", regressions=regressions)
+        result = (analyze(ow, folder / "analysis", regressions=regressions) if regressions is not None
+                  else analyze_workspace(ow, folder / "analysis", recommend=0))
         seconds = time.perf_counter() - started
         group = "cx" if kind == "cx" else "other domains"
         if not truth["injections"]:

@@ -349,7 +349,7 @@ class CostWeightedAR1(BaseCost):
         return resid, var
 
 
-def _pelt(cost: CostWeightedAR1, n: int, pen: float, min_size: int) -> list[int]:
+def _pelt(cost: CostWeightedAR1 | CostBernoulli, n: int, pen: float, min_size: int) -> list[int]:
     """Exact penalized segmentation by PELT (Killick et al. 2012), costs vectorized over starts.
 
     Same optimum as ``rpt.Pelt(custom_cost=cost, min_size=min_size, jump=1)`` (a test checks it);
@@ -659,7 +659,7 @@ class ARChangepoints:
         cost = CostBernoulli(~self.missing_).fit(states)
         bkps = _pelt(cost, states.shape[0], self.penalty_, self.min_size)
         bounds = [0] + bkps
-        loglik = -0.5 * sum(float(cost.errors([a], b)[0]) for a, b in zip(bounds, bounds[1:]))
+        loglik = -0.5 * sum(float(cost.errors(np.array([a]), b)[0]) for a, b in zip(bounds, bounds[1:]))
         return bkps, loglik
 
     # -- the ECM ---------------------------------------------------------------------------
@@ -667,7 +667,7 @@ class ARChangepoints:
     def _search(self, z: np.ndarray, observed: np.ndarray, floor: np.ndarray):
         n = z.shape[0]
         pen = self.penalty_
-        best = None
+        best: tuple | None = None
         for start in ("gaussian", "single-segment"):
             weights = np.ones_like(z)
             if start == "single-segment":
@@ -683,6 +683,7 @@ class ARChangepoints:
                 objective = loglik - 0.5 * pen * (len(bkps) - 1)
                 if best is None or objective > best[0] + 1e-9:
                     best = (objective, bkps, dof, loglik, start)
+        assert best is not None  # max_iter >= 1: each start yields a candidate
         _, bkps, dof, loglik, start = best
         return [int(b) for b in bkps], dof, float(loglik), start
 

@@ -343,6 +343,7 @@ class SeasonalBaseline(_Params):
             sampling = ec * (1 - ec) / Ysafe
             events = Y * np.minimum(ec, 1 - ec)
         else:
+            assert self.sigma2_ is not None  # fitted for every kind but rates
             sampling = self.sigma2_[:, None] * n / Ysafe ** 2
             cv2 = self.sigma2_ / np.maximum(self.level_ ** 2, _EPS)
             events = n / (1.0 + cv2[:, None])
@@ -508,6 +509,10 @@ class Detector(_Params):
 
     def _default_model(self):
         return SeasonalBaseline()
+
+    def _side(self, res: Residuals, sign: int):
+        """One side's (statistics, per-bucket log p-values, tests) for ``score_residuals``; each detector's own."""
+        raise NotImplementedError
 
     def _init_common(self, side: Side, tolerance: float, model, refit: bool) -> None:
         self.side = side

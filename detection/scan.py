@@ -54,10 +54,10 @@ from data.slices import Slice
 from data.sources import OpenWorkspace
 from data.workspace import MetricSpec
 from detection.config import DetectionConfig, detection_config
-from detection.detectors import CUSUM, EWMA, Detector, Residuals, RobustZScore, SeasonalBaseline, ZScore
+from detection.detectors import CUSUM, EWMA, Detector, Residuals, RobustZScore, SeasonalBaseline, Side, ZScore
 from detection.fdr import benjamini_hochberg
 from detection.leaves import Period, base_metrics, composite_leaves, leaf_sums, ratio_leaves
-from detection.panel import CubeSource, Panel
+from detection.panel import CubeSource, Grain, Panel
 from detection.types import Interval, Regression
 
 from detection.changepoint import changepoints
@@ -146,7 +146,7 @@ class _MetricScan:
     q: np.ndarray | None = None
 
 
-def _detectors(config: DetectionConfig, side: str, tolerance: float, model: SeasonalBaseline) -> list[Detector]:
+def _detectors(config: DetectionConfig, side: Side, tolerance: float, model: SeasonalBaseline) -> list[Detector]:
     make = {
         "zscore": lambda: ZScore(side=side, tolerance=tolerance, model=model, refit=False),
         "robust_z": lambda: RobustZScore(side=side, tolerance=tolerance),
@@ -160,8 +160,10 @@ def _detectors(config: DetectionConfig, side: str, tolerance: float, model: Seas
 def _scan_metric(spec: MetricSpec, cube: CubeSource, base_cols: tuple[int, int], win_cols: tuple[int, int],
                  config: DetectionConfig, timings: dict[str, float], where: str) -> tuple[_MetricScan | None, int]:
     own = config.for_metric(spec.name)
+    min_support, tolerance = own.min_support, own.min_relative_change
+    assert min_support is not None and tolerance is not None  # for_metric fills in the section's defaults
     clock = time.perf_counter()
-    panel, untested = cube.panel(spec.name, spec.type, (base_cols, win_cols), own.min_support)
+    panel, untested = cube.panel(spec.name, spec.type, (base_cols, win_cols), min_support)
     timings["read"] = timings.get("read", 0.0) + time.perf_counter() - clock
     clock = time.perf_counter()
     sign = -1 if spec.good == "up" else 1
@@ -174,15 +176,15 @@ def _scan_metric(spec: MetricSpec, cube: CubeSource, base_cols: tuple[int, int],
                                     "a zero denominator in all of them); fix the metric or detection.baseline_days")
     model = SeasonalBaseline().fit(base)
     residuals = model.residuals(window)
-    side = "down" if sign < 0 else "up"
-    detectors = _detectors(config, side, own.min_relative_change, model)
+    side: Side = "down" if sign < 0 else "up"
+    detectors = _detectors(config, side, tolerance, model)
     scores = []
     for det in detectors:
         det.fit(base)
         scores.append(det.score_residuals(residuals) if det.model_ is model else det.score(window))
     log_p = np.minimum(0.0, np.min([s.log_p for s in scores], axis=0) + np.log(len(detectors)))
     timings["score"] = timings.get("score", 0.0) + time.perf_counter() - clock
-    return _MetricScan(spec, sign, own.min_relative_change, own.min_support, rows, panel.slices, window,
+    return _MetricScan(spec, sign, tolerance, min_support, rows, panel.slices, window,
                        residuals, detectors, scores, log_p), untested
 
 
@@ -395,10 +397,10 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
         frame = frame.sort_values(["log_p", "depth", "support"], ascending=[True, True, False], kind="stable")
         for _, members in frame.groupby("group", sort=False):
             found.append((s, members.iloc[0], members))
-    found = _cluster_step_up(found, config.fdr, fdr.tests)
+    confirmed = _cluster_step_up(found, config.fdr, fdr.tests)
     regressions: list[Regression] = []
     strong = np.log(config.fdr / max(fdr.tests, 1))  # discoverable on its own, even as the only regression
-    for s, top, members, q in found:
+    for s, top, members, q in confirmed:
         # The members significant on their own: the broadest of them is where the regression is seen (a
         # region rather than one of its stores); a cause that spreads (a staged rollout) shows first in a
         # few of them, so the regression starts at their lower decile of starts (the earliest one alone
@@ -459,10 +461,11 @@ def stable_id(workspace: str, metric: str, slice_key: str, start: datetime) -> s
 
 
 def _regression(workspace: str, s: _MetricScan, rep: pd.Series, top: pd.Series, members: pd.DataFrame, start: int,
-                stop: int, stats: _Stats, window_ts: list[datetime], step: timedelta, grain: str,
+                stop: int, stats: _Stats, window_ts: list[datetime], step: timedelta, grain: Grain,
                 baseline_start: datetime, q_value: float, first_slice: str) -> Regression:
     """``rep`` is the member whose slice and numbers are reported; ``top`` the most significant member,
     whose p-value is the regression's evidence (its q-value comes from the regression-level step-up)."""
+    assert s.q is not None  # set by the scan's false-discovery step before any regression is built
     change, se, base = float(stats.change[0]), float(stats.se[0]), float(stats.baseline[0])
     scale = abs(base) if abs(base) > 1e-12 else float("nan")
     begin = window_ts[start]

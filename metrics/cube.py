@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from itertools import combinations
 from pathlib import Path
 
@@ -255,5 +256,49 @@ def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
         for name in ("cube.parquet", "cube.json"):
             os.replace(staging / name, out_dir / name)
     finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return info
+
+
+def splice_cube(stored_dir: str | Path, fresh_dir: str | Path, start: datetime) -> CubeInfo:
+    """Replace the buckets from ``start`` on of ``stored_dir``'s cube with those of ``fresh_dir``'s.
+
+    A run over new data builds its cube from the records of its window and the baseline before it only;
+    this keeps the stored cube whole (every bucket, for series and drill-down) at the cost of one copy of
+    the cube, not a scan of every record. Both cubes must be of the same workspace and depth, and the
+    fresh cube must hold every record of its buckets from ``start`` on. Written through a temporary file
+    and a rename, like `build_cube`.
+    """
+    stored, fresh = Path(stored_dir), Path(fresh_dir)
+    old_info = json.loads((stored / "cube.json").read_text())
+    new_info = json.loads((fresh / "cube.json").read_text())
+    started = time.perf_counter()
+    con = duckdb.connect()
+    staging = Path(tempfile.mkdtemp(prefix=".cube-", dir=stored))
+    try:
+        con.execute("SET preserve_insertion_order = true")
+        target = staging / "cube.parquet"
+        columns = ", ".join(CUBE_COLUMNS)
+        # in insertion order: each cube's rows stay grouped by metric, so a reader filtering on one metric
+        # still skips most row groups
+        con.execute(f"COPY (SELECT {columns} FROM read_parquet(?) WHERE ts < ? UNION ALL "
+                    f"SELECT {columns} FROM read_parquet(?) WHERE ts >= ?) TO "
+                    f"{sql_literal(str(target))} (FORMAT parquet, COMPRESSION snappy)",
+                    [str(stored / "cube.parquet"), start, str(fresh / "cube.parquet"), start])
+        first_metric = new_info["metrics"][0]["name"]
+        stats = con.execute("SELECT min(ts), max(ts), count(DISTINCT ts), count(DISTINCT slice), count(*), "
+                            "sum(n) FILTER (WHERE slice = '*' AND metric = ?) FROM read_parquet(?)",
+                            [first_metric, str(target)]).fetchone()
+        info = CubeInfo(
+            workspace=new_info["workspace"], grain=new_info["grain"], dimensions=new_info["dimensions"],
+            depth=new_info["depth"], metrics=new_info["metrics"],
+            start=stats[0].isoformat() if stats[0] else old_info["start"],
+            end=stats[1].isoformat() if stats[1] else old_info["end"], buckets=stats[2], slices=stats[3],
+            rows=stats[4], records=int(stats[5] or 0), seconds=round(time.perf_counter() - started, 3))
+        (staging / "cube.json").write_text(info.to_json())
+        for name in ("cube.parquet", "cube.json"):
+            os.replace(staging / name, stored / name)
+    finally:
+        con.close()
         shutil.rmtree(staging, ignore_errors=True)
     return info

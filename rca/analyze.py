@@ -1,24 +1,21 @@
-"""`analyze`: metrics → detect → explain, for a workspace, with stage timings; optionally written to a folder.
+"""`analyze`: explain a workspace's detected regressions, with stage timings; optionally written to a folder.
 
-The detection stage is imported from `detection` (its `detect(open_workspace, cube)`); later stages
-(recommendations) are not imported here — a caller composes them through ``enrich``, a function that
-adds entries to each incident's JSON (see `backend.commands.analyze_commands`).
+The regressions come from the detection stage; later stages (recommendations) are not imported here — the
+composition (`backend.analysis.analyze_workspace`, the one path the CLI, the job and the API run) adds them
+through ``enrich``, a function that adds entries to each incident's JSON.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.atomic import make_temp_dir
 from data.errors import UserError
 from data.sources import OpenWorkspace, open_workspace
 from detection.types import Regression
-from metrics.cube import build_cube, check_metrics_have_values
+from metrics.cube import check_metrics_have_values
 from rca.engine import RcaOptions, explain
 from rca.report import incidents_document, render_markdown, severity, write_outputs
 from rca.types import Incident
@@ -37,67 +34,27 @@ class Analysis:
     files: tuple[Path, ...] = ()
 
 
-def _detect() -> Callable:
-    try:
-        from detection import detect  # type: ignore[attr-defined]
-    except ImportError:
-        detect = None
-    if detect is None:
-        raise UserError("the detection stage (detection.detect) is not installed; pass regressions explicitly")
-    return detect
+def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None, *,
+            regressions: list[Regression], metrics: list[str] | None = None, max_incidents: int = 20,
+            options: RcaOptions | None = None, enrich: Callable[[OpenWorkspace, Incident, dict], dict] | None = None,
+            timings: dict[str, float] | None = None) -> Analysis:
+    """Explain ``regressions`` of ``workspace``; write ``out/incidents.json`` and ``out/report.md`` when
+    ``out`` is given.
 
-
-def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None, *, cube: str | Path | None = None,
-            regressions: list[Regression] | None = None, metrics: list[str] | None = None,
-            max_incidents: int = 20, options: RcaOptions | None = None,
-            enrich: Callable[[OpenWorkspace, Incident, dict], dict] | None = None) -> Analysis:
-    """Detect and explain the regressions of ``workspace``; write ``out/incidents.json`` and ``out/report.md``
-    when ``out`` is given.
-
-    ``cube`` reuses a built ``cube.parquet`` (or a folder holding one; built there when absent); ``regressions`` skips detection; ``metrics`` keeps only
-    those metrics' regressions; at most ``max_incidents`` (the most severe) are explained.
-    ``enrich(ow, incident, incident_json)`` may return extra keys for an incident's JSON (for example
-    recommendations; a ``recommendations_markdown`` key is rendered into the report); when it has a
-    ``prepare(ow, incidents)`` method, that is called once first with every incident, in report order.
+    ``metrics`` keeps only those metrics' regressions (names the caller checked); at most ``max_incidents`` (the most severe) are
+    explained. ``enrich(ow, incident, incident_json)`` may return extra keys for an incident's JSON (for
+    example recommendations; a ``recommendations_markdown`` key is rendered into the report); when it has
+    a ``prepare(ow, incidents)`` method, that is called once first with every incident, in report order.
+    ``timings`` are earlier stages' seconds, reported before this stage's.
     """
     if max_incidents < 0:
         raise UserError(f"--max-incidents must be 0 or more (got {max_incidents})")
-    timings: dict[str, float] = {}
+    timings = dict(timings or {})
     clock = time.perf_counter()
     ow = workspace if isinstance(workspace, OpenWorkspace) else open_workspace(workspace)
     ws = ow.workspace
     check_metrics_have_values(ow)
-    timings["open"] = time.perf_counter() - clock
-    if metrics:
-        for m in metrics:
-            try:
-                ws.metric(m)
-            except KeyError:
-                raise UserError(f"--metric {m!r} is not a metric of {ws.source_file} "
-                                f"({', '.join(x.name for x in ws.metrics)})") from None
-    scratch = None
-    try:
-        if regressions is None:
-            clock = time.perf_counter()
-            if cube is None:
-                scratch = make_temp_dir(Path(out) if out and Path(out).is_dir() else Path(tempfile.gettempdir()),
-                                        "cxw-analyze")
-                build_cube(ow, scratch)
-                cube = scratch / "cube.parquet"
-            elif Path(cube).is_dir() or Path(cube).suffix != ".parquet":  # a cube folder: reuse or build it there
-                folder = Path(cube)
-                if not (folder / "cube.parquet").exists():
-                    build_cube(ow, folder)
-                cube = folder / "cube.parquet"
-            elif not Path(cube).exists():
-                raise UserError(f"--cube {cube}: no such file")
-            timings["metrics"] = time.perf_counter() - clock
-            clock = time.perf_counter()
-            regressions = list(_detect()(ow, cube))
-            timings["detect"] = time.perf_counter() - clock
-    finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+    timings["open"] = timings.get("open", 0.0) + time.perf_counter() - clock
     found = len(regressions)
     if metrics:
         regressions = [r for r in regressions if r.metric in metrics]

@@ -260,7 +260,7 @@ def _driver_candidates(ctx: _Context, reg: Regression, focus: tuple[Slice, ...],
     before = in_focus & (t >= np.datetime64(start)) & (t < np.datetime64(split))
     after = in_focus & (t >= np.datetime64(split)) & (t < np.datetime64(end))
     shift = attribution_shift(att, before, after, seed=ctx.options.seed, rows_per_side=ctx.options.explain_rows)
-    dists = {}
+    dists: dict = {}
     out = []
     if shift is None or shift.delta_y == 0:
         return [], (att, shift), dists
@@ -307,6 +307,9 @@ def _merge_drivers(ctx: _Context, drivers: list[Candidate], events: list[Candida
     events = list(events)
     for d in drivers:
         onset = d.feature_onset
+        if onset is None or d.feature is None:  # not a shifted driver: nothing to match
+            left.append(d)
+            continue
         # the change must start when the driver does: within the driver's change-point interval (two buckets
         # at least); a change some hours earlier in the same scope is a coincidence, not the mechanism
         tolerance = max(2 * ctx.bucket, (onset.high - onset.low) / 2 + ctx.bucket)
@@ -423,6 +426,7 @@ def _summary(ctx: _Context, cand: Candidate, metric: str, ev: dict[str, Evidence
     did = ev.get("did")
     if did is not None and did.detail.get("testable"):
         ci = did.interval
+        assert ci is not None  # the branch is taken only for a DiD with an interval
         parts.append(f"DiD {_fmt_delta(ctx, metric, did.effect)} on {metric} vs untouched cohorts "
                      f"[{_fmt_delta(ctx, metric, ci.low)}, {_fmt_delta(ctx, metric, ci.high)}], p={did.p_value:.2g}")
     elif did is not None:
@@ -528,11 +532,11 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
             ev.update(_refutations(ctx, cand, reg.metric, sign, state))
         final.append((cand, ev, score_inputs(ev, driver=not cand.is_change)))
     probabilities = ctx.model.confidences([inputs for _, _, inputs in final])
-    scored = sorted(((p, c, e, x) for p, (c, e, x) in zip(probabilities, final, strict=True)),
+    ranked = sorted(((p, c, e, x) for p, (c, e, x) in zip(probabilities, final, strict=True)),
                     key=lambda item: (-item[0], item[1].start, item[1].key))
 
-    causes = []
-    for confidence, cand, ev, inputs in scored:
+    causes: list[Cause] = []
+    for confidence, cand, ev, inputs in ranked:
         if confidence < ctx.options.list_bar or len(causes) >= ctx.options.max_causes:
             break
         event = cand.events[0] if cand.events else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from data.slices import Slice, parse_scope
 from detection.types import Interval, Regression
@@ -72,7 +73,7 @@ def score_injection(incidents: list[Incident], injection: dict, scenario: str = 
                           None if top is None else top.confidence)
 
 
-def regressions_from_truth(truth: dict, grain: str = "hour", metrics: list[str] | None = None,
+def regressions_from_truth(truth: dict, grain: Literal["hour", "day"] = "hour", metrics: list[str] | None = None,
                            delay: timedelta = timedelta(hours=1)) -> list[Regression]:
     """Regressions as a perfect detector would report them: the injected metrics, start (+``delay``) and scope."""
     out = []

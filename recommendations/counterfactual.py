@@ -18,6 +18,7 @@ import hashlib
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -49,13 +50,19 @@ class DriverChange:
     op: Literal["set", "scale", "shift", "restore"]
     value: float | str | None = None
 
+    def number(self) -> float:
+        """The value as a number (the factor of a scale, the amount of a shift, a numeric set)."""
+        if self.value is None:
+            raise ValueError(f"{self.op} {self.feature}: no value")
+        return float(self.value)
+
     def describe(self) -> str:
         if self.op == "set":
             return f"{self.feature} set to {_fmt(self.value)}"
         if self.op == "scale":
             return f"{self.feature} × {_fmt(self.value)}"
         if self.op == "shift":
-            return f"{self.feature} {float(self.value):+.4g}"
+            return f"{self.feature} {self.number():+.4g}"
         return f"{self.feature} restored to its baseline"
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -63,13 +70,13 @@ class DriverChange:
         col = out[self.feature]
         if self.op == "set":
             if pd.api.types.is_numeric_dtype(col) and not isinstance(self.value, str):
-                out[self.feature] = float(self.value)
+                out[self.feature] = self.number()
             else:
                 out[self.feature] = str(self.value)
         elif self.op == "scale":
-            out[self.feature] = col.astype(float) * float(self.value)
+            out[self.feature] = col.astype(float) * self.number()
         elif self.op == "shift":
-            out[self.feature] = col.astype(float) + float(self.value)
+            out[self.feature] = col.astype(float) + self.number()
         else:
             raise ValueError("resolve 'restore' before applying it")
         return out
@@ -83,7 +90,7 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def parse_change(text: str, op: str) -> DriverChange:
+def parse_change(text: str, op: Literal["set", "scale", "shift"]) -> DriverChange:
     """``feature=value`` from the command line (``--set``, ``--scale``, ``--shift``)."""
     name, sep, value = text.partition("=")
     name, value = name.strip(), value.strip()
@@ -253,7 +260,7 @@ def _select(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], treatments: list
 
 
 def fit_scene(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], settings: ModelSettings,
-              treatments: list[tuple[tuple[Slice, ...], datetime]] = (), seed: int | None = None) -> Scene:
+              treatments: Sequence[tuple[tuple[Slice, ...], datetime]] = (), seed: int | None = None) -> Scene:
     """Fit the outcome ensemble once for every scope an incident's actions touch.
 
     The training sample is half records inside the scopes, half outside (when the scopes are not
@@ -377,9 +384,9 @@ def scene_estimates(ow: OpenWorkspace, scene: Scene, now: pd.DataFrame, changes:
         weights = composite_weights(ws, m)
         if not all(c in replicate_changes for c in weights):
             continue
-        diff = sum(w * replicate_changes[c] for c, w in weights.items())
-        estimates[m.name] = Estimate("model", float(diff[0]), standard_interval(float(diff[0]), diff[1:], level),
-                                     len(now))
+        combined = np.sum([w * replicate_changes[c] for c, w in weights.items()], axis=0)
+        estimates[m.name] = Estimate("model", float(combined[0]),
+                                     standard_interval(float(combined[0]), combined[1:], level), len(now))
     return estimates
 
 

@@ -206,6 +206,7 @@ def _primary(ws: Workspace, incident: Incident, rec: Recommendation, stats: Wind
     if spec.type != "composite":
         return name, notes
     best, best_z = None, -1.0
+    assert spec.weights is not None  # a composite always has its weights (workspace validation)
     for c in spec.weights:
         mi = rec.impact.metric(c)
         sd = stats.sd.get(c, float("nan"))
@@ -251,6 +252,8 @@ def plan_experiment(ow: OpenWorkspace, incident: Incident, rec: Recommendation,
     ``stats``: the scope's `window_stats` over the impact's window, when the caller has them already."""
     ws = ow.workspace
     start, end = rec.impact.window_start, rec.impact.window_end
+    if start is None or end is None:
+        raise ValueError(f"recommendation {rec.title!r}: an experiment needs the impact's window (not estimated)")
     stats = stats if stats is not None else window_stats(ow, rec.scope, start, end)
     primary, notes = _primary(ws, incident, rec, stats)
     spec = ws.metric(primary)

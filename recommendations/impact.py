@@ -128,7 +128,7 @@ def metric_unit(ws: Workspace, m: MetricSpec) -> tuple[str, str]:
     if m.type == "rate":
         return "pts", "orders/day"
     if m.type == "composite":
-        return ("pts" if all(ws.metric(c).type == "rate" for c in m.weights) else (m.unit or "")), ""
+        return ("pts" if all(ws.metric(c).type == "rate" for c in m.weights or {}) else (m.unit or "")), ""
     unit = m.unit or ""
     return unit, (f"{unit}/day" if unit else "per day")
 

@@ -74,6 +74,13 @@ def _ts(v: Any) -> datetime | None:
     return v if isinstance(v, datetime) else datetime.fromisoformat(str(v).replace("Z", "+00:00")).replace(tzinfo=None)
 
 
+def _when(v: Any) -> datetime:
+    ts = _ts(v)
+    if ts is None:
+        raise ValueError("a regression needs its start and end")
+    return ts
+
+
 def _interval(v: Any) -> Interval | None:
     if isinstance(v, dict) and v.get("low") is not None and v.get("high") is not None:
         return Interval(float(v["low"]), float(v["high"]), float(v.get("level", 0.95)))
@@ -89,7 +96,7 @@ def _slice(v: Any) -> Slice:
         return Slice.parse(v)
     if isinstance(v, dict):
         if "key" in v or "slice" in v:
-            s = Slice.parse(v.get("key") or v.get("slice"))
+            s = Slice.parse(str(v.get("key") or v.get("slice")))
         else:
             s = Slice(tuple(sorted((str(a), str(b)) for a, b in v.get("filters", ()))))
         return Slice(s.filters, float(v.get("share", 0.0) or 0.0), float(v.get("score", 0.0) or 0.0))
@@ -117,8 +124,8 @@ def incident_from_dict(entry: dict) -> Incident:
         ci = _interval(r.get("change_interval")) or Interval(float("nan"), float("nan"))
         ri = _interval(r.get("relative_interval")) or Interval(float("nan"), float("nan"))
         reg = Regression(
-            id=str(r["id"]), metric=r["metric"], direction=r.get("direction", "down"), start=_ts(r["start"]),
-            end=_ts(r["end"]), baseline=_float(r.get("baseline")), current=_float(r.get("current")),
+            id=str(r["id"]), metric=r["metric"], direction=r.get("direction", "down"), start=_when(r["start"]),
+            end=_when(r["end"]), baseline=_float(r.get("baseline")), current=_float(r.get("current")),
             change=_float(r.get("change")), change_interval=ci, relative_change=_float(r.get("relative_change")),
             relative_interval=ri, p_value=_float(r.get("p_value")), q_value=_float(r.get("q_value")),
             slice=_slice(r.get("slice") or "*"), slices=tuple(_slice(s) for s in r.get("slices") or ()),

@@ -211,7 +211,7 @@ class GLMOutcome:
         return 1 / (1 + np.exp(-np.clip(eta, -30, 30))) if self.binary_ else eta
 
 
-def make_strategy(kind: str, rounds: int = 50, seed: int = 0):
+def make_strategy(kind: str, rounds: int = 50, seed: int = 0) -> LightGBMOutcome | GLMOutcome:
     if kind == "lightgbm":
         return LightGBMOutcome(rounds=rounds, seed=seed)
     if kind == "glm":
@@ -240,7 +240,7 @@ class OutcomeEnsemble:
         # one multinomial resampling of the training rows per replicate, shared by all targets
         weights = [np.ones(n)] + [rng.multinomial(n, np.full(n, 1.0 / n)).astype(np.float64)
                                   for _ in range(self.bootstrap)]
-        self.models_: dict[str, tuple[object, list]] = {}
+        self.models_: dict[str, tuple[LightGBMOutcome | GLMOutcome, list]] = {}
         for t in targets:
             y = frame[t.column].to_numpy(dtype=np.float64, na_value=np.nan)
             keep = ~np.isnan(y)

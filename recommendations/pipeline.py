@@ -15,6 +15,7 @@ import string
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from data.changes import ChangeEvent
 from data.errors import UserError
@@ -35,6 +36,8 @@ from recommendations.tradeoffs import tradeoff
 from recommendations.types import Action, Estimate, Recommendation, RecommendationSet
 
 WINDOW_DAYS = 14  # the evaluation window after the change, and the baseline window before it
+LEVER_OPS: dict[str, Literal["set", "scale", "shift"]] = {"set_feature": "set", "scale_feature": "scale",
+                                                         "shift_feature": "shift"}
 
 
 def matching_actions(actions: tuple[Action, ...], cause: Cause) -> list[Action]:
@@ -135,7 +138,9 @@ def _candidate(ow: OpenWorkspace, ctx: _CauseContext, action: Action, scope: tup
         elif action.lever == "revert_event" and cause.change_event is not None:
             treatment = (ctx.scope, ctx.t0)
     elif action.lever in ("set_feature", "scale_feature", "shift_feature"):
-        changes.append(DriverChange(action.feature, action.lever.removesuffix("_feature"), action.value))
+        assert action.feature is not None  # the catalogue's validation requires one for these levers
+        op = LEVER_OPS[action.lever]
+        changes.append(DriverChange(action.feature, op, action.value))
         values["value"] = str(action.value)
     described = ", ".join(c.describe() for c in changes)
     if treatment is not None:
@@ -179,8 +184,8 @@ class Recommender:
         self.actions = catalogue(ow.workspace, self.settings)
         self.scenes_: list[Scene] = []
         self._estimated: dict[tuple, tuple] = {}
-        self._stats: dict[tuple, object] = {}
-        self._frames: dict[tuple, object] = {}
+        self._stats: dict[tuple, WindowStats] = {}
+        self._frames: dict[tuple, tuple[Any, dict]] = {}
         self._instantiated: dict[tuple, list[_Candidate]] = {}
 
     def prepare(self, incidents: list[Incident]) -> "Recommender":
@@ -213,9 +218,10 @@ class Recommender:
         experiment = None
         if plan and recs and recs[0].tradeoff.verdict != "not_estimated":
             top = recs[0]
-            experiment = plan_experiment(self.ow, incident, top, self.settings.experiment, incident_id,
-                                         stats=self._window_stats(top.scope, (top.impact.window_start,
-                                                                              top.impact.window_end)))
+            window = top.impact.window_start, top.impact.window_end
+            stats = (self._window_stats(top.scope, (window[0], window[1]))
+                     if window[0] is not None and window[1] is not None else None)
+            experiment = plan_experiment(self.ow, incident, top, self.settings.experiment, incident_id, stats=stats)
         summary, table = pm_summary(ws, incident, tuple(recs), experiment, self.settings.currency)
         return RecommendationSet(incident_id, primary, tuple(recs), experiment, summary, table, (),
                                  seconds=round(time.perf_counter() - started, 3))
@@ -353,7 +359,8 @@ def _rank(recs: list[Recommendation]) -> list[Recommendation]:
         value = gain * r.confidence if math.isfinite(gain) else -math.inf
         return (-value, r.action.generic, r.title)
 
-    seen, out = set(), []
+    seen: set[str] = set()
+    out: list[Recommendation] = []
     for r in sorted(recs, key=score):
         if r.title in seen:
             continue

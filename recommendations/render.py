@@ -26,7 +26,7 @@ def _effect_word(mi: MetricImpact) -> str:
 
 
 def impact_rows(rec: Recommendation) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for mi in rec.impact.metrics:
         rows.append((text.label(mi.metric), text.value(mi, mi.baseline), text.change(mi, mi.change),
                      text.span(mi, mi.interval.low, mi.interval.high),
@@ -200,7 +200,7 @@ def _plan_rows(plan: ExperimentPlan) -> list[tuple[str, str]]:
 
 
 def _guardrail_rows(plan: ExperimentPlan) -> list[tuple[str, ...]]:
-    rows = [("Guardrail", "Now", "Expected", "Stop if worse by", "Why")]
+    rows: list[tuple[str, ...]] = [("Guardrail", "Now", "Expected", "Stop if worse by", "Why")]
     for g in plan.guardrails:
         rows.append((g.metric, text.value(g, g.baseline), text.change(g, g.expected), text.amount(g, g.margin),
                      g.reason))
@@ -208,7 +208,7 @@ def _guardrail_rows(plan: ExperimentPlan) -> list[tuple[str, ...]]:
 
 
 def _ramp_rows(plan: ExperimentPlan) -> list[tuple[str, ...]]:
-    rows = [("Step", "Treated share", "Days", "Go on when")]
+    rows: list[tuple[str, ...]] = [("Step", "Treated share", "Days", "Go on when")]
     for i, r in enumerate(plan.ramp, 1):
         rows.append((str(i), f"{100 * r.share:.0f}%", str(r.days) if r.days else "rest", r.gate))
     return rows

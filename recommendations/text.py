@@ -22,7 +22,7 @@ class Style(NamedTuple):
 def style(ws: Workspace, m: MetricSpec) -> Style:
     if m.type == "rate":
         return Style("rate", "pts")
-    if m.type == "composite" and all(ws.metric(c).type == "rate" for c in m.weights):
+    if m.type == "composite" and all(ws.metric(c).type == "rate" for c in m.weights or {}):
         return Style("composite", "pts")
     return Style(m.type, m.unit or "")
 
@@ -105,7 +105,7 @@ def per_day(s, total: float) -> str:
 
 
 def money(x: float | None, currency: str) -> str:
-    if not finite(x):
+    if x is None or not finite(x):
         return "n/a"
     return f"{'-' if x < 0 else ''}{currency}{abs(x):,.0f}"
 

@@ -23,7 +23,7 @@ import math
 from data.workspace import Workspace
 from detection.types import Interval
 from recommendations import text
-from recommendations.types import Action, CostLine, Impact, MetricImpact, Tradeoff
+from recommendations.types import Action, CostLine, Impact, MetricImpact, Tradeoff, Verdict
 
 VERDICT_WORDS = {
     "recommended": "Do it",
@@ -78,6 +78,7 @@ def tradeoff(ws: Workspace, impact: Impact, primary: str, action: Action, unit_c
     priced = [c.money_per_day for c in costs if c.money_per_day is not None]
     money_per_day = float(sum(priced)) if priced else None
 
+    verdict: Verdict
     if not math.isfinite(p.change):
         verdict = "not_estimated"
     elif p.improves is False or p.gain < 0 or cx_harms:

@@ -25,7 +25,6 @@ from backend.api.deps import TokenCache
 from backend.api.limits import BodyLimitMiddleware, FiniteJSONMiddleware
 from backend.api.routes import include_api
 from backend.db import make_engine, make_sessionmaker, migrate
-from backend.pipeline import PipelineFn
 from backend.settings import Settings, get_settings
 from data.errors import UserError
 
@@ -37,8 +36,7 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def create_app(settings: Settings | None = None, *, pipeline: PipelineFn | None = None,
-               start_scheduler: bool = False) -> FastAPI:
+def create_app(settings: Settings | None = None, *, start_scheduler: bool = False) -> FastAPI:
     settings = settings or get_settings()
     settings.check_deployable()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +48,7 @@ def create_app(settings: Settings | None = None, *, pipeline: PipelineFn | None 
         if start_scheduler and settings.schedule_cron:
             from backend.scheduler import DetectionScheduler
 
-            app.state.scheduler = DetectionScheduler(app.state.sessions, settings, app.state.pipeline)
+            app.state.scheduler = DetectionScheduler(app.state.sessions, settings)
             app.state.scheduler.start()
         try:
             yield
@@ -66,7 +64,6 @@ def create_app(settings: Settings | None = None, *, pipeline: PipelineFn | None 
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
-    app.state.pipeline = pipeline
     inline = engine.dialect.name == "sqlite"  # SQLite work runs on the loop, see backend.api.cache.SingleFlight
     app.state.token_cache = TokenCache(settings.token_cache_seconds, inline=inline)
     app.state.read_cache = ReadCache(settings.read_cache_seconds, inline=inline)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from backend.cli import app
+from backend.commands.apps import app
 from data.sources import OpenWorkspace, open_workspace
 from metrics.cube import build_cube, check_metrics_have_values
 

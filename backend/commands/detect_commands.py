@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from backend.cli import app
+from backend.commands.apps import app
 from data.sources import open_workspace
 from detection.config import detection_config
 from detection.scan import check_span, scan, write_regressions

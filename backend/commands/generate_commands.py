@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from backend.cli import generate_app
+from backend.commands.apps import generate_app
 from data.synthetic.cx import SCENARIOS, generate_cx
 
 PROGRESS_FROM_ORDERS = 200_000  # smaller runs finish before a bar is worth drawing

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from backend.cli import app
+from backend.commands.apps import app
 
 console = Console(stderr=True)
 job_app = typer.Typer(help="Jobs for a scheduler (cron, CI, Airflow): detection and webhook delivery.",
@@ -22,7 +22,8 @@ def detect(
     fmt: str = typer.Option("auto", "--format", help="auto (Slack hooks get {text}), slack or json."),
     full: bool = typer.Option(False, "--full", help="Analyse all data, not only data since the last successful run."),
     incidents: Path = typer.Option(None, "--incidents",
-                                   help="Store this incidents.json (from `cxw analyze`) instead of running the pipeline."),
+                                   help="Store this incidents.json (from `cxw analyze`: the same incidents the job would "
+                                        "compute) instead of analysing."),
 ) -> None:
     """Analyse new data since the last successful run, store incidents, post the new ones to webhooks."""
     from backend.commands.service import open_database
@@ -35,9 +36,11 @@ def detect(
     target: str | int = int(workspace) if workspace.isdigit() else workspace
     result = run_detect(sessions, settings, target, webhooks=post, fmt=fmt, full=full, incidents_file=incidents)
     run = result.run
+    scanned = run["scanned"]
     console.print(f"run {run['id']} {run['status']}: {run['incidents_new']} new, {run['incidents_updated']} updated "
                   f"incident(s), {run['messages_queued']} message(s) queued"
-                  + (f" (watermark {run['watermark']})" if run["watermark"] else ""))
+                  + (f" (watermark {run['watermark']})" if run["watermark"] else "")
+                  + (f"; scanned {scanned['window_start']} to {scanned['end']}" if scanned else ""))
     if result.delivery is not None:
         d = result.delivery
         console.print(f"webhooks: {d.delivered} delivered, {d.failed} failed attempt(s), {d.pending} pending")

@@ -24,7 +24,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from backend.cli import app
+from backend.commands.apps import app
 from data.atomic import write_atomically
 from data.errors import UserError
 from detection.localize import LocalizeConfig, localize, localize_ratio

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from backend.cli import app
+from backend.commands.apps import app
 from data.atomic import write_atomically
 from data.errors import UserError
 from data.sources import open_workspace
@@ -27,14 +27,14 @@ def whatif_command(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Predict the change of every metric when drivers change in a scope (with 95% intervals)."""
-    from recommendations import parse_change, render_whatif, whatif
+    from backend.analysis import whatif_workspace
+    from recommendations import parse_change, render_whatif
 
     if model is not None and model not in ("lightgbm", "glm"):
         raise UserError(f"--model {model!r}: use lightgbm or glm")
     changes = ([parse_change(t, "set") for t in set_] + [parse_change(t, "scale") for t in scale]
                + [parse_change(t, "shift") for t in shift])
-    ow = open_workspace(workspace)
-    result = whatif(ow, changes, scope, window_days=window_days, model=model, bootstrap=bootstrap)
+    result = whatif_workspace(workspace, changes, scope, window_days=window_days, model=model, bootstrap=bootstrap)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     else:

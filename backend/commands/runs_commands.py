@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from backend.cli import app
+from backend.commands.apps import app
 
 console = Console(stderr=True)
 runs_app = typer.Typer(help="Detection runs: list them; clear a run left 'running' by a process that died.",

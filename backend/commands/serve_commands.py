@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from backend.cli import app
+from backend.commands.apps import app
 
 
 @app.command("serve")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from backend.cli import app
+from backend.commands.apps import app
 
 console = Console(stderr=True)
 token_app = typer.Typer(help="API tokens: engineer (everything), pm (read-only), job (detection and posting).",

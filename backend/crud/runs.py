@@ -48,7 +48,8 @@ def public(run: Run) -> dict:
             "actor": run.actor, "started_at": run.started_at, "finished_at": run.finished_at, "since": run.since,
             "watermark": run.watermark, "incidents_new": run.incidents_new,
             "incidents_updated": run.incidents_updated, "messages_queued": run.messages_queued, "error": run.error,
-            "host": run.host, "pid": run.pid, "heartbeat_at": run.heartbeat_at}
+            "host": run.host, "pid": run.pid, "heartbeat_at": run.heartbeat_at,
+            "scanned": (run.detail or {}).get("scanned")}
 
 
 def last_watermark(session: Session, ws: Workspace) -> datetime | None:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.actors import Actor
+from backend.analysis import build_stored_cube
 from backend.crud import audit
 from backend.errors import Conflict, Invalid, NotFound
 from backend.models import Workspace
@@ -15,6 +16,7 @@ from data.changes import ChangeEvent, load_change_events
 from data.paths import PathGuard
 from data.sources import OpenWorkspace, open_workspace
 from data.workspace import load_workspace
+from metrics.cube import CubeInfo
 
 
 def public(ws: Workspace) -> dict:
@@ -118,14 +120,22 @@ def change_events(ws: Workspace) -> list[ChangeEvent]:
 def build_cube(session: Session, ws: Workspace, data_dir: Path, actor: Actor,
                guard: PathGuard | None = None) -> Workspace:
     """(Re)build the workspace's cube; a registered cube elsewhere is left alone and a managed one is used."""
-    from metrics.cube import build_cube as build
-
-    target = Path(ws.cube_dir) if ws.cube_dir else (data_dir / "cubes" / str(ws.id)).resolve()
+    target = cube_folder(ws, data_dir)
     ow = open_workspace(ws.path, guard=guard)
     try:
-        info = build(ow, target)
+        info = build_stored_cube(ow, target)
     finally:
         ow.con.close()
+    return record_cube(session, ws, target, info, actor)
+
+
+def cube_folder(ws: Workspace, data_dir: Path) -> Path:
+    """Where the workspace's cube is: its registered folder, else a managed one under ``data_dir``."""
+    return Path(ws.cube_dir) if ws.cube_dir else (data_dir / "cubes" / str(ws.id)).resolve()
+
+
+def record_cube(session: Session, ws: Workspace, target: Path, info: CubeInfo, actor: Actor) -> Workspace:
+    """Point the workspace at its (re)built cube in ``target``; audited."""
     before = {"cube_dir": ws.cube_dir}
     ws.cube_dir = str(target)
     session.flush()

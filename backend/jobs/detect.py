@@ -1,10 +1,15 @@
 """The detection job: analyse a workspace's new data, store incidents, announce the new ones.
 
 1. Find (or register) the workspace; read its data watermark (the newest record timestamp).
-2. Without new data since the last successful run, record a ``skipped`` run. Otherwise rebuild the cube
-   and run the pipeline (`backend.pipeline.analyze_workspace`, or a given incidents.json).
+2. Without new data since the last successful run, record a ``skipped`` run. Otherwise run the one
+   analysis path (`backend.analysis.analyze_workspace`, as `cxw analyze` does) over the new buckets only,
+   with the baseline history they need (``--full``, or a first run: over everything), writing the run's
+   incidents.json and report.md to ``<data dir>/runs/<run id>``; or store a given incidents.json.
+   A full run rebuilds the workspace's cube; a run over new data aggregates only the new buckets and
+   splices them into it.
 3. In ONE transaction: upsert the incidents (dedup), queue a webhook message per new incident and URL
-   in the outbox, propose the new incidents' recommendations as actions, close the run.
+   in the outbox, propose the new incidents' recommendations as actions, point the workspace at its
+   cube, close the run (its ``scanned`` window says which buckets detection scanned).
 4. Deliver due outbox messages (this run's and any left from earlier runs) with retries and backoff.
 
 Re-running is safe: the same regression updates its incident, and the outbox holds at most one message
@@ -21,8 +26,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend import pipeline as pipeline_module
 from backend.actors import JOB_ACTOR, Actor
+from backend.analysis import Scanned, analyze_workspace
 from backend.crud import actions, incidents, outbox, runs, workspaces
 from backend.errors import Conflict, Invalid
 from backend.models import Workspace
@@ -31,6 +36,7 @@ from backend.settings import Settings
 from backend.webhooks import DeliveryReport, build_body, check_url, deliver_due, message_format
 from data.errors import UserError
 from data.sources import open_workspace, quote
+from metrics.cube import CubeInfo
 
 
 @dataclass
@@ -80,11 +86,20 @@ def resolve_webhooks(settings: Settings, urls: list[str], fmt: str = "auto") -> 
 
 
 def _load_incidents_file(path: Path) -> list:
+    """The incident entries of an incidents.json that `cxw analyze` wrote."""
     try:
         doc = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise UserError(f"{path}: cannot read incidents JSON: {err}") from None
-    return pipeline_module.incidents_from(doc, None)
+    entries = doc.get("incidents") if isinstance(doc, dict) else doc
+    if not isinstance(entries, list):
+        raise UserError(f"{path}: expected a list of incidents or an object with 'incidents'")
+    return entries
+
+
+def scanned_json(scanned: Scanned | None) -> dict | None:
+    return None if scanned is None else {k: v.isoformat() if v is not None else None
+                                         for k, v in scanned.__dict__.items()}
 
 
 def _workspace_id(sessions: sessionmaker[Session], workspace: str | Path | int, actor: Actor) -> int:
@@ -103,13 +118,13 @@ def _workspace_id(sessions: sessionmaker[Session], workspace: str | Path | int, 
 
 def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: str | Path | int, *,
                webhooks: list[str] = (), fmt: str = "auto", full: bool = False, incidents_file: Path | None = None,
-               pipeline: pipeline_module.PipelineFn | None = None, actor: Actor = JOB_ACTOR,
-               deliver: bool = True, build_cube: bool = True) -> JobResult:
+               actor: Actor = JOB_ACTOR, deliver: bool = True) -> JobResult:
     hooks = resolve_webhooks(settings, list(webhooks), fmt)
     ws_id = _workspace_id(sessions, workspace, actor)
     with sessions.begin() as session:
         ws = workspaces.get(session, ws_id)
         ws_path = ws.path
+        cube_dir = workspaces.cube_folder(ws, settings.data_dir)
         since = None if full else runs.last_watermark(session, ws)
     watermark = data_watermark(ws_path)
     with sessions.begin() as session:
@@ -125,23 +140,25 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
     else:
         beat = runs.Heartbeat(sessions, run_id).start()
         try:
-            if build_cube and incidents_file is None:
-                with sessions.begin() as session:
-                    workspaces.build_cube(session, workspaces.get(session, ws_id), settings.data_dir, actor)
+            cube: CubeInfo | None = None
+            detail: dict = {}
             if incidents_file is not None:
                 items = _load_incidents_file(incidents_file)
             else:
-                with sessions() as session:
-                    cube_dir = workspaces.get(session, ws_id).cube_dir
-                fn = pipeline or pipeline_module.analyze_workspace
-                items = fn(Path(ws_path), since=since, cube_dir=Path(cube_dir) if cube_dir else None,
-                           out_dir=(settings.data_dir / "runs" / str(run_id)).resolve())
+                out_dir = (settings.data_dir / "runs" / str(run_id)).resolve()
+                analysis = analyze_workspace(ws_path, out_dir, since=since, cube=cube_dir)
+                cube = analysis.cube
+                items = analysis.document["incidents"]
+                detail = {"scanned": scanned_json(analysis.scanned), "regressions": analysis.regressions,
+                          "timings": {k: round(v, 3) for k, v in analysis.timings.items()}}
             with sessions.begin() as session:
                 ws = workspaces.get(session, ws_id)
                 stored, queued = store_incidents(session, settings, ws, items, actor, hooks, run_id)
+                if cube is not None:
+                    workspaces.record_cube(session, ws, cube_dir, cube, actor)
                 run = runs.finish(session, runs.get(session, run_id), "succeeded", actor, watermark=watermark,
                                   incidents_new=len(stored.created), incidents_updated=len(stored.updated),
-                                  messages_queued=queued)
+                                  messages_queued=queued, detail=detail)
                 result = JobResult(runs.public(run), [i.id for i in stored.created], [i.id for i in stored.updated],
                                    queued)
         except Exception as err:

@@ -77,6 +77,18 @@ class ChangeEventPublic(BaseModel):
     description: str
 
 
+class ScannedWindow(BaseModel):
+    """What a detection run read and scanned: records from ``records_from`` (null: all of them), aggregated
+    into the cube from ``cube_from`` (null: all it read; later buckets were spliced into the stored cube);
+    the buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``."""
+
+    records_from: datetime | None
+    cube_from: datetime | None
+    baseline_start: datetime
+    window_start: datetime
+    end: datetime
+
+
 class RunPublic(ORMModel):
     id: int
     workspace_id: int
@@ -94,6 +106,8 @@ class RunPublic(ORMModel):
     host: str | None = Field(description="Host (and pid namespace) of the process doing the run")
     pid: int | None
     heartbeat_at: datetime | None = Field(description="When the run's process last said it was alive")
+    scanned: ScannedWindow | None = Field(default=None, description="null: the run analysed nothing (skipped, "
+                                                                     "failed, or stored a given incidents.json)")
 
 
 class DetectRequest(BaseModel):

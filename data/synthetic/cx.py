@@ -745,7 +745,7 @@ def change_events_csv(events, start: datetime) -> str:
 def truth_document(scenario: str, seed: int, orders: int, start: datetime, days: int, plan: Plan) -> dict:
     injections = []
     for inj in plan.injections:
-        entry = {
+        entry: dict[str, object] = {
             "metrics": list(inj.metrics),
             "direction": dict(inj.direction),
             "start": _iso(start, inj.start_s),

@@ -26,6 +26,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -227,17 +228,17 @@ def generate_domain(domain: str | Domain, scenario: str, records: int, seed: int
     if d.grain == "day":
         start_h = (d.days // 2) * day_h
     events: list[_Event] = []
-    truth_inj = []
+    truth_inj: list[dict[str, Any]] = []
     at = lambda h, minutes=0: t0 + timedelta(hours=int(h), minutes=int(minutes))  # noqa: E731
-    scope_kind = None
+    scope_kind: list[tuple[tuple[str, str], ...]] | str | None = None
     direct_mask_spec = None  # (dim, values) or conjunction list or "*"
-    waves = []
+    waves: list[tuple[int, set]] = []
     if scenario in ("scoped_change", "mediated_change", "driver_shift"):
         if scenario == "scoped_change" and d.scoped_on == "other":
             dim, values, weights = d.others[0]
             share = np.asarray(weights) / sum(weights)
             big = [v for v, w in zip(values, share, strict=True) if w >= 0.12]  # a slice big enough to matter
-            scope = [((dim, big[int(rng_plan.integers(len(big)))]),)]
+            scope: list[tuple[tuple[str, str], ...]] = [((dim, big[int(rng_plan.integers(len(big)))]),)]
         elif scenario == "scoped_change" and d.scoped_on == "conjunction":
             g = _pick_groups(rng_plan, d, 2, 0.2, 0.45)
             dim, values, _ = d.others[0]
@@ -267,8 +268,8 @@ def generate_domain(domain: str | Domain, scenario: str, records: int, seed: int
         events.append(twin)
         decoys = [twin.name]
     elif scenario == "staggered":
-        g = _pick_groups(rng_plan, d, 1, 0.12, 0.35)[0]
-        members = rng_plan.permutation(np.flatnonzero(unit_group == g))
+        gi = _pick_groups(rng_plan, d, 1, 0.12, 0.35)[0]
+        members = rng_plan.permutation(np.flatnonzero(unit_group == gi))
         n_waves = int(rng_plan.integers(3, 5))
         gap = (36 if d.grain == "hour" else 24 * 5)
         starts = [start_h + i * gap + (int(rng_plan.integers(-3, 4)) if d.grain == "hour" else 0) for i in range(n_waves)]
@@ -280,21 +281,22 @@ def generate_domain(domain: str | Domain, scenario: str, records: int, seed: int
             events.append(_Event(at(s), name, d.staggered.kind, _scope_text(d.unit, stores),
                                  f"{d.staggered.description}: wave {i + 1}/{n_waves}"))
         cause = {"hypothesis": d.staggered.hypothesis, "change_event": f"{d.staggered.name}_1", "feature": None}
-        truth_inj.append({"start": at(start_h).isoformat(), "scope": f"{d.group}={d.groups[g]}", "cause": cause,
+        truth_inj.append({"start": at(start_h).isoformat(), "scope": f"{d.group}={d.groups[gi]}", "cause": cause,
                           "waves": [{"name": e.name, "start": e.ts.isoformat()} for e in events]})
-        free = [x for x in range(len(d.groups)) if x != g]
+        other_groups = [x for x in range(len(d.groups)) if x != gi]
         twin = _Event(at(start_h, int(rng_plan.integers(0, 46))), f"{d.mediated.name}_pilot", d.staggered.kind,
-                      f"{d.group}={d.groups[free[int(rng_plan.integers(len(free)))]]}", "pilot in another group")
+                      f"{d.group}={d.groups[other_groups[int(rng_plan.integers(len(other_groups)))]]}",
+                      "pilot in another group")
         events.append(twin)
         decoys = [twin.name]
-        scope_kind = [((d.group, d.groups[g]),)]
+        scope_kind = [((d.group, d.groups[gi]),)]
     elif scenario == "global_change":
         events.append(_Event(at(start_h), d.global_.name, d.global_.kind, "*", d.global_.description))
         cause = {"hypothesis": d.global_.hypothesis, "change_event": d.global_.name, "feature": None}
         truth_inj.append({"start": at(start_h).isoformat(), "scope": "*", "cause": cause})
-        g = int(rng_plan.integers(len(d.groups)))
+        gi = int(rng_plan.integers(len(d.groups)))
         twin = _Event(at(start_h, int(rng_plan.integers(0, 46))), f"{d.scoped.name}_canary", d.scoped.kind,
-                      f"{d.group}={d.groups[g]}", "canary in one group")
+                      f"{d.group}={d.groups[gi]}", "canary in one group")
         events.append(twin)
         decoys = [twin.name]
         scope_kind = "*"
@@ -370,8 +372,8 @@ def generate_domain(domain: str | Domain, scenario: str, records: int, seed: int
     elif scenario == "global_change":
         direct |= post
     elif scenario == "staggered":
-        for s, members in waves:
-            direct |= np.isin(unit, list(members)) & (hour >= s)
+        for s, wave_units in waves:
+            direct |= np.isin(unit, list(wave_units)) & (hour >= s)
     driver = d.driver_base * np.exp(rel)
     nuisance = rng_rows.gamma(2.0, 1.0, n)
     logit = (d.success_base + unit_effect[unit] + d.driver_effect * np.maximum(rel, 0)

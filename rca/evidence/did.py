@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import statsmodels.api as sm
@@ -224,12 +225,12 @@ def fit_did(panel: Panel, measures: Measures, metric: str, cohorts: list[Cohort]
         params, cov = np.asarray(res.params), np.asarray(res.cov_params())
     else:
         params, cov = wls_cluster(yd, Xd[:, keep_cols], w, clusters)
-    position = {j: i for i, j in enumerate(keep_cols)}
+    position = {int(j): i for i, j in enumerate(keep_cols)}
     tre_units = len(np.unique(cells["uid"][treated]))
     ctl_units = len(np.unique(cells["uid"][~treated]))
     pre_rows = treated & ~post_
     pre_mean = float(np.average(y[pre_rows], weights=w[pre_rows]))
-    common = dict(treated_units=tre_units, control_units=ctl_units, clusters=n_clusters, cells=len(y),
+    common: dict[str, Any] = dict(treated_units=tre_units, control_units=ctl_units, clusters=n_clusters, cells=len(y),
                   treated_pre_mean=pre_mean, treated_clusters=len(np.unique(clusters[treated])))
     if not event_study:
         i = position[0]

@@ -79,9 +79,11 @@ def _scope_key(scope: tuple[Slice, ...]) -> tuple[str, ...] | None:
 def placebo_scopes(panel: Panel, cohorts: list[Cohort], n: int, rng: np.random.Generator) -> list[list[Cohort]]:
     """Up to ``n`` fake roll-outs: each cohort's scope swapped for untouched values of the same dimensions."""
     keys = {_scope_key(c.scope) for c in cohorts}
-    if len(keys) != 1 or None in keys:
+    if len(keys) != 1:
         return []
     dims = keys.pop()
+    if dims is None:
+        return []
     if any(d not in panel.frame.columns for d in dims):
         return []
     taken = {tuple(v for _, v in s.filters) for c in cohorts for s in c.scope}

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from detection.changepoint import changepoints
 from detection.types import Interval
 from rca.types import Evidence
 
@@ -39,18 +40,6 @@ class ChangePoint:
     statistic: float  # weighted between-segment sum of squares over the residual variance (≈ χ²(1) under no change)
     split_index: tuple[int, ...] = ()  # series positions of every candidate split ...
     profile: tuple[float, ...] = ()  # ... and the statistic of a change there
-
-
-def _external_changepoints():
-    """`detection.changepoints` (the detection stage's change-point dating), when installed."""
-    try:
-        from detection.changepoint import changepoints  # type: ignore[import-not-found]
-    except ImportError:
-        try:
-            from detection import changepoints  # type: ignore[attr-defined]
-        except ImportError:
-            return None
-    return changepoints
 
 
 def mean_shift(values: np.ndarray, weights: np.ndarray | None = None, min_size: int = 6,
@@ -88,15 +77,14 @@ def mean_shift(values: np.ndarray, weights: np.ndarray | None = None, min_size: 
     sigma2 *= (1 + rho) / (1 - rho)
     stat = between / sigma2
     inside = np.flatnonzero(stat >= stat[best] - CHI2_95)
-    external = _external_changepoints() if use_detection else None
-    if external is not None:
+    if use_detection:
         # date the shift with the detection stage's change points when one falls inside the scan's interval
         # (the nearest to the scan's split); their search runs on a window around it, as its cost grows
         # faster than linearly with the series' length
         centre = int(splits[best])
         lo, hi = max(0, centre - 72), min(len(y), centre + 72)
         try:
-            found = [lo + int(c) for c in external(y[lo:hi])]
+            found = [lo + int(c) for c in changepoints(y[lo:hi])]
         except Exception:  # a detector that cannot handle this series: keep the scan's split
             found = []
         allowed = set(int(splits[j]) for j in inside)

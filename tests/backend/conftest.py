@@ -38,17 +38,6 @@ def fixture_incidents() -> list[dict]:
     return copy.deepcopy(FIXTURE_INCIDENTS)
 
 
-def fake_pipeline(calls: list | None = None):
-    """A pipeline that returns the fixture incidents (and records its calls)."""
-
-    def run(workspace, *, since=None, cube_dir=None, out_dir=None):
-        if calls is not None:
-            calls.append({"workspace": workspace, "since": since, "cube_dir": cube_dir})
-        return fixture_incidents()
-
-    return run
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -133,15 +122,10 @@ def settings(db_url, tmp_path) -> Settings:
 
 
 @pytest.fixture
-def pipeline_calls() -> list:
-    return []
-
-
-@pytest.fixture
-def app(settings, pipeline_calls):
+def app(settings):
     from backend.api.main import create_app
 
-    application = create_app(settings, pipeline=fake_pipeline(pipeline_calls))
+    application = create_app(settings)
     yield application
     application.state.engine.dispose()
 
@@ -185,7 +169,8 @@ def auth(tokens):
 
 @pytest.fixture
 def workspace_path(tmp_path) -> Path:
-    return write_workspace(tmp_path / "ws")
+    """The tiny workspace; its three days hold a one-day baseline, so the job can really analyse it."""
+    return write_workspace(tmp_path / "ws", detection={"baseline_days": 1})
 
 
 @pytest.fixture

@@ -128,13 +128,14 @@ def test_cxw_serve_with_workers_and_an_access_log(settings, tmp_path):
     assert '"GET /api/me HTTP/1.1" 401' in output[0]
 
 
-def test_scheduler_tick_runs_every_workspace(settings, sessions, workspace_id, client):
+def test_scheduler_tick_runs_every_workspace(settings, sessions, client, auth, tmp_path):
     from backend.models import Run
     from backend.scheduler import DetectionScheduler
-    from tests.backend.conftest import fake_pipeline
+    from tests.conftest import write_workspace
 
-    scheduler = DetectionScheduler(sessions, settings.model_copy(update={"schedule_cron": "*/5 * * * *"}),
-                                   fake_pipeline())
+    path = write_workspace(tmp_path / "short", detection={"baseline_days": 1})
+    assert client.post("/api/workspaces", json={"path": str(path)}, headers=auth("engineer")).status_code == 201
+    scheduler = DetectionScheduler(sessions, settings.model_copy(update={"schedule_cron": "*/5 * * * *"}))
     scheduler.run_all()
     scheduler.run_all()
     scheduler.deliver()

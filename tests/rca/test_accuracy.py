@@ -23,15 +23,8 @@ import pytest
 from data.sources import open_workspace
 from data.synthetic.cx import generate_cx
 from data.synthetic.generic import DOMAINS, SCENARIOS as GENERIC_SCENARIOS, generate_domain
-from rca.analyze import analyze
-from rca.evaluation import regressions_from_truth, score_injection
-
-try:
-    from detection import detect as _detect  # noqa: F401
-
-    MODE = "detect"
-except ImportError:
-    MODE = "truth"
+from backend.analysis import analyze_workspace
+from rca.evaluation import score_injection
 
 CX_SCENARIOS = ("batching_policy", "courier_shortage", "merchant_prep", "inventory_oos", "eta_model_regression",
                 "platform_migration", "none")
@@ -54,9 +47,7 @@ def _analysis(kind: str, scenario: str, seed: int):
     import json
 
     truth = json.loads((folder / "truth.json").read_text())
-    ow = open_workspace(folder / "workspace.yaml")
-    regressions = None if MODE == "detect" else regressions_from_truth(truth, ow.workspace.records.grain)
-    result = analyze(ow, folder / "out", regressions=regressions)
+    result = analyze_workspace(open_workspace(folder / "workspace.yaml"), folder / "out", recommend=0)
     shutil.rmtree(folder / "records", ignore_errors=True)
     shutil.rmtree(folder / "orders", ignore_errors=True)
     return truth, result
@@ -94,8 +85,7 @@ def test_cx_scenario(scenario, seed):
     context = f"truth {injection['cause']} in {injection['scope']}\n{_describe(result)}"
     assert s.detected, f"{s.metric} not detected\n{context}"
     assert s.cause_first, f"top cause {s.top} ({s.confidence}) is not the injected one\n{context}"
-    if MODE == "detect":
-        assert s.localized, f"not localized to {injection['scope']}\n{context}"
+    assert s.localized, f"not localized to {injection['scope']}\n{context}"
 
 
 @pytest.mark.parametrize("domain", [pytest.param(d, marks=_known) if d in KNOWN_MISSES else d for d in sorted(DOMAINS)])
@@ -118,5 +108,4 @@ def test_other_domain(domain):
     assert not quiet_incidents, f"incidents on quiet data: {quiet_incidents}"
     assert detected >= 0.95, report
     assert first >= 0.9, report
-    if MODE == "detect":
-        assert localized >= 0.8, report
+    assert localized >= 0.8, report

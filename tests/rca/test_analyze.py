@@ -12,13 +12,6 @@ from data.synthetic.generic import generate_domain
 from rca.analyze import analyze
 from rca.evaluation import regressions_from_truth
 
-try:
-    from detection import detect as _detect  # noqa: F401
-
-    HAS_DETECTION = True
-except ImportError:
-    HAS_DETECTION = False
-
 
 @pytest.fixture(scope="module")
 def saas(tmp_path_factory):
@@ -56,7 +49,6 @@ def test_no_regressions_no_incidents(saas, tmp_path):
     assert "No regression was detected" in (tmp_path / "out" / "report.md").read_text()
 
 
-@pytest.mark.skipif(not HAS_DETECTION, reason="the detection stage is not installed")
 def test_cxw_analyze_end_to_end(saas, tmp_path, capsys):
     folder, truth = saas
     code = main(["analyze", str(folder / "workspace.yaml"), "--out", str(tmp_path / "out"), "--recommend", "0"])

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from backend.commands.analyze_commands import RecommendationEnricher
+from backend.analysis import RecommendationEnricher
 from data.slices import Slice
 from rca.analyze import analyze
 from rca.types import Cause, Evidence, Incident

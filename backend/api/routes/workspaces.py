@@ -81,7 +81,7 @@ def detect(workspace_id: Id, body: DetectRequest, request: Request, session: Ses
     workspaces.get(session, workspace_id)
     session.close()
     result = run_detect(request.app.state.sessions, settings, workspace_id, webhooks=body.post, full=body.full,
-                        pipeline=request.app.state.pipeline, actor=actor)
+                        actor=actor)
     return result.run
 
 

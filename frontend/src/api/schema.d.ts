@@ -345,8 +345,8 @@ export interface paths {
          * What If
          * @description Predicted change of every metric (with 95% intervals) if drivers change in the incident's scope.
          *
-         *     Runs ``recommendations.whatif`` (an outcome model fitted on the workspace's records); 501 with a clear
-         *     message when that stage is not installed, 422 naming an unknown feature or scope.
+         *     Runs ``recommendations.whatif`` (an outcome model fitted on the workspace's records); 422 naming an
+         *     unknown feature or scope.
          */
         post: operations["what_if"];
         delete?: never;
@@ -455,26 +455,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/runs/{run_id}/clear": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Clear Run
-         * @description Mark a run left ``running`` failed (409 when it is not running, or looks alive and ``force`` is not set).
-         */
-        post: operations["clear_run"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/signals": {
         parameters: {
             query?: never;
@@ -558,8 +538,7 @@ export interface paths {
         put?: never;
         /**
          * Register Workspace
-         * @description Register a workspace file on the server's disk, under ``CXW_DATA_DIR`` or one of ``CXW_WORKSPACE_DIRS``
-         *     (never the server's own database); it is validated against its data first.
+         * @description Register a workspace file that is on the server's disk; it is validated against its data first.
          */
         post: operations["register_workspace"];
         delete?: never;
@@ -1386,16 +1365,6 @@ export interface components {
             error: string | null;
             /** Finished At */
             finished_at: string | null;
-            /**
-             * Heartbeat At
-             * @description When the run's process last said it was alive
-             */
-            heartbeat_at: string | null;
-            /**
-             * Host
-             * @description Host (and pid namespace) of the process doing the run
-             */
-            host: string | null;
             /** Id */
             id: number;
             /** Incidents New */
@@ -1406,8 +1375,8 @@ export interface components {
             kind: string;
             /** Messages Queued */
             messages_queued: number;
-            /** Pid */
-            pid: number | null;
+            /** @description null: the run analysed nothing (skipped, failed, or stored a given incidents.json) */
+            scanned?: components["schemas"]["ScannedWindow"] | null;
             /** Since */
             since: string | null;
             /**
@@ -1424,6 +1393,33 @@ export interface components {
             watermark: string | null;
             /** Workspace Id */
             workspace_id: number;
+        };
+        /**
+         * ScannedWindow
+         * @description What a detection run read and scanned: records from ``records_from`` (null: all of them), aggregated
+         *     into the cube from ``cube_from`` (null: all it read; later buckets were spliced into the stored cube);
+         *     the buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``.
+         */
+        ScannedWindow: {
+            /**
+             * Baseline Start
+             * Format: date-time
+             */
+            baseline_start: string;
+            /** Cube From */
+            cube_from: string | null;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Records From */
+            records_from: string | null;
+            /**
+             * Window Start
+             * Format: date-time
+             */
+            window_start: string;
         };
         /** Series */
         Series: {
@@ -2395,13 +2391,6 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
-            /** @description The recommendations stage is not installed in this build */
-            501: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
         };
     };
     read_me: {
@@ -2518,41 +2507,6 @@ export interface operations {
     read_run: {
         parameters: {
             query?: never;
-            header?: never;
-            path: {
-                /** @description Numeric id */
-                run_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RunPublic"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    clear_run: {
-        parameters: {
-            query?: {
-                /** @description Clear even a run that looks alive */
-                force?: boolean;
-            };
             header?: never;
             path: {
                 /** @description Numeric id */
@@ -3103,7 +3057,7 @@ export interface operations {
         parameters: {
             query: {
                 metric: string;
-                /** @description dim=value&dim=value, or * for the total; write %, & and = inside a value as %25, %26, %3D */
+                /** @description dim=value&dim=value, or * for the total */
                 slice?: string;
             };
             header?: never;

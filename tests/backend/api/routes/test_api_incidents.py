@@ -77,7 +77,7 @@ def test_detail_has_slices_causes_evidence_recommendations_plan(client, auth, in
     assert d["causes"][0]["evidence"]["did"]["interval"] == [-0.19, -0.13]
     assert d["top_cause"] == "policy_change: policy_a" and d["top_confidence"] == 0.93
     assert [r["id"] for r in d["recommendations"]] == ["rollback_policy_a", "add_couriers_north"]
-    assert d["experiment_plan"]["randomization_unit"] == "store-hour (switchback)"
+    assert d["experiment_plan"]["unit"] == "switchback"
     assert d["extra"] == {"p_value": 0.00002, "q_value": 0.0004}
     assert d["recommendation_status"] is None and d["next_steps"] == []
     assert d["dedup_key"].endswith(":on_time_rate:*:2026-01-02T10:00:00")

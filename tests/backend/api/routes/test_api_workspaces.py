@@ -107,19 +107,25 @@ def test_change_events_from_the_log(client, auth, workspace_id):
                       headers=auth("pm")).json()["count"] == 2
 
 
-def test_detect_endpoint_runs_the_job(client, auth, workspace_id, pipeline_calls):
+def test_detect_endpoint_runs_the_job(client, auth, tmp_path):
+    from tests.conftest import write_workspace
+
+    # the tiny workspace's three days hold a one-day baseline and a two-day window: a real (small) analysis
+    path = write_workspace(tmp_path / "short", detection={"baseline_days": 1})
+    workspace_id = client.post("/api/workspaces", json={"path": str(path)}, headers=auth("engineer")).json()["id"]
     r = client.post(f"/api/workspaces/{workspace_id}/detect", json={}, headers=auth("job"))
     assert r.status_code == 200, r.text
     run = r.json()
-    assert run["status"] == "succeeded" and run["incidents_new"] == 2 and run["actor"] == "job-token"
-    assert len(pipeline_calls) == 1 and pipeline_calls[0]["since"] is None
+    assert run["status"] == "succeeded" and run["actor"] == "job-token" and run["since"] is None
+    assert run["scanned"]["window_start"] == "2026-01-02T00:00:00" and run["scanned"]["records_from"] is None
     again = client.post(f"/api/workspaces/{workspace_id}/detect", json={}, headers=auth("job")).json()
-    assert again["status"] == "skipped" and len(pipeline_calls) == 1
+    assert again["status"] == "skipped" and again["scanned"] is None
     runs = client.get(f"/api/workspaces/{workspace_id}/runs", headers=auth("engineer")).json()
     assert runs["count"] == 2 and [r["status"] for r in runs["data"]] == ["skipped", "succeeded"]
     all_runs = client.get("/api/runs", params={"workspace_id": workspace_id}, headers=auth("engineer")).json()
     assert all_runs["count"] == 2
-    assert client.get(f"/api/runs/{run['id']}", headers=auth("engineer")).json()["incidents_new"] == 2
+    assert client.get(f"/api/runs/{run['id']}", headers=auth("engineer")).json()["scanned"] == run["scanned"]
+    assert client.get(f"/api/workspaces/{workspace_id}", headers=auth("pm")).json()["has_cube"]
     assert client.get("/api/runs/12345", headers=auth("engineer")).status_code == 404
 
 

@@ -1,0 +1,254 @@
+"""The one analysis path: metric cube → detection → root causes → recommendations, for a workspace.
+
+`analyze_workspace` is what `cxw analyze`, the detection job (`cxw job detect`, the scheduler and
+``POST /api/workspaces/{id}/detect``) run, so an incident stored by the job is the same incident, with
+the same recommendations and experiment plan, that `cxw analyze` writes to ``incidents.json``.
+`whatif_workspace` is the one what-if path (`cxw whatif` and ``POST /api/incidents/{id}/whatif``).
+
+``since`` limits the work to new data: detection scans exactly the buckets from the first one holding a
+record newer than ``since``, against the baseline just before them; the later stages read the records
+from ``baseline_days`` (plus one day of slack for sparse first buckets) before those buckets. The cube
+aggregates only the new buckets and splices them into the stored cube when the ``cube`` folder holds one
+of this workspace (same cube SQL: metrics, dimensions, depth, grain; see `cube_fingerprint`); otherwise
+it is built from the records the run reads. Without a record newer than ``since`` nothing is read beyond
+one aggregate and the answer says so (``scanned is None``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from data.errors import UserError
+from data.sources import OpenWorkspace, open_workspace, quote, sql_literal
+from detection.config import DetectionConfig, detection_config
+from detection.scan import check_span, scan
+from metrics.cube import CubeInfo, build_cube, compile_cube_sql, splice_cube
+from rca.analyze import analyze as explain_regressions
+from rca.types import Incident
+from recommendations import DriverChange, Recommender, WhatIfResult, render_markdown, whatif
+
+STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+HISTORY_SLACK = timedelta(days=1)  # extra history read before the baseline, so a sparse first bucket cannot shorten it
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """What a run read and scanned: records from ``records_from``, aggregated into the cube from
+    ``cube_from``; the detection window ``[window_start, end)`` against the baseline
+    ``[baseline_start, window_start)``."""
+
+    records_from: datetime | None  # None: every record
+    cube_from: datetime | None  # None: the cube was built from every record the run read
+    baseline_start: datetime
+    window_start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class WorkspaceAnalysis:
+    """What `analyze_workspace` found: the incidents (most severe first), their incidents.json document,
+    what was scanned (None: no new data, nothing analysed), the cube it built and the stage timings."""
+
+    workspace: str
+    incidents: tuple[Incident, ...]
+    document: dict
+    regressions: int
+    scanned: Scanned | None
+    cube: CubeInfo | None
+    timings: dict[str, float] = field(default_factory=dict)
+    files: tuple[Path, ...] = ()
+
+
+class RecommendationEnricher:
+    """Recommendations and an experiment plan for every conclusive incident, next steps for every
+    inconclusive one (`rca.analyze`'s ``enrich`` hook).
+
+    ``prepare(ow, incidents)`` (called once before the first incident) fits the outcome model for all of
+    them (`recommendations.Recommender`); each call then ranks one incident's own actions against its own
+    metric, reusing the impact estimates of incidents with the same cause. ``top`` limits the work to the
+    ``top`` most severe incidents (None: all).
+    """
+
+    def __init__(self, top: int | None = None):
+        self.top = top
+        self.recommender: Recommender | None = None
+        self.done = 0
+
+    def prepare(self, ow: OpenWorkspace, incidents: list[Incident]) -> None:
+        self.recommender = Recommender(ow).prepare(incidents[: self.top] if self.top is not None else incidents)
+
+    def __call__(self, ow: OpenWorkspace, incident: Incident, entry: dict) -> dict:
+        if self.top is not None and self.done >= self.top:
+            return {}
+        self.done += 1
+        if self.recommender is None:
+            self.recommender = Recommender(ow)
+        recset = self.recommender.recommend(incident, incident_id=incident.regression.id)
+        full = recset.to_dict()
+        return {"recommendations": full["recommendations"], "experiment_plan": full["experiment_plan"],
+                "recommendation_status": full["status"], "next_steps": full["next_steps"],
+                "pm_summary": full["pm_summary"], "pm_table": full["pm_table"],
+                "recommendation_notes": full["notes"],
+                "recommendations_markdown": render_markdown(recset, heading_level=3)}
+
+
+def new_data_start(ow: OpenWorkspace, since: datetime) -> datetime | None:
+    """The first bucket holding a record newer than ``since`` (None: no such record); one aggregate."""
+    ws = ow.workspace
+    ts = quote(ws.records.timestamp)
+    row = ow.con.execute(f"SELECT date_trunc('{ws.records.grain}', min({ts})) FROM records WHERE {ts} > ?",
+                         [since]).fetchone()
+    return row[0] if row and row[0] is not None else None
+
+
+def limit_records(ow: OpenWorkspace, start: datetime) -> None:
+    """Restrict the view ``records`` to the workspace's records at or after ``start`` (DuckDB pushes the
+    filter into the Parquet scan, so row groups and files before it are skipped); callable again."""
+    ts = quote(ow.workspace.records.timestamp)
+    limited = ow.con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'records_unlimited'").fetchone()[0]
+    if limited:
+        ow.con.execute("DROP VIEW records")
+    else:
+        ow.con.execute("ALTER VIEW records RENAME TO records_unlimited")
+    # a view takes no parameters; ``start`` is a datetime, written as an ISO literal
+    ow.con.execute(f"CREATE TEMP VIEW records AS SELECT * FROM records_unlimited "
+                   f"WHERE {ts} >= CAST({sql_literal(start.isoformat(sep=' '))} AS TIMESTAMP)")
+
+
+def cube_fingerprint(ow: OpenWorkspace) -> str:
+    """A hash of the SQL that builds the workspace's cube: a stored cube with another fingerprint was built
+    for other metrics, dimensions, depth or grain and cannot take new buckets."""
+    wide, long = compile_cube_sql(ow.workspace)
+    return hashlib.sha256(f"{wide}\n{long}".encode()).hexdigest()
+
+
+FINGERPRINT = "cube.fingerprint"
+
+
+def build_stored_cube(ow: OpenWorkspace, folder: Path) -> CubeInfo:
+    """Build the workspace's cube in ``folder`` with its fingerprint, so later runs can add buckets to it
+    (the old fingerprint goes first: a cube never carries one it was not built with)."""
+    (folder / FINGERPRINT).unlink(missing_ok=True)
+    info = build_cube(ow, folder)
+    (folder / FINGERPRINT).write_text(cube_fingerprint(ow))
+    return info
+
+
+def _reusable(folder: Path | None, ow: OpenWorkspace) -> bool:
+    mark = folder / FINGERPRINT if folder is not None else None
+    return (mark is not None and mark.is_file() and (folder / "cube.parquet").is_file()
+            and mark.read_text() == cube_fingerprint(ow))
+
+
+def _incremental(ow: OpenWorkspace, config: DetectionConfig, since: datetime, stored: Path | None, scratch: Path
+                 ) -> tuple[DetectionConfig, Path, datetime, datetime | None, CubeInfo | None] | None:
+    """Detection settings, cube and records for a run over the buckets after ``since`` (None: no new
+    record). The stored cube takes the new buckets when it can; else the run's cube holds every bucket
+    the run reads."""
+    first = new_data_start(ow, since)
+    if first is None:
+        return None
+    ws = ow.workspace
+    step = STEP[ws.records.grain]
+    last = ow.con.execute(f"SELECT date_trunc('{ws.records.grain}', max({quote(ws.records.timestamp)})) "
+                          "FROM records").fetchone()[0]
+    hours = (last + step - first) / timedelta(hours=1)
+    records_from = first - config.baseline - HISTORY_SLACK
+    info = None
+    if stored is not None and _reusable(stored, ow):
+        limit_records(ow, first)
+        build_cube(ow, scratch)
+        info = splice_cube(stored, scratch, first)
+        cube_file, cube_from = stored / "cube.parquet", first
+    else:
+        cube_file, cube_from = scratch / "cube.parquet", None
+    limit_records(ow, records_from)
+    if cube_from is None:
+        build_cube(ow, scratch)
+    return config.model_copy(update={"window": f"{hours:g}h"}), cube_file, records_from, cube_from, info
+
+
+def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | None = None, *,
+                      since: datetime | None = None, cube: str | Path | None = None,
+                      metrics: Sequence[str] | None = None, max_incidents: int = 20,
+                      recommend: int | None = None) -> WorkspaceAnalysis:
+    """Detect, explain and recommend for ``workspace``; write ``out/incidents.json`` and ``out/report.md``.
+
+    ``since``: only buckets with records newer than it are scanned (see the module docstring). ``cube``: a
+    cube.parquet to reuse (full runs only), or the folder of the workspace's cube: a full run (re)builds it
+    there, a run over new data splices its buckets into it when it can (default: a temporary cube).
+    ``metrics``: keep only those metrics' regressions; ``max_incidents``: explain the most severe;
+    ``recommend``: recommend for the N most severe incidents (None: all; 0: none). The result's ``cube``
+    is the `CubeInfo` of the cube in the ``cube`` folder when this run built or spliced it.
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    ow = workspace if isinstance(workspace, OpenWorkspace) else open_workspace(workspace)
+    ws = ow.workspace
+    for m in metrics or ():
+        if m not in {x.name for x in ws.metrics}:
+            raise UserError(f"--metric {m!r} is not a metric of {ws.source_file} "
+                            f"({', '.join(x.name for x in ws.metrics)})")
+    given = Path(cube) if cube is not None else None
+    reuse = given is not None and given.suffix == ".parquet"
+    if given is not None and reuse and not given.is_file():
+        raise UserError(f"--cube {cube}: no such file")
+    if reuse and since is not None:
+        raise UserError("a run limited to new data builds its own cube; give the cube's folder, not a cube.parquet")
+    folder = None if reuse else given
+    config = detection_config(ws)
+    scratch = Path(tempfile.mkdtemp(prefix=".cxw-cube-"))
+    try:
+        clock_cube = time.perf_counter()
+        info: CubeInfo | None = None
+        records_from = cube_from = None
+        if since is not None:
+            limited = _incremental(ow, config, since, folder, scratch)
+            if limited is None:
+                return WorkspaceAnalysis(ws.name, (), {"workspace": ws.name, "incidents": []}, 0, None, None,
+                                         {"open": time.perf_counter() - clock})
+            config, cube_file, records_from, cube_from, info = limited
+        else:
+            check_span(ow, config)
+            if given is not None and reuse:
+                cube_file = given
+            else:
+                target = folder or scratch
+                built = build_stored_cube(ow, target)
+                info = built if folder is not None else None
+                cube_file = target / "cube.parquet"
+        timings["open"] = clock_cube - clock
+        timings["metrics"] = time.perf_counter() - clock_cube
+        clock = time.perf_counter()
+        result = scan(ow, cube_file, config)
+        timings["detect"] = time.perf_counter() - clock
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    scanned = Scanned(records_from, cube_from, result.baseline.start, result.window.start, result.window.end)
+    enrich = None if recommend == 0 else RecommendationEnricher(recommend)
+    analysis = explain_regressions(ow, out, regressions=result.regressions, metrics=list(metrics or []) or None,
+                                   max_incidents=max_incidents, enrich=enrich, timings=timings)
+    return WorkspaceAnalysis(ws.name, analysis.incidents, analysis.document, analysis.regressions, scanned, info,
+                             analysis.timings, analysis.files)
+
+
+def whatif_workspace(workspace: str | Path, changes: Sequence[DriverChange], scope: str = "*", *,
+                     window_days: float = 7.0, model: str | None = None,
+                     bootstrap: int | None = None) -> WhatIfResult:
+    """Predicted change of every metric when drivers change in ``scope`` (`recommendations.whatif`)."""
+    ow = open_workspace(workspace)
+    try:
+        return whatif(ow, changes, scope, window_days=window_days, model=model, bootstrap=bootstrap)
+    finally:
+        ow.con.close()
+
+
+__all__ = ["RecommendationEnricher", "Scanned", "WorkspaceAnalysis", "analyze_workspace", "build_stored_cube",
+           "cube_fingerprint", "limit_records", "new_data_start", "whatif_workspace"]

@@ -1,0 +1,171 @@
+"""The detection job on the real analysis path: generated orders → `cxw job detect` → stored incidents with
+recommendations and plans, each posted once; a re-run over the same data does nothing; a run after one
+more day of orders scans only that day (against the baseline before it).
+
+One story, run once for the module on SQLite (the storage itself is tested on both databases elsewhere):
+110,000 orders over 29 days with the batching-policy regression; the 29th day is held back and added
+as a new file before the third run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.actors import Actor
+from backend.api.main import create_app
+from backend.cli import main
+from backend.crud import tokens
+from backend.settings import Settings
+from data.synthetic.cx import generate_cx
+from tests.backend.receiver import WebhookReceiver
+
+DAY_29 = datetime(2026, 1, 29)
+
+
+def _hold_back_last_day(folder: Path) -> Path:
+    """Rewrite ``orders/`` without the 29th day; return that day's orders as a separate Parquet file."""
+    orders = folder / "orders"
+    held = folder / "day-29.parquet"
+    con = duckdb.connect()
+    source = f"read_parquet('{orders}/*.parquet')"
+    con.execute(f"COPY (SELECT * FROM {source} WHERE created_at >= ?) TO '{held}' (FORMAT parquet)", [DAY_29])
+    con.execute(f"COPY (SELECT * FROM {source} WHERE created_at < ?) TO '{folder}/first-28.parquet' "
+                "(FORMAT parquet)", [DAY_29])
+    con.close()
+    shutil.rmtree(orders)
+    orders.mkdir()
+    (folder / "first-28.parquet").rename(orders / "part-0000.parquet")
+    return held
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory):
+    root = tmp_path_factory.mktemp("job-real-path")
+    folder = root / "ws"
+    generate_cx(110_000, 29, 7, "batching_policy", folder)
+    held = _hold_back_last_day(folder)
+    workspace = folder / "workspace.yaml"
+    assert main(["analyze", str(workspace), "--out", str(root / "analysis")]) == 0
+    analysis = json.loads((root / "analysis" / "incidents.json").read_text())
+
+    data_dir = root / "service"
+    env = {"CXW_DATABASE_URL": f"sqlite:///{root / 'cxw.db'}", "CXW_DATA_DIR": str(data_dir),
+           "CXW_WEBHOOK_BACKOFF_SECONDS": "0.05"}
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        with WebhookReceiver() as hook:
+            assert main(["job", "detect", str(workspace), "--post", hook.url]) == 0
+            first_posts = list(hook.received)
+            assert main(["job", "detect", str(workspace), "--post", hook.url]) == 0
+            second_posts = hook.received[len(first_posts):]
+            shutil.copy(held, folder / "orders" / "part-0001.parquet")
+            assert main(["job", "detect", str(workspace), "--post", hook.url]) == 0
+            third_posts = hook.received[len(first_posts) + len(second_posts):]
+        app = create_app(Settings())
+        with TestClient(app) as client:
+            with app.state.sessions.begin() as session:
+                _, secret = tokens.create(session, app.state.settings.secret_key, "engineer", "t",
+                                          Actor("test", "cli"))
+            headers = {"Authorization": f"Bearer {secret}"}
+            runs = client.get("/api/workspaces/1/runs", headers=headers).json()["data"][::-1]
+            listing = client.get("/api/incidents", params={"limit": 200}, headers=headers).json()["data"]
+            details = [client.get(f"/api/incidents/{i['id']}", headers=headers).json() for i in listing]
+        app.state.engine.dispose()
+    job_doc = json.loads((data_dir / "runs" / "1" / "incidents.json").read_text())
+    return {"analysis": analysis, "job": job_doc, "runs": runs, "details": details, "posts":
+            (first_posts, second_posts, third_posts), "cube": data_dir / "cubes" / "1" / "cube.parquet"}
+
+
+def assert_same(a, b, path: str = "") -> None:
+    """Equal JSON, numbers to 1e-9 relative: DuckDB's parallel sums add in no fixed order, so two runs over
+    the same records differ in the last bits of a float."""
+    assert type(a) is type(b) or {type(a), type(b)} <= {int, float}, f"{path}: {a!r} vs {b!r}"
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), f"{path}: keys {sorted(a.keys() ^ b.keys())}"
+        for key in a:
+            assert_same(a[key], b[key], f"{path}/{key}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), f"{path}: {len(a)} vs {len(b)} items"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-300), f"{path}: {a!r} vs {b!r}"
+    else:
+        assert a == b, f"{path}: {a!r} vs {b!r}"
+
+
+def test_the_job_stores_what_cxw_analyze_writes(story):
+    timings = "timings_seconds"
+    assert_same({k: v for k, v in story["job"].items() if k != timings},
+                {k: v for k, v in story["analysis"].items() if k != timings})
+    entries = story["analysis"]["incidents"]
+    assert entries, "the injected batching-policy regression is found"
+    by_id = {d["external_id"]: d for d in story["details"]}
+    assert set(by_id) == {e["id"] for e in entries}
+    for entry in entries:
+        detail = by_id[entry["id"]]
+        for key in ("recommendations", "experiment_plan", "recommendation_status", "next_steps"):
+            assert_same(detail[key], entry[key], f"{entry['id']}/{key}")
+    recommended = [e for e in entries if e["recommendation_status"] == "recommended"]
+    assert recommended, "a conclusive incident gets recommendations"
+    for entry in recommended:
+        assert entry["recommendations"] and entry["experiment_plan"]["incident_id"] == entry["id"]
+
+
+def test_each_new_incident_is_posted_once_and_a_rerun_posts_nothing(story):
+    first, second, third = story["posts"]
+    runs = story["runs"]
+    assert [r["status"] for r in runs] == ["succeeded", "skipped", "succeeded"]
+    assert runs[0]["incidents_new"] == len(story["analysis"]["incidents"]) == len(first)
+    assert sorted(p["incident"]["id"] for p in first) == sorted(d["id"] for d in story["details"]
+                                                                 if d["run_id"] == runs[0]["id"])
+    assert second == [] and runs[1]["incidents_new"] == runs[1]["incidents_updated"] == 0
+    assert runs[1]["scanned"] is None
+    assert len(third) == runs[2]["incidents_new"]
+
+
+def test_a_run_after_one_more_day_scans_only_that_day(story):
+    full, _, incremental = story["runs"]
+    assert full["since"] is None
+    assert full["scanned"]["records_from"] is None
+    assert datetime.fromisoformat(full["scanned"]["window_start"]) == datetime(2026, 1, 15)
+    assert datetime.fromisoformat(full["scanned"]["end"]) == DAY_29
+    scanned = incremental["scanned"]
+    assert datetime.fromisoformat(incremental["since"]) < DAY_29
+    assert datetime.fromisoformat(scanned["window_start"]) == DAY_29
+    assert datetime.fromisoformat(scanned["end"]) == DAY_29 + timedelta(days=1)
+    assert datetime.fromisoformat(scanned["baseline_start"]) == DAY_29 - timedelta(days=14)
+    assert datetime.fromisoformat(scanned["records_from"]) == DAY_29 - timedelta(days=15)
+    # only the new day was aggregated from records; its buckets were spliced into the stored cube
+    assert datetime.fromisoformat(scanned["cube_from"]) == DAY_29 and full["scanned"]["cube_from"] is None
+    # the workspace's cube keeps every bucket: the 28 days of the first run and the new one
+    con = duckdb.connect()
+    lo, hi, buckets = con.execute("SELECT min(ts), max(ts), count(DISTINCT ts) FROM read_parquet(?)",
+                                  [str(story["cube"])]).fetchone()
+    assert (lo, hi, buckets) == (datetime(2026, 1, 1), DAY_29 + timedelta(hours=23), 29 * 24)
+
+
+def test_incidents_json_and_the_api_detail_agree_field_by_field(story):
+    """Every field of an incidents.json entry is in ``GET /api/incidents/{id}``: the entry's id is the
+    detail's ``external_id``; keys the API has no column for are under ``extra`` (the RCA ``notes`` among
+    them: the detail's own ``notes`` are the people's); times are the same instants."""
+    by_id = {d["external_id"]: d for d in story["details"]}
+    for entry in story["job"]["incidents"]:
+        detail = by_id[entry["id"]]
+        for key, value in entry.items():
+            if key == "id":
+                continue
+            if key in ("start", "end"):
+                assert datetime.fromisoformat(detail[key]) == datetime.fromisoformat(value), key
+            elif key in detail and key != "notes":
+                assert_same(detail[key], value, f"{entry['id']}/{key}")
+            else:
+                assert_same(detail["extra"][key], value, f"{entry['id']}/extra/{key}")

@@ -27,13 +27,14 @@ def _register_commands() -> None:
     from backend.commands import analyze_commands, data_commands, detect_commands  # noqa: F401
     from backend.commands import generate_commands, localize_commands  # noqa: F401
     from backend.commands import job_commands, recommend_commands, serve_commands, token_commands  # noqa: F401
+    from backend.commands import reconcile_commands  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `cxw` console script; returns the process exit code."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)  # a command's typer.Exit(n) comes back as n
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             err.show()
             return err.exit_code
         raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,195 @@
+"""Mismatch patterns of a reconciliation, and whether each is systematic or isolated.
+
+`find_patterns` groups what the diff found (`metrics.diff`) into patterns: records lost, records
+unexpected, and per column the ``legacy → migrated`` value pairs (text, dates) or the direction of the
+change (numbers); value pairs seen only once in a column are one pattern, ``column: individual changes``.
+Every affected record of every pattern is in the DuckDB table ``pattern_records``.
+
+`classify_pattern` asks the project's localizer (`detection.localize.localize_ratio`) whether the share
+of affected records is concentrated in a slice of the records' other columns: each leaf (a combination
+of those columns' values) contributes its affected records as numerator and its records as denominator,
+forecast at the pattern's overall rate. A pattern is *systematic* when the slices found hold at least
+half of its records at a higher rate than the rest (or when it hits every record of its population),
+*isolated* otherwise; the evidence is the share affected inside the slice against the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from data.sources import quote
+from detection.localize import localize_ratio
+from metrics.diff import MISSING, Comparison
+
+PatternKind = Literal["lost", "unexpected", "value", "numeric", "individual"]
+MIN_PAIR = 2  # a legacy → migrated value pair seen this often is a pattern of its own
+MIN_RECORDS = 10  # fewer affected records are too few to localize
+MAX_DIMS = 6
+MAX_CARDINALITY = 50
+LOST, UNEXPECTED = "record lost", "record unexpected"
+
+
+class SliceEvidence(BaseModel):
+    """A slice where a pattern concentrates: share affected inside it vs in the rest of the population."""
+
+    model_config = ConfigDict(frozen=True)
+
+    slice: str
+    affected: int
+    population: int
+    share: float
+    rest_affected: int
+    rest_population: int
+    rest_share: float
+    pattern_share: float  # fraction of the pattern's records inside the slice
+
+
+class Pattern(BaseModel):
+    """One mismatch pattern: what it is, how many records and customers it hits, and where it concentrates."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    kind: PatternKind
+    column: str | None = None
+    legacy_value: str | None = None
+    migrated_value: str | None = None
+    records: int
+    customers: int
+    mismatches: int
+    amount: float  # lost: amount missing; unexpected: amount added; amount column: net change; else 0
+    population: int = 0
+    classification: Literal["systematic", "isolated"] = "isolated"
+    slices: tuple[SliceEvidence, ...] = ()
+    dimensions: tuple[str, ...] = ()
+    evidence: str = ""
+
+
+def find_patterns(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], amount_index: int | None,
+                  ) -> list[Pattern]:
+    """Group lost, unexpected and differing records into patterns (largest first); fills ``pattern_records``."""
+    numeric = [c.index for c in comparisons if c.numeric]
+    numeric_sql = "(" + ", ".join(map(str, numeric)) + ")" if numeric else "(-1)"
+    con.execute(
+        "CREATE OR REPLACE TABLE field_patterns AS SELECT column_index, column_name, value_pattern, "
+        "any_value(legacy_value) AS legacy_value, any_value(migrated_value) AS migrated_value, count(*) AS n, "
+        f"CASE WHEN column_index IN {numeric_sql} THEN 'numeric' WHEN count(*) >= {MIN_PAIR} THEN 'value' "
+        "ELSE 'individual' END AS kind FROM differences GROUP BY column_index, column_name, value_pattern")
+    con.execute(
+        "ALTER TABLE field_patterns ADD COLUMN label VARCHAR; "
+        "UPDATE field_patterns SET label = column_name || ': ' || "
+        "CASE WHEN kind = 'individual' THEN 'individual changes' ELSE value_pattern END")
+    amount_delta = f"CASE WHEN d.column_index = {amount_index} THEN d.delta ELSE 0 END" if amount_index is not None else "0"
+    con.execute(
+        f"CREATE OR REPLACE TABLE pattern_records AS "
+        f"SELECT '{LOST}' AS label, __key, __customer, __reason, coalesce(__amount, 0) AS amount FROM lost "
+        f"UNION ALL SELECT '{UNEXPECTED}', __key, __customer, __reason, coalesce(__amount, 0) FROM unexpected "
+        f"UNION ALL SELECT f.label, d.__key, d.__customer, d.__reason, coalesce({amount_delta}, 0) FROM differences d "
+        f"JOIN field_patterns f ON d.column_index = f.column_index AND d.value_pattern = f.value_pattern")
+    rows = con.execute(
+        "WITH p AS (SELECT label, count(DISTINCT __key) AS records, count(DISTINCT __customer) AS customers, "
+        "count(*) AS mismatches, sum(amount) AS amount FROM pattern_records GROUP BY label), "
+        "f AS (SELECT label, any_value(kind) AS kind, any_value(column_name) AS column_name, "
+        "any_value(column_index) AS column_index, any_value(legacy_value) AS lv, any_value(migrated_value) AS mv, "
+        "any_value(value_pattern) AS vp FROM field_patterns GROUP BY label) "
+        "SELECT p.*, f.kind, f.column_name, f.lv, f.mv, f.vp FROM p LEFT JOIN f USING (label) "
+        "ORDER BY p.records DESC, p.label").fetchall()
+    out = []
+    for label, records, customers, mismatches, amount, kind, column, lv, mv, _ in rows:
+        if label in (LOST, UNEXPECTED):
+            kind = "lost" if label == LOST else "unexpected"
+        value_kind = kind == "value"
+        out.append(Pattern(label=label, kind=kind, column=column, legacy_value=lv if value_kind else None,
+                           migrated_value=mv if value_kind else None, records=records, customers=customers,
+                           mismatches=mismatches, amount=float(amount or 0.0)))
+    return out
+
+
+def slice_dimensions(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]) -> list[Comparison]:
+    """Text columns with 2..50 legacy values, fewest values first: the columns patterns are localized over."""
+    text = [c for c in comparisons if c.kind == "text"]
+    if not text:
+        return []
+    counts = con.execute("SELECT " + ", ".join(f"count(DISTINCT c{c.legacy_position})" for c in text)
+                         + " FROM legacy").fetchone()
+    usable = sorted((n, c.index, c) for n, c in zip(counts, text) if 2 <= n <= MAX_CARDINALITY)
+    return [c for _, _, c in usable[:MAX_DIMS]]
+
+
+def _population(pattern: Pattern, comparisons: list[Comparison], dims: list[Comparison]
+                ) -> tuple[str, list[str], list[str], str]:
+    """(table, dimension SQL, dimension names, filter) of the records a pattern could have hit."""
+    if pattern.kind == "lost":
+        return "legacy", [f"c{d.legacy_position}" for d in dims], [d.column for d in dims], "true"
+    if pattern.kind == "unexpected":
+        return "migrated", [f"c{d.migrated_position}" for d in dims], [d.column for d in dims], "true"
+    own = [d for d in dims if d.column != pattern.column]
+    where = "true"
+    if pattern.kind == "value":
+        comp = next(c for c in comparisons if c.column == pattern.column)
+        if comp.kind == "text":
+            where = (f"l{comp.index} IS NULL" if pattern.legacy_value is None
+                     else f"CAST(l{comp.index} AS VARCHAR) = ?")
+    return "matched", [f"l{d.index}" for d in own], [d.column for d in own], where
+
+
+def classify_pattern(con: duckdb.DuckDBPyConnection, pattern: Pattern, comparisons: list[Comparison],
+                     dims: list[Comparison]) -> Pattern:
+    """The pattern with its classification, population, slices and evidence."""
+    table, dim_sql, dim_names, where = _population(pattern, comparisons, dims)
+    params = [pattern.label] + ([pattern.legacy_value] if "?" in where else [])
+    cols = ", ".join(f"coalesce(CAST(t.{quote(d)} AS VARCHAR), '{MISSING}') AS d{i}" for i, d in enumerate(dim_sql))
+    select = f"{cols}, " if cols else ""
+    group = " GROUP BY ALL" if cols else ""
+    leaves = con.execute(
+        f"SELECT {select}count(*) AS n, count(p.__key) AS k FROM {quote(table)} t LEFT JOIN "
+        f"(SELECT DISTINCT __key FROM pattern_records WHERE label = ?) p ON t.__key = p.__key WHERE {where}{group}",
+        params).df()
+    n_total, k_total = int(leaves["n"].sum()), int(leaves["k"].sum())
+    base = dict(population=n_total, dimensions=tuple(dim_names))
+    if k_total < MIN_RECORDS:
+        return pattern.model_copy(update=dict(base, classification="isolated", evidence=(
+            f"{k_total} record(s) of {n_total:,}: too few to be concentrated in a slice")))
+    if k_total >= 0.99 * n_total:
+        ev = SliceEvidence(slice="*", affected=k_total, population=n_total, share=k_total / n_total, rest_affected=0,
+                           rest_population=0, rest_share=0.0, pattern_share=1.0)
+        return pattern.model_copy(update=dict(base, classification="systematic", slices=(ev,), evidence=(
+            f"every record it could hit: {k_total:,} of {n_total:,} ({k_total / n_total:.1%})")))
+    found: list[SliceEvidence] = []
+    covered = np.zeros(len(leaves), dtype=bool)
+    if dim_sql:
+        names = [f"d{i}" for i in range(len(dim_sql))]
+        rate = k_total / n_total
+        num = leaves[names].assign(real=leaves["k"].astype(float), predict=leaves["n"] * rate)
+        den = leaves[names].assign(real=leaves["n"].astype(float), predict=leaves["n"].astype(float))
+        for s in localize_ratio(num, den, names, max_depth=3, max_slices=5):
+            mask = np.ones(len(leaves), dtype=bool)
+            for dim, value in s.filters:
+                mask &= (leaves[dim] == value).to_numpy()
+            k_in, n_in = int(leaves.loc[mask, "k"].sum()), int(leaves.loc[mask, "n"].sum())
+            k_out, n_out = k_total - k_in, n_total - n_in
+            share_in, share_out = k_in / n_in, (k_out / n_out if n_out else 0.0)
+            if share_in <= share_out:
+                continue
+            label = "&".join(f"{dim_names[int(d[1:])]}={v}" for d, v in s.filters)
+            found.append(SliceEvidence(slice=label, affected=k_in, population=n_in, share=share_in,
+                                       rest_affected=k_out, rest_population=n_out, rest_share=share_out,
+                                       pattern_share=k_in / k_total))
+            covered |= mask
+    held = int(leaves.loc[covered, "k"].sum())
+    if found and held >= 0.5 * k_total:
+        top = found[0]
+        return pattern.model_copy(update=dict(base, classification="systematic", slices=tuple(found), evidence=(
+            f"{top.affected:,} of {top.population:,} records with {top.slice} ({top.share:.1%}) against "
+            f"{top.rest_affected:,} of {top.rest_population:,} elsewhere ({top.rest_share:.1%}); "
+            f"the slice(s) hold {held / k_total:.0%} of the pattern")))
+    where_text = ", ".join(dim_names) if dim_names else "no other column"
+    return pattern.model_copy(update=dict(base, classification="isolated", slices=tuple(found), evidence=(
+        f"{k_total:,} of {n_total:,} records ({k_total / n_total:.2%}) spread over {where_text}: "
+        f"no slice holds half of them at a higher rate than the rest")))
+

@@ -212,7 +212,8 @@ def _clean_table(con, side: SideFile, dtypes: dict[str, str], profiles: list[Col
     parsed = []
     for j, (c, prof) in enumerate(zip(cols, profiles)):
         kind = kinds.get(j, prof.kind)
-        effective = prof if kind == prof.kind else ColumnProfile(name=c, kind="text")
+        numeric = {kind, prof.kind} <= {"amount", "number"}
+        effective = prof if kind == prof.kind or numeric else ColumnProfile(name=c, kind="text")
         parsed.append(cast_expression(c, effective, dtypes[c]))
     customer = (f"NULLIF(trim(CAST({quote(cols[cust_idx])} AS VARCHAR)), '')" if cust_idx is not None
                 else "CAST(NULL AS VARCHAR)")

@@ -24,7 +24,7 @@ from data.errors import UserError
 from data.messy import Assumption, load_side
 from data.pairs import KEY_RULES, KeyRule, PairSetup, prepare_pair
 from data.sources import quote, sql_literal
-from detection.mismatch import classify_pattern, find_patterns, slice_dimensions
+from detection.mismatch import classify_patterns, find_patterns, slice_dimensions
 from metrics.diff import Comparison, build_findings, column_stats
 from rca.reconcile import likely_cause
 from recommendations.reconcile import (
@@ -96,7 +96,7 @@ def parse_key_rules(text: str) -> tuple[KeyRule, ...]:
 
 
 def _connect(scratch: Path, options: ReconcileOptions) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(scratch / "work.duckdb"))
+    con = duckdb.connect()  # in memory; beyond the memory limit DuckDB spills to temp_directory
     con.execute(f"SET memory_limit = {sql_literal(options.memory_limit)}")
     con.execute(f"SET temp_directory = {sql_literal(str(scratch / 'spill'))}")
     con.execute("SET preserve_insertion_order = false")
@@ -130,8 +130,7 @@ def _comparisons(setup: PairSetup, options: ReconcileOptions, legacy_path: Path)
 def _export(con, sql: str, folder: Path, name: str, fmt: str, holds: str) -> ExportFile:
     path = folder / f"{name}.{fmt}"
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
-    con.execute(f"COPY ({sql}) TO {sql_literal(str(path))} ({options})")
-    rows = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+    rows = con.execute(f"COPY ({sql}) TO {sql_literal(str(path))} ({options})").fetchone()[0]  # rows written
     return ExportFile(name=path.name, rows=rows, holds=holds)
 
 
@@ -212,20 +211,21 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
         notes += more
         comps = _comparisons(setup, options, options.legacy)
         progress("joining and comparing", 0.35)
-        build_findings(con, comps)
-        stats = column_stats(con, comps)
+        build_findings(con, comps, len(legacy.columns), len(migrated.columns))
+        matched = (con.execute("SELECT count(*) FROM legacy").fetchone()[0]
+                   - con.execute("SELECT count(*) FROM lost").fetchone()[0])
+        stats = column_stats(con, comps, matched)
         amount_index = next((c.index for c in comps if c.column == setup.amount_column), None)
         progress("grouping patterns", 0.5)
         patterns = find_patterns(con, comps, amount_index)
         dims = slice_dimensions(con, comps)
+        progress("localizing patterns", 0.6)
         findings = []
-        for n, p in enumerate(patterns):
-            progress(f"localizing {p.label}", 0.55 + 0.25 * n / max(len(patterns), 1))
-            p = classify_pattern(con, p, comps, dims)
+        for p in classify_patterns(con, patterns, dims):
             cause = likely_cause(p)
             findings.append(Finding(pattern=p, cause=cause, remediation=remediation(p, cause)))
         progress("exporting", 0.8)
-        summary = _summarise(con, options, folder, legacy, migrated, setup, comps, stats, findings, notes)
+        summary = _summarise(con, options, folder, legacy, migrated, setup, comps, matched, stats, findings, notes)
         progress("writing the report", 0.9)
         summary = summary.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
         (folder / SUMMARY).write_text(summary.model_dump_json(indent=2), encoding="utf-8")
@@ -240,17 +240,18 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
         con.close()
 
 
-def _summarise(con, options, folder, legacy, migrated, setup, comps, stats, findings, notes) -> ReconciliationSummary:
+def _summarise(con, options, folder, legacy, migrated, setup, comps, stats_matched, stats, findings, notes
+               ) -> ReconciliationSummary:
     fmt = options.export_format
     one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
     exports = [
         _export(con, _side_rows_sql("lost", legacy.columns), folder, "lost", fmt, "legacy records missing from migrated"),
         _export(con, _side_rows_sql("unexpected", migrated.columns), folder, "unexpected", fmt,
                 "migrated records with no legacy record"),
-        _export(con, "SELECT __key AS _key, __customer AS _customer, __reason AS _reason, column_name AS column, "
+        _export(con, "SELECT CAST(__key AS VARCHAR) AS _key, __customer AS _customer, __reason AS _reason, column_name AS column, "
                 "legacy_value, migrated_value, delta, value_pattern FROM differences ORDER BY _key, column_index",
                 folder, "differences", fmt, "every differing field of the matched records"),
-        _export(con, "SELECT label AS pattern, __key AS _key, __customer AS _customer, coalesce(__reason, label) AS "
+        _export(con, "SELECT label AS pattern, CAST(__key AS VARCHAR) AS _key, __customer AS _customer, coalesce(__reason, label) AS "
                 "reason_code, amount FROM pattern_records ORDER BY pattern, _key", folder, "pattern_records", fmt,
                 "every record of every pattern with its reason code and amount"),
         _export(con, _side_rows_sql("dup_legacy", legacy.columns), folder, "duplicates_legacy", fmt,
@@ -270,7 +271,7 @@ def _summarise(con, options, folder, legacy, migrated, setup, comps, stats, find
     if options.previous is not None:
         previous, export = _compare_previous(con, options.previous, folder)
         exports.append(export)
-    matched, with_diff = one("SELECT count(*) FROM matched"), one("SELECT count(DISTINCT __key) FROM differences")
+    matched, with_diff = stats_matched, one("SELECT count(DISTINCT __key) FROM differences")
     counts = RecordCounts(
         legacy_rows=legacy.rows, migrated_rows=migrated.rows, matched=matched, identical=matched - with_diff,
         with_differences=with_diff, lost=one("SELECT count(*) FROM lost"), unexpected=one("SELECT count(*) FROM unexpected"),

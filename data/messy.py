@@ -188,13 +188,15 @@ def _first_line(err: Exception) -> str:
 
 def load_side(con: duckdb.DuckDBPyConnection, path: Path, side: Literal["legacy", "migrated"], table: str,
               scratch: Path) -> tuple[SideFile, list[Assumption]]:
-    """Read one file into the DuckDB table ``table``; CSV columns stay text (parsed later), Parquet keeps types."""
+    """Expose one file as the DuckDB relation ``table``: CSV read into a table of text columns (parsed later),
+    Parquet as a view with its own types."""
     path = Path(path)
     head = _check_file(path)
     notes: list[Assumption] = []
     if _is_parquet(path, head):
         try:
-            con.execute(f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT * FROM read_parquet({sql_literal(str(path))})")
+            # a view: Parquet is typed and columnar, so the clean side table reads it directly
+            con.execute(f"CREATE OR REPLACE VIEW {quote(table)} AS SELECT * FROM read_parquet({sql_literal(str(path))})")
         except duckdb.Error as err:
             raise UserError(f"{path}: cannot read as Parquet: {_first_line(err)}") from None
         columns = tuple(r[0] for r in con.execute(f"DESCRIBE {quote(table)}").fetchall())

@@ -1,7 +1,7 @@
 """A legacy/migrated pair made comparable: columns matched across sides, keys normalised, values parsed.
 
-`prepare_pair` takes the two raw tables `data.messy.load_side` wrote and builds, in DuckDB, one clean
-table per side (``legacy``, ``migrated``) with
+`prepare_pair` takes the two raw relations `data.messy.load_side` made and defines, in DuckDB, one clean
+view per side (``legacy``, ``migrated``; parsed where read, never copied) with
 
 * ``__key``      the normalised key (parts joined by U+001F), ``__key_raw`` the key as written;
 * ``__customer`` the customer column (the key when there is none), ``__reason`` the reason code column;
@@ -89,8 +89,8 @@ def key_sql(expr: str, rules: tuple[KeyRule, ...]) -> str:
         out = f"trim({out})"
     if "case" in rules:
         out = f"upper({out})"
-    if "zeros" in rules:
-        out = f"regexp_replace({out}, '^0+([0-9])', '\\1')"
+    if "zeros" in rules:  # the prefix test first: a regular expression on every key is slow
+        out = f"(CASE WHEN starts_with({out}, '0') THEN regexp_replace({out}, '^0+([0-9])', '\\1') ELSE {out} END)"
     return f"NULLIF({out}, '')"
 
 
@@ -178,10 +178,13 @@ def prepare_pair(con: duckdb.DuckDBPyConnection, legacy: SideFile, migrated: Sid
     else:
         amount_pair = next((p for p in pairs if p.kind == "amount"), None)
     kinds = [{p.legacy_index: p.kind for p in pairs}, {p.migrated_index: p.kind for p in pairs}]
+    # keys typed as integers on both sides join as integers (no text rule can change an integer)
+    integer_key = all(len(key_idx[0]) == 1 and "INT" in dtypes[k][s.columns[key_idx[k][0]]].upper()
+                      for k, s in enumerate(sides))
     for k, side in enumerate(sides):
         amount_idx = None if amount_pair is None else (amount_pair.legacy_index, amount_pair.migrated_index)[k]
         _clean_table(con, side, dtypes[k], profiles[k], kinds[k], key_idx[k], key_rules, cust_idx[k],
-                     reason_idx[k], amount_idx)
+                     reason_idx[k], amount_idx, integer_key)
     _set_aside(con, key)
     setup = PairSetup(
         key=tuple(legacy.columns[i] for i in key_idx[0]), key_rules=key_rules,
@@ -201,10 +204,12 @@ def prepare_pair(con: duckdb.DuckDBPyConnection, legacy: SideFile, migrated: Sid
 
 
 def _clean_table(con, side: SideFile, dtypes: dict[str, str], profiles: list[ColumnProfile], kinds: dict[int, str],
-                 key_idx: list[int], rules, cust_idx: int | None, reason_idx: int | None, amount_idx: int | None) -> None:
+                 key_idx: list[int], rules, cust_idx: int | None, reason_idx: int | None, amount_idx: int | None,
+                 integer_key: bool) -> None:
     raw = quote(f"raw_{side.side}")
     cols = side.columns
-    keys = [key_sql(quote(cols[i]), rules) for i in key_idx]
+    keys = [key_sql(quote(cols[i]), rules) if not integer_key else f"CAST({quote(cols[i])} AS BIGINT)"
+            for i in key_idx]
     key = keys[0] if len(keys) == 1 else f"concat_ws('{KEY_SEPARATOR}', {', '.join(keys)})"
     if len(keys) > 1:
         key = f"CASE WHEN {' OR '.join(f'{k} IS NULL' for k in keys)} THEN NULL ELSE {key} END"
@@ -220,22 +225,33 @@ def _clean_table(con, side: SideFile, dtypes: dict[str, str], profiles: list[Col
     reason = f"NULLIF(trim(CAST({quote(cols[reason_idx])} AS VARCHAR)), '')" if reason_idx is not None else "NULL"
     amount = parsed[amount_idx] if amount_idx is not None else "CAST(NULL AS DOUBLE)"
     body = ", ".join(f"{p} AS c{j}" for j, p in enumerate(parsed))
-    con.execute(f"CREATE OR REPLACE TABLE {quote('all_' + side.side)} AS SELECT * REPLACE (coalesce(__customer, __key) "
-                f"AS __customer) FROM (SELECT {key} AS __key, {key_raw} AS __key_raw, {customer} AS __customer, "
-                f"CAST({reason} AS VARCHAR) AS __reason, CAST({amount} AS DOUBLE) AS __amount, {body} FROM {raw})")
-    con.execute(f"DROP TABLE {raw}")
+    # A view: values are parsed where they are read (once in the join), never copied into another table.
+    con.execute(f"CREATE OR REPLACE VIEW {quote('all_' + side.side)} AS SELECT * REPLACE (coalesce(__customer, "
+                f"CAST(__key AS VARCHAR)) AS __customer) FROM (SELECT {key} AS __key, {key_raw} AS __key_raw, "
+                f"{customer} AS __customer, CAST({reason} AS VARCHAR) AS __reason, CAST({amount} AS DOUBLE) AS __amount, "
+                f"{body} FROM {raw})")
 
 
 def _set_aside(con, key: list[str]) -> None:
-    """Rows without a key and rows of keys repeated on a side leave the comparison (kept for the report)."""
+    """Rows without a key and rows of keys repeated on a side leave the comparison (kept for the report).
+
+    One GROUP BY of the key per side finds both; the rows themselves are fetched only when there are any.
+    """
+    empty = {}
     for side in ("legacy", "migrated"):
-        con.execute(f"CREATE OR REPLACE TABLE nokey_{side} AS SELECT * FROM all_{side} WHERE __key IS NULL")
-        con.execute(f"CREATE OR REPLACE TABLE dupkeys_{side} AS SELECT __key, count(*) AS n FROM all_{side} "
-                    f"WHERE __key IS NOT NULL GROUP BY __key HAVING count(*) > 1")
+        con.execute(f"CREATE OR REPLACE TABLE keycounts_{side} AS SELECT __key, count(*) AS n FROM all_{side} "
+                    f"GROUP BY __key HAVING count(*) > 1 OR __key IS NULL")
+        con.execute(f"CREATE OR REPLACE VIEW dupkeys_{side} AS SELECT * FROM keycounts_{side} WHERE __key IS NOT NULL")
+        empty[side] = con.execute(f"SELECT count(*) = 0 FROM keycounts_{side} WHERE __key IS NULL").fetchone()[0]
+        con.execute(f"CREATE OR REPLACE TABLE nokey_{side} AS SELECT * FROM all_{side} WHERE __key IS NULL"
+                    + (" LIMIT 0" if empty[side] else ""))
     con.execute("CREATE OR REPLACE TABLE dupkeys AS SELECT __key FROM dupkeys_legacy UNION SELECT __key FROM dupkeys_migrated")
+    no_dups = con.execute("SELECT count(*) = 0 FROM dupkeys").fetchone()[0]
     for side in ("legacy", "migrated"):
         con.execute(f"CREATE OR REPLACE TABLE dup_{side} AS SELECT a.* FROM all_{side} a SEMI JOIN dupkeys d "
-                    f"ON a.__key = d.__key")
-        con.execute(f"CREATE OR REPLACE TABLE {side} AS SELECT a.* FROM all_{side} a ANTI JOIN dupkeys d "
-                    f"ON a.__key = d.__key WHERE a.__key IS NOT NULL")
-        con.execute(f"DROP TABLE all_{side}")
+                    f"ON a.__key = d.__key" + (" LIMIT 0" if no_dups else ""))
+        if no_dups and empty[side]:  # the usual case
+            con.execute(f"CREATE OR REPLACE VIEW {side} AS SELECT * FROM all_{side}")
+        else:
+            con.execute(f"CREATE OR REPLACE VIEW {side} AS SELECT a.* FROM all_{side} a ANTI JOIN dupkeys d "
+                        f"ON a.__key = d.__key WHERE a.__key IS NOT NULL")

@@ -1,11 +1,12 @@
 """Mismatch patterns of a reconciliation, and whether each is systematic or isolated.
 
 `find_patterns` groups what the diff found (`metrics.diff`) into patterns: records lost, records
-unexpected, and per column the ``legacy → migrated`` value pairs (text, dates) or the direction of the
-change (numbers); value pairs seen only once in a column are one pattern, ``column: individual changes``.
+unexpected, and per column the ``legacy → migrated`` value pairs (text), the shift in days (dates) or
+the direction of the change (numbers); a text column's value pairs seen once, or beyond its 20 most
+frequent, form one pattern, ``column: other changes``.
 Every affected record of every pattern is in the DuckDB table ``pattern_records``.
 
-`classify_pattern` asks the project's localizer (`detection.localize.localize_ratio`) whether the share
+`classify_patterns` asks the project's localizer (`detection.localize.localize_ratio`) whether the share
 of affected records is concentrated in a slice of the records' other columns: each leaf (a combination
 of those columns' values) contributes its affected records as numerator and its records as denominator,
 forecast at the pattern's overall rate. A pattern is *systematic* when the slices found hold at least
@@ -22,12 +23,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from data.sources import quote
 from detection.localize import localize_ratio
 from metrics.diff import MISSING, Comparison
 
-PatternKind = Literal["lost", "unexpected", "value", "numeric", "individual"]
-MIN_PAIR = 2  # a legacy → migrated value pair seen this often is a pattern of its own
+PatternKind = Literal["lost", "unexpected", "value", "numeric", "date", "other"]
+MIN_PAIR = 2  # a legacy → migrated value pair seen this often is a pattern of its own ...
+MAX_PAIRS = 20  # ... when it is among its column's 20 most frequent pairs
 MIN_RECORDS = 10  # fewer affected records are too few to localize
 MAX_DIMS = 6
 MAX_CARDINALITY = 50
@@ -73,17 +74,16 @@ class Pattern(BaseModel):
 def find_patterns(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], amount_index: int | None,
                   ) -> list[Pattern]:
     """Group lost, unexpected and differing records into patterns (largest first); fills ``pattern_records``."""
-    numeric = [c.index for c in comparisons if c.numeric]
-    numeric_sql = "(" + ", ".join(map(str, numeric)) + ")" if numeric else "(-1)"
+    grouped = {c.index: "numeric" if c.numeric else "date" for c in comparisons if c.kind != "text"}
+    kind_sql = " ".join(f"WHEN column_index = {i} THEN '{k}'" for i, k in grouped.items())
     con.execute(
-        "CREATE OR REPLACE TABLE field_patterns AS SELECT column_index, column_name, value_pattern, "
-        "any_value(legacy_value) AS legacy_value, any_value(migrated_value) AS migrated_value, count(*) AS n, "
-        f"CASE WHEN column_index IN {numeric_sql} THEN 'numeric' WHEN count(*) >= {MIN_PAIR} THEN 'value' "
-        "ELSE 'individual' END AS kind FROM differences GROUP BY column_index, column_name, value_pattern")
-    con.execute(
-        "ALTER TABLE field_patterns ADD COLUMN label VARCHAR; "
-        "UPDATE field_patterns SET label = column_name || ': ' || "
-        "CASE WHEN kind = 'individual' THEN 'individual changes' ELSE value_pattern END")
+        "CREATE OR REPLACE TABLE field_patterns AS SELECT *, column_name || ': ' || "
+        "CASE WHEN kind = 'other' THEN 'other changes' ELSE value_pattern END AS label FROM ("
+        "SELECT column_index, column_name, value_pattern, any_value(legacy_value) AS legacy_value, "
+        f"any_value(migrated_value) AS migrated_value, count(*) AS n, CASE {kind_sql} "
+        f"WHEN count(*) >= {MIN_PAIR} AND row_number() OVER (PARTITION BY column_index ORDER BY count(*) DESC, "
+        f"value_pattern) <= {MAX_PAIRS} THEN 'value' ELSE 'other' END AS kind "
+        "FROM differences GROUP BY column_index, column_name, value_pattern)")
     amount_delta = f"CASE WHEN d.column_index = {amount_index} THEN d.delta ELSE 0 END" if amount_index is not None else "0"
     con.execute(
         f"CREATE OR REPLACE TABLE pattern_records AS "
@@ -115,41 +115,81 @@ def slice_dimensions(con: duckdb.DuckDBPyConnection, comparisons: list[Compariso
     text = [c for c in comparisons if c.kind == "text"]
     if not text:
         return []
-    counts = con.execute("SELECT " + ", ".join(f"count(DISTINCT c{c.legacy_position})" for c in text)
+    # HyperLogLog estimates: exact counts of high-cardinality columns (names, e-mails) would cost a hash set each
+    counts = con.execute("SELECT " + ", ".join(f"approx_count_distinct(c{c.legacy_position})" for c in text)
                          + " FROM legacy").fetchone()
     usable = sorted((n, c.index, c) for n, c in zip(counts, text) if 2 <= n <= MAX_CARDINALITY)
     return [c for _, _, c in usable[:MAX_DIMS]]
 
 
-def _population(pattern: Pattern, comparisons: list[Comparison], dims: list[Comparison]
-                ) -> tuple[str, list[str], list[str], str]:
-    """(table, dimension SQL, dimension names, filter) of the records a pattern could have hit."""
-    if pattern.kind == "lost":
-        return "legacy", [f"c{d.legacy_position}" for d in dims], [d.column for d in dims], "true"
-    if pattern.kind == "unexpected":
-        return "migrated", [f"c{d.migrated_position}" for d in dims], [d.column for d in dims], "true"
-    own = [d for d in dims if d.column != pattern.column]
-    where = "true"
-    if pattern.kind == "value":
-        comp = next(c for c in comparisons if c.column == pattern.column)
-        if comp.kind == "text":
-            where = (f"l{comp.index} IS NULL" if pattern.legacy_value is None
-                     else f"CAST(l{comp.index} AS VARCHAR) = ?")
-    return "matched", [f"l{d.index}" for d in own], [d.column for d in own], where
+def _dims_select(dims: list[str]) -> str:
+    return ", ".join(f"coalesce(CAST({d} AS VARCHAR), '{MISSING}') AS d{i}" for i, d in enumerate(dims))
 
 
-def classify_pattern(con: duckdb.DuckDBPyConnection, pattern: Pattern, comparisons: list[Comparison],
-                     dims: list[Comparison]) -> Pattern:
-    """The pattern with its classification, population, slices and evidence."""
-    table, dim_sql, dim_names, where = _population(pattern, comparisons, dims)
-    params = [pattern.label] + ([pattern.legacy_value] if "?" in where else [])
-    cols = ", ".join(f"coalesce(CAST(t.{quote(d)} AS VARCHAR), '{MISSING}') AS d{i}" for i, d in enumerate(dim_sql))
-    select = f"{cols}, " if cols else ""
-    group = " GROUP BY ALL" if cols else ""
-    leaves = con.execute(
-        f"SELECT {select}count(*) AS n, count(p.__key) AS k FROM {quote(table)} t LEFT JOIN "
-        f"(SELECT DISTINCT __key FROM pattern_records WHERE label = ?) p ON t.__key = p.__key WHERE {where}{group}",
-        params).df()
+def _grouped(con: duckdb.DuckDBPyConnection, sql: str, dims: list[str], value: str) -> pd.DataFrame:
+    select = _dims_select(dims)
+    frame = con.execute(f"SELECT {select + ', ' if select else ''}{value} FROM {sql}"
+                        f"{' GROUP BY ALL' if select else ''}").df()
+    return frame
+
+
+def classify_patterns(con: duckdb.DuckDBPyConnection, patterns: list[Pattern], dims: list[Comparison]
+                      ) -> list[Pattern]:
+    """Every pattern with its classification, population, slices and evidence.
+
+    The leaves (records per combination of the slice columns, and the pattern's records among them) come
+    from a few GROUP BY queries for all patterns at once: the population of lost records is the legacy
+    side, of unexpected records the migrated side, of a field pattern the matched records (only those
+    with its legacy value when that value is one of a slice column's values).
+    """
+    names = [d.column for d in dims]
+    matched = [f"l{d.index}" for d in dims]
+    legacy, migrated = [f"c{d.legacy_position}" for d in dims], [f"c{d.migrated_position}" for d in dims]
+    keys = [f"d{i}" for i in range(len(dims))]
+    base = {"lost": _grouped(con, "legacy", legacy, "count(*) AS n"),
+            "unexpected": _grouped(con, "migrated", migrated, "count(*) AS n")}
+    hit = {"lost": _grouped(con, "lost", legacy, "count(*) AS k"),
+           "unexpected": _grouped(con, "unexpected", migrated, "count(*) AS k")}
+    # matched records = legacy records that are not lost (the slice columns read on the legacy side)
+    field = _join(base["lost"], hit["lost"], keys)
+    base["field"] = field.assign(n=field["n"] - field["k"]).drop(columns="k")
+    select = _dims_select([f"t.{c}" for c in matched])
+    field_hits = con.execute(
+        f"SELECT p.label, {select + ', ' if select else ''}count(*) AS k FROM (SELECT DISTINCT label, __key FROM "
+        f"pattern_records WHERE label NOT IN ('{LOST}', '{UNEXPECTED}')) p JOIN diffrows t ON t.__key = p.__key "
+        "GROUP BY ALL").df()
+    out = []
+    for p in patterns:
+        if p.kind in ("lost", "unexpected"):
+            leaves = _join(base[p.kind], hit[p.kind], keys)
+            out.append(_classify(p, leaves, keys, names))
+            continue
+        population, hits = base["field"], field_hits[field_hits["label"] == p.label].drop(columns="label")
+        own = [k for k, n in zip(keys, names) if n == p.column]
+        if own:
+            if p.kind == "value":
+                value = MISSING if p.legacy_value is None else p.legacy_value
+                population = population[population[own[0]] == value]
+                hits = hits[hits[own[0]] == value]
+            rest = [k for k in keys if k != own[0]]
+            population = population.groupby(rest, as_index=False)["n"].sum() if rest else population[["n"]].sum().to_frame().T
+            hits = hits.groupby(rest, as_index=False)["k"].sum() if rest else hits[["k"]].sum().to_frame().T
+            out.append(_classify(p, _join(population, hits, rest), rest,
+                                 [n for k, n in zip(keys, names) if k != own[0]]))
+        else:
+            out.append(_classify(p, _join(population, hits, keys), keys, names))
+    return out
+
+
+def _join(population: pd.DataFrame, hits: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    if not keys:
+        return pd.DataFrame({"n": [int(population["n"].sum())], "k": [int(hits["k"].sum()) if len(hits) else 0]})
+    leaves = population.merge(hits, on=keys, how="left")
+    leaves["k"] = leaves["k"].fillna(0).astype(np.int64)
+    return leaves.reset_index(drop=True)
+
+
+def _classify(pattern: Pattern, leaves: pd.DataFrame, keys: list[str], dim_names: list[str]) -> Pattern:
     n_total, k_total = int(leaves["n"].sum()), int(leaves["k"].sum())
     base = dict(population=n_total, dimensions=tuple(dim_names))
     if k_total < MIN_RECORDS:
@@ -162,12 +202,12 @@ def classify_pattern(con: duckdb.DuckDBPyConnection, pattern: Pattern, compariso
             f"every record it could hit: {k_total:,} of {n_total:,} ({k_total / n_total:.1%})")))
     found: list[SliceEvidence] = []
     covered = np.zeros(len(leaves), dtype=bool)
-    if dim_sql:
-        names = [f"d{i}" for i in range(len(dim_sql))]
+    if keys:
         rate = k_total / n_total
-        num = leaves[names].assign(real=leaves["k"].astype(float), predict=leaves["n"] * rate)
-        den = leaves[names].assign(real=leaves["n"].astype(float), predict=leaves["n"].astype(float))
-        for s in localize_ratio(num, den, names, max_depth=3, max_slices=5):
+        num = leaves[keys].assign(real=leaves["k"].astype(float), predict=leaves["n"] * rate)
+        den = leaves[keys].assign(real=leaves["n"].astype(float), predict=leaves["n"].astype(float))
+        label_of = dict(zip(keys, dim_names))
+        for s in localize_ratio(num, den, keys, max_depth=3, max_slices=5):
             mask = np.ones(len(leaves), dtype=bool)
             for dim, value in s.filters:
                 mask &= (leaves[dim] == value).to_numpy()
@@ -176,7 +216,7 @@ def classify_pattern(con: duckdb.DuckDBPyConnection, pattern: Pattern, compariso
             share_in, share_out = k_in / n_in, (k_out / n_out if n_out else 0.0)
             if share_in <= share_out:
                 continue
-            label = "&".join(f"{dim_names[int(d[1:])]}={v}" for d, v in s.filters)
+            label = "&".join(f"{label_of[d]}={v}" for d, v in s.filters)
             found.append(SliceEvidence(slice=label, affected=k_in, population=n_in, share=share_in,
                                        rest_affected=k_out, rest_population=n_out, rest_share=share_out,
                                        pattern_share=k_in / k_total))
@@ -192,4 +232,3 @@ def classify_pattern(con: duckdb.DuckDBPyConnection, pattern: Pattern, compariso
     return pattern.model_copy(update=dict(base, classification="isolated", slices=tuple(found), evidence=(
         f"{k_total:,} of {n_total:,} records ({k_total / n_total:.2%}) spread over {where_text}: "
         f"no slice holds half of them at a higher rate than the rest")))
-

@@ -1,7 +1,8 @@
 """Comparison definitions compiled to diff SQL: which column pairs are compared, how, and what differs.
 
-A reconciliation joins the legacy and migrated records on their key into one table (``matched``) where
-comparison ``i`` reads the legacy value from column ``l{i}`` and the migrated value from ``m{i}``.
+A reconciliation joins the legacy and migrated records on their key; comparison ``i`` reads the legacy
+value from column ``l{i}`` and the migrated value from ``m{i}`` of the matched records that differ
+(``diffrows``, `build_findings`).
 `column_stats` runs one aggregate query for every comparison at once; `differences_sql` is the long
 table of every field that differs (one row per record × column), with the ``legacy → migrated`` value
 pattern each difference belongs to. Numbers differ when ``|migrated − legacy|`` exceeds the column's
@@ -83,17 +84,24 @@ def _as_text(expr: str, kind: Kind) -> str:
 
 
 def pattern_sql(c: Comparison) -> str:
-    """The value pattern of a difference: ``legacy → migrated`` for text and dates; the direction for numbers."""
+    """The value pattern of a difference: ``legacy → migrated`` for text, the shift in days for dates, the direction
+    for numbers (and a value missing on one side for either)."""
     l, m = c.legacy_sql, c.migrated_sql
     if c.numeric:
         return (f"CASE WHEN {l} IS NULL THEN '{MISSING} → value' WHEN {m} IS NULL THEN 'value → {MISSING}' "
                 f"WHEN {m} > {l} THEN 'increased' ELSE 'decreased' END")
+    if c.kind == "date":
+        days = f"date_diff('day', {l}, {m})"
+        return (f"CASE WHEN {l} IS NULL THEN '{MISSING} → value' WHEN {m} IS NULL THEN 'value → {MISSING}' "
+                f"WHEN {days} = 0 THEN 'time of day changed' "
+                f"ELSE 'moved ' || CASE WHEN {days} > 0 THEN '+' ELSE '' END || {days} || ' day(s)' END")
     return f"coalesce({_as_text(l, c.kind)}, '{MISSING}') || ' → ' || coalesce({_as_text(m, c.kind)}, '{MISSING}')"
 
 
-def column_stats(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], table: str = "matched"
-                 ) -> list[ColumnStats]:
-    """Per-column statistics of every comparison, in one scan of ``table``."""
+def column_stats(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], matched: int,
+                 table: str = "diffrows") -> list[ColumnStats]:
+    """Per-column statistics of every comparison over ``matched`` records, in one scan of ``table`` (the
+    matched records with any value not identical: the others add nothing to any statistic)."""
     if not comparisons:
         return []
     parts = ["count(*)"]
@@ -107,15 +115,15 @@ def column_stats(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], 
         else:
             parts += ["NULL", "NULL"]
     row = con.execute(f"SELECT {', '.join(parts)} FROM {quote(table)}").fetchone()
-    n = row[0]
+    n = matched
     out = []
     for i, c in enumerate(comparisons):
         differ, null_l, null_m, max_abs, total_abs = row[1 + 5 * i: 6 + 5 * i]
         out.append(ColumnStats(
             column=c.column, kind=c.kind, tolerance=c.tolerance, compared=n, differ=differ,
             match_rate=(n - differ) / n if n else 1.0, null_legacy_only=null_l, null_migrated_only=null_m,
-            max_abs_difference=None if max_abs is None else float(max_abs),
-            total_abs_difference=None if total_abs is None else float(total_abs)))
+            max_abs_difference=None if not c.numeric else float(max_abs or 0.0),
+            total_abs_difference=None if not c.numeric else float(total_abs or 0.0)))
     return out
 
 
@@ -136,17 +144,28 @@ def differences_sql(comparisons: list[Comparison], table: str = "matched") -> st
     return "\nUNION ALL\n".join(selects)
 
 
-def build_findings(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]) -> None:
-    """Join the clean ``legacy`` and ``migrated`` tables on ``__key`` into ``matched``, ``lost``,
-    ``unexpected`` and the long ``differences`` table (see `differences_sql`)."""
-    pairs = ", ".join(f"l.c{c.legacy_position} AS l{c.index}, m.c{c.migrated_position} AS m{c.index}"
-                      for c in comparisons)
-    con.execute(
-        "CREATE OR REPLACE TABLE matched AS SELECT l.__key, l.__key_raw AS legacy_key, m.__key_raw AS migrated_key, "
-        "coalesce(l.__customer, m.__customer) AS __customer, coalesce(m.__reason, l.__reason) AS __reason, "
-        f"l.__amount AS legacy_amount, m.__amount AS migrated_amount{', ' + pairs if pairs else ''} "
-        "FROM legacy l JOIN migrated m ON l.__key = m.__key")
-    con.execute("CREATE OR REPLACE TABLE lost AS SELECT l.* FROM legacy l ANTI JOIN migrated m ON l.__key = m.__key")
-    con.execute("CREATE OR REPLACE TABLE unexpected AS SELECT m.* FROM migrated m ANTI JOIN legacy l "
-                "ON l.__key = m.__key")
-    con.execute(f"CREATE OR REPLACE TABLE differences AS {differences_sql(comparisons)}")
+def build_findings(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], legacy_columns: int,
+                   migrated_columns: int) -> None:
+    """Join the clean ``legacy`` and ``migrated`` views on ``__key`` once (a full outer join) into the tables
+    ``lost``, ``unexpected``, ``diffrows`` (the matched records with any compared value not identical,
+    within tolerance or not: every statistic is computed from them) and the long ``differences``.
+
+    Every value is parsed and compared once, in that one join, and only the rows that differ are kept:
+    nothing the size of the input is copied.
+    """
+    meta = ("__key", "__key_raw", "__customer", "__reason", "__amount")
+    cols = [f"l.{c} AS l{c}" for c in meta] + [f"m.{c} AS m{c}" for c in meta]
+    cols += [f"l.c{j} AS lc{j}" for j in range(legacy_columns)] + [f"m.c{j} AS mc{j}" for j in range(migrated_columns)]
+    distinct = "".join(f" OR (l.c{c.legacy_position} IS DISTINCT FROM m.c{c.migrated_position})" for c in comparisons)
+    con.execute(f"CREATE OR REPLACE TABLE outer_rows AS SELECT {', '.join(cols)} FROM legacy l FULL OUTER JOIN "
+                f"migrated m ON l.__key = m.__key WHERE l.__key IS NULL OR m.__key IS NULL{distinct}")
+    for table, side, other, n in (("lost", "l", "m", legacy_columns), ("unexpected", "m", "l", migrated_columns)):
+        own = ", ".join(f"{side}{c} AS {c}" for c in meta) + "".join(f", {side}c{j} AS c{j}" for j in range(n))
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {own} FROM outer_rows WHERE {other}__key IS NULL")
+    pairs = "".join(f", lc{c.legacy_position} AS l{c.index}, mc{c.migrated_position} AS m{c.index}" for c in comparisons)
+    con.execute("CREATE OR REPLACE TABLE diffrows AS SELECT l__key AS __key, l__key_raw AS legacy_key, "
+                "m__key_raw AS migrated_key, coalesce(l__customer, m__customer) AS __customer, "
+                f"coalesce(m__reason, l__reason) AS __reason{pairs} FROM outer_rows "
+                "WHERE l__key IS NOT NULL AND m__key IS NOT NULL")
+    con.execute("DROP TABLE outer_rows")
+    con.execute(f"CREATE OR REPLACE TABLE differences AS {differences_sql(comparisons, 'diffrows')}")

@@ -61,7 +61,12 @@ def likely_cause(p: Pattern) -> LikelyCause:
                         f"rate, rounding or currency conversion applied to that segment") if systematic else
                        ("record-level edits", f"{p.column} {p.label.split(': ', 1)[1]} on scattered records: "
                         f"activity between the extract and the load, or manual adjustments"))
+    elif p.kind == "date":
+        cause, text = (("date conversion rule", f"{p.column} {p.label.split(': ', 1)[1]} for {_where(scope)}: a "
+                        f"time-zone, day/month order or cut-off conversion applied to that segment") if systematic else
+                       ("record-level edits", f"{p.column} {p.label.split(': ', 1)[1]} on scattered records: "
+                        f"activity between the extract and the load, or manual adjustments"))
     else:
         cause, text = ("record-level edits", f"{p.column} holds a different value on scattered records, each "
-                       f"change seen once: data cleansing, manual edits or activity after the extract")
+                       f"change rare: data cleansing, manual edits or activity after the extract")
     return LikelyCause(pattern=p.label, cause=cause, explanation=text, scope=scope)

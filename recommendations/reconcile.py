@@ -170,7 +170,7 @@ def remediation(p: Pattern, cause: LikelyCause) -> str:
     if p.kind == "value" and cause.scope:
         return (f"Correct the mapping rule that turns {p.legacy_value!r} into {p.migrated_value!r} for {where}, "
                 f"then re-run it for the {p.records:,} records affected")
-    if p.kind == "numeric" and cause.scope:
+    if p.kind in ("numeric", "date") and cause.scope:
         return f"Correct the conversion of {p.column} for {where} and recompute the {p.records:,} records affected"
     return (f"Review the {p.records:,} record(s) one by one with the export of this pattern; correct them in the "
             f"target or confirm the change with the business")

@@ -65,12 +65,12 @@ def test_every_pattern_holds_exactly_its_records(run):
     out, s, t = run
     assert {f.pattern.label for f in s.findings} == {
         "Product: GAS_STD → GAS_FIX", "Status: ACTIVE → SUSPENDED", "Balance: increased", "Balance: decreased",
-        "E-mail: individual changes", "record lost", "record unexpected"}
+        "E-mail: other changes", "record lost", "record unexpected"}
     up = {str(i) for i, d in zip(t.balance_changed, t.balance_deltas) if d > 0}
     down = {str(i) for i, d in zip(t.balance_changed, t.balance_deltas) if d < 0}
     expected = {"Product: GAS_STD → GAS_FIX": _keys(t.product_systematic),
                 "Status: ACTIVE → SUSPENDED": _keys(t.status_isolated), "Balance: increased": up,
-                "Balance: decreased": down, "E-mail: individual changes": _keys(t.email_changed),
+                "Balance: decreased": down, "E-mail: other changes": _keys(t.email_changed),
                 "record lost": _keys(t.lost), "record unexpected": _keys(t.unexpected)}
     for label, keys in expected.items():
         assert _pattern_keys(out, label) == keys, label
@@ -87,7 +87,7 @@ def test_systematic_and_isolated_patterns_are_told_apart(run):
     assert top.slice == "Region=north&Tariff=T3"
     assert top.affected == len(t.product_systematic) and top.share == 1.0 and top.rest_affected == 0
     assert product.cause.cause == "mapping rule" and product.cause.scope == "Region=north&Tariff=T3"
-    for label in ("Status: ACTIVE → SUSPENDED", "record lost", "record unexpected", "E-mail: individual changes"):
+    for label in ("Status: ACTIVE → SUSPENDED", "record lost", "record unexpected", "E-mail: other changes"):
         assert _finding(s, label).pattern.classification == "isolated", label
 
 
@@ -109,7 +109,7 @@ def test_amounts_match_truth(run):
 def test_impacted_customers_match_truth(run):
     out, s, t = run
     per_pattern = {"Product: GAS_STD → GAS_FIX": t.product_systematic, "Status: ACTIVE → SUSPENDED": t.status_isolated,
-                   "E-mail: individual changes": t.email_changed, "record lost": t.lost,
+                   "E-mail: other changes": t.email_changed, "record lost": t.lost,
                    "record unexpected": t.unexpected}
     everyone = {t.customers[str(i)] for ids in [*per_pattern.values(), t.balance_changed] for i in ids}
     rows = duckdb.execute("SELECT customer FROM read_csv(?, all_varchar=true)",

@@ -21,7 +21,7 @@ from typing import Callable, Literal
 import duckdb
 
 from data.errors import UserError
-from data.messy import Assumption, load_side
+from data.messy import Assumption, canonical_name, load_side
 from data.pairs import KEY_RULES, KeyRule, PairSetup, prepare_pair
 from data.sources import quote, sql_literal
 from detection.mismatch import classify_patterns, find_patterns, slice_dimensions
@@ -107,8 +107,6 @@ def _connect(scratch: Path, options: ReconcileOptions) -> duckdb.DuckDBPyConnect
 
 
 def _comparisons(setup: PairSetup, options: ReconcileOptions, legacy_path: Path) -> list[Comparison]:
-    from data.messy import canonical_name
-
     tolerances = {canonical_name(k): (k, v) for k, v in options.tolerances.items()}
     comps = []
     for i, p in enumerate(setup.pairs):

@@ -133,13 +133,12 @@ def _looks_numeric(text: str) -> bool:
 def _sniff_layout(path: Path, text: str) -> tuple[str, int, list[str]]:
     """(delimiter, 0-based header line, header fields) of CSV text.
 
-    The delimiter is the candidate under which most of the sampled lines after some point share one field
-    count (>1); the header is the first line with that count whose fields are all present, unique and not
-    numbers or dates. Lines above it are junk (report titles, export dates) and skipped.
+    The delimiter is the candidate under which most sampled lines share one field count (>1); the header
+    is the first line with that count, followed by a line with that count, whose fields are all present,
+    unique and not numbers or dates. Lines above it are junk (report titles, export dates) and skipped;
+    a ragged row further down is DuckDB's error to report.
     """
     lines = text.splitlines()[:SNIFF_LINES]
-    if len(text.splitlines()) > SNIFF_LINES:
-        lines = lines[:-1]  # the last sampled line may be cut short
     best: tuple[int, str, list[list[str]]] | None = None
     for delim in DELIMITERS:
         rows = [next(csv.reader([ln], delimiter=delim), []) for ln in lines]
@@ -162,12 +161,12 @@ def _sniff_layout(path: Path, text: str) -> tuple[str, int, list[str]]:
         if len(row) != modal:
             continue
         fields = [f.strip() for f in row]
-        rest = [c for r, c in zip(rows[i + 1:], counts[i + 1:]) if any(f.strip() for f in r)]
-        consistent = not rest or sum(c == modal for c in rest) >= 0.95 * len(rest)
-        if all(fields) and len(set(fields)) == len(fields) and not any(_looks_numeric(f) for f in fields) and consistent:
+        following = next((c for r, c in zip(rows[i + 1:], counts[i + 1:]) if any(f.strip() for f in r)), modal)
+        if all(fields) and len(set(fields)) == len(fields) and not any(_looks_numeric(f) for f in fields) \
+                and following == modal:
             return delim, i, fields
-        if consistent:
-            break
+        if following == modal and any(_looks_numeric(f) for f in fields):
+            break  # the table has started with a data row: there is no header
     first = ", ".join(f.strip() for f in rows[0]) if rows else ""
     raise UserError(f"{path}: no header row found (the first table line looks like data: {first[:80]!r})")
 
@@ -182,8 +181,9 @@ def _transcode(path: Path, encoding: str, scratch: Path) -> Path:
 
 
 def _first_line(err: Exception) -> str:
-    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-    return lines[0] if lines else type(err).__name__
+    """DuckDB's message on one line: what failed, the line and the expected shape (its first three lines)."""
+    lines = [ln.strip() for ln in str(err).replace("Invalid Input Error: ", "").splitlines() if ln.strip()]
+    return "; ".join(lines[:3]) if lines else type(err).__name__
 
 
 def load_side(con: duckdb.DuckDBPyConnection, path: Path, side: Literal["legacy", "migrated"], table: str,
@@ -206,6 +206,8 @@ def load_side(con: duckdb.DuckDBPyConnection, path: Path, side: Literal["legacy"
         return SideFile(side=side, path=str(path), format="parquet", rows=rows, columns=columns), notes
     encoding = _detect_encoding(path, head)
     text = head.decode("utf-8-sig" if encoding.startswith("utf-8") else encoding, errors="replace")
+    if len(head) == SNIFF_BYTES:
+        text = text[: text.rfind("\n") + 1]  # the last line of the sample may be cut short
     delim, header_index, fields = _sniff_layout(path, text)
     label = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with a byte-order mark", "cp1252": "Windows-1252",
              "latin-1": "Latin-1"}[encoding]
@@ -221,7 +223,7 @@ def load_side(con: duckdb.DuckDBPyConnection, path: Path, side: Literal["legacy"
     nulls = "[" + ", ".join(sql_literal(t) for t in NULL_TOKENS) + "]"
     sql = (f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT * FROM read_csv({sql_literal(str(source))}, "
            f"delim={sql_literal(delim)}, quote='\"', escape='\"', header=true, skip={header_index}, "
-           f"auto_detect=false, columns={cols}, nullstr={nulls}, strict_mode=false)")
+           f"auto_detect=false, columns={cols}, nullstr={nulls})")
     try:
         con.execute(sql)
     except duckdb.Error as err:

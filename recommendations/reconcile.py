@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from data.messy import Assumption, SideFile
 from data.sources import sql_literal
 from detection.mismatch import LOST, UNEXPECTED, Pattern
-from metrics.diff import ColumnStats
+from metrics.diff import MISSING, ColumnStats
 from rca.reconcile import LikelyCause
 from recommendations.render import _md_table, _pdf_text
 
@@ -228,7 +228,9 @@ def draw_reason_chart(reasons: list[ReasonCount] | tuple[ReasonCount, ...], path
 
 
 def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A chart label: at most ``limit`` characters, in glyphs Pillow's built-in font has."""
+    text = text.replace("→", "->").replace(MISSING, "(none)")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------- narrative
@@ -328,7 +330,7 @@ def render_pdf(markdown: str, chart: Path | None, path: Path) -> None:
     def flush_table() -> None:
         if not table_rows:
             return
-        cells = [[Paragraph(_pdf_text(x), small) for x in r] for r in table_rows]
+        cells = [[Paragraph(_pdf_text(x.replace(MISSING, "(none)")), small) for x in r] for r in table_rows]
         t = Table(cells, colWidths=[width / len(table_rows[0])] * len(table_rows[0]), repeatRows=1)
         t.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf3")),
                                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
@@ -337,7 +339,7 @@ def render_pdf(markdown: str, chart: Path | None, path: Path) -> None:
         table_rows.clear()
 
     def inline(text: str) -> str:
-        return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", _pdf_text(text.replace("`", "")))
+        return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", _pdf_text(text.replace("`", "").replace(MISSING, "(none)")))
 
     for line in markdown.splitlines():
         if line.startswith("|"):

@@ -32,6 +32,7 @@ CASES = {
     "binary file": (bytes(range(256)) * 8, "binary file"),
     "not a table": ("just one line of prose\nand another\n", "no delimited columns"),
     "key column missing": ("id,balance\n1,10\n", "key column 'account_id' not found"),
+    "ragged row": ("account_id,balance\n1,10\n2,20\n3,30,7\n", "Expected Number of Columns: 2 Found: 3"),
 }
 
 

@@ -32,7 +32,7 @@ def _texts(summary) -> str:
 
 
 def test_junk_lines_semicolons_and_bom(tmp_path):
-    text = ("Billing export;;\nPrinted 05/01/2026\n\n"
+    text = ("Billing export;;;;\nPrinted 05/01/2026\n\n"
             "Account ID;Customer;Name;Balance;Opened\n"
             "1001;C1;Zoë Müller;1234.5;2025-01-03\n1002;C2;Ana;-12;2025-02-28\n1003;C3;Bob;0.99;2025-12-31\n")
     s = _run(tmp_path, _write(tmp_path / "legacy.csv", text, bom=True))

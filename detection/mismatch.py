@@ -189,6 +189,32 @@ def _join(population: pd.DataFrame, hits: pd.DataFrame, keys: list[str]) -> pd.D
     return leaves.reset_index(drop=True)
 
 
+def _tighten(leaves: pd.DataFrame, keys: list[str], filters: list[tuple[str, str]]
+             ) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The slice narrowed, one more ``dim=value`` at a time, while a narrower slice still holds 99 % of its
+    affected records: the localizer may name a parent (``tariff=T3``) when only one child is hit
+    (``tariff=T3&region=north``); the child is the more useful answer and costs nothing in coverage."""
+    mask = np.ones(len(leaves), dtype=bool)
+    for dim, value in filters:
+        mask &= (leaves[dim] == value).to_numpy()
+    while True:
+        inside = leaves.loc[mask]
+        held, size = inside["k"].sum(), inside["n"].sum()
+        best = None  # (records in the narrower slice, dim, value)
+        for dim in keys:
+            if held == 0 or any(dim == d for d, _ in filters):
+                continue
+            by_value = inside.groupby(dim)[["k", "n"]].sum()
+            value = by_value["k"].idxmax()
+            k, n = by_value.loc[value, "k"], by_value.loc[value, "n"]
+            if k >= 0.99 * held and n < size and (best is None or n < best[0]):
+                best = (n, dim, value)
+        if best is None:
+            return filters, mask
+        filters = filters + [(best[1], best[2])]
+        mask &= (leaves[best[1]] == best[2]).to_numpy()
+
+
 def _classify(pattern: Pattern, leaves: pd.DataFrame, keys: list[str], dim_names: list[str]) -> Pattern:
     n_total, k_total = int(leaves["n"].sum()), int(leaves["k"].sum())
     base = dict(population=n_total, dimensions=tuple(dim_names))
@@ -208,15 +234,13 @@ def _classify(pattern: Pattern, leaves: pd.DataFrame, keys: list[str], dim_names
         den = leaves[keys].assign(real=leaves["n"].astype(float), predict=leaves["n"].astype(float))
         label_of = dict(zip(keys, dim_names))
         for s in localize_ratio(num, den, keys, max_depth=3, max_slices=5):
-            mask = np.ones(len(leaves), dtype=bool)
-            for dim, value in s.filters:
-                mask &= (leaves[dim] == value).to_numpy()
+            filters, mask = _tighten(leaves, keys, list(s.filters))
             k_in, n_in = int(leaves.loc[mask, "k"].sum()), int(leaves.loc[mask, "n"].sum())
             k_out, n_out = k_total - k_in, n_total - n_in
             share_in, share_out = k_in / n_in, (k_out / n_out if n_out else 0.0)
             if share_in <= share_out:
                 continue
-            label = "&".join(f"{label_of[d]}={v}" for d, v in s.filters)
+            label = "&".join(f"{label_of[d]}={v}" for d, v in sorted(filters, key=lambda f: label_of[f[0]]))
             found.append(SliceEvidence(slice=label, affected=k_in, population=n_in, share=share_in,
                                        rest_affected=k_out, rest_population=n_out, rest_share=share_out,
                                        pattern_share=k_in / k_total))

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from backend.cli import app, generate_app
 from backend.reconciliation import ReconcileOptions, parse_key_rules, parse_tolerances, reconcile
@@ -50,7 +51,10 @@ def reconcile_command(
         reason_column=reason_column, customer_column=customer_column, amount_column=amount_column,
         key_rules=parse_key_rules(key_normalize), previous=previous, export_format=export_format,
         memory_limit=memory_limit)
-    summary = reconcile(options, out)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("reading legacy", total=1.0)
+        summary = reconcile(options, out, progress=lambda step, done: bar.update(task, description=step, completed=done))
     c = summary.counts
     console.print(f"{summary.verdict}: {c.matched:,} matched, {c.with_differences:,} with differences, {c.lost:,} lost, "
                   f"{c.unexpected:,} unexpected, {len(summary.findings)} pattern(s), {c.impacted_customers:,} "

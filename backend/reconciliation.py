@@ -118,7 +118,7 @@ def _comparisons(setup: PairSetup, options: ReconcileOptions, legacy_path: Path)
                                 f"not a number")
             tol = tolerances.pop(name)[1]
         comps.append(Comparison(index=i, column=p.legacy, migrated_column=p.migrated, legacy_position=p.legacy_index,
-                                migrated_position=p.migrated_index, kind=p.kind, tolerance=tol))
+                                migrated_position=p.migrated_index, kind=p.kind, tolerance=tol, same_raw=p.same_raw))
     for original, _ in tolerances.values():
         raise UserError(f"{legacy_path}: --tolerance {original}: no compared column of that name "
                         f"(compared: {', '.join(c.column for c in comps)})")
@@ -209,7 +209,7 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
         notes += more
         comps = _comparisons(setup, options, options.legacy)
         progress("joining and comparing", 0.35)
-        build_findings(con, comps, len(legacy.columns), len(migrated.columns))
+        build_findings(con, comps, setup.legacy_sql, setup.migrated_sql, len(legacy.columns), len(migrated.columns))
         matched = (con.execute("SELECT count(*) FROM legacy").fetchone()[0]
                    - con.execute("SELECT count(*) FROM lost").fetchone()[0])
         stats = column_stats(con, comps, matched)

@@ -41,6 +41,21 @@ class ColumnPair(BaseModel):
     legacy_index: int
     migrated_index: int
     kind: Literal["amount", "number", "date", "text"]
+    same_raw: bool = False  # same raw type and same parsing on both sides: equal raw values are equal
+
+
+class SideSQL(BaseModel):
+    """How a side's clean rows are computed from its raw relation: the key and the full select list.
+
+    Built only from the files' real column names, quoted; `metrics.diff.build_findings` uses them to parse
+    only the rows whose raw values differ.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    raw: str
+    key: str
+    select: str
 
 
 class PairSetup(BaseModel):
@@ -58,6 +73,8 @@ class PairSetup(BaseModel):
     migrated_only: tuple[str, ...]
     legacy_profiles: tuple[ColumnProfile, ...]
     migrated_profiles: tuple[ColumnProfile, ...]
+    legacy_sql: SideSQL
+    migrated_sql: SideSQL
 
 
 def find_column(side: SideFile, wanted: str, role: str) -> int:
@@ -159,7 +176,11 @@ def prepare_pair(con: duckdb.DuckDBPyConnection, legacy: SideFile, migrated: Sid
         if c != migrated.columns[j]:
             notes.append(Assumption(file=migrated.path.rsplit("/", 1)[-1], column=migrated.columns[j],
                                     text=f"matched to legacy column {c!r} (names equal ignoring case and punctuation)"))
-        pairs.append(ColumnPair(legacy=c, migrated=migrated.columns[j], legacy_index=i, migrated_index=j, kind=kind))
+        same_raw = (dtypes[0][c].upper() == dtypes[1][migrated.columns[j]].upper() and kind == profiles[0][i].kind
+                    == profiles[1][j].kind and profiles[0][i].model_copy(update={"name": ""})
+                    == profiles[1][j].model_copy(update={"name": ""}))
+        pairs.append(ColumnPair(legacy=c, migrated=migrated.columns[j], legacy_index=i, migrated_index=j, kind=kind,
+                                same_raw=same_raw))
     paired_l = {p.legacy_index for p in pairs}
     paired_m = {p.migrated_index for p in pairs}
     legacy_only = tuple(c for i, c in enumerate(legacy.columns) if i not in paired_l and i not in skip[0])
@@ -181,18 +202,20 @@ def prepare_pair(con: duckdb.DuckDBPyConnection, legacy: SideFile, migrated: Sid
     # keys typed as integers on both sides join as integers (no text rule can change an integer)
     integer_key = all(len(key_idx[0]) == 1 and "INT" in dtypes[k][s.columns[key_idx[k][0]]].upper()
                       for k, s in enumerate(sides))
+    side_sql: list[SideSQL] = []
     for k, side in enumerate(sides):
         amount_idx = None if amount_pair is None else (amount_pair.legacy_index, amount_pair.migrated_index)[k]
-        _clean_table(con, side, dtypes[k], profiles[k], kinds[k], key_idx[k], key_rules, cust_idx[k],
-                     reason_idx[k], amount_idx, integer_key)
-    _set_aside(con, key)
+        side_sql.append(_clean_view(con, side, dtypes[k], profiles[k], kinds[k], key_idx[k], key_rules, cust_idx[k],
+                                    reason_idx[k], amount_idx, integer_key))
+    _set_aside(con)
     setup = PairSetup(
         key=tuple(legacy.columns[i] for i in key_idx[0]), key_rules=key_rules,
         customer_column=next((sides[k].columns[i] for k, i in enumerate(cust_idx) if i is not None), None),
         reason_column=next((sides[k].columns[i] for k, i in enumerate(reason_idx) if i is not None), None),
         amount_column=None if amount_pair is None else amount_pair.legacy, pairs=tuple(pairs),
         legacy_only=legacy_only, migrated_only=migrated_only,
-        legacy_profiles=tuple(profiles[0]), migrated_profiles=tuple(profiles[1]))
+        legacy_profiles=tuple(profiles[0]), migrated_profiles=tuple(profiles[1]), legacy_sql=side_sql[0],
+        migrated_sql=side_sql[1])
     rules = ", ".join({"trim": "whitespace trimmed", "case": "case ignored",
                        "zeros": "leading zeros dropped"}[r] for r in key_rules) or "compared as written"
     notes.append(Assumption(file=legacy.path.rsplit("/", 1)[-1], column=", ".join(setup.key), text=f"key: {rules}"))
@@ -203,9 +226,11 @@ def prepare_pair(con: duckdb.DuckDBPyConnection, legacy: SideFile, migrated: Sid
     return setup, notes
 
 
-def _clean_table(con, side: SideFile, dtypes: dict[str, str], profiles: list[ColumnProfile], kinds: dict[int, str],
-                 key_idx: list[int], rules, cust_idx: int | None, reason_idx: int | None, amount_idx: int | None,
-                 integer_key: bool) -> None:
+def _clean_view(con, side: SideFile, dtypes: dict[str, str], profiles: list[ColumnProfile], kinds: dict[int, str],
+                key_idx: list[int], rules, cust_idx: int | None, reason_idx: int | None, amount_idx: int | None,
+                integer_key: bool) -> SideSQL:
+    """Define the view ``all_{side}`` (every row, parsed where read) and the view ``rawkeyed_{side}`` (the
+    normalised key beside the raw values ``r{j}``); return the SQL that parses rows of the raw relation."""
     raw = quote(f"raw_{side.side}")
     cols = side.columns
     keys = [key_sql(quote(cols[i]), rules) if not integer_key else f"CAST({quote(cols[i])} AS BIGINT)"
@@ -225,21 +250,25 @@ def _clean_table(con, side: SideFile, dtypes: dict[str, str], profiles: list[Col
     reason = f"NULLIF(trim(CAST({quote(cols[reason_idx])} AS VARCHAR)), '')" if reason_idx is not None else "NULL"
     amount = parsed[amount_idx] if amount_idx is not None else "CAST(NULL AS DOUBLE)"
     body = ", ".join(f"{p} AS c{j}" for j, p in enumerate(parsed))
-    # A view: values are parsed where they are read (once in the join), never copied into another table.
-    con.execute(f"CREATE OR REPLACE VIEW {quote('all_' + side.side)} AS SELECT * REPLACE (coalesce(__customer, "
-                f"CAST(__key AS VARCHAR)) AS __customer) FROM (SELECT {key} AS __key, {key_raw} AS __key_raw, "
-                f"{customer} AS __customer, CAST({reason} AS VARCHAR) AS __reason, CAST({amount} AS DOUBLE) AS __amount, "
-                f"{body} FROM {raw})")
+    select = (f"{key} AS __key, {key_raw} AS __key_raw, coalesce({customer}, CAST({key} AS VARCHAR)) AS __customer, "
+              f"CAST({reason} AS VARCHAR) AS __reason, CAST({amount} AS DOUBLE) AS __amount, {body}")
+    # Views: values are parsed where they are read, never copied into another table.
+    con.execute(f"CREATE OR REPLACE VIEW {quote('all_' + side.side)} AS SELECT {select} FROM {raw}")
+    raw_cols = ", ".join(f"{quote(c)} AS r{j}" for j, c in enumerate(cols))
+    con.execute(f"CREATE OR REPLACE VIEW {quote('rawkeyed_all_' + side.side)} AS SELECT {key} AS __key, {raw_cols} "
+                f"FROM {raw}")
+    return SideSQL(raw=raw, key=key, select=select)
 
 
-def _set_aside(con, key: list[str]) -> None:
+def _set_aside(con) -> None:
     """Rows without a key and rows of keys repeated on a side leave the comparison (kept for the report).
 
     One GROUP BY of the key per side finds both; the rows themselves are fetched only when there are any.
+    The views ``legacy``/``migrated`` (parsed) and ``rawkeyed_legacy``/``rawkeyed_migrated`` (raw) hold the rest.
     """
     empty = {}
     for side in ("legacy", "migrated"):
-        con.execute(f"CREATE OR REPLACE TABLE keycounts_{side} AS SELECT __key, count(*) AS n FROM all_{side} "
+        con.execute(f"CREATE OR REPLACE TABLE keycounts_{side} AS SELECT __key, count(*) AS n FROM rawkeyed_all_{side} "
                     f"GROUP BY __key HAVING count(*) > 1 OR __key IS NULL")
         con.execute(f"CREATE OR REPLACE VIEW dupkeys_{side} AS SELECT * FROM keycounts_{side} WHERE __key IS NOT NULL")
         empty[side] = con.execute(f"SELECT count(*) = 0 FROM keycounts_{side} WHERE __key IS NULL").fetchone()[0]
@@ -250,8 +279,10 @@ def _set_aside(con, key: list[str]) -> None:
     for side in ("legacy", "migrated"):
         con.execute(f"CREATE OR REPLACE TABLE dup_{side} AS SELECT a.* FROM all_{side} a SEMI JOIN dupkeys d "
                     f"ON a.__key = d.__key" + (" LIMIT 0" if no_dups else ""))
-        if no_dups and empty[side]:  # the usual case
-            con.execute(f"CREATE OR REPLACE VIEW {side} AS SELECT * FROM all_{side}")
-        else:
-            con.execute(f"CREATE OR REPLACE VIEW {side} AS SELECT a.* FROM all_{side} a ANTI JOIN dupkeys d "
-                        f"ON a.__key = d.__key WHERE a.__key IS NOT NULL")
+        for view in (side, f"rawkeyed_{side}"):
+            source = f"all_{side}" if view == side else f"rawkeyed_all_{side}"
+            if no_dups and empty[side]:  # the usual case
+                con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {source}")
+            else:
+                con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT a.* FROM {source} a ANTI JOIN dupkeys d "
+                            f"ON a.__key = d.__key WHERE a.__key IS NOT NULL")

@@ -16,6 +16,7 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict
 
+from data.pairs import SideSQL
 from data.sources import quote, sql_literal
 
 Kind = Literal["amount", "number", "date", "text"]
@@ -34,6 +35,7 @@ class Comparison(BaseModel):
     migrated_position: int
     kind: Kind
     tolerance: float = 0.0
+    same_raw: bool = False  # raw values of both sides have one type and one parsing: equal raw, equal parsed
 
     @property
     def numeric(self) -> bool:
@@ -144,21 +146,34 @@ def differences_sql(comparisons: list[Comparison], table: str = "matched") -> st
     return "\nUNION ALL\n".join(selects)
 
 
-def build_findings(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], legacy_columns: int,
-                   migrated_columns: int) -> None:
-    """Join the clean ``legacy`` and ``migrated`` views on ``__key`` once (a full outer join) into the tables
+def build_findings(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], legacy: SideSQL, migrated: SideSQL,
+                   legacy_columns: int, migrated_columns: int) -> None:
+    """Join the clean ``legacy`` and ``migrated`` sides on ``__key`` (a full outer join) into the tables
     ``lost``, ``unexpected``, ``diffrows`` (the matched records with any compared value not identical,
     within tolerance or not: every statistic is computed from them) and the long ``differences``.
 
-    Every value is parsed and compared once, in that one join, and only the rows that differ are kept:
-    nothing the size of the input is copied.
+    When every compared column has one raw type and one parsing on both sides, the raw values are joined
+    first (``rawkeyed_*``): only the keys whose raw values differ (or that are on one side) are parsed and
+    compared, so parsing costs about as much as the differences, not the input. Otherwise every row is
+    parsed in the join. Either way only the rows that differ are kept.
     """
+    sources = ("legacy", "migrated")
+    if comparisons and all(c.same_raw for c in comparisons):
+        distinct = " OR ".join(f"(l.r{c.legacy_position} IS DISTINCT FROM m.r{c.migrated_position})" for c in comparisons)
+        con.execute("CREATE OR REPLACE TABLE candidates AS SELECT l.__key AS lk, m.__key AS mk FROM rawkeyed_legacy l "
+                    f"FULL OUTER JOIN rawkeyed_migrated m ON l.__key = m.__key WHERE l.__key IS NULL OR m.__key IS NULL "
+                    f"OR {distinct}")
+        for name, side, column in (("cand_legacy", legacy, "lk"), ("cand_migrated", migrated, "mk")):
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {side.select} FROM {side.raw} SEMI JOIN "
+                        f"(SELECT {column} AS __candidate FROM candidates WHERE {column} IS NOT NULL) c "
+                        f"ON ({side.key}) = c.__candidate")
+        sources = ("cand_legacy", "cand_migrated")
     meta = ("__key", "__key_raw", "__customer", "__reason", "__amount")
     cols = [f"l.{c} AS l{c}" for c in meta] + [f"m.{c} AS m{c}" for c in meta]
     cols += [f"l.c{j} AS lc{j}" for j in range(legacy_columns)] + [f"m.c{j} AS mc{j}" for j in range(migrated_columns)]
     distinct = "".join(f" OR (l.c{c.legacy_position} IS DISTINCT FROM m.c{c.migrated_position})" for c in comparisons)
-    con.execute(f"CREATE OR REPLACE TABLE outer_rows AS SELECT {', '.join(cols)} FROM legacy l FULL OUTER JOIN "
-                f"migrated m ON l.__key = m.__key WHERE l.__key IS NULL OR m.__key IS NULL{distinct}")
+    con.execute(f"CREATE OR REPLACE TABLE outer_rows AS SELECT {', '.join(cols)} FROM {sources[0]} l FULL OUTER JOIN "
+                f"{sources[1]} m ON l.__key = m.__key WHERE l.__key IS NULL OR m.__key IS NULL{distinct}")
     for table, side, other, n in (("lost", "l", "m", legacy_columns), ("unexpected", "m", "l", migrated_columns)):
         own = ", ".join(f"{side}{c} AS {c}" for c in meta) + "".join(f", {side}c{j} AS c{j}" for j in range(n))
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {own} FROM outer_rows WHERE {other}__key IS NULL")

@@ -164,6 +164,9 @@ def test_parquet_pair_gives_the_same_answer(tmp_path):
     s = reconcile(ReconcileOptions(legacy=tmp_path / "pq" / "legacy.parquet", migrated=tmp_path / "pq" / "migrated.parquet",
                                    key=("account_id",), tolerances={"balance": 0.01}), tmp_path / "out")
     assert (s.counts.lost, s.counts.unexpected) == (len(truth.lost), len(truth.unexpected))
+    changed = (_keys(truth.product_systematic) | _keys(truth.status_isolated) | _keys(truth.balance_changed)
+               | _keys(truth.email_changed))
+    assert s.counts.with_differences == len(changed)  # raw values joined first: only differing keys are parsed
     assert _pattern_keys(tmp_path / "out", "product: GAS_STD → GAS_FIX") == _keys(truth.product_systematic)
     assert s.legacy.format == "parquet"
 

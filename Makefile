@@ -25,8 +25,12 @@ demo: setup
 	$(VENV)/bin/cxw generate cx --orders 1000000 --days 28 --seed 7 --scenario batching_policy --out $(DEMO_DIR)
 	$(VENV)/bin/cxw analyze $(DEMO_DIR)/workspace.yaml --out $(DEMO_DIR)/analysis
 	$(DEMO_SERVICE) $(VENV)/bin/cxw job detect $(DEMO_DIR)/workspace.yaml --incidents $(DEMO_DIR)/analysis/incidents.json
+	$(VENV)/bin/cxw generate billing-migration --accounts 200000 --seed 7 --out $(DEMO_DIR)/billing
+	$(VENV)/bin/cxw reconcile --legacy $(DEMO_DIR)/billing/legacy.csv --migrated $(DEMO_DIR)/billing/migrated.csv \
+		--key account_id --tolerance balance=0.01 --out $(DEMO_DIR)/reconciliation; test $$? -le 1
 	@echo
 	@echo "Report:     $(DEMO_DIR)/analysis/report.md   (truth: $(DEMO_DIR)/truth.json)"
+	@echo "Migration:  $(DEMO_DIR)/reconciliation/report.md   (truth: $(DEMO_DIR)/billing/truth.json)"
 	@echo "Sign in at http://127.0.0.1:8000 with one of these tokens (engineer, then PM read-only):"
 	@$(DEMO_SERVICE) $(VENV)/bin/cxw token create --role engineer --name demo-engineer
 	@$(DEMO_SERVICE) $(VENV)/bin/cxw token create --role pm --name demo-pm

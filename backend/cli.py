@@ -12,7 +12,8 @@ import typer
 # Each command module attaches its sub-commands to `app` when imported (kept apart so each stays small).
 from backend.commands import analyze_commands, data_commands, detect_commands  # noqa: F401
 from backend.commands import generate_commands, job_commands, localize_commands  # noqa: F401
-from backend.commands import recommend_commands, runs_commands, serve_commands, token_commands  # noqa: F401
+from backend.commands import reconcile_commands, recommend_commands, runs_commands  # noqa: F401
+from backend.commands import serve_commands, token_commands  # noqa: F401
 from backend.commands.apps import app
 from data.errors import UserError
 
@@ -20,7 +21,7 @@ from data.errors import UserError
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `cxw` console script; returns the process exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)  # a command's typer.Exit(n) comes back as n
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             err.show()
             return err.exit_code
         raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,85 @@
+"""`cxw reconcile`: legacy vs migrated records → findings, patterns, impacted customers, report.
+
+Exit 0 when the two sides agree, 1 when they differ, 2 on bad input (as CI users of datacompy expect).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from backend.commands.apps import app, generate_app
+from backend.reconciliation import ReconcileOptions, parse_key_rules, parse_tolerances, reconcile
+
+console = Console(stderr=True)
+
+
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(part.strip() for v in values or [] for part in v.split(",") if part.strip())
+
+
+@app.command("reconcile")
+def reconcile_command(
+    legacy: Annotated[Path, typer.Option("--legacy", help="Legacy records (CSV or Parquet).")],
+    migrated: Annotated[Path, typer.Option("--migrated", help="Migrated records (CSV or Parquet).")],
+    key: Annotated[str, typer.Option("--key", help="Key column(s), comma-separated for a composite key.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (replaced atomically).")],
+    compare: Annotated[list[str], typer.Option("--compare", help="Only these columns (comma-separated, repeatable).")] = None,
+    tolerance: Annotated[list[str], typer.Option("--tolerance", help="COLUMN=NUMBER: numeric tolerance (repeatable).")] = None,
+    reason_column: Annotated[str, typer.Option("--reason-column", help="Column holding a reason code.")] = None,
+    customer_column: Annotated[str, typer.Option("--customer-column", help="Column identifying the customer.")] = None,
+    amount_column: Annotated[str, typer.Option("--amount-column", help="The amount column sized in the impact.")] = None,
+    key_normalize: Annotated[str, typer.Option("--key-normalize", help="Key rules: trim,case,zeros or none.")] = "trim,case,zeros",
+    previous: Annotated[Path, typer.Option("--previous", help="A previous run's output folder to compare with.")] = None,
+    export_format: Annotated[str, typer.Option("--export-format", help="parquet or csv for the row exports.")] = "parquet",
+    memory_limit: Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit; it spills to disk beyond.")] = "4GB",
+) -> None:
+    """Compare legacy and migrated records: lost, unexpected, differing fields, patterns and their causes."""
+    from data.errors import UserError
+
+    if export_format not in ("parquet", "csv"):
+        raise UserError(f"--export-format {export_format!r}: expected parquet or csv")
+    keys = _split([key])
+    if not keys:
+        raise UserError("--key: give at least one key column")
+    options = ReconcileOptions(
+        legacy=legacy, migrated=migrated, key=keys, compare=_split(compare), tolerances=parse_tolerances(tolerance or []),
+        reason_column=reason_column, customer_column=customer_column, amount_column=amount_column,
+        key_rules=parse_key_rules(key_normalize), previous=previous, export_format=export_format,
+        memory_limit=memory_limit)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("reading legacy", total=1.0)
+        summary = reconcile(options, out, progress=lambda step, done: bar.update(task, description=step, completed=done))
+    c = summary.counts
+    console.print(f"{summary.verdict}: {c.matched:,} matched, {c.with_differences:,} with differences, {c.lost:,} lost, "
+                  f"{c.unexpected:,} unexpected, {len(summary.findings)} pattern(s), {c.impacted_customers:,} "
+                  f"customers impacted ({summary.seconds:.1f} s) → {out / 'report.md'}")
+    for f in summary.findings[:10]:
+        console.print(f"  {f.pattern.classification:10s} {f.pattern.records:>9,}  {f.pattern.label}"
+                      + (f"  [{f.cause.scope}]" if f.cause.scope else ""))
+    if summary.verdict == "differ":
+        raise typer.Exit(1)
+
+
+@generate_app.command("billing-migration")
+def generate_billing_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (created; a previous output is replaced).")],
+    accounts: Annotated[int, typer.Option("--accounts", help="Number of legacy accounts (at least 1000).")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files.")] = 0,
+    share: Annotated[float, typer.Option("--share", min=0.0, max=0.1,
+                                         help="Fraction of accounts in each injected error set.")] = 0.002,
+    fmt: Annotated[str, typer.Option("--format", help="csv (legacy file messy) or parquet.")] = "csv",
+    clean: Annotated[bool, typer.Option("--clean", help="Write the legacy CSV plainly (no junk lines, plain amounts).")] = False,
+) -> None:
+    """A legacy export and its migrated records with known errors (systematic and isolated) in truth.json."""
+    from data.synthetic.billing import generate_billing
+
+    truth = generate_billing(out, accounts, seed, messy=not clean, fmt=fmt, share=share)
+    typer.echo(f"wrote {out / truth.legacy_file} and {out / truth.migrated_file}: {len(truth.product_systematic):,} "
+               f"systematic product changes, {len(truth.status_isolated):,} isolated status changes, "
+               f"{len(truth.lost):,} lost, {len(truth.unexpected):,} unexpected (truth: {out / 'truth.json'})")

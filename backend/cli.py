@@ -27,6 +27,7 @@ def _register_commands() -> None:
     from backend.commands import analyze_commands, data_commands, detect_commands  # noqa: F401
     from backend.commands import generate_commands, localize_commands  # noqa: F401
     from backend.commands import job_commands, recommend_commands, serve_commands, token_commands  # noqa: F401
+    from backend.commands import signals_commands  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -103,3 +103,20 @@ def analyze_command(
         cause = f"{top.id} ({top.confidence:.0%})" if top else "not assessed"
         typer.echo(f"  {pattern.label}: {pattern.signals:,} signals, {pattern.merchants_affected} merchants, "
                    f"stage {pattern.stage.strongest if pattern.stage else 'n/a'}, cause {cause}")
+
+
+@signals_app.command("load")
+def load_command(
+    files: Annotated[list[Path], typer.Argument(help="Signal files: JSON lines (.jsonl) or CSV (.csv).")],
+) -> None:
+    """Validate signal files and store them in the workbench database (idempotent by signal id)."""
+    from backend.actors import cli_actor
+    from backend.commands.service import open_database
+    from backend.crud import signals
+    from data.signals import read_records
+
+    records = [record for path in files for record in read_records(path)]  # all valid, or nothing is stored
+    _, sessions = open_database()
+    with sessions.begin() as session:
+        stored, duplicates = signals.ingest(session, records, cli_actor())
+    typer.echo(f"{len(records):,} records: {stored:,} stored, {duplicates:,} already there")

@@ -1,4 +1,4 @@
-"""The webhook outbox: enqueue once per (incident, URL, event), claim due messages, record attempts."""
+"""The webhook outbox: enqueue once per (incident or signal proposal, URL, event), claim due messages, record attempts."""
 
 from __future__ import annotations
 
@@ -21,6 +21,21 @@ def enqueue(session: Session, incident_id: int, url: str, fmt: str, body: dict,
     if exists is not None:
         return None
     msg = OutboxMessage(incident_id=incident_id, url=url, format=fmt, body=body, event=event, status="pending",
+                        attempts=0, next_attempt_at=utcnow())
+    session.add(msg)
+    session.flush()
+    return msg
+
+
+def enqueue_proposal(session: Session, proposal_id: int, url: str, fmt: str, body: dict,
+                     event: str = "signal.action") -> OutboxMessage | None:
+    """Queue a signal proposal's message unless one for this (proposal, url, event) exists."""
+    exists = session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.proposal_id == proposal_id,
+                                                              OutboxMessage.url == url,
+                                                              OutboxMessage.event == event))
+    if exists is not None:
+        return None
+    msg = OutboxMessage(proposal_id=proposal_id, url=url, format=fmt, body=body, event=event, status="pending",
                         attempts=0, next_attempt_at=utcnow())
     session.add(msg)
     session.flush()

@@ -108,3 +108,19 @@ def test_cli_simulate_analyze_and_templates(tmp_path, capsys):
                  "--guardrails", str(bad)]) == 2
     assert "g.yaml: field 'require_approval.min_confidence'" in capsys.readouterr().err
     assert not (tmp_path / "y.json").exists()
+
+
+def test_cli_load_is_idempotent_and_all_or_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CXW_DATA_DIR", str(tmp_path / "svc"))
+    monkeypatch.delenv("CXW_DATABASE_URL", raising=False)
+    simulate_migration(tmp_path / "sim", merchants=20, days=6, seed=1, patterns=("token_v1",))
+    path = tmp_path / "sim" / "signals.jsonl"
+    total = sum(1 for _ in path.open())
+    assert main(["signals", "load", str(path)]) == 0
+    assert f"{total:,} stored, 0 already there" in capsys.readouterr().out
+    bad = tmp_path / "more.jsonl"
+    bad.write_text(path.read_text().splitlines()[0].replace('"id":"', '"id":"new-') + "\n" + '{"id": "x"}\n')
+    assert main(["signals", "load", str(path), str(bad)]) == 2
+    assert "more.jsonl line 2" in capsys.readouterr().err
+    assert main(["signals", "load", str(path)]) == 0
+    assert f"0 stored, {total:,} already there" in capsys.readouterr().out

@@ -148,10 +148,9 @@ def table_from_records(records: Iterable[BaseModel]) -> SignalTable:
             for name in MIGRATION_COLUMNS:
                 migrations[name].append(getattr(record, name))
             continue
-        row = record.model_dump()
-        row["text"] = f"{record.subject} {record.body}".strip() if isinstance(record, Ticket) else record.message
+        text = f"{record.subject} {record.body}".strip() if isinstance(record, Ticket) else record.message
         for name in EVENT_COLUMNS:
-            events[name].append(row.get(name))
+            events[name].append(text if name == "text" else getattr(record, name, None))
     return _frames(events, migrations)
 
 

@@ -19,12 +19,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# The demo: 1M orders with the batching-policy regression, analysed, stored, and served with the UI.
+# The demo: 1M orders with the batching-policy regression, analysed, stored, and served with the UI; and a
+# simulated platform migration's signals (400 merchants), stored and analysed (the Signals page).
 DEMO_SERVICE = CXW_DATA_DIR=$(DEMO_DIR)/service
 demo: setup
 	$(VENV)/bin/cxw generate cx --orders 1000000 --days 28 --seed 7 --scenario batching_policy --out $(DEMO_DIR)
 	$(VENV)/bin/cxw analyze $(DEMO_DIR)/workspace.yaml --out $(DEMO_DIR)/analysis
 	$(DEMO_SERVICE) $(VENV)/bin/cxw job detect $(DEMO_DIR)/workspace.yaml --incidents $(DEMO_DIR)/analysis/incidents.json
+	$(VENV)/bin/cxw signals simulate --out $(DEMO_DIR)/signals --merchants 400 --days 14 --seed 7
+	$(DEMO_SERVICE) $(VENV)/bin/cxw signals load $(DEMO_DIR)/signals/signals.jsonl
+	$(DEMO_SERVICE) $(VENV)/bin/cxw signals job
 	@echo
 	@echo "Report:     $(DEMO_DIR)/analysis/report.md   (truth: $(DEMO_DIR)/truth.json)"
 	@echo "Sign in at http://127.0.0.1:8000 with one of these tokens (engineer, then PM read-only):"

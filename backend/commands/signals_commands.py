@@ -120,3 +120,26 @@ def load_command(
     with sessions.begin() as session:
         stored, duplicates = signals.ingest(session, records, cli_actor())
     typer.echo(f"{len(records):,} records: {stored:,} stored, {duplicates:,} already there")
+
+
+@signals_app.command("job")
+def job_command(
+    window_days: Annotated[float, typer.Option("--window-days", help="Days at the end tested against the rest.")]
+    = 7.0,
+) -> None:
+    """Analyse the signals stored in the database; store the report and its proposals (audited), as
+    `POST /api/signals/analysis` does: the scheduled job's entry point."""
+    from backend.actors import JOB_ACTOR
+    from backend.commands.service import open_database
+    from backend.crud import signals
+    from backend.signals_analysis import SignalSettings
+
+    if window_days <= 0:
+        raise UserError("--window-days must be positive")
+    settings, sessions = open_database()
+    with sessions.begin() as session:
+        analysis = signals.run_analysis(session, JOB_ACTOR, SignalSettings(window_days=window_days),
+                                        tool_urls=settings.signal_tool_urls)
+        waiting = signals.list_proposals(session, analysis_id=analysis.id, status="proposed", limit=1)[1]
+        typer.echo(f"analysis {analysis.id}: {analysis.signals:,} signals, {analysis.raised} patterns raised, "
+                   f"{waiting} proposals waiting for approval")

@@ -124,3 +124,5 @@ def test_cli_load_is_idempotent_and_all_or_nothing(tmp_path, monkeypatch, capsys
     assert "more.jsonl line 2" in capsys.readouterr().err
     assert main(["signals", "load", str(path)]) == 0
     assert f"0 stored, {total:,} already there" in capsys.readouterr().out
+    assert main(["signals", "job", "--window-days", "3"]) == 0  # the stored signals analysed, as the API does
+    assert "1 patterns raised" in capsys.readouterr().out

@@ -4,6 +4,7 @@ execution through the outbox → audit trail and feedback; on SQLite and Postgre
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -97,8 +98,11 @@ def test_the_approval_loop(client, auth, simulated, receiver):
     assert run["status"] == "executed" and run["result"]["queued"] is True
     again = client.post(f"{url}/execute", json={"dry_run": False}, headers=auth("engineer")).json()
     assert again["result"]["queued"] is False
-    client.post("/api/outbox/deliver", headers=auth("job"))
-    client.post("/api/outbox/deliver", headers=auth("job"))
+    for _ in range(60):  # the first attempt fails; the retry is due after the backoff (0.05 s here)
+        client.post("/api/outbox/deliver", headers=auth("job"))
+        if receiver.received:
+            break
+        time.sleep(0.05)
     assert len(receiver.received) == 1 and receiver.received[0]["action"] == "escalate_platform_team"
     messages = client.get("/api/outbox", headers=auth("engineer")).json()["data"]
     assert [(m["proposal_id"], m["status"], m["attempts"]) for m in messages] == [(escalate["id"], "delivered", 2)]

@@ -13,9 +13,9 @@ the full runs: mean confidence against the share whose cause is right, and the B
 *speed*: a simulation of about ``--signals`` signals (merchants scaled to it), then, timed: reading and
 validating the file, the whole investigation (and its pattern grouping alone), storing it in a fresh
 SQLite database through the ingestion path of `POST /api/signals` in batches of 5,000, and reading it
-back as a table. Baselines measured in the same run: ``json.loads`` of every line (the parse floor of
-validation), and drain3's own `TemplateMiner` fed every message (its masking + Drain per line, the
-way it is usually run) on a sample, extrapolated — against our masking in pandas + Drain on the
+back as a table, each in wall and CPU seconds (the machine is shared). Baselines measured in the same
+run: ``json.loads`` of every line (the parse floor of validation), and drain3's own `TemplateMiner` fed every message (its masking + Drain per line, the
+way it is usually run) on a sample, extrapolated — against our one-pass masking + Drain on the
 distinct masked lines.
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -80,6 +81,20 @@ def accuracy(seeds: int, merchants: int) -> None:
               f"Brier {np.mean((conf_a - right_a) ** 2):.4f} over {len(conf_a)} raised patterns")
 
 
+class _Clock:
+    """Wall and CPU seconds of a step (the machine is shared: CPU seconds say what the step costs)."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+    def __str__(self) -> str:
+        return f"{self.wall:.1f} s wall, {self.cpu:.1f} s CPU"
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -101,64 +116,57 @@ def speed(signals: int) -> None:
     merchants = max(20, round(signals / 72))  # about 72 records per merchant over a fortnight
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "sim"
-        t = time.perf_counter()
-        sim = simulate_migration(out, merchants=merchants, days=14, seed=7)
-        print(f"simulated {sim.signals:,} records of {merchants:,} merchants in {time.perf_counter() - t:.1f} s",
-              flush=True)
+        with _Clock() as c_sim:
+            sim = simulate_migration(out, merchants=merchants, days=14, seed=7)
+        print(f"simulated {sim.signals:,} records of {merchants:,} merchants: {c_sim}", flush=True)
         path = out / "signals.jsonl"
 
-        t = time.perf_counter()
-        lines = path.read_text().splitlines()
-        raw = [json.loads(line) for line in lines]
-        t_json = time.perf_counter() - t
-        t = time.perf_counter()
-        records = read_records(path)
-        table = table_from_records(records)
-        t_read = time.perf_counter() - t
-        print(f"read + validate: {t_read:.1f} s ({len(records) / t_read:,.0f} records/s); "
-              f"json.loads baseline {t_json:.1f} s → ×{t_read / t_json:.1f}", flush=True)
+        with _Clock() as c_json:
+            raw = [json.loads(line) for line in path.read_text().splitlines()]
+        with _Clock() as c_read:
+            records = read_records(path)
+            table = table_from_records(records)
+        print(f"read + validate: {c_read} ({len(records) / c_read.cpu:,.0f} records per CPU s); "
+              f"json.loads baseline {c_json} → ×{c_read.cpu / c_json.cpu:.1f} CPU", flush=True)
+        del raw
 
-        t = time.perf_counter()
-        group_patterns(table.events)
-        t_group = time.perf_counter() - t
+        with _Clock() as c_group:
+            group_patterns(table.events)
         texts = table.events["text"]
         sample = texts.sample(min(50_000, len(texts)), random_state=0)
         config = TemplateMinerConfig()
         config.masking_instructions = [MaskingInstruction(r"\S*\d\S*", "NUM")]
         config.profiling_enabled = False
         miner = TemplateMiner(config=config)
-        t = time.perf_counter()
-        for text in sample:
-            miner.add_log_message(text)
-        t_naive = (time.perf_counter() - t) * len(texts) / len(sample)
-        print(f"pattern grouping (mask in pandas, Drain on distinct lines, ticket topics): {t_group:.1f} s; "
-              f"drain3 TemplateMiner on every message (sample of {len(sample):,}, extrapolated): "
-              f"{t_naive:.1f} s → ×{t_naive / t_group:.1f} faster", flush=True)
+        with _Clock() as c_naive:
+            for text in sample:
+                miner.add_log_message(text)
+        naive_cpu = c_naive.cpu * len(texts) / len(sample)
+        print(f"pattern grouping (masking, Drain on distinct lines, ticket topics): {c_group}; drain3 TemplateMiner "
+              f"on every message (sample of {len(sample):,}, extrapolated): {naive_cpu:.1f} s CPU → "
+              f"×{naive_cpu / c_group.cpu:.1f}", flush=True)
 
-        t = time.perf_counter()
-        report = investigate_signals(table)
-        t_all = time.perf_counter() - t
-        print(f"investigation of {report.signals:,} signals: {t_all:.1f} s ({len(report.patterns)} patterns, "
+        with _Clock() as c_all:
+            report = investigate_signals(table)
+        print(f"investigation of {report.signals:,} signals: {c_all} ({len(report.patterns)} patterns, "
               f"{report.raised} raised)", flush=True)
 
         engine = make_engine(f"sqlite:///{Path(tmp) / 'db' / 'cxw.db'}")
         migrate(engine)
         sessions = make_sessionmaker(engine)
         actor = Actor("bench", "job")
-        t = time.perf_counter()
-        for start in range(0, len(records), 5_000):
-            with sessions.begin() as session:
-                crud.ingest(session, records[start:start + 5_000], actor)
-        t_ingest = time.perf_counter() - t
-        t = time.perf_counter()
-        with sessions() as session:
-            stored = crud.load_table(session)
-        t_load = time.perf_counter() - t
-        print(f"ingest into SQLite (batches of 5,000): {t_ingest:.1f} s ({len(records) / t_ingest:,.0f} records/s); "
-              f"read back as a table: {t_load:.1f} s ({len(stored.events):,} events)", flush=True)
+        with _Clock() as c_ingest:
+            for start in range(0, len(records), 5_000):
+                with sessions.begin() as session:
+                    crud.ingest(session, records[start:start + 5_000], actor)
+        with _Clock() as c_load:
+            with sessions() as session:
+                stored = crud.load_table(session)
+        print(f"ingest into SQLite (batches of 5,000): {c_ingest} ({len(records) / c_ingest.wall:,.0f} records/s wall); "
+              f"read back as a table: {c_load} ({len(stored.events):,} events)", flush=True)
         engine.dispose()
-        del raw, lines
-        print(f"peak RSS {_rss_mb():,.0f} MB; total read + investigate {t_read + t_all:.1f} s")
+        print(f"peak RSS {_rss_mb():,.0f} MB; read + investigate {c_read.wall + c_all.wall:.1f} s wall, "
+              f"{c_read.cpu + c_all.cpu:.1f} s CPU; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 

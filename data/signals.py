@@ -25,8 +25,6 @@ from data.errors import UserError
 SignalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
 MerchantId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
 Stage = Literal["pre", "in_progress", "post"]
-STAGES: tuple[Stage, ...] = ("pre", "in_progress", "post")
-TEXT_TYPES = ("ticket", "api_error", "webhook_failure")
 
 
 def _utc(ts: datetime) -> datetime:
@@ -235,17 +233,6 @@ def read_signals(paths: Sequence[Path]) -> SignalTable:
     for path in paths:
         records.extend(read_records(path))
     return table_from_records(records)
-
-
-def write_json_lines(records: Iterable[BaseModel], path: Path) -> int:
-    """Write records as JSON lines (UTF-8); returns how many."""
-    count = 0
-    with open(path, "w", encoding="utf-8") as out:
-        for record in records:
-            out.write(record.model_dump_json(exclude_none=True))
-            out.write("\n")
-            count += 1
-    return count
 
 
 def record_json(record: BaseModel) -> dict:

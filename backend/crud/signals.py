@@ -9,6 +9,7 @@ default) renders and audits what would run and sends nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -109,7 +110,7 @@ def run_analysis(session: Session, actor: Actor, settings: SignalSettings, since
     """Investigate the stored signals (`investigate_signals`, with the people's feedback), store the report
     and its proposals (audited); proposals the guardrails let run alone are approved and dry-run at once."""
     table = load_table(session, since, until)
-    report = investigate_signals(table, SignalSettings(**{**settings.__dict__, "feedback": feedback(session)}))
+    report = investigate_signals(table, replace(settings, feedback=feedback(session)))
     analysis = SignalAnalysis(created_by=actor.name, signals=report.signals, raised=report.raised,
                               report=report.model_dump(mode="json"))
     session.add(analysis)

@@ -19,7 +19,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# The demo: 1M orders with the batching-policy regression, analysed, stored, and served with the UI.
+# The demo: 1M orders with the batching-policy regression, analysed, stored, and served with the UI; and a
+# simulated platform migration's signals (400 merchants), stored and analysed (the Signals page).
 DEMO_SERVICE = CXW_DATA_DIR=$(DEMO_DIR)/service
 demo: setup
 	$(VENV)/bin/cxw generate cx --orders 1000000 --days 28 --seed 7 --scenario batching_policy --out $(DEMO_DIR)
@@ -28,6 +29,9 @@ demo: setup
 	$(VENV)/bin/cxw generate billing-migration --accounts 200000 --seed 7 --out $(DEMO_DIR)/billing
 	$(VENV)/bin/cxw reconcile --legacy $(DEMO_DIR)/billing/legacy.csv --migrated $(DEMO_DIR)/billing/migrated.csv \
 		--key account_id --tolerance balance=0.01 --out $(DEMO_DIR)/reconciliation; test $$? -le 1
+	$(VENV)/bin/cxw signals simulate --out $(DEMO_DIR)/signals --merchants 400 --days 14 --seed 7
+	$(DEMO_SERVICE) $(VENV)/bin/cxw signals load $(DEMO_DIR)/signals/signals.jsonl
+	$(DEMO_SERVICE) $(VENV)/bin/cxw signals job
 	@echo
 	@echo "Report:     $(DEMO_DIR)/analysis/report.md   (truth: $(DEMO_DIR)/truth.json)"
 	@echo "Migration:  $(DEMO_DIR)/reconciliation/report.md   (truth: $(DEMO_DIR)/billing/truth.json)"

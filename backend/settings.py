@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     token_cache_seconds: float = 10.0
     read_cache_seconds: float = 1.0  # incident list/summary/detail micro-cache (see backend/api/cache.py)
     public_url: str | None = None  # base URL for links in webhook messages
+    # Signal tools that post outside (escalation, webhook_post): tool -> URL, e.g. CXW_SIGNAL_TOOL_URLS='{"escalation": "https://…"}'
+    signal_tool_urls: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("schedule_cron")
     @classmethod

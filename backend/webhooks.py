@@ -14,11 +14,13 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.crud import outbox
+from backend.actors import Actor
+from backend.crud import audit, outbox
 from backend.models import OutboxMessage, utcnow
 from backend.settings import Settings
 
 SLACK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
+OUTBOX_ACTOR = Actor("outbox", "job")
 
 
 def message_format(url: str, requested: str = "auto") -> str:
@@ -114,6 +116,10 @@ def deliver_due(sessions: sessionmaker[Session], settings: Settings, *, budget_s
                         outbox.mark_failed(session, msg, utcnow(), error, settings.webhook_backoff_seconds,
                                            settings.webhook_backoff_max_seconds, settings.webhook_max_attempts)
                         failed += 1
+                    if msg.proposal_id is not None:  # a signal action's every attempt is in the audit trail
+                        audit.record(session, OUTBOX_ACTOR, "signal_proposal.attempt", "signal_proposal",
+                                     msg.proposal_id, after={"outbox_id": msg.id, "status": msg.status,
+                                                             "attempts": msg.attempts, "error": error})
             with sessions() as session:
                 due = outbox.next_due(session)
             if due is None:

@@ -1,4 +1,4 @@
-"""The webhook outbox: enqueue once per (incident, URL, event), claim due messages, record attempts."""
+"""The webhook outbox: enqueue once per (incident or signal proposal, URL, event), claim due messages, record attempts."""
 
 from __future__ import annotations
 
@@ -15,13 +15,24 @@ CLAIM_SECONDS = 120  # a claimed message not settled in this time is due again (
 def enqueue(session: Session, incident_id: int, url: str, fmt: str, body: dict,
             event: str = "incident.new") -> OutboxMessage | None:
     """Queue a message unless one for this (incident, url, event) exists; returns the new row or None."""
-    exists = session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.incident_id == incident_id,
-                                                              OutboxMessage.url == url,
+    return _enqueue_once(session, "incident_id", incident_id, url, fmt, body, event)
+
+
+def enqueue_proposal(session: Session, proposal_id: int, url: str, fmt: str, body: dict,
+                     event: str = "signal.action") -> OutboxMessage | None:
+    """Queue a signal proposal's message unless one for this (proposal, url, event) exists."""
+    return _enqueue_once(session, "proposal_id", proposal_id, url, fmt, body, event)
+
+
+def _enqueue_once(session: Session, owner: str, owner_id: int, url: str, fmt: str, body: dict,
+                  event: str) -> OutboxMessage | None:
+    column = getattr(OutboxMessage, owner)
+    exists = session.scalar(sa.select(OutboxMessage.id).where(column == owner_id, OutboxMessage.url == url,
                                                               OutboxMessage.event == event))
     if exists is not None:
         return None
-    msg = OutboxMessage(incident_id=incident_id, url=url, format=fmt, body=body, event=event, status="pending",
-                        attempts=0, next_attempt_at=utcnow())
+    msg = OutboxMessage(url=url, format=fmt, body=body, event=event, status="pending", attempts=0,
+                        next_attempt_at=utcnow(), **{owner: owner_id})
     session.add(msg)
     session.flush()
     return msg

@@ -6,8 +6,9 @@ from backend.models.base import Base, utcnow
 from backend.models.incident import Feedback, Incident
 from backend.models.outbox import OutboxMessage
 from backend.models.signal import Signal
+from backend.models.signal_ops import SignalAnalysis, SignalProposal, SignalRecord
 from backend.models.token import ApiToken
 from backend.models.workspace import Run, Workspace
 
 __all__ = ["Action", "ApiToken", "AuditEntry", "Base", "Feedback", "Incident", "OutboxMessage", "Run", "Signal",
-           "Workspace", "utcnow"]
+           "SignalAnalysis", "SignalProposal", "SignalRecord", "Workspace", "utcnow"]

@@ -1,4 +1,4 @@
-"""The webhook outbox: one row per (incident, URL, event), delivered with retries and backoff."""
+"""The webhook outbox: one row per (incident or signal proposal, URL, event), delivered with retries and backoff."""
 
 from __future__ import annotations
 
@@ -16,11 +16,14 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         sa.UniqueConstraint("incident_id", "url", "event", name="uq_outbox_once"),
+        sa.UniqueConstraint("proposal_id", "url", "event", name="uq_outbox_proposal_once"),
         sa.Index("ix_outbox_due", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incident.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incident.id", ondelete="CASCADE"), nullable=True)
+    proposal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signal_proposal.id", ondelete="CASCADE"),
+                                                    nullable=True)
     event: Mapped[str] = mapped_column(sa.String(50), default="incident.new")
     url: Mapped[str] = mapped_column(sa.String(2000))
     format: Mapped[str] = mapped_column(sa.String(10))  # slack | json

@@ -12,7 +12,8 @@ from backend.schemas.common import ORMModel
 
 class OutboxPublic(ORMModel):
     id: int
-    incident_id: int
+    incident_id: int | None
+    proposal_id: int | None = None
     event: str
     url: str
     format: Literal["slack", "json"]

@@ -11,6 +11,9 @@ import { IncidentPage } from "./pages/IncidentPage";
 import { SummaryPage } from "./pages/SummaryPage";
 import { ApprovalsPage } from "./pages/ApprovalsPage";
 import { AuditPage } from "./pages/AuditPage";
+import { SignalsPage } from "./pages/SignalsPage";
+import { SignalPatternPage } from "./pages/SignalPatternPage";
+import { SignalApprovalsPage } from "./pages/SignalApprovalsPage";
 import type { ReactNode } from "react";
 
 function RequireAuth({ children }: { children: ReactNode }) {
@@ -50,6 +53,9 @@ export function App() {
         <Route path="incidents/:id" element={<IncidentPage />} />
         <Route path="summary" element={<SummaryPage />} />
         <Route path="approvals" element={canAdminister ? <ApprovalsPage /> : <RoleOnly what="Approvals" />} />
+        <Route path="signals" element={<SignalsPage />} />
+        <Route path="signals/patterns/:id" element={<SignalPatternPage />} />
+        <Route path="signals/approvals" element={<SignalApprovalsPage />} />
         <Route path="audit" element={canAdminister ? <AuditPage /> : <RoleOnly what="The audit trail" />} />
         <Route path="*" element={<div className="card"><ErrorState error={new ApiError(404, "No such page")} /></div>} />
       </Route>

@@ -4,6 +4,7 @@ import { normalizeIncident } from "./normalize";
 import type {
   FeedbackLabel,
   IncidentDetail,
+  SignalProposalStatus,
   IncidentFilters,
   IncidentStatus,
   WhatIfRequest,
@@ -42,6 +43,19 @@ export const api = {
     decision === "approve"
       ? unwrap(client.POST("/api/actions/{action_id}/approve", { params: { path: { action_id: id } }, body: { comment } }))
       : unwrap(client.POST("/api/actions/{action_id}/reject", { params: { path: { action_id: id } }, body: { comment } })),
-  audit: (q: { entity_type?: string; limit?: number; offset?: number } = {}) =>
+  audit: (q: { entity_type?: string; entity_id?: string; limit?: number; offset?: number } = {}) =>
     unwrap(client.GET("/api/audit", { params: { query: q } })),
+  signalAnalysis: () => unwrap(client.GET("/api/signals/analysis/latest")),
+  runSignalAnalysis: (windowDays = 7) =>
+    unwrap(client.POST("/api/signals/analysis", { body: { window_days: windowDays } })),
+  signalPattern: (id: string) =>
+    unwrap(client.GET("/api/signals/patterns/{pattern_id}", { params: { path: { pattern_id: id } } })),
+  signalProposals: (q: { status?: SignalProposalStatus; analysis_id?: number } = {}) =>
+    unwrap(client.GET("/api/signals/proposals", { params: { query: { ...q, limit: 200 } } })),
+  decideSignalProposal: (id: number, decision: "approve" | "reject", reason = "") =>
+    decision === "approve"
+      ? unwrap(client.POST("/api/signals/proposals/{proposal_id}/approve", { params: { path: { proposal_id: id } }, body: { reason } }))
+      : unwrap(client.POST("/api/signals/proposals/{proposal_id}/reject", { params: { path: { proposal_id: id } }, body: { reason } })),
+  executeSignalProposal: (id: number, dryRun: boolean) =>
+    unwrap(client.POST("/api/signals/proposals/{proposal_id}/execute", { params: { path: { proposal_id: id } }, body: { dry_run: dryRun } })),
 };

@@ -1,7 +1,7 @@
 // TanStack Query hooks over `api`: cache keys in one place, and writes invalidate what they change.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "./endpoints";
-import type { ActionStatus, FeedbackLabel, IncidentFilters, IncidentStatus, WhatIfRequest } from "./types";
+import type { ActionStatus, FeedbackLabel, IncidentFilters, IncidentStatus, SignalProposalStatus, WhatIfRequest } from "./types";
 
 export const useWorkspaces = () =>
   useQuery({ queryKey: ["workspaces"], queryFn: api.workspaces, staleTime: 5 * 60_000 });
@@ -42,8 +42,38 @@ export const useIncidentSlices = (id: number, parent: string) =>
 export const useActions = (q: { status?: ActionStatus; incident_id?: number } = {}, enabled = true) =>
   useQuery({ queryKey: ["actions", q], queryFn: () => api.actions(q), enabled });
 
-export const useAudit = (q: { entity_type?: string; limit?: number; offset?: number } = {}) =>
-  useQuery({ queryKey: ["audit", q], queryFn: () => api.audit(q), placeholderData: keepPreviousData });
+export const useAudit = (q: { entity_type?: string; entity_id?: string; limit?: number; offset?: number } = {}, enabled = true) =>
+  useQuery({ queryKey: ["audit", q], queryFn: () => api.audit(q), placeholderData: keepPreviousData, enabled });
+
+export const useSignalAnalysis = () =>
+  useQuery({ queryKey: ["signals", "analysis"], queryFn: api.signalAnalysis, retry: false });
+
+export const useSignalPattern = (id: string) =>
+  useQuery({ queryKey: ["signals", "pattern", id], queryFn: () => api.signalPattern(id) });
+
+export const useSignalProposals = (q: { status?: SignalProposalStatus; analysis_id?: number } = {}) =>
+  useQuery({ queryKey: ["signals", "proposals", q], queryFn: () => api.signalProposals(q), placeholderData: keepPreviousData });
+
+export function useRunSignalAnalysis() {
+  const invalidate = useInvalidate();
+  return useMutation({ mutationFn: (windowDays?: number) => api.runSignalAnalysis(windowDays), onSuccess: () => invalidate("signals", "audit") });
+}
+
+export function useDecideSignalProposal() {
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (v: { id: number; decision: "approve" | "reject"; reason?: string }) => api.decideSignalProposal(v.id, v.decision, v.reason),
+    onSuccess: () => invalidate("signals", "audit"),
+  });
+}
+
+export function useExecuteSignalProposal() {
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (v: { id: number; dryRun: boolean }) => api.executeSignalProposal(v.id, v.dryRun),
+    onSuccess: () => invalidate("signals", "audit"),
+  });
+}
 
 function useInvalidate() {
   const qc = useQueryClient();

@@ -375,6 +375,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/metric-signals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Metric Signals
+         * @description Metric signals, newest first.
+         */
+        get: operations["list_metric_signals"];
+        put?: never;
+        /**
+         * Post Metric Signals
+         * @description Store metric signals (deploy markers, alerts, counters: a name and a numeric value).
+         */
+        post: operations["post_metric_signals"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/outbox": {
         parameters: {
             query?: never;
@@ -455,6 +479,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear Run
+         * @description Mark a run left ``running`` failed (409 when it is not running, or looks alive and ``force`` is not set).
+         */
+        post: operations["clear_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/signals": {
         parameters: {
             query?: never;
@@ -464,15 +508,155 @@ export interface paths {
         };
         /**
          * List Signals
-         * @description Signals, newest first.
+         * @description Stored signals, newest first.
          */
         get: operations["list_signals"];
         put?: never;
         /**
          * Post Signals
-         * @description Store operational signals (deploy markers, alerts, counters).
+         * @description Store a batch of typed signals (idempotent by signal id; a bad record is a 422 naming its index and field).
          */
         post: operations["post_signals"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/signals/analysis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run Signal Analysis
+         * @description Investigate the stored signals: patterns, spikes, stage association, causes, proposals (audited).
+         */
+        post: operations["run_signal_analysis"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/signals/analysis/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Latest Signal Analysis
+         * @description The newest analysis with its report.
+         */
+        get: operations["latest_signal_analysis"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/signals/patterns/{pattern_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Signal Pattern
+         * @description One pattern of the newest analysis with its proposals and their decisions.
+         */
+        get: operations["read_signal_pattern"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/signals/proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Signal Proposals
+         * @description The approval queue: proposals, newest first, by status and analysis.
+         */
+        get: operations["list_signal_proposals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/signals/proposals/{proposal_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Signal Proposal
+         * @description Approve a proposal (engineers only; once; audited; raises that hypothesis' future confidence).
+         */
+        post: operations["approve_signal_proposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/signals/proposals/{proposal_id}/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Execute Signal Proposal
+         * @description Run an approved proposal's tool: a dry run by default; for real, outbound messages go through the outbox.
+         */
+        post: operations["execute_signal_proposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/signals/proposals/{proposal_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject Signal Proposal
+         * @description Reject a proposal with a reason (engineers only; once; audited; lowers that hypothesis' future confidence).
+         */
+        post: operations["reject_signal_proposal"];
         delete?: never;
         options?: never;
         head?: never;
@@ -538,7 +722,8 @@ export interface paths {
         put?: never;
         /**
          * Register Workspace
-         * @description Register a workspace file that is on the server's disk; it is validated against its data first.
+         * @description Register a workspace file on the server's disk, under ``CXW_DATA_DIR`` or one of ``CXW_WORKSPACE_DIRS``
+         *     (never the server's own database); it is validated against its data first.
          */
         post: operations["register_workspace"];
         delete?: never;
@@ -773,6 +958,64 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** AnalysisRequest */
+        AnalysisRequest: {
+            /** Since */
+            since?: string | null;
+            /** Until */
+            until?: string | null;
+            /**
+             * Window Days
+             * @description days at the end tested against the rest
+             * @default 7
+             */
+            window_days: number;
+        };
+        /**
+         * ApiError
+         * @description A failed API call seen by the platform: HTTP status, error code, method and endpoint, message.
+         */
+        ApiError: {
+            /** Code */
+            code: string;
+            /** Endpoint */
+            endpoint: string;
+            /** Id */
+            id: string;
+            /** Merchant Id */
+            merchant_id: string;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+            /**
+             * Method
+             * @default GET
+             * @enum {string}
+             */
+            method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+            /** Status */
+            status: number;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "api_error";
+        };
+        /** ApproveBody */
+        ApproveBody: {
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+        };
         /** AuditPublic */
         AuditPublic: {
             /** Action */
@@ -910,6 +1153,27 @@ export interface components {
              */
             value: number | string;
         };
+        /**
+         * Evidence
+         * @description One piece of evidence: what was seen and the likelihood ratio it carries for the hypothesis.
+         */
+        Evidence: {
+            /** Detail */
+            detail: string;
+            /** Likelihood Ratio */
+            likelihood_ratio: number;
+            /** Name */
+            name: string;
+        };
+        /** ExecuteBody */
+        ExecuteBody: {
+            /**
+             * Dry Run
+             * @description render and audit what would run, send nothing
+             * @default true
+             */
+            dry_run: boolean;
+        };
         /** FeedbackCreate */
         FeedbackCreate: {
             /**
@@ -962,6 +1226,46 @@ export interface components {
             status: "ok";
             /** Version */
             version: string;
+        };
+        /** HypothesisScore */
+        HypothesisScore: {
+            /**
+             * Confidence
+             * @description posterior probability among the library and 'unknown'
+             */
+            confidence: number;
+            /** Description */
+            description: string;
+            /**
+             * Evidence
+             * @default []
+             */
+            evidence: components["schemas"]["Evidence"][];
+            /**
+             * Feedback Approved
+             * @default 0
+             */
+            feedback_approved: number;
+            /**
+             * Feedback Factor
+             * @description prior multiplier from approvals and rejections
+             * @default 1
+             */
+            feedback_factor: number;
+            /**
+             * Feedback Rejected
+             * @default 0
+             */
+            feedback_rejected: number;
+            /** Id */
+            id: string;
+            /** Prior */
+            prior: number;
+            /**
+             * Severity
+             * @default medium
+             */
+            severity: string;
         };
         /** IncidentDetail */
         IncidentDetail: {
@@ -1202,6 +1506,21 @@ export interface components {
             /** Incidents */
             incidents: components["schemas"]["IncidentIn"][];
         };
+        /** IngestReport */
+        IngestReport: {
+            /**
+             * Duplicates
+             * @description records whose id was already stored or repeated in the batch
+             */
+            duplicates: number;
+            /** Received */
+            received: number;
+            /**
+             * Stored
+             * @description new records
+             */
+            stored: number;
+        };
         /** IngestResult */
         IngestResult: {
             /** Created */
@@ -1239,6 +1558,35 @@ export interface components {
             unit?: string | null;
         };
         /**
+         * MigrationState
+         * @description A merchant's migration stage as of ``ts``: pre, in_progress (``started``) or post (``finished``).
+         */
+        MigrationState: {
+            /** Finished */
+            finished?: string | null;
+            /** Id */
+            id: string;
+            /** Merchant Id */
+            merchant_id: string;
+            /**
+             * Stage
+             * @enum {string}
+             */
+            stage: "pre" | "in_progress" | "post";
+            /** Started */
+            started?: string | null;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "migration_state";
+        };
+        /**
          * NextStep
          * @description A check for an inconclusive incident: what to look at, and which data would decide it.
          */
@@ -1271,7 +1619,7 @@ export interface components {
             /** Id */
             id: number;
             /** Incident Id */
-            incident_id: number;
+            incident_id: number | null;
             /** Last Error */
             last_error: string | null;
             /**
@@ -1279,6 +1627,8 @@ export interface components {
              * Format: date-time
              */
             next_attempt_at: string;
+            /** Proposal Id */
+            proposal_id?: number | null;
             /**
              * Status
              * @enum {string}
@@ -1329,6 +1679,13 @@ export interface components {
             /** Data */
             data: components["schemas"]["OutboxPublic"][];
         };
+        /** Page[ProposalPublic] */
+        Page_ProposalPublic_: {
+            /** Count */
+            count: number;
+            /** Data */
+            data: components["schemas"]["ProposalPublic"][];
+        };
         /** Page[RunPublic] */
         Page_RunPublic_: {
             /** Count */
@@ -1342,6 +1699,13 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["SignalPublic"][];
+        };
+        /** Page[SignalRecordPublic] */
+        Page_SignalRecordPublic_: {
+            /** Count */
+            count: number;
+            /** Data */
+            data: components["schemas"]["SignalRecordPublic"][];
         };
         /** Page[TokenPublic] */
         Page_TokenPublic_: {
@@ -1357,6 +1721,112 @@ export interface components {
             /** Data */
             data: components["schemas"]["WorkspacePublic"][];
         };
+        /** PatternDetail */
+        PatternDetail: {
+            /** Analysis Id */
+            analysis_id: number;
+            pattern: components["schemas"]["SignalPattern"];
+            /** Proposals */
+            proposals: components["schemas"]["ProposalPublic"][];
+        };
+        /**
+         * Proposal
+         * @description An action proposed for a pattern, with its confidence, risk and whether it needs an approval.
+         */
+        Proposal: {
+            /** Action */
+            action: string;
+            /** Confidence */
+            confidence: number;
+            /** Description */
+            description: string;
+            /** Hypothesis */
+            hypothesis: string;
+            /** Leaves System */
+            leaves_system: boolean;
+            /** Merchants */
+            merchants: number;
+            /** Needs Approval */
+            needs_approval: boolean;
+            /**
+             * Reasons
+             * @description why it needs an approval (empty: it may run alone)
+             */
+            reasons: string[];
+            /** Risk */
+            risk: number;
+            /**
+             * Severity
+             * @enum {string}
+             */
+            severity: "low" | "medium" | "high" | "critical";
+            /**
+             * Tool
+             * @enum {string}
+             */
+            tool: "internal_ticket" | "doc_draft" | "escalation" | "webhook_post";
+        };
+        /** ProposalPublic */
+        ProposalPublic: {
+            /** Action */
+            action: string;
+            /** Analysis Id */
+            analysis_id: number;
+            /** Confidence */
+            confidence: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Decided At */
+            decided_at: string | null;
+            /** Decided By */
+            decided_by: string | null;
+            /** Executed At */
+            executed_at: string | null;
+            /** Hypothesis */
+            hypothesis: string;
+            /** Id */
+            id: number;
+            /** Leaves System */
+            leaves_system: boolean;
+            /** Merchants */
+            merchants: number;
+            /** Needs Approval */
+            needs_approval: boolean;
+            /** Pattern Id */
+            pattern_id: string;
+            /** Pattern Label */
+            pattern_label: string;
+            /** Reason */
+            reason: string;
+            /** Reasons */
+            reasons: string[];
+            /** Result */
+            result: {
+                [key: string]: unknown;
+            } | null;
+            /** Risk */
+            risk: number;
+            /** Severity */
+            severity: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "proposed" | "approved" | "rejected" | "executed";
+            /** Tool */
+            tool: string;
+        };
+        /** RejectBody */
+        RejectBody: {
+            /**
+             * Reason
+             * @description why the proposal is wrong
+             */
+            reason: string;
+        };
         /** RunPublic */
         RunPublic: {
             /** Actor */
@@ -1365,6 +1835,16 @@ export interface components {
             error: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Heartbeat At
+             * @description When the run's process last said it was alive
+             */
+            heartbeat_at: string | null;
+            /**
+             * Host
+             * @description Host (and pid namespace) of the process doing the run
+             */
+            host: string | null;
             /** Id */
             id: number;
             /** Incidents New */
@@ -1375,6 +1855,8 @@ export interface components {
             kind: string;
             /** Messages Queued */
             messages_queued: number;
+            /** Pid */
+            pid: number | null;
             /** @description null: the run analysed nothing (skipped, failed, or stored a given incidents.json) */
             scanned?: components["schemas"]["ScannedWindow"] | null;
             /** Since */
@@ -1393,6 +1875,20 @@ export interface components {
             watermark: string | null;
             /** Workspace Id */
             workspace_id: number;
+        };
+        /** SampleSignal */
+        SampleSignal: {
+            /** Id */
+            id: string;
+            /** Merchant Id */
+            merchant_id: string;
+            /** Text */
+            text: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
         };
         /**
          * ScannedWindow
@@ -1459,6 +1955,27 @@ export interface components {
             /** Value */
             value: number | null;
         };
+        /** SignalAnalysisPublic */
+        SignalAnalysisPublic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Id */
+            id: number;
+            report: components["schemas"]["SignalReport"];
+        };
+        /**
+         * SignalBatch
+         * @description Tickets, API errors, webhook failures and migration-state updates; each validated by its ``type``.
+         */
+        SignalBatch: {
+            /** Signals */
+            signals: (components["schemas"]["Ticket"] | components["schemas"]["ApiError"] | components["schemas"]["WebhookFailure"] | components["schemas"]["MigrationState"])[];
+        };
         /** SignalIn */
         SignalIn: {
             /** Attributes */
@@ -1478,6 +1995,47 @@ export interface components {
             value?: number | null;
             /** Workspace Id */
             workspace_id?: number | null;
+        };
+        /** SignalPattern */
+        SignalPattern: {
+            /** Fingerprint */
+            fingerprint: {
+                [key: string]: string;
+            };
+            /**
+             * Hourly
+             * @description signals per hour over the period (sparkline)
+             */
+            hourly: number[];
+            /** Hypotheses */
+            hypotheses: components["schemas"]["HypothesisScore"][];
+            /** Id */
+            id: string;
+            /** Label */
+            label: string;
+            /** Merchant Share */
+            merchant_share: number;
+            /**
+             * Merchants
+             * @description the 50 merchants with the most signals
+             */
+            merchants: string[];
+            /** Merchants Affected */
+            merchants_affected: number;
+            /** Proposals */
+            proposals: components["schemas"]["Proposal"][];
+            /** Samples */
+            samples: components["schemas"]["SampleSignal"][];
+            /** Severity */
+            severity: string;
+            /** Signal Type */
+            signal_type: string;
+            /** Signals */
+            signals: number;
+            spike: components["schemas"]["Spike"];
+            stage: components["schemas"]["StageAssociation"] | null;
+            /** Template */
+            template: string;
         };
         /** SignalPublic */
         SignalPublic: {
@@ -1507,6 +2065,61 @@ export interface components {
             value: number | null;
             /** Workspace Id */
             workspace_id: number | null;
+        };
+        /** SignalRecordPublic */
+        SignalRecordPublic: {
+            /** Id */
+            id: number;
+            /** Merchant Id */
+            merchant_id: string;
+            /** Payload */
+            payload: {
+                [key: string]: unknown;
+            };
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /** Received By */
+            received_by: string;
+            /** Signal Id */
+            signal_id: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /** Type */
+            type: string;
+        };
+        /** SignalReport */
+        SignalReport: {
+            /**
+             * Baseline End
+             * Format: date-time
+             */
+            baseline_end: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Merchants */
+            merchants: number;
+            /** Migrated */
+            migrated: number;
+            /** Patterns */
+            patterns: components["schemas"]["SignalPattern"][];
+            /** Raised */
+            raised: number;
+            /** Signals */
+            signals: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
         };
         /** SignalsIn */
         SignalsIn: {
@@ -1573,6 +2186,109 @@ export interface components {
             slice: string;
         } & {
             [key: string]: unknown;
+        };
+        /** Spike */
+        Spike: {
+            /** Baseline Per Hour */
+            baseline_per_hour: number;
+            /**
+             * P Value
+             * @description CUSUM/z-score p-value of a rise in the window (None: too few signals)
+             */
+            p_value: number | null;
+            /**
+             * Q Value
+             * @description Benjamini–Hochberg q-value across patterns
+             */
+            q_value: number | null;
+            /** Raised */
+            raised: boolean;
+            /**
+             * Start
+             * @description first hour the detectors flagged
+             */
+            start: string | null;
+            /** Window Per Hour */
+            window_per_hour: number;
+        };
+        /** StageAssociation */
+        StageAssociation: {
+            /**
+             * After Start Share
+             * @description share of its migrated merchants whose first signal came after their migration began
+             */
+            after_start_share: number | null;
+            /** Comparisons */
+            comparisons: components["schemas"]["StageComparison"][];
+            /** Pre Merchant Hours */
+            pre_merchant_hours: number;
+            /** Pre Signals */
+            pre_signals: number;
+            /**
+             * Strongest
+             * @description the significant comparison with the smallest q-value
+             */
+            strongest: string | null;
+        };
+        /** StageComparison */
+        StageComparison: {
+            /** Merchant Hours */
+            merchant_hours: number;
+            /** P Value */
+            p_value: number | null;
+            /** Q Value */
+            q_value: number | null;
+            /**
+             * Ratio
+             * @description Mantel–Haenszel rate ratio against merchants not yet migrated (by day); None when not testable or unbounded (no signals before migration)
+             */
+            ratio: number | null;
+            /** Ratio High */
+            ratio_high: number | null;
+            /** Ratio Low */
+            ratio_low: number | null;
+            /** Signals */
+            signals: number;
+            /**
+             * Stage
+             * @description in_progress, post_recent (migrated within 48 h) or post, each against pre
+             */
+            stage: string;
+            /**
+             * Unbounded
+             * @description signals at this stage and none before migration
+             * @default false
+             */
+            unbounded: boolean;
+        };
+        /**
+         * Ticket
+         * @description A support ticket opened by (or for) a merchant.
+         */
+        Ticket: {
+            /** Body */
+            body: string;
+            /** Channel */
+            channel?: string | null;
+            /** Id */
+            id: string;
+            /** Merchant Id */
+            merchant_id: string;
+            /**
+             * Subject
+             * @default
+             */
+            subject: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ticket";
         };
         /** TokenCreate */
         TokenCreate: {
@@ -1647,6 +2363,39 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * WebhookFailure
+         * @description A webhook delivery to a merchant's endpoint that failed.
+         */
+        WebhookFailure: {
+            /** Api Version */
+            api_version: string;
+            /** Id */
+            id: string;
+            /** Merchant Id */
+            merchant_id: string;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+            /** Reason */
+            reason: string;
+            /** Status */
+            status?: number | null;
+            /** Topic */
+            topic: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "webhook_failure";
         };
         /**
          * WhatIfRequest
@@ -2413,6 +3162,78 @@ export interface operations {
             };
         };
     };
+    list_metric_signals: {
+        parameters: {
+            query?: {
+                workspace_id?: number | null;
+                source?: string | null;
+                since?: string | null;
+                /** @description Rows per page */
+                limit?: number;
+                /** @description Rows to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SignalPublic_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    post_metric_signals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignalsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: number;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_outbox: {
         parameters: {
             query?: {
@@ -2536,11 +3357,46 @@ export interface operations {
             };
         };
     };
+    clear_run: {
+        parameters: {
+            query?: {
+                /** @description Clear even a run that looks alive */
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_signals: {
         parameters: {
             query?: {
-                workspace_id?: number | null;
-                source?: string | null;
+                type?: string | null;
+                merchant_id?: string | null;
                 since?: string | null;
                 /** @description Rows per page */
                 limit?: number;
@@ -2559,7 +3415,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_SignalPublic_"];
+                    "application/json": components["schemas"]["Page_SignalRecordPublic_"];
                 };
             };
             /** @description Validation Error */
@@ -2582,7 +3438,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SignalsIn"];
+                "application/json": components["schemas"]["SignalBatch"];
             };
         };
         responses: {
@@ -2592,9 +3448,236 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: number;
-                    };
+                    "application/json": components["schemas"]["IngestReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    run_signal_analysis: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnalysisRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignalAnalysisPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    latest_signal_analysis: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignalAnalysisPublic"];
+                };
+            };
+        };
+    };
+    read_signal_pattern: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A pattern id from the analysis */
+                pattern_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatternDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_signal_proposals: {
+        parameters: {
+            query?: {
+                status?: ("proposed" | "approved" | "rejected" | "executed") | null;
+                analysis_id?: number | null;
+                /** @description Rows per page */
+                limit?: number;
+                /** @description Rows to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ProposalPublic_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approve_signal_proposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                proposal_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApproveBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProposalPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    execute_signal_proposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                proposal_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExecuteBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProposalPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reject_signal_proposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                proposal_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RejectBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProposalPublic"];
                 };
             };
             /** @description Validation Error */
@@ -3057,7 +4140,7 @@ export interface operations {
         parameters: {
             query: {
                 metric: string;
-                /** @description dim=value&dim=value, or * for the total */
+                /** @description dim=value&dim=value, or * for the total; write %, & and = inside a value as %25, %26, %3D */
                 slice?: string;
             };
             header?: never;

@@ -26,6 +26,13 @@ export type Action = S["ActionPublic"];
 export type AuditEntry = S["AuditPublic"];
 export type WhatIfRequest = S["WhatIfRequest"];
 export type WhatIfResult = Record<string, unknown>;
+export type SignalAnalysis = S["SignalAnalysisPublic"];
+export type SignalReport = S["SignalReport"];
+export type SignalPattern = S["SignalPattern"];
+export type SignalHypothesis = S["HypothesisScore"];
+export type SignalProposal = S["ProposalPublic"];
+export type SignalProposalStatus = S["ProposalPublic"]["status"];
+export type PatternDetail = S["PatternDetail"];
 
 export interface Page<T> {
   data: T[];

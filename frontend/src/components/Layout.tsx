@@ -7,6 +7,7 @@ const icons: Record<string, string> = {
   incidents: "M8 2l6 11H2z M8 6v3 M8 11v.5",
   summary: "M3 3h10v10H3z M5 6h6 M5 8.5h6 M5 11h4",
   approvals: "M3 8.5l3 3 7-7",
+  signals: "M2 9h2l2-5 3 9 2-4h3",
   audit: "M4 2h8v12H4z M6 5h4 M6 8h4 M6 11h2",
 };
 
@@ -23,8 +24,8 @@ export function Layout() {
   const navigate = useNavigate();
   const items =
     role === "pm"
-      ? [["summary", "Summary"], ["overview", "Overview"], ["incidents", "Incidents"]]
-      : [["overview", "Overview"], ["incidents", "Incidents"], ["summary", "PM summary"]];
+      ? [["summary", "Summary"], ["overview", "Overview"], ["incidents", "Incidents"], ["signals", "Signals"]]
+      : [["overview", "Overview"], ["incidents", "Incidents"], ["summary", "PM summary"], ["signals", "Signals"]];
   if (canAdminister) items.push(["approvals", "Approvals"], ["audit", "Audit"]);
   return (
     <div className="app">

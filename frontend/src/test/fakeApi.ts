@@ -3,11 +3,22 @@
 import { vi } from "vitest";
 import * as fx from "./fixtures";
 import served from "./analysis-served.json";
+import signalsServed from "./signals-analysis.json";
 
 /** Incident 9: `cxw analyze` output of the batching demo as the real GET /api/incidents/{id} served it. */
 export const analysisIncident = { ...served.owner, id: 9 };
 /** Incident 10: the same cause on another metric, with its own recommendations and plan. */
 export const sameCauseIncident = { ...served.same_cause, id: 10 };
+
+/** The newest signal analysis: `cxw signals analyze` of a simulated migration (40 merchants, seed 3). */
+export const signalAnalysis = signalsServed;
+/** Its proposals as the API lists them, all waiting for a decision. */
+export const signalProposals = signalsServed.report.patterns.flatMap((p) => p.proposals.map((a) => ({ pattern: p, a }))).map(({ pattern, a }, i) => ({
+  id: i + 1, analysis_id: 1, pattern_id: pattern.id, pattern_label: pattern.label, hypothesis: a.hypothesis, action: a.action,
+  tool: a.tool, leaves_system: a.leaves_system, confidence: a.confidence, risk: a.risk, severity: a.severity,
+  merchants: a.merchants, needs_approval: a.needs_approval, reasons: a.reasons, status: "proposed", created_at: "2026-03-16T09:00:00",
+  decided_by: null, decided_at: null, reason: "", executed_at: null, result: null,
+}));
 
 export const TOKENS: Record<string, typeof fx.engineer> = { "eng-token": fx.engineer, "pm-token": fx.pm };
 
@@ -58,6 +69,23 @@ export function installFakeApi(overrides: Record<string, Handler> = {}) {
     ["POST", /^\/api\/incidents\/\d+\/actions$/, "engineer", () => ({ status: 201, body: fx.actions[0] })],
     ["POST", /^\/api\/actions\/\d+\/(approve|reject)$/, "engineer", (c) => ({ ...fx.actions[0], status: c.path.endsWith("approve") ? "approved" : "rejected", decided_by: "ana" })],
     ["GET", /^\/api\/audit$/, "engineer", () => ({ data: fx.audit, count: fx.audit.length })],
+    ["GET", /^\/api\/signals\/analysis\/latest$/, "reader", () => signalAnalysis],
+    ["POST", /^\/api\/signals\/analysis$/, "engineer", () => ({ status: 201, body: signalAnalysis })],
+    ["GET", /^\/api\/signals\/patterns\/[0-9a-f]{12}$/, "reader", (c) => {
+      const pattern = signalAnalysis.report.patterns.find((p) => c.path.endsWith(p.id));
+      return pattern ? { analysis_id: 1, pattern, proposals: signalProposals.filter((p) => p.pattern_id === pattern.id) } : { status: 404, body: { detail: "pattern not found" } };
+    }],
+    ["GET", /^\/api\/signals\/proposals$/, "reader", (c) => {
+      const rows = signalProposals.filter((p) => !c.query.get("status") || p.status === c.query.get("status"));
+      return { data: rows, count: rows.length };
+    }],
+    ["POST", /^\/api\/signals\/proposals\/\d+\/(approve|reject)$/, "engineer", (c) => ({
+      ...signalProposals[Number(c.path.split("/")[4]) - 1], status: c.path.endsWith("approve") ? "approved" : "rejected",
+      decided_by: "ana", reason: (c.body as { reason: string }).reason,
+    })],
+    ["POST", /^\/api\/signals\/proposals\/\d+\/execute$/, "engineer", (c) => ({
+      ...signalProposals[Number(c.path.split("/")[4]) - 1], status: "approved", result: { dry_run: (c.body as { dry_run: boolean }).dry_run },
+    })],
   ];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const req = input instanceof Request ? input : new Request(String(input), init);

@@ -2,7 +2,7 @@
 each role's token (403 outside the role, anything but 401/403 inside it).
 
 engineer: everything · pm: read-only (incidents, summaries, series, changes, plans, what-if tradeoffs)
-· job: run detection, post incidents and signals, deliver the outbox.
+· job: run detection, post incidents, metric signals and operational signals, deliver the outbox.
 """
 
 import pytest
@@ -53,8 +53,17 @@ MATRIX = {
     ("DELETE", "/api/tokens/{token_id}"): ENG,
     ("GET", "/api/outbox"): ENG,
     ("POST", "/api/outbox/deliver"): JOB,
+    ("POST", "/api/metric-signals"): JOB,
+    ("GET", "/api/metric-signals"): ENG,
     ("POST", "/api/signals"): JOB,
     ("GET", "/api/signals"): ENG,
+    ("POST", "/api/signals/analysis"): ENG,
+    ("GET", "/api/signals/analysis/latest"): READ,
+    ("GET", "/api/signals/patterns/{pattern_id}"): READ,
+    ("GET", "/api/signals/proposals"): READ,
+    ("POST", "/api/signals/proposals/{proposal_id}/approve"): ENG,
+    ("POST", "/api/signals/proposals/{proposal_id}/reject"): ENG,
+    ("POST", "/api/signals/proposals/{proposal_id}/execute"): ENG,
 }
 
 # Harmless requests: unknown ids (404 inside the role) and empty or invalid bodies (422 inside the role).
@@ -77,7 +86,7 @@ def test_protected_operations_declare_bearer_security(app):
 def _url(path: str) -> str:
     return path.replace("{workspace_id}", "999999").replace("{incident_id}", "999999") \
         .replace("{action_id}", "999999").replace("{run_id}", "999999").replace("{entry_id}", "999999") \
-        .replace("{token_id}", "999999")
+        .replace("{token_id}", "999999").replace("{proposal_id}", "999999").replace("{pattern_id}", "0123456789ab")
 
 
 @pytest.mark.parametrize("who", ["nobody", "engineer", "pm", "job"])

@@ -1,0 +1,145 @@
+"""`cxw signals ...`: simulate a migration, mine templates, load and analyse operational signals."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from backend.commands.apps import app
+from data.errors import UserError
+
+signals_app = typer.Typer(help="Operational signals: tickets, API errors, webhook failures, migration states.",
+                          no_args_is_help=True)
+app.add_typer(signals_app, name="signals")
+
+
+def write_atomic(path: Path, write) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it over ``path``."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise UserError(f"{path}: the folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            write(fh)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@signals_app.command("simulate")
+def simulate_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (a previous output is replaced).")],
+    merchants: Annotated[int, typer.Option("--merchants", help="Number of merchants (at least 10).")] = 200,
+    days: Annotated[int, typer.Option("--days", help="Days of signals (4 to 90).")] = 14,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files.")] = 0,
+    patterns: Annotated[str, typer.Option("--patterns", help="Comma-separated injected patterns, 'all' or 'none'.")]
+    = "all",
+) -> None:
+    """A migration fortnight: signals.jsonl with background noise and injected patterns, and truth.json."""
+    from data.synthetic.signals import PATTERNS, simulate_migration
+
+    chosen = PATTERNS if patterns == "all" else () if patterns == "none" else \
+        tuple(p.strip() for p in patterns.split(",") if p.strip())
+    result = simulate_migration(out, merchants, days, seed, chosen)
+    typer.echo(f"wrote {result.signals:,} signals of {result.merchants} merchants ({result.migrated} migrating) "
+               f"to {result.out} (injected: {', '.join(result.patterns) or 'none'})")
+
+
+@signals_app.command("templates")
+def templates_command(
+    file: Annotated[Path, typer.Argument(help="A text file, one log line or message per line.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write: line, template_id, template.")],
+) -> None:
+    """Mine the template of every line (masking + Drain) and write one CSV row per input line."""
+    from detection.templates import mine_templates
+
+    try:
+        lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        raise UserError(f"{file}: no such file") from None
+    except (OSError, IsADirectoryError) as err:
+        raise UserError(f"{file}: cannot read ({err.__class__.__name__})") from None
+    templates = mine_templates(lines)
+
+    def write(fh) -> None:
+        writer = csv.writer(fh)
+        writer.writerow(["line", "template_id", "template"])
+        for number, tid in enumerate(templates.ids.tolist(), 1):
+            writer.writerow([number, tid, templates.texts[tid]])
+
+    write_atomic(out, write)
+    typer.echo(f"{len(lines):,} lines, {len(templates.texts):,} templates → {out}")
+
+
+@signals_app.command("analyze")
+def analyze_command(
+    files: Annotated[list[Path], typer.Argument(help="Signal files: JSON lines (.jsonl) or CSV (.csv).")],
+    out: Annotated[Path, typer.Option("--out", help="The report to write (JSON, the API's SignalReport).")],
+    window_days: Annotated[float, typer.Option("--window-days", help="Days at the end tested against the rest.")]
+    = 7.0,
+    hypotheses: Annotated[Path | None, typer.Option("--hypotheses", help="A hypothesis library YAML.")] = None,
+    guardrails: Annotated[Path | None, typer.Option("--guardrails", help="A guardrail policy YAML.")] = None,
+) -> None:
+    """Group signals into patterns, test spikes and migration-stage association, rank causes, propose actions."""
+    from backend.signals_analysis import SignalSettings, investigate_signals
+    from data.signals import read_signals
+
+    if window_days <= 0:
+        raise UserError("--window-days must be positive")
+    report = investigate_signals(read_signals(files), SignalSettings(window_days=window_days, hypotheses=hypotheses,
+                                                                     guardrails=guardrails))
+    write_atomic(out, lambda fh: fh.write(report.model_dump_json(indent=1)))
+    typer.echo(f"{report.signals:,} signals, {len(report.patterns)} patterns, {report.raised} raised → {out}")
+    for pattern in report.patterns[: report.raised]:
+        top = pattern.hypotheses[0] if pattern.hypotheses else None
+        cause = f"{top.id} ({top.confidence:.0%})" if top else "not assessed"
+        typer.echo(f"  {pattern.label}: {pattern.signals:,} signals, {pattern.merchants_affected} merchants, "
+                   f"stage {pattern.stage.strongest if pattern.stage else 'n/a'}, cause {cause}")
+
+
+@signals_app.command("load")
+def load_command(
+    files: Annotated[list[Path], typer.Argument(help="Signal files: JSON lines (.jsonl) or CSV (.csv).")],
+) -> None:
+    """Validate signal files and store them in the workbench database (idempotent by signal id)."""
+    from backend.actors import cli_actor
+    from backend.commands.service import open_database
+    from backend.crud import signals
+    from data.signals import read_records
+
+    records = [record for path in files for record in read_records(path)]  # all valid, or nothing is stored
+    _, sessions = open_database()
+    with sessions.begin() as session:
+        stored, duplicates = signals.ingest(session, records, cli_actor())
+    typer.echo(f"{len(records):,} records: {stored:,} stored, {duplicates:,} already there")
+
+
+@signals_app.command("job")
+def job_command(
+    window_days: Annotated[float, typer.Option("--window-days", help="Days at the end tested against the rest.")]
+    = 7.0,
+) -> None:
+    """Analyse the signals stored in the database; store the report and its proposals (audited), as
+    `POST /api/signals/analysis` does: the scheduled job's entry point."""
+    from backend.actors import JOB_ACTOR
+    from backend.commands.service import open_database
+    from backend.crud import signals
+    from backend.signals_analysis import SignalSettings
+
+    if window_days <= 0:
+        raise UserError("--window-days must be positive")
+    settings, sessions = open_database()
+    with sessions.begin() as session:
+        analysis = signals.run_analysis(session, JOB_ACTOR, SignalSettings(window_days=window_days),
+                                        tool_urls=settings.signal_tool_urls)
+        waiting = signals.list_proposals(session, analysis_id=analysis.id, status="proposed", limit=1)[1]
+        typer.echo(f"analysis {analysis.id}: {analysis.signals:,} signals, {analysis.raised} patterns raised, "
+                   f"{waiting} proposals waiting for approval")

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from data.errors import UserError
 from data.signals import SignalTable
 from detection.signal_patterns import PatternConfig, group_patterns
-from detection.signal_spikes import SpikeConfig, spike_tests
-from metrics.signal_rates import bucket_of, hour_axis, pattern_counts, pattern_rate_panel
+from detection.signal_spikes import SpikeConfig, pattern_rate_panel, spike_tests
+from metrics.signal_rates import bucket_of, hour_axis, pattern_counts
 from rca.signal_hypotheses import Feedback, HypothesisScore, PatternEvidence, load_library, rank_hypotheses
 from rca.signal_stages import COMPARISONS, stage_tests
 from recommendations.signal_actions import Proposal, load_catalogue, load_guardrails, propose, severity_of

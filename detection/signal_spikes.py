@@ -69,3 +69,14 @@ def spike_tests(panel: Panel, baseline_buckets: int, config: SpikeConfig = Spike
     first = np.where(flags.any(axis=1), flags.argmax(axis=1), -1)
     return SpikeTests(np.where(tested, p, np.nan), fdr.q_values, raised, np.where(raised, first, -1),
                       baseline.numerator.sum(axis=1) / baseline_buckets, in_window / window.shape[1])
+
+
+def pattern_rate_panel(counts: np.ndarray, axis: np.ndarray, merchants: int, names) -> Panel:
+    """A rate panel of signals per merchant-hour, one slice per pattern (row of ``counts``)."""
+    if merchants < 1:
+        raise ValueError("merchants must be >= 1")
+    peak = counts.max(initial=0.0)
+    parts = max(1, int(np.ceil(2 * peak / merchants)))
+    y = np.full(counts.shape, float(merchants * parts))
+    return Panel(counts, y, y.copy(), counts.copy(), y.copy(), counts.copy(), axis,
+                 np.asarray(list(names), dtype=object), "rate", "hour", "signals_per_merchant_hour")

@@ -274,7 +274,7 @@ def splice_cube(stored_dir: str | Path, fresh_dir: str | Path, start: datetime) 
     new_info = json.loads((fresh / "cube.json").read_text())
     started = time.perf_counter()
     con = duckdb.connect()
-    staging = Path(tempfile.mkdtemp(prefix=".cube-", dir=stored))
+    staging = make_temp_dir(stored, "cube")
     try:
         con.execute("SET preserve_insertion_order = true")
         target = staging / "cube.parquet"

@@ -1,8 +1,8 @@
 """Pattern rates over time: how many signals of each pattern arrive per hour, per merchant.
 
-`pattern_rate_panel` counts the signals of every pattern in hourly buckets with one ``bincount`` (no loop
-over signals or patterns) and returns a rate `detection.panel.Panel` — one slice per pattern — whose
-denominator is the merchant-hours at risk. Signals are rare events per merchant-hour, so the binomial of
+`pattern_counts` counts the signals of every pattern in hourly buckets with one ``bincount`` (no loop
+over signals or patterns); `detection.signal_spikes.pattern_rate_panel` turns the counts into a rate panel
+— one slice per pattern — whose denominator is the merchant-hours at risk. Signals are rare events per merchant-hour, so the binomial of
 a rate panel is the Poisson approximation the detectors need; the denominator is scaled up (each
 merchant-hour split into ``k`` equal parts) when a pattern ever has more signals in an hour than there
 are merchants, which leaves the rate per merchant-hour, and its Poisson variance, unchanged.
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from detection.panel import Panel
 
 HOUR = np.timedelta64(1, "h")
 
@@ -38,14 +36,3 @@ def pattern_counts(pattern: np.ndarray, buckets: np.ndarray, n_patterns: int, n_
     inside = (buckets >= 0) & (buckets < n_buckets)
     flat = pattern[inside] * n_buckets + buckets[inside]
     return np.bincount(flat, minlength=n_patterns * n_buckets).reshape(n_patterns, n_buckets).astype(float)
-
-
-def pattern_rate_panel(counts: np.ndarray, axis: np.ndarray, merchants: int, names) -> Panel:
-    """A rate panel of signals per merchant-hour, one slice per pattern (row of ``counts``)."""
-    if merchants < 1:
-        raise ValueError("merchants must be >= 1")
-    peak = counts.max(initial=0.0)
-    parts = max(1, int(np.ceil(2 * peak / merchants)))
-    y = np.full(counts.shape, float(merchants * parts))
-    return Panel(counts, y, y.copy(), counts.copy(), y.copy(), counts.copy(), axis,
-                 np.asarray(list(names), dtype=object), "rate", "hour", "signals_per_merchant_hour")

@@ -29,7 +29,7 @@ from data.errors import UserError
 from data.sources import OpenWorkspace, open_workspace, quote, sql_literal
 from detection.config import DetectionConfig, detection_config
 from detection.scan import check_span, scan
-from metrics.cube import CubeInfo, build_cube, compile_cube_sql, splice_cube
+from metrics.cube import CubeInfo, build_cube, check_metrics_have_values, compile_cube_sql, splice_cube
 from rca.analyze import analyze as explain_regressions
 from rca.types import Incident
 from recommendations import DriverChange, Recommender, WhatIfResult, render_markdown, whatif
@@ -190,8 +190,11 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
+    if max_incidents < 0:
+        raise UserError(f"--max-incidents must be 0 or more (got {max_incidents})")
     ow = workspace if isinstance(workspace, OpenWorkspace) else open_workspace(workspace)
     ws = ow.workspace
+    check_metrics_have_values(ow)
     for m in metrics or ():
         if m not in {x.name for x in ws.metrics}:
             raise UserError(f"--metric {m!r} is not a metric of {ws.source_file} "

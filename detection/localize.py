@@ -169,8 +169,9 @@ def localize_ratio(
     num = numerator[[*dims, real, predict]]
     den = denominator[[*dims, real, predict]]
     if len(num) == len(den) and num[dims].reset_index(drop=True).equals(den[dims].reset_index(drop=True)):
-        merged = num.reset_index(drop=True).join(den[[real, predict]].reset_index(drop=True), lsuffix="_num",
-                                                 rsuffix="_den")  # the same leaves in the same order
+        values = den[[real, predict]].reset_index(drop=True)  # the same leaves in the same order
+        merged = pd.concat([num.reset_index(drop=True).rename(columns={real: f"{real}_num", predict: f"{predict}_num"}),
+                            values.rename(columns={real: f"{real}_den", predict: f"{predict}_den"})], axis=1)
     else:
         merged = num.merge(den, on=dims, how="outer", suffixes=("_num", "_den"))
     codes, labels = _encode(merged[dims])
@@ -405,6 +406,7 @@ def _search(lattice: Lattice, model, cfg: LocalizeConfig):
     from the leaves they leave out (a large anomaly inflates the first, all-leaf estimate) and
     search again from the found slices."""
     selection: tuple = ()
+    blocks: dict = {}  # fitted blocks, reused by the next search when they do not depend on the null
     for _ in range(3):
         pursuit = Pursuit(
             lattice,
@@ -414,6 +416,7 @@ def _search(lattice: Lattice, model, cfg: LocalizeConfig):
             max_slices=cfg.max_slices,
             screen=cfg.screen,
             dispersion_prior=cfg.dispersion_prior,
+            blocks=None if model.factors_use_null else blocks,
         )
         fit = pursuit.run(selection)
         if fit.selected == selection:

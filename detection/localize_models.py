@@ -32,6 +32,7 @@ class GaussianNoise:
     sign of ``y`` and ``e`` never matters (a deviation model, as Squeeze's deviation score)."""
 
     min_unit = 0.0  # every leaf with a volume informs the dispersion
+    factors_use_null = True  # the factors are weighted by the null variance (`cell_stats`)
 
     def __init__(self, y: np.ndarray, e: np.ndarray, u: np.ndarray | None = None):
         self.y_all, self.e_all = y, e
@@ -104,6 +105,7 @@ class PoissonNoise:
     """Ratio KPI: numerator events ``y ~ Poisson-like(mu)`` with variance ``(a + s·mu)·mu``."""
 
     min_unit = 10.0  # leaves expecting fewer events are too discrete to inform a dispersion
+    factors_use_null = False  # a slice's fit (factors, means, deviances) does not depend on the null
     shape = (1.0, 0.0)  # null dispersion: count-like
 
     def __init__(self, y: np.ndarray, e: np.ndarray):
@@ -132,8 +134,9 @@ class PoissonNoise:
     def deviance(self, idx: np.ndarray, mu: np.ndarray) -> np.ndarray:
         y = self.y[idx]
         mu = np.maximum(mu, 1e-300)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(y > 0, y * np.log(y / mu), 0.0)
+        t = np.zeros(len(y))
+        pos = y > 0
+        t[pos] = y[pos] * np.log(y[pos] / mu[pos])
         return np.maximum(2.0 * (t - (y - mu)), 0.0)
 
     def informative(self, idx: np.ndarray, mu: np.ndarray) -> np.ndarray:

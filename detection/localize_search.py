@@ -140,25 +140,75 @@ class Block:
     informative: np.ndarray  # whether they inform a dispersion
     group: np.ndarray  # cuboid of the strongest slice over each leaf (its dispersion group)
 
+    def by_group(self) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per dispersion group: the deviances, units and informativeness of its leaves here."""
+        parts = self.__dict__.get("_by_group")
+        if parts is None:
+            cuboids = sorted({s[0] for s in self.slices})
+            if len(cuboids) == 1:
+                parts = {cuboids[0]: (self.dev, self.unit, self.informative)}
+            else:
+                # a stable sort of small integers is a radix sort: linear in the leaves
+                order = np.argsort(self.group.astype(np.int16), kind="stable")
+                counts = np.bincount(self.group)
+                present = np.flatnonzero(counts)
+                pieces = np.split(order, np.cumsum(counts[present])[:-1])
+                parts = {int(g): (self.dev[i], self.unit[i], self.informative[i]) for g, i in zip(present, pieces)}
+            self.__dict__["_by_group"] = parts
+        return parts
+
 
 class Fit:
-    """A selection of non-nested slices: its blocks (which never share a leaf), the fitted mean and
-    dispersion of the covered leaves, and the objective relative to the null."""
+    """A selection of non-nested slices: its blocks (which never share a leaf), the dispersion of
+    each group of leaves (``s_of_group``: cuboid index -> relative dispersion), and the objective
+    relative to the null. The fitted mean and dispersion of the covered leaves are assembled on
+    demand (`arrays`): most trial fits of the search are only compared by their objective."""
 
-    def __init__(self, selected, blocks, covered, mu, phi, objective: float):
+    def __init__(self, selected, blocks, s_of_group: dict[int, float], a: float, objective: float):
         self.selected: tuple[SliceId, ...] = selected
         self.blocks: tuple[Block, ...] = tuple(blocks)
-        self.covered, self.mu, self.phi = covered, mu, phi
+        self.s_of_group, self.a = s_of_group, a
         self.objective = objective
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Covered leaves with their fitted mean and dispersion."""
-        return self.covered, self.mu, self.phi
+        if self._arrays is None:
+            if not self.blocks:
+                empty = np.zeros(0)
+                self._arrays = (np.zeros(0, dtype=np.int64), empty, empty)
+            else:
+                s_leaf = np.concatenate([_lookup(self.s_of_group, b.group) for b in self.blocks])
+                unit = np.concatenate([b.unit for b in self.blocks])
+                self._arrays = (np.concatenate([b.covered for b in self.blocks]),
+                                np.concatenate([b.mu for b in self.blocks]), self.a + s_leaf * unit)
+        return self._arrays
+
+    @property
+    def covered(self) -> np.ndarray:
+        return self.arrays()[0]
+
+
+def _lookup(table: dict[int, float], keys: np.ndarray) -> np.ndarray:
+    """``table[k]`` for every k of a small-valued integer array."""
+    dense = np.zeros(int(keys.max()) + 1)
+    for k, v in table.items():
+        if k < len(dense):
+            dense[k] = v
+    return dense[keys]
 
 
 def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
     """``np.allclose`` for small finite arrays without its overhead (it runs in the inner loops)."""
     return bool(np.max(np.abs(a - b) - rtol * np.abs(b), initial=0.0) <= atol)
+
+
+def _positions(sorted_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Positions in ``sorted_ids`` of those ``values`` it holds."""
+    pos = np.searchsorted(sorted_ids, values)
+    ok = pos < len(sorted_ids)
+    ok[ok] = sorted_ids[pos[ok]] == values[ok]
+    return pos[ok]
 
 
 def _compress(keys: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
@@ -185,6 +235,7 @@ class Pursuit:
         dispersion_prior: float,
         max_split: int = 6,
         max_rounds: int = 25,
+        blocks: dict[frozenset, Block] | None = None,
     ):
         self.lat, self.model = lattice, model
         self.max_slices, self.n_screen, self.nu = max_slices, screen, dispersion_prior
@@ -200,11 +251,13 @@ class Pursuit:
         self.p0 = [np.bincount(s, weights=p0, minlength=lattice.n_slices(c)) for c, s in enumerate(lattice.slice_of)]
         self.q0 = [np.bincount(s, weights=q0, minlength=lattice.n_slices(c)) for c, s in enumerate(lattice.slice_of)]
         self._fits: dict[frozenset, Fit] = {}
-        self._blocks: dict[frozenset, Block] = {}
+        self._blocks: dict[frozenset, Block] = {} if blocks is None else blocks
+        self._null_sums: dict[frozenset, float] = {}
+        self._null_gains: dict[int, np.ndarray] = {}
+        self._groups: dict[tuple[int, frozenset], tuple[float, float]] = {}
         self._related: dict[SliceId, list[np.ndarray]] = {}
         self._splits: dict[tuple, Fit] = {}
-        empty = np.zeros(0)
-        self.null = Fit((), (), np.zeros(0, dtype=np.int64), empty, empty, 0.0)
+        self.null = Fit((), (), {}, self.a, 0.0)
 
     def penalty(self, s: SliceId) -> float:
         return self.pen_depth[int(self.lat.depth_of[s[0]])]
@@ -226,23 +279,44 @@ class Pursuit:
     def _assemble(self, sel: tuple[SliceId, ...], blocks: list[Block]) -> Fit:
         """Dispersions and objective of a selection. Slices of one cuboid share a dispersion (an
         anomaly's elements usually spread alike), and a cuboid keeps a dispersion of its own only
-        when it pays for it (BIC: the log of its informative leaves)."""
-        covered, mu, dev, unit, informative, cuboid = (
-            np.concatenate(x) for x in zip(*((b.covered, b.mu, b.dev, b.unit, b.informative, b.group) for b in blocks))
-        )
-        _, group = _compress(cuboid, len(self.lat.cuboids))
-        n_groups = int(group.max()) + 1
-        s_free = self._group_dispersion(group, n_groups, dev, unit, informative)
-        s_null = np.full(n_groups, max(self.s0, self.s_floor))
-        terms = []
-        for s_group in (s_null, s_free):
-            phi = self.a + s_group[group] * unit
-            terms.append(np.bincount(group, weights=dev / phi + np.log(phi), minlength=n_groups))
-        price = np.log(np.maximum(np.bincount(group[informative], minlength=n_groups), 2))
-        use_free = terms[1] + price < terms[0]
-        phi = self.a + np.where(use_free, s_free, s_null)[group] * unit
-        objective = float(np.sum(np.where(use_free, terms[1] + price, terms[0])) - np.sum(self.null_term[covered]))
-        return Fit(sel, blocks, covered, mu, phi, objective)
+        when it pays for it (BIC: the log of its informative leaves). A group's term depends only on
+        the blocks holding its leaves, so a trial that changes one block recomputes only its groups."""
+        keys = [frozenset(b.slices) for b in blocks]
+        members: dict[int, list[int]] = {}
+        for i, block in enumerate(blocks):
+            for g in block.by_group():
+                members.setdefault(g, []).append(i)
+        objective, s_of_group = 0.0, {}
+        for g, holders in members.items():
+            term, s_g = self._group_term(g, [blocks[i] for i in holders], frozenset(keys[i] for i in holders))
+            objective += term
+            s_of_group[g] = s_g
+        objective -= sum(self._null_sum(key, block) for key, block in zip(keys, blocks))
+        return Fit(sel, blocks, s_of_group, self.a, objective)
+
+    def _null_sum(self, key: frozenset, block: Block) -> float:
+        total = self._null_sums.get(key)
+        if total is None:
+            total = float(np.sum(self.null_term[block.covered]))
+            self._null_sums[key] = total
+        return total
+
+    def _group_term(self, g: int, blocks: list[Block], key: frozenset) -> tuple[float, float]:
+        """The objective term of one dispersion group and its dispersion: the null's, or its own
+        when that pays its price."""
+        hit = self._groups.get((g, key))
+        if hit is None:
+            parts = [b.by_group()[g] for b in blocks]
+            dev, unit, informative = (np.concatenate(x) if len(parts) > 1 else x[0] for x in zip(*parts))
+            s_null = max(self.s0, self.s_floor)
+            s_free = self._group_dispersion(dev, unit, informative)
+            phi = self.a + s_null * unit
+            t_null = float(np.sum(dev / phi + np.log(phi)))
+            phi = self.a + s_free * unit
+            t_free = float(np.sum(dev / phi + np.log(phi))) + math.log(max(int(informative.sum()), 2))
+            hit = (t_free, s_free) if t_free < t_null else (t_null, s_null)
+            self._groups[(g, key)] = hit
+        return hit
 
     def _components(self, sel: tuple[SliceId, ...]) -> list[tuple[SliceId, ...]]:
         comps: list[list[SliceId]] = []
@@ -272,7 +346,7 @@ class Pursuit:
             member_of = ((cells[:, None] >> np.arange(len(comp))) & 1).astype(bool)
         n_cells = member_of.shape[0]
         a_stat, b_stat = model.cell_stats(covered, inv, n_cells)
-        factors = self._solve_factors(member_of, a_stat, b_stat)
+        factors = self._solve_factors(member_of, a_stat, b_stat, self._warm_start(comp))
         cell_m = np.prod(np.where(member_of, factors[None, :], 1.0), axis=1)
         mu = model.mean(covered, cell_m[inv])
         dev = model.deviance(covered, mu)
@@ -285,49 +359,68 @@ class Pursuit:
         self._blocks[key] = block
         return block
 
-    def _solve_factors(self, member_of: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Coordinate ascent over the cells; one sweep is exact when no two slices overlap."""
+    def _warm_start(self, comp: tuple[SliceId, ...]) -> np.ndarray:
+        """Starting factors of a block: those of the block without one of its slices when it was
+        fitted already (a forward step adds one slice to a fitted block), else ones."""
+        start = np.ones(len(comp))
+        if len(comp) > 2:
+            for s in comp:
+                known = self._blocks.get(frozenset(comp) - {s})
+                if known is not None:
+                    fitted = dict(zip(known.slices, known.factors))
+                    return np.array([fitted.get(t, 1.0) for t in comp])
+        return start
+
+    def _solve_factors(self, member_of: np.ndarray, a: np.ndarray, b: np.ndarray,
+                       start: np.ndarray | None = None) -> np.ndarray:
+        """Coordinate ascent over the cells (from ``start``, else ones); one sweep is exact when no
+        two slices overlap. The product of every slice's factor on each cell is kept up to date, so
+        updating one slice touches only its own cells."""
         k = member_of.shape[1]
-        factors = np.ones(k)
-        parts = []  # per slice: its cells' statistics and which other slices hold each of them
-        for i in range(k):
-            rows = member_of[:, i]
-            other = member_of[rows].copy()
-            other[:, i] = False
-            parts.append((a[rows], b[rows], other))
-        for _ in range(50 if member_of.sum(axis=1).max() > 1 else 1):
+        rows = [np.flatnonzero(member_of[:, i]) for i in range(k)]
+        stats = [(a[r], b[r]) for r in rows]
+        if member_of.sum(axis=1).max() <= 1:
+            return np.array([self.model.factor(a_i, b_i, np.ones(len(a_i))) for a_i, b_i in stats])
+        factors = np.ones(k) if start is None else start.astype(float).copy()
+        product = np.prod(np.where(member_of, factors[None, :], 1.0), axis=1)
+        for _ in range(50):
             previous = factors.copy()
-            for i, (a_i, b_i, other) in enumerate(parts):
-                factors[i] = self.model.factor(a_i, b_i, np.where(other, factors, 1.0).prod(axis=1))
+            for i, (r, (a_i, b_i)) in enumerate(zip(rows, stats)):
+                if factors[i] != 0:
+                    m_other = product[r] / factors[i]
+                else:
+                    others = member_of[r].copy()
+                    others[:, i] = False
+                    m_other = np.where(others, factors, 1.0).prod(axis=1)
+                factors[i] = self.model.factor(a_i, b_i, m_other)
+                product[r] = m_other * factors[i]
             if _close(factors, previous, rtol=1e-5, atol=1e-8):
                 break
         return factors
 
-    def _group_dispersion(self, inv, n_cells, dev, unit, informative) -> np.ndarray:
-        """Relative dispersion ``s`` of each group of leaves: the quasi-likelihood estimate (so the
+    def _group_dispersion(self, dev: np.ndarray, unit: np.ndarray, informative: np.ndarray) -> float:
+        """Relative dispersion ``s`` of a group of leaves: the quasi-likelihood estimate (so the
         objective is stationary in it) with ``nu`` pseudo-leaves at the null's value, and never
         below the null's: a slice may be noisier than the rest (the spread of an anomaly), but a
         slice that is merely quieter than the null says the null is too wide, not that it is a
         root cause."""
         s0 = max(self.s0, self.s_floor)
-        s_cell = np.full(n_cells, s0)
-        keep = np.flatnonzero(informative)
-        if len(keep) == 0:
-            return s_cell
-        cell, d, u = inv[keep], dev[keep], unit[keep]
-        n_c = np.bincount(cell, minlength=n_cells)
+        if not informative.any():
+            return s0
+        d, u = dev[informative], unit[informative]
+        s = s0
         for _ in range(6):  # iteratively reweighted: s = sum(u/phi²·(D - a)) / sum(u²/phi²)
-            phi = self.a + s_cell[cell] * u
+            phi = self.a + s * u
             w = u / (phi * phi)
-            num = np.bincount(cell, weights=w * (d - self.a), minlength=n_cells)
-            den = np.bincount(cell, weights=w * u, minlength=n_cells)
-            prior = self.nu * den / np.maximum(n_c, 1)
-            s_new = np.maximum((num + prior * s0) / np.maximum(den + prior, 1e-300), s0)
-            if _close(s_new, s_cell, rtol=1e-3, atol=1e-8):
-                s_cell = s_new
+            num = float(np.dot(w, d - self.a))
+            den = float(np.dot(w, u))
+            prior = self.nu * den / len(d)
+            s_new = max((num + prior * s0) / max(den + prior, 1e-300), s0)
+            done = abs(s_new - s) - 1e-3 * abs(s) <= 1e-8
+            s = s_new
+            if done:
                 break
-            s_cell = s_new
-        return s_cell
+        return s
 
     # -- vectorized screening of every candidate slice ------------------------------------------
     def related_slices(self, s: SliceId) -> list[np.ndarray]:
@@ -341,12 +434,13 @@ class Pursuit:
         """Fitted mean and dispersion of the given (sorted) leaves under `fit`."""
         mu = self.model.e[idx].copy()
         phi = self.phi0[idx].copy()
-        if len(fit.covered):
-            pos = np.searchsorted(idx, fit.covered)
+        covered, fit_mu, fit_phi = fit.arrays()
+        if len(covered):
+            pos = np.searchsorted(idx, covered)
             ok = pos < len(idx)
-            ok[ok] = idx[pos[ok]] == fit.covered[ok]
-            mu[pos[ok]] = fit.mu[ok]
-            phi[pos[ok]] = fit.phi[ok]
+            ok[ok] = idx[pos[ok]] == covered[ok]
+            mu[pos[ok]] = fit_mu[ok]
+            phi[pos[ok]] = fit_phi[ok]
         return mu, phi
 
     def screen(self, fit: Fit, within: SliceId | None = None) -> list[SliceId]:
@@ -366,22 +460,42 @@ class Pursuit:
             cuboids = [c for c, cub in enumerate(lat.cuboids) if len(cub) > len(base) and base <= set(cub)]
         scored = []
         for c in cuboids:
-            k = lat.n_slices(c)
+            pen = self.pen_depth[int(lat.depth_of[c])]
             ids = lat.slice_of[c][idx]
-            pc = np.bincount(ids, weights=dp, minlength=k)
-            qc = np.bincount(ids, weights=dq, minlength=k)
-            if within is None:
-                pc, qc = pc + self.p0[c], qc + self.q0[c]
-            gain = model.screen_gain(pc, qc) - self.pen_depth[int(lat.depth_of[c])]
+            if within is None:  # slices without covered leaves keep their gain under the null
+                k = lat.n_slices(c)
+                touched = np.bincount(ids, minlength=k) > 0
+                pc = np.bincount(ids, weights=dp, minlength=k)[touched] + self.p0[c][touched]
+                qc = np.bincount(ids, weights=dq, minlength=k)[touched] + self.q0[c][touched]
+                gain = self._null_gain(c).copy()
+                gain[touched] = model.screen_gain(pc, qc) - pen
+                slice_ids = None
+            else:  # only the slices holding leaves of `within`
+                k = lat.n_slices(c)
+                slice_ids = np.flatnonzero(np.bincount(ids, minlength=k))
+                pc = np.bincount(ids, weights=dp, minlength=k)[slice_ids]
+                qc = np.bincount(ids, weights=dq, minlength=k)[slice_ids]
+                gain = model.screen_gain(pc, qc) - pen
             for s in fit.selected:
-                gain[self.related_slices(s)[c]] = -np.inf
-            if within is not None:
-                gain[np.bincount(ids, minlength=k) == 0] = -np.inf
-            n_top = min(self.n_screen, k)
+                related = self.related_slices(s)[c]
+                if slice_ids is None:
+                    gain[related] = -np.inf
+                else:
+                    gain[_positions(slice_ids, related)] = -np.inf
+            n_top = min(self.n_screen, len(gain))
             top = np.argpartition(-gain, n_top - 1)[:n_top]
-            scored += [(float(gain[j]), (c, int(j))) for j in top if gain[j] > 0]
+            names = top if slice_ids is None else slice_ids[top]
+            scored += [(float(gain[j]), (c, int(name))) for j, name in zip(top, names) if gain[j] > 0]
         scored.sort(key=lambda t: -t[0])
         return [s for _, s in scored[: self.n_screen]]
+
+    def _null_gain(self, c: int) -> np.ndarray:
+        """Score-test gain less penalty of every slice of cuboid c under the null."""
+        gain = self._null_gains.get(c)
+        if gain is None:
+            gain = self.model.screen_gain(self.p0[c], self.q0[c]) - self.pen_depth[int(self.lat.depth_of[c])]
+            self._null_gains[c] = gain
+        return gain
 
     # -- the search -----------------------------------------------------------------------------
     def admissible(self, selected: Sequence[SliceId]) -> bool:

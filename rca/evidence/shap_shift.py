@@ -175,6 +175,7 @@ class Shift:
     precision_target: float = float("nan")  # the 95% half-width of the leading share the sample was sized for
     precision: float = float("nan")  # the half-width reached (of the change; 0.05 = ±5% of it)
     pilot_rows: int = 0  # records per window of the pilot that sized the sample
+    max_rows: int = 0  # the cap on records per window (TreeSHAP's cost)
 
     def share(self, name: str) -> float:
         j = self.inputs.index(name)
@@ -219,7 +220,11 @@ def attribution_shift(att: Attribution, before: np.ndarray, after: np.ndarray, s
         # the share Δφ_j / Δy with both resampled together: the sample's own Δy is noisy too
         with np.errstate(divide="ignore", invalid="ignore"):
             shares = reps / dys[:, None]
-        low, high = np.nanpercentile(shares, 2.5, axis=0), np.nanpercentile(shares, 97.5, axis=0)
+        shares[~np.isfinite(shares)] = np.nan  # a resample with no change at all has no share
+        if np.isnan(shares).all():
+            low = high = np.full(shares.shape[1], np.nan)
+        else:
+            low, high = np.nanpercentile(shares, 2.5, axis=0), np.nanpercentile(shares, 97.5, axis=0)
         lead = int(np.argmax(np.abs(d)))
         return d, d_abs, reps.std(axis=0), dy, low, high, float((high[lead] - low[lead]) / 2), len(rb), len(ra)
 
@@ -231,7 +236,7 @@ def attribution_shift(att: Attribution, before: np.ndarray, after: np.ndarray, s
         if grown[0] > nb or grown[1] > na:
             d, d_abs, spread, dy, low, high, reached, nb, na = measure(*grown)
     return Shift(att.inputs, d, d_abs, d - 1.96 * spread, d + 1.96 * spread, dy, float(d.sum()), nb, na,
-                 low, high, precision, reached, n0)
+                 low, high, precision, reached, n0, max_rows)
 
 
 def psi(before: np.ndarray, after: np.ndarray, categorical: bool, bins: int = 10) -> float:
@@ -330,7 +335,8 @@ def shap_evidence(feature: str | None, shift: Shift | None, dist: DistributionSh
                                      f"PSI {dist.psi:.2f})")
     rule = verdict(f"{feature} carries {share:.0%} ≥ 25% of the change (95% interval {lo_s:.0%} to {hi_s:.0%}, "
                    f"above 0){moved}, on {shift.n_before:,} sampled records before and {shift.n_after:,} after "
-                   f"(sized for ±{shift.precision_target:.0%} of the change, reached ±{shift.precision:.1%})",
+                   f"(sized for ±{shift.precision_target:.0%} of the change, at most {shift.max_rows:,} per window; "
+                   f"reached ±{shift.precision:.1%})",
                    bool(supports), "the driver explains the change", "the driver does not explain the change")
     detail = {
         "feature": feature, "scope": scope_label, "share_of_change": round(share, 4),
@@ -339,8 +345,9 @@ def shap_evidence(feature: str | None, shift: Shift | None, dist: DistributionSh
         "rows_after": shift.n_after, "sample_sizing": {
             "pilot_rows": shift.pilot_rows, "target_half_width": shift.precision_target,
             "reached_half_width": None if not np.isfinite(shift.precision) else round(shift.precision, 4),
+            "max_rows": shift.max_rows,
             "rule": "rows per window = pilot × (pilot half-width of the leading share's 95% interval / target)², "
-                    "at most what the sample holds"}, "model_r2": None if r2 is None else round(r2, 4),
+                    f"at most {shift.max_rows:,} (TreeSHAP's cost) and at most what the sample holds"}, "model_r2": None if r2 is None else round(r2, 4),
         "top_inputs": [{"input": shift.inputs[i], "delta_shap": float(shift.delta_phi[i])} for i in order],
         "interval_is": "bootstrap 95% interval of the share",
     }

@@ -417,10 +417,10 @@ def _summary(ctx: _Context, cand: Candidate, metric: str, ev: dict[str, Evidence
     if cand.is_change:
         e = cand.events[0]
         what = (f"roll-out {e.name} ({len(cand.events)} waves from {cand.start:%Y-%m-%d %H:%M})" if cand.staggered
-                else f"change {e.name} ({e.kind}, {e.ts:%Y-%m-%d %H:%M}, scope {e.scope_text})")
+                else f"change {e.name} ({e.kind}, {e.ts:%Y-%m-%d %H:%M}, in {units.scope_words(e.scope)})")
         parts.append(what)
     else:
-        parts.append(f"driver {cand.feature} shifted in {_label(cand.scope)} from {cand.start:%Y-%m-%d %H:%M} "
+        parts.append(f"driver {cand.feature} shifted in {units.scope_words(cand.scope)} from {cand.start:%Y-%m-%d %H:%M} "
                      f"with no logged change")
     did = ev.get("did")
     if did is not None and did.detail.get("testable"):

@@ -11,7 +11,7 @@ import { FeedbackPanel } from "../components/incident/FeedbackPanel";
 import { MetricPanel } from "../components/incident/MetricPanel";
 import { PlanPanel } from "../components/incident/PlanPanel";
 import { Recommendations } from "../components/incident/Recommendations";
-import { Symptoms, scopeWords } from "../components/incident/Symptoms";
+import { Symptoms, changeSize, scopeWords } from "../components/incident/Symptoms";
 import { ErrorState, Loading } from "../components/States";
 import { StatusControl } from "../components/StatusControl";
 import { formatChange, formatDateTime, formatInterval, formatPct, formatSlice, formatValue, humanize } from "../lib/format";
@@ -28,8 +28,9 @@ const TABS = [
 ] as const;
 
 function Facts({ inc, unit }: { inc: IncidentDetail; unit: ReturnType<typeof unitOf> }) {
-  const relIv = inc.extra?.relative_interval as Interval | undefined;
-  const absIv = inc.extra?.change_interval as Interval | undefined;
+  // the lead symptom's change and interval, measured where baseline and current are (the incident's scope)
+  const lead = inc.symptoms?.[0];
+  const iv = lead?.change_interval ?? (inc.extra?.change_interval as Interval | undefined);
   const abs = inc.baseline != null && inc.current != null ? inc.current - inc.baseline : null;
   const top = [...inc.causes].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0))[0];
   return (
@@ -40,13 +41,17 @@ function Facts({ inc, unit }: { inc: IncidentDetail; unit: ReturnType<typeof uni
       <dd>{formatValue(inc.current, unit)}</dd>
       <dt>Change</dt>
       <dd>
-        <strong className="bad">{formatPct(inc.relative_change)}</strong>{" "}
-        {relIv && <span className="muted small">{formatInterval(relIv, (v) => formatPct(v))}</span>}
         {abs != null && (
-          <div className="small">
-            {formatChange(abs, unit)} {absIv && <span className="muted">{formatInterval(absIv, (v) => formatChange(v, unit))}</span>}
-          </div>
+          <>
+            <strong className="bad">{formatChange(abs, unit)}</strong>{" "}
+            {iv && iv.low != null && iv.high != null && (
+              <span className="muted small">{formatInterval({ low: iv.low, high: iv.high }, (v) => formatChange(v, unit))}</span>
+            )}
+          </>
         )}
+        <div className="small muted">
+          {formatPct(inc.relative_change)} relative{lead?.standard_errors != null && ` · ${lead.standard_errors} standard errors`}
+        </div>
       </dd>
       <dt>Window</dt>
       <dd className="small">{formatDateTime(inc.start)} → {formatDateTime(inc.end)}</dd>
@@ -110,7 +115,7 @@ export function IncidentPage() {
             <Link to="/incidents">Incidents</Link> › #{inc.id}
           </div>
           <h1 className="row">
-            {humanize(inc.metric)} {inc.direction === "down" ? "fell" : "rose"} {formatPct(Math.abs(inc.relative_change ?? 0), 1, false)}
+            {humanize(inc.metric)} {inc.direction === "down" ? "fell" : "rose"} {changeSize(inc, unit)}
             <SeverityBadge severity={inc.severity} />
           </h1>
           <div className="sub">

@@ -6,7 +6,7 @@ import type { Cause, IncidentDetail, Workspace } from "../api/types";
 import { SeverityBadge, StatusBadge } from "../components/Badges";
 import { causeTitle } from "../components/incident/Causes";
 import { NextStepsList } from "../components/incident/NextSteps";
-import { scopeWords } from "../components/incident/Symptoms";
+import { changeSize, scopeWords } from "../components/incident/Symptoms";
 import { PdfButton, planFacts } from "../components/incident/PlanPanel";
 import { recEffect, recText, recTitle } from "../components/incident/recs";
 import { TradeoffChips } from "../components/incident/Recommendations";
@@ -74,7 +74,7 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
     <article className="card" aria-labelledby="sum-title" data-testid="pm-summary">
       <div className="card-head">
         <h2 id="sum-title">
-          {humanize(inc.metric)} {moved} {formatPct(Math.abs(inc.relative_change ?? 0), 1, false)}
+          {humanize(inc.metric)} {moved} {changeSize(inc, unit)}
         </h2>
         <SeverityBadge severity={inc.severity} />
         <StatusBadge status={inc.status} />

@@ -83,7 +83,7 @@ describe("incident", () => {
   test("drill-down: click a slice to see its series, then drill into its children", async () => {
     const { calls } = installFakeApi();
     renderApp("/incidents/7");
-    expect(await screen.findByRole("heading", { name: /On time rate fell 3\.2%/ })).toBeInTheDocument();
+    expect(await screen.findByRole("heading", { name: /On time rate fell 2\.90 pp/ })).toBeInTheDocument();
     const chart = await screen.findByTestId("incident-chart");
     const option = JSON.parse(chart.getAttribute("data-option")!);
     expect(option.series.map((s: { name: string }) => s.name)).toContain("Expected range");

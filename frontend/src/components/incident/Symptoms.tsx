@@ -24,6 +24,12 @@ export function scopeWords(keys: string[]): string {
   return [...parts, ...combined].join(" or ");
 }
 
+/** The size of the incident's change in its metric's unit (pp for a rate), never a relative change beside it. */
+export function changeSize(inc: { baseline?: number | null; current?: number | null }, unit: ReturnType<typeof unitOf>): string {
+  if (inc.baseline == null || inc.current == null) return "";
+  return formatChange(Math.abs(inc.current - inc.baseline), unit).replace(/^\+/, "");
+}
+
 function perDay(value: number | null | undefined, unit: ReturnType<typeof unitOf>, noun: string): string {
   if (value == null || !Number.isFinite(value)) return "—";
   const sign = value > 0 ? "+" : value < 0 ? "−" : "±";

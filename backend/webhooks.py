@@ -52,14 +52,16 @@ def _num(x: float | None) -> str:
 
 
 def build_body(fmt: str, incident: dict, workspace: dict, link: str | None) -> dict:
-    """The message for a new incident (``incident`` is its public dict, JSON-ready)."""
+    """The message for a new incident, one per cause (``incident`` is its public dict, JSON-ready)."""
     if fmt == "json":
         return {"event": "incident.new", "workspace": workspace, "incident": incident, "url": link}
     cause = incident.get("top_cause")
     conf = incident.get("top_confidence")
     cause_text = f" Likely cause: {cause}" + (f" ({conf:.0%} confidence)." if conf is not None else ".") if cause else ""
+    others = [m for m in incident.get("symptom_metrics") or [] if m != incident["metric"]]
+    also = f" (same cause: {', '.join(others)} moved too)" if others else ""
     text = (f"[{incident['severity'].upper()}] {workspace['name']}: {incident['metric']} went {incident['direction']} "
-            f"{_pct(incident.get('relative_change'))} in {incident['slice']} "
+            f"{_pct(incident.get('relative_change'))}{also} in {incident.get('scope') or incident['slice']} "
             f"({incident['start']} to {incident['end']}): {_num(incident.get('baseline'))} -> "
             f"{_num(incident.get('current'))}.{cause_text}" + (f" {link}" if link else ""))
     return {"text": text}

@@ -35,6 +35,7 @@ class RecordsSpec(_Strict):
     dimensions: list[str] = Field(min_length=1)
     features: list[str] = Field(default_factory=list)
     entity: str | None = None
+    noun: str = Field(default="records", min_length=1, max_length=40)  # what a record is, plural: "orders"
     format: Literal["auto", "parquet", "csv"] = "auto"
     delimiter: str | None = None  # CSV only; sniffed when absent
     header: bool | None = None  # CSV only; sniffed when absent
@@ -80,7 +81,8 @@ class MetricSpec(_Strict):
     weights: dict[str, float] | None = None
     good: Literal["up", "down"] = "up"
     role: Literal["cx", "efficiency", "guardrail"] = "cx"
-    unit: str | None = None
+    unit: str | None = Field(default=None, max_length=20, pattern=r"^[^\s].*$")  # e.g. "min"; a rate's unit is %
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")  # ISO 4217 code of a money metric, e.g. USD
     description: str | None = None
 
     @field_validator("name")
@@ -112,6 +114,10 @@ class MetricSpec(_Strict):
                 raise ValueError(f"'{key}' does not apply to a {self.type} metric")
         if self.type == "composite" and any(w <= 0 for w in self.weights.values()):
             raise ValueError("composite weights must be positive")
+        if self.type == "rate" and (self.unit or self.currency):
+            raise ValueError("a rate is a share of records (shown in %, its changes in pp): it takes no unit or currency")
+        if self.unit and self.currency:
+            raise ValueError("give a money metric its 'currency', not a 'unit' too")
         return self
 
 

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from data.errors import UserError
 from data.sources import OpenWorkspace, open_workspace
 from detection.types import Regression
 from rca.engine import RcaOptions, explain
+from rca.grouping import group_by_cause
+from rca.measures import Measures
 from rca.report import incidents_document, render_markdown, severity, write_outputs
+from rca.scoped import scope_change
 from rca.types import Incident
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """What `analyze` found: the incidents (most severe first) and how long each stage took. Regressions
-    that RCA dismissed as unconfirmed are listed in ``document["dismissed"]``, not among the incidents."""
+    """What `analyze` found: the incidents (one per cause, most severe first; `rca.grouping`) and how long
+    each stage took. Regressions that RCA dismissed as unconfirmed are listed in ``document["dismissed"]``,
+    not among the incidents."""
 
     workspace: str
     incidents: tuple[Incident, ...]
@@ -65,7 +69,9 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
     timings["rca"] = time.perf_counter() - clock
 
     dismissed = [i for i in incidents if i.dismissed]
-    incidents = [i for i in incidents if not i.dismissed]
+    measures = Measures.of(ws)
+    incidents = group_by_cause([i for i in incidents if not i.dismissed], severity,
+                               lambda i, scope: replace(i, measured=scope_change(ow, i, measures, scope)))
     doc = incidents_document(incidents, ws, {"regressions_detected": found, "dismissed": [
         {"id": i.regression.id, "metric": i.regression.metric, "slice": i.regression.slice.key,
          "start": i.regression.start, "reason": "its change does not stand out from the series' ordinary ups and "

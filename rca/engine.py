@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data import units
 from data.errors import WorkspaceError
 from data.slices import Slice
 from data.sources import OpenWorkspace, quote
@@ -42,7 +43,7 @@ from rca.hypotheses import HypothesisLibrary, load_hypotheses
 from rca.measures import Measures, scope_predicate
 from rca.panel import (Panel, choose_unit_dims, dimension_cardinality, hours_since_epoch, load_panel)
 from rca.ranking import RankingModel, load_ranking_model, score_inputs
-from rca.types import Cause, Evidence, Incident
+from rca.types import Cause, Evidence, Incident, Rejected
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -54,7 +55,8 @@ class RcaOptions:
 
     sample_rows: int = 30_000  # records sampled for the outcome models
     focus_rows: int = 15_000  # extra records sampled inside the regressing scopes
-    explain_rows: int = 1_000  # records per window whose SHAP values are computed, per regression
+    explain_rows: int = 8_000  # at most this many records per window get SHAP values, per regression
+    shap_precision: float = 0.05  # the SHAP sample per window is sized so the leading share's 95% interval is ± this
     boosting_rounds: int = 60
     max_units: int = 2_000  # most values of the panel unit (fixed effect and cluster)
     unit: tuple[str, ...] | None = None  # force the panel unit dimensions
@@ -96,6 +98,8 @@ class RcaOptions:
                     value = str(value)
             except (TypeError, ValueError):
                 raise WorkspaceError(f"{source}: rca.{key}", f"{value!r} is not a valid value") from None
+            if key == "shap_precision" and not 0 < value <= 1:
+                raise WorkspaceError(f"{source}: rca.{key}", f"{value!r} must be a share of the change in (0, 1]")
             values[key] = value
         return cls(**values)
 
@@ -259,7 +263,8 @@ def _driver_candidates(ctx: _Context, reg: Regression, focus: tuple[Slice, ...],
     in_focus = _sample_mask(sample, focus)
     before = in_focus & (t >= np.datetime64(start)) & (t < np.datetime64(split))
     after = in_focus & (t >= np.datetime64(split)) & (t < np.datetime64(end))
-    shift = attribution_shift(att, before, after, seed=ctx.options.seed, rows_per_side=ctx.options.explain_rows)
+    shift = attribution_shift(att, before, after, seed=ctx.options.seed, precision=ctx.options.shap_precision,
+                              max_rows=ctx.options.explain_rows)
     dists: dict = {}
     out = []
     if shift is None or shift.delta_y == 0:
@@ -404,13 +409,7 @@ def _refutations(ctx: _Context, cand: Candidate, metric: str, sign: float, state
 
 
 def _fmt_delta(ctx: _Context, metric: str, value: float) -> str:
-    spec = ctx.measures.spec(metric)
-    if not math.isfinite(value):
-        return "n/a"
-    if spec.type == "rate":
-        return f"{value * 100:+.2f} pp"
-    unit = f" {spec.unit}" if spec.unit else ""
-    return f"{value:+.4g}{unit}"
+    return units.change(units.style(ctx.ow.workspace, ctx.measures.spec(metric)), value)
 
 
 def _summary(ctx: _Context, cand: Candidate, metric: str, ev: dict[str, Evidence], confidence: float) -> str:
@@ -418,10 +417,10 @@ def _summary(ctx: _Context, cand: Candidate, metric: str, ev: dict[str, Evidence
     if cand.is_change:
         e = cand.events[0]
         what = (f"roll-out {e.name} ({len(cand.events)} waves from {cand.start:%Y-%m-%d %H:%M})" if cand.staggered
-                else f"change {e.name} ({e.kind}, {e.ts:%Y-%m-%d %H:%M}, scope {e.scope_text})")
+                else f"change {e.name} ({e.kind}, {e.ts:%Y-%m-%d %H:%M}, in {units.scope_words(e.scope)})")
         parts.append(what)
     else:
-        parts.append(f"driver {cand.feature} shifted in {_label(cand.scope)} from {cand.start:%Y-%m-%d %H:%M} "
+        parts.append(f"driver {cand.feature} shifted in {units.scope_words(cand.scope)} from {cand.start:%Y-%m-%d %H:%M} "
                      f"with no logged change")
     did = ev.get("did")
     if did is not None and did.detail.get("testable"):
@@ -433,7 +432,7 @@ def _summary(ctx: _Context, cand: Candidate, metric: str, ev: dict[str, Evidence
         parts.append(f"no DiD ({did.detail.get('reason')})")
     timing = ev.get("timing")
     if timing is not None and math.isfinite(timing.effect):
-        parts.append(f"starts {timing.effect:+.1f} h from the change point")
+        parts.append(timing.detail["onset_statement"])
     scope = ev.get("scope")
     if scope is not None:
         parts.append(f"scope overlap J={scope.effect:.2f}")
@@ -536,9 +535,11 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
                     key=lambda item: (-item[0], item[1].start, item[1].key))
 
     causes: list[Cause] = []
+    rejected: list[Rejected] = []
     for confidence, cand, ev, inputs in ranked:
         if confidence < ctx.options.list_bar or len(causes) >= ctx.options.max_causes:
-            break
+            rejected.append(_rejected(cand, ev, confidence, ctx.options))
+            continue
         event = cand.events[0] if cand.events else None
         hypothesis = ctx.library.label(event.kind if event else None, event.name if event else None, cand.feature,
                                        cand.scope_dims)
@@ -566,7 +567,28 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
     dismissed = (ctx.options.dismiss_unconfirmed and confirmation.detail.get("testable", False)
                  and not confirmation.supports and (not causes or causes[0].confidence < ctx.options.dismiss_below))
     return Incident(reg, tuple(causes), inconclusive, onset.time if onset else None, len(candidates), tuple(notes),
-                    scope=scope, confirmation=confirmation, dismissed=bool(dismissed))
+                    scope=scope, confirmation=confirmation, dismissed=bool(dismissed), rejected=tuple(rejected))
+
+
+RULING_TESTS = ("timing", "scope", "did", "placebo_scope", "placebo_time", "placebo_its", "event_study", "shap")
+
+
+def _rejected(cand: Candidate, ev: dict[str, Evidence], confidence: float, options: RcaOptions) -> Rejected:
+    """A candidate not kept, with the first test (in `RULING_TESTS` order) that it failed; when it failed
+    none, the confidence bar (or the cap on listed causes) is what left it out."""
+    name = cand.events[0].name if cand.events else str(cand.feature)
+    kind = "change" if cand.is_change else "driver"
+    for test in RULING_TESTS:
+        e = ev.get(test)
+        if e is None or e.supports or not e.detail.get("testable", True) or (test == "shap" and cand.is_change):
+            continue
+        return Rejected(name, kind, round(confidence, 4), test, e.rule or f"{test} does not support it")
+    if confidence >= options.list_bar:
+        return Rejected(name, kind, round(confidence, 4), "confidence",
+                        f"confidence {confidence:.1%}; only the {options.max_causes} most likely causes are listed")
+    return Rejected(name, kind, round(confidence, 4), "confidence",
+                    f"no test rules it out, but its calibrated confidence {confidence:.1%} is below the "
+                    f"{options.list_bar:.0%} listing bar")
 
 
 def _confirmation(ctx: _Context, reg: Regression, focus: tuple[Slice, ...], onset: Onset | None,

@@ -34,10 +34,11 @@ def cause_matches(cause: Cause | dict, truth_cause: dict, check_hypothesis: bool
 
 
 def incident_matches(incident: Incident, injection: dict, tolerance: timedelta = timedelta(days=2)) -> bool:
-    """The incident is about this injection: one of its metrics, starting near or after its start."""
-    r = incident.regression
+    """The incident is about this injection: one of its symptoms is one of its metrics, starting near or after
+    its start."""
     start = datetime.fromisoformat(injection["start"])
-    return r.metric in injection["metrics"] and r.end > start and r.start >= start - tolerance
+    return any(s.regression.metric in injection["metrics"] and s.regression.end > start
+               and s.regression.start >= start - tolerance for s in incident.all_symptoms)
 
 
 def localized_exactly(incident: Incident, injection: dict) -> bool:
@@ -59,13 +60,13 @@ class InjectionScore:
 
 def score_injection(incidents: list[Incident], injection: dict, scenario: str = "") -> InjectionScore:
     """Score one injection: detected when an incident is about it (any of its metrics); localization and
-    cause are scored on the incident of its primary metric, else on its most severe matching incident
-    (``incidents`` in report order)."""
+    cause are scored on the incident with its primary metric among its symptoms, else on its most severe
+    matching incident (``incidents`` in report order)."""
     primary = injection["metrics"][0]
     mine = [i for i in incidents if incident_matches(i, injection)]
     if not mine:
         return InjectionScore(scenario, primary, False, False, False, None, None)
-    inc = next((i for i in mine if i.regression.metric == primary), mine[0])
+    inc = next((i for i in mine if primary in {s.regression.metric for s in i.all_symptoms}), mine[0])
     top = inc.causes[0] if inc.causes else None
     label = None if top is None else f"{top.hypothesis}:{top.change_event or top.feature}"
     first = top is not None and not inc.inconclusive and cause_matches(top, injection["cause"])

@@ -15,8 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from data import units
 from data.atomic import write_atomically
+from data.slices import Slice
 from data.workspace import Workspace
+from rca.grouping import slices_overlap
 from rca.types import Cause, Evidence, Incident
 
 SCHEMA_VERSION = 1
@@ -52,7 +55,7 @@ def evidence_dict(ev: Evidence) -> dict:
     return {"test": ev.test, "effect": jsonable(ev.effect),
             "interval": None if ev.interval is None else {"low": jsonable(ev.interval.low), "high": jsonable(ev.interval.high),
                                                           "level": ev.interval.level},
-            "p_value": jsonable(ev.p_value), "supports": ev.supports, "detail": jsonable(ev.detail)}
+            "p_value": jsonable(ev.p_value), "supports": ev.supports, "rule": ev.rule, "detail": jsonable(ev.detail)}
 
 
 def cause_dict(cause: Cause) -> dict:
@@ -66,39 +69,88 @@ def cause_dict(cause: Cause) -> dict:
     }
 
 
+def figures(incident: Incident) -> dict:
+    """The numbers a person reads: before → after in the incident's own scope (`rca.scoped`), else the
+    detector's figures in the slice where it saw the regression."""
+    r, m = incident.regression, incident.measured
+    if m is None:
+        return {"baseline": jsonable(r.baseline), "current": jsonable(r.current), "change": jsonable(r.change),
+                "change_interval": {"low": jsonable(r.change_interval.low), "high": jsonable(r.change_interval.high)},
+                "relative_change": jsonable(r.relative_change), "measured_in": [r.slice.key],
+                "measured_from": None, "onset_used": r.start.isoformat(), "volume_per_day": None,
+                "impact_per_day": None}
+    relative = m.change / abs(m.before) if m.before and math.isfinite(m.before) else float("nan")
+    return {"baseline": jsonable(m.before), "current": jsonable(m.after), "change": jsonable(m.change),
+            "change_interval": {"low": jsonable(m.interval.low), "high": jsonable(m.interval.high)},
+            "relative_change": jsonable(relative), "measured_in": [s.key for s in m.scope],
+            "measured_from": m.baseline_start.isoformat(), "onset_used": m.onset.isoformat(),
+            "volume_per_day": jsonable(round(m.per_day, 1)),
+            "impact_per_day": None if m.impact_per_day is None else jsonable(m.impact_per_day)}
+
+
+def symptom_dict(incident: Incident, ws: Workspace | None = None) -> dict:
+    """One regression of an incident (a symptom of its cause), with its own numbers and severity."""
+    r = incident.regression
+    spec = ws.metric(r.metric) if ws is not None else None
+    z = severity(incident)
+    return {"id": r.id, "metric": r.metric, "direction": r.direction,
+            "good": spec.good if spec else None, "unit": spec.unit if spec else None,
+            "start": r.start.isoformat(), "end": r.end.isoformat(), "onset": jsonable(incident.onset),
+            **figures(incident), "q_value": jsonable(r.q_value),
+            "standard_errors": jsonable(round(z, 2)), "severity": severity_label(z),
+            "detected_in": r.slice.key}
+
+
 def incident_dict(incident: Incident, ws: Workspace | None = None) -> dict:
     r = incident.regression
     spec = ws.metric(r.metric) if ws is not None else None
     localized = bool(r.slices) or (incident.scope is not None and incident.scope != (r.slice,))
     slices = [{"slice": s.key, "share": jsonable(round(s.share, 4)) if localized else None} for s in incident.slices]
     detector = [{"slice": s.key, "share": jsonable(round(s.share, 4))} for s in r.slices]
+    symptoms = [symptom_dict(s, ws) for s in incident.all_symptoms]
     return {
         "id": r.id, "metric": r.metric, "direction": r.direction,
         "good": spec.good if spec else None, "unit": spec.unit if spec else None,
         "start": r.start.isoformat(), "end": r.end.isoformat(),
         "onset": jsonable(incident.onset),
-        "baseline": jsonable(r.baseline), "current": jsonable(r.current), "change": jsonable(r.change),
-        "change_interval": {"low": jsonable(r.change_interval.low), "high": jsonable(r.change_interval.high)},
-        "relative_change": jsonable(r.relative_change), "p_value": jsonable(r.p_value), "q_value": jsonable(r.q_value),
-        "slice": r.slice.key,  # where the detector saw it (the backend's dedup key)
+        **figures(incident), "p_value": jsonable(r.p_value), "q_value": jsonable(r.q_value),
+        "standard_errors": symptoms[0]["standard_errors"], "severity": symptoms[0]["severity"],
+        "cause_key": incident.cause_key,  # the backend's dedup key when set (one incident per cause)
+        "symptoms": symptoms,
+        "slice": r.slice.key,  # where the detector saw it (the backend's dedup key without a cause)
         "detected_in": r.slice.key,
         "slices": slices,
         "localized_slices": detector,
         "inconclusive": incident.inconclusive, "candidates_tested": incident.candidates,
         "confirmation": None if incident.confirmation is None else evidence_dict(incident.confirmation),
         "causes": [cause_dict(c) for c in incident.causes],
+        "rejected": [jsonable(x) for x in incident.rejected],
+        "shares_overlap": _overlapping(incident.slices),
         "notes": list(incident.notes),
         "regression": jsonable(r),
     }
 
 
 def severity(incident: Incident) -> float:
-    """How clearly an incident stands out, for ordering: |change| over its standard error (a z-score)."""
+    """How far an incident's change is from nothing: |change| over its standard error, measured in its own
+    scope when it was (`rca.scoped`), else the detector's; the order of incidents and their severity label."""
+    m = incident.measured
+    if m is not None and math.isfinite(m.standard_errors):
+        return m.standard_errors
     r = incident.regression
     se = (r.change_interval.high - r.change_interval.low) / (2 * 1.96)
     if not (math.isfinite(r.change) and math.isfinite(se)) or se <= 0:
         return abs(r.relative_change) if math.isfinite(r.relative_change) else 0.0
     return abs(r.change) / se
+
+
+SEVERITY_STANDARD_ERRORS = ((20.0, "critical"), (10.0, "high"), (5.0, "medium"))
+
+
+def severity_label(standard_errors: float) -> str:
+    """The severity of a change measured in standard errors (absolute impact, not relative change):
+    critical ≥ 20, high ≥ 10, medium ≥ 5, else low."""
+    return next((label for bar, label in SEVERITY_STANDARD_ERRORS if standard_errors >= bar), "low")
 
 
 def incidents_document(incidents: list[Incident], ws: Workspace, extra: dict | None = None) -> dict:
@@ -110,28 +162,59 @@ def incidents_document(incidents: list[Incident], ws: Workspace, extra: dict | N
     return doc
 
 
-def _fmt(value: float | None, unit: str | None, rate: bool) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if rate:
-        return f"{value * 100:.2f}%"
-    return f"{value:.4g}{' ' + unit if unit else ''}"
+def _overlapping(slices: tuple[Slice, ...]) -> bool:
+    """Do some of the slices share records (then their shares of the change do not add up)?"""
+    return any(slices_overlap(a, b) for i, a in enumerate(slices) for b in slices[i + 1:])
 
 
 def _fmt_p(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2g}"
 
 
-def _fmt_change(value: float | None, unit: str | None, rate: bool) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if rate:
-        return f"{value * 100:+.2f} pp"
-    return f"{value:+.4g}{' ' + unit if unit else ''}"
+def _num(st: units.Style, value: float | None) -> str:
+    return units.value(st, value) if value is not None else "n/a"
+
+
+def _chg(st: units.Style, value: float | None) -> str:
+    return units.change(st, value) if value is not None else "n/a"
+
+
+def impact_words(st: units.Style, impact_per_day: float | None, records: str = "records") -> str:
+    """The change times the volume it touched, per day: records whose outcome flipped for a rate, the total
+    in the metric's unit or currency otherwise."""
+    if impact_per_day is None or not units.finite(impact_per_day):
+        return "—"
+    if st.type == "rate":
+        return f"{impact_per_day:+,.0f} {records}/day"
+    return units.per_day(st, impact_per_day)
+
+
+def shares_words(inc: dict) -> str:
+    """The localized slices with their shares of the change, saying when they overlap, and what the rest of
+    the traffic carries when they do not (so the shares add up to 100%)."""
+    shown = [s for s in inc["slices"][:5]]
+    if not shown or shown[0]["share"] is None:
+        return ", ".join(f"{s['slice']} (as detected; not localized further)" for s in shown)
+    words = ", ".join(f"{s['slice']} {s['share']:.0%}" for s in shown)
+    if inc.get("shares_overlap"):
+        return f"{words} of the change (the slices overlap, so their shares do not add up)"
+    rest = 1.0 - sum(s["share"] for s in inc["slices"])
+    if abs(rest) < 0.005:
+        return f"{words} of the change"
+    return (f"{words} of the change; the rest of the traffic {rest:+.0%} "
+            f"({'moves the other way' if rest < 0 else 'carries the remainder'}), so the shares add up to 100%")
+
+
+def onset_words(inc: dict) -> str | None:
+    """When it started against the top cause's change time (the timing test's own statement)."""
+    top = inc["causes"][0] if inc["causes"] else None
+    timing = (top or {}).get("evidence", {}).get("timing") if top else None
+    return (timing or {}).get("detail", {}).get("onset_statement")
 
 
 def render_markdown(doc: dict, ws: Workspace) -> str:
-    """The report: one section per incident, causes with their evidence, in deterministic sentences."""
+    """The report: one section per incident (one per cause), its symptoms measured in its own scope, its
+    causes with the decision rule of every test, and the candidates ruled out, in deterministic sentences."""
     lines = [f"# Incident report — {doc['workspace']}", ""]
     incidents = doc["incidents"]
     dismissed = doc.get("dismissed") or []
@@ -142,96 +225,124 @@ def render_markdown(doc: dict, ws: Workspace) -> str:
     if not incidents:
         lines += ["No regression was detected: nothing to explain." if not dismissed else "Nothing left to explain.", ""]
         return "\n".join(lines)
-    lines += [f"{len(incidents)} incident(s), most severe first. Confidence is the calibrated probability that "
-              "the cause is the true one; *inconclusive* means no candidate reached the bar.", ""]
-    lines += ["| # | metric | where | change | top cause | confidence |", "|---|---|---|---|---|---|"]
+    lines += [f"{len(incidents)} incident(s), one per cause, most severe first. Figures are measured in each "
+              "incident's own scope, before its onset and after it. Severity is the change in standard errors "
+              "(critical ≥ 20, high ≥ 10, medium ≥ 5). Confidence is the calibrated probability that the cause is "
+              "the true one; *inconclusive* means no candidate reached the bar.", ""]
+    lines += ["| # | symptoms | where | top cause | confidence | severity |", "|---|---|---|---|---|---|"]
     for n, inc in enumerate(incidents, start=1):
-        spec = ws.metric(inc["metric"])
-        rate = spec.type == "rate"
-        where = ", ".join(s["slice"] for s in inc["slices"][:3])
         top = inc["causes"][0] if inc["causes"] else None
         name = "inconclusive" if inc["inconclusive"] or top is None else (
             f"{top['hypothesis']}: {top['change_event'] or top['feature']}")
         conf = f"{top['confidence']:.0%}" if top else "—"
-        lines.append(f"| {n} | {inc['metric']} | {where} | {_fmt(inc['baseline'], spec.unit, rate)} → "
-                     f"{_fmt(inc['current'], spec.unit, rate)} | {name} | {conf} |")
+        moved = ", ".join(f"{s['metric']} {_chg(units.style(ws, ws.metric(s['metric'])), s['change'])}"
+                          for s in inc["symptoms"])
+        lines.append(f"| {n} | {moved} | {_where(inc)} | {name} | {conf} | {inc['severity']} |")
     lines.append("")
     for n, inc in enumerate(incidents, start=1):
-        spec = ws.metric(inc["metric"])
-        rate = spec.type == "rate"
-        lines += [f"## {n}. {inc['metric']} {'fell' if inc['direction'] == 'down' else 'rose'} "
-                  f"({inc['id']})", ""]
-        lines.append(f"- **When:** from {inc['start']} to {inc['end']}"
-                     + (f"; change point inside the localized scope at {inc['onset']}" if inc["onset"] else "") + ".")
-        ci = inc["change_interval"]
-        lines.append(f"- **How much:** {_fmt(inc['baseline'], spec.unit, rate)} → {_fmt(inc['current'], spec.unit, rate)} "
-                     f"({_fmt_change(inc['change'], spec.unit, rate)}, 95% CI {_fmt_change(ci['low'], spec.unit, rate)} "
-                     f"to {_fmt_change(ci['high'], spec.unit, rate)}; q = {_fmt_p(inc['q_value'])}).")
-        where = ", ".join(f"{s['slice']} ({s['share']:.0%} of the change)" if s["share"] is not None
-                          else f"{s['slice']} (as detected; not localized further)" for s in inc["slices"][:5])
-        lines.append(f"- **Where:** {where}.")
-        lines.append(f"- **Candidates tested:** {inc['candidates_tested']}.")
-        lines.append("")
-        if inc["inconclusive"]:
-            lines += ["**Inconclusive.** No candidate cause reaches the confidence bar"
-                      + (f"; the strongest is {inc['causes'][0]['change_event'] or inc['causes'][0]['feature']} "
-                         f"at {inc['causes'][0]['confidence']:.0%}." if inc["causes"] else "."), ""]
-        for k, cause in enumerate(inc["causes"], start=1):
-            label = cause["change_event"] or cause["feature"]
-            lines += [f"### Cause {k}: {cause['hypothesis']} — {label} ({cause['confidence']:.0%})", "",
-                      cause["summary"], ""]
-            lines += _evidence_lines(cause["evidence"], spec, rate)
-            if cause["remediation_tags"]:
-                lines += [f"Remediation tags: {', '.join(cause['remediation_tags'])}.", ""]
-        for note in inc["notes"]:
-            lines.append(f"> {note}")
-        if inc.get("recommendations_markdown"):
-            lines += ["", inc["recommendations_markdown"].strip(), ""]
-        lines.append("")
+        lines += _incident_lines(n, inc, ws)
     return "\n".join(lines)
 
 
-def _evidence_lines(ev: dict, spec, rate: bool) -> list[str]:
-    out = ["| test | result | supports |", "|---|---|---|"]
-    for name in ("timing", "scope", "did", "event_study", "placebo_time", "placebo_scope", "placebo_its", "shap"):
+def _where(inc: dict) -> str:
+    return units.scope_words(tuple(Slice.parse(k) for k in inc["measured_in"] if k != "*"))
+
+
+def _incident_lines(n: int, inc: dict, ws: Workspace) -> list[str]:
+    moved = ", ".join(f"{s['metric']} {'fell' if s['direction'] == 'down' else 'rose'}" for s in inc["symptoms"])
+    lines = [f"## {n}. {moved} ({inc['id']})", ""]
+    onset = onset_words(inc)
+    lines.append(f"- **When:** after {inc['onset_used']} (to {inc['end']}), against the baseline from "
+                 f"{inc['measured_from'] or inc['start']}" + (f"; {onset}" if onset else "") + ".")
+    volume = (f" — {inc['volume_per_day']:,.0f} {ws.records.noun}/day" if inc.get("volume_per_day") is not None
+              else "")
+    lines.append(f"- **Where:** {_where(inc)}{volume}. Shares: {shares_words(inc)}.")
+    lines += ["- **Symptoms** (one cause; the most affected first; in the scope above):", "",
+              "  | metric | before → after | change | 95% CI | standard errors | severity | change × volume |",
+              "  |---|---|---|---|---|---|---|"]
+    for s in inc["symptoms"]:
+        st = units.style(ws, ws.metric(s["metric"]))
+        ci = s["change_interval"]
+        lines.append(f"  | {s['metric']} | {_num(st, s['baseline'])} → {_num(st, s['current'])} | "
+                     f"{_chg(st, s['change'])} | {units.span(st, ci['low'], ci['high'])} | "
+                     f"{s['standard_errors']} | {s['severity']} | "
+                     f"{impact_words(st, s.get('impact_per_day'), ws.records.noun)} |")
+    lines.append("")
+    seen = ", ".join(f"{s['metric']} in {s['detected_in']}" for s in inc["symptoms"])
+    lines.append(f"- **First seen by the detector:** {seen} (q = {_fmt_p(inc['q_value'])} for {inc['metric']}).")
+    kept = len(inc["causes"])
+    lines.append(f"- **Candidates tested:** {inc['candidates_tested']}: {kept} listed as causes, "
+                 f"{len(inc.get('rejected') or [])} ruled out (below).")
+    lines.append("")
+    if inc["inconclusive"]:
+        lines += ["**Inconclusive.** No candidate cause reaches the confidence bar"
+                  + (f"; the strongest is {inc['causes'][0]['change_event'] or inc['causes'][0]['feature']} "
+                     f"at {inc['causes'][0]['confidence']:.0%}." if inc["causes"] else "."), ""]
+    spec = ws.metric(inc["metric"])
+    for k, cause in enumerate(inc["causes"], start=1):
+        label = cause["change_event"] or cause["feature"]
+        lines += [f"### Cause {k}: {cause['hypothesis']} — {label} ({cause['confidence']:.0%})", "",
+                  cause["summary"], ""]
+        lines += _evidence_lines(cause["evidence"], units.style(ws, spec))
+        if cause["remediation_tags"]:
+            lines += [f"Remediation tags: {', '.join(cause['remediation_tags'])}.", ""]
+    if inc.get("rejected"):
+        lines += ["### Candidates ruled out", "", "| candidate | kind | confidence | ruled out by | why |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {r['candidate']} | {r['kind']} | {r['confidence']:.1%} | {r['ruled_out_by']} | {r['reason']} |"
+                  for r in inc["rejected"]]
+        lines.append("")
+    for note in inc["notes"]:
+        lines.append(f"> {note}")
+    if inc.get("recommendations_markdown"):
+        lines += ["", inc["recommendations_markdown"].strip(), ""]
+    lines.append("")
+    return lines
+
+
+EVIDENCE_ORDER = ("timing", "scope", "did", "event_study", "placebo_time", "placebo_scope", "placebo_its", "shap")
+
+
+def _evidence_lines(ev: dict, st: units.Style) -> list[str]:
+    out = ["| test | result | decision rule, on these numbers | supports |", "|---|---|---|---|"]
+    for name in EVIDENCE_ORDER:
         e = ev.get(name)
         if e is None:
             continue
-        e = {**e.get("detail", {}), **{k: v for k, v in e.items() if k != "detail"}}
-        out.append(f"| {name} | {_evidence_text(name, e, spec, rate)} | {'yes' if e['supports'] else 'no'} |")
+        flat = {**e.get("detail", {}), **{k: v for k, v in e.items() if k != "detail"}}
+        rule = e.get("rule") or "—"
+        out.append(f"| {name} | {_evidence_text(name, flat, st)} | {rule} | {'yes' if e['supports'] else 'no'} |")
     return out + [""]
 
 
-def _evidence_text(name: str, e: dict, spec, rate: bool) -> str:
+def _evidence_text(name: str, e: dict, st: units.Style) -> str:
     if name == "timing":
         if e["effect"] is None:
             return e.get("reason", "n/a")
-        return (f"starts {e['effect']:+.1f} h from the change point ({e['change_point']}); "
-                f"p = {_fmt_p(e['p_value'])} under a uniformly timed change")
+        return f"{e.get('onset_statement', '')}; p = {_fmt_p(e['p_value'])} under a uniformly timed change"
     if name == "scope":
-        return (f"Jaccard {e['jaccard']:.2f} of affected traffic; covers {e['covers_regression']:.0%} of the "
-                f"regression, {e['regressed_share_of_scope']:.0%} of its scope regressed")
+        return (f"weighted Jaccard {e['weighted_jaccard']:.2f} of affected traffic; covers {e['covers_change']:.0%} of "
+                f"the change, {e['regressed_share_of_scope']:.0%} of its scope regressed")
     if not e.get("testable", True):
         return f"not testable: {e.get('reason')}"
     if name == "did":
         iv = e["interval"] or {}
-        return (f"{e.get('design')}: {_fmt_change(e['effect'], spec.unit, rate)} "
-                f"[{_fmt_change(iv.get('low'), spec.unit, rate)}, {_fmt_change(iv.get('high'), spec.unit, rate)}], "
+        return (f"{e.get('design')}: {_chg(st, e['effect'])} [{_chg(st, iv.get('low'))}, {_chg(st, iv.get('high'))}], "
                 f"p = {_fmt_p(e['p_value'])}, q = {_fmt_p(e.get('q_value'))}; {e['treated_units']} treated vs "
-                f"{e['control_units']} control units, "
-                f"{e['clusters']} clusters")
+                f"{e['control_units']} control units, {e['clusters']} clusters")
     if name == "event_study":
-        p = e.get("pretrend_p")
         lags = [x for x in e.get("periods", []) if x["k"] >= 0]
-        first = f"first period {_fmt_change(lags[0]['effect'], spec.unit, rate)}" if lags else "no lags"
-        return f"pre-trend p = {_fmt_p(p)}; {first}" if p is not None else first
+        first = f"first period after the change {_chg(st, lags[0]['effect'])}" if lags else "no periods after the change"
+        return f"pre-trend p = {_fmt_p(e.get('pretrend_p'))}; {first}"
     if name in ("placebo_time", "placebo_scope"):
-        zs = e.get("placebo_z", [])
-        return (f"real z = {e.get('real_z')}; {len(zs)} placebos, largest |z| = {max(map(abs, zs)) if zs else 0:.2f}; "
-                f"permutation p = {_fmt_p(e['p_value'])}")
+        iv = e["interval"] or {}
+        what = "dates with no change" if name == "placebo_time" else "slices the change did not reach"
+        n = len(e.get("placebo_z", []))
+        return (f"real effect {_chg(st, e['effect'])} (z = {e.get('real_z')}); {n} placebos at {what}: effects "
+                f"{_chg(st, iv.get('low'))} to {_chg(st, iv.get('high'))}, largest |z| = {e.get('largest_placebo_z')}")
     if name == "placebo_its":
-        return (f"jump {_fmt_change(e['effect'], spec.unit, rate)} at the change vs "
-                f"{len(e.get('placebo_jumps', []))} placebo days; permutation p = {_fmt_p(e['p_value'])}")
+        return (f"jump {_chg(st, e['effect'])} at the change vs {len(e.get('placebo_jumps', []))} placebo days "
+                f"({_chg(st, (e['interval'] or {}).get('low'))} to {_chg(st, (e['interval'] or {}).get('high'))})")
     if name == "shap":
         if not e.get("feature"):
             return e.get("reason", "no driver")
@@ -239,11 +350,13 @@ def _evidence_text(name: str, e: dict, spec, rate: bool) -> str:
         moved = ""
         if dist:
             if dist.get("level") is not None:
-                moved = (f"; share of {dist['level']} {dist['share_before']:.0%} → {dist['share_after']:.0%}")
+                moved = f"; share of {dist['level']} {dist['share_before']:.0%} → {dist['share_after']:.0%}"
             else:
                 moved = f"; mean {dist['before']:.4g} → {dist['after']:.4g}"
-            moved += f" (PSI {dist['psi']:.2f}, {dist['test']} p = {_fmt_p(dist['p_value'])})"
-        return f"{e['feature']} carries {e['share_of_change']:.0%} of the change by SHAP{moved}"
+        sizing = e.get("sample_sizing") or {}
+        sample = (f"; SHAP on {e['rows_before']:,} + {e['rows_after']:,} sampled records, sized for "
+                  f"±{sizing['target_half_width']:.0%} of the change" if sizing else "")
+        return f"{e['feature']} carries {e['share_of_change']:.0%} of the change{moved}{sample}"
     return json.dumps(e)[:200]
 
 

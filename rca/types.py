@@ -19,6 +19,12 @@ class Evidence:
     p_value: float | None
     supports: bool  # does it support the cause?
     detail: dict = field(default_factory=dict, compare=False, hash=False)
+    rule: str = field(default="", compare=False)  # the decision rule with the numbers it decided on, and the verdict
+
+
+def verdict(question: str, answer: bool, yes: str, no: str) -> str:
+    """A decision rule written out: ``"<question>? yes → <yes>"`` (or ``no → <no>``)."""
+    return f"{question}? {'yes' if answer else 'no'} → {yes if answer else no}"
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,36 @@ class Cause:
 
 
 @dataclass(frozen=True)
+class Rejected:
+    """A candidate cause that was tested and not kept, with the test that ruled it out."""
+
+    candidate: str  # the change-log event's name or the driver feature
+    kind: str  # "change" | "driver"
+    confidence: float
+    ruled_out_by: str  # the first test it failed (timing, scope, did, ...), or "confidence"
+    reason: str  # that test's decision rule with its numbers, or why the confidence was too low
+
+
+@dataclass(frozen=True)
+class ScopeChange:
+    """A metric before and after the onset in the incident's own scope (`rca.scoped`): the numbers a person
+    reads, with the change in standard errors (its severity) and the volume it touched."""
+
+    scope: tuple[Slice, ...]
+    baseline_start: datetime
+    onset: datetime
+    end: datetime
+    before: float
+    after: float
+    change: float
+    interval: Interval  # 95%, the time buckets as clusters
+    standard_errors: float  # |change| / its standard error
+    volume: float  # records in scope after the onset
+    per_day: float  # of them, per day
+    impact_per_day: float | None  # change × the metric's denominator per day (None for a composite: no unit)
+
+
+@dataclass(frozen=True)
 class Incident:
     """A regression with its ranked causes ("inconclusive" when ``causes`` is empty)."""
 
@@ -51,6 +87,10 @@ class Incident:
     scope: tuple[Slice, ...] | None = None  # where RCA looked: the meaningful localized slices, () = everything
     confirmation: Evidence | None = None  # does the regression's own change stand out from its series?
     dismissed: bool = False  # not confirmed and no cause: most likely a false alarm of the detector
+    symptoms: tuple["Incident", ...] = ()  # the other regressions its cause explains (`rca.grouping`)
+    rejected: tuple[Rejected, ...] = ()  # the candidates tested and not kept, each with what ruled it out
+    measured: ScopeChange | None = None  # before → after in its own scope (`rca.scoped`)
+    cause_key: str | None = None  # what groups it: ``change:<event>`` or ``driver:<feature>`` (None: no confirmed cause)
 
     @property
     def slices(self) -> tuple[Slice, ...]:
@@ -62,3 +102,8 @@ class Incident:
     @property
     def id(self) -> str:
         return self.regression.id
+
+    @property
+    def all_symptoms(self) -> tuple["Incident", ...]:
+        """Every regression of the incident, the most affected (its own) first."""
+        return (self, *self.symptoms)

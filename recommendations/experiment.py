@@ -205,8 +205,13 @@ def _primary(ws: Workspace, incident: Incident, rec: Recommendation, stats: Wind
         name = spec.name
     if spec.type != "composite":
         return name, notes
-    best, best_z = None, -1.0
     assert spec.weights is not None  # a composite always has its weights (workspace validation)
+    measured = [s.regression.metric for s in incident.symptoms if s.regression.metric in spec.weights]
+    if measured:  # the most affected symptom that a record can be judged on
+        notes.append(f"{name} is a composite; the test reads {measured[0]}, the most affected of the incident's "
+                     f"other symptoms among its components, and keeps {name} as a guardrail")
+        return measured[0], notes
+    best, best_z = None, -1.0
     for c in spec.weights:
         mi = rec.impact.metric(c)
         sd = stats.sd.get(c, float("nan"))
@@ -359,7 +364,7 @@ def _mean_size(ow: OpenWorkspace, cluster_sql: str, scope_where: str, end: datet
 
 def _guardrails(ws: Workspace, rec: Recommendation, primary: str, stats: WindowStats, settings: ExperimentSettings,
                 planned_per_arm: float, de: float) -> tuple[Guardrail, ...]:
-    """Every other metric, with the worsening that stops the test.
+    """Every other metric (so every other symptom of the incident), with the worsening that stops the test.
 
     The margin is the largest of: the tolerance (``guardrail_margin`` of the bad share of a rate —
     1 − p when higher is better — or of a mean's level); the smallest change the planned test can see

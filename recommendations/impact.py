@@ -35,6 +35,7 @@ from scipy.stats import t as student_t
 
 from data.slices import Slice
 from data.sources import OpenWorkspace
+from data.units import style
 from data.workspace import MetricSpec, Workspace
 from detection.types import Interval
 from rca.types import Cause
@@ -124,12 +125,13 @@ def evidence_estimate(cause: Cause, metric: str, incident_metric: str) -> Estima
 
 
 def metric_unit(ws: Workspace, m: MetricSpec) -> tuple[str, str]:
-    """(display unit of a change, unit of its per-day total). Rates and composites of rates: points."""
+    """(display unit of a change, unit of its per-day total), from `data.units.style`: a rate's change in pp,
+    a composite of rates' in points, a mean's or ratio's in its unit or currency."""
+    unit = style(ws, m).unit
     if m.type == "rate":
-        return "pts", "orders/day"
+        return unit, "orders/day"
     if m.type == "composite":
-        return ("pts" if all(ws.metric(c).type == "rate" for c in m.weights or {}) else (m.unit or "")), ""
-    unit = m.unit or ""
+        return unit, ""
     return unit, (f"{unit}/day" if unit else "per day")
 
 

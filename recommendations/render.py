@@ -43,9 +43,18 @@ def pm_summary(ws: Workspace, incident: Incident, recs: tuple[Recommendation, ..
     except KeyError:
         st = text.Style("mean", "")
     moved = "fell" if reg.direction == "down" else "rose"
-    where = "" if not reg.slice.filters else f" in {text.scope_words((reg.slice,))}"
-    first = (f"{text.label(reg.metric).capitalize()} {moved} from {text.value(st, reg.baseline)} to "
-             f"{text.value(st, reg.current)}{where} starting {reg.start:%b %d %H:%M}")
+    m = incident.measured  # before → after in the incident's own scope, from its onset (`rca.scoped`)
+    if m is not None:
+        where = "" if not any(s.filters for s in m.scope) else f" in {text.scope_words(m.scope)}"
+        first = (f"{text.label(reg.metric).capitalize()} {moved} from {text.value(st, m.before)} to "
+                 f"{text.value(st, m.after)}{where} starting {m.onset:%b %d %H:%M}")
+    else:
+        where = "" if not reg.slice.filters else f" in {text.scope_words((reg.slice,))}"
+        first = (f"{text.label(reg.metric).capitalize()} {moved} from {text.value(st, reg.baseline)} to "
+                 f"{text.value(st, reg.current)}{where} starting {reg.start:%b %d %H:%M}")
+    others = [s.regression.metric for s in incident.symptoms]
+    if others:
+        first += f" (the same cause moved {', '.join(text.label(o) for o in others)} too)"
     if not recs:
         para = (f"{first}. We could not pin the drop on one cause with enough certainty, so we are not "
                 "recommending a change yet; the next step is a closer look at the affected slices.")

@@ -123,9 +123,10 @@ def _summary(impact: Impact, p: MetricImpact, costs: list[CostLine], harms: tupl
             if c.money_per_day is not None:
                 what += f" (about {text.money(c.money_per_day, currency)} a day)"
             extra.append(f"It gives back what the change saved on {what}." if reverts else f"It costs {what}.")
-            if p.unit == "pts" and math.isfinite(p.gain) and p.gain > 0:
+            if p.unit in text.SCALED and math.isfinite(p.gain) and p.gain > 0:
                 per_point = abs(c.per_order) / (100 * p.gain)
-                extra.append(f"Each point of {text.label(p.metric)} costs {text.number(per_point)}"
+                point = "percentage point" if p.unit == "pp" else "point"
+                extra.append(f"Each {point} of {text.label(p.metric)} costs {text.number(per_point)}"
                              f"{' ' + ci.unit if ci.unit else ''} of {text.label(c.name)}.")
         elif c.money_per_day is None:
             extra.append(f"The cost of {text.label(c.name)} is not priced: declare "

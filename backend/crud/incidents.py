@@ -1,9 +1,10 @@
 """Incidents: dedup-upsert from the pipeline, list and filter, lifecycle, feedback, summaries.
 
-Dedup key: (workspace, metric, slice, window_start). A regression that arrives again, with the same key
-or a window overlapping an existing incident of the same metric and slice, updates that incident
-(window extended, numbers refreshed, ``seen_count`` + 1) instead of creating a new one; only new
-incidents are announced on webhooks.
+An incident is one cause with its symptoms (`rca.grouping`). Dedup key: the confirmed cause
+(``cause_key``) with an overlapping window; an incident without one, or seen before it had one, is
+matched by (workspace, metric, slice) with an overlapping window. A cause (or regression) that arrives
+again updates its incident (window extended, numbers and symptoms refreshed, ``seen_count`` + 1) instead
+of creating a new one; only new incidents are announced on webhooks.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ TRANSITIONS: dict[str, set[str]] = {
 # feedback label -> the status it moves an open or acknowledged incident to
 FEEDBACK_STATUS = {"confirmed": "acknowledged", "false_alarm": "dismissed", "expected_change": "dismissed"}
 SEVERITY_THRESHOLDS = ((0.20, "critical"), (0.10, "high"), (0.05, "medium"))
-PAYLOAD_KEYS = {"slices", "causes", "recommendations", "experiment_plan"}
+PAYLOAD_KEYS = {"slices", "causes", "recommendations", "experiment_plan", "symptoms", "measured_in", "shares_overlap",
+                "rejected"}
 
 
 def severity_of(relative_change: float | None) -> str:
-    """critical ≥ 20 %, high ≥ 10 %, medium ≥ 5 % relative change, else low."""
+    """For an ingested incident that carries no severity of its own (the engine grades every incident by its
+    change in standard errors): critical ≥ 20 %, high ≥ 10 %, medium ≥ 5 % relative change, else low."""
     if relative_change is None or not math.isfinite(relative_change):
         return "medium"
     size = abs(relative_change)
@@ -73,7 +76,9 @@ def public(inc: Incident) -> dict:
             "direction": inc.direction, "start": inc.window_start, "end": inc.window_end, "baseline": inc.baseline,
             "current": inc.current, "relative_change": inc.relative_change, "severity": inc.severity,
             "status": inc.status, "owner": inc.owner, "top_cause": inc.top_cause,
-            "top_confidence": inc.top_confidence, "first_seen_at": inc.first_seen_at,
+            "top_confidence": inc.top_confidence, "cause_key": inc.cause_key,
+            "symptom_metrics": list(inc.symptom_metrics or [inc.metric]), "scope": inc.scope,
+            "first_seen_at": inc.first_seen_at,
             "last_seen_at": inc.last_seen_at, "seen_count": inc.seen_count}
 
 
@@ -91,7 +96,8 @@ def detail(session: Session, inc: Incident) -> dict:
             "recommendations": payload.get("recommendations", []),
             "experiment_plan": payload.get("experiment_plan"),
             "recommendation_status": payload.get("recommendation_status"), "next_steps": payload.get("next_steps", []),
-            "feedback": list(feedback), "extra": extra}
+            "symptoms": payload.get("symptoms", []), "measured_in": payload.get("measured_in", []),
+            "shares_overlap": payload.get("shares_overlap"), "rejected": payload.get("rejected", []), "feedback": list(feedback), "extra": extra}
 
 
 @dataclass
@@ -133,16 +139,15 @@ def upsert(session: Session, ws: Workspace, items: Iterable[IncidentIn | dict], 
         rel = relative_change(baseline, current)
         top, confidence = _top_cause(item)
         payload = _payload(item)
-        existing = session.scalar(
-            sa.select(Incident).where(Incident.workspace_id == ws.id, Incident.metric == item.metric,
-                                      Incident.slice == slice_key, Incident.window_start <= end,
-                                      Incident.window_end >= start)
-            .order_by(Incident.window_start.desc()).limit(1))
+        symptoms = [s.metric for s in item.symptoms] or [item.metric]
+        scope = ";".join(item.measured_in) or None
+        existing = _existing(session, ws, item, slice_key, start, end)
         if existing is None:
             inc = Incident(workspace_id=ws.id, external_id=item.id, metric=item.metric, slice=slice_key,
                            direction=item.direction, window_start=start, window_end=end, baseline=baseline,
                            current=current, relative_change=rel, severity=item.severity or severity_of(rel),
                            status="open", notes="", top_cause=top, top_confidence=confidence, payload=payload,
+                           cause_key=item.cause_key, symptom_metrics=symptoms, scope=scope,
                            run_id=run_id, seen_count=1, first_seen_at=now, last_seen_at=now)
             session.add(inc)
             session.flush()
@@ -156,6 +161,10 @@ def upsert(session: Session, ws: Workspace, items: Iterable[IncidentIn | dict], 
         existing.baseline, existing.current, existing.relative_change = baseline, current, rel
         existing.severity = item.severity or severity_of(rel)
         existing.top_cause, existing.top_confidence = top, confidence
+        existing.metric, existing.slice = item.metric, slice_key  # the most affected symptom may change
+        existing.cause_key = item.cause_key or existing.cause_key
+        existing.symptom_metrics = symptoms
+        existing.scope = scope
         existing.payload = payload
         existing.run_id = run_id or existing.run_id
         existing.seen_count += 1
@@ -168,6 +177,21 @@ def upsert(session: Session, ws: Workspace, items: Iterable[IncidentIn | dict], 
                          {k: before[k] for k in changed}, {k: after[k] for k in changed})
         result.updated.append(existing)
     return result
+
+
+def _existing(session: Session, ws: Workspace, item: IncidentIn, slice_key: str, start: datetime,
+              end: datetime) -> Incident | None:
+    """The stored incident ``item`` updates: the same cause over an overlapping window, else the same metric
+    and slice over an overlapping window (an incident without a cause, or stored before it had one)."""
+    overlapping = (Incident.workspace_id == ws.id, Incident.window_start <= end, Incident.window_end >= start)
+    if item.cause_key is not None:
+        same = session.scalar(sa.select(Incident).where(*overlapping, Incident.cause_key == item.cause_key)
+                              .order_by(Incident.window_start.desc()).limit(1))
+        if same is not None:
+            return same
+    return session.scalar(sa.select(Incident).where(*overlapping, Incident.metric == item.metric,
+                                                    Incident.slice == slice_key)
+                          .order_by(Incident.window_start.desc()).limit(1))
 
 
 def _naive(ts: datetime) -> datetime:
@@ -204,8 +228,9 @@ def _filters(workspace_id: int | None, metric: str | None, status: str | None, s
 LIST_COLUMNS = (Incident.id, Incident.workspace_id, Incident.metric, Incident.slice, Incident.direction,
                 Incident.window_start.label("start"), Incident.window_end.label("end"), Incident.baseline,
                 Incident.current, Incident.relative_change, Incident.severity, Incident.status, Incident.owner,
-                Incident.top_cause, Incident.top_confidence, Incident.first_seen_at, Incident.last_seen_at,
-                Incident.seen_count)
+                Incident.top_cause, Incident.top_confidence, Incident.cause_key, Incident.symptom_metrics,
+                Incident.scope,
+                Incident.first_seen_at, Incident.last_seen_at, Incident.seen_count)
 
 
 def list_incidents(session: Session, *, workspace_id: int | None = None, metric: str | None = None,
@@ -217,7 +242,10 @@ def list_incidents(session: Session, *, workspace_id: int | None = None, metric:
     result = session.execute(sa.select(*LIST_COLUMNS).where(*filters)
                              .order_by(Incident.window_start.desc(), Incident.id.desc()).limit(limit).offset(offset))
     keys = list(result.keys())
-    return [dict(zip(keys, row)) for row in result.all()], count
+    rows = [dict(zip(keys, row)) for row in result.all()]
+    for row in rows:  # an incident stored before incidents were grouped by cause is its own only symptom
+        row["symptom_metrics"] = list(row["symptom_metrics"] or [row["metric"]])
+    return rows, count
 
 
 def summary(session: Session, *, workspace_id: int | None = None, since: datetime | None = None) -> dict:

@@ -15,6 +15,7 @@ from backend.models import Workspace
 from data.changes import ChangeEvent, load_change_events
 from data.paths import PathGuard
 from data.sources import OpenWorkspace, open_workspace
+from data.units import style
 from data.workspace import load_workspace
 from metrics.cube import CubeInfo
 
@@ -26,13 +27,9 @@ def public(ws: Workspace) -> dict:
 
 
 def display_unit(spec, m) -> str | None:
-    """The metric's declared unit; a composite of rates, which has none, is on its rates' 0–100 scale and
-    moves in points ("pts"), as the recommendations stage writes it (`recommendations.text.style`)."""
-    if m.unit:
-        return m.unit
-    if m.type == "composite" and m.weights and all(spec.metric(c).type == "rate" for c in m.weights):
-        return "pts"
-    return None
+    """The unit a metric's changes are written in (`data.units.style`, as every report writes them): "pp"
+    for a rate, "pts" for a composite of rates (on their 0–100 scale), else its declared unit or currency."""
+    return style(spec, m).unit or None
 
 
 def describe(ow: OpenWorkspace) -> dict:

@@ -11,10 +11,12 @@ from backend.models.base import Base, JSONType, utcnow
 
 
 class Incident(Base):
-    """A regression of one metric in one slice over a window; ``payload`` is the incidents.json entry.
+    """One cause's regressions over a window (`rca.grouping`): ``metric`` and ``slice`` are its most
+    affected symptom's, ``symptom_metrics`` every symptom's metric; ``payload`` is the incidents.json entry.
 
-    The dedup key is (workspace, metric, slice, window_start): a re-run that sees the same regression
-    (same key, or an overlapping window of the same metric and slice) updates this row.
+    The dedup key is the confirmed cause (``cause_key``) with an overlapping window; without a cause,
+    (workspace, metric, slice, window_start): a re-run that sees the same cause (or the same regression:
+    an overlapping window of the same metric and slice) updates this row.
     """
 
     __tablename__ = "incident"
@@ -26,6 +28,7 @@ class Incident(Base):
         sa.Index("ix_incident_metric", "metric", "window_start"),
         sa.Index("ix_incident_severity", "severity", "window_start"),
         sa.Index("ix_incident_workspace_metric", "workspace_id", "metric", "slice"),
+        sa.Index("ix_incident_workspace_cause", "workspace_id", "cause_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,6 +48,9 @@ class Incident(Base):
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     top_cause: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
     top_confidence: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    cause_key: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    symptom_metrics: Mapped[list] = mapped_column(JSONType, default=list)
+    scope: Mapped[str | None] = mapped_column(sa.String(1000), nullable=True)  # where the figures are measured
     run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("run.id", ondelete="SET NULL"), nullable=True)
     seen_count: Mapped[int] = mapped_column(default=1)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -62,7 +68,8 @@ class Incident(Base):
 
     @property
     def dedup_key(self) -> str:
-        return f"{self.workspace_id}:{self.metric}:{self.slice}:{self.window_start.isoformat()}"
+        what = self.cause_key if self.cause_key is not None else f"{self.metric}:{self.slice}"
+        return f"{self.workspace_id}:{what}:{self.window_start.isoformat()}"
 
 
 class Feedback(Base):

@@ -33,6 +33,56 @@ class CauseIn(BaseModel):
     evidence: dict[str, Any] = Field(default_factory=dict)
 
 
+class ChangeInterval(BaseModel):
+    """A 95% interval of a change, in the metric's units."""
+
+    low: float | None
+    high: float | None
+
+
+class Symptom(BaseModel):
+    """One regression that the incident's cause explains: a metric that moved, with its own numbers."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    id: str = Field(max_length=200, description="The regression's id")
+    metric: str = Field(min_length=1, max_length=200)
+    direction: Literal["up", "down"]
+    good: Literal["up", "down"] | None = None
+    unit: str | None = None
+    start: datetime
+    end: datetime
+    onset: datetime | None = None
+    baseline: float | None = None
+    current: float | None = None
+    change: float | None = None
+    change_interval: ChangeInterval | None = None
+    relative_change: float | None = None
+    measured_in: list[str] = Field(default_factory=list, description=(
+        "The slices baseline, current and change are measured in: the incident's own scope (* = everything)"))
+    measured_from: datetime | None = Field(default=None, description="Start of the baseline window")
+    onset_used: datetime | None = Field(default=None, description="Baseline before it, current from it")
+    volume_per_day: float | None = Field(default=None, description="Records in the scope per day after the onset")
+    impact_per_day: float | None = Field(default=None, description=(
+        "change × the records the metric counts, per day: for a rate, records whose outcome flipped"))
+    q_value: float | None = None
+    standard_errors: float | None = Field(default=None, description="|change| over its standard error")
+    severity: Severity = Field(description="From standard_errors: critical ≥ 20, high ≥ 10, medium ≥ 5, else low")
+    detected_in: str = Field(max_length=1000, description="The slice where the detector saw it")
+
+
+class RejectedCandidate(BaseModel):
+    """A candidate cause that was tested and not kept, with the test that ruled it out."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    candidate: str = Field(description="The change-log event's name or the driver feature")
+    kind: Literal["change", "driver"]
+    confidence: float
+    ruled_out_by: str = Field(description="The first test it failed (timing, scope, did, …), or confidence")
+    reason: str = Field(description="That test's decision rule with its numbers")
+
+
 class NextStep(BaseModel):
     """A check for an inconclusive incident: what to look at, and which data would decide it."""
 
@@ -59,6 +109,16 @@ class IncidentIn(IncidentBase):
 
     id: str | None = Field(default=None, max_length=200)
     severity: Severity | None = None
+    cause_key: str | None = Field(default=None, max_length=500, description=(
+        "The confirmed cause the incident groups on (change:<event> or driver:<feature>): the dedup key "
+        "with the window; null without a confirmed cause (then metric and slice are)"))
+    symptoms: list[Symptom] = Field(default_factory=list, description=(
+        "Every regression the cause explains, the most affected (this incident's metric) first"))
+    measured_in: list[str] = Field(default_factory=list, description=(
+        "The slices baseline and current are measured in (the incident's own scope); empty: the detector's slice"))
+    shares_overlap: bool | None = Field(default=None, description=(
+        "Do the localized slices overlap (then their shares of the change do not add up to 100%)?"))
+    rejected: list[RejectedCandidate] = Field(default_factory=list, description="Candidates tested and ruled out")
     slices: list[SliceShare] = Field(default_factory=list)
     causes: list[CauseIn] = Field(default_factory=list)
     recommendations: list[dict[str, Any]] = Field(default_factory=list)
@@ -89,6 +149,10 @@ class IncidentPublic(ORMModel):
     owner: str | None
     top_cause: str | None
     top_confidence: float | None
+    cause_key: str | None = None
+    symptom_metrics: list[str] = Field(default_factory=list, description="The metrics of its symptoms, most affected first")
+    scope: str | None = Field(default=None, description=(
+        "Where baseline and current are measured: the incident's own scope, slices joined by ';' (* = everything)"))
     first_seen_at: datetime
     last_seen_at: datetime
     seen_count: int
@@ -114,6 +178,10 @@ class IncidentDetail(IncidentPublic):
     experiment_plan: dict[str, Any] | None
     recommendation_status: RecommendationStatus | None = None
     next_steps: list[NextStep]
+    symptoms: list[Symptom] = Field(default_factory=list)
+    measured_in: list[str] = Field(default_factory=list)
+    shares_overlap: bool | None = None
+    rejected: list[RejectedCandidate] = Field(default_factory=list)
     feedback: list[FeedbackPublic]
     extra: dict[str, Any] = Field(description="Any other keys of the incidents.json entry, unchanged")
 

@@ -692,6 +692,7 @@ records:
   dimensions: [region, store_id, category, basket_bucket, channel]
   features: [courier_supply_ratio, prep_minutes, batching_threshold, oos_rate, eta_model, platform]
   entity: customer_id
+  noun: orders
 changes:
   path: change_events.csv
 metrics:
@@ -699,9 +700,9 @@ metrics:
   - {name: item_accuracy, type: rate, expr: "item_accurate", good: up}
   - {name: cancellation_rate, type: rate, expr: "cancelled", good: down}
   - {name: support_rate, type: rate, expr: "support_contact", good: down}
-  - {name: refund_per_order, type: ratio, numerator: "refund_amount", denominator: "1", good: down}
-  - {name: avg_delivery_minutes, type: mean, expr: "delivery_minutes", good: down}
-  - {name: courier_minutes_per_order, type: mean, expr: "courier_minutes", good: down, role: efficiency}
+  - {name: refund_per_order, type: ratio, numerator: "refund_amount", denominator: "1", good: down, currency: USD}
+  - {name: avg_delivery_minutes, type: mean, expr: "delivery_minutes", good: down, unit: min}
+  - {name: courier_minutes_per_order, type: mean, expr: "courier_minutes", good: down, role: efficiency, unit: min}
   - {name: cx_score, type: composite, weights: {on_time_rate: 0.4, item_accuracy: 0.3, cancellation_rate: 0.15, support_rate: 0.15}, good: up}
 """
 

@@ -39,7 +39,7 @@ from data.slices import Slice
 from detection.types import Interval
 from rca.measures import Measures
 from rca.panel import Panel, hours_since_epoch
-from rca.types import Evidence
+from rca.types import Evidence, verdict
 
 
 @dataclass(frozen=True)
@@ -266,6 +266,9 @@ def did_evidence(fit: DidFit | None, reason: str | None, sign: float, design: di
         return Evidence("did", float("nan"), None, None, False, {"testable": False, "reason": reason, **design})
     rel = fit.effect / fit.treated_pre_mean if fit.treated_pre_mean else float("nan")
     supports = fit.p_value < 0.05 and np.sign(fit.effect) == sign
+    direction = "up" if sign > 0 else "down"
+    rule = verdict(f"DiD p = {fit.p_value:.2g} < 0.05 and the effect goes {direction} like the regression "
+                   f"(z = {fit.z:.2f})", bool(supports), "the change moved the metric", "no effect shown")
     return Evidence(
         "did", float(fit.effect), fit.interval, float(fit.p_value), bool(supports),
         {"testable": True, "z": round(fit.z, 3), "z_in_direction": round(fit.z * sign, 3), "relative_effect": rel, "treated_pre_mean": fit.treated_pre_mean,
@@ -273,7 +276,7 @@ def did_evidence(fit: DidFit | None, reason: str | None, sign: float, design: di
          "treated_clusters": fit.treated_clusters, "cells": fit.cells,
          "standard_errors": "cluster-robust by unit (CR1)"
          + ("; few treated clusters: CR1 understates the uncertainty, see the placebo-scope permutation p"
-            if fit.treated_clusters < 10 else ""), **design})
+            if fit.treated_clusters < 10 else ""), **design}, rule)
 
 
 def event_study_evidence(fit: DidFit | None, reason: str | None, sign: float) -> Evidence:
@@ -288,6 +291,12 @@ def event_study_evidence(fit: DidFit | None, reason: str | None, sign: float) ->
     lead_ratio = (max(abs(b) for _, b, _ in leads) / abs(fit.effect)) if leads and fit.effect else 0.0
     violated = p is not None and p < 0.01 and lead_ratio > 0.5
     supports = not violated and bool(lags) and np.sign(fit.effect) == sign
+    shown = "n/a" if p is None else f"{p:.2g}"
+    rule = (verdict(f"pre-trend p = {shown} < 0.01 and largest lead = {lead_ratio:.2f} × the effect > 0.5",
+                    bool(violated), "parallel trends rejected: does not support",
+                    "parallel trends not rejected") +
+            ("" if violated else f"; lags in the regression's direction? {'yes' if supports else 'no'} → "
+                                 f"{'supports' if supports else 'does not support'}"))
     return Evidence(
         "event_study", float(fit.effect), None, p, bool(supports),
         {"testable": True, "periods": [{"k": k, "effect": b, "low": b - 1.96 * s, "high": b + 1.96 * s}
@@ -295,4 +304,4 @@ def event_study_evidence(fit: DidFit | None, reason: str | None, sign: float) ->
          "pretrend_p": p, "largest_lead_to_effect": round(lead_ratio, 4), "pretrend_violated": bool(violated),
          "treated_clusters": fit.treated_clusters,
          "note": "k = periods since the change (k = -1 is the reference); leads test parallel trends; a pre-trend "
-                 "counts when p < 0.01 and the largest lead exceeds half the average effect"})
+                 "counts when p < 0.01 and the largest lead exceeds half the average effect"}, rule)

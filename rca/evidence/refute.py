@@ -28,7 +28,7 @@ from detection.types import Interval
 from rca.evidence.did import Cohort, DidFit, Untestable, fit_did
 from rca.measures import Measures
 from rca.panel import Panel, hours_since_epoch
-from rca.types import Evidence
+from rca.types import Evidence, verdict
 
 
 def _permutation_p(real_z: float, placebo_z: list[float]) -> float:
@@ -59,12 +59,20 @@ def placebo_time_evidence(panel: Panel, measures: Measures, metric: str, cohorts
     # the real effect must beat every placebo; a significant placebo refutes it unless the real effect
     # dwarfs it (at least twice the largest placebo |z|: day-level noise, not the same effect earlier)
     largest = max(abs(z) for z in zs)
-    supports = p <= 1.0 / (1 + len(zs)) + 1e-9 and (not significant or abs(real.z) >= 2 * largest)
+    beats = p <= 1.0 / (1 + len(zs)) + 1e-9
+    supports = beats and (not significant or abs(real.z) >= 2 * largest)
+    rule = verdict(f"|real z| = {abs(real.z):.2f} above all {len(zs)} placebo-time |z| (largest {largest:.2f}; "
+                   f"permutation p = {p:.2g}, the smallest {len(zs)} placebos allow is {1 / (1 + len(zs)):.2g})"
+                   + (f" and, with {len(significant)} significant placebo(s), at least twice the largest"
+                      if significant else ""), bool(supports),
+                   "no effect before the change: not refuted", "an effect as large at dates with no change: refuted")
     return Evidence(
-        "placebo_time", round(real.z, 3), Interval(float(min(effects)), float(max(effects))), p, bool(supports),
+        "placebo_time", float(real.effect), Interval(float(min(effects)), float(max(effects))), p, bool(supports),
         {"testable": True, "placebo_periods_back": used, "placebo_z": [round(z, 3) for z in zs],
-         "placebo_effects": effects, "real_z": round(real.z, 3), "significant_placebos": len(significant),
-         "interval_is": "range of placebo effects"})
+         "placebo_effects": effects, "real_z": round(real.z, 3), "largest_placebo_z": round(largest, 3),
+         "significant_placebos": len(significant),
+         "effect_is": "the real DiD effect, in the metric's units",
+         "interval_is": "range of the placebo effects, in the metric's units"}, rule)
 
 
 def _scope_key(scope: tuple[Slice, ...]) -> tuple[str, ...] | None:
@@ -135,10 +143,18 @@ def placebo_scope_evidence(panel: Panel, measures: Measures, metric: str, cohort
     p = _permutation_p(real.z, zs)
     beaten = sum(abs(z) >= abs(real.z) for z in zs)
     supports = beaten == 0
+    largest = max(abs(z) for z in zs)
+    rule = verdict(f"no placebo scope moves as much as the real one (|real z| = {abs(real.z):.2f}; {beaten} of "
+                   f"{len(zs)} placebo |z| as large, largest {largest:.2f}; permutation p = {p:.2g}, the smallest "
+                   f"{len(zs)} placebos allow is {1 / (1 + len(zs)):.2g})", bool(supports),
+                   "the effect is specific to the change's scope: not refuted",
+                   "untouched slices moved as much: refuted")
     return Evidence(
-        "placebo_scope", round(real.z, 3), Interval(float(min(effects)), float(max(effects))), p, bool(supports),
+        "placebo_scope", float(real.effect), Interval(float(min(effects)), float(max(effects))), p, bool(supports),
         {"testable": True, "placebos": len(zs), "placebo_z": [round(z, 3) for z in zs], "real_z": round(real.z, 3),
-         "placebos_as_large": beaten, "interval_is": "range of placebo effects"})
+         "largest_placebo_z": round(largest, 3), "placebos_as_large": beaten, "placebo_effects": effects,
+         "effect_is": "the real DiD effect, in the metric's units",
+         "interval_is": "range of the placebo effects, in the metric's units"}, rule)
 
 
 def placebo_its_evidence(values: np.ndarray, hours: np.ndarray, t0: int, sign: float, width_h: int = 24,
@@ -163,9 +179,12 @@ def placebo_its_evidence(values: np.ndarray, hours: np.ndarray, t0: int, sign: f
                         {"testable": False, "reason": "not enough series around the change for placebo times"})
     p = (1 + sum(abs(j) >= abs(real) for j in placebo)) / (1 + len(placebo))
     supports = real * sign > 0 and all(abs(j) < abs(real) for j in placebo)
+    rule = verdict(f"the jump at the change is in the regression's direction and larger than all {len(placebo)} "
+                   f"placebo-day jumps (permutation p = {p:.2g})", bool(supports),
+                   "it stands out from the series' own ups and downs: not refuted", "it does not stand out: refuted")
     return Evidence("placebo_its", real, Interval(min(placebo), max(placebo)), p, bool(supports),
                     {"testable": True, "jump": real, "placebo_jumps": placebo, "window_hours": width_h,
-                     "interval_is": "range of placebo jumps"})
+                     "interval_is": "range of placebo jumps"}, rule)
 
 
 def confirmation_evidence(values: np.ndarray, weights: np.ndarray, hours: np.ndarray, onset_hour: int, sign: float,
@@ -198,8 +217,11 @@ def confirmation_evidence(values: np.ndarray, weights: np.ndarray, hours: np.nda
     p = (1 + larger) / (1 + len(placebo))
     # a step stands out when at most 3% of the other splits jump as much (none, with few splits)
     confirmed = real * sign > 0 and larger <= int(0.03 * len(placebo))
+    rule = verdict(f"the jump at the change point is in the regression's direction and at most "
+                   f"{int(0.03 * len(placebo))} of {len(placebo)} other splits (3%) jump as much ({larger} do; "
+                   f"p = {p:.2g})", bool(confirmed), "confirmed", "not confirmed")
     return Evidence("confirmation", real, Interval(min(placebo), max(placebo)), p, bool(confirmed),
                     {"testable": True, "jump": real, "placebo_splits": len(placebo), "as_large": larger,
                      "window_hours": width_h,
                      "interval_is": "range of the jumps at the other splits",
-                     "note": "the regression's own change against the series' ordinary ups and downs"})
+                     "note": "the regression's own change against the series' ordinary ups and downs"}, rule)

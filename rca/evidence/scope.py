@@ -17,7 +17,7 @@ from data.slices import Slice
 from data.sources import OpenWorkspace, quote
 from rca.measures import scope_predicate, slice_predicate
 from rca.panel import Panel, hours_since_epoch
-from rca.types import Evidence
+from rca.types import Evidence, verdict
 
 
 @dataclass(frozen=True)
@@ -74,13 +74,16 @@ def scope_evidence(counts: Overlap, scope: tuple[Slice, ...], focus: tuple[Slice
     else:
         weighted = reach
     weighted_j = 1.0 / (1.0 / weighted + 1.0 / precision - 1.0) if weighted > 0 and precision > 0 else 0.0
+    rule = verdict(f"weighted Jaccard of affected traffic = {weighted_j:.2f} ≥ 0.5 (covers {weighted:.0%} of the "
+                   f"change, {precision:.0%} of the candidate's scope regressed)", weighted_j >= 0.5,
+                   "the scopes match", "the scopes do not match")
     return Evidence(
         "scope", round(weighted_j, 4), None, None, bool(weighted_j >= 0.5),
         {"jaccard": round(jaccard, 4), "weighted_jaccard": round(weighted_j, 4), "covers_regression": round(reach, 4),
          "covers_change": round(weighted, 4), "regressed_share_of_scope": round(precision, 4),
          "candidate_scope": ";".join(s.key for s in scope) if scope else "*",
          "localized": ";".join(s.key for s in focus) if focus else "*",
-         "records": {"candidate": in_scope, "localized": in_focus, "both": both}})
+         "records": {"candidate": in_scope, "localized": in_focus, "both": both}}, rule)
 
 
 def panel_overlaps(panel: Panel, start: datetime, end: datetime, focus: tuple[Slice, ...],

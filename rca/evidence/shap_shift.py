@@ -30,7 +30,7 @@ from scipy import stats
 from data.sources import OpenWorkspace, quote
 from detection.types import Interval
 from rca.measures import Measures
-from rca.types import Evidence
+from rca.types import Evidence, verdict
 
 HOUR_INPUT = "_hour_of_day"
 
@@ -170,40 +170,73 @@ class Shift:
     delta_model: float  # Σ Δφ
     n_before: int
     n_after: int
+    share_low: np.ndarray | None = None  # bootstrap 95% interval of each input's share Δφ / Δy (both resampled)
+    share_high: np.ndarray | None = None
+    precision_target: float = float("nan")  # the 95% half-width of the leading share the sample was sized for
+    precision: float = float("nan")  # the half-width reached (of the change; 0.05 = ±5% of it)
+    pilot_rows: int = 0  # records per window of the pilot that sized the sample
+    max_rows: int = 0  # the cap on records per window (TreeSHAP's cost)
 
     def share(self, name: str) -> float:
         j = self.inputs.index(name)
         return float(self.delta_phi[j] / self.delta_y) if self.delta_y else 0.0
 
 
-def attribution_shift(att: Attribution, before: np.ndarray, after: np.ndarray, seed: int = 0,
-                      boot: int = 200, rows_per_side: int = 1500) -> Shift | None:
-    """Δ mean SHAP per input between rows ``before`` and ``after`` (boolean masks), on at most
-    ``rows_per_side`` records each (a random subset), with bootstrap intervals."""
+def attribution_shift(att: Attribution, before: np.ndarray, after: np.ndarray, seed: int = 0, boot: int = 200,
+                      precision: float = 0.05, pilot: int = 500, max_rows: int = 8_000) -> Shift | None:
+    """Δ mean SHAP per input between rows ``before`` and ``after`` (boolean masks), with bootstrap intervals,
+    on a random subset per window sized for a stated precision.
+
+    A pilot of ``pilot`` records per window gives the bootstrap 95% half-width h of the leading input's share
+    of the change (the input with the largest |Δφ|; Δφ and Δy resampled together); a mean's standard error
+    falls as 1/√n, so n = pilot · (h / ``precision``)² records per window make that interval ± ``precision`` of the
+    change (the sample size for a given margin of error, Cochran 1977, *Sampling Techniques*, §4.4), capped
+    by ``max_rows`` (TreeSHAP's cost) and by what the sample holds. The size, the target and the precision
+    reached are returned with the shift.
+    """
     rng = np.random.default_rng(seed)
     usable = att.weight > 0
-    b = np.flatnonzero(before & usable)
-    a = np.flatnonzero(after & usable)
+    b = rng.permutation(np.flatnonzero(before & usable))
+    a = rng.permutation(np.flatnonzero(after & usable))
     if len(b) < 30 or len(a) < 30:
         return None
-    if len(b) > rows_per_side:
-        b = np.sort(rng.choice(b, rows_per_side, replace=False))
-    if len(a) > rows_per_side:
-        a = np.sort(rng.choice(a, rows_per_side, replace=False))
-    phi_b, phi_a = att.explain(b), att.explain(a)
-    wb, wa = att.weight[b], att.weight[a]
-    mean_b, mean_a = np.average(phi_b, axis=0, weights=wb), np.average(phi_a, axis=0, weights=wa)
-    d = mean_a - mean_b
-    d_abs = np.average(np.abs(phi_a), axis=0, weights=wa) - np.average(np.abs(phi_b), axis=0, weights=wb)
-    ib = rng.integers(0, len(b), (boot, len(b)))
-    ia = rng.integers(0, len(a), (boot, len(a)))
-    reps = np.empty((boot, phi_b.shape[1]))
-    for r in range(boot):
-        reps[r] = (np.average(phi_a[ia[r]], axis=0, weights=wa[ia[r]])
-                   - np.average(phi_b[ib[r]], axis=0, weights=wb[ib[r]]))
-    spread = reps.std(axis=0)
-    dy = float(np.average(att.target[a], weights=wa) - np.average(att.target[b], weights=wb))
-    return Shift(att.inputs, d, d_abs, d - 1.96 * spread, d + 1.96 * spread, dy, float(d.sum()), len(b), len(a))
+
+    def measure(nb: int, na: int) -> tuple:
+        rb, ra = np.sort(b[:nb]), np.sort(a[:na])
+        phi_b, phi_a = att.explain(rb), att.explain(ra)
+        wb, wa = att.weight[rb], att.weight[ra]
+        yb, ya = att.target[rb], att.target[ra]
+        d = np.average(phi_a, axis=0, weights=wa) - np.average(phi_b, axis=0, weights=wb)
+        d_abs = np.average(np.abs(phi_a), axis=0, weights=wa) - np.average(np.abs(phi_b), axis=0, weights=wb)
+        ib = rng.integers(0, len(rb), (boot, len(rb)))
+        ia = rng.integers(0, len(ra), (boot, len(ra)))
+        reps = np.empty((boot, phi_b.shape[1]))
+        dys = np.empty(boot)
+        for r in range(boot):
+            reps[r] = (np.average(phi_a[ia[r]], axis=0, weights=wa[ia[r]])
+                       - np.average(phi_b[ib[r]], axis=0, weights=wb[ib[r]]))
+            dys[r] = np.average(ya[ia[r]], weights=wa[ia[r]]) - np.average(yb[ib[r]], weights=wb[ib[r]])
+        dy = float(np.average(ya, weights=wa) - np.average(yb, weights=wb))
+        # the share Δφ_j / Δy with both resampled together: the sample's own Δy is noisy too
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shares = reps / dys[:, None]
+        shares[~np.isfinite(shares)] = np.nan  # a resample with no change at all has no share
+        if np.isnan(shares).all():
+            low = high = np.full(shares.shape[1], np.nan)
+        else:
+            low, high = np.nanpercentile(shares, 2.5, axis=0), np.nanpercentile(shares, 97.5, axis=0)
+        lead = int(np.argmax(np.abs(d)))
+        return d, d_abs, reps.std(axis=0), dy, low, high, float((high[lead] - low[lead]) / 2), len(rb), len(ra)
+
+    n0 = min(pilot, len(b), len(a))
+    d, d_abs, spread, dy, low, high, reached, nb, na = measure(min(pilot, len(b)), min(pilot, len(a)))
+    if np.isfinite(reached) and reached > precision:
+        need = int(np.ceil(n0 * (reached / precision) ** 2))
+        grown = min(need, max_rows, len(b)), min(need, max_rows, len(a))
+        if grown[0] > nb or grown[1] > na:
+            d, d_abs, spread, dy, low, high, reached, nb, na = measure(*grown)
+    return Shift(att.inputs, d, d_abs, d - 1.96 * spread, d + 1.96 * spread, dy, float(d.sum()), nb, na,
+                 low, high, precision, reached, n0, max_rows)
 
 
 def psi(before: np.ndarray, after: np.ndarray, categorical: bool, bins: int = 10) -> float:
@@ -288,7 +321,9 @@ def shap_evidence(feature: str | None, shift: Shift | None, dist: DistributionSh
     j = shift.inputs.index(feature)
     share = shift.share(feature)
     lo, hi = shift.low[j], shift.high[j]
-    if shift.delta_y:
+    if shift.share_low is not None and shift.share_high is not None and shift.delta_y:
+        lo_s, hi_s = float(shift.share_low[j]), float(shift.share_high[j])
+    elif shift.delta_y:
         lo_s, hi_s = sorted((lo / shift.delta_y, hi / shift.delta_y))
     else:
         lo_s, hi_s = 0.0, 0.0
@@ -296,11 +331,23 @@ def shap_evidence(feature: str | None, shift: Shift | None, dist: DistributionSh
     p = float(2 * stats.norm.sf(abs(shift.delta_phi[j]) / se))
     order = np.argsort(-np.abs(shift.delta_phi))[:5]
     supports = share >= 0.25 and lo_s > 0 and (dist is None or dist.shifted)
+    moved = "" if dist is None else (f" and its own distribution shifted ({dist.test} p = {dist.p_value:.2g}, "
+                                     f"PSI {dist.psi:.2f})")
+    rule = verdict(f"{feature} carries {share:.0%} ≥ 25% of the change (95% interval {lo_s:.0%} to {hi_s:.0%}, "
+                   f"above 0){moved}, on {shift.n_before:,} sampled records before and {shift.n_after:,} after "
+                   f"(sized for ±{shift.precision_target:.0%} of the change, at most {shift.max_rows:,} per window; "
+                   f"reached ±{shift.precision:.1%})",
+                   bool(supports), "the driver explains the change", "the driver does not explain the change")
     detail = {
         "feature": feature, "scope": scope_label, "share_of_change": round(share, 4),
         "delta_mean_shap": float(shift.delta_phi[j]), "delta_mean_abs_shap": float(shift.delta_abs_phi[j]),
         "observed_change": shift.delta_y, "model_change": shift.delta_model, "rows_before": shift.n_before,
-        "rows_after": shift.n_after, "model_r2": None if r2 is None else round(r2, 4),
+        "rows_after": shift.n_after, "sample_sizing": {
+            "pilot_rows": shift.pilot_rows, "target_half_width": shift.precision_target,
+            "reached_half_width": None if not np.isfinite(shift.precision) else round(shift.precision, 4),
+            "max_rows": shift.max_rows,
+            "rule": "rows per window = pilot × (pilot half-width of the leading share's 95% interval / target)², "
+                    f"at most {shift.max_rows:,} (TreeSHAP's cost) and at most what the sample holds"}, "model_r2": None if r2 is None else round(r2, 4),
         "top_inputs": [{"input": shift.inputs[i], "delta_shap": float(shift.delta_phi[i])} for i in order],
         "interval_is": "bootstrap 95% interval of the share",
     }
@@ -308,4 +355,4 @@ def shap_evidence(feature: str | None, shift: Shift | None, dist: DistributionSh
         detail["distribution"] = {"test": dist.test, "p_value": dist.p_value, "psi": round(dist.psi, 4),
                                   "before": dist.before, "after": dist.after, "level": dist.level,
                                   "share_before": dist.share_before, "share_after": dist.share_after}
-    return Evidence("shap", round(share, 4), Interval(round(lo_s, 4), round(hi_s, 4)), p, bool(supports), detail)
+    return Evidence("shap", round(share, 4), Interval(round(lo_s, 4), round(hi_s, 4)), p, bool(supports), detail, rule)

@@ -23,7 +23,7 @@ from scipy import stats
 
 from detection.changepoint import changepoints
 from detection.types import Interval
-from rca.types import Evidence
+from rca.types import Evidence, verdict
 
 CHI2_95 = 3.841
 
@@ -136,6 +136,19 @@ class Onset:
         return max(self.statistic - self.profile[j], 0.0)
 
 
+def onset_words(onset: datetime, change: datetime, bucket: timedelta) -> str:
+    """The metric's onset stated against the change time: the onset is a time bucket, so a change inside
+    that bucket is "in the change's own hour" (or day), never "N h before"; otherwise the whole buckets
+    between them, before or after."""
+    unit = "hour" if bucket <= timedelta(hours=1) else "day" if bucket == timedelta(days=1) else f"{bucket / timedelta(hours=1):g} h bucket"
+    if onset <= change < onset + bucket:
+        return f"the metric changed in the change's own {unit} ({onset:%Y-%m-%d %H:%M})"
+    gap = abs(change - onset) / timedelta(hours=1)
+    hours = "less than 1 h" if gap < 1 else f"{gap:.0f} h"
+    when = "before" if change > onset else "after"  # the change comes after (before) the metric's bucket
+    return f"the metric changed {hours} {when} the change (change point {onset:%Y-%m-%d %H:%M})"
+
+
 def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start: datetime,
                     window_end: datetime, other_times: tuple[datetime, ...] = ()) -> Evidence:
     """Hours between the candidate's onset and the regression's change point, with a uniform-null p-value,
@@ -170,6 +183,9 @@ def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start:
     for other in other_times:  # a roll-out is on time when any wave is
         outside = min(outside, max(onset.low - other, other - onset.high, timedelta(0)))
     off_interval = min(outside / half, 10.0)
+    rule = verdict(f"the change at {candidate_time:%Y-%m-%d %H:%M} lies in the metric's change-point interval "
+                   f"{onset.low:%Y-%m-%d %H:%M} – {onset.high:%Y-%m-%d %H:%M}, give or take one {bucket_h:g} h "
+                   "bucket", bool(supports), "on time", "not on time")
     return Evidence(
         "timing", round(float(delta), 3), Interval(round(float(lo), 3), round(float(hi), 3)), p, bool(supports),
         {"change_point": onset.time.isoformat(), "change_point_interval": [onset.low.isoformat(), onset.high.isoformat()],
@@ -178,4 +194,5 @@ def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start:
          "before": onset.before, "after": onset.after, "shift_statistic": round(onset.statistic, 2),
          "window_hours": round(span, 1), "misfit_statistic": None if misfit is None else round(misfit, 3),
          "misfit_p": misfit_p, "share_of_shift_lost": None if lost is None else round(lost, 4),
-         "half_widths_outside_interval": round(off_interval, 3)})
+         "half_widths_outside_interval": round(off_interval, 3),
+         "onset_statement": onset_words(onset.time, candidate_time, onset.bucket)}, rule)

@@ -12,7 +12,7 @@ import pytest
 
 from backend.jobs.detect import run_detect
 from backend.models import Action, AuditEntry, Incident, OutboxMessage, Run
-from backend.webhooks import deliver_due
+from backend.webhooks import build_body, deliver_due
 from tests.backend.conftest import fixture_incidents
 from tests.backend.receiver import WebhookReceiver
 
@@ -195,3 +195,14 @@ def test_new_buckets_go_into_the_stored_cube_only_when_it_was_built_for_the_same
     start = add_days(6, seed=6)
     third = run_detect(sessions, settings, path)
     assert third.run["scanned"]["cube_from"] is None and third.run["scanned"]["window_start"] == start
+
+
+def test_a_slack_message_names_the_other_symptoms_and_the_scope():
+    incident = {"severity": "critical", "metric": "on_time_rate", "direction": "down", "relative_change": -0.102,
+                "symptom_metrics": ["on_time_rate", "cx_score", "support_rate"], "scope": "region=east;region=west",
+                "slice": "basket_bucket=2-3&category=restaurant", "start": "2026-01-15T12:00:00",
+                "end": "2026-01-29T00:00:00", "baseline": 0.911, "current": 0.818,
+                "top_cause": "policy_change: batching_threshold_4", "top_confidence": 1.0}
+    text = build_body("slack", incident, {"id": 1, "name": "CX"}, None)["text"]
+    assert "(same cause: cx_score, support_rate moved too) in region=east;region=west" in text
+    assert "0.911 -> 0.818" in text and "basket_bucket" not in text

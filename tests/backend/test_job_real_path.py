@@ -78,9 +78,10 @@ def story(tmp_path_factory):
             runs = client.get("/api/workspaces/1/runs", headers=headers).json()["data"][::-1]
             listing = client.get("/api/incidents", params={"limit": 200}, headers=headers).json()["data"]
             details = [client.get(f"/api/incidents/{i['id']}", headers=headers).json() for i in listing]
+            proposed = client.get("/api/actions", params={"limit": 200}, headers=headers).json()["data"]
         app.state.engine.dispose()
     job_doc = json.loads((data_dir / "runs" / "1" / "incidents.json").read_text())
-    return {"analysis": analysis, "job": job_doc, "runs": runs, "details": details, "posts":
+    return {"analysis": analysis, "job": job_doc, "runs": runs, "details": details, "proposed": proposed, "posts":
             (first_posts, second_posts, third_posts), "cube": data_dir / "cubes" / "1" / "cube.parquet"}
 
 
@@ -130,6 +131,22 @@ def test_each_new_incident_is_posted_once_and_a_rerun_posts_nothing(story):
     assert second == [] and runs[1]["incidents_new"] == runs[1]["incidents_updated"] == 0
     assert runs[1]["scanned"] is None
     assert len(third) == runs[2]["incidents_new"]
+
+
+def test_one_cause_is_one_incident_one_post_and_one_proposal(story):
+    """The batching change moves several metrics: one incident lists them as symptoms, stored under its
+    cause, posted once; its revert is proposed for approval once, not once per metric."""
+    first = story["posts"][0]
+    batching = [d for d in story["details"] if d["cause_key"] == "change:batching_threshold_4"]
+    assert len(batching) == 1
+    incident = batching[0]
+    assert len(incident["symptoms"]) >= 2 and incident["symptom_metrics"] == [s["metric"] for s in incident["symptoms"]]
+    assert incident["dedup_key"].startswith("1:change:batching_threshold_4:")
+    posted = [p for p in first if p["incident"]["id"] == incident["id"]]
+    assert len(posted) == 1 and posted[0]["incident"]["symptom_metrics"] == incident["symptom_metrics"]
+    reverts = [a for a in story["proposed"] if a["incident_id"] == incident["id"] and "batching_threshold" in a["title"]]
+    assert len(reverts) == 1
+    assert len({a["title"] for a in story["proposed"]}) == len(story["proposed"])
 
 
 def test_a_run_after_one_more_day_scans_only_that_day(story):

@@ -56,7 +56,7 @@ def test_tradeoff_names_the_courier_minutes(recset):
     assert cost.kind == "efficiency" and cost.per_order > 0
     assert cost.money_per_day == pytest.approx(0.3 * cost.per_day)
     assert "courier minutes per order" in t.exchange_rate and "on time rate" in t.exchange_rate
-    assert re.match(r"\+\d+\.\d pts on time rate for \+\d+\.\d+ min courier minutes per order", t.exchange_rate)
+    assert re.match(r"\+\d+\.\d pp on time rate for \+\d+\.\d+ min courier minutes per order", t.exchange_rate)
     assert "gives back what the change saved on courier minutes per order" in t.summary
 
 
@@ -65,7 +65,7 @@ def test_pm_summary_is_plain_and_grounded(recset):
     assert not JARGON.search(text), JARGON.search(text)
     top = recset.top
     on_time = top.impact.metric("on_time_rate")
-    assert f"{100 * on_time.change:.1f} pts" in text
+    assert f"{100 * on_time.change:.1f} pp" in text
     assert "courier minutes per order" in text and "Our call: do it, accepting the cost." in text
     assert f"{recset.experiment_plan.planned_days}-day test" in text
     header, *rows = recset.pm_table

@@ -1,7 +1,7 @@
 // The incident payload as the real backend serves it after `cxw analyze` (src/test/analysis-served.json:
 // GET /api/incidents/{id} of the batching demo): `recommendations` a list of the engine's items (action,
 // impact, tradeoff), `experiment_plan` beside it, `pm_summary`/`pm_table`/`recommendation_notes` in `extra`,
-// `recommendation_status` and `next_steps` as fields; and an incident of the same cause with its own.
+// `recommendation_status` and `next_steps` as fields; the cause's symptoms and the candidates it ruled out.
 import { describe, expect, test } from "vitest";
 import served from "../test/analysis-served.json";
 import { incidentDetail } from "../test/fixtures";
@@ -9,7 +9,6 @@ import { normalizeEvidence, normalizeIncident } from "./normalize";
 import type { IncidentDetail } from "./types";
 
 const owner = served.owner as unknown as IncidentDetail;
-const sameCause = served.same_cause as unknown as IncidentDetail;
 
 describe("normalizeIncident on the served analysis output", () => {
   const inc = normalizeIncident(owner);
@@ -26,7 +25,7 @@ describe("normalizeIncident on the served analysis output", () => {
   });
 
   test("the list of engine items becomes flat recommendations with effect, interval, tradeoffs and a what-if", () => {
-    expect(inc.recommendations).toHaveLength(2);
+    expect(inc.recommendations).toHaveLength(1);
     const r = inc.recommendations[0];
     expect(r.title).toBe("Revert batching_threshold from 4 to 2 in region east and west");
     expect(r.id).toBe("revert_policy_threshold");
@@ -42,7 +41,6 @@ describe("normalizeIncident on the served analysis output", () => {
     expect(r.verdict).toBe("recommended_with_cost");
     expect(r.summary).toContain("courier minutes per order");
     expect(r.parameters).toEqual({ feature: "batching_threshold", op: "set", value: 2, scope: "region=east;region=west" });
-    expect(inc.recommendations[1].title).toBe("Roll back store_onboarding_7 in region west");
   });
 
   test("the plan, the PM summary and the PM table come from the top level and `extra`", () => {
@@ -50,27 +48,33 @@ describe("normalizeIncident on the served analysis output", () => {
     expect(inc.experiment_plan?.randomization_unit).toBe("region × 1-hour switchback");
     expect(inc.experiment_plan?.duration_days).toBe(7);
     expect(inc.experiment_plan?.scope).toEqual(["region=east", "region=west"]);
-    expect(inc.pm_summary).toMatch(/^Cx score fell from 94\.5 to 90\.1 in region east/);
+    expect(inc.pm_summary).toMatch(/^Cx score fell from 94\.4 to 90\.2 in region east and west starting Jan 15 12:00 \(the same cause moved on time rate, avg delivery minutes too\)/);
     expect(inc.pm_table?.[0]).toEqual(["Metric", "Now", "Expected change", "Likely range", "Per day", "Effect"]);
     expect(inc.recommendation_status).toBe("recommended");
     expect(inc.next_steps).toEqual([]);
   });
 });
 
-describe("an incident of the same cause on another metric", () => {
-  test("has its own recommendations, headlined on its own metric, and its own plan", () => {
-    const inc = normalizeIncident(sameCause);
-    expect(inc.causes[0].change_event).toBe(normalizeIncident(owner).causes[0].change_event);
-    expect(inc.recommendations).toHaveLength(2);
-    expect(inc.recommendations[0].metric).toBe("avg_delivery_minutes");
-    expect(inc.experiment_plan?.primary_metric).toBe("avg_delivery_minutes");
-    expect(inc.recommendation_status).toBe("recommended");
-    expect(inc.extra).not.toHaveProperty("recommendations_ref");
+describe("one incident per cause", () => {
+  test("the metrics the batching change moved are its symptoms, measured in its scope, most affected first", () => {
+    const inc = normalizeIncident(owner);
+    expect(inc.symptoms?.map((s) => s.metric)).toEqual(["cx_score", "on_time_rate", "avg_delivery_minutes"]);
+    expect(inc.symptom_metrics).toEqual(inc.symptoms?.map((s) => s.metric));
+    expect(inc.cause_key).toBe("change:batching_threshold_4");
+    expect(inc.measured_in).toEqual(["region=east", "region=west"]);
+    const errors = inc.symptoms!.map((s) => s.standard_errors ?? 0);
+    expect([...errors].sort((a, b) => b - a)).toEqual(errors);
+    expect(inc.symptoms![0].baseline).toBe(inc.baseline); // the incident's figures are its lead symptom's
+    // the experiment reads the most affected symptom a record can be judged on; every other is a guardrail
+    expect(inc.experiment_plan?.primary_metric).toBe("on_time_rate");
+    expect(inc.rejected?.length).toBe(9);
+    expect(inc.rejected?.every((r) => r.reason.includes("? no →") || r.ruled_out_by === "confidence")).toBe(true);
+    expect(inc.extra).not.toHaveProperty("symptoms");
   });
 });
 
 describe("recommendation status and next steps", () => {
-  const inconclusive = { ...sameCause, recommendations: [], experiment_plan: null, recommendation_status: "inconclusive" } as IncidentDetail;
+  const inconclusive = { ...owner, recommendations: [], experiment_plan: null, recommendation_status: "inconclusive" } as IncidentDetail;
 
   test("an inconclusive incident keeps its checks; malformed ones are dropped", () => {
     const steps = [{ check: "Check the candidate cause.", decides: "the metric by hour" }, { check: "no decides" }, "text", null];

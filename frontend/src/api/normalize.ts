@@ -11,7 +11,7 @@ import type { Cause, Evidence, ExperimentPlan, IncidentDetail, Interval, NextSte
 import { keyOf } from "../lib/slices";
 
 const STATUSES = new Set<string>(["recommended", "no_action", "inconclusive"]);
-const EVIDENCE_KEYS = new Set(["test", "effect", "interval", "p_value", "supports", "detail"]);
+const EVIDENCE_KEYS = new Set(["test", "effect", "interval", "p_value", "supports", "rule", "detail"]);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === "object" && !Array.isArray(v);
@@ -30,6 +30,7 @@ export function normalizeEvidence(ev: unknown, name: string): Evidence {
     interval: interval(ev.interval),
     p_value: num(ev.p_value),
     supports: typeof ev.supports === "boolean" ? ev.supports : null,
+    rule: typeof ev.rule === "string" && ev.rule ? ev.rule : null,
     detail,
   };
 }

@@ -1104,6 +1104,16 @@ export interface components {
              */
             ts: string;
         };
+        /**
+         * ChangeInterval
+         * @description A 95% interval of a change, in the metric's units.
+         */
+        ChangeInterval: {
+            /** High */
+            high: number | null;
+            /** Low */
+            low: number | null;
+        };
         /** Decision */
         Decision: {
             /**
@@ -1271,6 +1281,8 @@ export interface components {
         IncidentDetail: {
             /** Baseline */
             baseline: number | null;
+            /** Cause Key */
+            cause_key?: string | null;
             /** Causes */
             causes: components["schemas"]["CauseIn"][];
             /** Current */
@@ -1311,6 +1323,8 @@ export interface components {
              * Format: date-time
              */
             last_seen_at: string;
+            /** Measured In */
+            measured_in?: string[];
             /** Metric */
             metric: string;
             /** Next Steps */
@@ -1325,10 +1339,17 @@ export interface components {
             recommendations: {
                 [key: string]: unknown;
             }[];
+            /** Rejected */
+            rejected?: components["schemas"]["RejectedCandidate"][];
             /** Relative Change */
             relative_change: number | null;
             /** Run Id */
             run_id: number | null;
+            /**
+             * Scope
+             * @description Where baseline and current are measured: the incident's own scope, slices joined by ';' (* = everything)
+             */
+            scope?: string | null;
             /** Seen Count */
             seen_count: number;
             /**
@@ -1336,6 +1357,8 @@ export interface components {
              * @enum {string}
              */
             severity: "low" | "medium" | "high" | "critical";
+            /** Shares Overlap */
+            shares_overlap?: boolean | null;
             /** Slice */
             slice: string;
             /** Slices */
@@ -1350,6 +1373,13 @@ export interface components {
              * @enum {string}
              */
             status: "open" | "acknowledged" | "resolved" | "dismissed";
+            /**
+             * Symptom Metrics
+             * @description The metrics of its symptoms, most affected first
+             */
+            symptom_metrics?: string[];
+            /** Symptoms */
+            symptoms?: components["schemas"]["Symptom"][];
             /** Top Cause */
             top_cause: string | null;
             /** Top Confidence */
@@ -1364,6 +1394,11 @@ export interface components {
         IncidentIn: {
             /** Baseline */
             baseline?: number | null;
+            /**
+             * Cause Key
+             * @description The confirmed cause the incident groups on (change:<event> or driver:<feature>): the dedup key with the window; null without a confirmed cause (then metric and slice are)
+             */
+            cause_key?: string | null;
             /** Causes */
             causes?: components["schemas"]["CauseIn"][];
             /** Current */
@@ -1384,6 +1419,11 @@ export interface components {
             } | null;
             /** Id */
             id?: string | null;
+            /**
+             * Measured In
+             * @description The slices baseline and current are measured in (the incident's own scope); empty: the detector's slice
+             */
+            measured_in?: string[];
             /** Metric */
             metric: string;
             /**
@@ -1400,8 +1440,18 @@ export interface components {
             recommendations?: {
                 [key: string]: unknown;
             }[];
+            /**
+             * Rejected
+             * @description Candidates tested and ruled out
+             */
+            rejected?: components["schemas"]["RejectedCandidate"][];
             /** Severity */
             severity?: ("low" | "medium" | "high" | "critical") | null;
+            /**
+             * Shares Overlap
+             * @description Do the localized slices overlap (then their shares of the change do not add up to 100%)?
+             */
+            shares_overlap?: boolean | null;
             /**
              * Slice
              * @description Where the regression was detected (* = total)
@@ -1415,6 +1465,11 @@ export interface components {
              * Format: date-time
              */
             start: string;
+            /**
+             * Symptoms
+             * @description Every regression the cause explains, the most affected (this incident's metric) first
+             */
+            symptoms?: components["schemas"]["Symptom"][];
         } & {
             [key: string]: unknown;
         };
@@ -1422,6 +1477,8 @@ export interface components {
         IncidentPublic: {
             /** Baseline */
             baseline: number | null;
+            /** Cause Key */
+            cause_key?: string | null;
             /** Current */
             current: number | null;
             /** Direction */
@@ -1449,6 +1506,11 @@ export interface components {
             owner: string | null;
             /** Relative Change */
             relative_change: number | null;
+            /**
+             * Scope
+             * @description Where baseline and current are measured: the incident's own scope, slices joined by ';' (* = everything)
+             */
+            scope?: string | null;
             /** Seen Count */
             seen_count: number;
             /**
@@ -1468,6 +1530,11 @@ export interface components {
              * @enum {string}
              */
             status: "open" | "acknowledged" | "resolved" | "dismissed";
+            /**
+             * Symptom Metrics
+             * @description The metrics of its symptoms, most affected first
+             */
+            symptom_metrics?: string[];
             /** Top Cause */
             top_cause: string | null;
             /** Top Confidence */
@@ -1826,6 +1893,34 @@ export interface components {
              * @description why the proposal is wrong
              */
             reason: string;
+        };
+        /**
+         * RejectedCandidate
+         * @description A candidate cause that was tested and not kept, with the test that ruled it out.
+         */
+        RejectedCandidate: {
+            /**
+             * Candidate
+             * @description The change-log event's name or the driver feature
+             */
+            candidate: string;
+            /** Confidence */
+            confidence: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "change" | "driver";
+            /**
+             * Reason
+             * @description That test's decision rule with its numbers
+             */
+            reason: string;
+            /**
+             * Ruled Out By
+             * @description The first test it failed (timing, scope, did, …), or confidence
+             */
+            ruled_out_by: string;
         };
         /** RunPublic */
         RunPublic: {
@@ -2260,6 +2355,92 @@ export interface components {
              * @default false
              */
             unbounded: boolean;
+        };
+        /**
+         * Symptom
+         * @description One regression that the incident's cause explains: a metric that moved, with its own numbers.
+         */
+        Symptom: {
+            /** Baseline */
+            baseline?: number | null;
+            /** Change */
+            change?: number | null;
+            change_interval?: components["schemas"]["ChangeInterval"] | null;
+            /** Current */
+            current?: number | null;
+            /**
+             * Detected In
+             * @description The slice where the detector saw it
+             */
+            detected_in: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "up" | "down";
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Good */
+            good?: ("up" | "down") | null;
+            /**
+             * Id
+             * @description The regression's id
+             */
+            id: string;
+            /**
+             * Impact Per Day
+             * @description change × the records the metric counts, per day: for a rate, records whose outcome flipped
+             */
+            impact_per_day?: number | null;
+            /**
+             * Measured From
+             * @description Start of the baseline window
+             */
+            measured_from?: string | null;
+            /**
+             * Measured In
+             * @description The slices baseline, current and change are measured in: the incident's own scope (* = everything)
+             */
+            measured_in?: string[];
+            /** Metric */
+            metric: string;
+            /** Onset */
+            onset?: string | null;
+            /**
+             * Onset Used
+             * @description Baseline before it, current from it
+             */
+            onset_used?: string | null;
+            /** Q Value */
+            q_value?: number | null;
+            /** Relative Change */
+            relative_change?: number | null;
+            /**
+             * Severity
+             * @description From standard_errors: critical ≥ 20, high ≥ 10, medium ≥ 5, else low
+             * @enum {string}
+             */
+            severity: "low" | "medium" | "high" | "critical";
+            /**
+             * Standard Errors
+             * @description |change| over its standard error
+             */
+            standard_errors?: number | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Unit */
+            unit?: string | null;
+            /**
+             * Volume Per Day
+             * @description Records in the scope per day after the onset
+             */
+            volume_per_day?: number | null;
         };
         /**
          * Ticket

@@ -21,6 +21,10 @@ export type SliceChild = S["SliceChild"];
 export type SliceChildren = S["SliceChildren"];
 export type Feedback = S["FeedbackPublic"];
 export type IncidentPublic = S["IncidentPublic"];
+/** A metric the incident's one cause moved, measured in the incident's own scope. */
+export type Symptom = S["Symptom"];
+/** A candidate cause that was tested and ruled out, with the test that did it. */
+export type RejectedCandidate = S["RejectedCandidate"];
 export type IncidentSummary = S["IncidentSummary"];
 export type Action = S["ActionPublic"];
 export type AuditEntry = S["AuditPublic"];
@@ -58,6 +62,8 @@ export interface Evidence {
   interval?: Interval | null;
   p_value?: number | null;
   supports?: boolean | null;
+  /** The decision rule with the numbers it decided on: "question? yes → verdict". */
+  rule?: string | null;
   detail?: Record<string, unknown>;
   [k: string]: unknown;
 }

@@ -100,7 +100,8 @@ describe("cause and recommendation helpers", () => {
     expect(effectFormatter("did", "rate")(-0.0877)).toBe("−8.77 pp");
     expect(effectFormatter("timing", "rate")(-1.5)).toBe("−1.5 h");
     expect(effectFormatter("shap", "rate")(0.71)).toBe("71.0%");
-    expect(effectFormatter("placebo_scope", "rate")(-10)).toBe("z = -10.00");
+    // a placebo's effect is the real DiD effect in the metric's units, its interval the placebos' range
+    expect(effectFormatter("placebo_scope", "rate")(-0.0877)).toBe("−8.77 pp");
   });
   test("a cause's scope from the cause, else from its scope evidence", () => {
     expect(causeScope(incidentDetail.causes[0])).toEqual(["region=east", "region=west"]);

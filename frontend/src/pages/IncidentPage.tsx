@@ -1,5 +1,6 @@
 // Incident, for the ML engineer: the metric with its baseline band and change point, the slice
 // drill-down, the ranked causes with evidence, recommendations with the what-if, and the plan.
+import { useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 import { useIncident } from "../api/hooks";
 import type { IncidentDetail } from "../api/types";
@@ -10,6 +11,7 @@ import { FeedbackPanel } from "../components/incident/FeedbackPanel";
 import { MetricPanel } from "../components/incident/MetricPanel";
 import { PlanPanel } from "../components/incident/PlanPanel";
 import { Recommendations } from "../components/incident/Recommendations";
+import { Symptoms, changeSize, scopeWords } from "../components/incident/Symptoms";
 import { ErrorState, Loading } from "../components/States";
 import { StatusControl } from "../components/StatusControl";
 import { formatChange, formatDateTime, formatInterval, formatPct, formatSlice, formatValue, humanize } from "../lib/format";
@@ -26,8 +28,9 @@ const TABS = [
 ] as const;
 
 function Facts({ inc, unit }: { inc: IncidentDetail; unit: ReturnType<typeof unitOf> }) {
-  const relIv = inc.extra?.relative_interval as Interval | undefined;
-  const absIv = inc.extra?.change_interval as Interval | undefined;
+  // the lead symptom's change and interval, measured where baseline and current are (the incident's scope)
+  const lead = inc.symptoms?.[0];
+  const iv = lead?.change_interval ?? (inc.extra?.change_interval as Interval | undefined);
   const abs = inc.baseline != null && inc.current != null ? inc.current - inc.baseline : null;
   const top = [...inc.causes].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0))[0];
   return (
@@ -38,17 +41,23 @@ function Facts({ inc, unit }: { inc: IncidentDetail; unit: ReturnType<typeof uni
       <dd>{formatValue(inc.current, unit)}</dd>
       <dt>Change</dt>
       <dd>
-        <strong className="bad">{formatPct(inc.relative_change)}</strong>{" "}
-        {relIv && <span className="muted small">{formatInterval(relIv, (v) => formatPct(v))}</span>}
         {abs != null && (
-          <div className="small">
-            {formatChange(abs, unit)} {absIv && <span className="muted">{formatInterval(absIv, (v) => formatChange(v, unit))}</span>}
-          </div>
+          <>
+            <strong className="bad">{formatChange(abs, unit)}</strong>{" "}
+            {iv && iv.low != null && iv.high != null && (
+              <span className="muted small">{formatInterval({ low: iv.low, high: iv.high }, (v) => formatChange(v, unit))}</span>
+            )}
+          </>
         )}
+        <div className="small muted">
+          {formatPct(inc.relative_change)} relative{lead?.standard_errors != null && ` · ${lead.standard_errors} standard errors`}
+        </div>
       </dd>
       <dt>Window</dt>
       <dd className="small">{formatDateTime(inc.start)} → {formatDateTime(inc.end)}</dd>
       <dt>Where</dt>
+      <dd className="small">{inc.measured_in?.length ? scopeWords(inc.measured_in) : formatSlice(inc.slice)}</dd>
+      <dt>First seen in</dt>
       <dd className="small">{formatSlice(inc.slice)}</dd>
       <dt>Top slices</dt>
       <dd className="small">
@@ -58,6 +67,9 @@ function Facts({ inc, unit }: { inc: IncidentDetail; unit: ReturnType<typeof uni
           </div>
         ))}
         {!inc.slices.length && "—"}
+        {inc.slices.length > 1 && inc.shares_overlap != null && (
+          <div className="faint">{inc.shares_overlap ? "the slices overlap: their shares do not add up" : "shares of the change; the rest of the traffic makes up 100%"}</div>
+        )}
       </dd>
       <dt>Likely cause</dt>
       <dd className="small">{top ? `${causeTitle(top)}${top.confidence != null ? ` (${Math.round(top.confidence * 100)}%)` : ""}` : "inconclusive"}</dd>
@@ -74,6 +86,7 @@ export function IncidentPage() {
   const tab = params.get("tab") ?? "drill";
   const q = useIncident(id);
   const { workspace } = useCurrentWorkspace();
+  const [charted, setCharted] = useState<string | null>(null);
 
   if (!Number.isFinite(id)) return <ErrorState error={new Error("Incident ids are numbers.")} title="Not an incident" />;
   if (q.isPending) return <Loading label="Loading incident…" />;
@@ -86,6 +99,8 @@ export function IncidentPage() {
   const inc = q.data;
   const ws = workspace?.id === inc.workspace_id ? workspace : undefined;
   const unit = unitOf(metricInfo(ws, inc.metric));
+  const symptoms = inc.symptoms ?? [];
+  const chartMetric = charted && symptoms.some((s) => s.metric === charted) ? charted : inc.metric;
   const setTab = (t: string) => {
     const next = new URLSearchParams(params);
     next.set("tab", t);
@@ -100,11 +115,12 @@ export function IncidentPage() {
             <Link to="/incidents">Incidents</Link> › #{inc.id}
           </div>
           <h1 className="row">
-            {humanize(inc.metric)} {inc.direction === "down" ? "fell" : "rose"} {formatPct(Math.abs(inc.relative_change ?? 0), 1, false)}
+            {humanize(inc.metric)} {inc.direction === "down" ? "fell" : "rose"} {changeSize(inc, unit)}
             <SeverityBadge severity={inc.severity} />
           </h1>
           <div className="sub">
-            {formatSlice(inc.slice)} · since {formatDateTime(inc.start)}
+            {inc.measured_in?.length ? scopeWords(inc.measured_in) : formatSlice(inc.slice)} · since {formatDateTime(inc.start)}
+            {symptoms.length > 1 && ` · one cause, ${symptoms.length} metrics moved`}
           </div>
         </div>
         <div className="row">
@@ -116,11 +132,11 @@ export function IncidentPage() {
       <div className="grid grid-main-side">
         <section className="card" aria-labelledby="metric-title">
           <div className="card-head">
-            <h2 id="metric-title">{humanize(inc.metric)}</h2>
+            <h2 id="metric-title">{humanize(chartMetric)}</h2>
             <span className="hint">{formatSlice(inc.slice)} · shaded band: baseline ± 2 sd</span>
           </div>
           <div className="card-body">
-            <MetricPanel inc={inc} slice={inc.slice || "*"} unit={unit} height={270} />
+            <MetricPanel inc={inc} slice={inc.slice || "*"} metric={chartMetric} unit={unitOf(metricInfo(ws, chartMetric))} height={270} />
           </div>
         </section>
         <div className="stack">
@@ -134,6 +150,18 @@ export function IncidentPage() {
           </section>
         </div>
       </div>
+
+      {symptoms.length > 0 && (
+        <section className="card" aria-labelledby="symptoms-title">
+          <div className="card-head">
+            <h2 id="symptoms-title">Symptoms</h2>
+            <span className="hint">
+              every metric this cause moved, in {inc.measured_in?.length ? scopeWords(inc.measured_in) : formatSlice(inc.slice)}, before its onset → after it
+            </span>
+          </div>
+          <Symptoms symptoms={symptoms} ws={ws} charted={chartMetric} onChart={setCharted} />
+        </section>
+      )}
 
       <div>
         <div className="tabs" role="tablist" aria-label="Incident sections">

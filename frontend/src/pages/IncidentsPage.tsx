@@ -9,6 +9,7 @@ const oneOf = <T extends string>(v: string | null, allowed: T[]): T | undefined 
   allowed.includes(v as T) ? (v as T) : undefined;
 import { SeverityBadge } from "../components/Badges";
 import { Empty, QueryState } from "../components/States";
+import { scopeWords } from "../components/incident/Symptoms";
 import { StatusControl } from "../components/StatusControl";
 import { formatCause, formatDateTime, formatPct, formatSlice, humanize } from "../lib/format";
 import { useCurrentWorkspace } from "../lib/workspace";
@@ -121,8 +122,13 @@ export function IncidentsPage() {
                         <Link to={`/incidents/${i.id}`} onClick={(e) => e.stopPropagation()} style={{ fontWeight: 600 }}>
                           {humanize(i.metric)}
                         </Link>
+                        {(i.symptom_metrics ?? []).length > 1 && (
+                          <div className="small faint" data-testid="also-moved">
+                            also {(i.symptom_metrics ?? []).filter((m) => m !== i.metric).map(humanize).join(", ")}
+                          </div>
+                        )}
                       </td>
-                      <td className="small">{formatSlice(i.slice)}</td>
+                      <td className="small">{i.scope ? scopeWords(i.scope.split(";")) : formatSlice(i.slice)}</td>
                       <td className={`r num ${(i.relative_change ?? 0) < 0 === (i.direction === "down") ? "" : ""}`}>{formatPct(i.relative_change)}</td>
                       <td className="small muted">
                         {formatDateTime(i.start)} → {formatDateTime(i.end)}

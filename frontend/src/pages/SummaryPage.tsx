@@ -6,6 +6,7 @@ import type { Cause, IncidentDetail, Workspace } from "../api/types";
 import { SeverityBadge, StatusBadge } from "../components/Badges";
 import { causeTitle } from "../components/incident/Causes";
 import { NextStepsList } from "../components/incident/NextSteps";
+import { changeSize, scopeWords } from "../components/incident/Symptoms";
 import { PdfButton, planFacts } from "../components/incident/PlanPanel";
 import { recEffect, recText, recTitle } from "../components/incident/recs";
 import { TradeoffChips } from "../components/incident/Recommendations";
@@ -29,9 +30,10 @@ export function plainWhy(c: Cause, unit: Unit): string | null {
     `Where ${c.change_event ?? "the change"} applied${scope ? ` (${scope})` : ""}, the metric moved ${fmt(did.effect)} more than where it did not` +
       (did.interval ? ` (likely ${fmt(did.interval.low)} to ${fmt(did.interval.high)})` : "") + ".",
   ];
-  const hours = c.evidence?.timing?.effect;
-  if (typeof hours === "number" && c.evidence.timing.supports) {
-    parts.push(Math.abs(hours) < 1 ? "The drop started right when the change went live." : `The drop started ${Math.abs(hours).toFixed(0)} h ${hours > 0 ? "before" : "after"} the change went live.`);
+  // the engine states the onset against the change time (a change inside the onset's hour is "its own hour")
+  const onset = c.evidence?.timing?.detail?.onset_statement;
+  if (typeof onset === "string" && c.evidence.timing.supports) {
+    parts.push(`${onset.charAt(0).toUpperCase()}${onset.slice(1)}.`);
   }
   return parts.join(" ");
 }
@@ -64,13 +66,15 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
   const unit = unitOf(metricInfo(ws, inc.metric));
   const top = [...inc.causes].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0))[0];
   const slice = inc.slices[0];
+  const [lead, ...others] = inc.symptoms ?? [];
+  const scope = (inc.measured_in ?? []).filter((k) => k !== "*");
   const plan = inc.experiment_plan;
   const moved = inc.direction === "down" ? "fell" : "rose";
   return (
     <article className="card" aria-labelledby="sum-title" data-testid="pm-summary">
       <div className="card-head">
         <h2 id="sum-title">
-          {humanize(inc.metric)} {moved} {formatPct(Math.abs(inc.relative_change ?? 0), 1, false)}
+          {humanize(inc.metric)} {moved} {changeSize(inc, unit)}
         </h2>
         <SeverityBadge severity={inc.severity} />
         <StatusBadge status={inc.status} />
@@ -87,8 +91,10 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
         <h3>What happened</h3>
         <p>
           {humanize(inc.metric)} {moved} from <strong>{formatValue(inc.baseline, unit)}</strong> to{" "}
-          <strong>{formatValue(inc.current, unit)}</strong> ({formatPct(inc.relative_change)}) starting {formatDateTime(inc.start)}
-          {inc.slice && inc.slice !== "*" ? <> in {formatSlice(inc.slice)}</> : null}.
+          <strong>{formatValue(inc.current, unit)}</strong> ({formatChange(lead?.change ?? (inc.current ?? 0) - (inc.baseline ?? 0), unit)}) starting{" "}
+          {formatDateTime(lead?.onset_used ?? inc.start)}
+          {scope.length ? <> in {scopeWords(scope)}</> : inc.slice && inc.slice !== "*" ? <> in {formatSlice(inc.slice)}</> : null}.
+          {others.length > 0 && <> The same cause moved {others.map((s) => humanize(s.metric)).join(", ")} too.</>}
           {slice && keyOf(slice) !== "*" && (
             <>
               {" "}Most of the change comes from <strong>{formatSlice(keyOf(slice))}</strong>

@@ -83,7 +83,7 @@ describe("incident", () => {
   test("drill-down: click a slice to see its series, then drill into its children", async () => {
     const { calls } = installFakeApi();
     renderApp("/incidents/7");
-    expect(await screen.findByRole("heading", { name: /On time rate fell 3\.2%/ })).toBeInTheDocument();
+    expect(await screen.findByRole("heading", { name: /On time rate fell 2\.90 pp/ })).toBeInTheDocument();
     const chart = await screen.findByTestId("incident-chart");
     const option = JSON.parse(chart.getAttribute("data-option")!);
     expect(option.series.map((s: { name: string }) => s.name)).toContain("Expected range");
@@ -113,6 +113,35 @@ describe("incident", () => {
     expect(screen.getByTestId("shap-chart")).toBeInTheDocument();
     expect(screen.getByTestId("timing-chart")).toBeInTheDocument();
     expect(screen.getByTestId("placebo-chart")).toBeInTheDocument();
+    // placebos in the metric's units, each test with its decision rule and the numbers it decided on
+    const placebo = screen.getByTestId("evidence-placebo_scope");
+    expect(placebo).toHaveTextContent("−8.77 pp placebos −0.60 pp to +0.40 pp");
+    expect(placebo).not.toHaveTextContent("z =");
+    expect(within(placebo).getByTestId("evidence-rule")).toHaveTextContent("0 of 4 placebo |z| as large, largest 0.71");
+    expect(within(screen.getByTestId("evidence-timing")).getByTestId("evidence-rule")).toHaveTextContent("? yes → on time");
+    // the candidates ruled out, each with the test that did it
+    const ruled = screen.getByRole("table", { name: "Candidates ruled out" });
+    expect(within(ruled).getByText("web_release_4")).toBeInTheDocument();
+    expect(ruled).toHaveTextContent("Timing against change events");
+    expect(ruled).toHaveTextContent("? no → not on time");
+  });
+
+  test("one incident per cause: its symptoms in its own scope, each one charted on demand", async () => {
+    installFakeApi();
+    renderApp("/incidents/7");
+    expect(await screen.findByText(/one cause, 2 metrics moved/)).toBeInTheDocument();
+    const table = await screen.findByRole("table", { name: "Symptoms" });
+    const rows = within(table).getAllByTestId("symptom");
+    expect(rows.map((r) => within(r).getByRole("button").textContent)).toEqual(["On time rate", "CX score"]);
+    expect(rows[0]).toHaveTextContent("91.1% → 88.2%");
+    expect(rows[0]).toHaveTextContent("−2.90 pp");
+    expect(rows[0]).toHaveTextContent("High");
+    expect(rows[0]).toHaveTextContent("−355 records/day");
+    expect(rows[1]).toHaveTextContent("Medium");
+    expect(screen.getByText("region east and west", { selector: "dd" })).toBeInTheDocument();
+    await userEvent.click(within(rows[1]).getByRole("button", { name: "CX score" }));
+    expect(await screen.findByRole("heading", { name: "CX score" })).toBeInTheDocument();
+    expect(screen.getByTestId("incident-chart").getAttribute("aria-label") ?? "").toMatch(/CX score/);
   });
 
   test("recommendations with intervals and tradeoffs; a what-if runs against the API", async () => {
@@ -155,7 +184,7 @@ describe("an incident as cxw analyze writes it", () => {
     const { calls } = installFakeApi();
     renderApp("/incidents/9?tab=actions");
     const recs = await screen.findAllByTestId("recommendation");
-    expect(recs).toHaveLength(2);
+    expect(recs).toHaveLength(1);
     expect(recs[0]).toHaveTextContent("Revert batching_threshold from 4 to 2 in region east and west");
     expect(recs[0]).toHaveTextContent("Expected effect: +4.12 pts 95% CI [+3.72 pts, +4.52 pts]"); // cx score, a composite of rates, in points
     expect(recs[0]).toHaveTextContent("Recommended with cost");
@@ -177,7 +206,6 @@ describe("an incident as cxw analyze writes it", () => {
     renderApp("/incidents/9?tab=actions");
     const recs = await screen.findAllByTestId("recommendation");
     expect(await within(recs[0]).findByTestId("approval-state")).toHaveTextContent("Proposed");
-    expect(within(recs[1]).getByTestId("approval-state")).toHaveTextContent("Propose for approval");
   });
 
   test("causes with flattened evidence still chart timing and the event study", async () => {
@@ -194,7 +222,7 @@ describe("an incident as cxw analyze writes it", () => {
     renderApp("/summary?incident=9", "pm-token");
     const summary = await screen.findByTestId("pm-summary");
     expect(summary).toHaveTextContent("In short");
-    expect(summary).toHaveTextContent("Cx score fell from 94.5 to 90.1 in region east");
+    expect(summary).toHaveTextContent("Cx score fell from 94.4 to 90.2 in region east and west");
     const table = within(summary).getByRole("table", { name: "Expected effect on every metric" });
     expect(within(table).getAllByRole("row").length).toBeGreaterThan(3);
     expect(table).toHaveTextContent("worse");
@@ -259,7 +287,10 @@ describe("PM (read-only)", () => {
     const summary = await screen.findByTestId("pm-summary");
     expect(summary).toHaveTextContent("On time rate fell from 91.1% to 88.2%");
     expect(summary).toHaveTextContent("The most likely cause is Policy change: batching_threshold_4 (confidence 87%)");
-    expect(summary).toHaveTextContent("Where batching_threshold_4 applied (region = east and region = west), the metric moved −8.77 pp more than where it did not (likely −10.49 pp to −7.05 pp). The drop started right when the change went live.");
+    expect(summary).toHaveTextContent("Where batching_threshold_4 applied (region = east and region = west), the metric moved −8.77 pp more than where it did not (likely −10.49 pp to −7.05 pp). The metric changed in the change's own hour (2026-01-15 12:00).");
+    // before → after in the incident's own scope from its onset, and the other symptom of the same cause
+    expect(summary).toHaveTextContent("On time rate fell from 91.1% to 88.2% (−2.90 pp) starting 15 Jan, 12:00 UTC in region east and west.");
+    expect(summary).toHaveTextContent("The same cause moved CX score too.");
     expect(summary).toHaveTextContent("Roll back batching_threshold_4 in east and west");
     expect(within(summary).getByRole("button", { name: "Download PDF" })).toBeInTheDocument();
     const nav = screen.getByRole("navigation", { name: "Main" });

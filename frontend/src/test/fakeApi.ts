@@ -5,10 +5,9 @@ import * as fx from "./fixtures";
 import served from "./analysis-served.json";
 import signalsServed from "./signals-analysis.json";
 
-/** Incident 9: `cxw analyze` output of the batching demo as the real GET /api/incidents/{id} served it. */
+/** Incident 9: `cxw analyze` output of the batching demo as the real GET /api/incidents/{id} served it:
+ * the batching change's one incident, its symptoms listed. */
 export const analysisIncident = { ...served.owner, id: 9 };
-/** Incident 10: the same cause on another metric, with its own recommendations and plan. */
-export const sameCauseIncident = { ...served.same_cause, id: 10 };
 
 /** The newest signal analysis: `cxw signals analyze` of a simulated migration (40 merchants, seed 3). */
 export const signalAnalysis = signalsServed;
@@ -50,7 +49,6 @@ export function installFakeApi(overrides: Record<string, Handler> = {}) {
     ["GET", /^\/api\/incidents\/7$/, "reader", () => fx.incidentDetail],
     ["GET", /^\/api\/incidents\/8$/, "reader", () => ({ ...fx.incidentDetail, ...fx.incidents[1] })],
     ["GET", /^\/api\/incidents\/9$/, "reader", () => analysisIncident],
-    ["GET", /^\/api\/incidents\/10$/, "reader", () => sameCauseIncident],
     ["GET", /^\/api\/incidents\/11$/, "reader", () => fx.inconclusiveDetail],
     ["GET", /^\/api\/incidents\/12$/, "reader", () => fx.noActionDetail],
     ["GET", /^\/api\/incidents\/3$/, "reader", () => ({ ...fx.incidentDetail, ...fx.incidents[2], causes: [], recommendations: [], experiment_plan: null })],

@@ -63,6 +63,31 @@ export const incidentDetail: IncidentDetail = {
     { slice: "region=east", share: 0.6 },
     { slice: "region=west", share: 0.41 },
   ],
+  // one cause, two symptoms, measured in the incident's own scope (east and west) before → after its onset
+  measured_in: ["region=east", "region=west"],
+  shares_overlap: false,
+  symptoms: [
+    {
+      id: "r-on-time", metric: "on_time_rate", direction: "down", good: "up", start: "2026-01-15T12:00:00", end: "2026-01-29T00:00:00",
+      onset: "2026-01-15T12:00:00", baseline: 0.911, current: 0.882, change: -0.029, change_interval: { low: -0.033, high: -0.025 },
+      relative_change: -0.032, measured_in: ["region=east", "region=west"], measured_from: "2026-01-08T12:00:00",
+      onset_used: "2026-01-15T12:00:00", volume_per_day: 12225, impact_per_day: -355, q_value: 1e-30, standard_errors: 14.2,
+      severity: "high", detected_in: "basket_bucket=2-3&category=restaurant",
+    },
+    {
+      id: "r-cx", metric: "cx_score", direction: "down", good: "up", start: "2026-01-15T09:00:00", end: "2026-01-29T00:00:00",
+      onset: "2026-01-15T12:00:00", baseline: 0.947, current: 0.938, change: -0.009, change_interval: { low: -0.011, high: -0.007 },
+      relative_change: -0.0095, measured_in: ["region=east", "region=west"], measured_from: "2026-01-08T12:00:00",
+      onset_used: "2026-01-15T12:00:00", volume_per_day: 12225, impact_per_day: null, q_value: 1e-12, standard_errors: 8.6,
+      severity: "medium", detected_in: "region=east",
+    },
+  ],
+  rejected: [
+    {
+      candidate: "web_release_4", kind: "change", confidence: 0.0, ruled_out_by: "timing",
+      reason: "the change at 2026-01-07 20:47 lies in the metric's change-point interval 2026-01-15 12:00 – 2026-01-15 12:00, give or take one 1 h bucket? no → not on time",
+    },
+  ],
   causes: [
     {
       hypothesis: "policy_change",
@@ -74,7 +99,9 @@ export const incidentDetail: IncidentDetail = {
       evidence: {
         timing: {
           test: "timing", effect: 0.0, interval: { low: -1, high: 1 }, p_value: 0.006, supports: true,
-          detail: { change_point: "2026-01-15T12:00:00", change_point_interval: ["2026-01-15T11:00:00", "2026-01-15T13:00:00"], candidate_time: "2026-01-15T12:00:00", hours_from_change_point: 0 },
+          rule: "the change at 2026-01-15 12:00 lies in the metric's change-point interval 2026-01-15 11:00 – 2026-01-15 13:00, give or take one 1 h bucket? yes → on time",
+          detail: { change_point: "2026-01-15T12:00:00", change_point_interval: ["2026-01-15T11:00:00", "2026-01-15T13:00:00"], candidate_time: "2026-01-15T12:00:00", hours_from_change_point: 0,
+                    onset_statement: "the metric changed in the change's own hour (2026-01-15 12:00)" },
         },
         did: {
           test: "did", effect: -0.0877, interval: { low: -0.1049, high: -0.0705 }, p_value: 0.0001, supports: true,
@@ -98,8 +125,9 @@ export const incidentDetail: IncidentDetail = {
           ] },
         },
         placebo_scope: {
-          test: "placebo_scope", effect: -10.0, interval: { low: -0.71, high: 0.5 }, p_value: 0.2, supports: true,
-          detail: { testable: true, placebo_z: [-0.71, 0.12, 0.5, -0.2], real_z: -10.0 },
+          test: "placebo_scope", effect: -0.0877, interval: { low: -0.006, high: 0.004 }, p_value: 0.2, supports: true,
+          rule: "no placebo scope moves as much as the real one (|real z| = 10.00; 0 of 4 placebo |z| as large, largest 0.71; permutation p = 0.2, the smallest 4 placebos allow is 0.2)? yes → the effect is specific to the change's scope: not refuted",
+          detail: { testable: true, placebo_z: [-0.71, 0.12, 0.5, -0.2], placebo_effects: [-0.006, 0.001, 0.004, -0.002], real_z: -10.0 },
         },
       },
     },

@@ -51,6 +51,37 @@ def test_upsert_dedups_on_key_and_overlap(sessions, ws):
         assert s.scalar(sa.select(sa.func.count()).select_from(Incident)) == 2
 
 
+def _grouped(metric: str, others: list[str], start: str, end: str) -> dict:
+    item = fixture_incidents()[0]
+    symptom = {"id": f"r-{metric}", "direction": "down", "start": start, "end": end, "severity": "high",
+               "detected_in": "*"}
+    item.update(id=f"r-{metric}", metric=metric, start=start, end=end, cause_key="change:batching_threshold_4",
+                severity="critical", symptoms=[{**symptom, "metric": m, "id": f"r-{m}"} for m in [metric, *others]])
+    return item
+
+
+def test_one_incident_per_cause_follows_the_cause_across_runs(sessions, ws):
+    with sessions.begin() as s:
+        w = s.merge(ws)
+        first = incidents.upsert(s, w, [_grouped("cx_score", ["on_time_rate", "support_rate"],
+                                                 "2026-01-02T10:00:00", "2026-01-04T00:00:00")], ME)
+        inc = first.created[0]
+        assert (inc.cause_key, inc.symptom_metrics) == ("change:batching_threshold_4",
+                                                        ["cx_score", "on_time_rate", "support_rate"])
+        assert inc.dedup_key.startswith(f"{w.id}:change:batching_threshold_4:")
+        public = incidents.public(inc)
+        assert public["symptom_metrics"] == ["cx_score", "on_time_rate", "support_rate"]
+        # a later run: the same cause, now led by another symptom, updates the same incident
+        again = incidents.upsert(s, w, [_grouped("on_time_rate", ["cx_score"], "2026-01-03T00:00:00",
+                                                 "2026-01-05T00:00:00")], ME)
+        assert not again.created and again.updated[0].id == inc.id
+        assert inc.metric == "on_time_rate" and inc.symptom_metrics == ["on_time_rate", "cx_score"]
+        assert incidents.detail(s, inc)["symptoms"][1]["metric"] == "cx_score"
+        # the same cause in a window that does not overlap is a new incident
+        later = incidents.upsert(s, w, [_grouped("cx_score", [], "2026-01-09T00:00:00", "2026-01-10T00:00:00")], ME)
+        assert len(later.created) == 1
+
+
 def test_timezone_aware_windows_are_stored_as_utc(sessions, ws):
     item = fixture_incidents()[0]
     item.update(start="2026-01-02T12:00:00+02:00", end="2026-01-03T01:00:00+02:00")

@@ -37,7 +37,7 @@ export function orderedEvidence(ev: Record<string, Evidence>): [string, Evidence
   });
 }
 
-const HIDDEN_DETAIL = new Set(["testable", "periods", "placebo_z", "placebo_effects", "placebo_jumps", "top_inputs", "distribution", "change_point_interval"]);
+const HIDDEN_DETAIL = new Set(["testable", "periods", "placebo_z", "placebo_effects", "placebo_jumps", "top_inputs", "distribution", "change_point_interval", "effect_is", "interval_is", "onset_statement"]);
 
 function fmtDetail(v: unknown): string {
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toPrecision(4);
@@ -53,12 +53,11 @@ function scalarDetails(detail: Record<string, unknown> | undefined): [string, st
     .map(([k, v]) => [humanize(k), fmtDetail(v)]);
 }
 
-/** How to print a test's effect: metric units for effect estimates, hours for timing, share for SHAP, z for placebos. */
+/** How to print a test's effect: metric units for effect estimates and placebos, hours for timing, share for SHAP. */
 export function effectFormatter(test: string, unit: Unit): (v: number) => string {
   if (test === "timing") return (v) => `${v > 0 ? "+" : v < 0 ? "−" : ""}${Math.abs(v).toFixed(1)} h`;
   if (test === "shap") return (v) => formatPct(v, 1, false);
   if (test === "scope") return (v) => v.toFixed(2);
-  if (test === "placebo_time" || test === "placebo_scope") return (v) => `z = ${v.toFixed(2)}`;
   return (v) => formatChange(v, unit);
 }
 
@@ -66,8 +65,9 @@ const EFFECT_LABEL: Record<string, string> = {
   timing: "event − change point",
   shap: "share of the change",
   scope: "overlap (Jaccard)",
-  placebo_time: "real statistic",
-  placebo_scope: "real statistic",
+  placebo_time: "real effect; placebo range",
+  placebo_scope: "real effect; placebo range",
+  placebo_its: "jump; placebo range",
 };
 
 export function causeScope(c: Cause): string[] {
@@ -116,7 +116,12 @@ function EvidenceCard({ name, ev, unit, cause, inc }: { name: string; ev: Eviden
           <>
             <dt>{EFFECT_LABEL[test] ?? "effect"}</dt>
             <dd>
-              <strong>{fmt(ev.effect)}</strong> {ev.interval && <span className="muted">{formatInterval(ev.interval, fmt)}</span>}
+              <strong>{fmt(ev.effect)}</strong>{" "}
+              {ev.interval && (
+                <span className="muted">
+                  {/placebo/.test(test) ? `placebos ${fmt(ev.interval.low)} to ${fmt(ev.interval.high)}` : formatInterval(ev.interval, fmt)}
+                </span>
+              )}
             </dd>
           </>
         )}
@@ -130,6 +135,12 @@ function EvidenceCard({ name, ev, unit, cause, inc }: { name: string; ev: Eviden
           <FragmentKV key={k} k={k} v={v} />
         ))}
       </dl>
+      {ev.rule && (
+        <p className="small" data-testid="evidence-rule">
+          <span className="muted">Rule: </span>
+          {ev.rule}
+        </p>
+      )}
       {test === "did" && testable && <TreatedControl inc={inc} cause={cause} unit={unit} />}
       {periods.length > 1 && <EventStudyChart periods={periods} unit={unit} />}
       {test === "shap" && <ShapBars detail={detail} highlight={(detail.feature as string) ?? cause.feature} />}
@@ -160,14 +171,52 @@ export function causeTitle(c: Cause): string {
   return what ? `${humanize(c.hypothesis)}: ${what}` : humanize(c.hypothesis);
 }
 
+/** The candidates tested and not kept, each with the test that ruled it out and that test's numbers. */
+function RuledOut({ inc }: { inc: IncidentDetail }) {
+  const rejected = inc.rejected ?? [];
+  if (!rejected.length) return null;
+  return (
+    <section className="card" aria-labelledby="ruled-out-title" style={{ marginTop: 12 }}>
+      <div className="card-head">
+        <h3 id="ruled-out-title">Candidates ruled out ({rejected.length})</h3>
+      </div>
+      <div className="table-wrap">
+        <table className="tbl" aria-label="Candidates ruled out">
+          <thead>
+            <tr>
+              <th>Candidate</th>
+              <th>Ruled out by</th>
+              <th className="r">Confidence</th>
+              <th>Why</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rejected.map((r) => (
+              <tr key={`${r.kind}:${r.candidate}`}>
+                <td>{r.candidate} <span className="faint small">({r.kind})</span></td>
+                <td>{evidenceLabel(r.ruled_out_by)}</td>
+                <td className="r num">{formatPct(r.confidence, 1, false)}</td>
+                <td className="small">{r.reason}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
 export function Causes({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
   const causes = [...inc.causes].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0));
   const [open, setOpen] = useState<number | null>(0);
   if (!causes.length)
     return (
-      <div className="card">
-        <Empty title="Inconclusive">No hypothesis in the library passed its evidence tests for this regression.</Empty>
-      </div>
+      <>
+        <div className="card">
+          <Empty title="Inconclusive">No hypothesis in the library passed its evidence tests for this regression.</Empty>
+        </div>
+        <RuledOut inc={inc} />
+      </>
     );
   return (
     <section aria-label="Ranked causes">
@@ -197,6 +246,7 @@ export function Causes({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
           </article>
         );
       })}
+      <RuledOut inc={inc} />
     </section>
   );
 }

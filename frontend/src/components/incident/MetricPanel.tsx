@@ -24,16 +24,19 @@ export function MetricPanel({
   slice,
   compare,
   unit,
+  metric = inc.metric,
   height = 280,
 }: {
   inc: IncidentDetail;
   slice: string;
   compare?: string | null;
   unit: Unit;
+  /** One of the incident's symptoms (default: its most affected, the incident's metric). */
+  metric?: string;
   height?: number;
 }) {
-  const s = useSeries(inc.workspace_id, inc.metric, slice);
-  const c = useSeries(inc.workspace_id, inc.metric, compare ?? "*");
+  const s = useSeries(inc.workspace_id, metric, slice);
+  const c = useSeries(inc.workspace_id, metric, compare ?? "*");
   const changes = useChanges(inc.workspace_id);
   const showCompare = !!compare && compare !== slice;
   const lines = useMemo<LineSpec[]>(() => {
@@ -68,7 +71,7 @@ export function MetricPanel({
       events={events}
       highlightEvents={highlight}
       height={height}
-      label={`${humanize(inc.metric)} for ${formatSlice(slice)} with baseline band and change point`}
+      label={`${humanize(metric)} for ${formatSlice(slice)} with baseline band and change point`}
       testId="incident-chart"
     />
   );

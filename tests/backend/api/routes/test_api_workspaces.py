@@ -15,8 +15,8 @@ def test_register_validates_and_describes_the_workspace(client, auth, workspace_
     assert ws["dimensions"] == ["channel", "region", "store"]
     assert {m["name"] for m in ws["metrics"]} >= {"on_time_rate", "cancel_rate", "score"}
     units = {m["name"]: m["unit"] for m in ws["metrics"]}
-    # a composite of rates is shown in points of its 0-100 scale; other metrics keep their declared unit
-    assert units["score"] == "pts" and units["on_time_rate"] is None and units["avg_minutes"] is None
+    # a rate moves in pp, a composite of rates in points of its 0-100 scale; other metrics keep their declared unit
+    assert units["score"] == "pts" and units["on_time_rate"] == "pp" and units["avg_minutes"] is None
     assert ws["has_cube"] is False
 
 

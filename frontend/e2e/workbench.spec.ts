@@ -1,5 +1,5 @@
-// The workbench end to end, against the real backend on generated demo data analysed by `cxw analyze`
-// (started by e2e/run.sh). An engineer opens the overview and its top incident, drills into a slice (its
+// The workbench end to end, against the real backend on what `make demo` leaves (at 200k orders; made and
+// served by e2e/run.sh). An engineer opens the overview and its top incident, drills into a slice (its
 // series and its children), reads the causes with their evidence, runs a what-if, downloads the plan and
 // approves an action; links carry the page's state; loading, empty and error states show; the pages fit a
 // 1280 px and a laptop screen and every control has an accessible name. A PM sees the summary with no
@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
-import { BASE, ENGINEER, PM, apiFetch, launch, namelessControls, shot, sidewaysOverflow, signIn } from "./browser";
+import { BASE, ENGINEER, ENGINEER_NAME, PM, apiFetch, launch, namelessControls, shot, sidewaysOverflow, signIn } from "./browser";
 
 let context: BrowserContext;
 let close: () => Promise<void>;
@@ -193,10 +193,10 @@ describe("engineer", () => {
     await shot(page, "approvals");
     await page.getByRole("button", { name: new RegExp(`^Approve action \\d+: ${escape(title)}$`) }).first().click();
     await page.getByRole("button", { name: "Approved" }).click();
-    await page.getByRole("table", { name: "Actions" }).getByText("e2e-engineer").first().waitFor();
+    await page.getByRole("table", { name: "Actions" }).getByText(ENGINEER_NAME).first().waitFor();
     const approved = await apiFetch(page, `/api/actions?status=approved`, { token: ENGINEER });
     const rows = (approved.json as { data: { title: string; decided_by: string }[] }).data;
-    expect(rows.find((a) => a.title === title)?.decided_by).toBe("e2e-engineer");
+    expect(rows.find((a) => a.title === title)?.decided_by).toBe(ENGINEER_NAME);
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).click();
     await page.getByRole("table", { name: "Audit trail" }).getByText("action.approve").first().waitFor();
     await shot(page, "audit");
@@ -227,7 +227,7 @@ describe("engineer", () => {
     await status.selectOption("resolved");
     await expect.poll(() => status.inputValue()).toBe("resolved");
     const stored = await apiFetch(page, `/api/incidents/${id}`, { token: ENGINEER });
-    expect(stored.json).toMatchObject({ status: "resolved", feedback: [{ label: "confirmed", actor: "e2e-engineer" }] });
+    expect(stored.json).toMatchObject({ status: "resolved", feedback: [{ label: "confirmed", actor: ENGINEER_NAME }] });
   });
 
   test("a shared link opens the same view: tab, drill level and slice come from the URL", async () => {

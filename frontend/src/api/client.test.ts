@@ -15,6 +15,17 @@ describe("API client", () => {
     expect(Object.fromEntries(calls[0].query)).toEqual({ status: "open", severity: "medium", limit: "50" });
   });
 
+  test("asks for a slice's series with & = % inside its values escaped, URL-encoded once", async () => {
+    const { calls, fetchMock } = installFakeApi();
+    sessionStorage.setItem("cxw.token", "pm-token");
+    await api.series(1, "on_time_rate", "region=north&east&store=50%", ["region", "store"]);
+    expect(calls[0].query.get("slice")).toBe("region=north%26east&store=50%25");
+    const [input] = fetchMock.mock.calls[0];
+    expect(input instanceof Request ? input.url : String(input)).toContain("slice=region%3Dnorth%2526east%26store%3D50%2525");
+    await api.series(1, "on_time_rate", "*", []);
+    expect(calls[1].query.get("slice")).toBe("*");
+  });
+
   test("checks a token given explicitly (sign-in) before it is stored", async () => {
     const { calls } = installFakeApi();
     const me = await api.me("pm-token");

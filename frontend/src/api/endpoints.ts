@@ -1,6 +1,7 @@
 // One function per API route the UI uses, each checked against the OpenAPI schema. Pages never build URLs.
 import { client, unwrap } from "./client";
 import { normalizeIncident } from "./normalize";
+import { sliceParam } from "../lib/slices";
 import type {
   FeedbackLabel,
   IncidentDetail,
@@ -17,8 +18,13 @@ export const api = {
   me: (token?: string | null) =>
     unwrap(client.GET("/api/me", token ? { headers: { Authorization: `Bearer ${token}` } } : {})),
   workspaces: () => unwrap(client.GET("/api/workspaces", { params: { query: { limit: 100 } } })),
-  series: (workspaceId: number, metric: string, slice = "*") =>
-    unwrap(client.GET("/api/workspaces/{workspace_id}/series", { params: { path: { workspace_id: workspaceId }, query: { metric, slice } } })),
+  /** A metric's series in a slice given by its raw key; `dimensions` (the workspace's) escape it (`sliceParam`). */
+  series: (workspaceId: number, metric: string, slice: string, dimensions: readonly string[]) =>
+    unwrap(
+      client.GET("/api/workspaces/{workspace_id}/series", {
+        params: { path: { workspace_id: workspaceId }, query: { metric, slice: sliceParam(slice, dimensions) } },
+      }),
+    ),
   changes: (workspaceId: number) =>
     unwrap(client.GET("/api/workspaces/{workspace_id}/changes", { params: { path: { workspace_id: workspaceId }, query: { limit: 500 } } })),
   incidents: (f: IncidentFilters = {}) => unwrap(client.GET("/api/incidents", { params: { query: f } })),

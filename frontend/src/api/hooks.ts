@@ -6,13 +6,22 @@ import type { ActionStatus, FeedbackLabel, IncidentFilters, IncidentStatus, Sign
 export const useWorkspaces = () =>
   useQuery({ queryKey: ["workspaces"], queryFn: api.workspaces, staleTime: 5 * 60_000 });
 
+/** The dimensions of a workspace (from the cached list): a series request for a slice needs them. */
+export function useDimensions(workspaceId: number | undefined): string[] | undefined {
+  const q = useWorkspaces();
+  return q.data?.data.find((w) => w.id === workspaceId)?.dimensions;
+}
+
+/** The query of a metric's series in a slice (raw key), shared by `useSeries` and the pooled DiD series. */
+export const seriesQuery = (workspaceId: number | undefined, metric: string | undefined, slice: string, dimensions: string[] | undefined) => ({
+  queryKey: ["series", workspaceId, metric, slice],
+  queryFn: () => api.series(workspaceId!, metric!, slice, dimensions ?? []),
+  enabled: workspaceId !== undefined && !!metric && (slice === "*" || dimensions !== undefined),
+  staleTime: 60_000,
+});
+
 export const useSeries = (workspaceId: number | undefined, metric: string | undefined, slice = "*") =>
-  useQuery({
-    queryKey: ["series", workspaceId, metric, slice],
-    queryFn: () => api.series(workspaceId!, metric!, slice),
-    enabled: workspaceId !== undefined && !!metric,
-    staleTime: 60_000,
-  });
+  useQuery(seriesQuery(workspaceId, metric, slice, useDimensions(workspaceId)));
 
 export const useChanges = (workspaceId: number | undefined) =>
   useQuery({

@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, expect } from "vitest";
 
 export const BASE = process.env.E2E_BASE_URL ?? "http://127.0.0.1:8000";
 export const ENGINEER = process.env.E2E_ENGINEER_TOKEN ?? "";
@@ -52,6 +53,27 @@ export async function launch(): Promise<{ context: BrowserContext; close: () => 
       await context.close();
       rmSync(profile, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * The browser of a spec file: before its tests, checks that run.sh gave the tokens and launches Chromium;
+ * after them, closes it. Call once at the top of the file; the returned function gives the context.
+ */
+export function browserForSpec(): () => BrowserContext {
+  let context: BrowserContext | undefined;
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    expect(ENGINEER, "E2E_ENGINEER_TOKEN (run e2e/run.sh)").not.toBe("");
+    expect(PM, "E2E_PM_TOKEN (run e2e/run.sh)").not.toBe("");
+    ({ context, close } = await launch());
+  });
+  afterAll(async () => {
+    await close?.();
+  });
+  return () => {
+    if (!context) throw new Error("the browser is not launched yet (use it inside a test or a beforeAll)");
+    return context;
   };
 }
 

@@ -7,9 +7,9 @@
 // and the queue with no decision controls, and the API answers 403 to the PM's decisions.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { BrowserContext, Page } from "playwright-core";
-import { BASE, DEMO_DIR, ENGINEER, ENGINEER_NAME, PM, apiFetch, launch, namelessControls, shot, sidewaysOverflow, signIn } from "./browser";
+import { beforeAll, describe, expect, test } from "vitest";
+import type { Page } from "playwright-core";
+import { BASE, DEMO_DIR, ENGINEER, ENGINEER_NAME, PM, apiFetch, browserForSpec, namelessControls, shot, sidewaysOverflow, signIn } from "./browser";
 
 interface TruthPattern {
   pattern: string;
@@ -17,8 +17,6 @@ interface TruthPattern {
   merchants: string[];
 }
 
-let context: BrowserContext;
-let close: () => Promise<void>;
 let patternPath = ""; // the pattern page the engineer opened
 let decided = 0; // the proposal the engineer approved and dry-ran
 
@@ -28,20 +26,12 @@ const causeWords = (text: string) => text.replace(/\s*[\d.]+%\s*$/, "").trim().t
 const leadingNumber = (text: string) => Number(/^\s*([\d,]+)/.exec(text)?.[1].replace(/,/g, "") ?? NaN);
 const sorted = <T>(xs: T[]) => [...xs].sort();
 
-beforeAll(async () => {
-  expect(ENGINEER, "E2E_ENGINEER_TOKEN (run e2e/run.sh)").not.toBe("");
-  expect(PM, "E2E_PM_TOKEN (run e2e/run.sh)").not.toBe("");
-  ({ context, close } = await launch());
-});
-
-afterAll(async () => {
-  await close?.();
-});
+const browser = browserForSpec();
 
 describe("engineer", () => {
   let page: Page;
   beforeAll(async () => {
-    page = await context.newPage();
+    page = await browser().newPage();
     await signIn(page, ENGINEER);
   });
 
@@ -156,7 +146,7 @@ describe("engineer", () => {
 describe("pm", () => {
   let page: Page;
   beforeAll(async () => {
-    page = await context.newPage(); // its own sessionStorage: a separate sign-in
+    page = await browser().newPage(); // its own sessionStorage: a separate sign-in
     await signIn(page, PM);
   });
 

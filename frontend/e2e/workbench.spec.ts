@@ -5,12 +5,10 @@
 // 1280 px and a laptop screen and every control has an accessible name. A PM sees the summary with no
 // write controls and gets 403 from the API on every write.
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { BrowserContext, Page } from "playwright-core";
-import { BASE, ENGINEER, ENGINEER_NAME, PM, apiFetch, launch, namelessControls, shot, sidewaysOverflow, signIn } from "./browser";
+import { beforeAll, describe, expect, test } from "vitest";
+import type { Page } from "playwright-core";
+import { BASE, ENGINEER, ENGINEER_NAME, PM, apiFetch, browserForSpec, namelessControls, shot, sidewaysOverflow, signIn } from "./browser";
 
-let context: BrowserContext;
-let close: () => Promise<void>;
 let topPath = ""; // the top open incident on the overview
 let recPath = ""; // the incident whose recommendations the tests act on: the top one (every incident has its own)
 let drillUrl = ""; // a drill-down two levels deep, with a slice selected
@@ -20,20 +18,12 @@ const idOf = (path: string) => path.split("/").pop()!;
 /** "dim=value&dim=value" as the drill-down path prints it: "dim = value". */
 const crumbs = (key: string) => key.split("&").map((f) => f.replace("=", " = "));
 
-beforeAll(async () => {
-  expect(ENGINEER, "E2E_ENGINEER_TOKEN (run e2e/run.sh)").not.toBe("");
-  expect(PM, "E2E_PM_TOKEN (run e2e/run.sh)").not.toBe("");
-  ({ context, close } = await launch());
-});
-
-afterAll(async () => {
-  await close?.();
-});
+const browser = browserForSpec();
 
 describe("engineer", () => {
   let page: Page;
   beforeAll(async () => {
-    page = await context.newPage();
+    page = await browser().newPage();
   });
 
   test("signs in and sees the overview with metrics, incident windows and open incidents", async () => {
@@ -46,6 +36,10 @@ describe("engineer", () => {
     await page.locator('[data-testid="overview-chart"] canvas').first().waitFor();
     const headline = page.getByRole("region", { name: "Headline metrics" });
     expect(await headline.getByRole("button").count()).toBeGreaterThan(1);
+    // at first sign-in on what `make demo` leaves, every card has its numbers (the workspace's cube is stored)
+    const cards = await headline.getByRole("button").count();
+    await expect.poll(() => headline.getByText("last 24 h vs prior 7 days").count(), { timeout: 30_000 }).toBe(cards);
+    expect(await headline.getByText("unavailable").count()).toBe(0);
     const top = page.getByRole("list", { name: "Top open incidents" });
     await top.waitFor();
     expect(await top.getByRole("link").count()).toBeGreaterThan(0);
@@ -231,7 +225,7 @@ describe("engineer", () => {
   });
 
   test("a shared link opens the same view: tab, drill level and slice come from the URL", async () => {
-    const other = await context.newPage(); // a new tab: no token in its sessionStorage
+    const other = await browser().newPage(); // a new tab: no token in its sessionStorage
     await other.goto(drillUrl);
     await other.waitForURL(/\/signin/);
     await other.getByLabel("API token").fill(ENGINEER);
@@ -308,7 +302,7 @@ describe("engineer", () => {
 describe("pm", () => {
   let page: Page;
   beforeAll(async () => {
-    page = await context.newPage(); // its own sessionStorage: a separate sign-in
+    page = await browser().newPage(); // its own sessionStorage: a separate sign-in
   });
 
   test("lands on the plain-language summary and reads the recommendation with its tradeoffs", async () => {

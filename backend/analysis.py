@@ -11,8 +11,8 @@ from ``baseline_days`` (plus one day of slack for sparse first buckets) before t
 aggregates only the new buckets and splices them into the stored cube when the ``cube`` folder holds one
 of this workspace (same cube SQL: metrics, dimensions, depth, grain; see `cube_fingerprint`); otherwise
 it is (re)built in that folder over every record, so the workspace always ends a run with a whole cube
-(without a ``cube`` folder, a temporary cube is built from the records the run reads). Without a record newer than ``since`` nothing is read beyond
-one aggregate and the answer says so (``scanned is None``).
+(without a ``cube`` folder, a temporary cube is built from the records the run reads). Without a record
+newer than ``since`` nothing is read beyond one aggregate and the answer says so (``scanned is None``).
 """
 
 from __future__ import annotations

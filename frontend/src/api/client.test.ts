@@ -49,17 +49,17 @@ describe("API client", () => {
     await api.addFeedback(7, { label: "confirmed" });
     await api.decideAction(1, "approve", "ok");
     await api.proposeAction(7, { recommendation: 0 });
-    await api.incidentSlices(7, "region=east");
+    await api.incidentSlices(7, "region=north&east", ["region", "store"]);
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
       "POST /api/incidents/7/feedback",
       "POST /api/actions/1/approve",
       "POST /api/incidents/7/actions",
       "GET /api/incidents/7/slices",
     ]);
+    expect(calls[3].query.get("parent")).toBe("region=north%26east"); // escaped as for the series
     expect(calls[0].body).toEqual({ label: "confirmed", comment: "" });
     expect(calls[1].body).toEqual({ comment: "ok" });
     expect(calls[2].body).toEqual({ description: "", recommendation: 0 });
-    expect(calls[3].query.get("parent")).toBe("region=east");
   });
 
   test("the plan PDF route matches the backend's", () => {

@@ -32,8 +32,13 @@ export const api = {
     unwrap(client.GET("/api/incidents/summary", { params: { query: { workspace_id: workspaceId } } })),
   incident: async (id: number) =>
     normalizeIncident((await unwrap(client.GET("/api/incidents/{incident_id}", byId(id)))) as unknown as IncidentDetail),
-  incidentSlices: (id: number, parent?: string, limit = 1000) =>
-    unwrap(client.GET("/api/incidents/{incident_id}/slices", { params: { path: { incident_id: id }, query: { parent, limit } } })),
+  /** The children of a slice (raw key; the workspace's `dimensions` escape it as for `series`). */
+  incidentSlices: (id: number, parent: string, dimensions: readonly string[], limit = 1000) =>
+    unwrap(
+      client.GET("/api/incidents/{incident_id}/slices", {
+        params: { path: { incident_id: id }, query: { parent: sliceParam(parent, dimensions), limit } },
+      }),
+    ),
   setStatus: (id: number, status: IncidentStatus) =>
     unwrap(client.PATCH("/api/incidents/{incident_id}", { ...byId(id), body: { status } })),
   addFeedback: (id: number, fb: { label: FeedbackLabel; comment?: string }) =>

@@ -40,13 +40,15 @@ export const useIncidentSummary = (workspaceId?: number) =>
 export const useIncident = (id: number) =>
   useQuery({ queryKey: ["incident", id], queryFn: () => api.incident(id), enabled: Number.isFinite(id) });
 
-export const useIncidentSlices = (id: number, parent: string) =>
-  useQuery({
-    queryKey: ["incident", id, "slices", parent],
-    queryFn: () => api.incidentSlices(id, parent),
-    enabled: Number.isFinite(id),
+export function useIncidentSlices(inc: { id: number; workspace_id: number }, parent: string) {
+  const dimensions = useDimensions(inc.workspace_id);
+  return useQuery({
+    queryKey: ["incident", inc.id, "slices", parent],
+    queryFn: () => api.incidentSlices(inc.id, parent, dimensions ?? []),
+    enabled: Number.isFinite(inc.id) && (parent === "*" || dimensions !== undefined),
     staleTime: 5 * 60_000,
   });
+}
 
 export const useActions = (q: { status?: ActionStatus; incident_id?: number } = {}, enabled = true) =>
   useQuery({ queryKey: ["actions", q], queryFn: () => api.actions(q), enabled });

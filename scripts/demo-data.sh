@@ -35,9 +35,10 @@ done
 
 log() { printf 'demo: [%3ds] %s\n' "$SECONDS" "$*" >&2; }
 
-# start over: replace a demo this script made (or one of the layout `make demo` wrote before the mark)
+# start over: replace a demo this script made (or one in the layout `make demo` wrote before the mark)
 if [ -e "$dir" ]; then
-  if [ -f "$dir/.cxw-demo" ] || { [ -f "$dir/workspace.yaml" ] && [ -f "$dir/truth.json" ]; }; then
+  if [ -f "$dir/.cxw-demo" ] || { [ -f "$dir/workspace.yaml" ] && [ -f "$dir/truth.json" ] &&
+                                  [ -d "$dir/analysis" ] && [ -f "$dir/service/cxw.db" ]; }; then
     log "replacing the previous demo in $dir"
     rm -rf -- "$dir"
   elif [ -d "$dir" ] && [ -z "$(ls -A -- "$dir")" ]; then

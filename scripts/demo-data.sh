@@ -77,4 +77,8 @@ engineer="$(svc token create --role engineer --name demo-engineer | tail -n 1)"
 pm="$(svc token create --role pm --name demo-pm | tail -n 1)"
 echo complete >>"$dir/.cxw-demo"
 log "done in $dir"
+echo >&2
+echo "Report:     $dir/analysis/report.md   (truth: $dir/truth.json)" >&2
+echo "Migration:  $dir/reconciliation/report.md   (truth: $dir/billing/truth.json)" >&2
+echo "Sign in with one of these tokens (engineer, then PM read-only); they are not shown again:" >&2
 printf 'engineer token: %s\npm token: %s\n' "$engineer" "$pm" >&3

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: setup frontend demo test test-e2e test-services clean
+.PHONY: setup frontend demo demo-data demo-serve test test-e2e test-services clean
 
 setup: $(STAMP) frontend
 
@@ -19,26 +19,31 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# The demo: 1M orders with the batching-policy regression, analysed, stored, and served with the UI; and a
-# simulated platform migration's signals (400 merchants), stored and analysed (the Signals page).
-DEMO_SERVICE = CXW_DATA_DIR=$(DEMO_DIR)/service
+# The demo: 1M orders with the batching-policy regression, analysed and stored (incidents and the metric cube)
+# in the service; a billing migration reconciled; a simulated platform migration's signals (400 merchants)
+# loaded and analysed; an engineer and a PM token; then the server with the UI. `demo-data` is everything but
+# the server, at any size (scripts/demo-data.sh: the browser tests run it at 200k orders); it always starts
+# over in DEMO_DIR. `demo-serve` serves what the last `make demo` left (README, "The demo").
+DEMO_ORDERS ?= 1000000
+DEMO_ACCOUNTS ?= 200000
+DEMO_MERCHANTS ?= 400
+DEMO_PORT ?= 8000
+DEMO_DATA = DEMO_DIR=$(DEMO_DIR) DEMO_ORDERS=$(DEMO_ORDERS) DEMO_ACCOUNTS=$(DEMO_ACCOUNTS) \
+	DEMO_MERCHANTS=$(DEMO_MERCHANTS) CXW=$(VENV)/bin/cxw bash scripts/demo-data.sh
+DEMO_SERVE = CXW_DATA_DIR=$(DEMO_DIR)/service $(VENV)/bin/cxw serve --host 127.0.0.1 --port $(DEMO_PORT)
 demo: setup
-	$(VENV)/bin/cxw generate cx --orders 1000000 --days 28 --seed 7 --scenario batching_policy --out $(DEMO_DIR)
-	$(VENV)/bin/cxw analyze $(DEMO_DIR)/workspace.yaml --out $(DEMO_DIR)/analysis
-	$(DEMO_SERVICE) $(VENV)/bin/cxw job detect $(DEMO_DIR)/workspace.yaml --incidents $(DEMO_DIR)/analysis/incidents.json
-	$(VENV)/bin/cxw generate billing-migration --accounts 200000 --seed 7 --out $(DEMO_DIR)/billing
-	$(VENV)/bin/cxw reconcile --legacy $(DEMO_DIR)/billing/legacy.csv --migrated $(DEMO_DIR)/billing/migrated.csv \
-		--key account_id --tolerance balance=0.01 --out $(DEMO_DIR)/reconciliation; test $$? -le 1
-	$(VENV)/bin/cxw signals simulate --out $(DEMO_DIR)/signals --merchants 400 --days 14 --seed 7
-	$(DEMO_SERVICE) $(VENV)/bin/cxw signals load $(DEMO_DIR)/signals/signals.jsonl
-	$(DEMO_SERVICE) $(VENV)/bin/cxw signals job
-	@echo
-	@echo "Report:     $(DEMO_DIR)/analysis/report.md   (truth: $(DEMO_DIR)/truth.json)"
-	@echo "Migration:  $(DEMO_DIR)/reconciliation/report.md   (truth: $(DEMO_DIR)/billing/truth.json)"
-	@echo "Sign in at http://127.0.0.1:8000 with one of these tokens (engineer, then PM read-only):"
-	@$(DEMO_SERVICE) $(VENV)/bin/cxw token create --role engineer --name demo-engineer
-	@$(DEMO_SERVICE) $(VENV)/bin/cxw token create --role pm --name demo-pm
-	$(DEMO_SERVICE) $(VENV)/bin/cxw serve --host 127.0.0.1 --port 8000
+	@$(DEMO_DATA)
+	@echo "Serving http://127.0.0.1:$(DEMO_PORT) (Ctrl-C stops it; 'make demo-serve' starts it again on the same state)"
+	$(DEMO_SERVE)
+
+demo-data: setup
+	@$(DEMO_DATA)
+
+demo-serve:
+	@grep -qx complete $(DEMO_DIR)/.cxw-demo 2>/dev/null || \
+		{ echo "no complete demo in $(DEMO_DIR): run 'make demo' (or 'make demo-data') first" >&2; exit 2; }
+	@echo "Serving http://127.0.0.1:$(DEMO_PORT) on the state in $(DEMO_DIR)/service (the tokens 'make demo' printed still work)"
+	$(DEMO_SERVE)
 
 # The stage order (import-linter) and the engine's types (mypy), Python (SQLite and PostgreSQL), the UI's unit
 # tests, then the browser end-to-end tests.
@@ -50,7 +55,8 @@ test: setup test-services
 	$(E2E)
 
 # Browser end-to-end tests: Debian's Chromium (apt-get installs it when missing) driven by Playwright against
-# `cxw serve` on a 200k-order demo analysed by `cxw analyze`; refreshes documents/screenshots/ (about 3 min).
+# `cxw serve` on what scripts/demo-data.sh (the `make demo` recipe) leaves at 200k orders; refreshes
+# documents/screenshots/.
 E2E = E2E_SKIP_BUILD=1 bash frontend/e2e/run.sh
 test-e2e: setup
 	$(E2E)

@@ -10,13 +10,15 @@ record newer than ``since``, against the baseline just before them; the later st
 from ``baseline_days`` (plus one day of slack for sparse first buckets) before those buckets. The cube
 aggregates only the new buckets and splices them into the stored cube when the ``cube`` folder holds one
 of this workspace (same cube SQL: metrics, dimensions, depth, grain; see `cube_fingerprint`); otherwise
-it is built from the records the run reads. Without a record newer than ``since`` nothing is read beyond
-one aggregate and the answer says so (``scanned is None``).
+it is (re)built in that folder over every record, so the workspace always ends a run with a whole cube
+(without a ``cube`` folder, a temporary cube is built from the records the run reads). Without a record
+newer than ``since`` nothing is read beyond one aggregate and the answer says so (``scanned is None``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 import time
@@ -147,6 +149,25 @@ def _reusable(folder: Path | None, ow: OpenWorkspace) -> bool:
             and mark.read_text() == cube_fingerprint(ow))
 
 
+def ensure_stored_cube(ow: OpenWorkspace, folder: Path) -> CubeInfo | None:
+    """Build the workspace's cube in ``folder`` (`build_stored_cube`) unless it already holds this
+    workspace's cube (same fingerprint) over exactly its current records: the same last bucket and the
+    same record count. Returns the `CubeInfo` when it built one, None when the stored cube was current."""
+    if _reusable(folder, ow):
+        ws = ow.workspace
+        last, records = ow.con.execute(f"SELECT date_trunc('{ws.records.grain}', max({quote(ws.records.timestamp)})), "
+                                       "count(*) FROM records").fetchone()
+        try:
+            stored = json.loads((folder / "cube.json").read_text())
+            current = (last is not None and stored.get("end") is not None and stored.get("records") == records
+                       and datetime.fromisoformat(stored["end"]) == last)
+        except (OSError, ValueError, TypeError):
+            current = False
+        if current:
+            return None
+    return build_stored_cube(ow, folder)
+
+
 def _incremental(ow: OpenWorkspace, config: DetectionConfig, since: datetime, stored: Path | None, scratch: Path
                  ) -> tuple[DetectionConfig, Path, datetime, datetime | None, CubeInfo | None] | None:
     """Detection settings, cube and records for a run over the buckets after ``since`` (None: no new
@@ -167,10 +188,16 @@ def _incremental(ow: OpenWorkspace, config: DetectionConfig, since: datetime, st
         build_cube(ow, scratch)
         info = splice_cube(stored, scratch, first)
         cube_file, cube_from = stored / "cube.parquet", first
+    elif stored is not None:
+        # no cube of this workspace there yet (a first run that stored an incidents.json, or a cube built
+        # for other metrics, dimensions, depth or grain): build it over every record, so the workspace has
+        # a whole cube (series, drill-down) and the next run splices its new buckets into it
+        info = build_stored_cube(ow, stored)
+        cube_file, cube_from = stored / "cube.parquet", None
     else:
         cube_file, cube_from = scratch / "cube.parquet", None
     limit_records(ow, records_from)
-    if cube_from is None:
+    if stored is None:
         build_cube(ow, scratch)
     return config.model_copy(update={"window": f"{hours:g}h"}), cube_file, records_from, cube_from, info
 
@@ -254,4 +281,4 @@ def whatif_workspace(workspace: str | Path, changes: Sequence[DriverChange], sco
 
 
 __all__ = ["RecommendationEnricher", "Scanned", "WorkspaceAnalysis", "analyze_workspace", "build_stored_cube",
-           "cube_fingerprint", "limit_records", "new_data_start", "whatif_workspace"]
+           "cube_fingerprint", "ensure_stored_cube", "limit_records", "new_data_start", "whatif_workspace"]

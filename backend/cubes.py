@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -11,7 +12,6 @@ from pathlib import Path
 import duckdb
 
 from backend.errors import Conflict, Invalid
-from data.slices import Slice
 
 Z95 = 1.959963984540054
 
@@ -70,6 +70,35 @@ def slice_label(text: str, dimensions: list[str]) -> tuple[str, str]:
             "&".join(f"{_escape(d)}={_escape(v)}" for d, v in ordered))
 
 
+def split_label(label: str, dimensions: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """The (dimension, value) pairs of a cube label: raw ``dim=value`` pairs joined by ``&``, sorted by
+    dimension (``*``: the total, no pairs). A pair starts at the beginning or after an ``&`` followed by
+    ``dim=`` for a dimension that sorts after the previous pair's, so an ``&`` or ``=`` inside a value stays
+    in it; the UI splits the same way (``frontend/src/lib/slices.ts``, ``slicePairs``)."""
+    if label in ("", "*"):
+        return ()
+    dims = sorted(dimensions, key=len, reverse=True)  # "region_group" before its prefix "region"
+
+    def starts(at: int, after: str | None) -> str | None:
+        return next((d for d in dims if (after is None or d > after) and label.startswith(f"{d}=", at)), None)
+
+    dim = starts(0, None)
+    if dim is None:
+        raise Invalid(f"slice {label!r} names no dimension of this workspace ({', '.join(dimensions)})")
+    pairs = []
+    start = i = len(dim) + 1
+    while i < len(label):
+        following = starts(i + 1, dim) if label[i] == "&" else None
+        if following is None:
+            i += 1
+            continue
+        pairs.append((dim, label[start:i]))
+        dim, start = following, i + 2 + len(following)
+        i = start
+    pairs.append((dim, label[start:]))
+    return tuple(pairs)
+
+
 def series(cube_file: Path, metric: str, metric_type: str, slice_key: str) -> list[dict]:
     """Every bucket of ``metric`` in ``slice_key``, oldest first, with a 95% interval."""
     if not cube_file.is_file():
@@ -100,18 +129,18 @@ def _slices(cube_file: str, mtime: float) -> tuple[str, ...]:
         con.close()
 
 
-def children_of(cube_file: Path, parent: Slice) -> list[str]:
-    """Slices one dimension deeper than ``parent`` and inside it."""
+def children_of(cube_file: Path, parent: tuple[tuple[str, str], ...], dimensions: Sequence[str]) -> list[str]:
+    """Slices one dimension deeper than ``parent`` (its pairs) and inside it."""
     out = []
     for key in _slices(str(cube_file), cube_file.stat().st_mtime):
-        child = Slice.parse(key)
-        if child.depth == parent.depth + 1 and parent.contains(child):
+        child = split_label(key, dimensions)
+        if len(child) == len(parent) + 1 and set(parent) <= set(child):
             out.append(key)
     return out
 
 
-def drill_down(cube_file: Path, metric: str, metric_type: str, parent_key: str, start: datetime, end: datetime,
-               baseline_start: datetime) -> dict:
+def drill_down(cube_file: Path, metric: str, metric_type: str, parent_label: str, dimensions: Sequence[str],
+               start: datetime, end: datetime, baseline_start: datetime) -> dict:
     """Each child's baseline and current value, and its contribution to the parent's change.
 
     With w = a child's share of the parent's denominator (records for composites) and V the parent's
@@ -121,11 +150,9 @@ def drill_down(cube_file: Path, metric: str, metric_type: str, parent_key: str, 
     """
     if not cube_file.is_file():
         raise Conflict("this workspace has no metric cube yet; build it (POST .../cube) or run the job")
-    try:
-        parent = Slice.parse(parent_key)
-    except ValueError as err:
-        raise Invalid(str(err)) from None
-    keys = [parent.key, *children_of(cube_file, parent)]
+    parent = split_label(parent_label, dimensions)
+    parent_key = "&".join(f"{d}={v}" for d, v in parent) or "*"
+    keys = [parent_key, *children_of(cube_file, parent, dimensions)]
     weight = "n" if metric_type == "composite" else "denominator"
     value = ("sum(value * n) / nullif(sum(n), 0)" if metric_type == "composite"
              else "sum(numerator) / nullif(sum(denominator), 0)")
@@ -143,7 +170,7 @@ def drill_down(cube_file: Path, metric: str, metric_type: str, parent_key: str, 
     for key, cur, v, w, n in rows:
         stats.setdefault(key, {})["cur" if cur else "base"] = (v, w or 0.0, int(n or 0))
     empty = (None, 0.0, 0)
-    p_base, p_cur = stats.get(parent.key, {}).get("base", empty), stats.get(parent.key, {}).get("cur", empty)
+    p_base, p_cur = stats.get(parent_key, {}).get("base", empty), stats.get(parent_key, {}).get("cur", empty)
     parent_change = p_cur[0] - p_base[0] if p_cur[0] is not None and p_base[0] is not None else None
     data = []
     for key in keys[1:]:
@@ -158,7 +185,7 @@ def drill_down(cube_file: Path, metric: str, metric_type: str, parent_key: str, 
                      "baseline_n": base[2], "current_n": cur[2], "contribution": contribution,
                      "share": contribution / parent_change if contribution is not None and parent_change else None})
     data.sort(key=lambda d: -abs(d["contribution"]) if d["contribution"] is not None else 0.0)
-    return {"parent": parent.key, "parent_baseline": p_base[0], "parent_current": p_cur[0], "data": data}
+    return {"parent": parent_key, "parent_baseline": p_base[0], "parent_current": p_cur[0], "data": data}
 
 
 def default_baseline_start(start: datetime, end: datetime, grain: str) -> datetime:

@@ -6,7 +6,9 @@
    with the baseline history they need (``--full``, or a first run: over everything), writing the run's
    incidents.json and report.md to ``<data dir>/runs/<run id>``; or store a given incidents.json.
    A full run rebuilds the workspace's cube; a run over new data aggregates only the new buckets and
-   splices them into it.
+   splices them into it (or builds it whole when there is none yet); storing an incidents.json builds
+   the cube unless the stored one already covers every record. Every run that succeeds leaves the
+   workspace with its cube, so the UI's series and drill-down work after any first run.
 3. In ONE transaction: upsert the incidents (dedup), queue a webhook message per new incident and URL
    in the outbox, propose the new incidents' recommendations as actions, point the workspace at its
    cube, close the run (its ``scanned`` window says which buckets detection scanned).
@@ -27,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.actors import JOB_ACTOR, Actor
-from backend.analysis import Scanned, analyze_workspace
+from backend.analysis import Scanned, analyze_workspace, ensure_stored_cube
 from backend.crud import actions, incidents, outbox, runs, workspaces
 from backend.errors import Conflict, Invalid
 from backend.models import Workspace
@@ -97,6 +99,16 @@ def _load_incidents_file(path: Path) -> list:
     return entries
 
 
+def _stored_cube(ws_path: str, cube_dir: Path) -> CubeInfo | None:
+    """The workspace's cube in ``cube_dir``, built unless it is already current (`ensure_stored_cube`):
+    storing an incidents.json leaves the workspace as a run that analysed it would (series, drill-down)."""
+    ow = open_workspace(ws_path)
+    try:
+        return ensure_stored_cube(ow, cube_dir)
+    finally:
+        ow.con.close()
+
+
 def scanned_json(scanned: Scanned | None) -> dict | None:
     return None if scanned is None else {k: v.isoformat() if v is not None else None
                                          for k, v in scanned.__dict__.items()}
@@ -144,6 +156,7 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
             detail: dict = {}
             if incidents_file is not None:
                 items = _load_incidents_file(incidents_file)
+                cube = _stored_cube(ws_path, cube_dir)
             else:
                 out_dir = (settings.data_dir / "runs" / str(run_id)).resolve()
                 analysis = analyze_workspace(ws_path, out_dir, since=since, cube=cube_dir)

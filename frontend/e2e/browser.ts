@@ -1,12 +1,31 @@
-// Debian Chromium driven by playwright-core (no browser download): a fresh profile per run.
+// What every e2e/*.spec.ts shares: the server and state e2e/run.sh made, and Debian Chromium driven by
+// playwright-core (no browser download), a fresh profile per launch.
+//
+// e2e/run.sh makes the demo with scripts/demo-data.sh (the recipe of `make demo`, at 200k orders), serves
+// it, and runs every spec file, one at a time, against that one server and state, with (import these
+// rather than reading process.env):
+//   BASE           E2E_BASE_URL: the server (the UI at /, the API under /api)
+//   ENGINEER, PM   E2E_ENGINEER_TOKEN, E2E_PM_TOKEN: an engineer's and a (read-only) PM's token
+//   ENGINEER_NAME, PM_NAME   E2E_ENGINEER_NAME, E2E_PM_NAME: their names, as the API reports who acted
+//   DEMO_DIR       E2E_DEMO_DIR: the demo folder (scripts/demo-data.sh lists what it holds: workspace.yaml and
+//                  truth.json, analysis/, billing/, reconciliation/, signals/ with truth.json)
+//   DATA_DIR       E2E_DATA_DIR: the server's data folder (DEMO_DIR/service)
+//   SHOTS          E2E_SCREENSHOTS: where `shot` writes (documents/screenshots/)
+// Specs share that state: change only what the spec creates or picks for itself, never rely on another
+// spec's changes.
 import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, expect } from "vitest";
 
 export const BASE = process.env.E2E_BASE_URL ?? "http://127.0.0.1:8000";
 export const ENGINEER = process.env.E2E_ENGINEER_TOKEN ?? "";
 export const PM = process.env.E2E_PM_TOKEN ?? "";
+export const ENGINEER_NAME = process.env.E2E_ENGINEER_NAME ?? "demo-engineer";
+export const PM_NAME = process.env.E2E_PM_NAME ?? "demo-pm";
+export const DEMO_DIR = process.env.E2E_DEMO_DIR ?? join(process.cwd(), "..", "demo");
+export const DATA_DIR = process.env.E2E_DATA_DIR ?? join(DEMO_DIR, "service");
 export const SHOTS = process.env.E2E_SCREENSHOTS ?? join(process.cwd(), "..", "documents", "screenshots");
 
 export async function launch(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
@@ -34,6 +53,27 @@ export async function launch(): Promise<{ context: BrowserContext; close: () => 
       await context.close();
       rmSync(profile, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * The browser of a spec file: before its tests, checks that run.sh gave the tokens and launches Chromium;
+ * after them, closes it. Call once at the top of the file; the returned function gives the context.
+ */
+export function browserForSpec(): () => BrowserContext {
+  let context: BrowserContext | undefined;
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    expect(ENGINEER, "E2E_ENGINEER_TOKEN (run e2e/run.sh)").not.toBe("");
+    expect(PM, "E2E_PM_TOKEN (run e2e/run.sh)").not.toBe("");
+    ({ context, close } = await launch());
+  });
+  afterAll(async () => {
+    await close?.();
+  });
+  return () => {
+    if (!context) throw new Error("the browser is not launched yet (use it inside a test or a beforeAll)");
+    return context;
   };
 }
 

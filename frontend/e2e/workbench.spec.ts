@@ -1,16 +1,14 @@
-// The workbench end to end, against the real backend on generated demo data analysed by `cxw analyze`
-// (started by e2e/run.sh). An engineer opens the overview and its top incident, drills into a slice (its
+// The workbench end to end, against the real backend on what `make demo` leaves (at 200k orders; made and
+// served by e2e/run.sh). An engineer opens the overview and its top incident, drills into a slice (its
 // series and its children), reads the causes with their evidence, runs a what-if, downloads the plan and
 // approves an action; links carry the page's state; loading, empty and error states show; the pages fit a
 // 1280 px and a laptop screen and every control has an accessible name. A PM sees the summary with no
 // write controls and gets 403 from the API on every write.
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { BrowserContext, Page } from "playwright-core";
-import { BASE, ENGINEER, PM, apiFetch, launch, namelessControls, shot, sidewaysOverflow, signIn } from "./browser";
+import { beforeAll, describe, expect, test } from "vitest";
+import type { Page } from "playwright-core";
+import { BASE, ENGINEER, ENGINEER_NAME, PM, apiFetch, browserForSpec, namelessControls, shot, sidewaysOverflow, signIn } from "./browser";
 
-let context: BrowserContext;
-let close: () => Promise<void>;
 let topPath = ""; // the top open incident on the overview
 let recPath = ""; // the incident whose recommendations the tests act on: the top one (every incident has its own)
 let drillUrl = ""; // a drill-down two levels deep, with a slice selected
@@ -20,20 +18,12 @@ const idOf = (path: string) => path.split("/").pop()!;
 /** "dim=value&dim=value" as the drill-down path prints it: "dim = value". */
 const crumbs = (key: string) => key.split("&").map((f) => f.replace("=", " = "));
 
-beforeAll(async () => {
-  expect(ENGINEER, "E2E_ENGINEER_TOKEN (run e2e/run.sh)").not.toBe("");
-  expect(PM, "E2E_PM_TOKEN (run e2e/run.sh)").not.toBe("");
-  ({ context, close } = await launch());
-});
-
-afterAll(async () => {
-  await close?.();
-});
+const browser = browserForSpec();
 
 describe("engineer", () => {
   let page: Page;
   beforeAll(async () => {
-    page = await context.newPage();
+    page = await browser().newPage();
   });
 
   test("signs in and sees the overview with metrics, incident windows and open incidents", async () => {
@@ -46,6 +36,10 @@ describe("engineer", () => {
     await page.locator('[data-testid="overview-chart"] canvas').first().waitFor();
     const headline = page.getByRole("region", { name: "Headline metrics" });
     expect(await headline.getByRole("button").count()).toBeGreaterThan(1);
+    // at first sign-in on what `make demo` leaves, every card has its numbers (the workspace's cube is stored)
+    const cards = await headline.getByRole("button").count();
+    await expect.poll(() => headline.getByText("last 24 h vs prior 7 days").count(), { timeout: 30_000 }).toBe(cards);
+    expect(await headline.getByText("unavailable").count()).toBe(0);
     const top = page.getByRole("list", { name: "Top open incidents" });
     await top.waitFor();
     expect(await top.getByRole("link").count()).toBeGreaterThan(0);
@@ -193,10 +187,10 @@ describe("engineer", () => {
     await shot(page, "approvals");
     await page.getByRole("button", { name: new RegExp(`^Approve action \\d+: ${escape(title)}$`) }).first().click();
     await page.getByRole("button", { name: "Approved" }).click();
-    await page.getByRole("table", { name: "Actions" }).getByText("e2e-engineer").first().waitFor();
+    await page.getByRole("table", { name: "Actions" }).getByText(ENGINEER_NAME).first().waitFor();
     const approved = await apiFetch(page, `/api/actions?status=approved`, { token: ENGINEER });
     const rows = (approved.json as { data: { title: string; decided_by: string }[] }).data;
-    expect(rows.find((a) => a.title === title)?.decided_by).toBe("e2e-engineer");
+    expect(rows.find((a) => a.title === title)?.decided_by).toBe(ENGINEER_NAME);
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).click();
     await page.getByRole("table", { name: "Audit trail" }).getByText("action.approve").first().waitFor();
     await shot(page, "audit");
@@ -227,11 +221,11 @@ describe("engineer", () => {
     await status.selectOption("resolved");
     await expect.poll(() => status.inputValue()).toBe("resolved");
     const stored = await apiFetch(page, `/api/incidents/${id}`, { token: ENGINEER });
-    expect(stored.json).toMatchObject({ status: "resolved", feedback: [{ label: "confirmed", actor: "e2e-engineer" }] });
+    expect(stored.json).toMatchObject({ status: "resolved", feedback: [{ label: "confirmed", actor: ENGINEER_NAME }] });
   });
 
   test("a shared link opens the same view: tab, drill level and slice come from the URL", async () => {
-    const other = await context.newPage(); // a new tab: no token in its sessionStorage
+    const other = await browser().newPage(); // a new tab: no token in its sessionStorage
     await other.goto(drillUrl);
     await other.waitForURL(/\/signin/);
     await other.getByLabel("API token").fill(ENGINEER);
@@ -309,7 +303,7 @@ describe("engineer", () => {
 describe("pm", () => {
   let page: Page;
   beforeAll(async () => {
-    page = await context.newPage(); // its own sessionStorage: a separate sign-in
+    page = await browser().newPage(); // its own sessionStorage: a separate sign-in
   });
 
   test("lands on the plain-language summary and reads the recommendation with its tradeoffs", async () => {

@@ -195,6 +195,55 @@ def test_new_buckets_go_into_the_stored_cube_only_when_it_was_built_for_the_same
     start = add_days(6, seed=6)
     third = run_detect(sessions, settings, path)
     assert third.run["scanned"]["cube_from"] is None and third.run["scanned"]["window_start"] == start
+    # ... and is rebuilt whole with the new definition: every bucket, ready for the next run to splice into
+    import duckdb
+
+    from backend.analysis import cube_fingerprint
+    from data.sources import open_workspace
+
+    folder = settings.data_dir / "cubes" / str(first.run["workspace_id"])
+    lo, hi = duckdb.connect().execute("SELECT min(ts), max(ts) FROM read_parquet(?)",
+                                      [str(folder / "cube.parquet")]).fetchone()
+    assert lo.date().isoformat() == "2026-01-01" and hi.date().isoformat() == "2026-01-09"
+    ow = open_workspace(path)
+    assert (folder / "cube.fingerprint").read_text() == cube_fingerprint(ow)
+    ow.con.close()
+
+
+def test_storing_an_incidents_file_leaves_the_workspace_with_its_cube(client, auth, sessions, settings,
+                                                                     workspace_path, one_incident):
+    """A first run that stores an incidents.json (what `make demo` does) leaves the cube the UI reads:
+    series and drill-down answer 200, not 409; a re-run over the same records keeps that cube; records
+    added later make the next stored file rebuild it over them."""
+    import pandas as pd
+
+    from tests.conftest import tiny_records
+
+    first = run_detect(sessions, settings, workspace_path, incidents_file=one_incident)
+    ws_id = first.run["workspace_id"]
+    assert client.get(f"/api/workspaces/{ws_id}", headers=auth("pm")).json()["has_cube"] is True
+
+    def total_records() -> int:
+        r = client.get(f"/api/workspaces/{ws_id}/series", params={"metric": "on_time_rate"}, headers=auth("pm"))
+        assert r.status_code == 200, r.text
+        return sum(p["n"] for p in r.json()["points"])
+
+    assert total_records() == 600  # every record of the tiny workspace, in the total's buckets
+    incident = client.get("/api/incidents", headers=auth("pm")).json()["data"][0]
+    r = client.get(f"/api/incidents/{incident['id']}/slices", params={"parent": "*"}, headers=auth("pm"))
+    assert r.status_code == 200, r.text
+    assert {d["slice"] for d in r.json()["data"]} >= {"region=north", "store=s1", "channel=web"}
+
+    cube = settings.data_dir / "cubes" / str(ws_id) / "cube.parquet"
+    built = cube.stat().st_mtime_ns
+    run_detect(sessions, settings, workspace_path, full=True, incidents_file=one_incident)
+    assert cube.stat().st_mtime_ns == built  # current: not rebuilt
+
+    more = tiny_records(200, seed=5)
+    more["created_at"] = more["created_at"] + pd.Timedelta(days=3)
+    more.to_parquet(workspace_path.parent / "orders" / "part-1.parquet", index=False)
+    run_detect(sessions, settings, workspace_path, incidents_file=one_incident)
+    assert total_records() == 800
 
 
 def test_a_slack_message_names_the_other_symptoms_and_the_scope():

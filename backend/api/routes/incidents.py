@@ -94,7 +94,8 @@ def update_incident(incident_id: Id, body: IncidentUpdate, session: SessionDep, 
 @router.get("/incidents/{incident_id}/slices", response_model=SliceChildren)
 def incident_slices(incident_id: Id, session: SessionDep, _: Reader,
                     parent: Annotated[str | None, Query(max_length=1000,
-                                                        description="Slice to drill into (default: the incident's)")] = None,
+                                                        description="Slice to drill into (default: the incident's); "
+                                                                    "written as the series route's slice")] = None,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
     """The children of a slice over the incident's window: values, change and contribution to the parent."""
     inc = incidents.get(session, incident_id)
@@ -105,7 +106,8 @@ def incident_slices(incident_id: Id, session: SessionDep, _: Reader,
     payload_start = (inc.payload or {}).get("baseline_start")
     baseline_start = (datetime.fromisoformat(payload_start) if isinstance(payload_start, str)
                       else cubes.default_baseline_start(inc.window_start, inc.window_end, ws.grain))
-    out = cubes.drill_down(ws.cube_file, inc.metric, spec["type"], parent or inc.slice, inc.window_start,
+    label = cubes.slice_label(parent, ws.dimensions)[0] if parent is not None else inc.slice
+    out = cubes.drill_down(ws.cube_file, inc.metric, spec["type"], label, ws.dimensions, inc.window_start,
                            inc.window_end, baseline_start)
     return {"incident_id": inc.id, "metric": inc.metric, "baseline_window": (baseline_start, inc.window_start),
             "current_window": (inc.window_start, inc.window_end), **out, "data": out["data"][:limit],

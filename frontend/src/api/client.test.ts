@@ -15,6 +15,17 @@ describe("API client", () => {
     expect(Object.fromEntries(calls[0].query)).toEqual({ status: "open", severity: "medium", limit: "50" });
   });
 
+  test("asks for a slice's series with & = % inside its values escaped, URL-encoded once", async () => {
+    const { calls, fetchMock } = installFakeApi();
+    sessionStorage.setItem("cxw.token", "pm-token");
+    await api.series(1, "on_time_rate", "region=north&east&store=50%", ["region", "store"]);
+    expect(calls[0].query.get("slice")).toBe("region=north%26east&store=50%25");
+    const [input] = fetchMock.mock.calls[0];
+    expect(input instanceof Request ? input.url : String(input)).toContain("slice=region%3Dnorth%2526east%26store%3D50%2525");
+    await api.series(1, "on_time_rate", "*", []);
+    expect(calls[1].query.get("slice")).toBe("*");
+  });
+
   test("checks a token given explicitly (sign-in) before it is stored", async () => {
     const { calls } = installFakeApi();
     const me = await api.me("pm-token");
@@ -38,17 +49,17 @@ describe("API client", () => {
     await api.addFeedback(7, { label: "confirmed" });
     await api.decideAction(1, "approve", "ok");
     await api.proposeAction(7, { recommendation: 0 });
-    await api.incidentSlices(7, "region=east");
+    await api.incidentSlices(7, "region=north&east", ["region", "store"]);
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
       "POST /api/incidents/7/feedback",
       "POST /api/actions/1/approve",
       "POST /api/incidents/7/actions",
       "GET /api/incidents/7/slices",
     ]);
+    expect(calls[3].query.get("parent")).toBe("region=north%26east"); // escaped as for the series
     expect(calls[0].body).toEqual({ label: "confirmed", comment: "" });
     expect(calls[1].body).toEqual({ comment: "ok" });
     expect(calls[2].body).toEqual({ description: "", recommendation: 0 });
-    expect(calls[3].query.get("parent")).toBe("region=east");
   });
 
   test("the plan PDF route matches the backend's", () => {

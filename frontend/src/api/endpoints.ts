@@ -1,6 +1,7 @@
 // One function per API route the UI uses, each checked against the OpenAPI schema. Pages never build URLs.
 import { client, unwrap } from "./client";
 import { normalizeIncident } from "./normalize";
+import { sliceParam } from "../lib/slices";
 import type {
   FeedbackLabel,
   IncidentDetail,
@@ -17,8 +18,13 @@ export const api = {
   me: (token?: string | null) =>
     unwrap(client.GET("/api/me", token ? { headers: { Authorization: `Bearer ${token}` } } : {})),
   workspaces: () => unwrap(client.GET("/api/workspaces", { params: { query: { limit: 100 } } })),
-  series: (workspaceId: number, metric: string, slice = "*") =>
-    unwrap(client.GET("/api/workspaces/{workspace_id}/series", { params: { path: { workspace_id: workspaceId }, query: { metric, slice } } })),
+  /** A metric's series in a slice given by its raw key; `dimensions` (the workspace's) escape it (`sliceParam`). */
+  series: (workspaceId: number, metric: string, slice: string, dimensions: readonly string[]) =>
+    unwrap(
+      client.GET("/api/workspaces/{workspace_id}/series", {
+        params: { path: { workspace_id: workspaceId }, query: { metric, slice: sliceParam(slice, dimensions) } },
+      }),
+    ),
   changes: (workspaceId: number) =>
     unwrap(client.GET("/api/workspaces/{workspace_id}/changes", { params: { path: { workspace_id: workspaceId }, query: { limit: 500 } } })),
   incidents: (f: IncidentFilters = {}) => unwrap(client.GET("/api/incidents", { params: { query: f } })),
@@ -26,8 +32,13 @@ export const api = {
     unwrap(client.GET("/api/incidents/summary", { params: { query: { workspace_id: workspaceId } } })),
   incident: async (id: number) =>
     normalizeIncident((await unwrap(client.GET("/api/incidents/{incident_id}", byId(id)))) as unknown as IncidentDetail),
-  incidentSlices: (id: number, parent?: string, limit = 1000) =>
-    unwrap(client.GET("/api/incidents/{incident_id}/slices", { params: { path: { incident_id: id }, query: { parent, limit } } })),
+  /** The children of a slice (raw key; the workspace's `dimensions` escape it as for `series`). */
+  incidentSlices: (id: number, parent: string, dimensions: readonly string[], limit = 1000) =>
+    unwrap(
+      client.GET("/api/incidents/{incident_id}/slices", {
+        params: { path: { incident_id: id }, query: { parent: sliceParam(parent, dimensions), limit } },
+      }),
+    ),
   setStatus: (id: number, status: IncidentStatus) =>
     unwrap(client.PATCH("/api/incidents/{incident_id}", { ...byId(id), body: { status } })),
   addFeedback: (id: number, fb: { label: FeedbackLabel; comment?: string }) =>

@@ -6,13 +6,22 @@ import type { ActionStatus, FeedbackLabel, IncidentFilters, IncidentStatus, Sign
 export const useWorkspaces = () =>
   useQuery({ queryKey: ["workspaces"], queryFn: api.workspaces, staleTime: 5 * 60_000 });
 
+/** The dimensions of a workspace (from the cached list): a series request for a slice needs them. */
+export function useDimensions(workspaceId: number | undefined): string[] | undefined {
+  const q = useWorkspaces();
+  return q.data?.data.find((w) => w.id === workspaceId)?.dimensions;
+}
+
+/** The query of a metric's series in a slice (raw key), shared by `useSeries` and the pooled DiD series. */
+export const seriesQuery = (workspaceId: number | undefined, metric: string | undefined, slice: string, dimensions: string[] | undefined) => ({
+  queryKey: ["series", workspaceId, metric, slice],
+  queryFn: () => api.series(workspaceId!, metric!, slice, dimensions ?? []),
+  enabled: workspaceId !== undefined && !!metric && (slice === "*" || dimensions !== undefined),
+  staleTime: 60_000,
+});
+
 export const useSeries = (workspaceId: number | undefined, metric: string | undefined, slice = "*") =>
-  useQuery({
-    queryKey: ["series", workspaceId, metric, slice],
-    queryFn: () => api.series(workspaceId!, metric!, slice),
-    enabled: workspaceId !== undefined && !!metric,
-    staleTime: 60_000,
-  });
+  useQuery(seriesQuery(workspaceId, metric, slice, useDimensions(workspaceId)));
 
 export const useChanges = (workspaceId: number | undefined) =>
   useQuery({
@@ -31,13 +40,15 @@ export const useIncidentSummary = (workspaceId?: number) =>
 export const useIncident = (id: number) =>
   useQuery({ queryKey: ["incident", id], queryFn: () => api.incident(id), enabled: Number.isFinite(id) });
 
-export const useIncidentSlices = (id: number, parent: string) =>
-  useQuery({
-    queryKey: ["incident", id, "slices", parent],
-    queryFn: () => api.incidentSlices(id, parent),
-    enabled: Number.isFinite(id),
+export function useIncidentSlices(inc: { id: number; workspace_id: number }, parent: string) {
+  const dimensions = useDimensions(inc.workspace_id);
+  return useQuery({
+    queryKey: ["incident", inc.id, "slices", parent],
+    queryFn: () => api.incidentSlices(inc.id, parent, dimensions ?? []),
+    enabled: Number.isFinite(inc.id) && (parent === "*" || dimensions !== undefined),
     staleTime: 5 * 60_000,
   });
+}
 
 export const useActions = (q: { status?: ActionStatus; incident_id?: number } = {}, enabled = true) =>
   useQuery({ queryKey: ["actions", q], queryFn: () => api.actions(q), enabled });

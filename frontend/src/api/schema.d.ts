@@ -3252,7 +3252,7 @@ export interface operations {
     incident_slices: {
         parameters: {
             query?: {
-                /** @description Slice to drill into (default: the incident's) */
+                /** @description Slice to drill into (default: the incident's); written as the series route's slice */
                 parent?: string | null;
                 limit?: number;
             };

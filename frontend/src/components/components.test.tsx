@@ -63,6 +63,10 @@ describe("chart data", () => {
     const child = heatmapData([{ key: "category=grocery&region=east", share: 0.3 }, { key: "region=east", share: 1 }], "region=east");
     expect(child.dims).toEqual(["category"]);
     expect(child.cells[0].key).toBe("category=grocery&region=east");
+    // values holding "&" or "=", split with the workspace's dimensions
+    const odd = heatmapData([{ key: "category=fish & chips&region=a=b", share: 0.3 }, { key: "region=a=b", share: 1 }], "region=a=b", 6, ["category", "region"]);
+    expect(odd.dims).toEqual(["category"]);
+    expect(odd.cells.map((c) => c.value)).toEqual(["fish & chips"]);
   });
 
   test("time series: band, change point, incident windows and labelled cause events", () => {

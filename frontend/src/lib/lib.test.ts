@@ -1,9 +1,10 @@
 import { describe, expect, test } from "vitest";
 import { formatCause, formatChange, formatInterval, formatPValue, formatPct, formatSlice, formatValue, humanize } from "./format";
-import { keyOf, sliceFilters, sliceKey } from "./slices";
+import { keyOf, sliceFilters, sliceKey, slicePairs, sliceParam } from "./slices";
 import { displayBucket, headline, isBad, resample, unitOf, withBaselineBand } from "./series";
 import { poolDaily, scopeDimension } from "./treatedControl";
 import type { SeriesPoint } from "../api/types";
+import params from "../test/slice-params.json";
 
 const pt = (ts: string, value: number | null, denominator = 1): SeriesPoint => ({ ts, value, low: null, high: null, numerator: 0, denominator, n: denominator });
 
@@ -46,6 +47,14 @@ describe("slices", () => {
     expect(sliceFilters("region=east&category=a=b")).toEqual([["region", "east"], ["category", "a=b"]]);
     expect(sliceKey([["region", "east"], ["category", "grocery"]])).toBe("category=grocery&region=east");
     expect(sliceKey([])).toBe("*");
+  });
+  test("a series request escapes % & = inside dimensions and values, split by the workspace's dimensions", () => {
+    expect(slicePairs("brand=fish & chips&region=a=b", params.dimensions)).toEqual([["brand", "fish & chips"], ["region", "a=b"]]);
+    // the cases the backend test reads back to their raw keys (tests/backend/test_slice_params.py)
+    for (const c of params.cases) expect(sliceParam(c.key, params.dimensions), c.key).toBe(c.param);
+    // a dimension that is a prefix of another
+    expect(sliceParam("region=e&region_group=a&b", ["region", "region_group"])).toBe("region=e&region_group=a%26b");
+    expect(sliceParam("", params.dimensions)).toBe("*");
   });
   test("keyOf accepts strings and objects", () => {
     expect(keyOf("region=east")).toBe("region=east");

@@ -3,11 +3,10 @@
 // weighted by the metric's denominators. Only for scopes made of one dimension's values.
 import { useMemo } from "react";
 import { useQueries } from "@tanstack/react-query";
-import { api } from "../api/endpoints";
-import { useIncidentSlices } from "../api/hooks";
+import { seriesQuery, useDimensions, useIncidentSlices } from "../api/hooks";
 import type { IncidentDetail, SeriesPoint } from "../api/types";
 import type { ChartPoint } from "./series";
-import { sliceFilters } from "./slices";
+import { sliceFilters, slicePairs } from "./slices";
 
 const DAY = 86400e3;
 
@@ -44,26 +43,23 @@ export function scopeDimension(scope: string[]): string | null {
 
 export function useTreatedControl(inc: IncidentDetail, scope: string[]) {
   const dim = scopeDimension(scope);
-  const top = useIncidentSlices(inc.id, "*");
+  const top = useIncidentSlices(inc, "*");
+  const dimensions = useDimensions(inc.workspace_id);
   const controls = useMemo(() => {
     if (!dim || !top.data) return [];
     const inScope = new Set(scope);
     return top.data.data
       .filter((c) => {
-        const f = sliceFilters(c.slice);
+        const f = slicePairs(c.slice, dimensions ?? []);
         return f.length === 1 && f[0][0] === dim && !inScope.has(c.slice);
       })
       .sort((a, b) => b.current_n - a.current_n)
       .slice(0, 12)
       .map((c) => c.slice);
-  }, [dim, top.data, scope]);
+  }, [dim, top.data, scope, dimensions]);
   const keys = dim ? [...scope, ...controls] : [];
   const results = useQueries({
-    queries: keys.map((k) => ({
-      queryKey: ["series", inc.workspace_id, inc.metric, k],
-      queryFn: () => api.series(inc.workspace_id, inc.metric, k),
-      staleTime: 60_000,
-    })),
+    queries: keys.map((k) => seriesQuery(inc.workspace_id, inc.metric, k, dimensions)),
   });
   const pending = !!dim && (top.isPending || results.some((r) => r.isPending));
   const error = top.error ?? results.find((r) => r.error)?.error ?? null;

@@ -3,7 +3,7 @@
 // Clicking a cell selects that slice.
 import { useMemo } from "react";
 import { formatPct } from "../../lib/format";
-import { sliceFilters, type SliceRow } from "../../lib/slices";
+import { slicePairs, type SliceRow } from "../../lib/slices";
 import { EChart, baseAxis, type EChartOption } from "./EChart";
 
 export interface HeatCell {
@@ -22,11 +22,11 @@ export interface HeatmapData {
 }
 
 /** Cells of the slices that refine `parent` by one dimension, at most `maxColumns` values per dimension. */
-export function heatmapData(rows: SliceRow[], parent: string, maxColumns = 6): HeatmapData {
-  const parentDims = new Set(sliceFilters(parent).map(([d]) => d));
+export function heatmapData(rows: SliceRow[], parent: string, maxColumns = 6, dimensions: readonly string[] = []): HeatmapData {
+  const parentDims = new Set(slicePairs(parent, dimensions).map(([d]) => d));
   const byDim = new Map<string, { key: string; value: string; share: number }[]>();
   for (const r of rows) {
-    const extra = sliceFilters(r.key).filter(([d]) => !parentDims.has(d));
+    const extra = slicePairs(r.key, dimensions).filter(([d]) => !parentDims.has(d));
     if (extra.length !== 1) continue;
     const [dim, value] = extra[0];
     if (!byDim.has(dim)) byDim.set(dim, []);
@@ -53,15 +53,18 @@ export function heatmapData(rows: SliceRow[], parent: string, maxColumns = 6): H
 export function SliceHeatmap({
   rows,
   parent = "*",
+  dimensions = [],
   selected,
   onSelect,
 }: {
   rows: SliceRow[];
   parent?: string;
+  /** The workspace's: they split keys whose values hold "&" or "=". */
+  dimensions?: readonly string[];
   selected?: string | null;
   onSelect?: (key: string) => void;
 }) {
-  const data = useMemo(() => heatmapData(rows, parent), [rows, parent]);
+  const data = useMemo(() => heatmapData(rows, parent, 6, dimensions), [rows, parent, dimensions]);
   const option = useMemo<EChartOption>(() => {
     const max = data.max || 1;
     return {

@@ -2,17 +2,19 @@
 // a selected slice shows its series against its parent and can be drilled into.
 import { useMemo } from "react";
 import { useSearchParams } from "react-router";
-import { useIncidentSlices } from "../../api/hooks";
+import { useDimensions, useIncidentSlices } from "../../api/hooks";
 import type { IncidentDetail } from "../../api/types";
 import { SliceHeatmap } from "../charts/SliceHeatmap";
 import { SliceTable } from "../SliceTable";
 import { Empty, QueryState } from "../States";
 import { formatChange, formatPct, formatSlice, formatValue, type Unit } from "../../lib/format";
-import { sliceFilters, sliceKey, type SliceRow } from "../../lib/slices";
+import { sliceKey, slicePairs, type SliceRow } from "../../lib/slices";
 import { MetricPanel } from "./MetricPanel";
 
-function Breadcrumbs({ parent, onGo }: { parent: string; onGo: (key: string) => void }) {
-  const f = sliceFilters(parent);
+const NO_DIMENSIONS: readonly string[] = [];
+
+function Breadcrumbs({ parent, dimensions, onGo }: { parent: string; dimensions: readonly string[]; onGo: (key: string) => void }) {
+  const f = slicePairs(parent, dimensions);
   const path = [{ key: "*", label: "All traffic" }, ...f.map((_, i) => ({ key: sliceKey(f.slice(0, i + 1)), label: `${f[i][0]} = ${f[i][1]}` }))];
   return (
     <nav aria-label="Drill-down path" className="row small">
@@ -34,7 +36,8 @@ export function DrillDown({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
   const [params, setParams] = useSearchParams();
   const parent = params.get("parent") ?? (inc.slice || "*");
   const selected = params.get("slice");
-  const q = useIncidentSlices(inc.id, parent);
+  const q = useIncidentSlices(inc, parent);
+  const dimensions = useDimensions(inc.workspace_id) ?? NO_DIMENSIONS;
   const rows = useMemo<SliceRow[]>(
     () =>
       (q.data?.data ?? []).map((c) => ({
@@ -62,7 +65,7 @@ export function DrillDown({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
       <section className="card" aria-labelledby="drill-title">
         <div className="card-head">
           <h2 id="drill-title">Where it regressed</h2>
-          <Breadcrumbs parent={parent} onGo={(key) => update({ parent: key, slice: null })} />
+          <Breadcrumbs parent={parent} dimensions={dimensions} onGo={(key) => update({ parent: key, slice: null })} />
           <span className="spacer" />
           {q.data && (
             <span className="hint num">
@@ -82,7 +85,7 @@ export function DrillDown({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
               </div>
               <div className="card-body">
                 <div className="small muted" style={{ marginBottom: 4 }}>Share of the change by dimension value (click a cell)</div>
-                <SliceHeatmap rows={rows} parent={parent} selected={selected} onSelect={(key) => update({ slice: key })} />
+                <SliceHeatmap rows={rows} parent={parent} dimensions={dimensions} selected={selected} onSelect={(key) => update({ slice: key })} />
               </div>
             </div>
           )}

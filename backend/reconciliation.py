@@ -21,8 +21,8 @@ from typing import Callable, Literal
 import duckdb
 
 from data.errors import UserError
-from data.messy import Assumption, canonical_name, load_side
-from data.pairs import KEY_RULES, KeyRule, PairSetup, prepare_pair
+from data.messy import Assumption, SideFile, canonical_name, header_columns, load_side
+from data.pairs import KEY_RULES, KeyRule, PairSetup, find_column, prepare_pair
 from data.sources import quote, sql_literal
 from detection.mismatch import classify_patterns, find_patterns, slice_dimensions
 from metrics.diff import Comparison, build_findings, column_stats
@@ -93,6 +93,29 @@ def parse_key_rules(text: str) -> tuple[KeyRule, ...]:
     if bad:
         raise UserError(f"--key-normalize: unknown rule(s) {', '.join(bad)} (known: {', '.join(KEY_RULES)}, none)")
     return tuple(r for r in KEY_RULES if r in parts)
+
+
+def check_inputs(options: ReconcileOptions) -> None:
+    """Fail fast, before a long run: both files readable with a header row, every column the options name
+    present where the run needs it, ``previous`` an output folder. Reads only each file's first bytes (or
+    Parquet footer); the messages are the ones the run itself would give."""
+    sides = []
+    for side, path in (("legacy", options.legacy), ("migrated", options.migrated)):
+        fmt, columns = header_columns(path)
+        sides.append(SideFile(side=side, path=str(path), format=fmt, rows=0, columns=columns))
+    for s in sides:
+        for name in options.key:
+            find_column(s, name, "key")
+        for name in (*options.compare, *options.tolerances):
+            find_column(s, name, "compared")
+        for name, role in ((options.customer_column, "customer"), (options.amount_column, "amount")):
+            if name is not None:
+                find_column(s, name, role)
+    reason = options.reason_column
+    if reason is not None and not any(canonical_name(c) == canonical_name(reason) for s in sides for c in s.columns):
+        raise UserError(f"{options.legacy}: reason column {reason!r} not found on either side")
+    if options.previous is not None and not (options.previous / SUMMARY).is_file():
+        raise UserError(f"--previous {options.previous}: {SUMMARY} not found (not a reconciliation output folder)")
 
 
 def _connect(scratch: Path, options: ReconcileOptions) -> duckdb.DuckDBPyConnection:
@@ -320,4 +343,4 @@ def reconcile(options: ReconcileOptions, out: Path, progress: Progress | None = 
         raise
 
 
-__all__ = ["ReconcileOptions", "parse_key_rules", "parse_tolerances", "reconcile"]
+__all__ = ["ReconcileOptions", "check_inputs", "parse_key_rules", "parse_tolerances", "reconcile"]

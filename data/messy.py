@@ -186,6 +186,37 @@ def _first_line(err: Exception) -> str:
     return "; ".join(lines[:3]) if lines else type(err).__name__
 
 
+def header_columns(path: Path) -> tuple[Literal["csv", "parquet"], tuple[str, ...]]:
+    """The format and column names of a CSV or Parquet file, read from its first bytes (CSV: the sniffed header under
+    any junk lines) or its footer (Parquet): what a caller checks names against before a full read.
+
+    Raises the same one-line errors as `load_side` for a missing, empty, binary or headerless file.
+    """
+    path = Path(path)
+    head = _check_file(path)
+    if _is_parquet(path, head):
+        con = duckdb.connect()
+        try:
+            return "parquet", tuple(r[0] for r in con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({sql_literal(str(path))})").fetchall())
+        except duckdb.Error as err:
+            raise UserError(f"{path}: cannot read as Parquet: {_first_line(err)}") from None
+        finally:
+            con.close()
+    if b"\x00" in head:
+        raise UserError(f"{path}: a binary file, not CSV or Parquet")
+    if head.startswith(codecs.BOM_UTF8):
+        text = head.decode("utf-8-sig", errors="replace")
+    else:
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError as err:  # a cut multi-byte character at the end, or another encoding
+            text = head[:err.start].decode("utf-8") if err.start > len(head) - 4 else head.decode("cp1252", "replace")
+    if len(head) == SNIFF_BYTES:
+        text = text[: text.rfind("\n") + 1]
+    return "csv", tuple(_sniff_layout(path, text)[2])
+
+
 def load_side(con: duckdb.DuckDBPyConnection, path: Path, side: Literal["legacy", "migrated"], table: str,
               scratch: Path) -> tuple[SideFile, list[Assumption]]:
     """Expose one file as the DuckDB relation ``table``: CSV read into a table of text columns (parsed later),

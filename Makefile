@@ -29,12 +29,13 @@ demo: setup
 	$(VENV)/bin/cxw generate billing-migration --accounts 200000 --seed 7 --out $(DEMO_DIR)/billing
 	$(VENV)/bin/cxw reconcile --legacy $(DEMO_DIR)/billing/legacy.csv --migrated $(DEMO_DIR)/billing/migrated.csv \
 		--key account_id --tolerance balance=0.01 --out $(DEMO_DIR)/reconciliation; test $$? -le 1
+	$(DEMO_SERVICE) $(VENV)/bin/cxw reconciliations import $(DEMO_DIR)/reconciliation --name "billing migration (demo)"
 	$(VENV)/bin/cxw signals simulate --out $(DEMO_DIR)/signals --merchants 400 --days 14 --seed 7
 	$(DEMO_SERVICE) $(VENV)/bin/cxw signals load $(DEMO_DIR)/signals/signals.jsonl
 	$(DEMO_SERVICE) $(VENV)/bin/cxw signals job
 	@echo
 	@echo "Report:     $(DEMO_DIR)/analysis/report.md   (truth: $(DEMO_DIR)/truth.json)"
-	@echo "Migration:  $(DEMO_DIR)/reconciliation/report.md   (truth: $(DEMO_DIR)/billing/truth.json)"
+	@echo "Migration:  $(DEMO_DIR)/reconciliation/report.md   (truth: $(DEMO_DIR)/billing/truth.json; UI: /reconciliations)"
 	@echo "Sign in at http://127.0.0.1:8000 with one of these tokens (engineer, then PM read-only):"
 	@$(DEMO_SERVICE) $(VENV)/bin/cxw token create --role engineer --name demo-engineer
 	@$(DEMO_SERVICE) $(VENV)/bin/cxw token create --role pm --name demo-pm

@@ -79,7 +79,7 @@ function Findings({ run, s, runs }: { run: ReconciliationRun; s: ReconciliationS
             <Empty title="No mismatches">Every matched record is identical and no record is lost or unexpected.</Empty>
           )}
           {selected && (
-            <div className="small" role="status" style={{ marginTop: 8 }} data-testid="selected-reason">
+            <div className="small" aria-live="polite" style={{ marginTop: 8 }} data-testid="selected-reason">
               <strong>{selected.reason}</strong>: {count(selected.mismatches)} mismatches in {count(selected.records)} records of{" "}
               {count(selected.customers)} customers, amount {amount(selected.amount)}
             </div>

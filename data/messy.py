@@ -88,12 +88,15 @@ def canonical_name(name: str) -> str:
 
 
 def _check_file(path: Path) -> bytes:
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
-    if not path.is_file():
-        raise UserError(f"{path}: not a file")
-    with path.open("rb") as fh:
-        head = fh.read(SNIFF_BYTES)
+    try:
+        if not path.exists():
+            raise UserError(f"{path}: no such file")
+        if not path.is_file():
+            raise UserError(f"{path}: not a file")
+        with path.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as err:  # a name too long, a folder without permission, ...
+        raise UserError(f"{path}: cannot read the file ({err.strerror or err})") from None
     if not head.strip():
         raise UserError(f"{path}: the file is empty")
     return head

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from backend.schemas.common import ORMModel
 from recommendations.reconcile import RecordCounts
@@ -37,6 +37,13 @@ class ReconcilePathsRequest(ReconcileSettings):
     legacy_path: str = Field(min_length=1, max_length=1000)
     migrated_path: str = Field(min_length=1, max_length=1000)
     name: str | None = Field(None, max_length=200)
+
+    @field_validator("legacy_path", "migrated_path")
+    @classmethod
+    def _printable(cls, path: str) -> str:
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+            raise ValueError("a path may not hold control characters")
+        return path
 
 
 class ReconciliationRunPublic(ORMModel):

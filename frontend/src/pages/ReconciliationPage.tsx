@@ -97,21 +97,19 @@ function Findings({ run, s, runs }: { run: ReconciliationRun; s: ReconciliationS
         </div>
         {findings.length ? <Patterns findings={findings} highlight={selected?.reason ?? null} /> : <Empty title={`No ${show} pattern`} />}
       </section>
-      <div className="grid grid-2">
-        <section className="card">
-          <div className="card-head"><h2>Run history</h2></div>
-          <div className="card-body stack">
-            {s.previous ? <RunsCompared comparison={s.previous} previousId={run.previous_id} /> : (
-              <div className="small muted">This run was not compared with an earlier one.</div>
-            )}
-            <RunChain chain={chain} current={run.id} />
-          </div>
-        </section>
-        <section className="card">
-          <div className="card-head"><h2>Downloads</h2></div>
-          <div className="card-body"><Downloads runId={run.id} summary={s} /></div>
-        </section>
-      </div>
+      <section className="card">
+        <div className="card-head"><h2>Run history</h2></div>
+        <div className="card-body stack">
+          {s.previous ? <RunsCompared comparison={s.previous} previousId={run.previous_id} /> : (
+            <div className="small muted">This run was not compared with an earlier one.</div>
+          )}
+          <RunChain chain={chain} current={run.id} />
+        </div>
+      </section>
+      <section className="card">
+        <div className="card-head"><h2>Downloads</h2></div>
+        <div className="card-body"><Downloads runId={run.id} summary={s} /></div>
+      </section>
       <section className="card">
         <div className="card-head"><h2>Assumptions</h2></div>
         <div className="card-body">

@@ -211,7 +211,8 @@ def test_server_paths_outside_the_data_dirs_or_the_database_are_refused(client, 
     cases = [(str(outside), "is outside the folders this server may read"),
              (str(tmp_path / "link.csv"), "is outside the folders this server may read"),
              (str(tmp_path / ".." / outside.parent.parent.name / "pair" / "legacy.csv"), "outside the folders"),
-             (str(tmp_path / "missing.csv"), "no such file")]
+             (str(tmp_path / "missing.csv"), "no such file"),
+             (str(tmp_path / ("x" * 300 + ".csv")), "cannot read the file (File name too long)")]
     if settings.resolved_database_url.startswith("sqlite"):
         cases.append((settings.resolved_database_url.removeprefix("sqlite:///"), "the server's own database"))
     for path, words in cases:
@@ -219,6 +220,9 @@ def test_server_paths_outside_the_data_dirs_or_the_database_are_refused(client, 
                                                       "key": ["account_id"]}, headers=auth("engineer"))
         assert r.status_code == 422, r.text
         assert words in r.json()["detail"] and "legacy" in r.json()["detail"]
+    r = client.post("/api/reconciliations", json={"legacy_path": str(tmp_path / "a\x00.csv"), "migrated_path": "m.csv",
+                                                  "key": ["account_id"]}, headers=auth("engineer"))
+    assert r.status_code == 422 and "control characters" in r.text
     nothing_stored(client, auth, settings)
 
 

@@ -114,8 +114,8 @@ def check_inputs(options: ReconcileOptions) -> None:
     reason = options.reason_column
     if reason is not None and not any(canonical_name(c) == canonical_name(reason) for s in sides for c in s.columns):
         raise UserError(f"{options.legacy}: reason column {reason!r} not found on either side")
-    if options.previous is not None and not (options.previous / SUMMARY).is_file():
-        raise UserError(f"--previous {options.previous}: {SUMMARY} not found (not a reconciliation output folder)")
+    if options.previous is not None:
+        read_summary(options.previous, f"--previous {options.previous}")
 
 
 def _connect(scratch: Path, options: ReconcileOptions) -> duckdb.DuckDBPyConnection:
@@ -176,16 +176,23 @@ def _amount_totals(con, comps: list[Comparison]) -> list[AmountTotals]:
     return out
 
 
-def _compare_previous(con, previous: Path, folder: Path) -> tuple[RunComparison, ExportFile]:
-    """Patterns and customers resolved, new and persisting since the run in ``previous``."""
-    summary_file, by_pattern = previous / SUMMARY, previous / BY_PATTERN
-    for f in (summary_file, by_pattern):
-        if not f.is_file():
-            raise UserError(f"--previous {previous}: {f.name} not found (not a reconciliation output folder)")
+def read_summary(folder: Path, label: str) -> ReconciliationSummary:
+    """The summary of a reconciliation output folder; one clear line naming ``label`` when it is not one."""
+    summary_file = Path(folder) / SUMMARY
+    if not summary_file.is_file():
+        raise UserError(f"{label}: {SUMMARY} not found (not a reconciliation output folder)")
     try:
-        before = ReconciliationSummary.model_validate_json(summary_file.read_text(encoding="utf-8"))
+        return ReconciliationSummary.model_validate_json(summary_file.read_text(encoding="utf-8"))
     except ValueError as err:
         raise UserError(f"{summary_file}: not a reconciliation summary ({str(err).splitlines()[0]})") from None
+
+
+def _compare_previous(con, previous: Path, folder: Path) -> tuple[RunComparison, ExportFile]:
+    """Patterns and customers resolved, new and persisting since the run in ``previous``."""
+    by_pattern = previous / BY_PATTERN
+    before = read_summary(previous, f"--previous {previous}")
+    if not by_pattern.is_file():
+        raise UserError(f"--previous {previous}: {BY_PATTERN} not found (not a reconciliation output folder)")
     con.execute(f"CREATE OR REPLACE TABLE previous_pc AS SELECT DISTINCT CAST(pattern AS VARCHAR) AS label, "
                 f"CAST(customer AS VARCHAR) AS customer FROM read_csv({sql_literal(str(by_pattern))}, "
                 f"header=true, all_varchar=true)")
@@ -343,4 +350,4 @@ def reconcile(options: ReconcileOptions, out: Path, progress: Progress | None = 
         raise
 
 
-__all__ = ["ReconcileOptions", "check_inputs", "parse_key_rules", "parse_tolerances", "reconcile"]
+__all__ = ["ReconcileOptions", "check_inputs", "parse_key_rules", "parse_tolerances", "read_summary", "reconcile"]

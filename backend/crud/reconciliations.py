@@ -21,8 +21,7 @@ from backend.crud import audit
 from backend.crud.runs import is_dead
 from backend.errors import Conflict, NotFound
 from backend.models import ReconciliationRun, utcnow
-from backend.reconciliation import SUMMARY
-from data.errors import UserError
+from backend.reconciliation import read_summary
 from data.processes import this_host
 from recommendations.reconcile import ReconciliationSummary
 
@@ -128,13 +127,7 @@ def import_output(session: Session, data_dir: Path, source: Path, actor: Actor, 
     """Record a finished `cxw reconcile` output folder as a succeeded run: its summary is validated, the
     folder copied under the data dir (through a temporary folder renamed into place)."""
     source = Path(source)
-    summary_file = source / SUMMARY
-    if not summary_file.is_file():
-        raise UserError(f"{source}: {SUMMARY} not found (not a `cxw reconcile` output folder)")
-    try:
-        summary = ReconciliationSummary.model_validate_json(summary_file.read_text(encoding="utf-8"))
-    except ValueError as err:
-        raise UserError(f"{summary_file}: not a reconciliation summary ({str(err).splitlines()[0]})") from None
+    summary = read_summary(source, str(source))
     folder = (data_dir / "reconciliations" / uuid.uuid4().hex).resolve()
     staging = folder.parent / f".{folder.name}.tmp"
     try:

@@ -12,6 +12,17 @@ const split = (text: string) => text.split(",").map((s) => s.trim()).filter(Bool
 /** "balance=0.01, deposit=1" → ["balance=0.01", "deposit=1"] (the API checks each). */
 const tolerancesOf = (text: string) => split(text);
 
+function TextField({ id, label, value, set, placeholder, grow }: {
+  id: string; label: string; value: string; set: (v: string) => void; placeholder: string; grow?: boolean;
+}) {
+  return (
+    <div className="field" style={grow ? { flex: 1 } : undefined}>
+      <label htmlFor={id}>{label}</label>
+      <input id={id} value={value} onChange={(e) => set(e.target.value)} placeholder={placeholder} />
+    </div>
+  );
+}
+
 export function StartForm({ previous }: { previous: ReconciliationRun[] }) {
   const navigate = useNavigate();
   const start = useStartReconciliation();
@@ -84,38 +95,19 @@ export function StartForm({ previous }: { previous: ReconciliationRun[] }) {
           </>
         ) : (
           <>
-            <div className="field">
-              <label htmlFor="r-legacy-path">Legacy file on the server</label>
-              <input key="legacy-path" id="r-legacy-path" value={legacyPath} onChange={(e) => setLegacyPath(e.target.value)} placeholder="/data/migration/legacy.csv" />
-            </div>
-            <div className="field">
-              <label htmlFor="r-migrated-path">Migrated file on the server</label>
-              <input key="migrated-path" id="r-migrated-path" value={migratedPath} onChange={(e) => setMigratedPath(e.target.value)} placeholder="/data/migration/migrated.parquet" />
-            </div>
+            <TextField key="legacy-path" id="r-legacy-path" label="Legacy file on the server" value={legacyPath} set={setLegacyPath}
+              placeholder="/data/migration/legacy.csv" />
+            <TextField key="migrated-path" id="r-migrated-path" label="Migrated file on the server" value={migratedPath}
+              set={setMigratedPath} placeholder="/data/migration/migrated.parquet" />
           </>
         )}
       </div>
       <div className="grid grid-3">
-        <div className="field">
-          <label htmlFor="r-key">Key column(s)</label>
-          <input id="r-key" value={key} onChange={(e) => setKey(e.target.value)} placeholder="account_id" required />
-        </div>
-        <div className="field">
-          <label htmlFor="r-compare">Compare only (optional)</label>
-          <input id="r-compare" value={compare} onChange={(e) => setCompare(e.target.value)} placeholder="every shared column" />
-        </div>
-        <div className="field">
-          <label htmlFor="r-tolerance">Tolerances (optional)</label>
-          <input id="r-tolerance" value={tolerance} onChange={(e) => setTolerance(e.target.value)} placeholder="balance=0.01" />
-        </div>
-        <div className="field">
-          <label htmlFor="r-reason">Reason-code column (optional)</label>
-          <input id="r-reason" value={reason} onChange={(e) => setReason(e.target.value)} placeholder="detected by name" />
-        </div>
-        <div className="field">
-          <label htmlFor="r-customer">Customer column (optional)</label>
-          <input id="r-customer" value={customer} onChange={(e) => setCustomer(e.target.value)} placeholder="detected by name" />
-        </div>
+        <TextField id="r-key" label="Key column(s)" value={key} set={setKey} placeholder="account_id" />
+        <TextField id="r-compare" label="Compare only (optional)" value={compare} set={setCompare} placeholder="every shared column" />
+        <TextField id="r-tolerance" label="Tolerances (optional)" value={tolerance} set={setTolerance} placeholder="balance=0.01" />
+        <TextField id="r-reason" label="Reason-code column (optional)" value={reason} set={setReason} placeholder="detected by name" />
+        <TextField id="r-customer" label="Customer column (optional)" value={customer} set={setCustomer} placeholder="detected by name" />
         <div className="field">
           <label htmlFor="r-previous">Compare with run</label>
           <select id="r-previous" value={previousId} onChange={(e) => setPreviousId(e.target.value)}>
@@ -125,10 +117,7 @@ export function StartForm({ previous }: { previous: ReconciliationRun[] }) {
         </div>
       </div>
       <div className="row">
-        <div className="field" style={{ flex: 1 }}>
-          <label htmlFor="r-name">Name (optional)</label>
-          <input id="r-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="legacy vs migrated" />
-        </div>
+        <TextField id="r-name" label="Name (optional)" value={name} set={setName} placeholder="legacy vs migrated" grow />
         <button className="btn primary" type="submit" disabled={!ready || start.isPending} style={{ alignSelf: "flex-end" }}>
           {start.isPending ? "Checking the files…" : "Start reconciliation"}
         </button>

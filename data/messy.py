@@ -298,9 +298,21 @@ def cast_expression(column: str, profile: ColumnProfile, dtype: str) -> str:
     return f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
 
 
+def sample_rows(con: duckdb.DuckDBPyConnection, table: str, sample: str, columns: list[str]) -> None:
+    """One reservoir sample of ``SAMPLE_ROWS`` rows of ``table`` (its ``columns``) as the table ``sample``,
+    which `profile_column` reads instead of scanning the whole table once per column."""
+    cols = ", ".join(quote(c) for c in columns) or "1 AS none"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(sample)} AS SELECT {cols} FROM {quote(table)} "
+                f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)")
+
+
 def profile_column(con: duckdb.DuckDBPyConnection, table: str, column: str, dtype: str,
-                   file: str) -> tuple[ColumnProfile, list[Assumption]]:
-    """Decide what ``column`` holds from its DuckDB type, its name and a sample of its values."""
+                   file: str, sample_table: str | None = None) -> tuple[ColumnProfile, list[Assumption]]:
+    """Decide what ``column`` holds from its DuckDB type, its name and a sample of its values.
+
+    The values come from ``sample_table`` (rows of `sample_rows`) when it holds at least ``SAMPLE_ROWS / 5``
+    of them, or when it is the whole table (a table of at most ``SAMPLE_ROWS`` rows); otherwise (a
+    sparse column of a large table) from a reservoir sample of the column's own non-missing values."""
     t = dtype.upper()
     if t in ("DATE",) or t.startswith("TIMESTAMP"):
         return ColumnProfile(name=column, kind="date"), []
@@ -313,8 +325,13 @@ def profile_column(con: duckdb.DuckDBPyConnection, table: str, column: str, dtyp
         return ColumnProfile(name=column, kind="text"), []
     col = quote(column)
     stripped = f"regexp_replace(trim(regexp_replace(v, '{CURRENCY}', '', 'g')), '\\s', '', 'g')"
-    sample = (f"WITH s AS (SELECT {col} AS v FROM {quote(table)} WHERE {col} IS NOT NULL "
-              f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)) ")
+    source = (f"(SELECT {col} AS v FROM {quote(table)} WHERE {col} IS NOT NULL "
+              f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7))")
+    if sample_table is not None:
+        held, rows = con.execute(f"SELECT count({col}), count(*) FROM {quote(sample_table)}").fetchone()
+        if held >= SAMPLE_ROWS // 5 or rows < SAMPLE_ROWS:
+            source = f"(SELECT {col} AS v FROM {quote(sample_table)} WHERE {col} IS NOT NULL)"
+    sample = f"WITH s AS {source} "
     n, us, eu, marked, plain, maybe_date = con.execute(
         f"{sample}SELECT count(*), "
         f"count(*) FILTER (WHERE regexp_full_match({stripped}, '{US_AMOUNT}')), "

@@ -21,8 +21,8 @@ from typing import Callable, Literal
 import duckdb
 
 from data.errors import UserError
-from data.messy import Assumption, canonical_name, load_side
-from data.pairs import KEY_RULES, KeyRule, PairSetup, prepare_pair
+from data.messy import Assumption, SideFile, canonical_name, header_columns, load_side
+from data.pairs import KEY_RULES, KeyRule, PairSetup, find_column, prepare_pair
 from data.sources import quote, sql_literal
 from detection.mismatch import classify_patterns, find_patterns, slice_dimensions
 from metrics.diff import Comparison, build_findings, column_stats
@@ -95,6 +95,29 @@ def parse_key_rules(text: str) -> tuple[KeyRule, ...]:
     return tuple(r for r in KEY_RULES if r in parts)
 
 
+def check_inputs(options: ReconcileOptions) -> None:
+    """Fail fast, before a long run: both files readable with a header row, every column the options name
+    present where the run needs it, ``previous`` an output folder. Reads only each file's first bytes (or
+    Parquet footer); the messages are the ones the run itself would give."""
+    sides = []
+    for side, path in (("legacy", options.legacy), ("migrated", options.migrated)):
+        fmt, columns = header_columns(path)
+        sides.append(SideFile(side=side, path=str(path), format=fmt, rows=0, columns=columns))
+    for s in sides:
+        for name in options.key:
+            find_column(s, name, "key")
+        for name in (*options.compare, *options.tolerances):
+            find_column(s, name, "compared")
+        for name, role in ((options.customer_column, "customer"), (options.amount_column, "amount")):
+            if name is not None:
+                find_column(s, name, role)
+    reason = options.reason_column
+    if reason is not None and not any(canonical_name(c) == canonical_name(reason) for s in sides for c in s.columns):
+        raise UserError(f"{options.legacy}: reason column {reason!r} not found on either side")
+    if options.previous is not None:
+        read_summary(options.previous, f"--previous {options.previous}")
+
+
 def _connect(scratch: Path, options: ReconcileOptions) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()  # in memory; beyond the memory limit DuckDB spills to temp_directory
     con.execute(f"SET memory_limit = {sql_literal(options.memory_limit)}")
@@ -153,16 +176,23 @@ def _amount_totals(con, comps: list[Comparison]) -> list[AmountTotals]:
     return out
 
 
-def _compare_previous(con, previous: Path, folder: Path) -> tuple[RunComparison, ExportFile]:
-    """Patterns and customers resolved, new and persisting since the run in ``previous``."""
-    summary_file, by_pattern = previous / SUMMARY, previous / BY_PATTERN
-    for f in (summary_file, by_pattern):
-        if not f.is_file():
-            raise UserError(f"--previous {previous}: {f.name} not found (not a reconciliation output folder)")
+def read_summary(folder: Path, label: str) -> ReconciliationSummary:
+    """The summary of a reconciliation output folder; one clear line naming ``label`` when it is not one."""
+    summary_file = Path(folder) / SUMMARY
+    if not summary_file.is_file():
+        raise UserError(f"{label}: {SUMMARY} not found (not a reconciliation output folder)")
     try:
-        before = ReconciliationSummary.model_validate_json(summary_file.read_text(encoding="utf-8"))
+        return ReconciliationSummary.model_validate_json(summary_file.read_text(encoding="utf-8"))
     except ValueError as err:
         raise UserError(f"{summary_file}: not a reconciliation summary ({str(err).splitlines()[0]})") from None
+
+
+def _compare_previous(con, previous: Path, folder: Path) -> tuple[RunComparison, ExportFile]:
+    """Patterns and customers resolved, new and persisting since the run in ``previous``."""
+    by_pattern = previous / BY_PATTERN
+    before = read_summary(previous, f"--previous {previous}")
+    if not by_pattern.is_file():
+        raise UserError(f"--previous {previous}: {BY_PATTERN} not found (not a reconciliation output folder)")
     con.execute(f"CREATE OR REPLACE TABLE previous_pc AS SELECT DISTINCT CAST(pattern AS VARCHAR) AS label, "
                 f"CAST(customer AS VARCHAR) AS customer FROM read_csv({sql_literal(str(by_pattern))}, "
                 f"header=true, all_varchar=true)")
@@ -320,4 +350,4 @@ def reconcile(options: ReconcileOptions, out: Path, progress: Progress | None = 
         raise
 
 
-__all__ = ["ReconcileOptions", "parse_key_rules", "parse_tolerances", "reconcile"]
+__all__ = ["ReconcileOptions", "check_inputs", "parse_key_rules", "parse_tolerances", "read_summary", "reconcile"]

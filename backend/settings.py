@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     token_cache_seconds: float = 10.0
     read_cache_seconds: float = 1.0  # incident list/summary/detail micro-cache (see backend/api/cache.py)
     public_url: str | None = None  # base URL for links in webhook messages
+    # Reconciliations started through the API: how many at once, and DuckDB's memory limit and threads for each.
+    reconcile_max_running: int = Field(default=2, ge=1)
+    reconcile_memory_limit: str = Field(default="2GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    reconcile_threads: int | None = Field(default=None, ge=1)
     # Signal tools that post outside (escalation, webhook_post): tool -> URL, e.g. CXW_SIGNAL_TOOL_URLS='{"escalation": "https://…"}'
     signal_tool_urls: dict[str, str] = Field(default_factory=dict)
 

@@ -33,7 +33,7 @@ CHUNK = 1024 * 1024
 OTHER_COMPRESSION = (".bz2", ".zip", ".xz", ".zst", ".tar", ".tgz")  # pandas would expand these on reading
 
 
-def _safe_name(filename: str | None, fallback: str) -> str:
+def safe_name(filename: str | None, fallback: str) -> str:
     name = Path(filename or fallback).name.strip().replace("\x00", "")
     return name if name and name not in (".", "..") else fallback
 
@@ -69,7 +69,7 @@ def _stored_size(path: Path, label: str, limit: int, used: int) -> int:
     return total
 
 
-def _records_kind(name: str, path: Path) -> str:
+def _records_kind(name: str, path: Path, label: str = "records") -> str:
     lower = name.lower()
     if lower.endswith(PARQUET_SUFFIXES):
         with path.open("rb") as fh:
@@ -77,7 +77,7 @@ def _records_kind(name: str, path: Path) -> str:
             fh.seek(-4, 2) if path.stat().st_size >= 8 else None
             tail = fh.read(4)
         if head != b"PAR1" or tail != b"PAR1":
-            raise Invalid(f"records {name}: not a Parquet file (the PAR1 markers are missing)")
+            raise Invalid(f"{label} {name}: not a Parquet file (the PAR1 markers are missing)")
         return "parquet"
     if lower.endswith(CSV_SUFFIXES):
         if lower.endswith(".gz"):
@@ -85,12 +85,48 @@ def _records_kind(name: str, path: Path) -> str:
         with path.open("rb") as fh:
             sample = fh.read(64 * 1024)
         if b"\x00" in sample:
-            raise UnsupportedType(f"records {name}: binary content, not a text CSV file")
+            raise UnsupportedType(f"{label} {name}: binary content, not a text CSV file")
         return "csv"
-    raise UnsupportedType(f"records {name}: unsupported file type; upload .parquet or .csv records")
+    raise UnsupportedType(f"{label} {name}: unsupported file type; upload .parquet or .csv records")
 
 
-def _without_server_paths(message: str, folder: Path, data_dir: Path) -> str:
+def store_table(src: BinaryIO, filename: str | None, folder: Path, stem: str, label: str, limit: int,
+                used: int = 0) -> tuple[Path, int]:
+    """Save an uploaded table (CSV, gzip-compressed CSV or Parquet) as ``folder/<stem>.csv|.parquet``;
+    returns the stored file and the bytes it counts for. A ``.gz`` is decompressed in chunks as it is
+    stored, refused (413) as soon as ``used`` plus its decompressed size passes ``limit``; the type is
+    checked by name and content (Parquet markers, no binary in CSV). Errors name ``label`` and the
+    uploaded file's name, never a server path; the caller removes ``folder`` on error."""
+    name = safe_name(filename, f"{stem}.csv")
+    raw = folder / f".{stem}.upload"
+    size = _copy_limited(src, raw, limit, name, used)
+    if size == 0:
+        raise Invalid(f"{label} {name}: the file is empty")
+    if name.lower().endswith(".gz"):
+        dest, total = folder / f"{stem}.csv", 0
+        try:
+            with gzip.open(raw, "rb") as fh, dest.open("wb") as out:
+                while chunk := fh.read(CHUNK):
+                    if total == 0 and b"\x00" in chunk[:64 * 1024]:
+                        raise UnsupportedType(f"{label} {name}: binary content, not a gzip-compressed text CSV file")
+                    total += len(chunk)
+                    if used + total > limit:
+                        raise TooLarge(f"{label} {name}: decompressed, the upload is larger than the limit of "
+                                       f"{size_text(limit)}")
+                    out.write(chunk)
+        except (OSError, EOFError, zlib.error) as err:
+            raise Invalid(f"{label} {name}: not a valid gzip file ({err})") from None
+        raw.unlink()
+        if total == 0:
+            raise Invalid(f"{label} {name}: the file is empty once decompressed")
+        return dest, total
+    kind = _records_kind(name, raw, label)
+    dest = folder / f"{stem}.{kind}"
+    raw.rename(dest)
+    return dest, size
+
+
+def without_server_paths(message: str, folder: Path, data_dir: Path) -> str:
     """An error about an upload, with the server's folders cut out (the uploader knows the files by name)."""
     for prefix in (folder, data_dir.resolve(), data_dir.absolute()):
         message = message.replace(str(prefix) + "/", "").replace(str(prefix), "upload")
@@ -117,13 +153,13 @@ def store_upload(session: Session, data_dir: Path, actor: Actor, *, spec: tuple[
     folder.mkdir(parents=True)
     try:
         used = 0
-        spec_name = _safe_name(spec[0], "workspace.yaml")
+        spec_name = safe_name(spec[0], "workspace.yaml")
         spec_tmp = folder / ".workspace.upload"
         used += _copy_limited(spec[1], spec_tmp, limit, spec_name, used)
         if spec_tmp.stat().st_size == 0:
             raise Invalid(f"workspace {spec_name}: the file is empty")
         raw = _spec(spec_tmp, spec_name)
-        records_name = _safe_name(records[0], "records.csv")
+        records_name = safe_name(records[0], "records.csv")
         if records_name in ("workspace.yaml", ".workspace.upload"):
             records_name = "records-" + records_name
         records_path = folder / records_name
@@ -134,7 +170,7 @@ def store_upload(session: Session, data_dir: Path, actor: Actor, *, spec: tuple[
         kind = _records_kind(records_name, records_path)
         raw["records"] = {**raw["records"], "path": records_name, "format": kind}
         if changes is not None:
-            changes_name = _safe_name(changes[0], "changes.csv")
+            changes_name = safe_name(changes[0], "changes.csv")
             if changes_name == records_name:
                 changes_name = "changes-" + changes_name
             if changes_name.lower().endswith(OTHER_COMPRESSION):
@@ -154,7 +190,7 @@ def store_upload(session: Session, data_dir: Path, actor: Actor, *, spec: tuple[
         except UserError as err:
             if isinstance(err, Invalid):
                 raise
-            raise Invalid(_without_server_paths(str(err), folder, data_dir)) from None
+            raise Invalid(without_server_paths(str(err), folder, data_dir)) from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

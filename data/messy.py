@@ -88,12 +88,15 @@ def canonical_name(name: str) -> str:
 
 
 def _check_file(path: Path) -> bytes:
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
-    if not path.is_file():
-        raise UserError(f"{path}: not a file")
-    with path.open("rb") as fh:
-        head = fh.read(SNIFF_BYTES)
+    try:
+        if not path.exists():
+            raise UserError(f"{path}: no such file")
+        if not path.is_file():
+            raise UserError(f"{path}: not a file")
+        with path.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as err:  # a name too long, a folder without permission, ...
+        raise UserError(f"{path}: cannot read the file ({err.strerror or err})") from None
     if not head.strip():
         raise UserError(f"{path}: the file is empty")
     return head
@@ -186,6 +189,37 @@ def _first_line(err: Exception) -> str:
     return "; ".join(lines[:3]) if lines else type(err).__name__
 
 
+def header_columns(path: Path) -> tuple[Literal["csv", "parquet"], tuple[str, ...]]:
+    """The format and column names of a CSV or Parquet file, read from its first bytes (CSV: the sniffed header under
+    any junk lines) or its footer (Parquet): what a caller checks names against before a full read.
+
+    Raises the same one-line errors as `load_side` for a missing, empty, binary or headerless file.
+    """
+    path = Path(path)
+    head = _check_file(path)
+    if _is_parquet(path, head):
+        con = duckdb.connect()
+        try:
+            return "parquet", tuple(r[0] for r in con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({sql_literal(str(path))})").fetchall())
+        except duckdb.Error as err:
+            raise UserError(f"{path}: cannot read as Parquet: {_first_line(err)}") from None
+        finally:
+            con.close()
+    if b"\x00" in head:
+        raise UserError(f"{path}: a binary file, not CSV or Parquet")
+    if head.startswith(codecs.BOM_UTF8):
+        text = head.decode("utf-8-sig", errors="replace")
+    else:
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError as err:  # a cut multi-byte character at the end, or another encoding
+            text = head[:err.start].decode("utf-8") if err.start > len(head) - 4 else head.decode("cp1252", "replace")
+    if len(head) == SNIFF_BYTES:
+        text = text[: text.rfind("\n") + 1]
+    return "csv", tuple(_sniff_layout(path, text)[2])
+
+
 def load_side(con: duckdb.DuckDBPyConnection, path: Path, side: Literal["legacy", "migrated"], table: str,
               scratch: Path) -> tuple[SideFile, list[Assumption]]:
     """Expose one file as the DuckDB relation ``table``: CSV read into a table of text columns (parsed later),
@@ -264,9 +298,21 @@ def cast_expression(column: str, profile: ColumnProfile, dtype: str) -> str:
     return f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
 
 
+def sample_rows(con: duckdb.DuckDBPyConnection, table: str, sample: str, columns: list[str]) -> None:
+    """One reservoir sample of ``SAMPLE_ROWS`` rows of ``table`` (its ``columns``) as the table ``sample``,
+    which `profile_column` reads instead of scanning the whole table once per column."""
+    cols = ", ".join(quote(c) for c in columns) or "1 AS none"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(sample)} AS SELECT {cols} FROM {quote(table)} "
+                f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)")
+
+
 def profile_column(con: duckdb.DuckDBPyConnection, table: str, column: str, dtype: str,
-                   file: str) -> tuple[ColumnProfile, list[Assumption]]:
-    """Decide what ``column`` holds from its DuckDB type, its name and a sample of its values."""
+                   file: str, sample_table: str | None = None) -> tuple[ColumnProfile, list[Assumption]]:
+    """Decide what ``column`` holds from its DuckDB type, its name and a sample of its values.
+
+    The values come from ``sample_table`` (rows of `sample_rows`) when it holds at least ``SAMPLE_ROWS / 5``
+    of them, or when it is the whole table (a table of at most ``SAMPLE_ROWS`` rows); otherwise (a
+    sparse column of a large table) from a reservoir sample of the column's own non-missing values."""
     t = dtype.upper()
     if t in ("DATE",) or t.startswith("TIMESTAMP"):
         return ColumnProfile(name=column, kind="date"), []
@@ -279,8 +325,13 @@ def profile_column(con: duckdb.DuckDBPyConnection, table: str, column: str, dtyp
         return ColumnProfile(name=column, kind="text"), []
     col = quote(column)
     stripped = f"regexp_replace(trim(regexp_replace(v, '{CURRENCY}', '', 'g')), '\\s', '', 'g')"
-    sample = (f"WITH s AS (SELECT {col} AS v FROM {quote(table)} WHERE {col} IS NOT NULL "
-              f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)) ")
+    source = (f"(SELECT {col} AS v FROM {quote(table)} WHERE {col} IS NOT NULL "
+              f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7))")
+    if sample_table is not None:
+        held, rows = con.execute(f"SELECT count({col}), count(*) FROM {quote(sample_table)}").fetchone()
+        if held >= SAMPLE_ROWS // 5 or rows < SAMPLE_ROWS:
+            source = f"(SELECT {col} AS v FROM {quote(sample_table)} WHERE {col} IS NOT NULL)"
+    sample = f"WITH s AS {source} "
     n, us, eu, marked, plain, maybe_date = con.execute(
         f"{sample}SELECT count(*), "
         f"count(*) FILTER (WHERE regexp_full_match({stripped}, '{US_AMOUNT}')), "

@@ -21,7 +21,8 @@ import duckdb
 from pydantic import BaseModel, ConfigDict
 
 from data.errors import UserError
-from data.messy import Assumption, ColumnProfile, SideFile, canonical_name, cast_expression, profile_column, unify_kinds
+from data.messy import (Assumption, ColumnProfile, SideFile, canonical_name, cast_expression, profile_column,
+                        sample_rows, unify_kinds)
 from data.sources import quote
 
 KeyRule = Literal["trim", "case", "zeros"]
@@ -162,8 +163,11 @@ def prepare_pair(con: duckdb.DuckDBPyConnection, legacy: SideFile, migrated: Sid
     by_name = {canonical_name(c): j for j, c in enumerate(migrated.columns) if j not in skip[1]}
     profiles = [[], []]
     for k, side in enumerate(sides):
+        text = [c for c in side.columns if dtypes[k][c].upper() == "VARCHAR"]
+        sample_rows(con, f"raw_{side.side}", f"sample_{side.side}", text)  # one scan for every column's sample
         for j, c in enumerate(side.columns):
-            prof, found = profile_column(con, f"raw_{side.side}", c, dtypes[k][c], side.path.rsplit("/", 1)[-1])
+            prof, found = profile_column(con, f"raw_{side.side}", c, dtypes[k][c], side.path.rsplit("/", 1)[-1],
+                                         f"sample_{side.side}")
             profiles[k].append(prof)
             notes += found
     pairs: list[ColumnPair] = []

@@ -32,6 +32,7 @@ MAX_PAIRS = 20  # ... when it is among its column's 20 most frequent pairs
 MIN_RECORDS = 10  # fewer affected records are too few to localize
 MAX_DIMS = 6
 MAX_CARDINALITY = 50
+PREFIX_ROWS = 20_000  # records read first to rule out columns with too many values
 LOST, UNEXPECTED = "record lost", "record unexpected"
 
 
@@ -115,7 +116,14 @@ def slice_dimensions(con: duckdb.DuckDBPyConnection, comparisons: list[Compariso
     text = [c for c in comparisons if c.kind == "text"]
     if not text:
         return []
-    # HyperLogLog estimates: exact counts of high-cardinality columns (names, e-mails) would cost a hash set each
+    # A column with more than MAX_CARDINALITY values among any PREFIX_ROWS records has more in all: an exact
+    # count over those rows rules out the high-cardinality columns (names, e-mails) without reading them all.
+    prefix = con.execute("SELECT " + ", ".join(f"count(DISTINCT c{c.legacy_position})" for c in text)
+                         + f" FROM (SELECT * FROM legacy LIMIT {PREFIX_ROWS})").fetchone()
+    text = [c for c, n in zip(text, prefix) if n <= MAX_CARDINALITY]
+    if not text:
+        return []
+    # HyperLogLog estimates over every record for the rest
     counts = con.execute("SELECT " + ", ".join(f"approx_count_distinct(c{c.legacy_position})" for c in text)
                          + " FROM legacy").fetchone()
     usable = sorted((n, c.index, c) for n, c in zip(counts, text) if 2 <= n <= MAX_CARDINALITY)

@@ -67,6 +67,8 @@ status=0
 run reconcile --legacy "$dir/billing/legacy.csv" --migrated "$dir/billing/migrated.csv" \
   --key account_id --tolerance balance=0.01 --out "$dir/reconciliation" || status=$?
 [ "$status" -le 1 ] || exit "$status"
+log "recording the reconciliation in the service (cxw reconciliations import: the Reconciliations page)"
+svc reconciliations import "$dir/reconciliation" --name "billing migration (demo)" >/dev/null
 
 log "platform migration signals: $merchants merchants over 14 days, loaded and analysed"
 run signals simulate --out "$dir/signals" --merchants "$merchants" --days 14 --seed 7
@@ -79,6 +81,6 @@ echo complete >>"$dir/.cxw-demo"
 log "done in $dir"
 echo >&2
 echo "Report:     $dir/analysis/report.md   (truth: $dir/truth.json)" >&2
-echo "Migration:  $dir/reconciliation/report.md   (truth: $dir/billing/truth.json)" >&2
+echo "Migration:  $dir/reconciliation/report.md   (truth: $dir/billing/truth.json; UI: /reconciliations)" >&2
 echo "Sign in with one of these tokens (engineer, then PM read-only); they are not shown again:" >&2
 printf 'engineer token: %s\npm token: %s\n' "$engineer" "$pm" >&3

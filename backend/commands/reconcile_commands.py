@@ -83,3 +83,42 @@ def generate_billing_command(
     typer.echo(f"wrote {out / truth.legacy_file} and {out / truth.migrated_file}: {len(truth.product_systematic):,} "
                f"systematic product changes, {len(truth.status_isolated):,} isolated status changes, "
                f"{len(truth.lost):,} lost, {len(truth.unexpected):,} unexpected (truth: {out / 'truth.json'})")
+
+
+reconciliations_app = typer.Typer(help="Reconciliation runs of the service: import a `cxw reconcile` output, list runs.",
+                                  no_args_is_help=True)
+app.add_typer(reconciliations_app, name="reconciliations")
+
+
+@reconciliations_app.command("import")
+def import_command(
+    folder: Annotated[Path, typer.Argument(help="An output folder of `cxw reconcile` (with summary.json).")],
+    name: Annotated[str, typer.Option("--name", help="The run's name in the UI (default: the folder's name).")] = None,
+) -> None:
+    """Record a finished reconciliation in the service's database (copied under CXW_DATA_DIR), so the UI shows it."""
+    from backend.actors import cli_actor
+    from backend.commands.service import open_database
+    from backend.crud import reconciliations
+
+    settings, sessions = open_database()
+    with sessions.begin() as session:
+        run = reconciliations.import_output(session, settings.data_dir, folder, cli_actor(), name=name)
+        run_id, verdict = run.id, run.verdict
+    typer.echo(f"imported {folder} as reconciliation {run_id} ({verdict})")
+
+
+@reconciliations_app.command("list")
+def list_command(limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20) -> None:
+    """Reconciliation runs, newest first; a running run whose process is gone is marked failed."""
+    from backend.actors import cli_actor
+    from backend.commands.service import open_database
+    from backend.crud import reconciliations
+
+    _, sessions = open_database()
+    with sessions.begin() as session:
+        reconciliations.reap(session, cli_actor())
+        rows, _ = reconciliations.list_runs(session, limit=limit)
+        for r in rows:
+            state = f"{r.status} ({r.step}, {r.progress:.0%})" if r.status == "running" else r.status
+            print(f"{r.id}\t{r.started_at:%Y-%m-%d %H:%M:%S}\t{r.source}\t{state}\t{r.verdict or '-'}\t{r.name}"
+                  + (f"\t{r.error}" if r.error else ""))

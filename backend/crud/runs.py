@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +29,17 @@ STALE_AFTER = timedelta(minutes=5)  # ten missed heartbeats: the run's process i
 log = logging.getLogger(__name__)
 
 
-def is_dead(run: Run, now: datetime | None = None) -> str | None:
+class ProcessRun(Protocol):
+    """What `is_dead` reads: a detection run or a reconciliation run."""
+
+    status: str
+    host: str | None
+    pid: int | None
+    started_at: datetime
+    heartbeat_at: datetime | None
+
+
+def is_dead(run: ProcessRun, now: datetime | None = None) -> str | None:
     """Why a ``running`` run is dead (its process is gone, or silent for `STALE_AFTER`), or None while alive."""
     if run.status != "running":
         return None
@@ -93,11 +104,12 @@ def start(session: Session, ws: Workspace, actor: Actor, kind: str = "detect") -
 
 
 class Heartbeat:
-    """Renews a run's heartbeat from a background thread between `start` and `stop`."""
+    """Renews a run's heartbeat (a row of ``table``: `Run`, or any table with ``status`` and
+    ``heartbeat_at``) from a background thread between `start` and `stop`."""
 
     def __init__(self, sessions: sessionmaker[Session], run_id: int,
-                 every: float = HEARTBEAT_EVERY.total_seconds()):
-        self.sessions, self.run_id, self.every = sessions, run_id, every
+                 every: float = HEARTBEAT_EVERY.total_seconds(), table: type = Run):
+        self.sessions, self.run_id, self.every, self.table = sessions, run_id, every, table
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"run-{run_id}-heartbeat", daemon=True)
 
@@ -113,7 +125,8 @@ class Heartbeat:
         while not self._stop.wait(self.every):
             try:
                 with self.sessions.begin() as session:
-                    session.execute(sa.update(Run).where(Run.id == self.run_id, Run.status == "running")
+                    t = self.table
+                    session.execute(sa.update(t).where(t.id == self.run_id, t.status == "running")
                                     .values(heartbeat_at=utcnow()))
             except sa.exc.SQLAlchemyError as err:  # a missed beat is not fatal: the next one retries
                 log.warning("run %s: heartbeat not recorded: %s", self.run_id, err)

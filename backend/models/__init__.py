@@ -5,10 +5,11 @@ from backend.models.audit import AuditEntry
 from backend.models.base import Base, utcnow
 from backend.models.incident import Feedback, Incident
 from backend.models.outbox import OutboxMessage
+from backend.models.reconciliation import ReconciliationRun
 from backend.models.signal import Signal
 from backend.models.signal_ops import SignalAnalysis, SignalProposal, SignalRecord
 from backend.models.token import ApiToken
 from backend.models.workspace import Run, Workspace
 
-__all__ = ["Action", "ApiToken", "AuditEntry", "Base", "Feedback", "Incident", "OutboxMessage", "Run", "Signal",
+__all__ = ["Action", "ApiToken", "AuditEntry", "Base", "Feedback", "Incident", "OutboxMessage", "ReconciliationRun", "Run", "Signal",
            "SignalAnalysis", "SignalProposal", "SignalRecord", "Workspace", "utcnow"]

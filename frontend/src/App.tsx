@@ -14,6 +14,8 @@ import { AuditPage } from "./pages/AuditPage";
 import { SignalsPage } from "./pages/SignalsPage";
 import { SignalPatternPage } from "./pages/SignalPatternPage";
 import { SignalApprovalsPage } from "./pages/SignalApprovalsPage";
+import { ReconciliationsPage } from "./pages/ReconciliationsPage";
+import { ReconciliationPage } from "./pages/ReconciliationPage";
 import type { ReactNode } from "react";
 
 function RequireAuth({ children }: { children: ReactNode }) {
@@ -56,6 +58,8 @@ export function App() {
         <Route path="signals" element={<SignalsPage />} />
         <Route path="signals/patterns/:id" element={<SignalPatternPage />} />
         <Route path="signals/approvals" element={<SignalApprovalsPage />} />
+        <Route path="reconciliations" element={<ReconciliationsPage />} />
+        <Route path="reconciliations/:id" element={<ReconciliationPage />} />
         <Route path="audit" element={canAdminister ? <AuditPage /> : <RoleOnly what="The audit trail" />} />
         <Route path="*" element={<div className="card"><ErrorState error={new ApiError(404, "No such page")} /></div>} />
       </Route>

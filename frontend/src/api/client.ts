@@ -49,6 +49,28 @@ export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; respo
   return data as T;
 }
 
+type FormPath = "/api/reconciliations/upload";
+type FormResult<P extends FormPath> = paths[P]["post"]["responses"][202]["content"]["application/json"];
+
+/** POST a multipart form (file uploads) with the token; the browser sets the boundary. The answer is
+ * typed by the route's schema, as openapi-fetch types JSON routes. */
+export async function postForm<P extends FormPath>(path: P, form: FormData): Promise<FormResult<P>> {
+  const token = getToken();
+  const res = await globalThis.fetch(new URL(path, origin()).toString(), {
+    method: "POST",
+    body: form,
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+  });
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  if (!res.ok) throw new ApiError(res.status, detailOf(body, `${res.status} ${res.statusText || "error"}`), body);
+  return body as FormResult<P>;
+}
+
 /** Download a binary (the experiment plan PDF) with the token, and hand it to the browser. */
 export async function download(path: string, filename: string): Promise<void> {
   const token = getToken();

@@ -1,5 +1,5 @@
 // One function per API route the UI uses, each checked against the OpenAPI schema. Pages never build URLs.
-import { client, unwrap } from "./client";
+import { client, postForm, unwrap } from "./client";
 import { normalizeIncident } from "./normalize";
 import { sliceParam } from "../lib/slices";
 import type {
@@ -8,11 +8,31 @@ import type {
   SignalProposalStatus,
   IncidentFilters,
   IncidentStatus,
+  ReconcilePathsRequest,
+  ReconcileUpload,
   WhatIfRequest,
   WhatIfResult,
 } from "./types";
 
 const byId = (id: number) => ({ params: { path: { incident_id: id } } });
+const runId = (id: number) => ({ params: { path: { run_id: id } } });
+
+/** The upload form: the two files and the options as `cxw reconcile` takes them. */
+export interface ReconcileUploadForm extends Omit<ReconcileUpload, "legacy" | "migrated" | "tolerance"> {
+  legacy: File;
+  migrated: File;
+  tolerance: string[];
+}
+
+function formOf(body: ReconcileUploadForm): FormData {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(body)) {
+    if (v === null || v === undefined || v === "") continue;
+    if (Array.isArray(v)) v.forEach((item) => form.append(k, item));
+    else form.append(k, v instanceof File ? v : String(v));
+  }
+  return form;
+}
 
 export const api = {
   me: (token?: string | null) =>
@@ -67,6 +87,17 @@ export const api = {
     decision === "approve"
       ? unwrap(client.POST("/api/signals/proposals/{proposal_id}/approve", { params: { path: { proposal_id: id } }, body: { reason } }))
       : unwrap(client.POST("/api/signals/proposals/{proposal_id}/reject", { params: { path: { proposal_id: id } }, body: { reason } })),
+  reconciliations: () => unwrap(client.GET("/api/reconciliations", { params: { query: { limit: 200 } } })),
+  reconciliation: (id: number) => unwrap(client.GET("/api/reconciliations/{run_id}", runId(id))),
+  reconciliationFindings: (id: number) => unwrap(client.GET("/api/reconciliations/{run_id}/findings", runId(id))),
+  startReconciliation: (body: ReconcilePathsRequest) => unwrap(client.POST("/api/reconciliations", { body })),
+  uploadReconciliation: (body: ReconcileUploadForm) => postForm("/api/reconciliations/upload", formOf(body)),
+  reconciliationPaths: (id: number) => ({
+    markdown: `/api/reconciliations/${id}/report/markdown`,
+    pdf: `/api/reconciliations/${id}/report/pdf`,
+    chart: `/api/reconciliations/${id}/chart`,
+    export: (name: string) => `/api/reconciliations/${id}/exports/${encodeURIComponent(name)}`,
+  }),
   executeSignalProposal: (id: number, dryRun: boolean) =>
     unwrap(client.POST("/api/signals/proposals/{proposal_id}/execute", { params: { path: { proposal_id: id } }, body: { dry_run: dryRun } })),
 };

@@ -1,7 +1,16 @@
 // TanStack Query hooks over `api`: cache keys in one place, and writes invalidate what they change.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api } from "./endpoints";
-import type { ActionStatus, FeedbackLabel, IncidentFilters, IncidentStatus, SignalProposalStatus, WhatIfRequest } from "./types";
+import { api, type ReconcileUploadForm } from "./endpoints";
+import type {
+  ActionStatus,
+  FeedbackLabel,
+  IncidentFilters,
+  IncidentStatus,
+  ReconcilePathsRequest,
+  ReconciliationRun,
+  SignalProposalStatus,
+  WhatIfRequest,
+} from "./types";
 
 export const useWorkspaces = () =>
   useQuery({ queryKey: ["workspaces"], queryFn: api.workspaces, staleTime: 5 * 60_000 });
@@ -83,6 +92,41 @@ export function useExecuteSignalProposal() {
   return useMutation({
     mutationFn: (v: { id: number; dryRun: boolean }) => api.executeSignalProposal(v.id, v.dryRun),
     onSuccess: () => invalidate("signals", "audit"),
+  });
+}
+
+/** Poll every second while a run is going; stop once every run has ended. */
+const POLL_MS = 1000;
+
+export const useReconciliations = () =>
+  useQuery({
+    queryKey: ["reconciliations"],
+    queryFn: api.reconciliations,
+    refetchInterval: (q) => (q.state.data?.data.some((r) => r.status === "running") ? POLL_MS : false),
+  });
+
+export const useReconciliation = (id: number) =>
+  useQuery({
+    queryKey: ["reconciliations", id],
+    queryFn: () => api.reconciliation(id),
+    enabled: Number.isFinite(id),
+    refetchInterval: (q) => (q.state.data?.status === "running" ? POLL_MS : false),
+  });
+
+export const useReconciliationFindings = (run: ReconciliationRun | undefined) =>
+  useQuery({
+    queryKey: ["reconciliations", run?.id, "findings"],
+    queryFn: () => api.reconciliationFindings(run!.id),
+    enabled: run?.status === "succeeded",
+    staleTime: Infinity, // a finished run's findings never change
+  });
+
+export function useStartReconciliation() {
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (v: { kind: "upload"; body: ReconcileUploadForm } | { kind: "server"; body: ReconcilePathsRequest }) =>
+      v.kind === "upload" ? api.uploadReconciliation(v.body) : api.startReconciliation(v.body),
+    onSuccess: () => invalidate("reconciliations", "audit"),
   });
 }
 

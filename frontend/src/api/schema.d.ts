@@ -439,6 +439,174 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reconciliations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Reconciliations
+         * @description Reconciliation runs, newest first, with progress while they run and record counts once done.
+         */
+        get: operations["list_reconciliations"];
+        put?: never;
+        /**
+         * Start Reconciliation
+         * @description Reconcile two files on the server (under ``CXW_DATA_DIR`` or ``CXW_WORKSPACE_DIRS``) in the background;
+         *     the files and named columns are checked first (422 naming the file and column).
+         */
+        post: operations["start_reconciliation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reconciliations/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Reconciliation
+         * @description Upload two files and reconcile them in the background: checked for size, type, header and the named
+         *     columns first (4xx naming the file and column); nothing is kept if anything is wrong.
+         */
+        post: operations["upload_reconciliation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reconciliations/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Reconciliation
+         * @description One run: status, step and progress while it runs; error when it failed; counts when it succeeded.
+         */
+        get: operations["read_reconciliation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reconciliations/{run_id}/chart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Reconciliation Chart
+         * @description The bar chart of mismatches by reason code (PNG).
+         */
+        get: operations["download_reconciliation_chart"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reconciliations/{run_id}/exports/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Reconciliation Export
+         * @description One of the run's exports (impacted customers, per pattern, every row behind every number), by the
+         *     name its findings list; any other name is a 404.
+         */
+        get: operations["download_reconciliation_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reconciliations/{run_id}/findings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Reconciliation Findings
+         * @description The run's findings: the same `ReconciliationSummary` as `cxw reconcile` writes to summary.json
+         *     (409 while the run is going or after it failed).
+         */
+        get: operations["read_reconciliation_findings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reconciliations/{run_id}/report/markdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Reconciliation Markdown
+         * @description The narrative report as Markdown.
+         */
+        get: operations["download_reconciliation_markdown"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reconciliations/{run_id}/report/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Reconciliation Pdf
+         * @description The narrative report as PDF.
+         */
+        get: operations["download_reconciliation_pdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs": {
         parameters: {
             query?: never;
@@ -958,6 +1126,26 @@ export interface components {
             /** Title */
             title: string;
         };
+        /**
+         * AmountTotals
+         * @description Totals of one amount column: each side, missing (lost records), unexpected, changed on matched records.
+         */
+        AmountTotals: {
+            /** Changed Abs */
+            changed_abs: number;
+            /** Changed Net */
+            changed_net: number;
+            /** Column */
+            column: string;
+            /** Legacy Total */
+            legacy_total: number;
+            /** Migrated Total */
+            migrated_total: number;
+            /** Missing */
+            missing: number;
+            /** Unexpected */
+            unexpected: number;
+        };
         /** AnalysisRequest */
         AnalysisRequest: {
             /** Since */
@@ -1016,6 +1204,18 @@ export interface components {
              */
             reason: string;
         };
+        /**
+         * Assumption
+         * @description One thing the reader decided on its own: which file, which column, what it assumed.
+         */
+        Assumption: {
+            /** Column */
+            column?: string | null;
+            /** File */
+            file: string;
+            /** Text */
+            text: string;
+        };
         /** AuditPublic */
         AuditPublic: {
             /** Action */
@@ -1043,6 +1243,50 @@ export interface components {
             entity_type: string;
             /** Id */
             id: number;
+        };
+        /** Body_upload_reconciliation */
+        Body_upload_reconciliation: {
+            /** Amount Column */
+            amount_column?: string | null;
+            /**
+             * Compare
+             * @description Only these columns, comma-separated
+             * @default
+             */
+            compare: string;
+            /** Customer Column */
+            customer_column?: string | null;
+            /**
+             * Key
+             * @description Key column(s), comma-separated
+             */
+            key: string;
+            /**
+             * Key Normalize
+             * @default trim,case,zeros
+             */
+            key_normalize: string;
+            /**
+             * Legacy
+             * @description Legacy records: .csv, .csv.gz or .parquet
+             */
+            legacy: string;
+            /**
+             * Migrated
+             * @description Migrated records: .csv, .csv.gz or .parquet
+             */
+            migrated: string;
+            /** Name */
+            name?: string | null;
+            /** Previous Run Id */
+            previous_run_id?: number | null;
+            /** Reason Column */
+            reason_column?: string | null;
+            /**
+             * Tolerance
+             * @description COLUMN=NUMBER, repeatable
+             */
+            tolerance?: string[] | null;
         };
         /** Body_upload_workspace */
         Body_upload_workspace: {
@@ -1114,6 +1358,59 @@ export interface components {
             /** Low */
             low: number | null;
         };
+        /**
+         * ChangeSet
+         * @description Patterns resolved since the previous run, new in this one, and persisting in both.
+         */
+        ChangeSet: {
+            /** New */
+            new: string[];
+            /** Persisting */
+            persisting: string[];
+            /** Resolved */
+            resolved: string[];
+        };
+        /**
+         * ColumnStats
+         * @description How one compared column fares over the matched records (abs differences over rows with both values).
+         */
+        ColumnStats: {
+            /** Column */
+            column: string;
+            /** Compared */
+            compared: number;
+            /** Differ */
+            differ: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "amount" | "number" | "date" | "text";
+            /** Match Rate */
+            match_rate: number;
+            /** Max Abs Difference */
+            max_abs_difference: number | null;
+            /** Null Legacy Only */
+            null_legacy_only: number;
+            /** Null Migrated Only */
+            null_migrated_only: number;
+            /** Tolerance */
+            tolerance: number;
+            /** Total Abs Difference */
+            total_abs_difference: number | null;
+        };
+        /**
+         * CustomerChanges
+         * @description How many impacted customers were resolved, are new, or persist (rows in changes_since_previous.csv).
+         */
+        CustomerChanges: {
+            /** New */
+            new: number;
+            /** Persisting */
+            persisting: number;
+            /** Resolved */
+            resolved: number;
+        };
         /** Decision */
         Decision: {
             /**
@@ -1184,6 +1481,15 @@ export interface components {
              */
             dry_run: boolean;
         };
+        /** ExportFile */
+        ExportFile: {
+            /** Holds */
+            holds: string;
+            /** Name */
+            name: string;
+            /** Rows */
+            rows: number;
+        };
         /** FeedbackCreate */
         FeedbackCreate: {
             /**
@@ -1217,6 +1523,16 @@ export interface components {
              * @enum {string}
              */
             label: "confirmed" | "false_alarm" | "expected_change";
+        };
+        /**
+         * Finding
+         * @description A pattern with its likely cause and the remediation proposed.
+         */
+        Finding: {
+            cause: components["schemas"]["LikelyCause"];
+            pattern: components["schemas"]["Pattern"];
+            /** Remediation */
+            remediation: string;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -1597,6 +1913,20 @@ export interface components {
             /** Updated */
             updated: number;
         };
+        /**
+         * LikelyCause
+         * @description The likely cause of one pattern: a short name, the sentence that explains it, and its scope.
+         */
+        LikelyCause: {
+            /** Cause */
+            cause: string;
+            /** Explanation */
+            explanation: string;
+            /** Pattern */
+            pattern: string;
+            /** Scope */
+            scope: string;
+        };
         /** Me */
         Me: {
             /** Name */
@@ -1753,6 +2083,13 @@ export interface components {
             /** Data */
             data: components["schemas"]["ProposalPublic"][];
         };
+        /** Page[ReconciliationRunPublic] */
+        Page_ReconciliationRunPublic_: {
+            /** Count */
+            count: number;
+            /** Data */
+            data: components["schemas"]["ReconciliationRunPublic"][];
+        };
         /** Page[RunPublic] */
         Page_RunPublic_: {
             /** Count */
@@ -1787,6 +2124,70 @@ export interface components {
             count: number;
             /** Data */
             data: components["schemas"]["WorkspacePublic"][];
+        };
+        /**
+         * Pattern
+         * @description One mismatch pattern: what it is, how many records and customers it hits, and where it concentrates.
+         */
+        Pattern: {
+            /** Amount */
+            amount: number;
+            /**
+             * Classification
+             * @default isolated
+             * @enum {string}
+             */
+            classification: "systematic" | "isolated";
+            /** Column */
+            column?: string | null;
+            /** Customers */
+            customers: number;
+            /**
+             * Dimensions
+             * @default []
+             */
+            dimensions: string[];
+            /**
+             * Evidence
+             * @default
+             */
+            evidence: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "lost" | "unexpected" | "value" | "numeric" | "date" | "other";
+            /** Label */
+            label: string;
+            /** Legacy Value */
+            legacy_value?: string | null;
+            /** Migrated Value */
+            migrated_value?: string | null;
+            /** Mismatches */
+            mismatches: number;
+            /**
+             * Population
+             * @default 0
+             */
+            population: number;
+            /** Records */
+            records: number;
+            /**
+             * Slices
+             * @default []
+             */
+            slices: components["schemas"]["SliceEvidence"][];
+        };
+        /** PatternChange */
+        PatternChange: {
+            customers: components["schemas"]["CustomerChanges"];
+            /** Pattern */
+            pattern: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "resolved" | "new" | "persisting";
         };
         /** PatternDetail */
         PatternDetail: {
@@ -1886,6 +2287,250 @@ export interface components {
             /** Tool */
             tool: string;
         };
+        /** ReasonCount */
+        ReasonCount: {
+            /** Amount */
+            amount: number;
+            /** Customers */
+            customers: number;
+            /** Mismatches */
+            mismatches: number;
+            /** Reason */
+            reason: string;
+            /** Records */
+            records: number;
+        };
+        /**
+         * ReconcilePathsRequest
+         * @description A reconciliation of two files already on the server, under ``CXW_DATA_DIR`` or ``CXW_WORKSPACE_DIRS``.
+         */
+        ReconcilePathsRequest: {
+            /** Amount Column */
+            amount_column?: string | null;
+            /**
+             * Compare
+             * @description Compare only these columns (default: every column on both sides)
+             */
+            compare?: string[];
+            /** Customer Column */
+            customer_column?: string | null;
+            /**
+             * Key
+             * @description Key column(s); several make a composite key
+             */
+            key: string[];
+            /**
+             * Key Normalize
+             * @description trim,case,zeros or none
+             * @default trim,case,zeros
+             */
+            key_normalize: string;
+            /** Legacy Path */
+            legacy_path: string;
+            /** Migrated Path */
+            migrated_path: string;
+            /** Name */
+            name?: string | null;
+            /**
+             * Previous Run Id
+             * @description A succeeded reconciliation run to compare with
+             */
+            previous_run_id?: number | null;
+            /** Reason Column */
+            reason_column?: string | null;
+            /**
+             * Tolerances
+             * @description Column -> numbers within this are equal
+             */
+            tolerances?: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * ReconcileSettings
+         * @description What `cxw reconcile` takes besides the files; names are matched against the files' real columns.
+         */
+        ReconcileSettings: {
+            /** Amount Column */
+            amount_column?: string | null;
+            /**
+             * Compare
+             * @description Compare only these columns (default: every column on both sides)
+             */
+            compare?: string[];
+            /** Customer Column */
+            customer_column?: string | null;
+            /**
+             * Key
+             * @description Key column(s); several make a composite key
+             */
+            key: string[];
+            /**
+             * Key Normalize
+             * @description trim,case,zeros or none
+             * @default trim,case,zeros
+             */
+            key_normalize: string;
+            /**
+             * Previous Run Id
+             * @description A succeeded reconciliation run to compare with
+             */
+            previous_run_id?: number | null;
+            /** Reason Column */
+            reason_column?: string | null;
+            /**
+             * Tolerances
+             * @description Column -> numbers within this are equal
+             */
+            tolerances?: {
+                [key: string]: number;
+            };
+        };
+        /** ReconciliationRunPublic */
+        ReconciliationRunPublic: {
+            /** Actor */
+            actor: string;
+            /** @description The summary's record counts once the run succeeded */
+            counts?: components["schemas"]["RecordCounts"] | null;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Heartbeat At */
+            heartbeat_at: string | null;
+            /** Id */
+            id: number;
+            /**
+             * Legacy Name
+             * @description The legacy file as the requester named it
+             */
+            legacy_name: string;
+            /** Migrated Name */
+            migrated_name: string;
+            /** Name */
+            name: string;
+            options: components["schemas"]["ReconcileSettings"];
+            /**
+             * Patterns
+             * @description Mismatch patterns found
+             */
+            patterns?: number | null;
+            /**
+             * Previous Id
+             * @description The run this one is compared with
+             */
+            previous_id: number | null;
+            /** Progress */
+            progress: number;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "upload" | "server" | "import";
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "succeeded" | "failed";
+            /**
+             * Step
+             * @description What the run is doing (or did last)
+             */
+            step: string;
+            /**
+             * Systematic
+             * @description Patterns concentrated in a slice
+             */
+            systematic?: number | null;
+            /** Verdict */
+            verdict: ("agree" | "differ") | null;
+        };
+        /**
+         * ReconciliationSummary
+         * @description Everything a reconciliation found; `summary.json` and the API's response.
+         */
+        ReconciliationSummary: {
+            /** Amount Column */
+            amount_column: string | null;
+            /** Amounts */
+            amounts: components["schemas"]["AmountTotals"][];
+            /** Assumptions */
+            assumptions: components["schemas"]["Assumption"][];
+            /** Columns */
+            columns: components["schemas"]["ColumnStats"][];
+            /** Compared Columns */
+            compared_columns: string[];
+            counts: components["schemas"]["RecordCounts"];
+            /** Customer Column */
+            customer_column: string | null;
+            /** Exports */
+            exports: components["schemas"]["ExportFile"][];
+            /** Findings */
+            findings: components["schemas"]["Finding"][];
+            /** Key */
+            key: string[];
+            /** Key Rules */
+            key_rules: string[];
+            legacy: components["schemas"]["SideFile"];
+            /** Legacy Only Columns */
+            legacy_only_columns: string[];
+            /** Memory Limit */
+            memory_limit: string;
+            migrated: components["schemas"]["SideFile"];
+            /** Migrated Only Columns */
+            migrated_only_columns: string[];
+            previous?: components["schemas"]["RunComparison"] | null;
+            /** Reason Column */
+            reason_column: string | null;
+            /** Reasons */
+            reasons: components["schemas"]["ReasonCount"][];
+            /**
+             * Seconds
+             * @default 0
+             */
+            seconds: number;
+            /**
+             * Verdict
+             * @enum {string}
+             */
+            verdict: "agree" | "differ";
+        };
+        /** RecordCounts */
+        RecordCounts: {
+            /** Duplicate Keys Legacy */
+            duplicate_keys_legacy: number;
+            /** Duplicate Keys Migrated */
+            duplicate_keys_migrated: number;
+            /** Duplicate Rows Legacy */
+            duplicate_rows_legacy: number;
+            /** Duplicate Rows Migrated */
+            duplicate_rows_migrated: number;
+            /** Identical */
+            identical: number;
+            /** Impacted Customers */
+            impacted_customers: number;
+            /** Legacy Rows */
+            legacy_rows: number;
+            /** Lost */
+            lost: number;
+            /** Matched */
+            matched: number;
+            /** Migrated Rows */
+            migrated_rows: number;
+            /** Rows Without Key Legacy */
+            rows_without_key_legacy: number;
+            /** Rows Without Key Migrated */
+            rows_without_key_migrated: number;
+            /** Unexpected */
+            unexpected: number;
+            /** With Differences */
+            with_differences: number;
+        };
         /** RejectBody */
         RejectBody: {
             /**
@@ -1921,6 +2566,18 @@ export interface components {
              * @description The first test it failed (timing, scope, did, …), or confidence
              */
             ruled_out_by: string;
+        };
+        /**
+         * RunComparison
+         * @description This run against the previous one, per pattern and per customer.
+         */
+        RunComparison: {
+            /** By Pattern */
+            by_pattern: components["schemas"]["PatternChange"][];
+            customers: components["schemas"]["CustomerChanges"];
+            patterns: components["schemas"]["ChangeSet"];
+            /** Previous */
+            previous: string;
         };
         /** RunPublic */
         RunPublic: {
@@ -2049,6 +2706,34 @@ export interface components {
             ts: string;
             /** Value */
             value: number | null;
+        };
+        /**
+         * SideFile
+         * @description How one input file was read: format, encoding, delimiter, header line, rows and columns in file order.
+         */
+        SideFile: {
+            /** Columns */
+            columns: string[];
+            /** Delimiter */
+            delimiter?: string | null;
+            /** Encoding */
+            encoding?: string | null;
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "csv" | "parquet";
+            /** Header Line */
+            header_line?: number | null;
+            /** Path */
+            path: string;
+            /** Rows */
+            rows: number;
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "legacy" | "migrated";
         };
         /** SignalAnalysisPublic */
         SignalAnalysisPublic: {
@@ -2272,6 +2957,28 @@ export interface components {
             parent_baseline: number | null;
             /** Parent Current */
             parent_current: number | null;
+        };
+        /**
+         * SliceEvidence
+         * @description A slice where a pattern concentrates: share affected inside it vs in the rest of the population.
+         */
+        SliceEvidence: {
+            /** Affected */
+            affected: number;
+            /** Pattern Share */
+            pattern_share: number;
+            /** Population */
+            population: number;
+            /** Rest Affected */
+            rest_affected: number;
+            /** Rest Population */
+            rest_population: number;
+            /** Rest Share */
+            rest_share: number;
+            /** Share */
+            share: number;
+            /** Slice */
+            slice: string;
         };
         /** SliceShare */
         SliceShare: {
@@ -3467,6 +4174,300 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeliveryReport"];
+                };
+            };
+        };
+    };
+    list_reconciliations: {
+        parameters: {
+            query?: {
+                /** @description Rows per page */
+                limit?: number;
+                /** @description Rows to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ReconciliationRunPublic_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_reconciliation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReconcilePathsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconciliationRunPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    upload_reconciliation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_reconciliation"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconciliationRunPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_reconciliation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconciliationRunPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_reconciliation_chart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_reconciliation_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+                /** @description An export's file name, as the findings list it */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_reconciliation_findings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconciliationSummary"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_reconciliation_markdown: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_reconciliation_pdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

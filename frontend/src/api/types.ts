@@ -37,6 +37,14 @@ export type SignalHypothesis = S["HypothesisScore"];
 export type SignalProposal = S["ProposalPublic"];
 export type SignalProposalStatus = S["ProposalPublic"]["status"];
 export type PatternDetail = S["PatternDetail"];
+export type ReconciliationRun = S["ReconciliationRunPublic"];
+export type ReconciliationSummary = S["ReconciliationSummary"];
+export type ReconciliationFinding = S["Finding"];
+export type MismatchPattern = S["Pattern"];
+export type ReasonCount = S["ReasonCount"];
+export type RunComparison = S["RunComparison"];
+export type ReconcilePathsRequest = S["ReconcilePathsRequest"];
+export type ReconcileUpload = S["Body_upload_reconciliation"];
 
 export interface Page<T> {
   data: T[];

@@ -8,6 +8,7 @@ const icons: Record<string, string> = {
   summary: "M3 3h10v10H3z M5 6h6 M5 8.5h6 M5 11h4",
   approvals: "M3 8.5l3 3 7-7",
   signals: "M2 9h2l2-5 3 9 2-4h3",
+  reconciliations: "M2 4h5 M2 8h5 M2 12h5 M9 4h5 M9 8h5 M9 12h3",
   audit: "M4 2h8v12H4z M6 5h4 M6 8h4 M6 11h2",
 };
 
@@ -24,8 +25,9 @@ export function Layout() {
   const navigate = useNavigate();
   const items =
     role === "pm"
-      ? [["summary", "Summary"], ["overview", "Overview"], ["incidents", "Incidents"], ["signals", "Signals"]]
-      : [["overview", "Overview"], ["incidents", "Incidents"], ["summary", "PM summary"], ["signals", "Signals"]];
+      ? [["summary", "Summary"], ["overview", "Overview"], ["incidents", "Incidents"], ["signals", "Signals"], ["reconciliations", "Reconciliations"]]
+      : [["overview", "Overview"], ["incidents", "Incidents"], ["summary", "PM summary"], ["signals", "Signals"],
+         ["reconciliations", "Reconciliations"]];
   if (canAdminister) items.push(["approvals", "Approvals"], ["audit", "Audit"]);
   return (
     <div className="app">

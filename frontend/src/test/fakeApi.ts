@@ -4,6 +4,8 @@ import { vi } from "vitest";
 import * as fx from "./fixtures";
 import served from "./analysis-served.json";
 import signalsServed from "./signals-analysis.json";
+import reconServed from "./reconciliation-findings.json";
+import type { ReconciliationSummary } from "../api/types";
 
 /** Incident 9: `cxw analyze` output of the batching demo as the real GET /api/incidents/{id} served it:
  * the batching change's one incident, its symptoms listed. */
@@ -18,6 +20,26 @@ export const signalProposals = signalsServed.report.patterns.flatMap((p) => p.pr
   merchants: a.merchants, needs_approval: a.needs_approval, reasons: a.reasons, status: "proposed", created_at: "2026-03-16T09:00:00",
   decided_by: null, decided_at: null, reason: "", executed_at: null, result: null,
 }));
+
+/** `cxw reconcile` of a 5,000-account billing pair (run 1), and again after the product mapping was fixed,
+ * compared with run 1 (run 2): the summaries as GET /api/reconciliations/{id}/findings serves them. */
+export const reconciliationFindings = reconServed as unknown as { run1: ReconciliationSummary; run2: ReconciliationSummary };
+const reconFindings = reconciliationFindings;
+const reconRun = (id: number, s: ReconciliationSummary | null, extra: object = {}) => ({
+  id, name: `billing cut-over ${id}`, source: "upload", status: "succeeded", actor: "ana", legacy_name: "legacy.csv",
+  migrated_name: "migrated.csv", options: { key: ["account_id"], compare: [], tolerances: { balance: 0.01 }, reason_column: null,
+    customer_column: null, amount_column: null, key_normalize: "trim,case,zeros", previous_run_id: null },
+  previous_id: null, step: "done", progress: 1, started_at: `2026-03-1${id}T09:00:00`, finished_at: `2026-03-1${id}T09:00:07`,
+  heartbeat_at: `2026-03-1${id}T09:00:07`, error: null, verdict: s?.verdict ?? null, counts: s?.counts ?? null,
+  patterns: s ? s.findings.length : null, systematic: s ? s.findings.filter((f) => f.pattern.classification === "systematic").length : null,
+  ...extra,
+});
+/** Runs as GET /api/reconciliations lists them, newest first: one running, two done (2 compared with 1). */
+export const reconciliationRuns = [
+  reconRun(3, null, { status: "running", step: "joining and comparing", progress: 0.35, finished_at: null, source: "server" }),
+  reconRun(2, reconFindings.run2, { previous_id: 1 }),
+  reconRun(1, reconFindings.run1),
+];
 
 export const TOKENS: Record<string, typeof fx.engineer> = { "eng-token": fx.engineer, "pm-token": fx.pm };
 
@@ -84,12 +106,22 @@ export function installFakeApi(overrides: Record<string, Handler> = {}) {
     ["POST", /^\/api\/signals\/proposals\/\d+\/execute$/, "engineer", (c) => ({
       ...signalProposals[Number(c.path.split("/")[4]) - 1], status: "approved", result: { dry_run: (c.body as { dry_run: boolean }).dry_run },
     })],
+    ["GET", /^\/api\/reconciliations$/, "reader", () => ({ data: reconciliationRuns, count: reconciliationRuns.length })],
+    ["GET", /^\/api\/reconciliations\/\d+$/, "reader", (c) => {
+      const run = reconciliationRuns.find((r) => c.path.endsWith(`/${r.id}`));
+      return run ?? { status: 404, body: { detail: "reconciliation not found" } };
+    }],
+    ["GET", /^\/api\/reconciliations\/[12]\/findings$/, "reader", (c) => (c.path.includes("/2/") ? reconFindings.run2 : reconFindings.run1)],
+    ["GET", /^\/api\/reconciliations\/\d+\/(exports\/[a-z_.]+|report\/(markdown|pdf)|chart)$/, "reader", () => "file content"],
+    ["POST", /^\/api\/reconciliations(\/upload)?$/, "engineer", () => ({ status: 202, body: reconciliationRuns[0] })],
   ];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const req = input instanceof Request ? input : new Request(String(input), init);
     const url = new URL(req.url);
-    const text = await req.text();
-    const call: Call = { method: req.method, path: url.pathname, query: url.searchParams, body: text ? JSON.parse(text) : undefined, auth: req.headers.get("Authorization") };
+    const form = init?.body instanceof FormData ? init.body : undefined; // uploads: the form as the page built it
+    const text = form ? "" : await req.text();
+    const body = form ?? (text ? JSON.parse(text) : undefined);
+    const call: Call = { method: req.method, path: url.pathname, query: url.searchParams, body, auth: req.headers.get("Authorization") };
     calls.push(call);
     const token = call.auth?.replace(/^Bearer /, "") ?? "";
     const me = TOKENS[token];

@@ -1,8 +1,8 @@
 """The role × endpoint matrix: every operation in the OpenAPI spec, called without a token (401) and with
 each role's token (403 outside the role, anything but 401/403 inside it).
 
-engineer: everything · pm: read-only (incidents, summaries, series, changes, plans, what-if tradeoffs)
-· job: run detection, post incidents, metric signals and operational signals, deliver the outbox.
+engineer: everything · pm: read-only (incidents, summaries, series, changes, plans, what-if tradeoffs,
+reconciliations) · job: run detection, post incidents, metric signals and operational signals, deliver the outbox.
 """
 
 import pytest
@@ -64,6 +64,15 @@ MATRIX = {
     ("POST", "/api/signals/proposals/{proposal_id}/approve"): ENG,
     ("POST", "/api/signals/proposals/{proposal_id}/reject"): ENG,
     ("POST", "/api/signals/proposals/{proposal_id}/execute"): ENG,
+    ("GET", "/api/reconciliations"): READ,
+    ("POST", "/api/reconciliations"): ENG,
+    ("POST", "/api/reconciliations/upload"): ENG,
+    ("GET", "/api/reconciliations/{run_id}"): READ,
+    ("GET", "/api/reconciliations/{run_id}/findings"): READ,
+    ("GET", "/api/reconciliations/{run_id}/report/markdown"): READ,
+    ("GET", "/api/reconciliations/{run_id}/report/pdf"): READ,
+    ("GET", "/api/reconciliations/{run_id}/chart"): READ,
+    ("GET", "/api/reconciliations/{run_id}/exports/{name}"): READ,
 }
 
 # Harmless requests: unknown ids (404 inside the role) and empty or invalid bodies (422 inside the role).
@@ -86,7 +95,8 @@ def test_protected_operations_declare_bearer_security(app):
 def _url(path: str) -> str:
     return path.replace("{workspace_id}", "999999").replace("{incident_id}", "999999") \
         .replace("{action_id}", "999999").replace("{run_id}", "999999").replace("{entry_id}", "999999") \
-        .replace("{token_id}", "999999").replace("{proposal_id}", "999999").replace("{pattern_id}", "0123456789ab")
+        .replace("{token_id}", "999999").replace("{proposal_id}", "999999").replace("{pattern_id}", "0123456789ab") \
+        .replace("{name}", "lost.csv")
 
 
 @pytest.mark.parametrize("who", ["nobody", "engineer", "pm", "job"])

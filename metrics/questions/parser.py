@@ -101,6 +101,7 @@ def normalize(question: str) -> str:
     t = re.sub(r"\b(\w+)n't\b", r"\1 not", t)
     t = re.sub(r"'s\b", "", t)
     t = re.sub(r"[^a-z0-9_\-+ .']", " ", t)
+    t = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", t)  # on-time, e-mail
     t = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", t)  # full stops, not decimal points
     t = t.replace("'", " ")
     return re.sub(r"\s+", " ", t).strip()
@@ -144,6 +145,11 @@ def _metric_words(m: MetricSpec) -> list[str]:
     words = [w for w in m.name.lower().split("_") if w]
     content = [w for w in words if w not in GENERIC_METRIC_WORDS]
     return content or words
+
+
+def _expression_words(m: MetricSpec) -> set[str]:
+    names = re.findall(r'"([^"]+)"|\b([a-z_][a-z0-9_]*)\b', " ".join(x for x in (m.expr, m.numerator) if x).lower())
+    return {w for pair in names for name in pair if name for w in name.split("_") if len(w) >= 4}
 
 
 def _word_matches(target: str, word: str) -> bool:
@@ -211,7 +217,8 @@ class QuestionParser:
         measure = self._measure(st)
         if isinstance(measure, Refusal):
             return measure
-        left_over = [w for w, _, _ in st.words() if w not in self.known]
+        left_over = [w for w, _, _ in st.words() if w not in self.known
+                     and not (len(w) >= 5 and any(_similar_word(k, w) for k in self.known if len(k) >= 5))]
         if left_over:
             return Refusal(f"I did not understand {', '.join(repr(w) for w in left_over[:3])}")
         if measure is None:
@@ -271,7 +278,7 @@ class QuestionParser:
     # -- time ------------------------------------------------------------------------------------------
     def _time(self, st: _State, context: Intent | None) -> tuple[TimeRange | None | Refusal, TimeRange | None]:
         """The question's time range, and a shift of the previous question's ("the week before")."""
-        m = re.search(r"\b(?:for |in |during )?(?:the )?(day|week|month|period) before\b", st.text)
+        m = re.search(r"\b(?:for |in |during )?(?:the )?(day|week|month|period) before\b(?! yesterday)", st.text)
         if m:
             if context is None or context.time is None:
                 return Refusal(f"'{m.group(0).strip()}': before what? Ask with a time range first"), None
@@ -297,6 +304,9 @@ class QuestionParser:
                                "(e.g. 'last week vs the week before')")
             return current, shifted(current, m.group(1) or m.group(2))
         found = find_time(right, self.vocab.last)
+        if found is None:
+            right = "in " + right
+            found = find_time(right, self.vocab.last)
         if found is None or right[:found.span[0]].strip() or right[found.span[1]:].strip() not in ("", "before"):
             return Refusal(f"I could not read the period to compare with ({right!r}); try 'vs the week before'")
         if current is None:
@@ -305,7 +315,7 @@ class QuestionParser:
 
     # -- ranking and grouping --------------------------------------------------------------------------
     def _top(self, st: _State) -> int | None:
-        m = re.search(r"\b(?:top|bottom|first|best|worst|highest|lowest) (\d+|" + "|".join(WORD_NUMBERS) + r")\b",
+        m = re.search(r"\b(?:top|bottom|first|best|worst|highest|lowest|which|what) (\d+|" + "|".join(WORD_NUMBERS) + r")\b",
                       st.text) or re.search(r"\b(\d+|" + "|".join(WORD_NUMBERS) + r") (?=\w+ (?:with|by|that|whose))",
                                             st.text)
         if not m:
@@ -423,6 +433,7 @@ class QuestionParser:
             targets = _metric_words(m)
             used: list[tuple[int, int]] = []
             matched = 0
+            strong = False  # a short word alone ("on") names no metric
             flip = False
             for target in targets:
                 hit = next(((a, b) for w, a, b in words if _word_matches(target, w) and (a, b) not in used), None)
@@ -432,9 +443,10 @@ class QuestionParser:
                         flip = True
                 if hit is not None:
                     matched += 1
+                    strong = strong or len(target) >= 3 or flip
                     if hit not in used:
                         used.append(hit)
-            if matched:
+            if matched and (strong or matched == len(targets)):
                 best.append((matched / len(targets), matched, m, used, flip))
         best.sort(key=lambda x: (-x[0], -x[1]))
         spec = None
@@ -447,6 +459,10 @@ class QuestionParser:
             spec, negated = top[2], top[4]
             for span in top[3]:
                 st.take(span)
+            for word in _expression_words(spec):  # "support contact": the words of the rate's own column
+                for w, a, b in st.words():
+                    if _similar_word(word, w):
+                        st.take((a, b))
         nots = re.search(r"\b(?:not|never)\b", st.text)
         if nots and spec is not None and spec.type == "rate":
             negated = not negated

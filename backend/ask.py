@@ -83,7 +83,10 @@ def ask(source: str | Path, question: str, context: Intent | None = None, option
         parsed = parser.parse(question, context)
         if not isinstance(parsed, Parsed):
             return refusal(question, parsed.reason, tuple(parser.suggestions(question)))
-        return answer_intent(ow, vocab, question, parsed.intent, parsed.assumptions, options.timeout_seconds)
+        answer = answer_intent(ow, vocab, question, parsed.intent, parsed.assumptions, options.timeout_seconds)
+        if not answer.answered:
+            answer = answer.model_copy(update={"suggestions": tuple(parser.suggestions(question))})
+        return answer
     finally:
         ow.con.close()
 

@@ -26,6 +26,7 @@ from metrics.questions.timeparse import TimeError, find_time, shifted
 from metrics.questions.vocabulary import Vocabulary
 
 MAX_QUESTION = 500
+RANK_MIN_RECORDS = 30
 RECORD_NOUNS = {"orders", "order", "records", "record", "rows", "row", "transactions", "transaction", "deliveries",
                 "entries", "events", "accounts", "items", "cases", "tickets", "requests"}
 FILLER = set("""
@@ -33,7 +34,7 @@ a about all an and any are as at be been by data did do does during for from get
 its many me much my of on or our overall over please show so tell that the their there these this those to total
 us value was we were what whats with which who number count share percentage percent proportion fraction rate
 ratio average avg mean level s my only just same now also then each every per across get got see happened
-in total of them be figure figures metric metrics numbers
+in total of them they be figure figures metric metrics numbers
 """.split())
 WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                 "ten": 10}
@@ -214,7 +215,9 @@ class QuestionParser:
         if isinstance(filters, Refusal):
             return filters
         overall = bool(re.search(r"\b(?:overall|in total|all together|altogether)\b", text))
-        measure = self._measure(st)
+        noun = "|".join(sorted(RECORD_NOUNS))
+        counting = re.search(rf"\b(?:most|fewest|least|more|fewer)\b(?: \w+)? (?:{noun})\b", text) is not None
+        measure = self._measure(st, counting)
         if isinstance(measure, Refusal):
             return measure
         left_over = [w for w, _, _ in st.words() if w not in self.known
@@ -258,10 +261,12 @@ class QuestionParser:
         if time is None:
             st.assumptions.append(f"no time range given: every record ({self.vocab.first:%Y-%m-%d} to "
                                   f"{self.vocab.last:%Y-%m-%d})")
-        if group is not None and (ranking is not None):
-            st.assumptions.append("only groups with at least 30 records (in each compared period) are ranked")
+        min_records = 1 if measure.kind == "count" else RANK_MIN_RECORDS
+        if group is not None and ranking is not None and min_records > 1:
+            st.assumptions.append(f"only groups with at least {min_records} records (in each compared period) are "
+                                  "ranked: a rate over a handful of records says little")
         intent = Intent(measure=measure, filters=tuple(filters), time=time, compare=compare, group_by=group,
-                        ranking=ranking)
+                        ranking=ranking, min_records=min_records)
         return Parsed(intent, tuple(dict.fromkeys(st.assumptions)))
 
     def _resolve(self, rank: _Rank, measure: Measure) -> Ranking | Refusal:
@@ -424,9 +429,9 @@ class QuestionParser:
         return [Filter(dimension=d, values=tuple(dict.fromkeys(vs))) for d, vs in found.items()]
 
     # -- measure ---------------------------------------------------------------------------------------
-    def _measure(self, st: _State) -> Measure | None | Refusal:
+    def _measure(self, st: _State, counting: bool) -> Measure | None | Refusal:
         count = re.search(r"\b(?:how many|number of|count of|count)\b", st.text)
-        words = [(w, a, b) for w, a, b in st.words()]
+        words = [(w, a, b) for w, a, b in st.words() if w not in RECORD_NOUNS]
         negated = False
         best: list[tuple[float, int, MetricSpec, list[tuple[int, int]], bool]] = []
         for m in self.vocab.metrics:
@@ -467,8 +472,9 @@ class QuestionParser:
         if nots and spec is not None and spec.type == "rate":
             negated = not negated
             st.take(nots.span())
-        if count:
-            st.take(count.span())
+        if count or counting:
+            if count:
+                st.take(count.span())
             if spec is None:
                 return Measure(kind="count")
             if spec.type != "rate":

@@ -29,7 +29,7 @@ FINDINGS: tuple[tuple[str, ReconFinding], ...] = (
 RECON_WORDS = set("""
 after before migration migrated legacy system systems side new old source target accounts account how what
 amount amounts their its sum value worth total money balance much cost which most affects affected systematic
-isolated were are is did have has there after the reconciliation run records one
+isolated were are is did have has there after the reconciliation run records one values field fields
 """.split())
 
 

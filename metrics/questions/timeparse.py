@@ -14,7 +14,7 @@ MONTHS = {name: i + 1 for i, name in enumerate(("january", "february", "march", 
 MONTHS.update({name[:3]: i for name, i in list(MONTHS.items())})
 MONTHS["sept"] = 9
 MONTH = r"(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b"
-DAY = r"(?:[12][0-9]|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+DAY = r"(?:[12][0-9]|3[01]|0?[1-9])(?:st|nd|rd|th)?(?![0-9])"
 DATE = (rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|{MONTH}\.? {DAY}(?: \d{{4}})?|{DAY} (?:of )?{MONTH}(?: \d{{4}})?)")
 UNITS = {"day": 1, "week": 7, "month": 0, "hour": 0}
 WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10, "fourteen": 14}

@@ -19,13 +19,13 @@ from pydantic import ValidationError
 
 from data.errors import UserError
 from data.paths import PathGuard
-from data.sources import open_workspace
+from data.sources import OpenWorkspace, open_workspace
 from metrics.questions.answering import answer_intent, refusal
 from metrics.questions.compiler import IntentError, check_intent
 from metrics.questions.intent import Answer, Intent
 from metrics.questions.parser import Parsed, QuestionParser
 from metrics.questions.reconparse import ReconParser
-from metrics.questions.vocabulary import workspace_vocabulary
+from metrics.questions.vocabulary import Vocabulary, workspace_vocabulary
 from recommendations.reconcile import ReconciliationSummary
 from recommendations.reconcile_questions import answer_reconciliation, recon_vocabulary
 
@@ -73,22 +73,28 @@ def ask(source: str | Path, question: str, context: Intent | None = None, option
         return _ask_reconciliation(source, question, context)
     ow = open_workspace(source, guard=guard)
     try:
-        vocab = workspace_vocabulary(ow)
-        parser = QuestionParser(vocab)
-        if context is not None:
-            try:
-                check_intent(context, vocab)
-            except IntentError as err:
-                raise UserError(f"context: {err}") from None
-        parsed = parser.parse(question, context)
-        if not isinstance(parsed, Parsed):
-            return refusal(question, parsed.reason, tuple(parser.suggestions(question)))
-        answer = answer_intent(ow, vocab, question, parsed.intent, parsed.assumptions, options.timeout_seconds)
-        if not answer.answered:
-            answer = answer.model_copy(update={"suggestions": tuple(parser.suggestions(question))})
-        return answer
+        return answer_question(ow, workspace_vocabulary(ow), question, context, options)
     finally:
         ow.con.close()
+
+
+def answer_question(ow: OpenWorkspace, vocab: Vocabulary, question: str, context: Intent | None = None,
+                    options: AskOptions = AskOptions()) -> Answer:
+    """Answer ``question`` over an opened workspace (`ask` opens it; a caller asking many questions of one
+    workspace opens it once)."""
+    parser = QuestionParser(vocab)
+    if context is not None:
+        try:
+            check_intent(context, vocab)
+        except IntentError as err:
+            raise UserError(f"context: {err}") from None
+    parsed = parser.parse(question, context)
+    if not isinstance(parsed, Parsed):
+        return refusal(question, parsed.reason, tuple(parser.suggestions(question)))
+    answer = answer_intent(ow, vocab, question, parsed.intent, parsed.assumptions, options.timeout_seconds)
+    if not answer.answered:
+        answer = answer.model_copy(update={"suggestions": tuple(parser.suggestions(question))})
+    return answer
 
 
 def _ask_reconciliation(folder: Path, question: str, context: Intent | None) -> Answer:

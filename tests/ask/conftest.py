@@ -10,7 +10,9 @@ import pytest
 
 from backend.reconciliation import ReconcileOptions, reconcile
 from data.synthetic.billing import generate_billing
+from data.sources import open_workspace
 from data.synthetic.cx import generate_cx
+from metrics.questions.vocabulary import workspace_vocabulary
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +20,14 @@ def cx_workspace(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ask") / "cx"
     generate_cx(12_000, 42, 5, "courier_shortage", out, "2026-02-10")
     return out
+
+
+@pytest.fixture(scope="session")
+def cx_open(cx_workspace):
+    """The workspace opened once, with its vocabulary, for the many questions of the golden table."""
+    ow = open_workspace(cx_workspace)
+    yield ow, workspace_vocabulary(ow)
+    ow.con.close()
 
 
 @pytest.fixture(scope="session")

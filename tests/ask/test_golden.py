@@ -12,7 +12,7 @@ import math
 import pandas as pd
 import pytest
 
-from backend.ask import ask
+from backend.ask import answer_question
 from metrics.questions.intent import Answer
 
 DAY = pd.Timedelta(days=1)
@@ -206,11 +206,11 @@ def cases(T: Truth) -> list[tuple[tuple[str, ...], list[tuple]]]:
     ]
 
 
-def _ask_chain(source, questions: tuple[str, ...]) -> Answer:
+def _ask_chain(opened, questions: tuple[str, ...]) -> Answer:
     context = None
     answer = None
     for q in questions:
-        answer = ask(source, q, context)
+        answer = answer_question(*opened, q, context)
         assert answer.answered, f"{q!r} refused: {answer.text}"
         context = answer.intent
     assert answer is not None
@@ -231,15 +231,19 @@ def _check(answer: Answer, expected: list[tuple]) -> None:
         assert all(_same(x, y) for x, y in zip(g[1:], e[1:])), (answer.text, got, expected)
 
 
-def test_golden_table_is_large_enough(cx_records):
-    assert len(cases(Truth(cx_records))) >= 60
+@pytest.fixture(scope="module")
+def table(cx_records):
+    return cases(Truth(cx_records))
+
+
+def test_golden_table_is_large_enough(table):
+    assert len(table) >= 60
 
 
 @pytest.mark.parametrize("i", range(71))
-def test_golden(i, cx_workspace, cx_records):
-    table = cases(Truth(cx_records))
+def test_golden(i, cx_open, table):
     if i >= len(table):
         pytest.fail(f"the golden table has {len(table)} cases, the parametrization {i + 1}")
     questions, expected = table[i]
     assert expected, questions
-    _check(_ask_chain(cx_workspace, questions), expected)
+    _check(_ask_chain(cx_open, questions), expected)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.ask import ask
+from backend.ask import answer_question, ask
 
 REFUSALS = [
     ("what's the weather in west", "did not understand 'weather'"),
@@ -37,8 +37,8 @@ def test_enough_refusals():
 
 
 @pytest.mark.parametrize("question,reason", REFUSALS)
-def test_refused_without_a_number(question, reason, cx_workspace):
-    answer = ask(cx_workspace, question)
+def test_refused_without_a_number(question, reason, cx_open):
+    answer = answer_question(*cx_open, question)
     assert not answer.answered
     assert answer.text.startswith("I can't answer that")
     assert reason in answer.text, answer.text

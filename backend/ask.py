@@ -17,13 +17,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from backend.llm import ChatProvider, faithful_rephrase, map_question, provider_from_settings
+from backend.settings import Settings
 from data.errors import UserError
 from data.paths import PathGuard
 from data.sources import OpenWorkspace, open_workspace
 from metrics.questions.answering import answer_intent, refusal
 from metrics.questions.compiler import IntentError, check_intent
 from metrics.questions.intent import Answer, Intent
-from metrics.questions.parser import Parsed, QuestionParser
+from metrics.questions.parser import MAX_QUESTION, Parsed, QuestionParser
 from metrics.questions.reconparse import ReconParser
 from metrics.questions.vocabulary import Vocabulary, workspace_vocabulary
 from recommendations.reconcile import ReconciliationSummary
@@ -34,10 +36,14 @@ SUMMARY_FILE = "summary.json"
 
 @dataclass(frozen=True)
 class AskOptions:
-    """Limits and the optional language model (`backend.llm.Provider`, None = off)."""
+    """Limits and the optional language model (None = off)."""
 
     timeout_seconds: float = 10.0
-    provider: object | None = None
+    provider: ChatProvider | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "AskOptions":
+        return cls(settings.ask_timeout_seconds, provider_from_settings(settings))
 
 
 def is_reconciliation_output(path: Path) -> bool:
@@ -70,7 +76,7 @@ def ask(source: str | Path, question: str, context: Intent | None = None, option
     if guard is not None:
         guard.check(source / SUMMARY_FILE if source.is_dir() else source, str(source), "this source")
     if is_reconciliation_output(source):
-        return _ask_reconciliation(source, question, context)
+        return _ask_reconciliation(source, question, context, options.provider)
     ow = open_workspace(source, guard=guard)
     try:
         return answer_question(ow, workspace_vocabulary(ow), question, context, options)
@@ -89,15 +95,46 @@ def answer_question(ow: OpenWorkspace, vocab: Vocabulary, question: str, context
         except IntentError as err:
             raise UserError(f"context: {err}") from None
     parsed = parser.parse(question, context)
+    by_model = False
     if not isinstance(parsed, Parsed):
-        return refusal(question, parsed.reason, tuple(parser.suggestions(question)))
+        mapped = _mapped_by_model(options.provider, question, vocab, parsed.reason)
+        if mapped is None:
+            return refusal(question, parsed.reason, tuple(parser.suggestions(question)))
+        parsed, by_model = mapped, True
     answer = answer_intent(ow, vocab, question, parsed.intent, parsed.assumptions, options.timeout_seconds)
     if not answer.answered:
-        answer = answer.model_copy(update={"suggestions": tuple(parser.suggestions(question))})
-    return answer
+        return answer.model_copy(update={"suggestions": tuple(parser.suggestions(question))})
+    if by_model:
+        answer = answer.model_copy(update={"interpreted_by": "model"})
+    return _rephrased(options.provider, answer)
 
 
-def _ask_reconciliation(folder: Path, question: str, context: Intent | None) -> Answer:
+def _mapped_by_model(provider: ChatProvider | None, question: str, vocab: Vocabulary, reason: str) -> Parsed | None:
+    """The language model's intent for a question the parser refused (not a forecast or a 'why', which no
+    intent answers), or None."""
+    if provider is None or len(question) > MAX_QUESTION or not question.strip():
+        return None
+    if "forecast" in reason or "root-cause" in reason:
+        return None
+    intent, _ = map_question(provider, question, vocab)
+    if intent is None:
+        return None
+    return Parsed(intent, (f"the parser could not read the question ({reason}); the language model "
+                           f"{provider.model!r} chose this interpretation: check it",))
+
+
+def _rephrased(provider: ChatProvider | None, answer: Answer) -> Answer:
+    """The answer with its text reworded by the model when every number stays a computed one."""
+    if provider is None:
+        return answer
+    result = faithful_rephrase(provider, answer.text)
+    if result.by_model:
+        return answer.model_copy(update={"text": result.text, "text_by": "model"})
+    return answer.model_copy(update={"assumptions": answer.assumptions + (f"{result.rejected}; the template's "
+                                                                           "text is shown",)})
+
+
+def _ask_reconciliation(folder: Path, question: str, context: Intent | None, provider: ChatProvider | None) -> Answer:
     try:
         summary = ReconciliationSummary.model_validate_json((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValidationError) as err:
@@ -107,4 +144,4 @@ def _ask_reconciliation(folder: Path, question: str, context: Intent | None) -> 
     parsed = parser.parse(question, context)
     if not isinstance(parsed, Parsed):
         return refusal(question, parsed.reason, tuple(parser.suggestions(question)))
-    return answer_reconciliation(summary, question, parsed.intent, parsed.assumptions)
+    return _rephrased(provider, answer_reconciliation(summary, question, parsed.intent, parsed.assumptions))

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from backend.ask import AskOptions, ask, load_context
 from backend.commands.apps import app
+from backend.settings import get_settings
 from data.errors import UserError
 
 console = Console()
@@ -31,7 +32,7 @@ def ask_command(
         except (OSError, UnicodeDecodeError) as err:
             raise UserError(f"--context {context}: cannot read ({err.__class__.__name__})") from None
         previous = load_context(text, f"--context {context}")
-    answer = ask(source, question, previous, AskOptions())
+    answer = ask(source, question, previous, AskOptions.from_settings(get_settings()))
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
     else:

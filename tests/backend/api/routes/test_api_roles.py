@@ -64,6 +64,7 @@ MATRIX = {
     ("POST", "/api/signals/proposals/{proposal_id}/approve"): ENG,
     ("POST", "/api/signals/proposals/{proposal_id}/reject"): ENG,
     ("POST", "/api/signals/proposals/{proposal_id}/execute"): ENG,
+    ("POST", "/api/ask"): READ,
 }
 
 # Harmless requests: unknown ids (404 inside the role) and empty or invalid bodies (422 inside the role).

@@ -1,0 +1,52 @@
+"""POST /api/ask over a registered workspace (the tiny one: other column names and metrics than the demo):
+numbers checked with pandas, follow-ups through the returned intent, refusals, bad bodies and contexts."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tests.conftest import tiny_records
+
+
+def _post(client, auth, role="pm", **body):
+    return client.post("/api/ask", json=body, headers=auth(role))
+
+
+def test_pm_asks_and_follows_up(client, auth, workspace_id):
+    d = tiny_records()
+    yesterday = (d.created_at >= pd.Timestamp("2026-01-02")) & (d.created_at < pd.Timestamp("2026-01-03"))
+    north = d.region == "north"
+    r = _post(client, auth, workspace_id=workspace_id, question="How many orders were cancelled in region North yesterday?")
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["answered"] and answer["rows"][0]["value"] == int((d.cancelled & north & yesterday).sum())
+    assert "north" not in answer["query"] and "north" in answer["parameters"]
+    assert answer["interpretation"].startswith("the number of records where cancel_rate is true")
+    follow = _post(client, auth, workspace_id=workspace_id, question="only for store 2", context=answer["intent"])
+    assert follow.status_code == 200, follow.text
+    store2 = d.store == "s2"
+    assert follow.json()["rows"][0]["value"] == int((d.cancelled & north & yesterday & store2).sum())
+    rate = _post(client, auth, "engineer", workspace_id=workspace_id, question="cancel rate by region")
+    expected = {g: int(d.cancelled[d.region == g].sum()) / int((d.region == g).sum()) for g in ("east", "north", "south")}
+    assert {row["label"]: row["value"] for row in rate.json()["rows"]} == expected
+
+
+def test_refusal_is_an_answer_without_a_number(client, auth, workspace_id):
+    r = _post(client, auth, workspace_id=workspace_id, question="what's the weather in north?")
+    assert r.status_code == 200
+    body = r.json()
+    assert not body["answered"] and body["rows"] == [] and body["query"] is None and len(body["suggestions"]) == 3
+
+
+def test_bad_bodies_and_contexts_are_422(client, auth, workspace_id, tmp_path):
+    evil = {"measure": {"kind": "count"}, "group_by": "region); DROP TABLE records; --"}
+    r = _post(client, auth, workspace_id=workspace_id, question="and yesterday?", context=evil)
+    assert r.status_code == 422 and r.json()["detail"].startswith("context: group_by")
+    r = _post(client, auth, workspace_id=workspace_id, question="q", context={"measure": {"kind": "count"}, "sql": "x"})
+    assert r.status_code == 422
+    assert _post(client, auth, workspace_id=workspace_id, reconciliation_dir=str(tmp_path), question="q").status_code == 422
+    assert _post(client, auth, question="how many orders").status_code == 422
+    assert _post(client, auth, workspace_id=workspace_id, question="x" * 501).status_code == 422
+    assert _post(client, auth, workspace_id=999, question="how many orders").status_code == 404
+    r = _post(client, auth, reconciliation_dir="/etc", question="how many records are missing")
+    assert r.status_code == 422 and "outside the folders" in r.json()["detail"]

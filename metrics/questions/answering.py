@@ -21,7 +21,7 @@ def describe_measure(intent: Intent, vocab: Vocabulary) -> str:
             return "the number of records"
         return f"the number of records where {spec.name} is {'false' if m.negated else 'true'} ({spec.expr})"
     assert spec is not None
-    return f"1 − {spec.name} (the share of records where {spec.expr} is false)" if m.negated else spec.name
+    return f"1 − {spec.name} (the share of records where {spec.expr} is false)" if m.negated else f"the {spec.name}"
 
 
 def describe_intent(intent: Intent, vocab: Vocabulary) -> str:
@@ -29,7 +29,7 @@ def describe_intent(intent: Intent, vocab: Vocabulary) -> str:
     parts = [describe_measure(intent, vocab)]
     if intent.filters:
         parts.append("for " + " and ".join(f"{f.dimension} = {' or '.join(f.values)}" for f in intent.filters))
-    parts.append(f"in {intent.time.label}" if intent.time else "over every record")
+    parts.append(f"for {intent.time.label}" if intent.time else "over every record")
     if intent.compare:
         parts.append(f"compared with {intent.compare.label}")
     if intent.group_by:
@@ -37,10 +37,11 @@ def describe_intent(intent: Intent, vocab: Vocabulary) -> str:
         if r is None:
             parts.append(f"by {intent.group_by}")
         else:
-            what = "change" if r.by == "change" else "value"
-            order = "highest" if r.descending else "lowest"
-            parts.append(f"the {r.top} {intent.group_by} value(s) with the {order} {what} "
-                         f"(among those with at least {intent.min_records} records)")
+            what = ("increase" if r.descending else "decrease") if r.by == "change" else \
+                ("highest value" if r.descending else "lowest value")
+            which = f"the {intent.group_by}" if r.top == 1 else f"the {r.top} {intent.group_by} values"
+            floor = f" among those with at least {intent.min_records} records" if intent.min_records > 1 else ""
+            parts.append(f"{which} with the {what}{floor}")
     return ", ".join(parts)
 
 

@@ -207,7 +207,7 @@ class QuestionParser:
                 return found
             time, compare = found
         change = self._change_ranking(st)
-        ranking = self._value_ranking(st) if change is None else change
+        pending = self._value_ranking(st) if change is None else change
         group = self._grouping(st)
         if isinstance(group, Refusal):
             return group
@@ -229,6 +229,7 @@ class QuestionParser:
                 return Refusal("the question names no metric and no count of records")
             follow_up = True
             measure = context.measure
+        kept: Ranking | None = None
         if follow_up and context is not None:
             merged = {f.dimension: f for f in context.filters}
             merged.update({f.dimension: f for f in filters})
@@ -239,15 +240,17 @@ class QuestionParser:
                     compare = context.compare
             if group is None and not overall:
                 group = context.group_by
-                if ranking is None:
-                    ranking = context.ranking
+                if pending is None:
+                    kept = context.ranking
             st.assumptions.append("a follow-up: what the question does not say is kept from the previous one")
         if shift is not None:
             time = shift
-        if isinstance(ranking, _Rank):
-            ranking = self._resolve(ranking, measure)
-            if isinstance(ranking, Refusal):
-                return ranking
+        ranking: Ranking | None = kept
+        if pending is not None:
+            resolved = self._resolve(pending, measure)
+            if isinstance(resolved, Refusal):
+                return resolved
+            ranking = resolved
         if ranking is not None and group is None:
             return Refusal("a ranking needs something to rank: say which dimension (e.g. 'which "
                            f"{next(iter(self.vocab.dimensions), 'region')}')")

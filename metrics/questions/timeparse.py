@@ -92,7 +92,8 @@ def find_time(text: str, last: datetime) -> Found | None:
     if m:
         a, assumed = parse_date(m.group(1), last)
         end = _day(today) + timedelta(days=1)
-        return Found(TimeRange(start=_day(a), end=end, label=f"since {a.isoformat()}"), m.span(), _year_note(assumed, a))
+        return Found(TimeRange(start=_day(a), end=end, label=f"{a.isoformat()} to {today} (since {a.isoformat()})"),
+                     m.span(), _year_note(assumed, a))
     m = re.search(r"\b(?:the )?day before yesterday\b", text)
     if m:
         d = today - timedelta(days=2)
@@ -127,11 +128,11 @@ def find_time(text: str, last: datetime) -> Found | None:
     if m:
         if m.group(2) == "week":
             this_start = _week_start(today)
-            start = this_start if m.group(1) == "this" else this_start - timedelta(days=7)
-            end = start + timedelta(days=7)
-            label = f"{m.group(1)} week ({start} to {end - timedelta(days=1)}, Monday to Sunday)"
+            first = this_start if m.group(1) == "this" else this_start - timedelta(days=7)
+            after = first + timedelta(days=7)
+            label = f"{m.group(1)} week ({first} to {after - timedelta(days=1)}, Monday to Sunday)"
             note = f"weeks run Monday to Sunday; 'this week' holds {today}, the day of the last record"
-            return Found(TimeRange(start=_day(start), end=_day(end), label=label), m.span(), note)
+            return Found(TimeRange(start=_day(first), end=_day(after), label=label), m.span(), note)
         if m.group(1) == "this":
             s, e = _month_range(today.year, today.month)
         else:
@@ -153,8 +154,8 @@ def find_time(text: str, last: datetime) -> Found | None:
         else:
             year, assumed = (today.year if month <= today.month else today.year - 1), True
         s, e = _month_range(year, month)
-        note = f"{m.group(1)} read as {s:%B %Y}, the latest one up to the last record" if assumed else None
-        return Found(TimeRange(start=s, end=e, label=f"{s:%B %Y}"), m.span(), note)
+        said = f"{m.group(1)} read as {s:%B %Y}, the latest one up to the last record" if assumed else None
+        return Found(TimeRange(start=s, end=e, label=f"{s:%B %Y}"), m.span(), said)
     return None
 
 

@@ -2,6 +2,7 @@
 import { client, unwrap } from "./client";
 import { normalizeIncident } from "./normalize";
 import type {
+  AskRequest,
   FeedbackLabel,
   IncidentDetail,
   SignalProposalStatus,
@@ -14,6 +15,7 @@ import type {
 const byId = (id: number) => ({ params: { path: { incident_id: id } } });
 
 export const api = {
+  ask: (body: AskRequest) => unwrap(client.POST("/api/ask", { body })),
   me: (token?: string | null) =>
     unwrap(client.GET("/api/me", token ? { headers: { Authorization: `Bearer ${token}` } } : {})),
   workspaces: () => unwrap(client.GET("/api/workspaces", { params: { query: { limit: 100 } } })),

@@ -33,6 +33,10 @@ export type SignalHypothesis = S["HypothesisScore"];
 export type SignalProposal = S["ProposalPublic"];
 export type SignalProposalStatus = S["ProposalPublic"]["status"];
 export type PatternDetail = S["PatternDetail"];
+export type Answer = S["Answer"];
+export type AnswerRow = S["AnswerRow"];
+export type Intent = S["Intent"];
+export type AskRequest = S["AskRequest"];
 
 export interface Page<T> {
   data: T[];

@@ -9,6 +9,7 @@ const icons: Record<string, string> = {
   approvals: "M3 8.5l3 3 7-7",
   signals: "M2 9h2l2-5 3 9 2-4h3",
   audit: "M4 2h8v12H4z M6 5h4 M6 8h4 M6 11h2",
+  ask: "M3 3h10v7H7l-3 3v-3H3z M6 6.5h4",
 };
 
 function Icon({ name }: { name: string }) {
@@ -24,8 +25,8 @@ export function Layout() {
   const navigate = useNavigate();
   const items =
     role === "pm"
-      ? [["summary", "Summary"], ["overview", "Overview"], ["incidents", "Incidents"], ["signals", "Signals"]]
-      : [["overview", "Overview"], ["incidents", "Incidents"], ["summary", "PM summary"], ["signals", "Signals"]];
+      ? [["summary", "Summary"], ["overview", "Overview"], ["incidents", "Incidents"], ["signals", "Signals"], ["ask", "Ask"]]
+      : [["overview", "Overview"], ["incidents", "Incidents"], ["summary", "PM summary"], ["signals", "Signals"], ["ask", "Ask"]];
   if (canAdminister) items.push(["approvals", "Approvals"], ["audit", "Audit"]);
   return (
     <div className="app">

@@ -22,6 +22,8 @@ class AskRequest(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> "AskRequest":
+        if self.reconciliation_dir is not None and "\x00" in self.reconciliation_dir:
+            raise ValueError("reconciliation_dir: a path cannot hold a NUL character")
         if (self.workspace_id is None) == (self.reconciliation_dir is None):
             raise ValueError("give exactly one of workspace_id and reconciliation_dir")
         return self

@@ -10,10 +10,10 @@ fill in (`backend.ask`), so everything in it is checked again against the worksp
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_FILTER_VALUES = 20
 MAX_TOP = 100
@@ -29,6 +29,12 @@ class TimeRange(_Frozen):
     start: datetime
     end: datetime
     label: str = Field(max_length=200)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _naive_utc(cls, t: datetime) -> datetime:
+        """Records' timestamps are naive UTC: a time with a zone is converted to it."""
+        return t if t.tzinfo is None else t.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 class Filter(_Frozen):

@@ -187,6 +187,8 @@ class QuestionParser:
             return self._parse(text, context)
         except TimeError as err:
             return Refusal(str(err))
+        except OverflowError:
+            return Refusal("the time range would run outside the calendar")
 
     def _parse(self, text: str, context: Intent | None) -> Parsed | Refusal:
         follow_up = context is not None and bool(FOLLOW_UP.match(text))

@@ -50,3 +50,22 @@ def test_bad_bodies_and_contexts_are_422(client, auth, workspace_id, tmp_path):
     assert _post(client, auth, workspace_id=999, question="how many orders").status_code == 404
     r = _post(client, auth, reconciliation_dir="/etc", question="how many records are missing")
     assert r.status_code == 422 and "outside the folders" in r.json()["detail"]
+
+
+def test_edge_contexts_are_answers_or_422_never_500(client, auth, workspace_id):
+    def ctx(start, end):
+        return {"measure": {"kind": "count"}, "time": {"start": start, "end": end, "label": "x"}}
+
+    cases = [
+        ("and the month before?", ctx("0001-01-01T00:00:00", "0001-02-01T00:00:00"), 200),
+        ("and the week before?", ctx("2026-01-02T00:00:00+05:00", "2026-01-03T00:00:00+05:00"), 200),
+        ("\x00\x00 how many \x00", None, 200),
+        ("and yesterday?", ctx("2026-01-03T00:00:00", "2026-01-02T00:00:00"), 422),
+        ("how many orders", None, 200),
+    ]
+    for question, context, status in cases:
+        r = _post(client, auth, workspace_id=workspace_id, question=question, context=context)
+        assert r.status_code == status, (question, r.text)
+    aware = _post(client, auth, workspace_id=workspace_id, question="and region north?",
+                  context=ctx("2026-01-02T05:00:00+05:00", "2026-01-03T05:00:00+05:00")).json()
+    assert aware["intent"]["time"]["start"] == "2026-01-02T00:00:00"

@@ -45,25 +45,17 @@ def describe_intent(intent: Intent, vocab: Vocabulary) -> str:
     return ", ".join(parts)
 
 
-def _fmt(value: float | None, spec: MetricSpec | None, count: bool) -> str:
+def _fmt(value: float | None, spec: MetricSpec | None, count: bool, change: bool = False) -> str:
+    """A number as the text shows it: counts whole, rates in % (a change of a rate in points), else 2 decimals."""
     if value is None:
-        return "no value"
+        return "no change to compute" if change else "no value"
+    sign = "+" if change else ""
     if count:
-        return f"{value:,.0f}"
+        return f"{value:{sign},.0f}"
     if spec is not None and spec.type == "rate":
-        return f"{100 * value:.1f}%"
-    unit = f" {spec.unit}" if spec is not None and spec.unit else ""
-    return f"{value:,.2f}{unit}"
-
-
-def _fmt_change(change: float | None, spec: MetricSpec | None, count: bool) -> str:
-    if change is None:
-        return "no change to compute"
-    if count:
-        return f"{change:+,.0f}"
-    if spec is not None and spec.type == "rate":
-        return f"{100 * change:+.1f} points"
-    return f"{change:+,.2f}"
+        return f"{100 * value:{sign}.1f}" + (" points" if change else "%")
+    unit = f" {spec.unit}" if spec is not None and spec.unit and not change else ""
+    return f"{value:{sign},.2f}{unit}"
 
 
 def _rows(rows: list[QueryRow], intent: Intent) -> list[AnswerRow]:
@@ -122,7 +114,7 @@ def answer_intent(ow: OpenWorkspace, vocab: Vocabulary, question: str, intent: I
         text = f"{interpretation[0].upper()}{interpretation[1:]}: {_fmt(row.value, spec, count)}"
         if intent.compare is not None:
             text += (f", against {_fmt(row.previous_value, spec, count)} in {intent.compare.label} "
-                     f"({_fmt_change(row.change, spec, count)})")
+                     f"({_fmt(row.change, spec, count, change=True)})")
         text += "."
     else:
         items = []
@@ -130,7 +122,7 @@ def answer_intent(ow: OpenWorkspace, vocab: Vocabulary, question: str, intent: I
             item = f"{row.label}: {_fmt(row.value, spec, count)}"
             if intent.compare is not None:
                 item += (f" (against {_fmt(row.previous_value, spec, count)}, "
-                         f"{_fmt_change(row.change, spec, count)})")
+                         f"{_fmt(row.change, spec, count, change=True)})")
             items.append(item)
         text = f"{interpretation[0].upper()}{interpretation[1:]}: " + "; ".join(items) + "."
     return Answer(question=question, answered=True, text=text, interpretation=interpretation, intent=intent,

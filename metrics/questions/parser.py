@@ -108,12 +108,18 @@ def normalize(question: str) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
-def dimension_aliases(dim: str) -> list[str]:
-    """Words that name a dimension: ``store_id`` → store id, store, stores; longest first."""
+def dimension_word(dim: str) -> str:
+    """The dimension as a noun: ``store_id`` → store, ``basket_bucket`` → basket bucket."""
     words = dim.lower().replace("-", "_").split("_")
     if len(words) > 1 and words[-1] in ("id", "code", "name", "key"):
         words = words[:-1]
-    base = " ".join(words)
+    return " ".join(words)
+
+
+def dimension_aliases(dim: str) -> list[str]:
+    """Words that name a dimension: ``store_id`` → store id, store, stores; longest first."""
+    base = dimension_word(dim)
+    words = base.split()
     plural = base[:-1] + "ies" if base.endswith("y") and not base.endswith(("ay", "ey", "oy")) else base + "s"
     names = {dim.lower().replace("_", " "), dim.lower(), base, plural}
     if len(words) > 1:
@@ -499,25 +505,27 @@ class QuestionParser:
         return Measure(kind="metric", metric=spec.name, negated=negated)
 
     # -- suggestions -----------------------------------------------------------------------------------
-    def supported_questions(self) -> list[str]:
-        """Questions this workspace can answer, built from its own metrics, dimensions and values."""
-        rates = [m for m in self.vocab.metrics if m.type == "rate"]
+    def supported_questions(self) -> list[tuple[str, str]]:
+        """Questions this workspace can answer, built from its own metrics, dimensions and values, each
+        with the metric it is about."""
         dims = list(self.vocab.dimensions)
-        out = ["How many records were there yesterday?"]
+        out = [("records", "How many records were there yesterday?")]
         for m in self.vocab.metrics:
             words = m.name.replace("_", " ")
-            out.append(f"What was the {words} last week?")
-            out.append(f"What was the {words} yesterday vs the day before?")
+            out.append((m.name, f"What was the {words} last week?"))
+            out.append((m.name, f"What was the {words} yesterday vs the day before?"))
             for d in dims[:3]:
                 values = self.vocab.dimensions[d]
                 if values:
-                    out.append(f"What was the {words} in {d.replace('_', ' ')} {values[0]} last week?")
-                out.append(f"Which {dimension_aliases(d)[-2]} had the highest {words} last week?")
-        for m in rates:
-            out.append(f"How many records had {m.name.replace('_', ' ')} true yesterday?")
+                    out.append((m.name, f"What was the {words} in {dimension_word(d)} {values[0]} last week?"))
+                out.append((m.name, f"Which {dimension_word(d)} had the highest {words} last week?"))
         return out
 
     def suggestions(self, question: str, k: int = 3) -> list[str]:
+        """The ``k`` supported questions nearest to ``question`` (token-set similarity), about different metrics."""
         text = normalize(question)
-        scored = sorted(self.supported_questions(), key=lambda q: -fuzz.token_set_ratio(text, q.lower()))
-        return scored[:k]
+        scored = sorted(self.supported_questions(), key=lambda kq: -fuzz.token_set_ratio(text, kq[1].lower()))
+        picked: dict[str, str] = {}
+        for key, q in scored:
+            picked.setdefault(key, q)
+        return list(picked.values())[:k]

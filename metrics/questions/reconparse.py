@@ -42,20 +42,19 @@ class ReconParser:
         self.known = FILLER | RECORD_NOUNS | RECON_WORDS | {"not", "customers", "customer", "clients", "keys", "key"}
 
     def _column(self, st: _State) -> str | None:
+        """The compared column the question names: its words (plural too), or one word one edit away."""
         for column, words in sorted(self.columns.items(), key=lambda kv: -len(kv[1])):
-            joined = " ".join(words)
-            for form in {joined, "".join(words)}:
+            for form in (" ".join(words), "".join(words)):
                 m = re.search(rf"\b{re.escape(form)}(?:s|es)?\b", st.text)
-                if m is None and len(form) >= 4:
-                    for w, a, b in st.words():
-                        if len(w) >= 4 and (_similar_word(form, w) or _similar_word(form + "s", w)):
-                            m = re.match(r".*", st.text[a:b])
-                            if m is not None:
-                                st.take((a, b))
-                                return column
                 if m:
                     st.take(m.span())
                     return column
+                if len(form) < 4:
+                    continue
+                for w, a, b in st.words():
+                    if len(w) >= 4 and (_similar_word(form, w) or _similar_word(form + "s", w)):
+                        st.take((a, b))
+                        return column
         return None
 
     def parse(self, question: str, context: Intent | None = None) -> Parsed | Refusal:

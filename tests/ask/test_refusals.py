@@ -51,3 +51,10 @@ def test_suggestions_are_answerable(cx_workspace):
     answer = ask(cx_workspace, "what was the revenue last week")
     for suggestion in answer.suggestions:
         assert ask(cx_workspace, suggestion).answered, suggestion
+
+
+def test_every_supported_question_is_answered(cx_open):
+    from metrics.questions.parser import QuestionParser
+
+    for _, question in QuestionParser(cx_open[1]).supported_questions():
+        assert answer_question(*cx_open, question).answered, question

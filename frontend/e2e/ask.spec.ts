@@ -27,7 +27,7 @@ describe("ask", () => {
   });
 
   const ask = async (question: string) => {
-    const input = page.getByLabel("Question");
+    const input = page.getByRole("textbox", { name: "Question", exact: true });
     await input.fill(question);
     await page.getByRole("button", { name: "Ask", exact: true }).click();
   };

@@ -361,6 +361,9 @@ class QuestionParser:
         return _Rank("value", "up", top) if top is not None else None
 
     def _grouping(self, st: _State) -> str | None | Refusal:
+        """The dimension to group by: named after which/what/by/per/each/across ("which store", "by region"),
+        or in the plural before a verb or on its own ("top 5 stores", "regions with …") without one of its
+        values after it (that is a filter: "stores 12")."""
         for dim, names in self.aliases.items():
             for name in names:
                 m = re.search(rf"\b(?:(?:which|what|by|per|each|every|for each|for every|across|all|among)(?: the)? )"

@@ -97,7 +97,7 @@ def answer_question(ow: OpenWorkspace, vocab: Vocabulary, question: str, context
     parsed = parser.parse(question, context)
     by_model = False
     if not isinstance(parsed, Parsed):
-        mapped = _mapped_by_model(options.provider, question, vocab, parsed.reason)
+        mapped = None if parsed.final else _mapped_by_model(options.provider, question, vocab, parsed.reason)
         if mapped is None:
             return refusal(question, parsed.reason, tuple(parser.suggestions(question)))
         parsed, by_model = mapped, True
@@ -110,11 +110,8 @@ def answer_question(ow: OpenWorkspace, vocab: Vocabulary, question: str, context
 
 
 def _mapped_by_model(provider: ChatProvider | None, question: str, vocab: Vocabulary, reason: str) -> Parsed | None:
-    """The language model's intent for a question the parser refused (not a forecast or a 'why', which no
-    intent answers), or None."""
+    """The language model's intent for a question the parser refused, or None."""
     if provider is None or len(question) > MAX_QUESTION or not question.strip():
-        return None
-    if "forecast" in reason or "root-cause" in reason:
         return None
     intent, _ = map_question(provider, question, vocab)
     if intent is None:

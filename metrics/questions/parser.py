@@ -59,9 +59,11 @@ COMPARE_SPLIT = re.compile(r"\b(?:vs|versus|compared (?:to|with)|against|relativ
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a question is not answered; no number goes with it."""
+    """Why a question is not answered; no number goes with it. ``final``: no interpretation could answer it
+    (a forecast, a 'why'), so it is not handed to a language model either."""
 
     reason: str
+    final: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,10 +187,10 @@ class QuestionParser:
         if not re.search(r"[a-z]", text):
             return Refusal("there is no question to read")
         if FUTURE.search(text):
-            return Refusal("I can only count what is in the records, not forecast what will happen")
+            return Refusal("I can only count what is in the records, not forecast what will happen", final=True)
         if WHY.search(text):
             return Refusal("a 'why' question needs root-cause analysis (`cxw analyze`, the incident pages), "
-                           "not a number")
+                           "not a number", final=True)
         try:
             return self._parse(text, context)
         except TimeError as err:

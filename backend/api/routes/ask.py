@@ -19,9 +19,12 @@ def ask_question(body: AskRequest, session: SessionDep, settings: SettingsDep, _
     the question as interpreted, the query that ran with its parameters, and every assumption. A question
     outside what is supported is answered ``answered: false`` with the closest supported questions and no
     number; a ``context`` naming what the workspace does not have is 422."""
+    options = AskOptions.from_settings(settings)
     if body.workspace_id is not None:
+        # a registered workspace is read where it was registered (checked then), as series and what-if do
         source = Path(workspaces.get(session, body.workspace_id).path)
-    else:
-        source = Path(body.reconciliation_dir or "")
+        session.close()
+        return ask(source, body.question, body.context, options)
     session.close()
-    return ask(source, body.question, body.context, AskOptions.from_settings(settings), guard=settings.path_guard())
+    # a folder the request names: only one the server may read
+    return ask(Path(body.reconciliation_dir or ""), body.question, body.context, options, guard=settings.path_guard())

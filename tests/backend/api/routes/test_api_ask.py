@@ -69,3 +69,21 @@ def test_edge_contexts_are_answers_or_422_never_500(client, auth, workspace_id):
     aware = _post(client, auth, workspace_id=workspace_id, question="and region north?",
                   context=ctx("2026-01-02T05:00:00+05:00", "2026-01-03T05:00:00+05:00")).json()
     assert aware["intent"]["time"]["start"] == "2026-01-02T00:00:00"
+
+
+def test_a_workspace_registered_by_the_cli_is_asked_where_it_lies(client, auth, sessions, tmp_path_factory):
+    """`cxw job detect` registers workspaces outside the server's upload folders; asking about one by id
+    reads it where it was registered, as the series and what-if routes do (the folder guard is for paths
+    a request names)."""
+    from backend.actors import Actor
+    from backend.crud import workspaces
+    from tests.conftest import write_workspace
+
+    path = write_workspace(tmp_path_factory.mktemp("outside") / "ws")
+    with sessions() as session:
+        ws = workspaces.find_or_register(session, path, Actor("cli", "cli"))
+        session.commit()
+        wid = ws.id
+    r = _post(client, auth, workspace_id=wid, question="how many orders were cancelled")
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"][0]["value"] == int(tiny_records().cancelled.sum())

@@ -64,7 +64,7 @@ def grouping_sets(dimensions: list[str], depth: int) -> list[tuple[str, ...]]:
     return [combo for k in range(min(depth, len(dims)) + 1) for combo in combinations(dims, k)]
 
 
-def _metric_inputs(m: MetricSpec, i: int) -> list[str]:
+def metric_inputs(m: MetricSpec, i: int) -> list[str]:
     """Per-record X (and Y for ratios) columns of metric ``i`` for the base scan."""
     if m.type == "rate":
         return [f"CAST(({m.expr}) AS DOUBLE) AS x{i}"]
@@ -77,7 +77,7 @@ def _metric_inputs(m: MetricSpec, i: int) -> list[str]:
     return []
 
 
-def _metric_aggregates(m: MetricSpec, i: int) -> list[str]:
+def metric_aggregates(m: MetricSpec, i: int) -> list[str]:
     """ΣX, ΣY, ΣX², ΣY², ΣXY of metric ``i`` (only the ones that are not implied by others)."""
     total = "coalesce(sum({}), 0)".format
     if m.type == "rate":
@@ -90,7 +90,7 @@ def _metric_aggregates(m: MetricSpec, i: int) -> list[str]:
     return []
 
 
-def _long_select(m: MetricSpec, i: int) -> str:
+def long_select(m: MetricSpec, i: int) -> str:
     """One metric's rows of the long cube, from the wide aggregate table."""
     name = sql_literal(m.name)
     value = f"CAST(num{i} AS DOUBLE) / nullif(den{i}, 0)"
@@ -106,7 +106,7 @@ def _long_select(m: MetricSpec, i: int) -> str:
             f"CAST(den{i} AS DOUBLE) AS denominator, n, {moments} FROM wide")
 
 
-def _composite_select(m: MetricSpec, index: dict[str, int], specs: dict[str, MetricSpec]) -> str:
+def composite_select(m: MetricSpec, index: dict[str, int], specs: dict[str, MetricSpec]) -> str:
     """A composite's rows: the weighted mean of its oriented components (higher is better)."""
     total = sum(m.weights.values())
     terms = []
@@ -126,8 +126,8 @@ def check_metrics_have_values(ow: OpenWorkspace) -> None:
     one aggregate over the records, with the same per-record inputs as the cube. (The cube itself holds
     such a metric with NULL values; analysing it is what cannot work.)"""
     base = [m for m in ow.workspace.metrics if m.type != "composite"]
-    inputs = [col for i, m in enumerate(base) for col in _metric_inputs(m, i)]
-    aggs = [a for i, m in enumerate(base) for a in _metric_aggregates(m, i) if a.endswith(f" AS den{i}")]
+    inputs = [col for i, m in enumerate(base) for col in metric_inputs(m, i)]
+    aggs = [a for i, m in enumerate(base) for a in metric_aggregates(m, i) if a.endswith(f" AS den{i}")]
     row = ow.con.execute(f"SELECT {', '.join(aggs)} FROM (SELECT {', '.join(inputs)} FROM records)").fetchone()
     for m, denominator in zip(base, row, strict=True):
         if not denominator:
@@ -153,12 +153,12 @@ def compile_cube_sql(ws: Workspace, depth: int | None = None) -> tuple[str, str]
     # Group on the raw columns (cheaper than strings); grouping() tells a real null from a rolled-up one.
     base_cols += [f"{quote(d)} AS {alias[d]}" for d in dims]
     for m in base_metrics:
-        base_cols += _metric_inputs(m, index[m.name])
+        base_cols += metric_inputs(m, index[m.name])
     sets = ", ".join("(" + ", ".join(["ts"] + [alias[d] for d in combo]) + ")" for combo in grouping_sets(dims, depth))
     label_parts = [f"CASE WHEN grouping({alias[d]}) = 0 THEN {sql_literal(d + '=')} || "
                    f"coalesce(CAST({alias[d]} AS VARCHAR), '{NULL_LABEL}') END" for d in dims]
     slice_expr = f"coalesce(nullif(concat_ws('&', {', '.join(label_parts)}), ''), '*')" if dims else "'*'"
-    aggs = [a for m in base_metrics for a in _metric_aggregates(m, index[m.name])]
+    aggs = [a for m in base_metrics for a in metric_aggregates(m, index[m.name])]
     # Two-phase aggregation: every aggregate is a sum, so the records are first summed into leaves
     # (bucket × every dimension), then the grouping sets roll up the much smaller leaf table.
     rolled = [f"sum({a.rsplit(' AS ', 1)[1]}) AS {a.rsplit(' AS ', 1)[1]}" for a in aggs]
@@ -168,8 +168,8 @@ def compile_cube_sql(ws: Workspace, depth: int | None = None) -> tuple[str, str]
             f"SELECT ts, {slice_expr} AS slice, CAST(sum(n) AS BIGINT) AS n, {', '.join(rolled)} "
             f"FROM leaves GROUP BY GROUPING SETS ({sets})")
     specs = {m.name: m for m in ws.metrics}
-    selects = [_long_select(m, index[m.name]) for m in base_metrics]
-    selects += [_composite_select(m, index, specs) for m in ws.metrics if m.type == "composite"]
+    selects = [long_select(m, index[m.name]) for m in base_metrics]
+    selects += [composite_select(m, index, specs) for m in ws.metrics if m.type == "composite"]
     return wide, "\nUNION ALL\n".join(selects)
 
 

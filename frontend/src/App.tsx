@@ -16,6 +16,7 @@ import { SignalPatternPage } from "./pages/SignalPatternPage";
 import { SignalApprovalsPage } from "./pages/SignalApprovalsPage";
 import { ReconciliationsPage } from "./pages/ReconciliationsPage";
 import { ReconciliationPage } from "./pages/ReconciliationPage";
+import { AskPage } from "./pages/AskPage";
 import type { ReactNode } from "react";
 
 function RequireAuth({ children }: { children: ReactNode }) {
@@ -54,6 +55,7 @@ export function App() {
         <Route path="incidents" element={<IncidentsPage />} />
         <Route path="incidents/:id" element={<IncidentPage />} />
         <Route path="summary" element={<SummaryPage />} />
+        <Route path="ask" element={<AskPage />} />
         <Route path="approvals" element={canAdminister ? <ApprovalsPage /> : <RoleOnly what="Approvals" />} />
         <Route path="signals" element={<SignalsPage />} />
         <Route path="signals/patterns/:id" element={<SignalPatternPage />} />

@@ -8,13 +8,13 @@ which router is tried first; no two routes share a method and path.
 
 from fastapi import FastAPI
 
-from backend.api.routes import (actions, audit, changes, feedback, health, incidents, me, metric_signals, outbox, plans,
-                                reconciliations, runs, series, signals, tokens, whatif, workspaces)
+from backend.api.routes import (actions, ask, audit, changes, feedback, health, incidents, me, metric_signals, outbox,
+                                plans, reconciliations, runs, series, signals, tokens, whatif, workspaces)
 
 API_PREFIX = "/api"
 ROUTERS = tuple(module.router for module in (incidents, health, me, workspaces, series, changes, runs, feedback,
                                              whatif, plans, actions, audit, tokens, outbox, metric_signals, signals,
-                                             reconciliations))
+                                             reconciliations, ask))
 
 
 def include_api(app: FastAPI) -> None:

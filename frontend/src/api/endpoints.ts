@@ -3,6 +3,7 @@ import { client, postForm, unwrap } from "./client";
 import { normalizeIncident } from "./normalize";
 import { sliceParam } from "../lib/slices";
 import type {
+  AskRequest,
   FeedbackLabel,
   IncidentDetail,
   SignalProposalStatus,
@@ -35,6 +36,7 @@ function formOf(body: ReconcileUploadForm): FormData {
 }
 
 export const api = {
+  ask: (body: AskRequest) => unwrap(client.POST("/api/ask", { body })),
   me: (token?: string | null) =>
     unwrap(client.GET("/api/me", token ? { headers: { Authorization: `Bearer ${token}` } } : {})),
   workspaces: () => unwrap(client.GET("/api/workspaces", { params: { query: { limit: 100 } } })),

@@ -84,6 +84,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ask": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask Question
+         * @description Answer a question over a workspace's records (or a reconciliation output's findings): the numbers,
+         *     the question as interpreted, the query that ran with its parameters, and every assumption. A question
+         *     outside what is supported is answered ``answered: false`` with the closest supported questions and no
+         *     number; a ``context`` naming what the workspace does not have is 422.
+         */
+        post: operations["ask_question"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -1160,6 +1183,81 @@ export interface components {
             window_days: number;
         };
         /**
+         * Answer
+         * @description What `cxw ask` prints and ``POST /api/ask`` returns. A refusal (``answered`` false) carries the
+         *     reason and the closest supported questions, and no number.
+         */
+        Answer: {
+            /** Answered */
+            answered: boolean;
+            /**
+             * Assumptions
+             * @default []
+             */
+            assumptions: string[];
+            intent?: components["schemas"]["Intent"] | null;
+            /** Interpretation */
+            interpretation?: string | null;
+            /**
+             * Interpreted By
+             * @default parser
+             * @enum {string}
+             */
+            interpreted_by: "parser" | "model";
+            /**
+             * Parameters
+             * @default []
+             */
+            parameters: string[];
+            /** Query */
+            query?: string | null;
+            /** Question */
+            question: string;
+            /**
+             * Rows
+             * @default []
+             */
+            rows: components["schemas"]["AnswerRow"][];
+            /**
+             * Suggestions
+             * @default []
+             */
+            suggestions: string[];
+            /** Text */
+            text: string;
+            /**
+             * Text By
+             * @default template
+             * @enum {string}
+             */
+            text_by: "template" | "model";
+            /** Unit */
+            unit?: string | null;
+        };
+        /**
+         * AnswerRow
+         * @description One number of an answer: a group (``label`` None for the total) in the asked period, and in the
+         *     comparison period when there is one.
+         */
+        AnswerRow: {
+            /** Change */
+            change?: number | null;
+            /** Denominator */
+            denominator?: number | null;
+            /** Label */
+            label: string | null;
+            /** Numerator */
+            numerator?: number | null;
+            /** Previous Records */
+            previous_records?: number | null;
+            /** Previous Value */
+            previous_value?: number | null;
+            /** Records */
+            records?: number | null;
+            /** Value */
+            value: number | null;
+        };
+        /**
          * ApiError
          * @description A failed API call seen by the platform: HTTP status, error code, method and endpoint, message.
          */
@@ -1203,6 +1301,20 @@ export interface components {
              * @default
              */
             reason: string;
+        };
+        /**
+         * AskRequest
+         * @description A question over a registered workspace, or over a `cxw reconcile` output folder the server may read;
+         *     ``context`` is the previous answer's ``intent`` for a follow-up.
+         */
+        AskRequest: {
+            context?: components["schemas"]["Intent"] | null;
+            /** Question */
+            question: string;
+            /** Reconciliation Dir */
+            reconciliation_dir?: string | null;
+            /** Workspace Id */
+            workspace_id?: number | null;
         };
         /**
          * Assumption
@@ -1523,6 +1635,16 @@ export interface components {
              * @enum {string}
              */
             label: "confirmed" | "false_alarm" | "expected_change";
+        };
+        /**
+         * Filter
+         * @description Records whose ``dimension`` (as text) is one of ``values``.
+         */
+        Filter: {
+            /** Dimension */
+            dimension: string;
+            /** Values */
+            values: string[];
         };
         /**
          * Finding
@@ -1914,6 +2036,29 @@ export interface components {
             updated: number;
         };
         /**
+         * Intent
+         * @description One question, interpreted. ``time`` None means every record; ``compare`` is the period the
+         *     question compares with; ``group_by`` a dimension; ``ranking`` only with ``group_by``.
+         */
+        Intent: {
+            compare?: components["schemas"]["TimeRange"] | null;
+            /**
+             * Filters
+             * @default []
+             */
+            filters: components["schemas"]["Filter"][];
+            /** Group By */
+            group_by?: string | null;
+            measure: components["schemas"]["Measure"];
+            /**
+             * Min Records
+             * @default 30
+             */
+            min_records: number;
+            ranking?: components["schemas"]["Ranking"] | null;
+            time?: components["schemas"]["TimeRange"] | null;
+        };
+        /**
          * LikelyCause
          * @description The likely cause of one pattern: a short name, the sentence that explains it, and its scope.
          */
@@ -1940,6 +2085,42 @@ export interface components {
             role: "engineer" | "pm" | "job";
             /** Token Id */
             token_id: number | null;
+        };
+        /**
+         * Measure
+         * @description What is measured.
+         *
+         *     - ``metric``: the value of workspace metric ``metric`` (``negated`` turns a rate into its complement:
+         *       "late" is the share of records *not* on time);
+         *     - ``count``: the number of records; with ``metric`` (a rate), only those whose expression is true
+         *       (false when ``negated``): "how many orders were late";
+         *     - ``reconciliation``: a finding of a `cxw reconcile` output (``finding``, ``column``, ``amount``,
+         *       ``classification`` for patterns).
+         */
+        Measure: {
+            /**
+             * Amount
+             * @default false
+             */
+            amount: boolean;
+            /** Classification */
+            classification?: ("systematic" | "isolated") | null;
+            /** Column */
+            column?: string | null;
+            /** Finding */
+            finding?: ("lost" | "unexpected" | "with_differences" | "matched" | "identical" | "impacted_customers" | "duplicate_keys" | "legacy_rows" | "migrated_rows" | "patterns" | "column_differences") | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "metric" | "count" | "reconciliation";
+            /** Metric */
+            metric?: string | null;
+            /**
+             * Negated
+             * @default false
+             */
+            negated: boolean;
         };
         /** MetricInfo */
         MetricInfo: {
@@ -2286,6 +2467,28 @@ export interface components {
             status: "proposed" | "approved" | "rejected" | "executed";
             /** Tool */
             tool: string;
+        };
+        /**
+         * Ranking
+         * @description Order groups by their value (or by its change against the comparison period) and keep ``top``.
+         */
+        Ranking: {
+            /**
+             * By
+             * @default value
+             * @enum {string}
+             */
+            by: "value" | "change";
+            /**
+             * Descending
+             * @default true
+             */
+            descending: boolean;
+            /**
+             * Top
+             * @default 1
+             */
+            top: number;
         };
         /** ReasonCount */
         ReasonCount: {
@@ -3178,6 +3381,24 @@ export interface components {
              */
             type: "ticket";
         };
+        /**
+         * TimeRange
+         * @description Records with ``start <= timestamp < end`` (naive UTC), and how the question named the range.
+         */
+        TimeRange: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Label */
+            label: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
         /** TokenCreate */
         TokenCreate: {
             /** Name */
@@ -3510,6 +3731,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ActionPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ask_question: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AskRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Answer"];
                 };
             };
             /** @description Validation Error */

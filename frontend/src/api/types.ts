@@ -45,6 +45,10 @@ export type ReasonCount = S["ReasonCount"];
 export type RunComparison = S["RunComparison"];
 export type ReconcilePathsRequest = S["ReconcilePathsRequest"];
 export type ReconcileUpload = S["Body_upload_reconciliation"];
+export type Answer = S["Answer"];
+export type AnswerRow = S["AnswerRow"];
+export type Intent = S["Intent"];
+export type AskRequest = S["AskRequest"];
 
 export interface Page<T> {
   data: T[];

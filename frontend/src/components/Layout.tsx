@@ -10,6 +10,7 @@ const icons: Record<string, string> = {
   signals: "M2 9h2l2-5 3 9 2-4h3",
   reconciliations: "M2 4h5 M2 8h5 M2 12h5 M9 4h5 M9 8h5 M9 12h3",
   audit: "M4 2h8v12H4z M6 5h4 M6 8h4 M6 11h2",
+  ask: "M3 3h10v7H7l-3 3v-3H3z M6 6.5h4",
 };
 
 function Icon({ name }: { name: string }) {
@@ -25,9 +26,10 @@ export function Layout() {
   const navigate = useNavigate();
   const items =
     role === "pm"
-      ? [["summary", "Summary"], ["overview", "Overview"], ["incidents", "Incidents"], ["signals", "Signals"], ["reconciliations", "Reconciliations"]]
+      ? [["summary", "Summary"], ["overview", "Overview"], ["incidents", "Incidents"], ["signals", "Signals"],
+         ["reconciliations", "Reconciliations"], ["ask", "Ask"]]
       : [["overview", "Overview"], ["incidents", "Incidents"], ["summary", "PM summary"], ["signals", "Signals"],
-         ["reconciliations", "Reconciliations"]];
+         ["reconciliations", "Reconciliations"], ["ask", "Ask"]];
   if (canAdminister) items.push(["approvals", "Approvals"], ["audit", "Audit"]);
   return (
     <div className="app">

@@ -73,6 +73,7 @@ MATRIX = {
     ("GET", "/api/reconciliations/{run_id}/report/pdf"): READ,
     ("GET", "/api/reconciliations/{run_id}/chart"): READ,
     ("GET", "/api/reconciliations/{run_id}/exports/{name}"): READ,
+    ("POST", "/api/ask"): READ,
 }
 
 # Harmless requests: unknown ids (404 inside the role) and empty or invalid bodies (422 inside the role).

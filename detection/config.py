@@ -6,7 +6,7 @@ detection:
   baseline_days: 14          # trailing baseline just before the window
   window: null               # "7d", "48h" or days; null = everything after the first baseline_days
   min_support: 100           # records a slice needs in the baseline and in a regression to count
-  min_relative_change: 0.02  # changes smaller than this share of the expected value (a rate: of √(p(1 − p))) are not regressions
+  min_relative_change: 0.02  # changes smaller than this share of the expected value are not regressions
   merge_gap: 6h              # flagged buckets this close merge into one regression
   detectors: [zscore, ewma, cusum]   # also: robust_z
   ewma_lambda: 0.1

@@ -577,19 +577,8 @@ class Detector(_Params):
         return np.where(res.observed, sign * (res.value - res.expected) - self.tolerance * self._scale(res), 0.0)
 
     def _null_rate(self, res: Residuals, sign: int) -> np.ndarray:
-        """For rates: the null boundary p0 = expected ± tolerance × √(p(1 − p)) (`rate_scale`)."""
-        return np.clip(res.expected + sign * self.tolerance * rate_scale(res.expected), _EPS, 1 - _EPS)
-
-
-def rate_scale(rate):
-    """The scale of a rate's tolerance: √(p(1 − p)), the standard deviation of one record's outcome.
-
-    A tolerance of τ on it is a standardized effect (Cohen's h ≈ 2τ, the arcsine scale on which a rate's
-    sampling variance is constant), the same for a rate and its complement: ``item_accuracy`` 97 % and an
-    ``item_error_rate`` 3 % (good in opposite directions) get one threshold, 0.34 points at τ = 2 %,
-    where relative to the value it would be 1.9 points of accuracy (65 % more wrong orders) but 0.06
-    points of the error rate (2 % more). At p = 0.5 it is the value's own scale."""
-    return np.sqrt(np.clip(rate * (1 - rate), 0.0, None))
+        """For rates: the null boundary p0 = expected × (1 ± tolerance)."""
+        return np.clip(res.expected * (1 + sign * self.tolerance), _EPS, 1 - _EPS)
 
 
 class ZScore(Detector):
@@ -699,11 +688,7 @@ class CUSUM(Detector):
 
     Each design is a relative change of ``shift`` (in the ``side`` direction) against the null of at most
     ``tolerance``; a series gets the design with the most evidence (Bonferroni over the ``shifts``), so a
-    small shift in a big, noisy slice and a large one in a quiet slice are both found fast. A rate gets
-    every shift on two scales: the tolerance's (`rate_scale`, √(p(1 − p)): a few more wrong orders at 97 %
-    accuracy) and its value's (late orders doubling at 90 % on time), so a design fits both a small change
-    of a rare outcome and a large one, and the excursion that dates a large change does not start early
-    on a design too small for it. Rates use the
+    small shift in a big, noisy slice and a large one in a quiet slice are both found fast. Rates use the
     binomial likelihood of the bucket's counts — exact for sparse counts — divided by the over-dispersion
     factor (total / sampling variance, quasi-likelihood); other metrics the Gaussian likelihood with the
     model's variance, each bucket's standardized residual winsorized at ``clip`` in the bad direction
@@ -732,20 +717,16 @@ class CUSUM(Detector):
         shifts = np.atleast_1d(np.asarray(self.shifts, dtype=float))
         obs = res.observed
         var = np.where(obs, res.variance(1.0), 1.0)
+        out = np.empty((len(shifts),) + obs.shape)
         if res.kind == "rate":
             p0 = self._null_rate(res, sign)
             weight = np.where(obs, res.sampling / var, 0.0)  # 1 / over-dispersion (quasi-likelihood)
             x, y = weight * res.x, weight * res.y
             log_p0, log_q0 = np.log(p0), np.log1p(-p0)
-            # designs on both scales: the tolerance's (`rate_scale`: a few more wrong orders at 97 %
-            # accuracy) and the value's (a doubling of late orders moves the value most)
-            scales = (rate_scale(res.expected), res.expected)
-            out = np.empty((len(shifts) * len(scales),) + obs.shape)
-            for k, (scale, shift) in enumerate((sc, sh) for sc in scales for sh in shifts):
-                p1 = np.clip(res.expected + sign * shift * scale, _EPS, 1 - _EPS)
+            for k, shift in enumerate(shifts):
+                p1 = np.clip(res.expected * (1 + sign * shift), _EPS, 1 - _EPS)
                 out[k] = x * (np.log(p1) - log_p0) + (y - x) * (np.log1p(-p1) - log_q0)
             return out
-        out = np.empty((len(shifts),) + obs.shape)
         scale = self._scale(res)
         sd = np.sqrt(var)
         r = np.where(obs, sign * (res.value - res.expected) / sd, 0.0)
@@ -765,14 +746,13 @@ class CUSUM(Detector):
             s = np.maximum(s + g[:, t], 0.0)
             path[:, t] = s
         path = path.reshape(K, S, T)
-        self.designs_ = K
         best = path.max(axis=2).argmax(axis=0)
         path = path[best, np.arange(S)]
         return path, np.log(K) - path, res.observed.sum(axis=1)
 
     def _flag_side(self, bucket_log_p: np.ndarray, limit: np.ndarray) -> np.ndarray:
         # bucket_log_p = log K − S_t; an excursion counts when its peak gives log p at or below ``limit``.
-        log_k = np.log(getattr(self, "designs_", np.atleast_1d(self.shifts).size))
+        log_k = np.log(np.atleast_1d(self.shifts).size)
         return excursions(np.maximum(log_k - bucket_log_p, 0.0), log_k - limit)
 
 

@@ -9,8 +9,7 @@
 2. **Detectors.** One `SeasonalBaseline` is fitted per metric; z-score, EWMA and CUSUM (and optionally the
    robust z) score every slice at once, one-sided in the direction that hurts (the metric's ``good``
    decides: improvements are not incidents), against the null "the change is at most
-   ``min_relative_change``" of the value (for a rate, of √(p(1 − p)): `detection.detectors.rate_scale`).
-   A series' p-value is the smallest of its detectors' times their number.
+   ``min_relative_change``". A series' p-value is the smallest of its detectors' times their number.
 3. **False discoveries.** Every slice × metric p-value of the scan goes through Benjamini–Hochberg at
    ``fdr`` (`detection.fdr`). In a significant series, the buckets each detector flags at the BH
    threshold — the CUSUM from its estimated start to its peak — merge into runs (gaps up to
@@ -22,10 +21,9 @@
    (disjoint siblings hit by the same cause) form one regression. Its slice is the broadest member
    significant on its own that carries the change undiluted (`_headline`: the region rather than its
    busiest store, two regions hit rather than the whole whose change they dilute);
-   its start is the lower decile of those members' starts weighted by their records (`_first`: a staged
-   rollout shows in its first stores days before the region; small noisy slices do not date it): the
-   CUSUM's estimate of when its excursion began, or — for a run only an EWMA or z alarm dated — the
-   nearest change point (`detection.changepoint`) of the regression's slice.
+   its start is the lower decile of those members' starts (a staged rollout shows in its first stores
+   days before the region): the CUSUM's estimate of when its excursion began, or — for a run only an
+   EWMA or z alarm dated — the nearest change point (`detection.changepoint`) of the regression's slice.
 5. **Localization.** Leaves (all dimensions) for each regression window against the baseline, from one
    DuckDB scan of the records (`detection.leaves`), go to `detection.localize.localize_ratio` (rate,
    mean and ratio metrics) or `localize` (composites); the regression keeps the ranked slices with their
@@ -57,9 +55,7 @@ from data.slices import Slice
 from data.sources import OpenWorkspace
 from data.workspace import MetricSpec
 from detection.config import DetectionConfig, detection_config
-from detection.detectors import (
-    CUSUM, EWMA, Detector, Residuals, RobustZScore, SeasonalBaseline, Side, ZScore, rate_scale,
-)
+from detection.detectors import CUSUM, EWMA, Detector, Residuals, RobustZScore, SeasonalBaseline, Side, ZScore
 from detection.fdr import benjamini_hochberg
 from detection.leaves import Period, base_metrics, composite_leaves, leaf_sums, ratio_leaves
 from detection.panel import CubeSource, Grain, Panel
@@ -268,10 +264,7 @@ def _candidates(ms: _MetricScan, alpha: float, gap: int) -> pd.DataFrame:
     frame["detectors"] = [tuple(d.name for d, h in zip(ms.detectors, hit) if h) for hit in hits]
     scale = np.abs(frame["baseline"]).where(np.abs(frame["baseline"]) > 1e-12, np.nan)
     frame["relative"] = frame["change"] / scale
-    # the tolerance of a rate is on the scale √(p(1 − p)) (`rate_scale`), of other metrics on the value's
-    outcome = rate_scale(frame["baseline"].clip(0, 1)) if ms.spec.type == "rate" else scale
-    outcome = outcome.where(np.abs(outcome) > 1e-12, np.nan)
-    bad = ms.sign * frame["change"] / outcome >= ms.tolerance
+    bad = ms.sign * frame["relative"] >= ms.tolerance
     return frame[(frame["support"] >= ms.min_support) & bad.fillna(False)].reset_index(drop=True)
 
 
@@ -410,13 +403,13 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
     strong = np.log(config.fdr / max(fdr.tests, 1))  # discoverable on its own, even as the only regression
     for s, top, members, q in confirmed:
         # The members significant on their own: the broadest that carries the change undiluted is where the
-        # regression is seen (a region rather than one of its stores); a cause that spreads (a staged rollout) shows first in a
-        # few of them, so the regression starts at their lower decile of starts weighted by records (the
-        # earliest one alone would date it by the noisiest member), dated by change-point detection where
-        # available.
+        # regression is seen (a region rather than one of its stores); a cause that spreads (a staged
+        # rollout) shows first in a few of them, so the regression starts at their lower decile of starts (the earliest one alone
+        # would date it by the noisiest member), dated by change-point detection where available.
         sure = members[(members["log_p"] <= strong) | (members.index == top.name)]
         rep = _headline(sure, top, s.sign)
-        first = _first(sure)
+        starts = np.sort(sure["start"].to_numpy())
+        first = sure[sure["start"] == starts[int(0.1 * (len(starts) - 1))]].iloc[0]
         row, stop = int(rep["row"]), max(int(rep["stop"]), int(sure["stop"].max()))
         start = int(first["start"])
         changed = _nearest_changepoint(s, row, start, stop, reach=int(timedelta(days=1) / step))
@@ -443,30 +436,19 @@ def _headline(sure: pd.DataFrame, top: pd.Series, sign: int, undiluted: float = 
     """The member a regression is reported on: the broadest of the members significant on their own that
     carries the anomaly undiluted — a relative change at least ``undiluted`` × the largest change any of
     them surely has (the largest lower 95 % bound, so a small noisy slice cannot set the bar; ``top``, the
-    most significant, when none qualifies). A parent whose other parts did not move dilutes the change by their share
-    of its traffic: two regions hit out of six make the whole a third as bad, and the whole is not where
-    the regression is, however significant its diluted change; a region whose stores all moved keeps
-    their change and is reported rather than its busiest store."""
+    most significant, when none qualifies). A parent whose other parts did not move dilutes the change by
+    their share of its traffic: two regions hit out of six make the whole a third as bad, and the whole is
+    not where the regression is, however significant its diluted change; a region whose stores all moved
+    keeps their change and is reported rather than its busiest store."""
     scale = np.abs(sure["baseline"].to_numpy(dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
         intensity = np.nan_to_num(sign * sure["change"].to_numpy(dtype=float) / scale, nan=-np.inf)
-        surely = np.nan_to_num((sign * sure["change"].to_numpy(dtype=float) - 1.96 * sure["se"].to_numpy(dtype=float))
-                               / scale, nan=-np.inf)
+        bound = sign * sure["change"].to_numpy(dtype=float) - 1.96 * sure["se"].to_numpy(dtype=float)
+        surely = np.nan_to_num(bound / scale, nan=-np.inf)
     carried = sure[intensity >= undiluted * surely.max()]
     if carried.empty:
         return top
     return carried.sort_values(["support", "log_p"], ascending=[False, True], kind="stable").iloc[0]
-
-
-def _first(sure: pd.DataFrame, share: float = 0.1) -> pd.Series:
-    """The member that dates a regression: the lower decile of the members' starts, each member weighted
-    by its records — when a tenth of the regressing traffic had started — so a cause that spreads (a
-    staged rollout) is dated by its first stores, and many small slices, each significant but noisy, do
-    not date it by the earliest of their chance excursions."""
-    ordered = sure.sort_values("start", kind="stable")
-    weight = ordered["support"].to_numpy(dtype=float)
-    reached = np.cumsum(weight) >= share * weight.sum()
-    return ordered.iloc[int(np.argmax(reached))]
 
 
 def _cluster_step_up(found: list, q: float, tests: int) -> list:

@@ -3,7 +3,8 @@
 `analyze_workspace` is what `cxw analyze`, the detection job (`cxw job detect`, the scheduler and
 ``POST /api/workspaces/{id}/detect``) run, so an incident stored by the job is the same incident, with
 the same recommendations and experiment plan, that `cxw analyze` writes to ``incidents.json``.
-`whatif_workspace` is the one what-if path (`cxw whatif` and ``POST /api/incidents/{id}/whatif``).
+`whatif_workspace` (`backend.whatif`, which keeps fitted what-if models) is the one what-if path (`cxw whatif`
+and ``POST /api/incidents/{id}/whatif``).
 
 ``since`` limits the work to new data: detection scans exactly the buckets from the first one holding a
 record newer than ``since``, against the baseline just before them; the later stages read the records
@@ -27,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from backend.progress import Progress, silent
+from backend.whatif import whatif_workspace
 from data.errors import UserError
 from data.sources import OpenWorkspace, open_workspace, quote, sql_literal
 from detection.config import DetectionConfig, detection_config
@@ -34,7 +37,7 @@ from detection.scan import check_span, scan
 from metrics.cube import CubeInfo, build_cube, check_metrics_have_values, compile_cube_sql, splice_cube
 from rca.analyze import analyze as explain_regressions
 from rca.types import Incident
-from recommendations import DriverChange, Recommender, WhatIfResult, render_markdown, whatif
+from recommendations import Recommender, render_markdown
 
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 HISTORY_SLACK = timedelta(days=1)  # extra history read before the baseline, so a sparse first bucket cannot shorten it
@@ -75,21 +78,28 @@ class RecommendationEnricher:
     ``prepare(ow, incidents)`` (called once before the first incident) fits the outcome model for all of
     them (`recommendations.Recommender`); each call then ranks one incident's own actions against its own
     metric, reusing the impact estimates of incidents with the same cause. ``top`` limits the work to the
-    ``top`` most severe incidents (None: all).
+    ``top`` most severe incidents (None: all). Each stage is reported to ``progress``.
     """
 
-    def __init__(self, top: int | None = None):
+    def __init__(self, top: int | None = None, progress: Progress = silent):
         self.top = top
+        self.progress = progress
         self.recommender: Recommender | None = None
         self.done = 0
+        self.total = 0
 
     def prepare(self, ow: OpenWorkspace, incidents: list[Incident]) -> None:
-        self.recommender = Recommender(ow).prepare(incidents[: self.top] if self.top is not None else incidents)
+        chosen = incidents[: self.top] if self.top is not None else incidents
+        self.total = len(chosen)
+        self.progress(f"fitting the outcome model for {self.total} incident(s)")
+        self.recommender = Recommender(ow).prepare(chosen)
 
     def __call__(self, ow: OpenWorkspace, incident: Incident, entry: dict) -> dict:
         if self.top is not None and self.done >= self.top:
             return {}
         self.done += 1
+        self.progress(f"recommending for incident {self.done} of {max(self.total, self.done)}",
+                      done=(self.done - 1) / max(self.total, self.done))
         if self.recommender is None:
             self.recommender = Recommender(ow)
         recset = self.recommender.recommend(incident, incident_id=incident.regression.id)
@@ -99,6 +109,11 @@ class RecommendationEnricher:
                 "pm_summary": full["pm_summary"], "pm_table": full["pm_table"],
                 "recommendation_notes": full["notes"],
                 "recommendations_markdown": render_markdown(recset, heading_level=3)}
+
+
+def _records(ow: OpenWorkspace) -> int:
+    """Records the run reads (the view ``records``, limited to the run's span)."""
+    return int(ow.con.execute("SELECT count(*) FROM records").fetchone()[0])
 
 
 def new_data_start(ow: OpenWorkspace, since: datetime) -> datetime | None:
@@ -205,7 +220,7 @@ def _incremental(ow: OpenWorkspace, config: DetectionConfig, since: datetime, st
 def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | None = None, *,
                       since: datetime | None = None, cube: str | Path | None = None,
                       metrics: Sequence[str] | None = None, max_incidents: int = 20,
-                      recommend: int | None = None) -> WorkspaceAnalysis:
+                      recommend: int | None = None, progress: Progress = silent) -> WorkspaceAnalysis:
     """Detect, explain and recommend for ``workspace``; write ``out/incidents.json`` and ``out/report.md``.
 
     ``since``: only buckets with records newer than it are scanned (see the module docstring). ``cube``: a
@@ -213,12 +228,14 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
     there, a run over new data splices its buckets into it when it can (default: a temporary cube).
     ``metrics``: keep only those metrics' regressions; ``max_incidents``: explain the most severe;
     ``recommend``: recommend for the N most severe incidents (None: all; 0: none). The result's ``cube``
-    is the `CubeInfo` of the cube in the ``cube`` folder when this run built or spliced it.
+    is the `CubeInfo` of the cube in the ``cube`` folder when this run built or spliced it. Each stage is
+    reported to ``progress`` (`backend.progress`).
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     if max_incidents < 0:
         raise UserError(f"--max-incidents must be 0 or more (got {max_incidents})")
+    progress("opening the workspace")
     ow = workspace if isinstance(workspace, OpenWorkspace) else open_workspace(workspace)
     ws = ow.workspace
     check_metrics_have_values(ow)
@@ -240,6 +257,7 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
         info: CubeInfo | None = None
         records_from = cube_from = None
         if since is not None:
+            progress("building the metric cube of the new data")
             limited = _incremental(ow, config, since, folder, scratch)
             if limited is None:
                 return WorkspaceAnalysis(ws.name, (), {"workspace": ws.name, "incidents": []}, 0, None, None,
@@ -250,6 +268,7 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
             if given is not None and reuse:
                 cube_file = given
             else:
+                progress("building the metric cube", rows=_records(ow))
                 target = folder or scratch
                 built = build_stored_cube(ow, target)
                 info = built if folder is not None else None
@@ -257,27 +276,19 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
         timings["open"] = clock_cube - clock
         timings["metrics"] = time.perf_counter() - clock_cube
         clock = time.perf_counter()
+        progress("detecting regressions", rows=_records(ow))
         result = scan(ow, cube_file, config)
         timings["detect"] = time.perf_counter() - clock
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     scanned = Scanned(records_from, cube_from, result.baseline.start, result.window.start, result.window.end)
-    enrich = None if recommend == 0 else RecommendationEnricher(recommend)
+    enrich = None if recommend == 0 else RecommendationEnricher(recommend, progress)
+    kept = [r for r in result.regressions if not metrics or r.metric in metrics]
+    progress(f"explaining {min(len(kept), max_incidents)} regression(s)")
     analysis = explain_regressions(ow, out, regressions=result.regressions, metrics=list(metrics or []) or None,
                                    max_incidents=max_incidents, enrich=enrich, timings=timings)
     return WorkspaceAnalysis(ws.name, analysis.incidents, analysis.document, analysis.regressions, scanned, info,
                              analysis.timings, analysis.files)
-
-
-def whatif_workspace(workspace: str | Path, changes: Sequence[DriverChange], scope: str = "*", *,
-                     window_days: float = 7.0, model: str | None = None,
-                     bootstrap: int | None = None) -> WhatIfResult:
-    """Predicted change of every metric when drivers change in ``scope`` (`recommendations.whatif`)."""
-    ow = open_workspace(workspace)
-    try:
-        return whatif(ow, changes, scope, window_days=window_days, model=model, bootstrap=bootstrap)
-    finally:
-        ow.con.close()
 
 
 __all__ = ["RecommendationEnricher", "Scanned", "WorkspaceAnalysis", "analyze_workspace", "build_stored_cube",

@@ -11,7 +11,7 @@ import typer
 
 # Each command module attaches its sub-commands to `app` when imported (kept apart so each stays small).
 from backend.commands import analyze_commands, ask_commands, data_commands, detect_commands  # noqa: F401
-from backend.commands import generate_commands, job_commands, localize_commands  # noqa: F401
+from backend.commands import generate_commands, incidents_commands, job_commands, localize_commands  # noqa: F401
 from backend.commands import reconcile_commands, recommend_commands, runs_commands  # noqa: F401
 from backend.commands import serve_commands, signals_commands, token_commands  # noqa: F401
 from backend.commands.apps import app

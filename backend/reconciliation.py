@@ -16,10 +16,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import duckdb
 
+from backend.progress import Progress, silent
 from data.errors import UserError
 from data.messy import Assumption, SideFile, canonical_name, header_columns, load_side
 from data.pairs import KEY_RULES, KeyRule, PairSetup, find_column, prepare_pair
@@ -45,7 +46,6 @@ from recommendations.reconcile import (
     render_pdf,
 )
 
-Progress = Callable[[str, float], None]
 SUMMARY = "summary.json"
 BY_PATTERN = "impacted_customers_by_pattern.csv"
 
@@ -230,10 +230,10 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
     try:
         progress("reading legacy", 0.0)
         legacy, notes = load_side(con, options.legacy, "legacy", "raw_legacy", scratch)
-        progress("reading migrated", 0.1)
+        progress("reading migrated", 0.1, legacy.rows)
         migrated, more = load_side(con, options.migrated, "migrated", "raw_migrated", scratch)
         notes += more
-        progress("matching columns and keys", 0.2)
+        progress("matching columns and keys", 0.2, legacy.rows + migrated.rows)
         setup, more = prepare_pair(con, legacy, migrated, list(options.key), options.key_rules, list(options.compare),
                                    options.customer_column, options.reason_column, options.amount_column)
         notes += more
@@ -325,7 +325,7 @@ def _summarise(con, options, folder, legacy, migrated, setup, comps, stats_match
         previous=previous)
 
 
-def reconcile(options: ReconcileOptions, out: Path, progress: Progress | None = None) -> ReconciliationSummary:
+def reconcile(options: ReconcileOptions, out: Path, progress: Progress = silent) -> ReconciliationSummary:
     """Reconcile ``options.legacy`` against ``options.migrated`` into the folder ``out`` (replaced atomically)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -338,7 +338,7 @@ def reconcile(options: ReconcileOptions, out: Path, progress: Progress | None = 
     folder.mkdir()
     try:
         with tempfile.TemporaryDirectory(prefix=f".{out.name}.work-", dir=out.parent) as scratch:
-            summary = _run(options, folder, Path(scratch), progress or (lambda step, fraction: None))
+            summary = _run(options, folder, Path(scratch), progress)
         old = out.parent / f".{out.name}.old-{tag}"
         if out.exists():
             out.rename(old)

@@ -3,12 +3,16 @@
 A CSV with columns ``ts, name, kind, scope, description``. ``scope`` is ``*`` or slices such as
 ``region=west&category=grocery``, several joined by ``;``. Loading validates every row and names the
 file, line and column of the first mistake.
+
+Rows sharing a ``name`` are one change rolled out in *waves*, as deploy tools log a staggered roll-out:
+each row is a wave with its own scope and time (rows of one name at the same time are one wave over
+the union of their scopes). The rows of one change must share its ``kind``; `change_waves` groups them.
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -22,7 +26,8 @@ REQUIRED = ("ts", "name", "kind", "scope")
 
 @dataclass(frozen=True)
 class ChangeEvent:
-    """One logged change. ``scope == ()`` means everything (``*``)."""
+    """One row of the change log: a change, or one wave of a change logged in several rows under one
+    ``name``. ``scope == ()`` means everything (``*``)."""
 
     ts: datetime
     name: str
@@ -71,7 +76,8 @@ def _parse_ts(text: str) -> datetime | None:
 
 
 def load_change_events(path: Path, dimensions: list[str], where: str = "changes.path") -> tuple[ChangeEvent, ...]:
-    """Read and validate a change log; scopes may only name the workspace's ``dimensions``."""
+    """Read and validate a change log (one event per row; rows sharing a name are the waves of one
+    change, see `change_waves`); scopes may only name the workspace's ``dimensions``."""
     if not path.exists():
         raise WorkspaceError(where, f"{path} does not exist")
     frame = _read_csv(path, where)
@@ -81,6 +87,7 @@ def load_change_events(path: Path, dimensions: list[str], where: str = "changes.
         raise WorkspaceError(where, f"{path.name}: missing column {missing[0]!r} (needs {', '.join(REQUIRED)})")
     known = set(dimensions)
     events: list[ChangeEvent] = []
+    lines: list[int] = []
     for i, row in enumerate(frame.itertuples(index=False), start=2):  # line 1 is the header
         here = f"{path.name} line {i}"
         ts = _parse_ts(row.ts)
@@ -99,8 +106,40 @@ def load_change_events(path: Path, dimensions: list[str], where: str = "changes.
                                                 f"({', '.join(dimensions)})")
         description = getattr(row, "description", "") or ""
         events.append(ChangeEvent(ts, row.name.strip(), row.kind.strip() or "change", scope, description.strip()))
-    names = [e.name for e in events]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise WorkspaceError(where, f"{path.name}: event name {dupes[0]!r} appears twice; names must be unique")
+        lines.append(i)
+    _check_kinds(events, lines, path.name, where)
     return tuple(sorted(events, key=lambda e: (e.ts, e.name)))
+
+
+def _check_kinds(events: list[ChangeEvent], lines: list[int], file: str, where: str) -> None:
+    """The rows of one change (its waves) share its kind: a name reused with another kind is refused,
+    naming the rows."""
+    first: dict[str, int] = {}
+    for i, e in enumerate(events):
+        j = first.setdefault(e.name, i)
+        if events[j].kind.lower() != e.kind.lower():
+            rows = [lines[k] for k, x in enumerate(events) if x.name == e.name]
+            raise WorkspaceError(where, f"{file} lines {', '.join(map(str, rows))}: change {e.name!r} is logged with "
+                                        f"kinds {events[j].kind!r} (line {lines[j]}) and {e.kind!r} (line {lines[i]}); "
+                                        "the rows of one change are its waves and must share its kind")
+
+
+def change_waves(events: tuple[ChangeEvent, ...]) -> dict[str, tuple[ChangeEvent, ...]]:
+    """The changes of a log by name, each as its waves in time order: one `ChangeEvent` per distinct
+    time, whose scope is the union of that time's rows (everything when one of them is ``*``)."""
+    rows: dict[str, list[ChangeEvent]] = {}
+    for e in sorted(events, key=lambda e: (e.ts, e.name)):
+        rows.setdefault(e.name, []).append(e)
+    out: dict[str, tuple[ChangeEvent, ...]] = {}
+    for name, members in rows.items():
+        waves: list[ChangeEvent] = []
+        for e in members:
+            if waves and waves[-1].ts == e.ts:
+                last = waves[-1]
+                scope = () if last.is_global or e.is_global else tuple(dict.fromkeys(last.scope + e.scope))
+                waves[-1] = replace(last, scope=scope,
+                                    description="; ".join(d for d in dict.fromkeys((last.description, e.description)) if d))
+            else:
+                waves.append(e)
+        out[name] = tuple(waves)
+    return out

@@ -63,6 +63,11 @@ def _first_line(err: Exception) -> str:
     return "; ".join(lines[:2]) if lines else type(err).__name__
 
 
+def record_files(ws: Workspace) -> list[Path]:
+    """The files behind ``records.path`` (what `open_workspace` reads), without opening them."""
+    return _record_files(ws)[0]
+
+
 def _record_files(ws: Workspace, guard: PathGuard | None = None) -> tuple[list[Path], str]:
     """The files behind ``records.path`` and their format (``parquet`` or ``csv``); with ``guard``, the
     folder is checked before it is listed and every file before it is opened."""

@@ -19,7 +19,8 @@
 4. **One regression per cause and metric.** Candidates of one metric that overlap in time and either
    share records (a parent and the child that explains it) or start within a day of each other
    (disjoint siblings hit by the same cause) form one regression. Its slice is the broadest member
-   significant on its own (where the regression is seen: the region rather than its busiest store);
+   significant on its own that carries the change undiluted (`_headline`: the region rather than its
+   busiest store, two regions hit rather than the whole whose change they dilute);
    its start is the lower decile of those members' starts (a staged rollout shows in its first stores
    days before the region): the CUSUM's estimate of when its excursion began, or — for a run only an
    EWMA or z alarm dated — the nearest change point (`detection.changepoint`) of the regression's slice.
@@ -401,12 +402,12 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
     regressions: list[Regression] = []
     strong = np.log(config.fdr / max(fdr.tests, 1))  # discoverable on its own, even as the only regression
     for s, top, members, q in confirmed:
-        # The members significant on their own: the broadest of them is where the regression is seen (a
-        # region rather than one of its stores); a cause that spreads (a staged rollout) shows first in a
-        # few of them, so the regression starts at their lower decile of starts (the earliest one alone
+        # The members significant on their own: the broadest that carries the change undiluted is where the
+        # regression is seen (a region rather than one of its stores); a cause that spreads (a staged
+        # rollout) shows first in a few of them, so the regression starts at their lower decile of starts (the earliest one alone
         # would date it by the noisiest member), dated by change-point detection where available.
         sure = members[(members["log_p"] <= strong) | (members.index == top.name)]
-        rep = sure.sort_values(["support", "log_p"], ascending=[False, True], kind="stable").iloc[0]
+        rep = _headline(sure, top, s.sign)
         starts = np.sort(sure["start"].to_numpy())
         first = sure[sure["start"] == starts[int(0.1 * (len(starts) - 1))]].iloc[0]
         row, stop = int(rep["row"]), max(int(rep["stop"]), int(sure["stop"].max()))
@@ -429,6 +430,25 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
     regressions.sort(key=lambda r: (r.q_value, -abs(r.relative_change)))
     return ScanResult(ws.name, grain, Period(ts[b0], ts[w0]), Period(ts[w0], bucket_end), config,
                       int(fdr.tests), int(untested), float(fdr.threshold), regressions, timings)
+
+
+def _headline(sure: pd.DataFrame, top: pd.Series, sign: int, undiluted: float = 0.5) -> pd.Series:
+    """The member a regression is reported on: the broadest of the members significant on their own that
+    carries the anomaly undiluted — a relative change at least ``undiluted`` × the largest change any of
+    them surely has (the largest lower 95 % bound, so a small noisy slice cannot set the bar; ``top``, the
+    most significant, when none qualifies). A parent whose other parts did not move dilutes the change by
+    their share of its traffic: two regions hit out of six make the whole a third as bad, and the whole is
+    not where the regression is, however significant its diluted change; a region whose stores all moved
+    keeps their change and is reported rather than its busiest store."""
+    scale = np.abs(sure["baseline"].to_numpy(dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        intensity = np.nan_to_num(sign * sure["change"].to_numpy(dtype=float) / scale, nan=-np.inf)
+        bound = sign * sure["change"].to_numpy(dtype=float) - 1.96 * sure["se"].to_numpy(dtype=float)
+        surely = np.nan_to_num(bound / scale, nan=-np.inf)
+    carried = sure[intensity >= undiluted * surely.max()]
+    if carried.empty:
+        return top
+    return carried.sort_values(["support", "log_p"], ascending=[False, True], kind="stable").iloc[0]
 
 
 def _cluster_step_up(found: list, q: float, tests: int) -> list:

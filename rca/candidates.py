@@ -1,8 +1,9 @@
 """Candidate causes: logged changes (single or staggered roll-outs) and shifted driver features.
 
-Every change event near a regression is a candidate; events that are waves of one roll-out (same kind,
-the same name once a trailing wave number is removed, pairwise different scopes) become one staggered
-candidate with one cohort per wave. Every driver feature whose SHAP attribution and own distribution
+Every change near a regression is a candidate. A change logged as several rows under one name is a
+roll-out in waves and becomes one staggered candidate with one cohort per wave (its scope, its time);
+one-row events that are waves of one roll-out by their names (same kind, the same name once a trailing
+wave number is removed, pairwise different scopes) are grouped the same way. Every driver feature whose SHAP attribution and own distribution
 moved inside the regressing scope is a candidate too, localized like a change (a footprint and an
 onset), so the same causal tests apply to both.
 """
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from data.changes import ChangeEvent
+from data.changes import ChangeEvent, change_waves
 from data.slices import Slice
 from data.sources import OpenWorkspace, quote
 from rca.evidence.did import Cohort
@@ -74,23 +75,33 @@ class Candidate:
 
 def event_candidates(events: tuple[ChangeEvent, ...], start: datetime, end: datetime,
                      rollout_suffix: str = DEFAULT_ROLLOUT_SUFFIX) -> list[Candidate]:
-    """Change events with ``start <= ts < end``, waves of one roll-out grouped into a staggered candidate."""
+    """The changes with a wave at ``start <= ts < end``, each with all its waves: a change logged in
+    several rows under one name (`data.changes.change_waves`) is one staggered candidate with one cohort
+    per wave; one-row changes whose names differ only by a trailing wave number (same kind, pairwise
+    different scopes) are grouped the same way."""
     pattern = re.compile(rollout_suffix)
-    groups: dict[tuple[str, str], list[ChangeEvent]] = {}
-    for e in events:
-        if start <= e.ts < end:
-            groups.setdefault((e.kind.lower(), pattern.sub("", e.name)), []).append(e)
+    groups: dict[tuple[str, str], list[tuple[ChangeEvent, ...]]] = {}
+    for name, waves in change_waves(events).items():
+        if any(start <= w.ts < end for w in waves):
+            groups.setdefault((waves[0].kind.lower(), pattern.sub("", name)), []).append(waves)
     out = []
     for members in groups.values():
-        members = sorted(members, key=lambda e: (e.ts, e.name))
-        scopes = [frozenset(s.key for s in e.scope) for e in members]
-        disjoint = all(e.scope for e in members) and all(
+        singles = sorted((w[0] for w in members if len(w) == 1), key=lambda e: (e.ts, e.name))
+        scopes = [frozenset(s.key for s in e.scope) for e in singles]
+        disjoint = all(e.scope for e in singles) and all(
             not (a & b) for i, a in enumerate(scopes) for b in scopes[i + 1:])
-        if len(members) > 1 and disjoint:
-            out.append(Candidate(tuple(members), None, tuple(Cohort(e.name, e.scope, e.ts) for e in members)))
+        if len(members) > 1 and len(singles) == len(members) and disjoint:
+            out.append(_change_candidate(tuple(singles)))
         else:
-            out += [Candidate((e,), None, (Cohort(e.name, e.scope, e.ts),)) for e in members]
+            out += [_change_candidate(waves) for waves in members]
     return sorted(out, key=lambda c: (c.start, c.key))
+
+
+def _change_candidate(waves: tuple[ChangeEvent, ...]) -> Candidate:
+    """A change candidate with one cohort per wave (each wave's scope treated from its own time)."""
+    named = len({e.name for e in waves}) < len(waves)
+    return Candidate(waves, None, tuple(Cohort(f"{e.name} wave {i}" if named else e.name, e.scope, e.ts)
+                                        for i, e in enumerate(waves, start=1)))
 
 
 def _feature_expr(ow: OpenWorkspace, feature: str, level: str | None) -> str:

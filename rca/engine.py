@@ -226,15 +226,19 @@ def _series_table(ctx: _Context, focuses: list[tuple[Slice, ...]]) -> tuple[pd.D
     return pd.DataFrame(columns), suffix  # built at once: column-by-column inserts fragment the frame
 
 
-def _metric_series(ctx: _Context, metric: str, focus: tuple[Slice, ...], start: datetime, end: datetime) -> pd.DataFrame:
-    """The metric per bucket inside the focus and outside it, in ``[start, end)``."""
+def _metric_series(ctx: _Context, metric: str, focus: tuple[Slice, ...], start: datetime, end: datetime,
+                   control: tuple[Slice, ...] | None = None) -> pd.DataFrame:
+    """The metric per bucket inside the focus and outside it (outside ``control`` when given), in
+    ``[start, end)``."""
     table, suffix = ctx.series
     k = suffix[focus]
+    out = suffix[control] if control is not None else k
     t = pd.to_datetime(table["t"])
     rows = table[(t >= pd.Timestamp(start)) & (t < pd.Timestamp(end))]
     frame = pd.DataFrame({"t": rows["t"].to_numpy(), "n_in": rows[f"n_in{k}"].to_numpy()})
     frame["inside"] = ctx.measures.value(rows, metric, f"_in{k}")
-    frame["outside"] = ctx.measures.value(rows, metric, f"_out{k}") if focus else np.nan
+    frame["outside"] = ctx.measures.value(rows, metric, f"_out{out}") if (focus if control is None else control) \
+        else np.nan
     frame["w_in"] = ctx.measures.weight(rows, metric, f"_in{k}")
     return frame
 
@@ -248,6 +252,28 @@ def _metric_onset(ctx: _Context, series: pd.DataFrame, focus: tuple[Slice, ...])
     onset = None if cp is None else Onset.from_changepoint(cp, times, ctx.bucket)
     deseasonalized = contrast_series(inside, None, times)
     return onset, deseasonalized
+
+
+def _timing(ctx: _Context, cand: Candidate, metric: str, onset: Onset | None, start: datetime, end: datetime
+            ) -> Evidence:
+    """Timing evidence: the regression's onset against the candidate's time. A roll-out in waves is timed
+    by its first wave, where that wave went live: the onset of the metric inside the first wave's scope
+    against the units the change never reaches (its own profile when the change reaches everything).
+    Its later waves add steps elsewhere, so the onset of the whole regressing scope falls mid-ramp."""
+    if not cand.staggered:
+        return timing_evidence(onset, cand.start, start, end)
+    first = cand.cohorts[0].scope
+    table, suffix = ctx.series
+    if first and first in suffix and cand.scope in suffix:
+        wave_onset, _ = _metric_onset(ctx, _metric_series(ctx, metric, first, start, end, control=cand.scope), first)
+        if wave_onset is not None:
+            ev = timing_evidence(wave_onset, cand.start, start, end)
+            ev.detail.update(waves=len(cand.cohorts), timed_by="first wave", onset_scope=_label(first),
+                             onset_control="outside " + _label(cand.scope) if cand.scope else "own hour-of-day profile")
+            return ev
+    ev = timing_evidence(onset, cand.start, start, end)
+    ev.detail.update(waves=len(cand.cohorts), timed_by="first wave")
+    return ev
 
 
 def _driver_candidates(ctx: _Context, reg: Regression, focus: tuple[Slice, ...], split: datetime, start: datetime,
@@ -416,7 +442,7 @@ def _summary(ctx: _Context, cand: Candidate, metric: str, ev: dict[str, Evidence
     parts = []
     if cand.is_change:
         e = cand.events[0]
-        what = (f"roll-out {e.name} ({len(cand.events)} waves from {cand.start:%Y-%m-%d %H:%M})" if cand.staggered
+        what = (f"roll-out {e.name} ({len(cand.cohorts)} waves from {cand.start:%Y-%m-%d %H:%M})" if cand.staggered
                 else f"change {e.name} ({e.kind}, {e.ts:%Y-%m-%d %H:%M}, in {units.scope_words(e.scope)})")
         parts.append(what)
     else:
@@ -507,8 +533,7 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
     scored = []
     for cand in candidates:
         ev: dict[str, Evidence] = {}
-        ev["timing"] = timing_evidence(onset, cand.start, window_start, window_end,
-                                       tuple(c.start for c in cand.cohorts[1:]))
+        ev["timing"] = _timing(ctx, cand, reg.metric, onset, window_start, window_end)
         ev["scope"] = scope_evidence(overlaps[cand.key], cand.scope, focus)
         causal, state = _causal_evidence(ctx, cand, reg.metric, sign, series, deseasonalized)
         ev.update(causal)
@@ -547,7 +572,7 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
             hypothesis=hypothesis.id, change_event=event.name if event else None, feature=cand.feature,
             scope=cand.scope, confidence=round(confidence, 4), evidence=ev,
             summary=_summary(ctx, cand, reg.metric, ev, confidence), remediation_tags=hypothesis.remediation,
-            events=tuple(e.name for e in cand.events), onset=cand.start, score_inputs=inputs))
+            events=tuple(dict.fromkeys(e.name for e in cand.events)), onset=cand.start, score_inputs=inputs))
     bar = ctx.options.confidence_bar if ctx.options.confidence_bar is not None else ctx.model.bar
     inconclusive = not causes or causes[0].confidence < bar
     if inconclusive:
@@ -694,5 +719,8 @@ def explain(ow: OpenWorkspace, regressions: list[Regression], options: RcaOption
     shared = _shared_panel_dims(ow, unit_dims, tuple(sorted(scope_dims)), start, end, bucket)
     ctx = _Context(ow, Measures.of(ws), library, model, options, start, end, bucket, cardinality, unit_dims, focus_sql,
                    shared)
-    ctx.series = _series_table(ctx, [_focus(r) for r in regressions] + [_all_localized(r) for r in regressions] + [()])
+    waves = [(c.cohorts[0].scope, c.scope) for c in event_candidates(ow.changes, start, end, options.rollout_suffix)
+             if c.staggered]
+    ctx.series = _series_table(ctx, [_focus(r) for r in regressions] + [_all_localized(r) for r in regressions] + [()]
+                               + [scope for pair in waves for scope in pair])
     return [_explain_one(ctx, reg) for reg in regressions]

@@ -194,8 +194,8 @@ def resolve_restore(feature: str, baseline: Level, current: Level) -> DriverChan
 class Scene:
     """An outcome model fitted once for a set of scopes (``fit_scene``).
 
-    ``scope_flags`` maps each scope to its in-scope flag column; ``treatment_flags`` maps (scope, start)
-    of a change event that no feature records to its treatment flag column.
+    ``scope_flags`` maps each scope to its in-scope flag column; ``treatment_flags`` maps the waves
+    ((scope, start), ...) of a change event that no feature records to its treatment flag column.
     """
 
     ensemble: OutcomeEnsemble
@@ -216,7 +216,10 @@ def _digest(value) -> str:
     return hashlib.sha1(repr(value).encode()).hexdigest()[:10]
 
 
-def _select(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], treatments: list[tuple[tuple[Slice, ...], datetime]],
+Treatment = tuple[tuple[tuple[Slice, ...], datetime], ...]  # a change's waves: (scope, start) each
+
+
+def _select(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], treatments: list[Treatment],
             kind: str) -> tuple[list[str], list, list, dict, dict]:
     ws = ow.workspace
     kinds = feature_kinds(ow)
@@ -248,10 +251,11 @@ def _select(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], treatments: list
         scope_flags[scope] = col
         select.append(f"CAST({scope_predicate(scope)} AS DOUBLE) AS {col}")
         numeric.append(col)
-    for scope, since in dict.fromkeys(treatments):
-        col = f"{TREATED}{_digest((scope_text(scope), since.isoformat()))}"
-        treatment_flags[(scope, since)] = col
-        select.append(f"CAST({scope_predicate(scope)} AND {ts} >= {ts_literal(since)} AS DOUBLE) AS {col}")
+    for waves in dict.fromkeys(treatments):
+        col = f"{TREATED}{_digest(tuple((scope_text(scope), since.isoformat()) for scope, since in waves))}"
+        treatment_flags[waves] = col
+        treated = " OR ".join(f"({scope_predicate(scope)} AND {ts} >= {ts_literal(since)})" for scope, since in waves)
+        select.append(f"CAST({treated} AS DOUBLE) AS {col}")
         numeric.append(col)
     for m in base_metrics(ws):
         s = metric_sql(m)
@@ -260,13 +264,13 @@ def _select(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], treatments: list
 
 
 def fit_scene(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], settings: ModelSettings,
-              treatments: Sequence[tuple[tuple[Slice, ...], datetime]] = (), seed: int | None = None) -> Scene:
+              treatments: Sequence[Treatment] = (), seed: int | None = None) -> Scene:
     """Fit the outcome ensemble once for every scope an incident's actions touch.
 
     The training sample is half records inside the scopes, half outside (when the scopes are not
     everything) so the model sees the scopes' own conditions as well as the variation elsewhere. Each
     scope gets an in-scope flag; each change event that no feature records gets a treatment flag (its
-    scope from its time on). No calendar time enters the tree model: a policy that starts at t0 in the
+    scope from its time on; each wave's scope from the wave's time for a change rolled out in waves). No calendar time enters the tree model: a policy that starts at t0 in the
     scope would otherwise be explained by "scope after t0" instead of by the driver it changed.
     """
     ws = ow.workspace

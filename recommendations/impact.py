@@ -9,7 +9,9 @@ Two estimates per metric, each with a 95 % interval:
     Shocks shared by all markets cancel in the gap; the interval is Welch's t on the day-level gaps,
     so day-to-day noise (weather, supply) is counted once per day, not once per order. Undoing the
     change is expected to give back −DiD. When the cause carries its own DiD evidence for the
-    incident's metric (``Cause.evidence["did"]``), that estimate is used for that metric.
+    incident's metric (``Cause.evidence["did"]``), that estimate is used for that metric. A change
+    rolled out in waves is estimated wave by wave against never-treated units and averaged
+    (`staggered_did_estimates`, Callaway & Sant'Anna 2021).
 (b) **Counterfactual on a fitted outcome model** (`recommendations.counterfactual`): LightGBM or a GLM
     fitted on a sample pulled from DuckDB; the scope's recent records are predicted with the driver
     (or the event's treatment flag) set back to its baseline, and with it as it is; the difference of
@@ -27,6 +29,8 @@ for a rate, orders per day whose outcome flips; for a mean or ratio, metric unit
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -40,7 +44,7 @@ from data.workspace import MetricSpec, Workspace
 from detection.types import Interval
 from rca.types import Cause
 from recommendations.records import (
-    WindowStats, all_values, base_metrics, composite_weights, daily_panel,
+    WindowStats, all_values, base_metrics, composite_weights, daily_panel, scope_predicate,
 )
 from recommendations.types import Estimate, Impact, MetricImpact
 
@@ -59,21 +63,44 @@ def did_estimates(ow: OpenWorkspace, scope: tuple[Slice, ...], t0: datetime, end
     """
     if not scope:
         return {}
+    return {name: Estimate("did", fit.effect, fit.interval(level), fit.days, fit.detail)
+            for name, fit in _daily_gap_dids(ow, scope, t0, end, start, max_days).items()}
+
+
+@dataclass(frozen=True)
+class _GapDid:
+    """A DiD from daily gaps: mean gap after − before, its Welch standard error and degrees of freedom."""
+
+    effect: float
+    se: float
+    df: float
+    days: int
+    detail: str
+    weight: float = 0.0  # treated records after the change (a wave's weight in an aggregate)
+
+    def interval(self, level: float) -> Interval:
+        q = float(student_t.ppf(0.5 + level / 2, self.df))
+        return Interval(self.effect - q * self.se, self.effect + q * self.se, level)
+
+
+def _daily_gap_dids(ow: OpenWorkspace, scope: tuple[Slice, ...], t0: datetime, end: datetime, start: datetime | None,
+                    max_days: int, treated: str | None = None, control: str | None = None) -> dict[str, _GapDid]:
     ws = ow.workspace
     start = start if start is not None else t0 - timedelta(days=max_days)
     start = max(start, t0 - timedelta(days=max_days))
     end = min(end, t0 + timedelta(days=max_days))
-    panel = daily_panel(ow, scope, t0, start, end)
+    panel = daily_panel(ow, scope, t0, start, end, treated=treated, control=control)
     if panel.empty:
         return {}
     values = _daily_values(ws, panel)
-    treated = values[values["treated"]].drop(columns="treated").set_index("day")
-    control = values[~values["treated"]].drop(columns="treated").set_index("day")
-    days = treated.index.intersection(control.index)
-    gap = treated.loc[days] - control.loc[days]
+    treated_days = values[values["treated"]].drop(columns="treated").set_index("day")
+    control_days = values[~values["treated"]].drop(columns="treated").set_index("day")
+    days = treated_days.index.intersection(control_days.index)
+    gap = treated_days.loc[days] - control_days.loc[days]
     pre, post = gap[gap.index < 0], gap[gap.index >= 0]
     if len(pre) < 2 or len(post) < 2:
         return {}
+    weight = float(panel.loc[panel["treated"].astype(bool) & (panel["day"] >= 0), "n"].sum())
     out = {}
     for m in ws.metrics:
         a, b = pre[m.name].dropna().to_numpy(), post[m.name].dropna().to_numpy()
@@ -83,9 +110,46 @@ def did_estimates(ow: OpenWorkspace, scope: tuple[Slice, ...], t0: datetime, end
         va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
         se = math.sqrt(va + vb)
         df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb > 0 else len(a) + len(b) - 2
-        q = float(student_t.ppf(0.5 + level / 2, df))
-        out[m.name] = Estimate("did", effect, Interval(effect - q * se, effect + q * se, level), len(a) + len(b),
-                               f"{len(a)} days before, {len(b)} after")
+        out[m.name] = _GapDid(effect, se, df, len(a) + len(b), f"{len(a)} days before, {len(b)} after", weight)
+    return out
+
+
+def staggered_did_estimates(ow: OpenWorkspace, scope: tuple[Slice, ...],
+                            waves: Sequence[tuple[tuple[Slice, ...], datetime]], end: datetime,
+                            start: datetime | None = None, level: float = 0.95,
+                            max_days: int = MAX_DID_DAYS) -> dict[str, Estimate]:
+    """The effect of a change rolled out in ``waves`` (scope, time) on every metric in ``scope``, cohort by
+    cohort (Callaway & Sant'Anna 2021, J. Econometrics 225(2), with never-treated controls).
+
+    Each wave's own units — in ``scope`` and its wave's scope, in no earlier wave — are compared with the
+    units no wave reaches, days aligned to the wave's own time, by the daily-gap DiD of `did_estimates`
+    (pre period from ``start``, at most ``max_days`` each side). The waves' effects are averaged with
+    weights proportional to their treated records after their time. The waves share their controls, so
+    their errors are correlated; the standard error Σ w_g·se_g is an upper bound whatever that
+    correlation (Minkowski), with the smallest of the waves' degrees of freedom. Returns {} when every
+    unit is reached by some wave (no never-treated control) or no wave has days on both sides.
+    """
+    reached = [w for w, _ in waves]
+    if any(not w for w in reached):
+        return {}
+    never = f"NOT {scope_predicate(tuple(s for w in reached for s in w))}"
+    fits: list[dict[str, _GapDid]] = []
+    for g, (wave, t0) in enumerate(waves):
+        earlier = tuple(s for w, _ in waves[:g] for s in w)
+        own = f"{scope_predicate(scope)} AND {scope_predicate(wave)}" + (
+            f" AND NOT {scope_predicate(earlier)}" if earlier else "")
+        fits.append(_daily_gap_dids(ow, scope, t0, end, start, max_days, treated=own, control=never))
+    out = {}
+    for m in ow.workspace.metrics:
+        parts = [f[m.name] for f in fits if m.name in f and f[m.name].weight > 0]
+        if not parts:
+            continue
+        total = sum(p.weight for p in parts)
+        effect = sum(p.weight * p.effect for p in parts) / total
+        se = sum(p.weight * p.se for p in parts) / total
+        fit = _GapDid(effect, se, min(p.df for p in parts), sum(p.days for p in parts),
+                      f"{len(parts)} waves, each against units no wave reaches")
+        out[m.name] = Estimate("did", effect, fit.interval(level), fit.days, fit.detail)
     return out
 
 

@@ -257,7 +257,7 @@ class OutcomeEnsemble:
     def mean_predictions(self, frame: pd.DataFrame, target: Target, mask: np.ndarray | None = None) -> np.ndarray:
         """Mean prediction of ``target`` over (masked) rows: the fit first, then every replicate."""
         strategy, fits = self.models_[target.column]
-        X = self.design_.encode(frame)
+        X = self._encoded(frame)
         if mask is not None:
             X = X[mask]
         if len(X) == 0:
@@ -265,6 +265,15 @@ class OutcomeEnsemble:
         with threadpool_limits(1):
             T = strategy.transform(X)
             return np.array([strategy.predict(f, T).mean() for f in fits])
+
+    def _encoded(self, frame: pd.DataFrame) -> np.ndarray:
+        """The frame's design matrix, encoded once for every target predicted on the same frame."""
+        last = getattr(self, "last_encoded_", None)
+        if last is not None and last[0] is frame:
+            return last[1]
+        X = self.design_.encode(frame)
+        self.last_encoded_ = (frame, X)
+        return X
 
     def has(self, target: Target) -> bool:
         return target.column in self.models_

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from data.changes import ChangeEvent
+from data.changes import ChangeEvent, change_waves
 from data.errors import UserError
 from data.slices import Slice
 from data.sources import OpenWorkspace
@@ -28,7 +28,8 @@ from recommendations.counterfactual import (
 )
 from recommendations.experiment import plan_experiment
 from recommendations.nextsteps import next_steps
-from recommendations.impact import agreement_notes, build_impact, did_estimates, evidence_estimate
+from recommendations.impact import (agreement_notes, build_impact, did_estimates, evidence_estimate,
+                                    staggered_did_estimates)
 from recommendations.records import WindowStats, time_range, window_stats, window_stats_many
 from recommendations.render import pm_summary
 from recommendations.settings import RecommendationSettings, catalogue, load_settings, with_model_overrides
@@ -83,25 +84,27 @@ def fill(template: str, values: dict[str, str | None]) -> str | None:
 @dataclass
 class _CauseContext:
     cause: Cause
-    event: ChangeEvent | None
+    event: ChangeEvent | None  # the cause's change (its first wave)
     t0: datetime
     scope: tuple[Slice, ...]
     window: tuple[datetime, datetime]
     baseline_window: tuple[datetime, datetime]
+    waves: tuple[tuple[tuple[Slice, ...], datetime], ...] = ()  # (scope, time) of each wave of a staggered change
 
 
 def _context(ow: OpenWorkspace, incident: Incident, cause: Cause) -> _CauseContext:
-    events = {e.name: e for e in ow.changes}
-    event = events.get(cause.change_event) if cause.change_event else None
+    waves = change_waves(ow.changes).get(cause.change_event, ()) if cause.change_event else ()
+    event = waves[0] if waves else None
     reg = incident.regression
     t0 = event.ts if event is not None else reg.start
-    scope = cause.scope or (event.scope if event is not None else ())
+    scope = cause.scope or (() if any(w.is_global for w in waves) else tuple(s for w in waves for s in w.scope))
     lo, hi = time_range(ow)
     end = hi + timedelta(seconds=1)
     start = max(t0, end - timedelta(days=WINDOW_DAYS))
     base_start = reg.baseline_start if reg.baseline_start is not None and reg.baseline_start < t0 else \
         t0 - timedelta(days=WINDOW_DAYS)
-    return _CauseContext(cause, event, t0, tuple(scope), (start, end), (max(base_start, lo), t0))
+    return _CauseContext(cause, event, t0, tuple(scope), (start, end), (max(base_start, lo), t0),
+                         tuple((w.scope, w.ts) for w in waves) if len(waves) > 1 else ())
 
 
 @dataclass
@@ -112,7 +115,7 @@ class _Candidate:
     action: Action
     scope: tuple[Slice, ...]
     changes: list[DriverChange]
-    treatment: tuple | None  # (scope, t0) of an event whose treatment flag is switched off
+    treatment: tuple | None  # ((scope, t0), ...) of an event (each of its waves) whose treatment flag is switched off
     values: dict[str, str | None]
     counterfactual: str
 
@@ -136,7 +139,7 @@ def _candidate(ow: OpenWorkspace, ctx: _CauseContext, action: Action, scope: tup
         if feature is not None:
             changes.append(resolve_restore(feature, base, now))
         elif action.lever == "revert_event" and cause.change_event is not None:
-            treatment = (ctx.scope, ctx.t0)
+            treatment = ctx.waves or ((ctx.scope, ctx.t0),)
     elif action.lever in ("set_feature", "scale_feature", "shift_feature"):
         assert action.feature is not None  # the catalogue's validation requires one for these levers
         op = LEVER_OPS[action.lever]
@@ -288,7 +291,9 @@ class Recommender:
         did: dict[str, list[Estimate]] = {m.name: [] for m in ws.metrics}
         model: dict[str, list[Estimate]] = {m.name: [] for m in ws.metrics}
         if cand.action.lever in ("revert_event", "restore_feature"):
-            for name, est in did_estimates(self.ow, scope, ctx.t0, ctx.window[1], ctx.baseline_window[0]).items():
+            dids = (staggered_did_estimates(self.ow, scope, ctx.waves, ctx.window[1], ctx.baseline_window[0])
+                    if ctx.waves else did_estimates(self.ow, scope, ctx.t0, ctx.window[1], ctx.baseline_window[0]))
+            for name, est in dids.items():
                 did[name].append(negate(est))
         notes: list[str] = []
         if scene is not None:

@@ -245,18 +245,22 @@ def window_stats_many(ow: OpenWorkspace, keys: list[tuple[tuple[Slice, ...], dat
 
 
 def daily_panel(ow: OpenWorkspace, scope: tuple[Slice, ...], t0: datetime, start: datetime,
-                end: datetime) -> pd.DataFrame:
+                end: datetime, *, treated: str | None = None, control: str | None = None) -> pd.DataFrame:
     """ΣX, ΣY per metric by day (aligned to ``t0``: day 0 starts at t0) and group (treated = in scope).
 
-    Returns columns ``day, treated, n, x_<metric>, y_<metric>``; only days fully inside [start, end).
+    ``treated`` and ``control`` (SQL predicates built from checked scopes) replace "in scope" and
+    "outside it"; records in neither are left out. Returns columns ``day, treated, n, x_<metric>,
+    y_<metric>``; only days fully inside [start, end).
     """
     ws = ow.workspace
     specs = [metric_sql(m) for m in base_metrics(ws)]
     day = f"CAST(floor(epoch({ts_col(ws)} - {ts_literal(t0)}) / 86400) AS BIGINT)"
     sums = ", ".join(f"sum({s.x}) AS {quote('x_' + s.name)}, sum({s.y}) AS {quote('y_' + s.name)}" for s in specs)
+    inside = treated or scope_predicate(scope)
+    where = window_where(ws, start, end) + (f" AND (({inside}) OR ({control}))" if control else "")
     frame = ow.con.execute(
-        f"SELECT {day} AS day, {scope_predicate(scope)} AS treated, count(*) AS n, {sums} FROM records "
-        f"WHERE {window_where(ws, start, end)} GROUP BY ALL ORDER BY day, treated").df()
+        f"SELECT {day} AS day, coalesce({inside}, FALSE) AS treated, count(*) AS n, {sums} FROM records "
+        f"WHERE {where} GROUP BY ALL ORDER BY day, treated").df()
     first = int(np.ceil((pd.Timestamp(start) - pd.Timestamp(t0)) / pd.Timedelta(days=1)))
     last = int(np.floor((pd.Timestamp(end) - pd.Timestamp(t0)) / pd.Timedelta(days=1))) - 1
     return frame[(frame["day"] >= first) & (frame["day"] <= last)].reset_index(drop=True)

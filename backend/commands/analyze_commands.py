@@ -11,6 +11,7 @@ from rich.table import Table
 
 from backend.analysis import analyze_workspace
 from backend.commands.apps import app
+from backend.commands.progress import QUIET, stage_progress
 
 console = Console(stderr=True)
 
@@ -26,12 +27,14 @@ def analyze_command(
                                                help="Explain at most this many.")] = 20,
     recommend: Annotated[int | None, typer.Option(
         "--recommend", min=0, help="Recommend for the N most severe incidents (default: every incident; 0: none).")] = None,
+    quiet: Annotated[bool, QUIET] = False,
 ) -> None:
     """Detect regressions, explain each with ranked causes and evidence, and write the report."""
     if cube is not None and cube.is_dir():
         cube = cube / "cube.parquet"
-    result = analyze_workspace(workspace, out, cube=cube, metrics=metric or None, max_incidents=max_incidents,
-                               recommend=recommend)
+    with stage_progress(console, quiet) as progress:
+        result = analyze_workspace(workspace, out, cube=cube, metrics=metric or None, max_incidents=max_incidents,
+                                   recommend=recommend, progress=progress)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     console.print(f"[bold]{len(result.incidents)}[/bold] incident(s) from {result.regressions} regression(s) "
                   f"({stages}) → {out / 'incidents.json'}, {out / 'report.md'}")

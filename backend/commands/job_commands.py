@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from backend.commands.apps import app
+from backend.commands.progress import QUIET, stage_progress
 
 console = Console(stderr=True)
 job_app = typer.Typer(help="Jobs for a scheduler (cron, CI, Airflow): detection and webhook delivery.",
@@ -24,6 +26,7 @@ def detect(
     incidents: Path = typer.Option(None, "--incidents",
                                    help="Store this incidents.json (from `cxw analyze`: the same incidents the job would "
                                         "compute) instead of analysing."),
+    quiet: Annotated[bool, QUIET] = False,
 ) -> None:
     """Analyse new data since the last successful run, store incidents, post the new ones to webhooks."""
     from backend.commands.service import open_database
@@ -34,7 +37,9 @@ def detect(
         raise UserError(f"--format {fmt!r}: use auto, slack or json")
     settings, sessions = open_database()
     target: str | int = int(workspace) if workspace.isdigit() else workspace
-    result = run_detect(sessions, settings, target, webhooks=post, fmt=fmt, full=full, incidents_file=incidents)
+    with stage_progress(console, quiet) as progress:
+        result = run_detect(sessions, settings, target, webhooks=post, fmt=fmt, full=full, incidents_file=incidents,
+                            progress=progress)
     run = result.run
     scanned = run["scanned"]
     console.print(f"run {run['id']} {run['status']}: {run['incidents_new']} new, {run['incidents_updated']} updated "

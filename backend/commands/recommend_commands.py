@@ -6,9 +6,13 @@ import json
 import sys
 from pathlib import Path
 
+from typing import Annotated
+
 import typer
+from rich.console import Console
 
 from backend.commands.apps import app
+from backend.commands.progress import QUIET, stage_progress
 from data.atomic import write_atomically
 from data.errors import UserError
 from data.sources import open_workspace
@@ -25,16 +29,19 @@ def whatif_command(
     model: str = typer.Option(None, "--model", help="Outcome model: lightgbm (default) or glm."),
     bootstrap: int = typer.Option(None, "--bootstrap", help="Bootstrap refits for the intervals (default 20)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    quiet: Annotated[bool, QUIET] = False,
 ) -> None:
     """Predict the change of every metric when drivers change in a scope (with 95% intervals)."""
-    from backend.analysis import whatif_workspace
+    from backend.whatif import whatif_workspace
     from recommendations import parse_change, render_whatif
 
     if model is not None and model not in ("lightgbm", "glm"):
         raise UserError(f"--model {model!r}: use lightgbm or glm")
     changes = ([parse_change(t, "set") for t in set_] + [parse_change(t, "scale") for t in scale]
                + [parse_change(t, "shift") for t in shift])
-    result = whatif_workspace(workspace, changes, scope, window_days=window_days, model=model, bootstrap=bootstrap)
+    with stage_progress(Console(stderr=True), quiet) as progress:
+        result = whatif_workspace(workspace, changes, scope, window_days=window_days, model=model, bootstrap=bootstrap,
+                                  progress=progress)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     else:

@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from backend.commands.apps import app, generate_app
+from backend.commands.progress import QUIET, stage_progress
 from backend.reconciliation import ReconcileOptions, parse_key_rules, parse_tolerances, reconcile
 
 console = Console(stderr=True)
@@ -37,6 +37,7 @@ def reconcile_command(
     previous: Annotated[Path, typer.Option("--previous", help="A previous run's output folder to compare with.")] = None,
     export_format: Annotated[str, typer.Option("--export-format", help="parquet or csv for the row exports.")] = "parquet",
     memory_limit: Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit; it spills to disk beyond.")] = "4GB",
+    quiet: Annotated[bool, QUIET] = False,
 ) -> None:
     """Compare legacy and migrated records: lost, unexpected, differing fields, patterns and their causes."""
     from data.errors import UserError
@@ -51,10 +52,8 @@ def reconcile_command(
         reason_column=reason_column, customer_column=customer_column, amount_column=amount_column,
         key_rules=parse_key_rules(key_normalize), previous=previous, export_format=export_format,
         memory_limit=memory_limit)
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("reading legacy", total=1.0)
-        summary = reconcile(options, out, progress=lambda step, done: bar.update(task, description=step, completed=done))
+    with stage_progress(console, quiet) as progress:
+        summary = reconcile(options, out, progress=progress)
     c = summary.counts
     console.print(f"{summary.verdict}: {c.matched:,} matched, {c.with_differences:,} with differences, {c.lost:,} lost, "
                   f"{c.unexpected:,} unexpected, {len(summary.findings)} pattern(s), {c.impacted_customers:,} "

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from backend.commands.apps import app
+from backend.commands.progress import QUIET, stage_progress
 from data.errors import UserError
 
 signals_app = typer.Typer(help="Operational signals: tickets, API errors, webhook failures, migration states.",
@@ -126,6 +128,7 @@ def load_command(
 def job_command(
     window_days: Annotated[float, typer.Option("--window-days", help="Days at the end tested against the rest.")]
     = 7.0,
+    quiet: Annotated[bool, QUIET] = False,
 ) -> None:
     """Analyse the signals stored in the database; store the report and its proposals (audited), as
     `POST /api/signals/analysis` does: the scheduled job's entry point."""
@@ -137,9 +140,9 @@ def job_command(
     if window_days <= 0:
         raise UserError("--window-days must be positive")
     settings, sessions = open_database()
-    with sessions.begin() as session:
+    with sessions.begin() as session, stage_progress(Console(stderr=True), quiet) as progress:
         analysis = signals.run_analysis(session, JOB_ACTOR, SignalSettings(window_days=window_days),
-                                        tool_urls=settings.signal_tool_urls)
+                                        tool_urls=settings.signal_tool_urls, progress=progress)
         waiting = signals.list_proposals(session, analysis_id=analysis.id, status="proposed", limit=1)[1]
         typer.echo(f"analysis {analysis.id}: {analysis.signals:,} signals, {analysis.raised} patterns raised, "
                    f"{waiting} proposals waiting for approval")

@@ -21,6 +21,7 @@ from backend.actors import Actor
 from backend.crud import audit, outbox
 from backend.errors import Conflict, Invalid, NotFound
 from backend.models import SignalAnalysis, SignalProposal, SignalRecord, utcnow
+from backend.progress import Progress, silent
 from backend.signal_tools import render
 from backend.signals_analysis import SignalReport, SignalSettings, investigate_signals
 from data.signals import RECORD_ADAPTER, SignalTable, record_json, table_from_records
@@ -106,11 +107,16 @@ def _state(p: SignalProposal) -> dict:
 
 
 def run_analysis(session: Session, actor: Actor, settings: SignalSettings, since: datetime | None = None,
-                 until: datetime | None = None, tool_urls: dict[str, str] | None = None) -> SignalAnalysis:
+                 until: datetime | None = None, tool_urls: dict[str, str] | None = None,
+                 progress: Progress = silent) -> SignalAnalysis:
     """Investigate the stored signals (`investigate_signals`, with the people's feedback), store the report
-    and its proposals (audited); proposals the guardrails let run alone are approved and dry-run at once."""
+    and its proposals (audited); proposals the guardrails let run alone are approved and dry-run at once.
+    Each stage is reported to ``progress``."""
+    progress("loading the stored signals")
     table = load_table(session, since, until)
+    progress("investigating patterns, spikes and causes", rows=len(table.events) + len(table.migrations))
     report = investigate_signals(table, replace(settings, feedback=feedback(session)))
+    progress("storing the report and its proposals", rows=len(table.events) + len(table.migrations))
     analysis = SignalAnalysis(created_by=actor.name, signals=report.signals, raised=report.raised,
                               report=report.model_dump(mode="json"))
     session.add(analysis)

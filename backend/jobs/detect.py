@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.actors import JOB_ACTOR, Actor
 from backend.analysis import Scanned, analyze_workspace, ensure_stored_cube
+from backend.progress import Progress, silent
 from backend.crud import actions, incidents, outbox, runs, workspaces
 from backend.errors import Conflict, Invalid
 from backend.models import Workspace
@@ -130,7 +131,7 @@ def _workspace_id(sessions: sessionmaker[Session], workspace: str | Path | int, 
 
 def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: str | Path | int, *,
                webhooks: list[str] = (), fmt: str = "auto", full: bool = False, incidents_file: Path | None = None,
-               actor: Actor = JOB_ACTOR, deliver: bool = True) -> JobResult:
+               actor: Actor = JOB_ACTOR, deliver: bool = True, progress: Progress = silent) -> JobResult:
     hooks = resolve_webhooks(settings, list(webhooks), fmt)
     ws_id = _workspace_id(sessions, workspace, actor)
     with sessions.begin() as session:
@@ -159,11 +160,12 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
                 cube = _stored_cube(ws_path, cube_dir)
             else:
                 out_dir = (settings.data_dir / "runs" / str(run_id)).resolve()
-                analysis = analyze_workspace(ws_path, out_dir, since=since, cube=cube_dir)
+                analysis = analyze_workspace(ws_path, out_dir, since=since, cube=cube_dir, progress=progress)
                 cube = analysis.cube
                 items = analysis.document["incidents"]
                 detail = {"scanned": scanned_json(analysis.scanned), "regressions": analysis.regressions,
                           "timings": {k: round(v, 3) for k, v in analysis.timings.items()}}
+            progress(f"storing {len(items)} incident(s)")
             with sessions.begin() as session:
                 ws = workspaces.get(session, ws_id)
                 stored, queued = store_incidents(session, settings, ws, items, actor, hooks, run_id)
@@ -184,5 +186,6 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
         finally:
             beat.stop()
     if deliver:
+        progress("delivering webhook messages")
         result.delivery = deliver_due(sessions, settings)
     return result

@@ -150,28 +150,22 @@ def onset_words(onset: datetime, change: datetime, bucket: timedelta) -> str:
 
 
 def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start: datetime,
-                    window_end: datetime, other_times: tuple[datetime, ...] = ()) -> Evidence:
+                    window_end: datetime) -> Evidence:
     """Hours between the candidate's onset and the regression's change point, with a uniform-null p-value,
-    and a likelihood-ratio test that the series changed at the candidate's time (``misfit_p``; for a
-    roll-out, the best of its waves ``other_times``)."""
+    and a likelihood-ratio test that the series changed at the candidate's time (``misfit_p``). A roll-out
+    in waves is timed by its first wave (see `rca.engine`)."""
     if onset is None:
         return Evidence("timing", float("nan"), None, None, False,
                         {"reason": "the regressing series is too short for a change point"})
     hour = timedelta(hours=1)
-    times = (candidate_time, *other_times)
-    first = candidate_time
-    # a roll-out is timed by the wave nearest to the change point; k waves get k chances under the null
-    candidate_time = min(times, key=lambda t: abs(t - onset.time))
     delta = (candidate_time - onset.time) / hour
     lo, hi = (candidate_time - onset.high) / hour, (candidate_time - onset.low) / hour
     span = max((window_end - window_start) / hour, 1.0)
     bucket_h = onset.bucket / hour
-    p = min(1.0, len(times) * (2 * abs(delta) + bucket_h) / span)
+    p = min(1.0, (2 * abs(delta) + bucket_h) / span)
     # the candidate is "on time" when its onset lies inside the change point's interval (one bucket of slack)
     supports = (onset.low - onset.bucket) <= candidate_time <= (onset.high + onset.bucket)
-    other_times = tuple(t for t in times if t != candidate_time)
-    misfits = [m for m in (onset.misfit(t) for t in (candidate_time, *other_times)) if m is not None]
-    misfit = min(misfits) if misfits else None
+    misfit = onset.misfit(candidate_time)
     misfit_p = None if misfit is None else float(stats.chi2.sf(misfit, 1))
     # the same, scale-free: the share of the change-point statistic lost by dating the change at the
     # candidate's time (0 = as good as the best date, 1 = no change at all there); robust to the
@@ -180,8 +174,6 @@ def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start:
     # how far outside the change point's interval the candidate lies, in half-widths of that interval
     half = max((onset.high - onset.low) / 2, onset.bucket)
     outside = max(onset.low - candidate_time, candidate_time - onset.high, timedelta(0))
-    for other in other_times:  # a roll-out is on time when any wave is
-        outside = min(outside, max(onset.low - other, other - onset.high, timedelta(0)))
     off_interval = min(outside / half, 10.0)
     rule = verdict(f"the change at {candidate_time:%Y-%m-%d %H:%M} lies in the metric's change-point interval "
                    f"{onset.low:%Y-%m-%d %H:%M} – {onset.high:%Y-%m-%d %H:%M}, give or take one {bucket_h:g} h "
@@ -190,7 +182,6 @@ def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start:
         "timing", round(float(delta), 3), Interval(round(float(lo), 3), round(float(hi), 3)), p, bool(supports),
         {"change_point": onset.time.isoformat(), "change_point_interval": [onset.low.isoformat(), onset.high.isoformat()],
          "candidate_time": candidate_time.isoformat(), "hours_from_change_point": round(float(delta), 2),
-         "waves": len(times), "first_wave": first.isoformat(),
          "before": onset.before, "after": onset.after, "shift_statistic": round(onset.statistic, 2),
          "window_hours": round(span, 1), "misfit_statistic": None if misfit is None else round(misfit, 3),
          "misfit_p": misfit_p, "share_of_shift_lost": None if lost is None else round(lost, 4),

@@ -101,7 +101,8 @@ def test_missing_workspace_file(tmp_path, capsys):
     ("ts,name,kind,scope,description\n2026-01-01,a,policy,*,x\n2026-01-02,b,policy,color=red,x\n",
      "line 3: scope names 'color', which is not a dimension"),
     ("ts,name,kind,scope,description\n2026-01-01,a,policy,region,x\n", "line 2: scope"),
-    ("ts,name,kind,scope,description\n2026-01-01,a,policy,*,x\n2026-01-01,a,policy,*,y\n", "'a' appears twice"),
+    ("ts,name,kind,scope,description\n2026-01-01,a,policy,*,x\n2026-01-02,a,model,*,y\n",
+     "lines 2, 3: change 'a' is logged with kinds 'policy' (line 2) and 'model' (line 3)"),
 ])
 def test_change_log_mistakes_name_file_and_line(tiny_workspace, capsys, rows, expected):
     (tiny_workspace.parent / "changes.csv").write_text(rows)

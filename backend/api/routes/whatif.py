@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from backend.analysis import whatif_workspace
+from backend.whatif import whatif_workspace
 from backend.api.deps import Id, Reader, SessionDep
 from backend.crud import incidents, workspaces
 from backend.schemas.incident import WhatIfRequest

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from data.engines import EngineName
 from data.errors import UserError
 from data.sources import OpenWorkspace, open_workspace, quote, sql_literal
 from detection.config import DetectionConfig, detection_config
@@ -35,6 +36,11 @@ from rca.types import Incident
 from recommendations import DriverChange, Recommender, WhatIfResult, render_markdown, whatif
 
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+# Which record scans of a run go through the workspace's engine (`OpenWorkspace.engine`, so Spark for
+# ``engine: spark``) and which run on the DuckDB view of the same files (see documents/spark.md).
+ENGINE_SCANS = ("metric value check", "record span", "metric cube", "localization leaves")
+DUCKDB_SCANS = ("root-cause scans (candidates, DiD samples, scope, SHAP samples)",
+                "recommendation scans (window sums, experiment units, what-if)")
 HISTORY_SLACK = timedelta(days=1)  # extra history read before the baseline, so a sparse first bucket cannot shorten it
 
 
@@ -175,10 +181,18 @@ def _incremental(ow: OpenWorkspace, config: DetectionConfig, since: datetime, st
     return config.model_copy(update={"window": f"{hours:g}h"}), cube_file, records_from, cube_from, info
 
 
+def engine_note(ow: OpenWorkspace) -> str | None:
+    """For a workspace on Spark: which scans run there and which on DuckDB (None on DuckDB)."""
+    if ow.engine.name == "duckdb":
+        return None
+    return (f"engine {ow.engine.name}: {', '.join(ENGINE_SCANS)} run on {ow.engine.name}; "
+            f"{' and '.join(DUCKDB_SCANS)} run on DuckDB over the same files")
+
+
 def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | None = None, *,
                       since: datetime | None = None, cube: str | Path | None = None,
                       metrics: Sequence[str] | None = None, max_incidents: int = 20,
-                      recommend: int | None = None) -> WorkspaceAnalysis:
+                      recommend: int | None = None, engine: EngineName | None = None) -> WorkspaceAnalysis:
     """Detect, explain and recommend for ``workspace``; write ``out/incidents.json`` and ``out/report.md``.
 
     ``since``: only buckets with records newer than it are scanned (see the module docstring). ``cube``: a
@@ -186,14 +200,19 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
     there, a run over new data splices its buckets into it when it can (default: a temporary cube).
     ``metrics``: keep only those metrics' regressions; ``max_incidents``: explain the most severe;
     ``recommend``: recommend for the N most severe incidents (None: all; 0: none). The result's ``cube``
-    is the `CubeInfo` of the cube in the ``cube`` folder when this run built or spliced it.
+    is the `CubeInfo` of the cube in the ``cube`` folder when this run built or spliced it. ``engine``
+    overrides the workspace's (for a path; an opened workspace keeps its own): on ``spark`` the scans in
+    `ENGINE_SCANS` run on Spark, a run over new data (``since``) is refused.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     if max_incidents < 0:
         raise UserError(f"--max-incidents must be 0 or more (got {max_incidents})")
-    ow = workspace if isinstance(workspace, OpenWorkspace) else open_workspace(workspace)
+    ow = workspace if isinstance(workspace, OpenWorkspace) else open_workspace(workspace, engine=engine)
     ws = ow.workspace
+    if since is not None and ow.engine.name != "duckdb":
+        raise UserError(f"{ws.source_file}: engine {ow.engine.name} runs full analyses only; a run over new data "
+                        "(cxw job detect without --full) needs engine duckdb")
     check_metrics_have_values(ow)
     for m in metrics or ():
         if m not in {x.name for x in ws.metrics}:
@@ -253,5 +272,5 @@ def whatif_workspace(workspace: str | Path, changes: Sequence[DriverChange], sco
         ow.con.close()
 
 
-__all__ = ["RecommendationEnricher", "Scanned", "WorkspaceAnalysis", "analyze_workspace", "build_stored_cube",
+__all__ = ["DUCKDB_SCANS", "ENGINE_SCANS", "RecommendationEnricher", "engine_note", "Scanned", "WorkspaceAnalysis", "analyze_workspace", "build_stored_cube",
            "cube_fingerprint", "limit_records", "new_data_start", "whatif_workspace"]

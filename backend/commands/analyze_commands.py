@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from backend.analysis import analyze_workspace
-from backend.commands.apps import app
+from backend.analysis import analyze_workspace, engine_note
+from data.sources import open_workspace
+from backend.commands.apps import Engine, app
 
 console = Console(stderr=True)
 
@@ -26,11 +27,17 @@ def analyze_command(
                                                help="Explain at most this many.")] = 20,
     recommend: Annotated[int | None, typer.Option(
         "--recommend", min=0, help="Recommend for the N most severe incidents (default: every incident; 0: none).")] = None,
+    engine: Annotated[Engine | None, typer.Option(
+        "--engine", help="Where the record scans run (default: the workspace's engine, duckdb).")] = None,
 ) -> None:
     """Detect regressions, explain each with ranked causes and evidence, and write the report."""
     if cube is not None and cube.is_dir():
         cube = cube / "cube.parquet"
-    result = analyze_workspace(workspace, out, cube=cube, metrics=metric or None, max_incidents=max_incidents,
+    ow = open_workspace(workspace, engine=engine.value if engine else None)
+    note = engine_note(ow)
+    if note:
+        console.print(note)
+    result = analyze_workspace(ow, out, cube=cube, metrics=metric or None, max_incidents=max_incidents,
                                recommend=recommend)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     console.print(f"[bold]{len(result.incidents)}[/bold] incident(s) from {result.regressions} regression(s) "

@@ -38,9 +38,10 @@ from recommendations import DriverChange, Recommender, WhatIfResult, render_mark
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 # Which record scans of a run go through the workspace's engine (`OpenWorkspace.engine`, so Spark for
 # ``engine: spark``) and which run on the DuckDB view of the same files (see documents/spark.md).
-ENGINE_SCANS = ("metric value check", "record span", "metric cube", "localization leaves")
-DUCKDB_SCANS = ("root-cause scans (candidates, DiD samples, scope, SHAP samples)",
-                "recommendation scans (window sums, experiment units, what-if)")
+ENGINE_SCANS = ("metric value check", "record span", "metric cube", "localization leaves",
+                "root-cause slice series", "DiD panels", "recommendation window sums")
+DUCKDB_SCANS = ("root-cause candidates, cardinalities, scope checks and SHAP samples",
+                "recommendation daily series, model samples, experiment units and what-if scans")
 HISTORY_SLACK = timedelta(days=1)  # extra history read before the baseline, so a sparse first bucket cannot shorten it
 
 

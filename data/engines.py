@@ -100,7 +100,9 @@ def _literal(value: Any) -> exp.Expression:
 
 
 def _guarded(divisor: exp.Expression) -> bool:
-    """``nullif(x, 0)``: a divisor that is NULL, never zero, in both dialects."""
+    """A divisor that is never zero: a non-zero number, or ``nullif(x, 0)`` (NULL instead of zero)."""
+    if isinstance(divisor, exp.Literal) and divisor.is_number:
+        return divisor.to_py() != 0
     return (isinstance(divisor, exp.Nullif) and isinstance(divisor.expression, exp.Literal)
             and divisor.expression.to_py() == 0)
 
@@ -110,7 +112,7 @@ def _mark_dialect_differences(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Div):
         divisor = node.expression.unnest()
         if _guarded(divisor):
-            node.add_comments(["division: divisor nullif(.., 0), NULL for a zero divisor in DuckDB and Spark"])
+            node.add_comments(["division: a non-zero or nullif(.., 0) divisor, the same in DuckDB and Spark"])
             return node
         safe = exp.Anonymous(this="try_divide", expressions=[node.this, node.expression])
         safe.add_comments(["division: DuckDB gives +-inf/NaN for a zero divisor, Spark NULL (try_divide)"])

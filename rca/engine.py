@@ -204,10 +204,10 @@ def _series_table(ctx: _Context, focuses: list[tuple[Slice, ...]]) -> tuple[pd.D
     flags = [f"{scope_predicate(focus)} AS _f{k}" for focus, k in suffix.items()]
     keys = ", ".join(f"_f{k}" for k in suffix.values())
     inner = ", ".join([f"{ts} AS _ts"] + flags + ctx.measures.record_columns())
-    grouped = ctx.ow.con.execute(
+    grouped = ctx.ow.engine.frame(
         f"SELECT date_trunc('{grain}', _ts) AS t, {keys}, count(*) AS n, {', '.join(ctx.measures.sum_columns())} "
         f"FROM (SELECT {inner} FROM records WHERE {ts} >= ? AND {ts} < ?) GROUP BY ALL",
-        [ctx.start, ctx.end]).df()
+        [ctx.start, ctx.end])
     sums = ["n"] + [c for c in grouped.columns if c.startswith(("sx_", "sy_"))]
     total = grouped.groupby("t", sort=True)[sums].sum()
     columns = {"t": total.index.to_numpy(), "n_all": total["n"].to_numpy()}

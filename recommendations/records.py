@@ -213,10 +213,10 @@ def window_stats_many(ow: OpenWorkspace, keys: list[tuple[tuple[Slice, ...], dat
     sums = ", ".join(f"sum(_x{i}_), sum(_y{i}_), sum(_x{i}_*_x{i}_), sum(_y{i}_*_y{i}_), sum(_x{i}_*_y{i}_), "
                      f"count(_y{i}_)" for i in range(len(specs)))
     lo, hi = min(k[1] for k in keys), max(k[2] for k in keys)
-    rows = ow.con.execute(f"SELECT _mask_, count(*), {sums} FROM (SELECT CAST({mask} AS BIGINT) AS _mask_, {cols} "
-                          f"FROM records WHERE {window_where(ws, lo, hi)}) GROUP BY _mask_").fetchall()
-    masks = np.array([r[0] for r in rows], dtype=np.int64)
-    table = np.array([[float(v or 0.0) for v in r[1:]] for r in rows]).reshape(len(rows), 1 + 6 * len(specs))
+    frame = ow.engine.frame(f"SELECT _mask_, count(*), {sums} FROM (SELECT CAST({mask} AS BIGINT) AS _mask_, {cols} "
+                            f"FROM records WHERE {window_where(ws, lo, hi)}) GROUP BY _mask_ ORDER BY _mask_")
+    masks = frame.iloc[:, 0].to_numpy(dtype=np.int64)
+    table = np.nan_to_num(frame.iloc[:, 1:].to_numpy(dtype=float)).reshape(len(frame), 1 + 6 * len(specs))
     out = {}
     for k, (scope, start, end) in enumerate(keys):
         block = table[(masks >> k) & 1 == 1].sum(axis=0)

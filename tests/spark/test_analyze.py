@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from backend.cli import main
 from tests.detection.conftest import cx_records, cx_workspace
@@ -15,20 +16,31 @@ pytestmark = pytest.mark.xdist_group("spark")
 def _incidents(folder) -> list[tuple]:
     doc = json.loads((folder / "incidents.json").read_text())
     return [(i["id"], i["metric"], i["start"], [s["slice"] for s in i["slices"]],
-             round(i["current"], 9), round(i["baseline"], 9)) for i in doc["incidents"]]
+             round(i["current"], 9), round(i["baseline"], 9),
+             [(c["hypothesis"], c.get("change_event"), c.get("feature"), round(c["confidence"], 6))
+              for c in i["causes"]],
+             [r.get("action") for r in i.get("recommendations") or []]) for i in doc["incidents"]]
 
 
 def test_cxw_analyze_on_spark_finds_the_incidents_duckdb_finds(spark, tmp_path, capsys):
-    # late deliveries ×2.5 and +6 minutes in the west region from day 14 of 21
+    # late deliveries ×2.5 and +6 minutes in the west region from day 14 of 21 (2026-01-19), with the change
+    # that did it and a decoy in the change log
     path = cx_workspace(tmp_path / "ws", cx_records(20_000, days=21, seed=1, scope=("region", ["west"]), start_day=14.0))
-    assert main(["analyze", str(path), "--out", str(tmp_path / "duck"), "--recommend", "0"]) == 0
+    (tmp_path / "ws" / "changes.csv").write_text(
+        "ts,name,kind,scope,description\n2026-01-19T00:00:00,dispatch_v2,policy,region=west,new dispatch policy\n"
+        "2026-01-12T09:00:00,release_41,release,*,app release\n")
+    spec = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**spec, "changes": {"path": "changes.csv"}}))
+    assert main(["analyze", str(path), "--out", str(tmp_path / "duck"), "--recommend", "1"]) == 0
     capsys.readouterr()
-    assert main(["analyze", str(path), "--out", str(tmp_path / "spark"), "--recommend", "0", "--engine", "spark"]) == 0
+    assert main(["analyze", str(path), "--out", str(tmp_path / "spark"), "--recommend", "1", "--engine", "spark"]) == 0
     err = " ".join(capsys.readouterr().err.split())
-    assert "engine spark: metric value check, record span, metric cube, localization leaves run on spark" in err
-    assert "recommendation scans (window sums, experiment units, what-if) run on DuckDB over the same files" in err
+    assert ("engine spark: metric value check, record span, metric cube, localization leaves, root-cause slice "
+            "series, DiD panels, recommendation window sums run on spark") in err
+    assert "what-if scans run on DuckDB over the same files" in err
     duck, spark_found = _incidents(tmp_path / "duck"), _incidents(tmp_path / "spark")
     assert duck and all(i[3] == ["region=west"] for i in duck)
+    assert all(i[6] and i[6][0][1] == "dispatch_v2" for i in duck)  # explained: DiD panels and series were read
     assert spark_found == duck
 
 

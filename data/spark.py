@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 # Settings the engine relies on: the records' naive UTC timestamps and the buckets depend on the time zone.
 REQUIRED_CONFIG = {"spark.sql.session.timeZone": "UTC"}
 DEFAULT_CONFIG = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
-LOCAL_CONFIG = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+# Local mode: loopback only, and a few shuffle partitions (Spark's default of 200 is for clusters).
+LOCAL_CONFIG = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
+                "spark.sql.shuffle.partitions": str(2 * (os.cpu_count() or 1))}
 TEXT_DIMENSION_TYPES = ("StringType", "VarcharType", "CharType", "ByteType", "ShortType", "IntegerType",
                         "LongType", "BooleanType", "DateType")
 

@@ -39,9 +39,10 @@ STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 # Which record scans of a run go through the workspace's engine (`OpenWorkspace.engine`, so Spark for
 # ``engine: spark``) and which run on the DuckDB view of the same files (see documents/spark.md).
 ENGINE_SCANS = ("metric value check", "record span", "metric cube", "localization leaves",
-                "root-cause slice series", "DiD panels", "recommendation window sums")
-DUCKDB_SCANS = ("root-cause candidates, cardinalities, scope checks and SHAP samples",
-                "recommendation daily series, model samples, experiment units and what-if scans")
+                "root-cause slice series", "DiD panels", "scope counts", "recommendation window sums",
+                "time range and distinct counts")
+DUCKDB_SCANS = ("root-cause candidates, cardinalities and SHAP samples",
+                "recommendation daily series, model samples, experiment clusters and what-if scans")
 HISTORY_SLACK = timedelta(days=1)  # extra history read before the baseline, so a sparse first bucket cannot shorten it
 
 

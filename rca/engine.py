@@ -181,7 +181,7 @@ def _sample_mask(sample: Sample, scope: tuple[Slice, ...]) -> np.ndarray:
 
 def _data_range(ow: OpenWorkspace) -> tuple[datetime, datetime]:
     ts = quote(ow.workspace.records.timestamp)
-    lo, hi = ow.con.execute(f"SELECT min({ts}), max({ts}) FROM records").fetchone()
+    lo, hi = ow.engine.row(f"SELECT min({ts}), max({ts}) FROM records")
     return pd.Timestamp(lo).to_pydatetime(), pd.Timestamp(hi).to_pydatetime()
 
 

@@ -133,7 +133,7 @@ def ts_literal(t: datetime) -> str:
 
 
 def time_range(ow: OpenWorkspace) -> tuple[datetime, datetime]:
-    lo, hi = ow.con.execute(f"SELECT min({ts_col(ow.workspace)}), max({ts_col(ow.workspace)}) FROM records").fetchone()
+    lo, hi = ow.engine.row(f"SELECT min({ts_col(ow.workspace)}), max({ts_col(ow.workspace)}) FROM records")
     return pd.Timestamp(lo).to_pydatetime(), pd.Timestamp(hi).to_pydatetime()
 
 
@@ -290,8 +290,7 @@ def feature_kinds(ow: OpenWorkspace) -> dict[str, str]:
 
 
 def distinct_count(ow: OpenWorkspace, column: str, limit: int = 1000) -> int:
-    return int(ow.con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {quote(column)} FROM records LIMIT {limit})"
-                              ).fetchone()[0])
+    return int(ow.engine.row(f"SELECT count(*) FROM (SELECT DISTINCT {quote(column)} FROM records LIMIT {limit})")[0])
 
 
 def day_span(start: datetime, end: datetime) -> float:

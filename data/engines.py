@@ -23,7 +23,8 @@ both engines.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import count
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -139,9 +140,13 @@ def _numbered(sql: str) -> str:
     return sql
 
 
-def render_spark(sql: str, params: Sequence[Any] = ()) -> str:
-    """DuckDB SQL (one statement, ``?`` parameters) rendered as Spark SQL, parameters bound as literals."""
+def render_spark(sql: str, params: Sequence[Any] = (), tables: Mapping[str, str] | None = None) -> str:
+    """DuckDB SQL (one statement, ``?`` parameters) rendered as Spark SQL, parameters bound as literals and
+    the tables named in ``tables`` (``records``, ``wide``) renamed to the session's views of them."""
     tree = sqlglot.parse_one(_numbered(sql), read="duckdb")
+    for table in tree.find_all(exp.Table):
+        if tables and not table.db and table.name in tables:
+            table.set("this", exp.to_identifier(tables[table.name]))
     holes = list(tree.find_all(exp.Placeholder))
     if len(holes) != len(params):
         raise ValueError(f"{len(holes)} parameters in the query, {len(params)} given")
@@ -161,16 +166,30 @@ def naive_utc(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
+_views = count()
+
+
 class SparkEngine:
-    """Scans on Apache Spark: the view ``records`` is registered in ``session`` (`data.spark`)."""
+    """Scans on Apache Spark. Each engine has its own names for the temporary views it queries (the
+    workspace's ``records``, a materialized ``wide``), so workspaces opened in one session never read each
+    other's records; `view` gives the session's name of one."""
 
     name: EngineName = "spark"
 
     def __init__(self, session: SparkSession):
         self.session = session
+        self.tables: dict[str, str] = {}
+        self.prefix = f"cxw{next(_views)}_"
+
+    def view(self, name: str) -> str:
+        """The session's temporary view behind the query's table ``name``."""
+        return self.tables.setdefault(name, self.prefix + name)
+
+    def render(self, sql: str, params: Sequence[Any] = ()) -> str:
+        return render_spark(sql, params, self.tables)
 
     def table(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
-        return naive_utc(self.session.sql(render_spark(sql, params)).toArrow())
+        return naive_utc(self.session.sql(self.render(sql, params)).toArrow())
 
     def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         return self.table(sql, params).to_pandas()
@@ -183,11 +202,12 @@ class SparkEngine:
         yield from self.table(sql).to_batches(BATCH_ROWS)
 
     def materialize(self, name: str, sql: str) -> None:
-        frame = self.session.sql(render_spark(sql))
+        frame = self.session.sql(self.render(sql))
         frame.cache().count()  # computed once here, reused by every later query on ``name``
-        frame.createOrReplaceTempView(name)
+        frame.createOrReplaceTempView(self.view(name))
 
     def drop(self, name: str) -> None:
-        if self.session.catalog.tableExists(name):
-            self.session.table(name).unpersist()
-            self.session.catalog.dropTempView(name)
+        view = self.tables.pop(name, None)
+        if view is not None and self.session.catalog.tableExists(view):
+            self.session.table(view).unpersist()
+            self.session.catalog.dropTempView(view)

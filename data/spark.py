@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from data.engines import SparkEngine, render_spark
+from data.engines import SparkEngine
 from data.errors import WorkspaceError
 from data.workspace import Workspace
 
@@ -99,7 +99,7 @@ def _check_metrics(engine: SparkEngine, ws: Workspace) -> None:
             expr = getattr(metric, key)
             where = f"{ws.source_file}: metrics.{metric.name}.{key}"
             try:
-                schema = engine.session.sql(render_spark(f"SELECT ({expr}) AS x FROM records")).schema
+                schema = engine.session.sql(engine.render(f"SELECT ({expr}) AS x FROM records")).schema
             except PySparkException as err:
                 problem = str(err).splitlines()[0]
                 raise WorkspaceError(where, f"{expr} does not compile on Spark: {problem}") from None
@@ -128,7 +128,7 @@ def open_spark_records(ws: Workspace, files: tuple[Path, ...], kind: str,
     _check_dimensions(frame, ws)
     ts = _timestamp_column(frame, ws, f"{ws.source_file}: records.timestamp")
     frame = frame.withColumn(ws.records.timestamp, functions.expr(ts))
-    frame.createOrReplaceTempView("records")
     engine = SparkEngine(session)
+    frame.createOrReplaceTempView(engine.view("records"))
     _check_metrics(engine, ws)
     return engine

@@ -124,3 +124,10 @@ def test_a_metric_spark_cannot_compile_is_refused_naming_the_key(spark, tmp_path
     open_workspace(path)
     with pytest.raises(WorkspaceError, match=r"metrics\.odd\.expr: .* (on Spark|for Spark)"):
         open_workspace(path, engine="spark")
+
+
+def test_workspaces_opened_in_one_session_keep_their_own_records(spark, tiny, tmp_path):
+    first = open_workspace(tiny, engine="spark")
+    second = open_workspace(write_workspace(tmp_path / "other", tiny_records(250, seed=9)), engine="spark")
+    assert first.engine.row("SELECT count(*) FROM records") == (1500,)
+    assert second.engine.row("SELECT count(*) FROM records") == (250,)

@@ -48,6 +48,12 @@ def test_null_ordering_time_zone_and_sums_are_marked():
     assert "/* sum: exact for integers; floats added in partition order" in sql
 
 
+def test_tables_are_renamed_to_the_sessions_views_and_only_those():
+    sql = render_spark("SELECT r.a FROM records AS r JOIN other.records o ON TRUE JOIN wide w ON TRUE",
+                       tables={"records": "cxw3_records"})
+    assert "FROM cxw3_records AS r JOIN other.records AS o" in sql and "JOIN wide AS w" in sql
+
+
 def test_the_cube_renders_with_its_dialect_notes(tmp_path):
     ws = load_workspace(write_workspace(tmp_path / "ws"))
     wide, long = cube_queries(ws)

@@ -1,5 +1,6 @@
-"""One local Spark session for the Spark tests. Their modules are in the pytest-xdist group ``spark``
-(``--dist loadgroup``, see pyproject.toml), so one worker runs them all and only one JVM starts."""
+"""One local Spark session for the Spark tests, per pytest-xdist worker: under ``-n 2`` both workers may
+run Spark tests, each with its own local JVM (pytest-xdist 3.8's ``loadgroup`` cannot keep them on one
+worker under pytest 9: it renames node ids through an attribute pytest 9 no longer reads)."""
 
 from __future__ import annotations
 

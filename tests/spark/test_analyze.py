@@ -10,8 +10,6 @@ import yaml
 from backend.cli import main
 from tests.detection.conftest import cx_records, cx_workspace
 
-pytestmark = pytest.mark.xdist_group("spark")
-
 
 def _incidents(folder) -> list[tuple]:
     doc = json.loads((folder / "incidents.json").read_text())

@@ -18,8 +18,6 @@ from detection.scan import check_span
 from metrics.cube import build_cube, check_metrics_have_values
 from tests.conftest import tiny_records, write_workspace
 
-pytestmark = pytest.mark.xdist_group("spark")
-
 EXACT = ["ts", "slice", "metric", "n"]
 
 

@@ -18,6 +18,7 @@ UI off and the time zone UTC. A local master binds to 127.0.0.1 only.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,8 +40,15 @@ TEXT_DIMENSION_TYPES = ("StringType", "VarcharType", "CharType", "ByteType", "Sh
                         "LongType", "BooleanType", "DateType")
 
 
+def _import_pyspark() -> None:
+    """Silence pyspark's warning that it does not yet fully support pandas 3 (the engine converts through
+    Arrow, not pyspark's pandas path), so a command's output stays one line per message."""
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+
+
 def spark_session(master: str | None = None, config: Mapping[str, str] | None = None) -> SparkSession:
     """The active Spark session, or a new one (see the module docstring)."""
+    _import_pyspark()
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
@@ -113,6 +121,7 @@ def _check_metrics(engine: SparkEngine, ws: Workspace) -> None:
 def open_spark_records(ws: Workspace, files: tuple[Path, ...], kind: str,
                        session: SparkSession | None = None) -> SparkEngine:
     """Register ``files`` (already checked, see the module docstring) as the Spark view ``records``."""
+    _import_pyspark()
     from pyspark.sql import functions
 
     where = f"{ws.source_file}: records.path"

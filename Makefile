@@ -5,9 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: setup frontend demo demo-data demo-serve test test-e2e test-services clean
+.PHONY: setup frontend java demo demo-data demo-serve test test-e2e test-services clean
 
-setup: $(STAMP) frontend
+setup: $(STAMP) frontend java
+
+# Java 17 for the Spark engine and its tests (Debian's openjdk-17-jre-headless when missing).
+java:
+	bash scripts/install-java.sh
 
 # The React UI, built to frontend/dist (npm ci only when the lock changed; build only when a source is newer).
 frontend:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from backend.progress import Progress, silent
 from backend.whatif import whatif_workspace
+from data.engines import EngineName
 from data.errors import UserError
 from data.sources import OpenWorkspace, open_workspace, quote, sql_literal
 from detection.config import DetectionConfig, detection_config
@@ -40,6 +41,13 @@ from rca.types import Incident
 from recommendations import Recommender, render_markdown
 
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+# Which record scans of a run go through the workspace's engine (`OpenWorkspace.engine`, so Spark for
+# ``engine: spark``) and which run on the DuckDB view of the same files (see documents/spark.md).
+ENGINE_SCANS = ("metric value check", "record span", "metric cube", "localization leaves",
+                "root-cause slice series", "DiD panels", "scope counts", "recommendation window sums",
+                "time range and distinct counts")
+DUCKDB_SCANS = ("root-cause candidates, cardinalities and SHAP samples",
+                "recommendation daily series, model samples, experiment clusters and what-if scans")
 HISTORY_SLACK = timedelta(days=1)  # extra history read before the baseline, so a sparse first bucket cannot shorten it
 
 
@@ -217,10 +225,19 @@ def _incremental(ow: OpenWorkspace, config: DetectionConfig, since: datetime, st
     return config.model_copy(update={"window": f"{hours:g}h"}), cube_file, records_from, cube_from, info
 
 
+def engine_note(ow: OpenWorkspace) -> str | None:
+    """For a workspace on Spark: which scans run there and which on DuckDB (None on DuckDB)."""
+    if ow.engine.name == "duckdb":
+        return None
+    return (f"engine {ow.engine.name}: {', '.join(ENGINE_SCANS)} run on {ow.engine.name}; "
+            f"{' and '.join(DUCKDB_SCANS)} run on DuckDB over the same files")
+
+
 def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | None = None, *,
                       since: datetime | None = None, cube: str | Path | None = None,
                       metrics: Sequence[str] | None = None, max_incidents: int = 20,
-                      recommend: int | None = None, progress: Progress = silent) -> WorkspaceAnalysis:
+                      recommend: int | None = None, progress: Progress = silent,
+                      engine: EngineName | None = None) -> WorkspaceAnalysis:
     """Detect, explain and recommend for ``workspace``; write ``out/incidents.json`` and ``out/report.md``.
 
     ``since``: only buckets with records newer than it are scanned (see the module docstring). ``cube``: a
@@ -229,15 +246,20 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
     ``metrics``: keep only those metrics' regressions; ``max_incidents``: explain the most severe;
     ``recommend``: recommend for the N most severe incidents (None: all; 0: none). The result's ``cube``
     is the `CubeInfo` of the cube in the ``cube`` folder when this run built or spliced it. Each stage is
-    reported to ``progress`` (`backend.progress`).
+    reported to ``progress`` (`backend.progress`). ``engine`` overrides the workspace's (for a path; an
+    opened workspace keeps its own): on ``spark`` the scans in `ENGINE_SCANS` run on Spark, a run over new
+    data (``since``) is refused.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     if max_incidents < 0:
         raise UserError(f"--max-incidents must be 0 or more (got {max_incidents})")
     progress("opening the workspace")
-    ow = workspace if isinstance(workspace, OpenWorkspace) else open_workspace(workspace)
+    ow = workspace if isinstance(workspace, OpenWorkspace) else open_workspace(workspace, engine=engine)
     ws = ow.workspace
+    if since is not None and ow.engine.name != "duckdb":
+        raise UserError(f"{ws.source_file}: engine {ow.engine.name} runs full analyses only; a run over new data "
+                        "(cxw job detect without --full) needs engine duckdb")
     check_metrics_have_values(ow)
     for m in metrics or ():
         if m not in {x.name for x in ws.metrics}:
@@ -291,5 +313,6 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
                              analysis.timings, analysis.files)
 
 
-__all__ = ["RecommendationEnricher", "Scanned", "WorkspaceAnalysis", "analyze_workspace", "build_stored_cube",
-           "cube_fingerprint", "ensure_stored_cube", "limit_records", "new_data_start", "whatif_workspace"]
+__all__ = ["DUCKDB_SCANS", "ENGINE_SCANS", "RecommendationEnricher", "Scanned", "WorkspaceAnalysis", "analyze_workspace",
+           "build_stored_cube", "cube_fingerprint", "engine_note", "ensure_stored_cube", "limit_records", "new_data_start",
+           "whatif_workspace"]

@@ -10,12 +10,13 @@ right type, and the change log parses. Each mistake raises `WorkspaceError` nami
 from __future__ import annotations
 
 import glob as globlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from data.changes import ChangeEvent, load_change_events
+from data.engines import DuckDBEngine, EngineName, RecordEngine
 from data.errors import WorkspaceError
 from data.expressions import ExpressionError, checked_sql
 from data.paths import PathGuard
@@ -30,13 +31,19 @@ PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
 @dataclass(frozen=True)
 class OpenWorkspace:
-    """A validated workspace with its records exposed as the DuckDB view ``records``."""
+    """A validated workspace with its records exposed as the DuckDB view ``records``; ``engine`` runs the
+    scans written for either engine (`data.engines`): DuckDB over ``con``, or Spark."""
 
     workspace: Workspace
     con: duckdb.DuckDBPyConnection
     columns: dict[str, str]  # column name -> DuckDB type, after timestamp normalisation
     files: tuple[Path, ...]
     changes: tuple[ChangeEvent, ...]
+    engine: RecordEngine = field(default=None)  # type: ignore[assignment]  # None: DuckDB over ``con``
+
+    def __post_init__(self) -> None:
+        if self.engine is None:
+            object.__setattr__(self, "engine", DuckDBEngine(self.con))
 
     @property
     def records_label(self) -> str:
@@ -222,11 +229,13 @@ def _lock_down(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
 
 
 def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConnection | None = None, *,
-                   guard: PathGuard | None = None) -> OpenWorkspace:
+                   guard: PathGuard | None = None, engine: EngineName | None = None) -> OpenWorkspace:
     """Validate a workspace against its data and expose the records as the DuckDB view ``records``.
 
     With ``guard`` (the API server's), the workspace file, the record files and the change log must be
-    files the process may open (`data.paths.PathGuard`), each checked before it is opened.
+    files the process may open (`data.paths.PathGuard`), each checked before it is opened. ``engine``
+    overrides the workspace's ``engine``; for ``spark`` the same checked files are also registered in
+    Spark and validated there (`data.spark`).
     """
     if isinstance(path_or_ws, Workspace):
         ws = path_or_ws
@@ -256,4 +265,11 @@ def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConne
             guard.check(ws.resolve(ws.changes.path), where, repr(ws.changes.path))
         changes = load_change_events(ws.resolve(ws.changes.path), ws.records.dimensions, where=where)
     _lock_down(con, files)
-    return OpenWorkspace(ws, con, columns, tuple(files), changes)
+    if engine is not None and engine != ws.engine:
+        ws = ws.model_copy(update={"engine": engine})
+    scans: RecordEngine = DuckDBEngine(con)
+    if ws.engine == "spark":
+        from data.spark import open_spark_records
+
+        scans = open_spark_records(ws, tuple(files), kind)
+    return OpenWorkspace(ws, con, columns, tuple(files), changes, scans)

@@ -127,6 +127,15 @@ class CubeSpec(_Strict):
     depth: Annotated[int, Field(ge=0, le=4)] = 2
 
 
+class SparkSpec(_Strict):
+    """Where the Spark engine runs (`data.spark`): ``master`` (default: the active session's, else the
+    one ``spark-submit`` set, else ``local[*]``) and ``config``, Spark settings such as
+    ``spark.sql.shuffle.partitions`` or ``spark.hadoop.fs.s3a.endpoint``."""
+
+    master: str | None = None
+    config: dict[str, str] = Field(default_factory=dict)
+
+
 class Workspace(_Strict):
     """A validated workspace file. Paths in it are resolved against ``root`` (the file's folder)."""
 
@@ -135,6 +144,9 @@ class Workspace(_Strict):
     changes: ChangesSpec | None = None
     metrics: list[MetricSpec] = Field(min_length=1)
     cube: CubeSpec = Field(default_factory=CubeSpec)
+    # Where the record scans run: DuckDB (embedded) or Apache Spark (see documents/spark.md).
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: SparkSpec = Field(default_factory=SparkSpec)
     # Sections owned by later stages; each stage validates its own.
     detection: dict[str, Any] = Field(default_factory=dict)
     rca: dict[str, Any] = Field(default_factory=dict)

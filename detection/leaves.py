@@ -83,8 +83,9 @@ def leaf_sums(ow: OpenWorkspace, metrics: list[MetricSpec], periods: list[Period
     sums = ", ".join(["count(*) AS n"] + [f"coalesce(sum(__x{i}), 0) AS x_{i}, coalesce(sum(__y{i}), 0) AS y_{i}"
                                          for i in range(len(metrics))])
     sql = (f"SELECT {keys}, __segment, {sums} FROM (SELECT {', '.join(cols)}, {inputs} FROM records "
-           f"WHERE {Period(bounds[0], bounds[-1]).sql(ts)}) GROUP BY {keys}, __segment")
-    segments = ow.con.execute(sql).df()
+           f"WHERE {Period(bounds[0], bounds[-1]).sql(ts)}) GROUP BY {keys}, __segment "
+           f"ORDER BY {keys}, __segment")  # one leaf order from either engine
+    segments = ow.engine.frame(sql)
     seg = segments["__segment"].to_numpy()
     value_cols = ["n"] + [f"{c}_{i}" for i in range(len(metrics)) for c in ("x", "y")]
     leaves = segments[dims].drop_duplicates().reset_index(drop=True)

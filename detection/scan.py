@@ -346,8 +346,8 @@ def check_span(ow: OpenWorkspace, config: DetectionConfig) -> None:
     ws = ow.workspace
     grain = ws.records.grain
     col = '"' + ws.records.timestamp.replace('"', '""') + '"'
-    lo, hi = ow.con.execute(f"SELECT date_trunc('{grain}', min({col})), date_trunc('{grain}', max({col})) "
-                            "FROM records").fetchone()
+    lo, hi = ow.engine.row(f"SELECT date_trunc('{grain}', min({col})), date_trunc('{grain}', max({col})) "
+                           "FROM records")
     if lo is None:
         return
     buckets = int((pd.Timestamp(hi) - pd.Timestamp(lo)) / STEP[grain]) + 1

@@ -25,14 +25,18 @@ from itertools import combinations
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from data.atomic import make_temp_dir
+from data.engines import RecordEngine
 from data.errors import UserError, WorkspaceError
 from data.sources import OpenWorkspace, quote, sql_literal
 from data.workspace import MetricSpec, Workspace
 
 CUBE_COLUMNS = ("ts", "slice", "metric", "value", "numerator", "denominator", "n", "num_sq", "den_sq", "num_den")
+CUBE_SCHEMA = pa.schema([("ts", pa.timestamp("us")), ("slice", pa.string()), ("metric", pa.string())]
+                        + [(c, pa.int64() if c == "n" else pa.float64()) for c in CUBE_COLUMNS[3:]])
 NULL_LABEL = "(null)"
 WRITE_BATCH_ROWS = 1 << 17
 
@@ -128,7 +132,7 @@ def check_metrics_have_values(ow: OpenWorkspace) -> None:
     base = [m for m in ow.workspace.metrics if m.type != "composite"]
     inputs = [col for i, m in enumerate(base) for col in metric_inputs(m, i)]
     aggs = [a for i, m in enumerate(base) for a in metric_aggregates(m, i) if a.endswith(f" AS den{i}")]
-    row = ow.con.execute(f"SELECT {', '.join(aggs)} FROM (SELECT {', '.join(inputs)} FROM records)").fetchone()
+    row = ow.engine.row(f"SELECT {', '.join(aggs)} FROM (SELECT {', '.join(inputs)} FROM records)")
     for m, denominator in zip(base, row, strict=True):
         if not denominator:
             problem = (f"the denominator {m.denominator!r} sums to 0 over the records where numerator and "
@@ -137,11 +141,12 @@ def check_metrics_have_values(ow: OpenWorkspace) -> None:
                                  f"metrics.{m.name}: {problem}, so the metric has no value")
 
 
-def compile_cube_sql(ws: Workspace, depth: int | None = None) -> tuple[str, str]:
-    """The two statements that build the cube: the wide GROUPING SETS aggregate and its long form.
+def cube_queries(ws: Workspace, depth: int | None = None) -> tuple[str, str]:
+    """The two queries that build the cube, in DuckDB SQL (rendered for Spark by `data.engines`): the wide
+    GROUPING SETS aggregate, stored as the table ``wide``, and its long form selected from ``wide``.
 
-    Returns ``(wide_sql, long_sql)``: ``wide_sql`` creates the temp table ``wide``; ``long_sql`` selects
-    the cube's columns from it.
+    Only single-argument ``grouping()`` is used (the one meaning both dialects share), and every division
+    guards its divisor with ``nullif(.., 0)`` (NULL, not ±inf, in both).
     """
     depth = ws.cube.depth if depth is None else depth
     dims = sorted(ws.records.dimensions)
@@ -163,7 +168,7 @@ def compile_cube_sql(ws: Workspace, depth: int | None = None) -> tuple[str, str]
     # (bucket × every dimension), then the grouping sets roll up the much smaller leaf table.
     rolled = [f"sum({a.rsplit(' AS ', 1)[1]}) AS {a.rsplit(' AS ', 1)[1]}" for a in aggs]
     leaf_keys = ", ".join(["ts"] + [alias[d] for d in dims])
-    wide = (f"CREATE OR REPLACE TEMP TABLE wide AS WITH base AS (SELECT {', '.join(base_cols)} FROM records), "
+    wide = (f"WITH base AS (SELECT {', '.join(base_cols)} FROM records), "
             f"leaves AS (SELECT {leaf_keys}, count(*) AS n, {', '.join(aggs)} FROM base GROUP BY {leaf_keys}) "
             f"SELECT ts, {slice_expr} AS slice, CAST(sum(n) AS BIGINT) AS n, {', '.join(rolled)} "
             f"FROM leaves GROUP BY GROUPING SETS ({sets})")
@@ -171,6 +176,13 @@ def compile_cube_sql(ws: Workspace, depth: int | None = None) -> tuple[str, str]
     selects = [long_select(m, index[m.name]) for m in base_metrics]
     selects += [composite_select(m, index, specs) for m in ws.metrics if m.type == "composite"]
     return wide, "\nUNION ALL\n".join(selects)
+
+
+def compile_cube_sql(ws: Workspace, depth: int | None = None) -> tuple[str, str]:
+    """The cube's statements as DuckDB runs them: ``(wide_sql, long_sql)``, ``wide_sql`` creating the temp
+    table ``wide`` (`cube_queries`)."""
+    wide, long = cube_queries(ws, depth)
+    return f"CREATE OR REPLACE TEMP TABLE wide AS {wide}", long
 
 
 def _run(con: duckdb.DuckDBPyConnection, work: Callable[[], None], label: str, progress: bool) -> None:
@@ -201,13 +213,14 @@ def _run(con: duckdb.DuckDBPyConnection, work: Callable[[], None], label: str, p
         bar.update(task, completed=100)
 
 
-def _write_parquet(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
-    """Stream the rows of ``sql`` into a Parquet file from Python: the workspace's connection has external
-    access off (`data.sources.open_workspace`), so DuckDB itself may not write files."""
-    reader = con.sql(sql).to_arrow_reader(WRITE_BATCH_ROWS)
-    with pq.ParquetWriter(target, reader.schema, compression="snappy") as writer:
-        for batch in reader:
-            writer.write_batch(batch)
+def _write_parquet(engine: RecordEngine, sql: str, target: Path) -> None:
+    """Stream the rows of ``sql`` into a Parquet file from Python: the workspace's DuckDB connection has
+    external access off (`data.sources.open_workspace`), so DuckDB itself may not write files; Spark's rows
+    come to the driver (a cube is small next to its records). Both engines' rows are written with the one
+    schema `CUBE_SCHEMA`."""
+    with pq.ParquetWriter(target, CUBE_SCHEMA, compression="snappy") as writer:
+        for batch in engine.batches(sql):
+            writer.write_table(pa.Table.from_batches([batch]).cast(CUBE_SCHEMA))
 
 
 def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
@@ -224,26 +237,31 @@ def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out {out_dir}: exists and is not a directory")
-    con = ow.con
-    con.execute("SET preserve_insertion_order = false")
+    con, engine = ow.con, ow.engine
+    if engine.name == "duckdb":
+        con.execute("SET preserve_insertion_order = false")
+    elif memory_limit:
+        raise UserError(f"--memory-limit applies to engine duckdb; engine {engine.name} takes its memory from "
+                        "spark.config (spark.driver.memory, spark.executor.memory) in the workspace")
     if memory_limit:
         try:
             con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
         except duckdb.Error as err:
             problem = str(err).splitlines()[0].split(": ", 1)[-1]
             raise UserError(f"--memory-limit {memory_limit!r}: {problem}") from None
+    progress = progress and engine.name == "duckdb"  # the bar polls DuckDB's query progress
     started = time.perf_counter()
-    wide_sql, long_sql = compile_cube_sql(ws, depth)
+    wide_sql, long_sql = cube_queries(ws, depth)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = make_temp_dir(out_dir, "cube")
     try:
-        _run(con, lambda: con.execute(wide_sql), "aggregating", progress)
+        _run(con, lambda: engine.materialize("wide", wide_sql), "aggregating", progress)
         target = staging / "cube.parquet"
-        _run(con, lambda: _write_parquet(con, long_sql, target), "writing cube", progress)
-        stats = con.execute(
+        _run(con, lambda: _write_parquet(engine, long_sql, target), "writing cube", progress)
+        stats = engine.row(
             "SELECT min(ts), max(ts), count(DISTINCT ts), count(DISTINCT slice), count(*), "
-            "sum(n) FILTER (WHERE slice = '*') FROM wide").fetchone()
-        con.execute("DROP TABLE wide")
+            "sum(n) FILTER (WHERE slice = '*') FROM wide")
+        engine.drop("wide")
         info = CubeInfo(
             workspace=ws.name, grain=ws.records.grain, dimensions=sorted(ws.records.dimensions), depth=depth,
             metrics=[{"name": m.name, "type": m.type, "good": m.good, "role": m.role, "unit": m.unit}

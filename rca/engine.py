@@ -185,7 +185,7 @@ def _sample_mask(sample: Sample, scope: tuple[Slice, ...]) -> np.ndarray:
 
 def _data_range(ow: OpenWorkspace) -> tuple[datetime, datetime]:
     ts = quote(ow.workspace.records.timestamp)
-    lo, hi = ow.con.execute(f"SELECT min({ts}), max({ts}) FROM records").fetchone()
+    lo, hi = ow.engine.row(f"SELECT min({ts}), max({ts}) FROM records")
     return pd.Timestamp(lo).to_pydatetime(), pd.Timestamp(hi).to_pydatetime()
 
 
@@ -208,10 +208,10 @@ def _series_table(ctx: _Context, focuses: list[tuple[Slice, ...]]) -> tuple[pd.D
     flags = [f"{scope_predicate(focus)} AS _f{k}" for focus, k in suffix.items()]
     keys = ", ".join(f"_f{k}" for k in suffix.values())
     inner = ", ".join([f"{ts} AS _ts"] + flags + ctx.measures.record_columns())
-    grouped = ctx.ow.con.execute(
+    grouped = ctx.ow.engine.frame(
         f"SELECT date_trunc('{grain}', _ts) AS t, {keys}, count(*) AS n, {', '.join(ctx.measures.sum_columns())} "
         f"FROM (SELECT {inner} FROM records WHERE {ts} >= ? AND {ts} < ?) GROUP BY ALL",
-        [ctx.start, ctx.end]).df()
+        [ctx.start, ctx.end])
     sums = ["n"] + [c for c in grouped.columns if c.startswith(("sx_", "sy_"))]
     total = grouped.groupby("t", sort=True)[sums].sum()
     columns = {"t": total.index.to_numpy(), "n_all": total["n"].to_numpy()}

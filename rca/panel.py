@@ -96,7 +96,7 @@ def load_panel(ow: OpenWorkspace, measures: Measures, unit_dims: tuple[str, ...]
     sql = (f"SELECT {keys + ', ' if keys else ''}CAST(epoch(date_trunc('hour', _ts)) // 3600 AS BIGINT) AS _t, "
            f"count(*) AS _n, {', '.join(measures.sum_columns())} "
            f"FROM (SELECT {inner} FROM records WHERE {ts} >= ? AND {ts} < ?) GROUP BY ALL")
-    frame = ow.con.execute(sql, [start, end]).df()
+    frame = ow.engine.frame(sql, [start, end])
     if unit_dims:
         codes = frame.groupby(list(unit_dims), sort=True, observed=True).ngroup().to_numpy()
     else:

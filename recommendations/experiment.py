@@ -165,7 +165,7 @@ def choose_unit(ow: OpenWorkspace, rec: Recommendation, settings: ExperimentSett
         return _Unit("switchback", f"{market} × {hours}-hour switchback", reason, cluster, False, tuple(notes))
 
     def count_distinct(col: str) -> int:
-        return int(ow.con.execute(f"SELECT count(DISTINCT {quote(col)}) FROM records WHERE {where}").fetchone()[0])
+        return int(ow.engine.row(f"SELECT count(DISTINCT {quote(col)}) FROM records WHERE {where}")[0])
 
     if wanted == "switchback":
         reason = (f"marketplace interference: {action.interference}" if action.interference

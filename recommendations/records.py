@@ -133,7 +133,7 @@ def ts_literal(t: datetime) -> str:
 
 
 def time_range(ow: OpenWorkspace) -> tuple[datetime, datetime]:
-    lo, hi = ow.con.execute(f"SELECT min({ts_col(ow.workspace)}), max({ts_col(ow.workspace)}) FROM records").fetchone()
+    lo, hi = ow.engine.row(f"SELECT min({ts_col(ow.workspace)}), max({ts_col(ow.workspace)}) FROM records")
     return pd.Timestamp(lo).to_pydatetime(), pd.Timestamp(hi).to_pydatetime()
 
 
@@ -213,10 +213,10 @@ def window_stats_many(ow: OpenWorkspace, keys: list[tuple[tuple[Slice, ...], dat
     sums = ", ".join(f"sum(_x{i}_), sum(_y{i}_), sum(_x{i}_*_x{i}_), sum(_y{i}_*_y{i}_), sum(_x{i}_*_y{i}_), "
                      f"count(_y{i}_)" for i in range(len(specs)))
     lo, hi = min(k[1] for k in keys), max(k[2] for k in keys)
-    rows = ow.con.execute(f"SELECT _mask_, count(*), {sums} FROM (SELECT CAST({mask} AS BIGINT) AS _mask_, {cols} "
-                          f"FROM records WHERE {window_where(ws, lo, hi)}) GROUP BY _mask_").fetchall()
-    masks = np.array([r[0] for r in rows], dtype=np.int64)
-    table = np.array([[float(v or 0.0) for v in r[1:]] for r in rows]).reshape(len(rows), 1 + 6 * len(specs))
+    frame = ow.engine.frame(f"SELECT _mask_, count(*), {sums} FROM (SELECT CAST({mask} AS BIGINT) AS _mask_, {cols} "
+                            f"FROM records WHERE {window_where(ws, lo, hi)}) GROUP BY _mask_ ORDER BY _mask_")
+    masks = frame.iloc[:, 0].to_numpy(dtype=np.int64)
+    table = np.nan_to_num(frame.iloc[:, 1:].to_numpy(dtype=float)).reshape(len(frame), 1 + 6 * len(specs))
     out = {}
     for k, (scope, start, end) in enumerate(keys):
         block = table[(masks >> k) & 1 == 1].sum(axis=0)
@@ -294,8 +294,7 @@ def feature_kinds(ow: OpenWorkspace) -> dict[str, str]:
 
 
 def distinct_count(ow: OpenWorkspace, column: str, limit: int = 1000) -> int:
-    return int(ow.con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {quote(column)} FROM records LIMIT {limit})"
-                              ).fetchone()[0])
+    return int(ow.engine.row(f"SELECT count(*) FROM (SELECT DISTINCT {quote(column)} FROM records LIMIT {limit})")[0])
 
 
 def day_span(start: datetime, end: datetime) -> float:

@@ -9,9 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from backend.analysis import analyze_workspace
-from backend.commands.apps import app
+from backend.analysis import analyze_workspace, engine_note
+from backend.commands.apps import Engine, app
 from backend.commands.progress import QUIET, stage_progress
+from data.sources import open_workspace
 
 console = Console(stderr=True)
 
@@ -28,12 +29,18 @@ def analyze_command(
     recommend: Annotated[int | None, typer.Option(
         "--recommend", min=0, help="Recommend for the N most severe incidents (default: every incident; 0: none).")] = None,
     quiet: Annotated[bool, QUIET] = False,
+    engine: Annotated[Engine | None, typer.Option(
+        "--engine", help="Where the record scans run (default: the workspace's engine, duckdb).")] = None,
 ) -> None:
     """Detect regressions, explain each with ranked causes and evidence, and write the report."""
     if cube is not None and cube.is_dir():
         cube = cube / "cube.parquet"
+    ow = open_workspace(workspace, engine=engine.value if engine else None)
+    note = engine_note(ow)
+    if note:
+        console.print(note)
     with stage_progress(console, quiet) as progress:
-        result = analyze_workspace(workspace, out, cube=cube, metrics=metric or None, max_incidents=max_incidents,
+        result = analyze_workspace(ow, out, cube=cube, metrics=metric or None, max_incidents=max_incidents,
                                    recommend=recommend, progress=progress)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     console.print(f"[bold]{len(result.incidents)}[/bold] incident(s) from {result.regressions} regression(s) "

@@ -6,6 +6,8 @@ imports the module that imports it.
 
 from __future__ import annotations
 
+from enum import Enum
+
 import typer
 
 app = typer.Typer(
@@ -17,3 +19,10 @@ app = typer.Typer(
 )
 generate_app = typer.Typer(help="Generate synthetic datasets with a known answer.", no_args_is_help=True)
 app.add_typer(generate_app, name="generate")
+
+
+class Engine(str, Enum):
+    """``--engine``: where a command's record scans run (`data.engines`)."""
+
+    duckdb = "duckdb"
+    spark = "spark"

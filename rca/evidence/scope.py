@@ -44,7 +44,7 @@ def traffic_overlaps(ow: OpenWorkspace, start: datetime, end: datetime, focus: t
         a = scope_predicate(scopes[name])
         aggs += [f"count(*) FILTER (WHERE {a})", f"count(*) FILTER (WHERE {a} AND {s_pred})"]
         aggs += [f"count(*) FILTER (WHERE {a} AND {p})" for p in parts]
-    row = ow.con.execute(f"SELECT {', '.join(aggs)} FROM records WHERE {ts} >= ? AND {ts} < ?", [start, end]).fetchone()
+    row = ow.engine.row(f"SELECT {', '.join(aggs)} FROM records WHERE {ts} >= ? AND {ts} < ?", [start, end])
     focus_n, slice_n = int(row[0]), [int(v) for v in row[1:1 + len(parts)]]
     out, pos = {}, 1 + len(parts)
     for name in names:

@@ -1,0 +1,213 @@
+"""Record engines: where the record-level scans of a workspace run, DuckDB (embedded) or Apache Spark.
+
+Every scan is written once, as DuckDB SQL over the view ``records`` (parameters as ``?``). `DuckDBEngine`
+runs it as written. `SparkEngine` parses it with SQLGlot and renders it in Spark SQL (`render_spark`):
+the same tree, printed for the other dialect, never a second hand-written query. Parameters are bound
+into that tree as typed literals (never spliced into text), and where the two dialects differ in meaning
+the rendered SQL says so in a comment at the node concerned (`documents/spark.md` lists the cases):
+
+- ``a / b``: DuckDB returns ±inf or NaN for a zero divisor, Spark (ANSI mode, its default) fails the
+  query. The engine's own divisions guard the divisor with ``nullif(b, 0)``, which means NULL in both;
+  an unguarded one is rendered as ``try_divide(a, b)`` (NULL, not ±inf/NaN) and marked.
+- ``grouping(a, b, ...)`` with more than one argument is DuckDB's bit mask; Spark's ``grouping`` takes one
+  argument and its bit mask is ``grouping_id``: rendered as ``grouping_id(...)`` and marked.
+- ``sum`` over floating values: Spark adds partial sums in partition order, so results equal DuckDB's
+  within rounding (the cube tests hold them to 1e-9 relative), not bit for bit.
+- time: the session runs in UTC (``spark.sql.session.timeZone``) and the timestamp column is naive UTC, as
+  in DuckDB; ``date_trunc`` is marked so a reader knows why the buckets agree.
+- ordering: DuckDB sorts NULLs last, Spark first (ascending); SQLGlot writes ``NULLS LAST`` explicitly.
+
+Results come back as Arrow (``toArrow``), timestamps as naive UTC, so callers see the same values from
+both engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import count
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+EngineName = Literal["duckdb", "spark"]
+BATCH_ROWS = 1 << 17
+
+
+class RecordEngine(Protocol):
+    """What a scan needs from an engine: run one SELECT over the view ``records`` (or a table made with
+    `materialize`) and hand back its rows."""
+
+    name: EngineName
+
+    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame: ...
+
+    def row(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]: ...
+
+    def batches(self, sql: str) -> Iterator[pa.RecordBatch]: ...
+
+    def materialize(self, name: str, sql: str) -> None: ...
+
+    def drop(self, name: str) -> None: ...
+
+
+class DuckDBEngine:
+    """The embedded default: the workspace's DuckDB connection, external access off (`data.sources`)."""
+
+    name: EngineName = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        return self.con.execute(sql, list(params)).df()
+
+    def row(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
+        found = self.con.execute(sql, list(params)).fetchone()
+        return tuple(found) if found is not None else ()
+
+    def batches(self, sql: str) -> Iterator[pa.RecordBatch]:
+        yield from self.con.sql(sql).to_arrow_reader(BATCH_ROWS)
+
+    def materialize(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+    def drop(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _literal(value: Any) -> exp.Expression:
+    """A bound parameter as a typed SQL literal node."""
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, (int, float)):
+        return exp.Literal.number(repr(value))
+    if isinstance(value, datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.build("TIMESTAMP"))
+    if isinstance(value, date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    raise TypeError(f"cannot bind a {type(value).__name__} as a SQL parameter")
+
+
+def _guarded(divisor: exp.Expression) -> bool:
+    """A divisor that is never zero: a non-zero number, or ``nullif(x, 0)`` (NULL instead of zero)."""
+    if isinstance(divisor, exp.Literal) and divisor.is_number:
+        return divisor.to_py() != 0
+    return (isinstance(divisor, exp.Nullif) and isinstance(divisor.expression, exp.Literal)
+            and divisor.expression.to_py() == 0)
+
+
+def _mark_dialect_differences(node: exp.Expression) -> exp.Expression:
+    """Rewrite and comment the nodes whose meaning differs between DuckDB and Spark (module docstring)."""
+    if isinstance(node, exp.Div):
+        divisor = node.expression.unnest()
+        if _guarded(divisor):
+            node.add_comments(["division: a non-zero or nullif(.., 0) divisor, the same in DuckDB and Spark"])
+            return node
+        safe = exp.Anonymous(this="try_divide", expressions=[node.this, node.expression])
+        safe.add_comments(["division: DuckDB gives +-inf/NaN for a zero divisor, Spark NULL (try_divide)"])
+        return safe
+    if isinstance(node, exp.Grouping) and len(node.expressions) > 1:
+        mask = exp.Anonymous(this="grouping_id", expressions=list(node.expressions))
+        mask.add_comments(["multi-argument GROUPING: DuckDB's bit mask is Spark's grouping_id"])
+        return mask
+    if isinstance(node, exp.Sum):
+        node.add_comments(["sum: exact for integers; floats added in partition order, equal to DuckDB within rounding"])
+    if isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
+        node.add_comments(["time zone: naive UTC timestamps, spark.sql.session.timeZone=UTC"])
+    return node
+
+
+def _numbered(sql: str) -> str:
+    """``?`` parameters renumbered ``$1, $2, ...`` in the order they appear (found by SQLGlot's tokenizer,
+    so a ``?`` inside a string or a comment is left alone): the tree is then bound by number, not by the
+    order in which a tree walk happens to meet them."""
+    tokens = sqlglot.Dialect.get_or_raise("duckdb").tokenize(sql)
+    holes = [t.start for t in tokens if t.token_type == sqlglot.TokenType.PLACEHOLDER and t.text == "?"]
+    for k, at in reversed(list(enumerate(holes, start=1))):
+        sql = f"{sql[:at]}${k}{sql[at + 1:]}"
+    return sql
+
+
+def render_spark(sql: str, params: Sequence[Any] = (), tables: Mapping[str, str] | None = None) -> str:
+    """DuckDB SQL (one statement, ``?`` parameters) rendered as Spark SQL, parameters bound as literals and
+    the tables named in ``tables`` (``records``, ``wide``) renamed to the session's views of them."""
+    tree = sqlglot.parse_one(_numbered(sql), read="duckdb")
+    for table in tree.find_all(exp.Table):
+        if tables and not table.db and table.name in tables:
+            table.set("this", exp.to_identifier(tables[table.name]))
+    holes = list(tree.find_all(exp.Placeholder))
+    if len(holes) != len(params):
+        raise ValueError(f"{len(holes)} parameters in the query, {len(params)} given")
+    for hole in holes:
+        hole.replace(_literal(params[int(hole.this) - 1]))
+    tree = tree.transform(_mark_dialect_differences)
+    return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
+
+
+def naive_utc(table: pa.Table) -> pa.Table:
+    """Spark hands timestamps over as UTC instants; the engine's contract is naive UTC (as DuckDB's)."""
+    columns = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            column = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+_views = count()
+
+
+class SparkEngine:
+    """Scans on Apache Spark. Each engine has its own names for the temporary views it queries (the
+    workspace's ``records``, a materialized ``wide``), so workspaces opened in one session never read each
+    other's records; `view` gives the session's name of one."""
+
+    name: EngineName = "spark"
+
+    def __init__(self, session: SparkSession):
+        self.session = session
+        self.tables: dict[str, str] = {}
+        self.prefix = f"cxw{next(_views)}_"
+
+    def view(self, name: str) -> str:
+        """The session's temporary view behind the query's table ``name``."""
+        return self.tables.setdefault(name, self.prefix + name)
+
+    def render(self, sql: str, params: Sequence[Any] = ()) -> str:
+        return render_spark(sql, params, self.tables)
+
+    def table(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        return naive_utc(self.session.sql(self.render(sql, params)).toArrow())
+
+    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        return self.table(sql, params).to_pandas()
+
+    def row(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
+        rows = self.table(sql, params).to_pylist()
+        return tuple(rows[0].values()) if rows else ()
+
+    def batches(self, sql: str) -> Iterator[pa.RecordBatch]:
+        yield from self.table(sql).to_batches(BATCH_ROWS)
+
+    def materialize(self, name: str, sql: str) -> None:
+        frame = self.session.sql(self.render(sql))
+        frame.cache().count()  # computed once here, reused by every later query on ``name``
+        frame.createOrReplaceTempView(self.view(name))
+
+    def drop(self, name: str) -> None:
+        view = self.tables.pop(name, None)
+        if view is not None and self.session.catalog.tableExists(view):
+            self.session.table(view).unpersist()
+            self.session.catalog.dropTempView(view)

@@ -1,0 +1,143 @@
+"""The workspace's records on Apache Spark: the session, the view ``records``, and its validation there.
+
+`open_spark_records` is called by `data.sources.open_workspace` for a workspace whose engine is
+``spark``, after DuckDB has validated the workspace against the same files and the `data.paths.PathGuard`
+(when there is one) has checked every one of them: Spark opens exactly that checked list of Parquet files
+and nothing else. The timestamp column becomes naive UTC as in DuckDB (the session's time zone is UTC),
+and every metric expression is rendered for Spark (`data.engines.render_spark`) and analysed by Spark
+before any work starts, so a difference between the dialects is a clear error at validation, never a
+wrong number later. What Spark cannot read the way DuckDB does is refused with one line: CSV records
+(DuckDB sniffs delimiter and encoding), timestamps stored as text (parsed by DuckDB's rules), floating-point
+dimensions (their text labels differ between the engines).
+
+The session: `spark_session` uses the active one if there is one (a ``spark-submit`` job or a test's),
+else builds one from ``spark.master`` (default ``local[*]``) and ``spark.config`` of the workspace, with the
+UI off and the time zone UTC. A local master binds to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from data.engines import SparkEngine
+from data.errors import WorkspaceError
+from data.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+# Settings the engine relies on: the records' naive UTC timestamps and the buckets depend on the time zone.
+REQUIRED_CONFIG = {"spark.sql.session.timeZone": "UTC"}
+DEFAULT_CONFIG = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
+# Local mode: loopback only, and a few shuffle partitions (Spark's default of 200 is for clusters).
+LOCAL_CONFIG = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
+                "spark.sql.shuffle.partitions": str(2 * (os.cpu_count() or 1))}
+TEXT_DIMENSION_TYPES = ("StringType", "VarcharType", "CharType", "ByteType", "ShortType", "IntegerType",
+                        "LongType", "BooleanType", "DateType")
+
+
+def _import_pyspark() -> None:
+    """Silence pyspark's warning that it does not yet fully support pandas 3 (the engine converts through
+    Arrow, not pyspark's pandas path), so a command's output stays one line per message."""
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+
+
+def spark_session(master: str | None = None, config: Mapping[str, str] | None = None) -> SparkSession:
+    """The active Spark session, or a new one (see the module docstring)."""
+    _import_pyspark()
+    from pyspark import SparkConf
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is None:
+        master = master or SparkConf().get("spark.master", "local[*]")
+        settings = {**DEFAULT_CONFIG, **(config or {}), **REQUIRED_CONFIG}
+        if master.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            settings = {**LOCAL_CONFIG, **settings}
+        builder = SparkSession.builder.master(master).appName("cxw")
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        active = builder.getOrCreate()
+        active.sparkContext.setLogLevel("ERROR")
+    for key, value in REQUIRED_CONFIG.items():
+        active.conf.set(key, value)
+    return active
+
+
+def _timestamp_column(frame: DataFrame, ws: Workspace, where: str) -> str:
+    """Spark SQL for the timestamp column as naive UTC (``TIMESTAMP_NTZ``)."""
+    spec = ws.records
+    col = "`" + spec.timestamp.replace("`", "``") + "`"
+    kind = type(frame.schema[spec.timestamp].dataType).__name__
+    if kind in ("TimestampType", "TimestampNTZType", "DateType"):
+        return f"CAST({col} AS TIMESTAMP_NTZ)"  # an instant in the session's time zone (UTC) or a wall time
+    if kind in ("ByteType", "ShortType", "IntegerType", "LongType", "FloatType", "DoubleType", "DecimalType"):
+        unit = spec.timestamp_unit
+        if unit == "auto":  # the same rule as DuckDB's path (`data.sources`)
+            found = frame.selectExpr(f"max(abs(CAST({col} AS DOUBLE)))").first()
+            biggest = (found[0] if found is not None else None) or 0
+            unit = "us" if biggest > 1e14 else "ms" if biggest > 1e11 else "s"
+        scale = {"s": 1_000_000, "ms": 1_000, "us": 1}[unit]
+        return f"CAST(timestamp_micros(CAST(round({col} * {scale}) AS BIGINT)) AS TIMESTAMP_NTZ)"
+    raise WorkspaceError(where, f"column {spec.timestamp!r} is {kind} in Parquet; engine spark reads "
+                                "timestamps stored as Parquet timestamps, dates or epoch numbers (not text)")
+
+
+def _check_dimensions(frame: DataFrame, ws: Workspace) -> None:
+    for name in ws.records.dimensions:
+        kind = type(frame.schema[name].dataType).__name__
+        if kind not in TEXT_DIMENSION_TYPES:
+            raise WorkspaceError(f"{ws.source_file}: records.dimensions",
+                                 f"column {name!r} is {kind}; engine spark needs text, integer, boolean or date "
+                                 "dimensions (the labels of other types differ from DuckDB's)")
+
+
+def _check_metrics(engine: SparkEngine, ws: Workspace) -> None:
+    """Every metric expression renders for Spark and Spark's analyser gives it the type its metric needs."""
+    from pyspark.errors import PySparkException
+
+    for metric in ws.metrics:
+        fields = {"rate": ["expr"], "mean": ["expr"], "ratio": ["numerator", "denominator"]}.get(metric.type, [])
+        for key in fields:
+            expr = getattr(metric, key)
+            where = f"{ws.source_file}: metrics.{metric.name}.{key}"
+            try:
+                schema = engine.session.sql(engine.render(f"SELECT ({expr}) AS x FROM records")).schema
+            except PySparkException as err:
+                problem = str(err).splitlines()[0]
+                raise WorkspaceError(where, f"{expr} does not compile on Spark: {problem}") from None
+            except Exception as err:  # SQLGlot: a function Spark has no rendering for
+                raise WorkspaceError(where, f"{expr} cannot be rendered for Spark: {err}") from None
+            kind = type(schema["x"].dataType).__name__
+            if metric.type == "rate" and kind != "BooleanType":
+                raise WorkspaceError(where, f"{expr} has type {kind} on Spark; a rate needs a true/false expression")
+
+
+def open_spark_records(ws: Workspace, files: tuple[Path, ...], kind: str,
+                       session: SparkSession | None = None) -> SparkEngine:
+    """Register ``files`` (already checked, see the module docstring) as the Spark view ``records``."""
+    _import_pyspark()
+    from pyspark.sql import functions
+
+    where = f"{ws.source_file}: records.path"
+    if kind != "parquet":
+        raise WorkspaceError(where, "engine spark reads Parquet records; convert the CSV files to Parquet "
+                                    "(e.g. `duckdb -c \"COPY (FROM 'x.csv') TO 'x.parquet'\"`) or use engine duckdb")
+    session = session or spark_session(ws.spark.master, ws.spark.config)
+    reader = session.read.option("mergeSchema", "true")
+    target = ws.resolve(ws.records.path)
+    if target.is_dir():  # hive partitions (key=value folders) become columns, as in DuckDB
+        reader = reader.option("basePath", str(target))
+    frame = reader.parquet(*[str(f) for f in files])
+    _check_dimensions(frame, ws)
+    ts = _timestamp_column(frame, ws, f"{ws.source_file}: records.timestamp")
+    frame = frame.withColumn(ws.records.timestamp, functions.expr(ts))
+    engine = SparkEngine(session)
+    frame.createOrReplaceTempView(engine.view("records"))
+    _check_metrics(engine, ws)
+    return engine

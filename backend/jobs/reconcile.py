@@ -156,7 +156,10 @@ def execute(sessions: sessionmaker[Session], settings: Settings, run_id: int, pr
             names: dict[str, str], actor: Actor) -> None:
     """Run `reconcile` for an opened run and close it; never raises (the run records what went wrong)."""
 
-    def progress(step: str, fraction: float) -> None:
+    def progress(step: str, fraction: float | None = None, rows: int | None = None) -> None:
+        """`backend.progress.Progress`: the run's step and fraction done, for the UI's bar."""
+        if fraction is None:
+            return
         with sessions.begin() as session:
             reconciliations.record_progress(session, run_id, step, fraction)
 

@@ -159,7 +159,7 @@ def test_workspace_yaml_is_the_contract(outputs):
         "path": "orders", "timestamp": "created_at", "grain": "hour",
         "dimensions": ["region", "store_id", "category", "basket_bucket", "channel"],
         "features": ["courier_supply_ratio", "prep_minutes", "batching_threshold", "oos_rate", "eta_model", "platform"],
-        "entity": "customer_id",
+        "entity": "customer_id", "noun": "orders",
     }
     assert spec["changes"] == {"path": "change_events.csv"}
     names = [m["name"] for m in spec["metrics"]]

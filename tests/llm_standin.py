@@ -110,5 +110,3 @@ def changed_number(user: str) -> str:
 def invented_number(user: str) -> str:
     """The text with a number the engine never computed (unfaithful)."""
     return user + " About 98,765 more are expected."
-
-

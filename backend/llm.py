@@ -92,7 +92,8 @@ REPHRASE_SYSTEM = ("You rewrite one paragraph of an analytics report or answer f
 class Rephrased:
     text: str
     by_model: bool
-    rejected: str | None = None  # why the model's text was not used
+    rejected: str | None = None  # why the model's text was not used, as a sentence
+    problem: str | None = None  # the same, short: "no usable text (…)" or what `rewording_problem` found
     answered: bool = True  # False: the model gave no usable reply (timeout, HTTP error, malformed)
 
 
@@ -106,11 +107,12 @@ def faithful_rephrase(provider: ChatProvider | None, paragraph: Paragraph) -> Re
     except ProviderError as err:
         log.warning("language model %r gave no usable text for %s (%s): the template's text is used",
                     provider.model, paragraph.label, err)
-        return Rephrased(paragraph.text, False, f"the language model gave no usable text ({err})", answered=False)
+        return Rephrased(paragraph.text, False, f"the language model gave no usable text ({err})",
+                         f"no usable text ({err})", answered=False)
     problem = rewording_problem(candidate, paragraph)
     if problem is not None:
         log.info("language model %r's rewording of %s rejected: %s", provider.model, paragraph.label, problem)
-        return Rephrased(paragraph.text, False, f"the language model's text had {problem}")
+        return Rephrased(paragraph.text, False, f"the language model's text had {problem}", problem)
     return Rephrased(candidate, True)
 
 
@@ -135,11 +137,11 @@ class ModelNarrator:
         if result.by_model and result.text != paragraph.text:
             self.reworded.append(paragraph.label)
         elif result.by_model:
-            self.kept.append((paragraph.label, "the language model returned the text unchanged"))
+            self.kept.append((paragraph.label, "it returned the text unchanged"))
         else:
-            self.kept.append((paragraph.label, result.rejected or ""))
+            self.kept.append((paragraph.label, result.problem or ""))
             if not result.answered:
-                self.down = result.rejected
+                self.down = result.problem
         return result.text
 
     def provenance(self) -> str | None:
@@ -150,7 +152,7 @@ class ModelNarrator:
             return (f"**Narrative:** reworded by {model}, every number checked against the computed ones: "
                     f"{'; '.join(self.reworded)}{rest}.")
         if self.kept:
-            return f"**Narrative:** the templates' text ({model}: {self.kept[0][1]})."
+            return f"**Narrative:** the templates' text ({model} was not used: {self.kept[0][1]})."
         return None
 
 

@@ -81,7 +81,7 @@ def rewording_problem(candidate: str, paragraph: Paragraph) -> str | None:
     dropped = paragraph.required - {n.value for n in found}
     if dropped:
         lost = list(dict.fromkeys(n.shown for n in paragraph.numbers if n.value in dropped))
-        return f"it left out computed numbers ({', '.join(lost[:3])})"
+        return f"computed numbers left out ({', '.join(lost[:3])})"
     return None
 
 

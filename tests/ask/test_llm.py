@@ -8,7 +8,7 @@ import json
 import pytest
 
 from backend.ask import AskOptions, answer_question, ask
-from backend.llm import ChatProvider, faithful_rephrase
+from backend.llm import ChatProvider, ModelNarrator, faithful_rephrase
 from data.narrative import Paragraph, rewording_problem
 from tests.llm_standin import stand_in  # noqa: F401  (the fixture)
 
@@ -22,7 +22,7 @@ def test_numbers_check():
     assert rewording_problem("It rose by 1.7% to 4.8% from 3.1% over 1,234.", template) == \
         "numbers that were not computed (1.7%)"  # points are not percent
     assert rewording_problem("It rose to 4.8% from 3.1% (+1.7 points).", template) == \
-        "it left out computed numbers (1,234)"
+        "computed numbers left out (1,234)"
     assert rewording_problem("p = 1e-9, 4.8% 3.1% 1.7 1,234", Paragraph.of("p", "p = 1.2e-9")) is not None
 
 
@@ -98,3 +98,19 @@ def test_reconciliation_narrative_rephrased_faithfully(stand_in, recon_output):
     stand_in.say(lambda user: "Missing after the migration — " + user.split(": ", 1)[1])
     answer = ask(folder, "how many records are missing after the migration", options=AskOptions(provider=stand_in.provider))
     assert answer.text_by == "model" and answer.text.endswith(f"lost: {len(truth['lost'])}.")
+
+
+def test_a_rewording_that_drops_the_answers_value_is_rejected(stand_in, cx_open):
+    stand_in.say(lambda user: user.rsplit(": ", 1)[0] + ".")  # the interpretation (with its dates), no value
+    answer = answer_question(*cx_open, "how many orders were late in region west yesterday",
+                             options=AskOptions(provider=stand_in.provider))
+    assert answer.text_by == "template"
+    assert any("computed numbers left out" in a for a in answer.assumptions)
+
+
+def test_a_report_narrator_says_when_the_model_changed_nothing(stand_in):
+    stand_in.always(lambda user: user)
+    narrator = ModelNarrator(stand_in.provider)
+    assert narrator(Paragraph.of("the verdict", "12 records differ.")) == "12 records differ."
+    assert narrator.provenance() == ("**Narrative:** the templates' text (the language model `stand-in` was not "
+                                     "used: it returned the text unchanged).")

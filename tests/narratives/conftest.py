@@ -91,7 +91,7 @@ def check_narration(render: Callable[[Narrator], str], reply: Reply, server: Sta
                               f"against the computed ones: {'; '.join(p.label for p in paragraphs)}.")
     else:
         assert without_provenance(text) == default  # every paragraph is the template's text
-        assert provenance.startswith("**Narrative:** the templates' text (the language model `stand-in`: ")
+        assert provenance.startswith("**Narrative:** the templates' text (the language model `stand-in` was not used: ")
         assert reply.rejected in provenance
         level = logging.INFO if reply.answered else logging.WARNING
         assert any(r.levelno == level and paragraphs[0].label in r.getMessage() for r in caplog.records)

@@ -27,8 +27,8 @@ def _q(value: float | None) -> str:
 def overview(report: SignalReport) -> str:
     hours = round((report.end - report.baseline_end).total_seconds() / 3600)
     return (f"{report.signals:,} signals from {report.merchants:,} merchants ({report.migrated:,} of them migrating) "
-            f"between {report.start:{TIME}} and {report.end:{TIME}} UTC fall into {len(report.patterns):,} patterns. The "
-            f"last {hours:,} hours, from {report.baseline_end:{TIME}}, were tested against the hours before: "
+            f"between {report.start:{TIME}} and {report.end:{TIME}} UTC fall into {len(report.patterns):,} patterns. "
+            f"The last {hours:,} hours, from {report.baseline_end:{TIME}}, were tested against the hours before: "
             f"{report.raised:,} pattern(s) rose.")
 
 

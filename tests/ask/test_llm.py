@@ -14,7 +14,8 @@ from tests.llm_standin import stand_in  # noqa: F401  (the fixture)
 
 
 def test_numbers_check():
-    template = Paragraph.of("the answer", "Cancellation_rate in last week: 4.8% (against 3.1%, +1.7 points); 1,234 records.")
+    template = Paragraph.of("the answer",
+                            "Cancellation_rate in last week: 4.8% (against 3.1%, +1.7 points); 1,234 records.")
     assert rewording_problem("It rose to 4.8% from 3.1% (+1.7 points) over 1,234 records.", template) is None
     assert rewording_problem("It rose 1.7 pp to 4.80 percent from 3.1% over 1234 records.", template) is None
     assert rewording_problem("It rose to 4.9% from 3.1%.", template) == "numbers that were not computed (4.9%)"
@@ -55,7 +56,8 @@ def test_malformed_replies_fall_back_to_the_template(reply, stand_in):
 
 def test_no_server_falls_back():
     provider = ChatProvider("http://127.0.0.1:9/v1", "none", None, 0.5)
-    assert faithful_rephrase(provider, Paragraph.of("p", "The number of records: 12.")).text == "The number of records: 12."
+    result = faithful_rephrase(provider, Paragraph.of("p", "The number of records: 12."))
+    assert result.text == "The number of records: 12." and not result.answered
 
 
 def test_model_maps_a_missed_question_onto_the_intent(stand_in, cx_open, cx_records):

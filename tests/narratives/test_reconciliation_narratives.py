@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 
 import pytest
+from pypdf import PdfReader
 
 from backend.cli import main
 from data.synthetic.billing import generate_billing
@@ -54,7 +55,8 @@ def test_cxw_reconcile_words_the_report_and_its_pdf_through_the_configured_model
                                             "checked against the computed ones: the verdict; pattern 1's likely cause")
     assert len(stand_in.requests) == 1 + 2 * len(summary.findings)
     assert report.count("In short: ") == len(stand_in.requests)
-    assert (tmp_path / "recon" / "report.pdf").stat().st_size > 0
+    pdf = " ".join(page.extract_text() for page in PdfReader(tmp_path / "recon" / "report.pdf").pages)
+    assert "Narrative:" in pdf and "In short: The two sides differ" in " ".join(pdf.split())
     # no record reaches the model: neither an impacted customer's id nor an account's e-mail
     with open(tmp_path / "recon" / "impacted_customers.csv", newline="") as fh:
         customers = [row["customer"] for row in csv.DictReader(fh)]

@@ -10,11 +10,11 @@ model (`backend.llm.ModelNarrator`) returns its rewording only when `rewording_p
 
 The check follows the record-generation precision of data-to-text generation (Wiseman, Shieber and Rush,
 "Challenges in Data-to-Document Generation", EMNLP 2017): every number of the rewording must be a number
-of the template as displayed — same digits once thousands separators are read (``1,234`` = ``1234``), same
-rounding (``4.8`` is not ``4.80``'s neighbour ``4.9``; ``5`` is not ``4.8``), signs ignored (``+1.7`` and
-``1.7`` are one number), and a number written with a unit (``%``; ``pp``, ``pts``, ``points``) must carry
-that unit in the template too (``4.8%`` may not become ``4.8 pp``). Its recall: the rewording must keep
-every required number (by default every number of the template).
+of the template as displayed — the same value once thousands separators, signs and exponents are read
+(``1,234`` is ``1234``, ``+1.7`` is ``1.7``, ``4.80`` is ``4.8``), at the template's rounding (``4.9`` and ``5``
+are not ``4.8``), and a number written with a unit (``%``; ``pp``, ``pts``, ``points``) must carry that unit in
+the template too (``4.8%`` may not become ``4.8 pp``). Its recall: the rewording must keep every required
+number (by default every number of the template).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from backend.progress import Progress, silent
 from backend.whatif import whatif_workspace
 from data.engines import EngineName
 from data.errors import UserError
+from data.narrative import TEMPLATES, Narrator
 from data.sources import OpenWorkspace, open_workspace, quote, sql_literal
 from detection.config import DetectionConfig, detection_config
 from detection.scan import check_span, scan
@@ -86,12 +87,14 @@ class RecommendationEnricher:
     ``prepare(ow, incidents)`` (called once before the first incident) fits the outcome model for all of
     them (`recommendations.Recommender`); each call then ranks one incident's own actions against its own
     metric, reusing the impact estimates of incidents with the same cause. ``top`` limits the work to the
-    ``top`` most severe incidents (None: all). Each stage is reported to ``progress``.
+    ``top`` most severe incidents (None: all). Each stage is reported to ``progress``; ``narrate`` words the
+    PM summary of the report's recommendations section (`recommendations.render_markdown`).
     """
 
-    def __init__(self, top: int | None = None, progress: Progress = silent):
+    def __init__(self, top: int | None = None, progress: Progress = silent, narrate: Narrator = TEMPLATES):
         self.top = top
         self.progress = progress
+        self.narrate = narrate
         self.recommender: Recommender | None = None
         self.done = 0
         self.total = 0
@@ -116,7 +119,7 @@ class RecommendationEnricher:
                 "recommendation_status": full["status"], "next_steps": full["next_steps"],
                 "pm_summary": full["pm_summary"], "pm_table": full["pm_table"],
                 "recommendation_notes": full["notes"],
-                "recommendations_markdown": render_markdown(recset, heading_level=3)}
+                "recommendations_markdown": render_markdown(recset, heading_level=3, narrate=self.narrate)}
 
 
 def _records(ow: OpenWorkspace) -> int:
@@ -237,7 +240,7 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
                       since: datetime | None = None, cube: str | Path | None = None,
                       metrics: Sequence[str] | None = None, max_incidents: int = 20,
                       recommend: int | None = None, progress: Progress = silent,
-                      engine: EngineName | None = None) -> WorkspaceAnalysis:
+                      engine: EngineName | None = None, narrate: Narrator = TEMPLATES) -> WorkspaceAnalysis:
     """Detect, explain and recommend for ``workspace``; write ``out/incidents.json`` and ``out/report.md``.
 
     ``since``: only buckets with records newer than it are scanned (see the module docstring). ``cube``: a
@@ -248,7 +251,9 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
     is the `CubeInfo` of the cube in the ``cube`` folder when this run built or spliced it. Each stage is
     reported to ``progress`` (`backend.progress`). ``engine`` overrides the workspace's (for a path; an
     opened workspace keeps its own): on ``spark`` the scans in `ENGINE_SCANS` run on Spark, a run over new
-    data (``since``) is refused.
+    data (``since``) is refused. ``narrate`` words the report's narrative paragraphs (the causes' summaries,
+    the inconclusive verdicts, the PM summaries; `data.narrative`): default the templates' text, or a
+    language model's rewording that keeps every number (`backend.llm.narrator_from_settings`).
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -304,11 +309,12 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     scanned = Scanned(records_from, cube_from, result.baseline.start, result.window.start, result.window.end)
-    enrich = None if recommend == 0 else RecommendationEnricher(recommend, progress)
+    narrate = narrate if out is not None else TEMPLATES  # no report, nothing to word
+    enrich = None if recommend == 0 else RecommendationEnricher(recommend, progress, narrate)
     kept = [r for r in result.regressions if not metrics or r.metric in metrics]
     progress(f"explaining {min(len(kept), max_incidents)} regression(s)")
     analysis = explain_regressions(ow, out, regressions=result.regressions, metrics=list(metrics or []) or None,
-                                   max_incidents=max_incidents, enrich=enrich, timings=timings)
+                                   max_incidents=max_incidents, enrich=enrich, timings=timings, narrate=narrate)
     return WorkspaceAnalysis(ws.name, analysis.incidents, analysis.document, analysis.regressions, scanned, info,
                              analysis.timings, analysis.files)
 

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from backend.llm import ChatProvider, faithful_rephrase, map_question, provider_from_settings
 from backend.settings import Settings
+from data.narrative import Paragraph
 from data.errors import UserError
 from data.paths import PathGuard
 from data.sources import OpenWorkspace, open_workspace
@@ -124,7 +125,8 @@ def _rephrased(provider: ChatProvider | None, answer: Answer) -> Answer:
     """The answer with its text reworded by the model when every number stays a computed one."""
     if provider is None:
         return answer
-    result = faithful_rephrase(provider, answer.text)
+    values = answer.text[len(answer.interpretation) + 2:] if answer.interpretation else None
+    result = faithful_rephrase(provider, Paragraph.of("the answer", answer.text, required=values))
     if result.by_model:
         return answer.model_copy(update={"text": result.text, "text_by": "model"})
     return answer.model_copy(update={"assumptions": answer.assumptions + (f"{result.rejected}; the template's "

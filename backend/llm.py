@@ -2,35 +2,49 @@
 
 It may do two things, and its output is checked before anything uses it:
 
-- **rephrase** a narrative the templates wrote from computed values (`faithful_rephrase`): every number
-  in its text must equal a number of the template's text (the computed values as shown) — a number it
-  invents, changes or rounds differently rejects the text, and the template's text is used;
+- **reword** a narrative paragraph the templates wrote from computed values (`faithful_rephrase`; for
+  reports `ModelNarrator`, the `data.narrative.Narrator` the incident, reconciliation and signal reports
+  hand their paragraphs to): the rewording is kept only when `data.narrative.rewording_problem` finds
+  none — every number in it is a number of the template as shown and none required is left out;
+  otherwise the template's text is used;
 - **map a question** the deterministic parser misses onto the same `Intent` schema (`map_question`) —
   never onto SQL: the reply must be one JSON object that validates as an `Intent`, names only the
   workspace's metrics and dimensions and only real dimension values; it then compiles and runs like any
   other intent, and the answer says the model chose the interpretation.
 
-The call is one ``POST {base_url}/chat/completions`` with httpx (temperature 0); a timeout, an HTTP error
-or a malformed reply counts as no answer. Checking generated text against the source numbers follows the
-faithfulness checks of data-to-text generation (Wiseman, Shieber and Rush, "Challenges in Data-to-Document
-Generation", EMNLP 2017: record-generation precision).
+The call is one ``POST {base_url}/chat/completions`` with httpx (temperature 0) holding a fixed
+instruction and the paragraph's text (or the question and the workspace's names) — nothing else; a
+timeout, an HTTP error or a malformed reply counts as no answer, is logged, and leaves the template's text.
+Checking generated text against the source numbers follows the faithfulness checks of data-to-text
+generation (Wiseman, Shieber and Rush, "Challenges in Data-to-Document Generation", EMNLP 2017:
+record-generation precision).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import re
+import ssl
 from dataclasses import dataclass
 
 import httpx
 from pydantic import ValidationError
 
+from data.narrative import TEMPLATES, Narrator, Paragraph, rewording_problem
 from metrics.questions.compiler import IntentError, check_intent
 from metrics.questions.intent import Intent
 from metrics.questions.vocabulary import Vocabulary
 
-NUMBER = re.compile(r"(?<![\w.])[-+−]?\d[\d,]*(?:\.\d+)?")
 MAX_REPLY = 20_000
+log = logging.getLogger("cxw.llm")
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every call (building one per request costs more than a local model's reply)."""
+    return httpx.create_ssl_context()
 
 
 class ProviderError(Exception):
@@ -53,7 +67,7 @@ class ChatProvider:
                 "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}]}
         try:
             r = httpx.post(self.base_url.rstrip("/") + "/chat/completions", json=body, headers=headers,
-                           timeout=self.timeout_seconds)
+                           timeout=self.timeout_seconds, verify=_tls())
             r.raise_for_status()
             content = r.json()["choices"][0]["message"]["content"]
         except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as err:
@@ -69,48 +83,83 @@ def provider_from_settings(settings) -> ChatProvider | None:
     return ChatProvider(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout_seconds)
 
 
-def _value(token: str) -> float:
-    return float(token.replace(",", "").replace("−", "-"))
-
-
-def numbers_in(text: str) -> list[float]:
-    """Every number written in ``text`` (thousands separators and signs read)."""
-    return [_value(t) for t in NUMBER.findall(text)]
-
-
-def unfaithful_numbers(candidate: str, template: str) -> list[str]:
-    """The numbers of ``candidate`` that are not numbers of ``template`` (the computed values as shown)."""
-    allowed = {abs(v) for v in numbers_in(template)}
-    return [t for t in NUMBER.findall(candidate) if abs(_value(t)) not in allowed]
-
-
-REPHRASE_SYSTEM = ("You rewrite analytics answers for a product manager in plain, short English. Keep every "
-                   "number exactly as written (same digits, same decimals, same units); add no number, no date "
-                   "and no claim that is not in the text. Reply with the rewritten text only.")
+REPHRASE_SYSTEM = ("You rewrite one paragraph of an analytics report or answer for a product manager in plain, "
+                   "short English. Keep every number exactly as written (same digits, same decimals, same units); "
+                   "add no number, no date and no claim that is not in the text. Reply with the rewritten text only.")
 
 
 @dataclass(frozen=True)
 class Rephrased:
     text: str
     by_model: bool
-    rejected: str | None = None  # why the model's text was not used
+    rejected: str | None = None  # why the model's text was not used, as a sentence
+    problem: str | None = None  # the same, short: "no usable text (…)" or what `rewording_problem` found
+    answered: bool = True  # False: the model gave no usable reply (timeout, HTTP error, malformed)
 
 
-def faithful_rephrase(provider: ChatProvider | None, template: str) -> Rephrased:
-    """The model's rewording of ``template`` when every number in it is one of the template's; else the
-    template, with the reason."""
+def faithful_rephrase(provider: ChatProvider | None, paragraph: Paragraph) -> Rephrased:
+    """The model's rewording of ``paragraph`` when `rewording_problem` finds none; else its template's
+    text, with the reason. Only the paragraph's text is sent."""
     if provider is None:
-        return Rephrased(template, False)
+        return Rephrased(paragraph.text, False)
     try:
-        candidate = provider.complete(REPHRASE_SYSTEM, template)
+        candidate = provider.complete(REPHRASE_SYSTEM, paragraph.text)
     except ProviderError as err:
-        return Rephrased(template, False, f"the language model gave no usable text ({err})")
-    bad = unfaithful_numbers(candidate, template)
-    if bad:
-        return Rephrased(template, False, f"the language model's text had numbers that were not computed ({', '.join(bad[:3])})")
-    if numbers_in(template) and not numbers_in(candidate):
-        return Rephrased(template, False, "the language model's text left out the computed numbers")
+        log.warning("language model %r gave no usable text for %s (%s): the template's text is used",
+                    provider.model, paragraph.label, err)
+        return Rephrased(paragraph.text, False, f"the language model gave no usable text ({err})",
+                         f"no usable text ({err})", answered=False)
+    problem = rewording_problem(candidate, paragraph)
+    if problem is not None:
+        log.info("language model %r's rewording of %s rejected: %s", provider.model, paragraph.label, problem)
+        return Rephrased(paragraph.text, False, f"the language model's text had {problem}", problem)
     return Rephrased(candidate, True)
+
+
+class ModelNarrator:
+    """A report's narrator with a language model (`data.narrative.Narrator`): each paragraph reworded when
+    the rewording keeps the numbers (`faithful_rephrase`), else the template's text. After the first
+    paragraph the model does not answer (timeout, error, malformed reply) the rest of the report is not sent
+    (one report waits for at most one timeout). One per report: it remembers which paragraphs it reworded
+    for the report's provenance line."""
+
+    def __init__(self, provider: ChatProvider):
+        self.provider = provider
+        self.reworded: list[str] = []
+        self.kept: list[tuple[str, str]] = []  # (label, why the template's text was kept)
+        self.down: str | None = None
+
+    def __call__(self, paragraph: Paragraph) -> str:
+        if self.down is not None:
+            self.kept.append((paragraph.label, self.down))
+            return paragraph.text
+        result = faithful_rephrase(self.provider, paragraph)
+        if result.by_model and result.text != paragraph.text:
+            self.reworded.append(paragraph.label)
+        elif result.by_model:
+            self.kept.append((paragraph.label, "it returned the text unchanged"))
+        else:
+            self.kept.append((paragraph.label, result.problem or ""))
+            if not result.answered:
+                self.down = result.problem
+        return result.text
+
+    def provenance(self) -> str | None:
+        """One line: which paragraphs the model reworded, or that the templates' text was kept and why."""
+        model = f"the language model `{self.provider.model}`"
+        if self.reworded:
+            rest = "; the other paragraphs are the templates' text" if self.kept else ""
+            return (f"**Narrative:** reworded by {model}, every number checked against the computed ones: "
+                    f"{'; '.join(self.reworded)}{rest}.")
+        if self.kept:
+            return f"**Narrative:** the templates' text ({model} was not used: {self.kept[0][1]})."
+        return None
+
+
+def narrator_from_settings(settings) -> Narrator:
+    """A fresh `ModelNarrator` (one per report) when a language model is configured, else `TEMPLATES`."""
+    provider = provider_from_settings(settings)
+    return TEMPLATES if provider is None else ModelNarrator(provider)
 
 
 def _schema_prompt(vocab: Vocabulary) -> str:

@@ -22,6 +22,7 @@ import duckdb
 
 from backend.progress import Progress, silent
 from data.errors import UserError
+from data.narrative import TEMPLATES, Narrator
 from data.messy import Assumption, SideFile, canonical_name, header_columns, load_side
 from data.pairs import KEY_RULES, KeyRule, PairSetup, find_column, prepare_pair
 from data.sources import quote, sql_literal
@@ -222,7 +223,8 @@ def _compare_previous(con, previous: Path, folder: Path) -> tuple[RunComparison,
         resolved=overall[0], new=overall[1], persisting=overall[2]), by_pattern=tuple(by_pattern_changes)), export
 
 
-def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progress) -> ReconciliationSummary:
+def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progress, narrate: Narrator
+         ) -> ReconciliationSummary:
     started = time.perf_counter()
     if options.previous is not None and not options.previous.is_dir():
         raise UserError(f"--previous {options.previous}: no such folder")
@@ -259,7 +261,7 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
         (folder / SUMMARY).write_text(summary.model_dump_json(indent=2), encoding="utf-8")
         chart = folder / "mismatches_by_reason.png"
         draw_reason_chart(summary.reasons, chart)
-        markdown = render_markdown(summary)
+        markdown = render_markdown(summary, narrate)
         (folder / "report.md").write_text(markdown, encoding="utf-8")
         render_pdf(markdown, chart, folder / "report.pdf")
         progress("done", 1.0)
@@ -325,8 +327,10 @@ def _summarise(con, options, folder, legacy, migrated, setup, comps, stats_match
         previous=previous)
 
 
-def reconcile(options: ReconcileOptions, out: Path, progress: Progress = silent) -> ReconciliationSummary:
-    """Reconcile ``options.legacy`` against ``options.migrated`` into the folder ``out`` (replaced atomically)."""
+def reconcile(options: ReconcileOptions, out: Path, progress: Progress = silent, narrate: Narrator = TEMPLATES
+              ) -> ReconciliationSummary:
+    """Reconcile ``options.legacy`` against ``options.migrated`` into the folder ``out`` (replaced atomically);
+    ``narrate`` words the report's narrative paragraphs (default: the templates' text; `data.narrative`)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a folder")
@@ -338,7 +342,7 @@ def reconcile(options: ReconcileOptions, out: Path, progress: Progress = silent)
     folder.mkdir()
     try:
         with tempfile.TemporaryDirectory(prefix=f".{out.name}.work-", dir=out.parent) as scratch:
-            summary = _run(options, folder, Path(scratch), progress)
+            summary = _run(options, folder, Path(scratch), progress, narrate)
         old = out.parent / f".{out.name}.old-{tag}"
         if out.exists():
             out.rename(old)

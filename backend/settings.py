@@ -68,8 +68,9 @@ class Settings(BaseSettings):
     # `cxw ask` / POST /api/ask: a question's query is interrupted after this long.
     ask_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     # Optional OpenAI-compatible language model (off unless llm_base_url is set), e.g.
-    # CXW_LLM_BASE_URL=http://127.0.0.1:8080/v1 CXW_LLM_MODEL=… : it may rephrase an answer's text (kept only
-    # when every number in it is a computed one) and map a question the parser misses onto the intent schema.
+    # CXW_LLM_BASE_URL=http://127.0.0.1:8080/v1 CXW_LLM_MODEL=… : it may rephrase an answer's text and the
+    # narrative paragraphs of the incident, reconciliation and signal reports (each kept only when every number
+    # in it is a computed one; documents/ask.md) and map a question the parser misses onto the intent schema.
     llm_base_url: str | None = None
     llm_model: str = "default"
     llm_api_key: str | None = None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from data.errors import UserError
+from data.narrative import TEMPLATES, Narrator
 from data.sources import OpenWorkspace, open_workspace
 from detection.types import Regression
 from rca.engine import RcaOptions, explain
@@ -40,7 +41,7 @@ class Analysis:
 def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None, *,
             regressions: list[Regression], metrics: list[str] | None = None, max_incidents: int = 20,
             options: RcaOptions | None = None, enrich: Callable[[OpenWorkspace, Incident, dict], dict] | None = None,
-            timings: dict[str, float] | None = None) -> Analysis:
+            timings: dict[str, float] | None = None, narrate: Narrator = TEMPLATES) -> Analysis:
     """Explain ``regressions`` of ``workspace``; write ``out/incidents.json`` and ``out/report.md`` when
     ``out`` is given.
 
@@ -48,7 +49,8 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
     explained. ``enrich(ow, incident, incident_json)`` may return extra keys for an incident's JSON (for
     example recommendations; a ``recommendations_markdown`` key is rendered into the report); when it has
     a ``prepare(ow, incidents)`` method, that is called once first with every incident, in report order.
-    ``timings`` are earlier stages' seconds, reported before this stage's.
+    ``timings`` are earlier stages' seconds, reported before this stage's. ``narrate`` words the report's
+    narrative paragraphs (`rca.report.render_markdown`; default: the templates' text).
     """
     if max_incidents < 0:
         raise UserError(f"--max-incidents must be 0 or more (got {max_incidents})")
@@ -88,7 +90,7 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
     doc["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
     files: tuple[Path, ...] = ()
     if out is not None:
-        markdown = render_markdown(doc, ws)
+        markdown = render_markdown(doc, ws, narrate)
         for entry in doc["incidents"]:
             entry.pop("recommendations_markdown", None)  # in report.md; the JSON keeps the structured form
         files = write_outputs(Path(out), doc, markdown)

@@ -1,7 +1,10 @@
 """Incidents as JSON (`incidents.json`) and as a readable report (`report.md`), written atomically.
 
 Every sentence of the report comes from a deterministic template filled with numbers the engine
-computed; nothing is written that is not in the evidence.
+computed; nothing is written that is not in the evidence. The narrative paragraphs (each cause's summary,
+the inconclusive verdict) go through a `data.narrative.Narrator`: the templates' text by default, or an
+optional language model's rewording that keeps every number (`backend.llm.ModelNarrator`), in which case
+a provenance line under the title says which paragraphs it reworded.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 
 from data import units
 from data.atomic import write_atomically
+from data.narrative import TEMPLATES, Narrator, Paragraph, with_provenance
 from data.slices import Slice
 from data.workspace import Workspace
 from rca.grouping import slices_overlap
@@ -212,9 +216,14 @@ def onset_words(inc: dict) -> str | None:
     return (timing or {}).get("detail", {}).get("onset_statement")
 
 
-def render_markdown(doc: dict, ws: Workspace) -> str:
+def render_markdown(doc: dict, ws: Workspace, narrate: Narrator = TEMPLATES) -> str:
     """The report: one section per incident (one per cause), its symptoms measured in its own scope, its
-    causes with the decision rule of every test, and the candidates ruled out, in deterministic sentences."""
+    causes with the decision rule of every test, and the candidates ruled out, in deterministic sentences;
+    the narrative paragraphs as ``narrate`` words them (with its provenance line under the title)."""
+    return with_provenance(_report_lines(doc, ws, narrate), narrate)
+
+
+def _report_lines(doc: dict, ws: Workspace, narrate: Narrator) -> list[str]:
     lines = [f"# Incident report — {doc['workspace']}", ""]
     incidents = doc["incidents"]
     dismissed = doc.get("dismissed") or []
@@ -224,7 +233,7 @@ def render_markdown(doc: dict, ws: Workspace) -> str:
                   + ", ".join(f"{d['metric']} in {d['slice']}" for d in dismissed) + ".", ""]
     if not incidents:
         lines += ["No regression was detected: nothing to explain." if not dismissed else "Nothing left to explain.", ""]
-        return "\n".join(lines)
+        return lines
     lines += [f"{len(incidents)} incident(s), one per cause, most severe first. Figures are measured in each "
               "incident's own scope, before its onset and after it. Severity is the change in standard errors "
               "(critical ≥ 20, high ≥ 10, medium ≥ 5). Confidence is the calibrated probability that the cause is "
@@ -240,15 +249,15 @@ def render_markdown(doc: dict, ws: Workspace) -> str:
         lines.append(f"| {n} | {moved} | {_where(inc)} | {name} | {conf} | {inc['severity']} |")
     lines.append("")
     for n, inc in enumerate(incidents, start=1):
-        lines += _incident_lines(n, inc, ws)
-    return "\n".join(lines)
+        lines += _incident_lines(n, inc, ws, narrate)
+    return lines
 
 
 def _where(inc: dict) -> str:
     return units.scope_words(tuple(Slice.parse(k) for k in inc["measured_in"] if k != "*"))
 
 
-def _incident_lines(n: int, inc: dict, ws: Workspace) -> list[str]:
+def _incident_lines(n: int, inc: dict, ws: Workspace, narrate: Narrator) -> list[str]:
     moved = ", ".join(f"{s['metric']} {'fell' if s['direction'] == 'down' else 'rose'}" for s in inc["symptoms"])
     lines = [f"## {n}. {moved} ({inc['id']})", ""]
     onset = onset_words(inc)
@@ -275,14 +284,15 @@ def _incident_lines(n: int, inc: dict, ws: Workspace) -> list[str]:
                  f"{len(inc.get('rejected') or [])} ruled out (below).")
     lines.append("")
     if inc["inconclusive"]:
-        lines += ["**Inconclusive.** No candidate cause reaches the confidence bar"
-                  + (f"; the strongest is {inc['causes'][0]['change_event'] or inc['causes'][0]['feature']} "
-                     f"at {inc['causes'][0]['confidence']:.0%}." if inc["causes"] else "."), ""]
+        verdict = "No candidate cause reaches the confidence bar" + (
+            f"; the strongest is {inc['causes'][0]['change_event'] or inc['causes'][0]['feature']} "
+            f"at {inc['causes'][0]['confidence']:.0%}." if inc["causes"] else ".")
+        lines += ["**Inconclusive.** " + narrate(Paragraph.of(f"incident {inc['id']}: the verdict", verdict)), ""]
     spec = ws.metric(inc["metric"])
     for k, cause in enumerate(inc["causes"], start=1):
         label = cause["change_event"] or cause["feature"]
         lines += [f"### Cause {k}: {cause['hypothesis']} — {label} ({cause['confidence']:.0%})", "",
-                  cause["summary"], ""]
+                  narrate(Paragraph.of(f"incident {inc['id']}: cause {k}", cause["summary"])), ""]
         lines += _evidence_lines(cause["evidence"], units.style(ws, spec))
         if cause["remediation_tags"]:
             lines += [f"Remediation tags: {', '.join(cause['remediation_tags'])}.", ""]

@@ -3,8 +3,11 @@
 The summary (`ReconciliationSummary`) is the one typed value of a reconciliation run: the CLI writes
 it as ``summary.json`` and the API serves the same JSON. The narrative (`render_markdown`,
 `render_pdf`) is written from the summary's numbers only, by fixed templates, so the same run always
-gives the same text. Impacted-customer tables and reason-code counts are SQL over ``pattern_records``
-(`detection.mismatch`); the bar chart of mismatches by reason code is drawn with Pillow.
+gives the same text; its narrative paragraphs (the verdict, each pattern's likely cause and remediation)
+go through a `data.narrative.Narrator`: the templates' text by default, or an optional language model's
+rewording that keeps every number (with a provenance line under the title). Impacted-customer tables and
+reason-code counts are SQL over ``pattern_records`` (`detection.mismatch`); the bar chart of mismatches
+by reason code is drawn with Pillow.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict
 
 from data.messy import Assumption, SideFile
+from data.narrative import TEMPLATES, Narrator, Paragraph, with_provenance
 from data.sources import sql_literal
 from detection.mismatch import LOST, UNEXPECTED, Pattern
 from metrics.diff import MISSING, ColumnStats
@@ -251,11 +255,16 @@ def _verdict_line(s: ReconciliationSummary) -> str:
             f"are impacted.")
 
 
-def render_markdown(s: ReconciliationSummary) -> str:
-    """The narrative report: verdict, counts, amounts, each pattern's cause and remediation, columns, reasons."""
+def render_markdown(s: ReconciliationSummary, narrate: Narrator = TEMPLATES) -> str:
+    """The narrative report: verdict, counts, amounts, each pattern's cause and remediation, columns, reasons;
+    the narrative paragraphs as ``narrate`` words them."""
+    return with_provenance(_report_lines(s, narrate), narrate)
+
+
+def _report_lines(s: ReconciliationSummary, narrate: Narrator) -> list[str]:
     c = s.counts
     lines = [f"# Migration reconciliation: {Path(s.legacy.path).name} vs {Path(s.migrated.path).name}", "",
-             _verdict_line(s), ""]
+             narrate(Paragraph.of("the verdict", _verdict_line(s))), ""]
     lines += ["## Records", "", _md_table([
         ("", "count"), ("legacy records", f"{c.legacy_rows:,}"), ("migrated records", f"{c.migrated_rows:,}"),
         ("matched on the key", f"{c.matched:,}"), ("identical", f"{c.identical:,}"),
@@ -280,8 +289,9 @@ def render_markdown(s: ReconciliationSummary) -> str:
             p = f.pattern
             lines += [f"### {i}. {p.label}", "",
                       f"- **{p.classification.capitalize()}**: {p.evidence}.",
-                      f"- **Likely cause** ({f.cause.cause}): {f.cause.explanation}.",
-                      f"- **Remediation**: {f.remediation}.",
+                      f"- **Likely cause** ({f.cause.cause}): "
+                      + narrate(Paragraph.of(f"pattern {i}'s likely cause", f"{f.cause.explanation}.")),
+                      "- **Remediation**: " + narrate(Paragraph.of(f"pattern {i}'s remediation", f"{f.remediation}.")),
                       f"- **Impact**: {p.records:,} records, {p.customers:,} customers, {p.mismatches:,} "
                       f"mismatches, amount {_money(p.amount)}.", ""]
     if s.columns:
@@ -310,7 +320,7 @@ def render_markdown(s: ReconciliationSummary) -> str:
                                       for a in s.assumptions], ""]
     lines += ["## Exports", "", _md_table([("file", "rows", "holds")] + [(e.name, f"{e.rows:,}", e.holds)
                                                                      for e in s.exports]), ""]
-    return "\n".join(lines)
+    return lines
 
 
 def render_pdf(markdown: str, chart: Path | None, path: Path) -> None:

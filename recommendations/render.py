@@ -2,7 +2,8 @@
 
 Every sentence is a fixed template filled with numbers the engine computed. The PM summary uses no
 statistics vocabulary ("likely range", not "confidence interval"); the detailed sections below it name
-the methods for analysts.
+the methods for analysts. In ``report.md`` the PM summary is a narrative paragraph: it goes through the
+report's `data.narrative.Narrator` (the template's text by default).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from data.atomic import temp_path
+from data.narrative import TEMPLATES, Narrator, Paragraph
 from data.workspace import Workspace
 from rca.types import Incident
 from recommendations import text
@@ -162,10 +164,13 @@ def render_recommendation(rec: Recommendation, currency: str = "$") -> str:
     return "\n".join(lines)
 
 
-def render_markdown(recset: RecommendationSet, heading_level: int = 2, currency: str = "$") -> str:
-    """The recommendations and the experiment plan of one incident, for ``report.md``."""
+def render_markdown(recset: RecommendationSet, heading_level: int = 2, currency: str = "$",
+                    narrate: Narrator = TEMPLATES) -> str:
+    """The recommendations and the experiment plan of one incident, for ``report.md`` (the PM summary as
+    ``narrate`` words it)."""
     h = "#" * heading_level
-    out = [f"{h} Recommendations", "", recset.pm_summary, ""]
+    summary = narrate(Paragraph.of(f"incident {recset.incident_id}: the PM summary", recset.pm_summary))
+    out = [f"{h} Recommendations", "", summary, ""]
     if len(recset.pm_table) > 1:
         out += [_md_table(recset.pm_table), ""]
     for note in recset.notes:

@@ -12,6 +12,8 @@ from rich.table import Table
 from backend.analysis import analyze_workspace, engine_note
 from backend.commands.apps import Engine, app
 from backend.commands.progress import QUIET, stage_progress
+from backend.llm import narrator_from_settings
+from backend.settings import Settings
 from data.sources import open_workspace
 
 console = Console(stderr=True)
@@ -41,7 +43,7 @@ def analyze_command(
         console.print(note)
     with stage_progress(console, quiet) as progress:
         result = analyze_workspace(ow, out, cube=cube, metrics=metric or None, max_incidents=max_incidents,
-                                   recommend=recommend, progress=progress)
+                                   recommend=recommend, progress=progress, narrate=narrator_from_settings(Settings()))
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     console.print(f"[bold]{len(result.incidents)}[/bold] incident(s) from {result.regressions} regression(s) "
                   f"({stages}) → {out / 'incidents.json'}, {out / 'report.md'}")

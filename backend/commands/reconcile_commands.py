@@ -13,7 +13,9 @@ from rich.console import Console
 
 from backend.commands.apps import app, generate_app
 from backend.commands.progress import QUIET, stage_progress
+from backend.llm import narrator_from_settings
 from backend.reconciliation import ReconcileOptions, parse_key_rules, parse_tolerances, reconcile
+from backend.settings import Settings
 
 console = Console(stderr=True)
 
@@ -53,7 +55,7 @@ def reconcile_command(
         key_rules=parse_key_rules(key_normalize), previous=previous, export_format=export_format,
         memory_limit=memory_limit)
     with stage_progress(console, quiet) as progress:
-        summary = reconcile(options, out, progress=progress)
+        summary = reconcile(options, out, progress=progress, narrate=narrator_from_settings(Settings()))
     c = summary.counts
     console.print(f"{summary.verdict}: {c.matched:,} matched, {c.with_differences:,} with differences, {c.lost:,} lost, "
                   f"{c.unexpected:,} unexpected, {len(summary.findings)} pattern(s), {c.impacted_customers:,} "

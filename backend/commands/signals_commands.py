@@ -89,8 +89,13 @@ def analyze_command(
     = 7.0,
     hypotheses: Annotated[Path | None, typer.Option("--hypotheses", help="A hypothesis library YAML.")] = None,
     guardrails: Annotated[Path | None, typer.Option("--guardrails", help="A guardrail policy YAML.")] = None,
+    markdown: Annotated[Path | None, typer.Option("--markdown", help="Also write the report in words (Markdown).")]
+    = None,
 ) -> None:
     """Group signals into patterns, test spikes and migration-stage association, rank causes, propose actions."""
+    from backend.llm import narrator_from_settings
+    from backend.settings import Settings
+    from backend.signal_report import render_signal_markdown
     from backend.signals_analysis import SignalSettings, investigate_signals
     from data.signals import read_signals
 
@@ -99,7 +104,11 @@ def analyze_command(
     report = investigate_signals(read_signals(files), SignalSettings(window_days=window_days, hypotheses=hypotheses,
                                                                      guardrails=guardrails))
     write_atomic(out, lambda fh: fh.write(report.model_dump_json(indent=1)))
-    typer.echo(f"{report.signals:,} signals, {len(report.patterns)} patterns, {report.raised} raised → {out}")
+    if markdown is not None:
+        text = render_signal_markdown(report, narrator_from_settings(Settings()))
+        write_atomic(markdown, lambda fh: fh.write(text))
+    typer.echo(f"{report.signals:,} signals, {len(report.patterns)} patterns, {report.raised} raised → {out}"
+               + (f", {markdown}" if markdown is not None else ""))
     for pattern in report.patterns[: report.raised]:
         top = pattern.hypotheses[0] if pattern.hypotheses else None
         cause = f"{top.id} ({top.confidence:.0%})" if top else "not assessed"

@@ -33,6 +33,7 @@ from backend.analysis import Scanned, analyze_workspace, ensure_stored_cube
 from backend.progress import Progress, silent
 from backend.crud import actions, incidents, outbox, runs, workspaces
 from backend.errors import Conflict, Invalid
+from backend.llm import narrator_from_settings
 from backend.models import Workspace
 from backend.schemas.incident import IncidentPublic
 from backend.settings import Settings
@@ -160,7 +161,8 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
                 cube = _stored_cube(ws_path, cube_dir)
             else:
                 out_dir = (settings.data_dir / "runs" / str(run_id)).resolve()
-                analysis = analyze_workspace(ws_path, out_dir, since=since, cube=cube_dir, progress=progress)
+                analysis = analyze_workspace(ws_path, out_dir, since=since, cube=cube_dir, progress=progress,
+                                             narrate=narrator_from_settings(settings))
                 cube = analysis.cube
                 items = analysis.document["incidents"]
                 detail = {"scanned": scanned_json(analysis.scanned), "regressions": analysis.regressions,

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.actors import Actor
 from backend.crud import reconciliations, runs
 from backend.errors import Conflict, Invalid
+from backend.llm import narrator_from_settings
 from backend.models import ReconciliationRun
 from backend.reconciliation import ReconcileOptions, check_inputs, parse_key_rules, reconcile
 from backend.schemas.reconciliation import ReconcileSettings
@@ -166,7 +167,8 @@ def execute(sessions: sessionmaker[Session], settings: Settings, run_id: int, pr
     beat = runs.Heartbeat(sessions, run_id, table=ReconciliationRun).start()
     summary, error = None, None
     try:
-        summary = reconcile(prepared.options, prepared.folder / reconciliations.OUTPUT, progress=progress)
+        summary = reconcile(prepared.options, prepared.folder / reconciliations.OUTPUT, progress=progress,
+                            narrate=narrator_from_settings(settings))
     except UserError as err:
         error = _client_text(str(err), names, prepared.folder, settings) if prepared.source == "upload" else str(err)
     except Exception as err:  # the run records it; the server keeps serving

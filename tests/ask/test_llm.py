@@ -4,67 +4,27 @@ unfaithful and malformed replies, for rephrasing answers and for mapping questio
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from backend.ask import AskOptions, answer_question, ask
-from backend.llm import ChatProvider, faithful_rephrase, unfaithful_numbers
-
-
-class StandIn:
-    """A chat-completions server whose next replies are queued by the test (``reply`` is called with the
-    request's user message and returns the body to send: a dict as JSON, or raw text)."""
-
-    def __init__(self):
-        self.replies: list = []
-        self.requests: list[dict] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append(body)
-                reply = outer.replies.pop(0)(body["messages"][-1]["content"]) if outer.replies else "no reply"
-                data = json.dumps(reply).encode() if isinstance(reply, dict) else str(reply).encode()
-                self.send_response(200 if self.path.endswith("/chat/completions") else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.provider = ChatProvider(f"http://127.0.0.1:{self.server.server_address[1]}/v1", "stand-in", "k", 5.0)
-
-    def say(self, make) -> None:
-        self.replies.append(lambda user: {"choices": [{"message": {"role": "assistant", "content": make(user)}}]})
-
-    def raw(self, text: str) -> None:
-        self.replies.append(lambda user: text)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def stand_in():
-    server = StandIn()
-    yield server
-    server.close()
+from backend.llm import ChatProvider, ModelNarrator, faithful_rephrase
+from data.narrative import Paragraph, rewording_problem
+from tests.llm_standin import stand_in  # noqa: F401  (the fixture)
 
 
 def test_numbers_check():
-    template = "Cancellation_rate in last week: 4.8% (against 3.1%, +1.7 points); 1,234 records."
-    assert unfaithful_numbers("It rose to 4.8% from 3.1% (+1.7 points) over 1,234 records.", template) == []
-    assert unfaithful_numbers("It rose to 4.9% from 3.1%.", template) == ["4.9"]
-    assert unfaithful_numbers("It rose to 5% from 3.1%.", template) == ["5"]
+    template = Paragraph.of("the answer",
+                            "Cancellation_rate in last week: 4.8% (against 3.1%, +1.7 points); 1,234 records.")
+    assert rewording_problem("It rose to 4.8% from 3.1% (+1.7 points) over 1,234 records.", template) is None
+    assert rewording_problem("It rose 1.7 pp to 4.80 percent from 3.1% over 1234 records.", template) is None
+    assert rewording_problem("It rose to 4.9% from 3.1%.", template) == "numbers that were not computed (4.9%)"
+    assert rewording_problem("It rose to 5% from 3.1%.", template) == "numbers that were not computed (5%)"
+    assert rewording_problem("It rose by 1.7% to 4.8% from 3.1% over 1,234.", template) == \
+        "numbers that were not computed (1.7%)"  # points are not percent
+    assert rewording_problem("It rose to 4.8% from 3.1% (+1.7 points).", template) == \
+        "computed numbers left out (1,234)"
+    assert rewording_problem("p = 1e-9, 4.8% 3.1% 1.7 1,234", Paragraph.of("p", "p = 1.2e-9")) is not None
 
 
 def test_faithful_rephrase_is_used(stand_in, cx_open):
@@ -90,13 +50,14 @@ def test_unfaithful_rephrase_is_rejected(stand_in, cx_open):
                                    json.dumps({"choices": [{"message": {"content": ""}}]})])
 def test_malformed_replies_fall_back_to_the_template(reply, stand_in):
     stand_in.raw(reply)
-    result = faithful_rephrase(stand_in.provider, "The number of records: 12.")
+    result = faithful_rephrase(stand_in.provider, Paragraph.of("p", "The number of records: 12."))
     assert not result.by_model and result.text == "The number of records: 12." and "no usable text" in result.rejected
 
 
 def test_no_server_falls_back():
     provider = ChatProvider("http://127.0.0.1:9/v1", "none", None, 0.5)
-    assert faithful_rephrase(provider, "The number of records: 12.").text == "The number of records: 12."
+    result = faithful_rephrase(provider, Paragraph.of("p", "The number of records: 12."))
+    assert result.text == "The number of records: 12." and not result.answered
 
 
 def test_model_maps_a_missed_question_onto_the_intent(stand_in, cx_open, cx_records):
@@ -139,3 +100,19 @@ def test_reconciliation_narrative_rephrased_faithfully(stand_in, recon_output):
     stand_in.say(lambda user: "Missing after the migration — " + user.split(": ", 1)[1])
     answer = ask(folder, "how many records are missing after the migration", options=AskOptions(provider=stand_in.provider))
     assert answer.text_by == "model" and answer.text.endswith(f"lost: {len(truth['lost'])}.")
+
+
+def test_a_rewording_that_drops_the_answers_value_is_rejected(stand_in, cx_open):
+    stand_in.say(lambda user: user.rsplit(": ", 1)[0] + ".")  # the interpretation (with its dates), no value
+    answer = answer_question(*cx_open, "how many orders were late in region west yesterday",
+                             options=AskOptions(provider=stand_in.provider))
+    assert answer.text_by == "template"
+    assert any("computed numbers left out" in a for a in answer.assumptions)
+
+
+def test_a_report_narrator_says_when_the_model_changed_nothing(stand_in):
+    stand_in.always(lambda user: user)
+    narrator = ModelNarrator(stand_in.provider)
+    assert narrator(Paragraph.of("the verdict", "12 records differ.")) == "12 records differ."
+    assert narrator.provenance() == ("**Narrative:** the templates' text (the language model `stand-in` was not "
+                                     "used: it returned the text unchanged).")

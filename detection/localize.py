@@ -96,6 +96,9 @@ class LocalizeConfig:
         return cls(**params)
 
 
+_SEARCHES = 2  # the first search, and one after the null is re-estimated outside its slices
+
+
 # --------------------------------------------------------------------------- public entry points
 
 
@@ -403,11 +406,13 @@ def _coarsen(kept: list, lattice: Lattice, pursuit: Pursuit, scale: dict[int, fl
 
 def _search(lattice: Lattice, model, cfg: LocalizeConfig):
     """Run the pursuit; when the found slices cover much of the data, re-estimate the null noise
-    from the leaves they leave out (a large anomaly inflates the first, all-leaf estimate) and
-    search again from the found slices."""
+    once from the leaves they leave out (a large anomaly inflates the first, all-leaf estimate)
+    and search again from the found slices. One re-estimate: a second one, from the leaves left
+    out by slices found under the first, only removes more of the ordinary spread of the data
+    from the null, and the extra slices it then admits are what `_significant` has to discard."""
     selection: tuple = ()
     blocks: dict = {}  # fitted blocks, reused by the next search when they do not depend on the null
-    for _ in range(3):
+    for attempt in range(_SEARCHES):
         pursuit = Pursuit(
             lattice,
             model,
@@ -419,7 +424,7 @@ def _search(lattice: Lattice, model, cfg: LocalizeConfig):
             blocks=None if model.factors_use_null else blocks,
         )
         fit = pursuit.run(selection)
-        if fit.selected == selection:
+        if fit.selected == selection or attempt == _SEARCHES - 1:
             break
         selection = fit.selected
         outside = np.ones(lattice.n_leaves, dtype=bool)

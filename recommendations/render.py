@@ -58,7 +58,8 @@ def pm_summary(ws: Workspace, incident: Incident, recs: tuple[Recommendation, ..
     if others:
         first += f" (the same cause moved {', '.join(text.label(o) for o in others)} too)"
     if not recs:
-        para = (f"{first}. We could not pin the drop on one cause with enough certainty, so we are not "
+        change = "drop" if reg.direction == "down" else "rise"
+        para = (f"{first}. We could not pin the {change} on one cause with enough certainty, so we are not "
                 "recommending a change yet; the next step is a closer look at the affected slices.")
         return para, (PM_HEADER,)
     top = recs[0]
@@ -96,9 +97,9 @@ def pm_summary(ws: Workspace, incident: Incident, recs: tuple[Recommendation, ..
     if plan is not None:
         how = _unit_words(plan)
         watch = ", ".join(text.label(g.metric) for g in plan.guardrails[:3])
+        stop = f", and stop early if {watch} get worse" if watch else ""
         sentences.append(f"To prove it, we run a {plan.planned_days}-day test in {text.scope_words(plan.scope)} by "
-                         f"{how}, judge it on {text.label(plan.primary_metric)} at the end, and stop early if "
-                         f"{watch} get worse.")
+                         f"{how}, judge it on {text.label(plan.primary_metric)} at the end{stop}.")
     table = (PM_HEADER, *impact_rows(top))
     return " ".join(sentences), table
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -14,6 +15,7 @@ from rca.types import Cause, Evidence, Incident
 from recommendations import recommend, render_markdown
 from recommendations.experiment import design_effect, sample_size_proportions
 from recommendations.records import time_range
+from recommendations.render import pm_summary
 from tests.recommendations import sim
 from tests.recommendations.conftest import SCOPE, batching_incident
 
@@ -60,14 +62,18 @@ def test_tradeoff_names_the_courier_minutes(recset):
     assert "gives back what the change saved on courier minutes per order" in t.summary
 
 
-def test_pm_summary_is_plain_and_grounded(recset):
+def test_pm_summary_is_plain_and_grounded(recset, sim_ws, sim_world):
     text = recset.pm_summary
     assert not JARGON.search(text), JARGON.search(text)
     top = recset.top
     on_time = top.impact.metric("on_time_rate")
     assert f"{100 * on_time.change:.1f} pp" in text
     assert "courier minutes per order" in text and "Our call: do it, accepting the cost." in text
-    assert f"{recset.experiment_plan.planned_days}-day test" in text
+    assert f"{recset.experiment_plan.planned_days}-day test" in text and "stop early if" in text
+    # a plan without guardrails has nothing to stop early on
+    bare = dataclasses.replace(recset.experiment_plan, guardrails=())
+    alone, _ = pm_summary(sim_ws.workspace, batching_incident(sim_world), recset.recommendations, bare)
+    assert "stop early" not in alone and "  " not in alone and "at the end." in alone
     header, *rows = recset.pm_table
     assert header == ("Metric", "Now", "Expected change", "Likely range", "Per day", "Effect")
     assert len(rows) == len(sim.METRICS) and not any(JARGON.search(" ".join(r)) for r in rows)
@@ -148,6 +154,11 @@ def test_inconclusive_incident_recommends_nothing(sim_ws, sim_world):
     assert rs.recommendations == () and rs.experiment_plan is None
     assert "not recommending a change yet" in rs.pm_summary
     assert "inconclusive" in rs.notes[0]
+    # the words follow the regression's direction: a rise is not called a drop
+    fell, rose = (dataclasses.replace(incident.regression, direction=d) for d in ("down", "up"))
+    assert "pin the drop" in recommend(sim_ws, Incident(fell, (), inconclusive=True)).pm_summary
+    rs_up = recommend(sim_ws, Incident(rose, (), inconclusive=True))
+    assert "pin the rise" in rs_up.pm_summary and " rose from " in rs_up.pm_summary
     assert "## Recommendations" in render_markdown(rs)
 
 

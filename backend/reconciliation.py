@@ -243,7 +243,11 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
         notes += more
         comps = _comparisons(setup, options, options.legacy)
         progress("joining and comparing", 0.35)
-        build_findings(con, comps, setup.legacy_sql, setup.migrated_sql, len(legacy.columns), len(migrated.columns))
+        if build_findings(con, comps, setup.legacy_sql, setup.migrated_sql, len(legacy.columns), len(migrated.columns)):
+            notes.append(Assumption(file=Path(options.legacy).name, text=(
+                "records whose compared values are stored alike on both sides were matched by a 64-bit hash of "
+                "those values first: equal hashes taken as identical (a differing record hashes equal with "
+                "chance 2^-64), every other record compared value by value")))
         matched = (con.execute("SELECT count(*) FROM legacy").fetchone()[0]
                    - con.execute("SELECT count(*) FROM lost").fetchone()[0])
         stats = column_stats(con, comps, matched)

@@ -191,7 +191,7 @@ def _candidate_keys(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison
 
 
 def build_findings(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], legacy: SideSQL, migrated: SideSQL,
-                   legacy_columns: int, migrated_columns: int) -> None:
+                   legacy_columns: int, migrated_columns: int) -> bool:
     """Join the clean ``legacy`` and ``migrated`` sides on ``__key`` (a full outer join) into the tables
     ``lost``, ``unexpected``, ``diffrows`` (the matched records with any compared value not identical,
     within tolerance or not: every statistic is computed from them) and the long ``differences``; keys
@@ -201,9 +201,11 @@ def build_findings(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]
     the raw values are joined first (`_candidate_keys`): only the keys whose raw values differ (or that
     are on one side) are parsed and compared, so parsing costs about as much as the differences, not
     the input. Otherwise every row is parsed in the join. Either way only the rows that differ are kept.
+    Returns whether the hashes were joined (the summary says so).
     """
     sources = ("legacy", "migrated")
-    if comparisons and all(c.same_raw for c in comparisons):
+    hashed = bool(comparisons) and all(c.same_raw for c in comparisons)
+    if hashed:
         _candidate_keys(con, comparisons)
         for name, side, column in (("cand_legacy", legacy, "lk"), ("cand_migrated", migrated, "mk")):
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {side.select} FROM {side.raw} SEMI JOIN "
@@ -228,3 +230,4 @@ def build_findings(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]
                 "WHERE l__key IS NOT NULL AND m__key IS NOT NULL")
     con.execute("DROP TABLE outer_rows")
     con.execute(f"CREATE OR REPLACE TABLE differences AS {differences_sql(comparisons, 'diffrows')}")
+    return hashed

@@ -136,12 +136,9 @@ def test_duplicate_keys_reported_with_their_rows(tmp_path):
 
 def test_keys_repeated_on_one_side_only_and_missing_keys(tmp_path):
     # every common key occurs once per side: the join's counts alone find the one-sided repeats
-    legacy = "id,v\n1,a\n2,b\n4,x\n4,y\n,z\n"
-    migrated = "id,v\n1,a\n2,c\n3,d\n6,f\n6,f\n,w\n,w\n"
+    legacy = _write(tmp_path / "legacy.csv", "id,v\n1,a\n2,b\n4,x\n4,y\n,z\n")
+    c = _run(tmp_path, legacy, "id,v\n1,a\n2,c\n3,d\n6,f\n6,f\n,w\n,w\n", key=("id",)).counts
     out = tmp_path / "out"
-    s = reconcile(ReconcileOptions(legacy=_write(tmp_path / "l.csv", legacy), migrated=_write(tmp_path / "m.csv", migrated),
-                                   key=("id",)), out)
-    c = s.counts
     assert (c.duplicate_keys_legacy, c.duplicate_keys_migrated, c.duplicate_rows_legacy, c.duplicate_rows_migrated) == (
         1, 1, 2, 2)
     assert (c.rows_without_key_legacy, c.rows_without_key_migrated) == (1, 2)

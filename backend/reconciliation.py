@@ -162,18 +162,22 @@ def _side_rows_sql(table: str, columns: tuple[str, ...]) -> str:
 
 
 def _amount_totals(con, comps: list[Comparison]) -> list[AmountTotals]:
+    amounts = [c for c in comps if c.kind == "amount"]
+    if not amounts:
+        return []
+
+    def sums(table: str, side: str) -> tuple:  # every amount column's total in one scan of ``table``
+        return con.execute("SELECT " + ", ".join(f"coalesce(sum(c{getattr(c, side + '_position')}), 0)" for c in amounts)
+                           + f" FROM {table}").fetchone()
+
+    legacy, migrated = sums("legacy", "legacy"), sums("migrated", "migrated")
+    missing, extra = sums("lost", "legacy"), sums("unexpected", "migrated")
     out = []
-    for c in comps:
-        if c.kind != "amount":
-            continue
-        lt, = con.execute(f"SELECT coalesce(sum(c{c.legacy_position}), 0) FROM legacy").fetchone()
-        mt, = con.execute(f"SELECT coalesce(sum(c{c.migrated_position}), 0) FROM migrated").fetchone()
-        missing, = con.execute(f"SELECT coalesce(sum(c{c.legacy_position}), 0) FROM lost").fetchone()
-        extra, = con.execute(f"SELECT coalesce(sum(c{c.migrated_position}), 0) FROM unexpected").fetchone()
+    for i, c in enumerate(amounts):
         net, absolute = con.execute(f"SELECT coalesce(sum(delta), 0), coalesce(sum(abs(delta)), 0) FROM differences "
                                     f"WHERE column_index = {c.index}").fetchone()
-        out.append(AmountTotals(column=c.column, legacy_total=lt, migrated_total=mt, missing=missing, unexpected=extra,
-                                changed_net=net, changed_abs=absolute))
+        out.append(AmountTotals(column=c.column, legacy_total=legacy[i], migrated_total=migrated[i], missing=missing[i],
+                                unexpected=extra[i], changed_net=net, changed_abs=absolute))
     return out
 
 
@@ -241,7 +245,11 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
         notes += more
         comps = _comparisons(setup, options, options.legacy)
         progress("joining and comparing", 0.35)
-        build_findings(con, comps, setup.legacy_sql, setup.migrated_sql, len(legacy.columns), len(migrated.columns))
+        if build_findings(con, comps, setup.legacy_sql, setup.migrated_sql, len(legacy.columns), len(migrated.columns)):
+            notes.append(Assumption(file=Path(options.legacy).name, text=(
+                "records whose compared values are stored alike on both sides were matched by a 64-bit hash of "
+                "those values first: equal hashes taken as identical (a differing record hashes equal with "
+                "chance 2^-64), every other record compared value by value")))
         matched = (con.execute("SELECT count(*) FROM legacy").fetchone()[0]
                    - con.execute("SELECT count(*) FROM lost").fetchone()[0])
         stats = column_stats(con, comps, matched)
@@ -251,7 +259,7 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
         dims = slice_dimensions(con, comps)
         progress("localizing patterns", 0.6)
         findings = []
-        for p in classify_patterns(con, patterns, dims):
+        for p in classify_patterns(con, patterns, dims, (setup.legacy_sql, setup.migrated_sql)):
             cause = likely_cause(p)
             findings.append(Finding(pattern=p, cause=cause, remediation=remediation(p, cause)))
         progress("exporting", 0.8)

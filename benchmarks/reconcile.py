@@ -13,7 +13,10 @@ that each finds exactly the injected differences: lost and unexpected counts, an
 number of records that differ. The engine's figure includes the whole report (patterns localized,
 impacted customers, exports, Markdown, PDF, chart); datacompy's includes building the comparison and
 its text report. datacompy needs pandas < 3.1, so it runs in a separate venv (`benchmarks/requirements.txt`).
-Peak memory is each process's maximum resident set size (`wait4`).
+Peak memory is each process's maximum resident set size and CPU time its user + system time (`wait4`),
+printed beside wall time with the load average around each run: on a shared machine the CPU seconds
+and the ratios within one run are the figures to compare. `--keep DIR` keeps the pair in DIR and reuses
+it on the next run with the same `--rows`.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ def _run_worker(python: str, mode: str, folder: Path, threads: int, memory: str)
     cmd = [python, str(Path(__file__).resolve()), "--worker", mode, "--folder", str(folder), "--threads", str(threads),
            "--memory-limit", memory]
     env = dict(os.environ, POLARS_MAX_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, cwd=Path(__file__).resolve().parents[1])
     out = proc.stdout.read()
@@ -103,7 +107,8 @@ def _run_worker(python: str, mode: str, folder: Path, threads: int, memory: str)
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         return {"tool": mode, "error": f"exit {os.waitstatus_to_exitcode(status)}", "wall_s": wall}
     result = json.loads(out.decode().strip().splitlines()[-1])
-    result.update(wall_s=wall, peak_rss_mb=usage.ru_maxrss / 1024)
+    result.update(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=usage.ru_maxrss / 1024,
+                  load=(round(load_before, 1), round(os.getloadavg()[0], 1)))
     return result
 
 
@@ -167,9 +172,16 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     try:
         t = time.perf_counter()
-        expected = generate(folder, args.rows)
-        print(f"generated {args.rows:,} × {len(COLUMNS)} columns per side in {time.perf_counter() - t:.1f} s; "
-              f"expected: lost {expected['lost']:,}, unexpected {expected['unexpected']:,}, per column "
+        kept = folder / "expected.json"
+        expected = json.loads(kept.read_text()) if kept.is_file() else None
+        if expected is not None and expected["rows"] == args.rows:
+            print(f"reusing the pair in {folder}", end="; ")
+        else:
+            expected = generate(folder, args.rows)
+            kept.write_text(json.dumps(expected))
+            print(f"generated {args.rows:,} × {len(COLUMNS)} columns per side in {time.perf_counter() - t:.1f} s",
+                  end="; ")
+        print(f"expected: lost {expected['lost']:,}, unexpected {expected['unexpected']:,}, per column "
               f"{expected['columns']}", flush=True)
         results = []
         for mode in ("engine", "polars", "pandas"):
@@ -186,14 +198,17 @@ def main() -> None:
         base = next((r for r in results if "polars" in r["tool"] and "error" not in r), None)
         print(f"\n{args.rows:,} × {args.rows:,} records, {len(COLUMNS)} columns, threads {args.threads}, "
               f"engine DuckDB memory limit {args.memory_limit}")
-        print(f"{'tool':44s} {'compare s':>10s} {'wall s':>8s} {'peak MB':>8s} {'vs polars':>9s} correct")
+        print(f"{'tool':44s} {'compare s':>10s} {'wall s':>8s} {'CPU s':>7s} {'peak MB':>8s} {'load':>11s} "
+              f"{'vs polars (wall)':>16s} {'(CPU)':>6s} correct")
         for r in results:
             if "error" in r:
                 print(f"{r['tool']:44s} failed: {r['error']}")
                 continue
             ratio = f"{base['compare_s'] / r['compare_s']:.2f}x" if base else "-"
-            print(f"{r['tool']:44s} {r['compare_s']:10.1f} {r['wall_s']:8.1f} {r['peak_rss_mb']:8.0f} {ratio:>9s} "
-                  f"{r['correct']}")
+            cpu_ratio = f"{base['cpu_s'] / r['cpu_s']:.2f}x" if base else "-"
+            load = f"{r['load'][0]:.1f}-{r['load'][1]:.1f}"
+            print(f"{r['tool']:44s} {r['compare_s']:10.1f} {r['wall_s']:8.1f} {r['cpu_s']:7.1f} {r['peak_rss_mb']:8.0f} "
+                  f"{load:>11s} {ratio:>16s} {cpu_ratio:>6s} {r['correct']}")
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

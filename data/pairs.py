@@ -9,7 +9,8 @@ view per side (``legacy``, ``migrated``; parsed where read, never copied) with
 * ``c{j}``       every column of the side, parsed as what it holds (`data.messy.profile_column`).
 
 Keys repeated on a side are moved to ``dup_legacy`` / ``dup_migrated`` with all their rows (never joined);
-rows without a key to ``nokey_*``. Column names given by the user are matched against the real columns
+rows without a key to ``nokey_*`` (`set_aside`, called by `metrics.diff.build_findings` once it knows how
+often each key occurs). Column names given by the user are matched against the real columns
 (ignoring case and punctuation) and only the matched real names reach SQL, quoted.
 """
 
@@ -57,6 +58,7 @@ class SideSQL(BaseModel):
     raw: str
     key: str
     select: str
+    values: tuple[str, ...]  # column j's parsed value computed from its raw value ``r{j}`` (`rawkeyed_*`)
 
 
 class PairSetup(BaseModel):
@@ -211,7 +213,6 @@ def prepare_pair(con: duckdb.DuckDBPyConnection, legacy: SideFile, migrated: Sid
         amount_idx = None if amount_pair is None else (amount_pair.legacy_index, amount_pair.migrated_index)[k]
         side_sql.append(_clean_view(con, side, dtypes[k], profiles[k], kinds[k], key_idx[k], key_rules, cust_idx[k],
                                     reason_idx[k], amount_idx, integer_key))
-    _set_aside(con)
     setup = PairSetup(
         key=tuple(legacy.columns[i] for i in key_idx[0]), key_rules=key_rules,
         customer_column=next((sides[k].columns[i] for k, i in enumerate(cust_idx) if i is not None), None),
@@ -243,12 +244,13 @@ def _clean_view(con, side: SideFile, dtypes: dict[str, str], profiles: list[Colu
     if len(keys) > 1:
         key = f"CASE WHEN {' OR '.join(f'{k} IS NULL' for k in keys)} THEN NULL ELSE {key} END"
     key_raw = " || ' | ' || ".join(f"coalesce(CAST({quote(cols[i])} AS VARCHAR), '')" for i in key_idx)
-    parsed = []
+    parsed, values = [], []
     for j, (c, prof) in enumerate(zip(cols, profiles)):
         kind = kinds.get(j, prof.kind)
         numeric = {kind, prof.kind} <= {"amount", "number"}
         effective = prof if kind == prof.kind or numeric else ColumnProfile(name=c, kind="text")
         parsed.append(cast_expression(c, effective, dtypes[c]))
+        values.append(cast_expression(f"r{j}", effective, dtypes[c]))
     customer = (f"NULLIF(trim(CAST({quote(cols[cust_idx])} AS VARCHAR)), '')" if cust_idx is not None
                 else "CAST(NULL AS VARCHAR)")
     reason = f"NULLIF(trim(CAST({quote(cols[reason_idx])} AS VARCHAR)), '')" if reason_idx is not None else "NULL"
@@ -261,19 +263,23 @@ def _clean_view(con, side: SideFile, dtypes: dict[str, str], profiles: list[Colu
     raw_cols = ", ".join(f"{quote(c)} AS r{j}" for j, c in enumerate(cols))
     con.execute(f"CREATE OR REPLACE VIEW {quote('rawkeyed_all_' + side.side)} AS SELECT {key} AS __key, {raw_cols} "
                 f"FROM {raw}")
-    return SideSQL(raw=raw, key=key, select=select)
+    return SideSQL(raw=raw, key=key, select=select, values=tuple(values))
 
 
-def _set_aside(con) -> None:
+def set_aside(con, counted: bool = False) -> None:
     """Rows without a key and rows of keys repeated on a side leave the comparison (kept for the report).
 
-    One GROUP BY of the key per side finds both; the rows themselves are fetched only when there are any.
-    The views ``legacy``/``migrated`` (parsed) and ``rawkeyed_legacy``/``rawkeyed_migrated`` (raw) hold the rest.
+    The tables ``keycounts_legacy`` / ``keycounts_migrated`` hold each side's keys seen more than once and
+    the missing key, with their row counts: one GROUP BY of the key per side makes them, unless ``counted``
+    (the caller has made them already, `metrics.diff.build_findings` from its join). The rows themselves
+    are fetched only when there are any. The views ``legacy``/``migrated`` (parsed) and
+    ``rawkeyed_legacy``/``rawkeyed_migrated`` (raw) hold the rest.
     """
     empty = {}
     for side in ("legacy", "migrated"):
-        con.execute(f"CREATE OR REPLACE TABLE keycounts_{side} AS SELECT __key, count(*) AS n FROM rawkeyed_all_{side} "
-                    f"GROUP BY __key HAVING count(*) > 1 OR __key IS NULL")
+        if not counted:
+            con.execute(f"CREATE OR REPLACE TABLE keycounts_{side} AS SELECT __key, count(*) AS n FROM "
+                        f"rawkeyed_all_{side} GROUP BY __key HAVING count(*) > 1 OR __key IS NULL")
         con.execute(f"CREATE OR REPLACE VIEW dupkeys_{side} AS SELECT * FROM keycounts_{side} WHERE __key IS NOT NULL")
         empty[side] = con.execute(f"SELECT count(*) = 0 FROM keycounts_{side} WHERE __key IS NULL").fetchone()[0]
         con.execute(f"CREATE OR REPLACE TABLE nokey_{side} AS SELECT * FROM all_{side} WHERE __key IS NULL"

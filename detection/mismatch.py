@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from data.pairs import SideSQL
 from detection.localize import localize_ratio
 from metrics.diff import MISSING, Comparison
 
@@ -141,21 +142,34 @@ def _grouped(con: duckdb.DuckDBPyConnection, sql: str, dims: list[str], value: s
     return frame
 
 
-def classify_patterns(con: duckdb.DuckDBPyConnection, patterns: list[Pattern], dims: list[Comparison]
-                      ) -> list[Pattern]:
+def _population(con: duckdb.DuckDBPyConnection, side: str, values: tuple[str, ...], positions: list[int]
+                ) -> pd.DataFrame:
+    """Records of ``side`` per leaf (``d{i}``, the parsed value of column ``positions[i]``; keys repeated or
+    missing excluded): the raw values are grouped first and each distinct raw value parsed once, which
+    gives the leaves of the parsed values at the cost of one GROUP BY of the raw ones."""
+    if not positions:
+        return _grouped(con, side, [], "count(*) AS n")
+    raw = ", ".join(f"r{p}" for p in dict.fromkeys(positions))
+    grouped = f"(SELECT {raw}, count(*) AS __n FROM rawkeyed_{side} GROUP BY ALL)"
+    return _grouped(con, grouped, [values[p] for p in positions], "CAST(sum(__n) AS BIGINT) AS n")
+
+
+def classify_patterns(con: duckdb.DuckDBPyConnection, patterns: list[Pattern], dims: list[Comparison],
+                      sides: tuple[SideSQL, SideSQL]) -> list[Pattern]:
     """Every pattern with its classification, population, slices and evidence.
 
     The leaves (records per combination of the slice columns, and the pattern's records among them) come
     from a few GROUP BY queries for all patterns at once: the population of lost records is the legacy
     side, of unexpected records the migrated side, of a field pattern the matched records (only those
-    with its legacy value when that value is one of a slice column's values).
+    with its legacy value when that value is one of a slice column's values). ``sides`` parse each
+    side's raw values (`data.pairs.SideSQL.values`).
     """
     names = [d.column for d in dims]
     matched = [f"l{d.index}" for d in dims]
     legacy, migrated = [f"c{d.legacy_position}" for d in dims], [f"c{d.migrated_position}" for d in dims]
     keys = [f"d{i}" for i in range(len(dims))]
-    base = {"lost": _grouped(con, "legacy", legacy, "count(*) AS n"),
-            "unexpected": _grouped(con, "migrated", migrated, "count(*) AS n")}
+    base = {"lost": _population(con, "legacy", sides[0].values, [d.legacy_position for d in dims]),
+            "unexpected": _population(con, "migrated", sides[1].values, [d.migrated_position for d in dims])}
     hit = {"lost": _grouped(con, "lost", legacy, "count(*) AS k"),
            "unexpected": _grouped(con, "unexpected", migrated, "count(*) AS k")}
     # matched records = legacy records that are not lost (the slice columns read on the legacy side)

@@ -16,7 +16,7 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict
 
-from data.pairs import SideSQL
+from data.pairs import SideSQL, set_aside
 from data.sources import quote, sql_literal
 
 Kind = Literal["amount", "number", "date", "text"]
@@ -146,28 +146,74 @@ def differences_sql(comparisons: list[Comparison], table: str = "matched") -> st
     return "\nUNION ALL\n".join(selects)
 
 
+def _candidate_keys(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]) -> None:
+    """The keys worth parsing and comparing (``candidates``: ``lk`` / ``mk`` the key on each side that has
+    it), with the keys repeated or missing set aside (`data.pairs.set_aside`), from one full outer join.
+
+    The join carries, per row, the key and one 64-bit hash of the compared raw values (DuckDB's ``hash``:
+    a bijection of each number, date or time, a 64-bit hash of text, combined by a mix that is a
+    bijection of each value's hash) and keeps, per class of row (both sides, legacy only, migrated
+    only), only the keys whose hashes differ, with counts. A matched record whose raw values hash equal
+    on both sides is taken as identical: the chance that a record that differs hashes equal is 2⁻⁶⁴
+    (none when one number or date changed to another), the checksum comparison of data-diff tools
+    (Datafold's ``data-diff``) applied per record. Every candidate is then compared value by value.
+
+    The same join tells whether a key of both sides repeats: ``B`` joined rows of both sides equal
+    ``Σ nl·nm`` over the common keys, which is ``Σ nl`` (the legacy rows not on one side only) and ``Σ nm``
+    exactly when every common key occurs once on each side. Then the keys repeated on one side only
+    are read from the one-sided rows and no GROUP BY of every key is needed; otherwise each side's keys
+    are counted by `set_aside`.
+    """
+    def side(name: str, positions: list[int]) -> str:
+        values = ", ".join(f"r{p}" for p in positions)
+        return f"(SELECT __key, hash({values}) AS __h FROM rawkeyed_all_{name})"  # a hash is never NULL
+
+    legacy = side("legacy", [c.legacy_position for c in comparisons])
+    migrated = side("migrated", [c.migrated_position for c in comparisons])
+    con.execute("CREATE OR REPLACE TABLE key_classes AS SELECT l.__h IS NOT NULL AS in_l, m.__h IS NOT NULL AS in_m, "
+                "CASE WHEN l.__h IS DISTINCT FROM m.__h THEN coalesce(l.__key, m.__key) "
+                f"END AS __key, count(*) AS n FROM {legacy} l FULL OUTER JOIN {migrated} m ON l.__key = m.__key "
+                "GROUP BY ALL")
+    rows_l, rows_m = (con.execute(f"SELECT count(*) FROM rawkeyed_all_{s}").fetchone()[0] for s in ("legacy", "migrated"))
+    both, only_l, only_m = con.execute(
+        "SELECT coalesce(sum(n) FILTER (WHERE in_l AND in_m), 0), coalesce(sum(n) FILTER (WHERE in_l AND NOT in_m), 0), "
+        "coalesce(sum(n) FILTER (WHERE in_m AND NOT in_l), 0) FROM key_classes").fetchone()
+    counted = both == rows_l - only_l == rows_m - only_m
+    if counted:
+        for name, own, other in (("legacy", "in_l", "in_m"), ("migrated", "in_m", "in_l")):
+            con.execute(f"CREATE OR REPLACE TABLE keycounts_{name} AS SELECT __key, CAST(sum(n) AS BIGINT) AS n "
+                        f"FROM key_classes WHERE {own} AND NOT {other} GROUP BY __key HAVING sum(n) > 1 OR __key IS NULL")
+    set_aside(con, counted=counted)
+    con.execute("CREATE OR REPLACE TABLE candidates AS SELECT CASE WHEN k.in_l THEN k.__key END AS lk, "
+                "CASE WHEN k.in_m THEN k.__key END AS mk FROM key_classes k ANTI JOIN dupkeys d ON k.__key = d.__key "
+                "WHERE k.__key IS NOT NULL")
+    con.execute("DROP TABLE key_classes")
+
+
 def build_findings(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], legacy: SideSQL, migrated: SideSQL,
-                   legacy_columns: int, migrated_columns: int) -> None:
+                   legacy_columns: int, migrated_columns: int) -> bool:
     """Join the clean ``legacy`` and ``migrated`` sides on ``__key`` (a full outer join) into the tables
     ``lost``, ``unexpected``, ``diffrows`` (the matched records with any compared value not identical,
-    within tolerance or not: every statistic is computed from them) and the long ``differences``.
+    within tolerance or not: every statistic is computed from them) and the long ``differences``; keys
+    repeated on a side and rows without a key are set aside first (`data.pairs.set_aside`).
 
-    When every compared column has one raw type and one parsing on both sides, the raw values are joined
-    first (``rawkeyed_*``): only the keys whose raw values differ (or that are on one side) are parsed and
-    compared, so parsing costs about as much as the differences, not the input. Otherwise every row is
-    parsed in the join. Either way only the rows that differ are kept.
+    When every compared column has one raw type and one parsing on both sides, the keys and a hash of
+    the raw values are joined first (`_candidate_keys`): only the keys whose raw values differ (or that
+    are on one side) are parsed and compared, so parsing costs about as much as the differences, not
+    the input. Otherwise every row is parsed in the join. Either way only the rows that differ are kept.
+    Returns whether the hashes were joined (the summary says so).
     """
     sources = ("legacy", "migrated")
-    if comparisons and all(c.same_raw for c in comparisons):
-        distinct = " OR ".join(f"(l.r{c.legacy_position} IS DISTINCT FROM m.r{c.migrated_position})" for c in comparisons)
-        con.execute("CREATE OR REPLACE TABLE candidates AS SELECT l.__key AS lk, m.__key AS mk FROM rawkeyed_legacy l "
-                    f"FULL OUTER JOIN rawkeyed_migrated m ON l.__key = m.__key WHERE l.__key IS NULL OR m.__key IS NULL "
-                    f"OR {distinct}")
+    hashed = bool(comparisons) and all(c.same_raw for c in comparisons)
+    if hashed:
+        _candidate_keys(con, comparisons)
         for name, side, column in (("cand_legacy", legacy, "lk"), ("cand_migrated", migrated, "mk")):
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {side.select} FROM {side.raw} SEMI JOIN "
                         f"(SELECT {column} AS __candidate FROM candidates WHERE {column} IS NOT NULL) c "
                         f"ON ({side.key}) = c.__candidate")
         sources = ("cand_legacy", "cand_migrated")
+    else:
+        set_aside(con)
     meta = ("__key", "__key_raw", "__customer", "__reason", "__amount")
     cols = [f"l.{c} AS l{c}" for c in meta] + [f"m.{c} AS m{c}" for c in meta]
     cols += [f"l.c{j} AS lc{j}" for j in range(legacy_columns)] + [f"m.c{j} AS mc{j}" for j in range(migrated_columns)]
@@ -184,3 +230,4 @@ def build_findings(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]
                 "WHERE l__key IS NOT NULL AND m__key IS NOT NULL")
     con.execute("DROP TABLE outer_rows")
     con.execute(f"CREATE OR REPLACE TABLE differences AS {differences_sql(comparisons, 'diffrows')}")
+    return hashed

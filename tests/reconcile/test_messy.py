@@ -134,6 +134,22 @@ def test_duplicate_keys_reported_with_their_rows(tmp_path):
     assert rows == [("2", "b"), ("2", "c"), ("3", "d")]
 
 
+def test_keys_repeated_on_one_side_only_and_missing_keys(tmp_path):
+    # every common key occurs once per side: the join's counts alone find the one-sided repeats
+    legacy = _write(tmp_path / "legacy.csv", "id,v\n1,a\n2,b\n4,x\n4,y\n,z\n")
+    c = _run(tmp_path, legacy, "id,v\n1,a\n2,c\n3,d\n6,f\n6,f\n,w\n,w\n", key=("id",)).counts
+    out = tmp_path / "out"
+    assert (c.duplicate_keys_legacy, c.duplicate_keys_migrated, c.duplicate_rows_legacy, c.duplicate_rows_migrated) == (
+        1, 1, 2, 2)
+    assert (c.rows_without_key_legacy, c.rows_without_key_migrated) == (1, 2)
+    assert (c.matched, c.lost, c.unexpected, c.with_differences) == (2, 0, 1, 1)
+    rows = duckdb.execute("SELECT _key, v FROM read_parquet(?) ORDER BY ALL",
+                          [str(out / "duplicates_migrated.parquet")]).fetchall()
+    assert rows == [("6", "f"), ("6", "f")]
+    assert duckdb.execute("SELECT v FROM read_parquet(?)", [str(out / "rows_without_key_legacy.parquet")]).fetchall() \
+        == [("z",)]
+
+
 def test_columns_matched_ignoring_case_and_punctuation(tmp_path):
     legacy = "Account ID;E-Mail Address;Opened On\n1;a@x;2025-01-01\n"
     migrated = "account_id,email_address,OPENED_ON\n1,a@y,2025-01-01\n"

@@ -59,6 +59,7 @@ def test_counts_match_truth(run):
     changed = _keys(t.product_systematic) | _keys(t.status_isolated) | _keys(t.balance_changed) | _keys(t.email_changed)
     assert c.with_differences == len(changed)  # the 0.01 balance changes are inside the tolerance
     assert c.identical == c.matched - len(changed)
+    assert not any("64-bit hash" in a.text for a in s.assumptions)  # the sides are written differently: all parsed
 
 
 def test_every_pattern_holds_exactly_its_records(run):
@@ -167,6 +168,7 @@ def test_parquet_pair_gives_the_same_answer(tmp_path):
     changed = (_keys(truth.product_systematic) | _keys(truth.status_isolated) | _keys(truth.balance_changed)
                | _keys(truth.email_changed))
     assert s.counts.with_differences == len(changed)  # raw values joined first: only differing keys are parsed
+    assert any("64-bit hash" in a.text for a in s.assumptions)  # ... by their hashes, as the summary says
     assert _pattern_keys(tmp_path / "out", "product: GAS_STD → GAS_FIX") == _keys(truth.product_systematic)
     assert s.legacy.format == "parquet"
 

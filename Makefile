@@ -54,7 +54,7 @@ demo-serve:
 test: setup test-services
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --durations=25
 	cd frontend && npm test
 	$(E2E)
 

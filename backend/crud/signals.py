@@ -209,7 +209,7 @@ def execute(session: Session, p: SignalProposal, dry_run: bool, actor: Actor,
     queues the outbound message in the outbox (once per proposal and URL). Audited either way."""
     if p.status not in ("approved", "executed"):
         raise Conflict(f"signal proposal {p.id} is {p.status}: only an approved proposal runs")
-    message = render(p, tool_urls)
+    message = render(p, tool_urls, dry_run)
     before = _state(p)
     if dry_run:
         p.result = {"dry_run": True, **message.preview()}

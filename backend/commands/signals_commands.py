@@ -135,13 +135,12 @@ def job_command(
     from backend.actors import JOB_ACTOR
     from backend.commands.service import open_database
     from backend.crud import signals
-    from backend.signals_analysis import SignalSettings
 
     if window_days <= 0:
         raise UserError("--window-days must be positive")
     settings, sessions = open_database()
     with sessions.begin() as session, stage_progress(Console(stderr=True), quiet) as progress:
-        analysis = signals.run_analysis(session, JOB_ACTOR, SignalSettings(window_days=window_days),
+        analysis = signals.run_analysis(session, JOB_ACTOR, signals.signal_settings(settings, window_days),
                                         tool_urls=settings.signal_tool_urls, progress=progress)
         waiting = signals.list_proposals(session, analysis_id=analysis.id, status="proposed", limit=1)[1]
         typer.echo(f"analysis {analysis.id}: {analysis.signals:,} signals, {analysis.raised} patterns raised, "

@@ -22,6 +22,7 @@ from backend.crud import audit, outbox
 from backend.errors import Conflict, Invalid, NotFound
 from backend.models import SignalAnalysis, SignalProposal, SignalRecord, utcnow
 from backend.progress import Progress, silent
+from backend.settings import Settings
 from backend.signal_tools import render
 from backend.signals_analysis import SignalReport, SignalSettings, investigate_signals
 from data.signals import RECORD_ADAPTER, SignalTable, record_json, table_from_records
@@ -104,6 +105,13 @@ def feedback(session: Session) -> dict[str, Feedback]:
 
 def _state(p: SignalProposal) -> dict:
     return {"status": p.status, "decided_by": p.decided_by, "reason": p.reason, "result": p.result}
+
+
+def signal_settings(settings: Settings, window_days: float) -> SignalSettings:
+    """How the service investigates: the window asked for, the workspace's hypothesis library and guardrail
+    policies from the settings (``CXW_SIGNAL_HYPOTHESES``, ``CXW_SIGNAL_GUARDRAILS``)."""
+    return SignalSettings(window_days=window_days, hypotheses=settings.signal_hypotheses,
+                          guardrails=settings.signal_guardrails)
 
 
 def run_analysis(session: Session, actor: Actor, settings: SignalSettings, since: datetime | None = None,

@@ -160,3 +160,14 @@ def test_cli_load_is_idempotent_and_all_or_nothing(tmp_path, monkeypatch, capsys
         trail = session.execute(sa.text("SELECT action FROM audit WHERE entity_type = 'signal_proposal' "
                                         "AND entity_id = :id ORDER BY id"), {"id": reissue[0]}).scalars().all()
     assert trail == ["signal_proposal.propose", "signal_proposal.approve", "signal_proposal.dry_run"]
+
+    # the workspace's own guardrail policies, validated when the analysis loads them
+    bad = tmp_path / "guardrails.yaml"
+    bad.write_text("auto_run: [internal_ticket, teleport]\n")
+    monkeypatch.setenv("CXW_SIGNAL_GUARDRAILS", str(bad))
+    assert main(["signals", "job", "--window-days", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "guardrails.yaml: field 'auto_run.1'" in err and err.count("\n") == 1
+    bad.write_text("auto_run: []\n")  # nothing runs alone: every proposal waits for a person
+    assert main(["signals", "job", "--window-days", "3"]) == 0
+    assert "3 proposals waiting for approval" in capsys.readouterr().out

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     reconcile_threads: int | None = Field(default=None, ge=1)
     # Signal tools that post outside (escalation, webhook_post): tool -> URL, e.g. CXW_SIGNAL_TOOL_URLS='{"escalation": "https://…"}'
     signal_tool_urls: dict[str, str] = Field(default_factory=dict)
+    # The workspace's own signal hypothesis library and guardrail policies (YAML; default: the built-in files),
+    # e.g. CXW_SIGNAL_GUARDRAILS=workspace/signal_guardrails.yaml; validated when an analysis loads them.
+    signal_hypotheses: Path | None = None
+    signal_guardrails: Path | None = None
     # `cxw ask` / POST /api/ask: a question's query is interrupted after this long.
     ask_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     # Optional OpenAI-compatible language model (off unless llm_base_url is set), e.g.

@@ -23,12 +23,14 @@ NEEDS_URL = ("escalation", "webhook_post")
 @dataclass(frozen=True)
 class ToolMessage:
     tool: str
-    url: str | None  # None: a local tool, nothing is sent
+    url: str | None  # None: kept on the proposal (a local tool), or an outbound tool with no URL yet
     format: str
     body: dict
+    note: str | None = None
 
     def preview(self) -> dict:
-        return {"tool": self.tool, "url": self.url, "format": self.format, "body": self.body}
+        out = {"tool": self.tool, "url": self.url, "format": self.format, "body": self.body}
+        return out | ({"note": self.note} if self.note else {})
 
 
 def _summary(p: SignalProposal) -> str:
@@ -36,11 +38,14 @@ def _summary(p: SignalProposal) -> str:
             f"likely cause {p.hypothesis} ({p.confidence:.0%} confidence), risk {p.risk:.2f}")
 
 
-def render(p: SignalProposal, tool_urls: dict[str, str]) -> ToolMessage:
-    """The message ``p``'s tool would send (or keep); a tool that must post and has no URL is a 409."""
+def render(p: SignalProposal, tool_urls: dict[str, str], dry_run: bool = False) -> ToolMessage:
+    """The message ``p``'s tool would send (or keep). A tool that must post and has no URL renders for a dry
+    run (JSON, with a note saying so) and is a 409 for a real run."""
     url = tool_urls.get(p.tool)
-    if p.tool in NEEDS_URL and not url:
-        raise Conflict(f"tool {p.tool} has no URL: set it in CXW_SIGNAL_TOOL_URLS")
+    missing = p.tool in NEEDS_URL and not url
+    if missing and not dry_run:
+        raise Conflict(f"tool {p.tool} has no URL: set it in CXW_SIGNAL_TOOL_URLS to run it for real "
+                       "(a dry run needs none)")
     if url:
         check_url(url)
     fields = {"event": "signal.action", "proposal_id": p.id, "pattern_id": p.pattern_id, "pattern": p.pattern_label,
@@ -54,5 +59,9 @@ def render(p: SignalProposal, tool_urls: dict[str, str]) -> ToolMessage:
     if p.tool == "internal_ticket":
         body = {**fields, "title": f"[signals] {p.pattern_label}"[:200], "description": _summary(p)}
         return ToolMessage(p.tool, url, "json", body)
+    if missing:
+        return ToolMessage(p.tool, None, "json", fields,
+                           note=f"no URL is configured for {p.tool} (CXW_SIGNAL_TOOL_URLS): a real run would be "
+                                "refused; a Slack hook URL would receive {\"text\": …} instead of this JSON")
     fmt = message_format(url)
     return ToolMessage(p.tool, url, fmt, {"text": _summary(p)} if fmt == "slack" else fields)

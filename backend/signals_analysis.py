@@ -43,8 +43,12 @@ class _Out(BaseModel):
 
 class Spike(_Out):
     raised: bool
-    p_value: float | None = Field(description="CUSUM/z-score p-value of a rise in the window (None: too few signals)")
-    q_value: float | None = Field(description="Benjamini–Hochberg q-value across patterns")
+    p_value: float | None = Field(description="CUSUM p-value of a rise in the window (None: too few signals)")
+    q_value: float | None = Field(description="Benjamini–Hochberg q-value within the pattern's family (new or "
+                                  "established)")
+    new: bool = Field(description="fewer than min_signals signals in the baseline: tested among the new patterns")
+    dispersion: float = Field(description="negative-binomial dispersion α of its hourly counts in the baseline "
+                              "(variance μ(1 + αμ); 0: Poisson)")
     start: datetime | None = Field(description="first hour the detectors flagged")
     baseline_per_hour: float
     window_per_hour: float
@@ -243,6 +247,7 @@ def investigate(table: SignalTable, settings: SignalSettings = SignalSettings())
             merchants=tuple(merchants[m] for _, m in top_merchants.index) if top_merchants is not None else (),
             hourly=tuple(int(c) for c in counts[p]),
             spike=Spike(raised=bool(spikes.raised[p]), p_value=_nan(spikes.p_value[p]), q_value=_nan(spikes.q_value[p]),
+                        new=bool(spikes.new[p]), dispersion=float(spikes.dispersion[p]),
                         start=(pd.Timestamp(axis[T - window + start_bucket], tz="UTC").to_pydatetime()
                                if start_bucket >= 0 else None),
                         baseline_per_hour=float(spikes.baseline_per_hour[p]),

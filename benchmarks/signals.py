@@ -108,9 +108,9 @@ def speed(signals: int) -> None:
     from backend.actors import Actor
     from backend.crud import signals as crud
     from backend.db import make_engine, make_sessionmaker, migrate
-    from backend.signals_analysis import investigate_signals
+    from backend.signals_analysis import investigate
     from data.signals import read_records, table_from_records
-    from data.synthetic.signals import simulate_migration
+    from data.synthetic.signals import evaluate_patterns, simulate_migration
     from detection.signal_patterns import group_patterns
 
     merchants = max(20, round(signals / 72))  # about 72 records per merchant over a fortnight
@@ -147,9 +147,18 @@ def speed(signals: int) -> None:
               f"×{naive_cpu / c_group.cpu:.1f}", flush=True)
 
         with _Clock() as c_all:
-            report = investigate_signals(table)
+            result = investigate(table)
+        report = result.report
         print(f"investigation of {report.signals:,} signals: {c_all} ({len(report.patterns)} patterns, "
               f"{report.raised} raised)", flush=True)
+        raised = {p.id for p in report.patterns if p.spike.raised}
+        verdicts = evaluate_patterns(json.loads((out / "truth.json").read_text()), result.signal_ids,
+                                     result.pattern_ids, raised, {p.id: p.hypotheses[0].id for p in report.patterns
+                                                                  if p.hypotheses})
+        noise = sorted(p.label for p in report.patterns if p.spike.raised and p.id not in {v.found for v in verdicts})
+        print(f"injected patterns found as one pattern, raised, cause first: {sum(v.correct for v in verdicts)}/"
+              f"{len(verdicts)}; noise patterns raised: {len(noise)} {noise}", flush=True)
+        del result
 
         engine = make_engine(f"sqlite:///{Path(tmp) / 'db' / 'cxw.db'}")
         migrate(engine)

@@ -74,3 +74,18 @@ def mine_templates(lines, config: DrainConfig = DrainConfig()) -> Templates:
     ids = lookup[cluster_of_unique[codes]] if len(codes) else np.zeros(0, dtype=np.int64)
     texts = {new: " ".join(drain.id_to_cluster[old].log_template_tokens) for old, new in renumber.items()}
     return Templates(ids, texts)
+
+
+def grouping_accuracy(found, truth) -> float:
+    """Share of lines whose found group holds exactly the lines of their true group: the grouping accuracy
+    of log parsers (Zhu, He, Liu, He, Xie, Zheng & Lyu 2019, "Tools and Benchmarks for Automated Log
+    Parsing", ICSE-SEIP). ``found`` and ``truth`` are group labels per line, of any hashable type."""
+    found, truth = pd.Series(list(found), dtype=object), pd.Series(list(truth), dtype=object)
+    if len(found) != len(truth):
+        raise ValueError(f"{len(found)} found labels for {len(truth)} lines")
+    if not len(found):
+        return 1.0
+    pairs = pd.DataFrame({"f": pd.factorize(found)[0], "t": pd.factorize(truth)[0]})
+    pure = pairs.groupby("f")["t"].transform("nunique") == 1
+    same_size = pairs.groupby("f")["t"].transform("size") == pairs.groupby("t")["f"].transform("size")
+    return float((pure & same_size).mean())

@@ -144,14 +144,89 @@ def job_command(
     from backend.actors import JOB_ACTOR
     from backend.commands.service import open_database
     from backend.crud import signals
-    from backend.signals_analysis import SignalSettings
 
     if window_days <= 0:
         raise UserError("--window-days must be positive")
     settings, sessions = open_database()
     with sessions.begin() as session, stage_progress(Console(stderr=True), quiet) as progress:
-        analysis = signals.run_analysis(session, JOB_ACTOR, SignalSettings(window_days=window_days),
+        analysis = signals.run_analysis(session, JOB_ACTOR, signals.signal_settings(settings, window_days),
                                         tool_urls=settings.signal_tool_urls, progress=progress)
         waiting = signals.list_proposals(session, analysis_id=analysis.id, status="proposed", limit=1)[1]
         typer.echo(f"analysis {analysis.id}: {analysis.signals:,} signals, {analysis.raised} patterns raised, "
                    f"{waiting} proposals waiting for approval")
+
+
+@signals_app.command("proposals")
+def proposals_command(
+    status: Annotated[str | None, typer.Option("--status", help="proposed, approved, rejected or executed.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 50,
+) -> None:
+    """The approval queue in the workbench database: one line per proposal."""
+    from typing import get_args
+
+    from backend.commands.service import open_database
+    from backend.crud import signals
+    from backend.schemas.signals import ProposalStatus
+
+    if status is not None and status not in get_args(ProposalStatus):
+        raise UserError(f"--status must be one of {', '.join(get_args(ProposalStatus))}, not {status!r}")
+    if not 1 <= limit <= 1000:
+        raise UserError("--limit must be between 1 and 1000")
+    _, sessions = open_database()
+    with sessions() as session:
+        rows, count = signals.list_proposals(session, status=status, limit=limit)
+        for p in rows:
+            gate = "needs approval" if p.needs_approval else "may run alone"
+            typer.echo(f"{p.id}\t{p.status}\t{p.tool}\t{p.action}\t{gate}\t{p.pattern_label}")
+    typer.echo(f"{count} proposals" + (f" {status}" if status else ""))
+
+
+def _decide_command(proposal_id: int, verb: str, reason: str) -> None:
+    from backend.actors import cli_actor
+    from backend.commands.service import open_database
+    from backend.crud import signals
+
+    _, sessions = open_database()
+    with sessions.begin() as session:
+        decide = signals.approve if verb == "approve" else signals.reject
+        row = decide(session, signals.get_proposal(session, proposal_id), reason, cli_actor())
+        typer.echo(f"proposal {row.id} {row.status} by {row.decided_by}")
+
+
+@signals_app.command("approve")
+def approve_command(
+    proposal_id: Annotated[int, typer.Argument(help="The proposal's id (cxw signals proposals).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")] = "",
+) -> None:
+    """Approve a proposal (once; audited; raises that hypothesis' future confidence)."""
+    _decide_command(proposal_id, "approve", reason)
+
+
+@signals_app.command("reject")
+def reject_command(
+    proposal_id: Annotated[int, typer.Argument(help="The proposal's id (cxw signals proposals).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (required; kept in the audit trail).")],
+) -> None:
+    """Reject a proposal with a reason (once; audited; lowers that hypothesis' future confidence)."""
+    _decide_command(proposal_id, "reject", reason)
+
+
+@signals_app.command("execute")
+def execute_command(
+    proposal_id: Annotated[int, typer.Argument(help="An approved proposal's id.")],
+    send: Annotated[bool, typer.Option("--send", help="Run it for real (default: a dry run that sends nothing).")]
+    = False,
+) -> None:
+    """Run an approved proposal's tool: a dry run by default (prints what would be sent and to which tool,
+    audited); with --send, outbound messages go through the outbox (CXW_SIGNAL_TOOL_URLS must name the URL)."""
+    import json
+
+    from backend.actors import cli_actor
+    from backend.commands.service import open_database
+    from backend.crud import signals
+
+    settings, sessions = open_database()
+    with sessions.begin() as session:
+        row = signals.execute(session, signals.get_proposal(session, proposal_id), not send, cli_actor(),
+                              settings.signal_tool_urls)
+        typer.echo(json.dumps({"id": row.id, "status": row.status, "result": row.result}, indent=1, default=str))

@@ -22,6 +22,7 @@ from backend.crud import audit, outbox
 from backend.errors import Conflict, Invalid, NotFound
 from backend.models import SignalAnalysis, SignalProposal, SignalRecord, utcnow
 from backend.progress import Progress, silent
+from backend.settings import Settings
 from backend.signal_tools import render
 from backend.signals_analysis import SignalReport, SignalSettings, investigate_signals
 from data.signals import RECORD_ADAPTER, SignalTable, record_json, table_from_records
@@ -104,6 +105,13 @@ def feedback(session: Session) -> dict[str, Feedback]:
 
 def _state(p: SignalProposal) -> dict:
     return {"status": p.status, "decided_by": p.decided_by, "reason": p.reason, "result": p.result}
+
+
+def signal_settings(settings: Settings, window_days: float) -> SignalSettings:
+    """How the service investigates: the window asked for, the workspace's hypothesis library and guardrail
+    policies from the settings (``CXW_SIGNAL_HYPOTHESES``, ``CXW_SIGNAL_GUARDRAILS``)."""
+    return SignalSettings(window_days=window_days, hypotheses=settings.signal_hypotheses,
+                          guardrails=settings.signal_guardrails)
 
 
 def run_analysis(session: Session, actor: Actor, settings: SignalSettings, since: datetime | None = None,
@@ -209,7 +217,7 @@ def execute(session: Session, p: SignalProposal, dry_run: bool, actor: Actor,
     queues the outbound message in the outbox (once per proposal and URL). Audited either way."""
     if p.status not in ("approved", "executed"):
         raise Conflict(f"signal proposal {p.id} is {p.status}: only an approved proposal runs")
-    message = render(p, tool_urls)
+    message = render(p, tool_urls, dry_run)
     before = _state(p)
     if dry_run:
         p.result = {"dry_run": True, **message.preview()}

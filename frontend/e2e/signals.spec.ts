@@ -102,10 +102,10 @@ describe("engineer", () => {
     };
     expect(await table.getByTestId("proposal-row").count()).toBe(waiting.count);
     await shot(page, "signal-approvals");
-    // one that stays inside the system (an internal ticket, a documentation draft): the demo configures no
-    // outside URL (CXW_SIGNAL_TOOL_URLS), which a tool that posts needs even for a dry run
-    decided = waiting.data.find((p) => !p.leaves_system)?.id ?? 0;
-    expect(decided, "a waiting proposal that stays inside the system").toBeGreaterThan(0);
+    // one that leaves the system (an escalation, a webhook): the demo configures no outside URL
+    // (CXW_SIGNAL_TOOL_URLS), and a dry run needs none — it shows what would be sent and to which tool
+    decided = waiting.data.find((p) => p.leaves_system)?.id ?? 0;
+    expect(decided, "a waiting proposal that leaves the system").toBeGreaterThan(0);
     const approve = table.getByRole("button", { name: new RegExp(`^Approve proposal ${decided}: `) });
     await table.getByLabel(`Reason for proposal ${decided}`).fill("e2e: the evidence points at the migration");
     await approve.click();
@@ -118,6 +118,7 @@ describe("engineer", () => {
     expect(await row.textContent()).toContain(ENGINEER_NAME);
     await row.getByRole("button", { name: `Dry run proposal ${decided}` }).click();
     await row.getByText("dry run", { exact: true }).waitFor();
+    await row.getByText(/^would send to (escalation|webhook_post) \(no URL configured\)$/).waitFor();
     await row.getByRole("button", { name: "Audit trail" }).click();
     const trail = page.getByRole("list", { name: `Audit trail of proposal ${decided}` });
     await trail.getByText("dry_run", { exact: true }).waitFor();
@@ -128,9 +129,9 @@ describe("engineer", () => {
     await shot(page, "signal-audit");
     // the API agrees: approved (a dry run does not execute it), by the engineer, with the dry run's result
     const approved = (await apiFetch(page, "/api/signals/proposals?status=approved", { token: ENGINEER })).json as {
-      data: { id: number; decided_by: string; result: { dry_run?: boolean } | null }[];
+      data: { id: number; decided_by: string; result: { dry_run?: boolean; url?: string | null } | null }[];
     };
-    expect(approved.data.find((p) => p.id === decided)).toMatchObject({ decided_by: ENGINEER_NAME, result: { dry_run: true } });
+    expect(approved.data.find((p) => p.id === decided)).toMatchObject({ decided_by: ENGINEER_NAME, result: { dry_run: true, url: null } });
     const audit = (await apiFetch(page, `/api/audit?entity_type=signal_proposal&entity_id=${decided}`, { token: ENGINEER })).json as {
       data: { action: string; actor: string }[];
     };

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from detection.templates import mask, mine_templates
+from detection.templates import grouping_accuracy, mask, mine_templates
 
 KNOWN = [
     "Connection to {ip} closed by peer after {n} ms",
@@ -36,21 +37,19 @@ def _lines(count: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
     return lines, truth
 
 
-def grouping_accuracy(found: np.ndarray, truth: np.ndarray) -> float:
-    """Share of lines whose found group holds exactly the lines of their true group (Zhu et al. 2019)."""
-    ok = 0
-    found_groups = pd.Series(np.arange(len(found))).groupby(found).apply(frozenset)
-    true_groups = pd.Series(np.arange(len(truth))).groupby(truth).apply(frozenset)
-    true_sets = set(true_groups)
-    for group in found_groups:
-        if group in true_sets:
-            ok += len(group)
-    return ok / len(found)
-
-
 def test_masking_replaces_ids_urls_numbers_but_keeps_words_and_versions():
     out = mask(pd.Series(["GET https://x.io/a?b=1 from 10.1.2.3:80 by bob@x.org took 12ms for v2 shop m00042"]))
     assert out[0] == "GET <*> from <*> by <*> took <*> for v2 shop <*>"
+
+
+def test_grouping_accuracy_counts_lines_whose_group_is_exactly_right():
+    truth = ["a", "a", "b", "b", "c", "d"]
+    assert grouping_accuracy([1, 1, 2, 2, 3, 4], truth) == 1.0
+    assert grouping_accuracy([1, 1, 2, 2, 3, 3], truth) == pytest.approx(4 / 6)  # c and d merged: both wrong
+    assert grouping_accuracy([1, 5, 2, 2, 3, 4], truth) == pytest.approx(4 / 6)  # a split: both wrong
+    assert grouping_accuracy([1] * 6, truth) == 0.0
+    with pytest.raises(ValueError, match="5 found labels for 6 lines"):
+        grouping_accuracy([1] * 5, truth)
 
 
 def test_known_templates_are_recovered_exactly():
@@ -68,3 +67,17 @@ def test_drain_merges_lines_that_differ_in_one_word_of_five_and_empty_lines_do_n
     assert templates.ids[0] == templates.ids[1] != templates.ids[3]
     assert templates.text_of(0) == "Cache <*> for key <*>"
     assert len(templates.ids) == 4
+
+
+def test_loghub_scorer_runs_the_command_on_a_structured_file(tmp_path):
+    from benchmarks import loghub
+
+    lines, truth = _lines(400)
+    folder = tmp_path / "Made"
+    folder.mkdir()
+    frame = pd.DataFrame({"LineId": range(1, 401), "Content": lines, "EventId": [f"E{t}" for t in truth]})
+    frame.to_csv(folder / "Made_2k.log_structured.csv", index=False)
+    files = loghub.structured_files(tmp_path)
+    assert list(files) == ["Made"]
+    accuracy, count, _ = loghub.score_file(files["Made"], tmp_path)
+    assert (accuracy, count) == (1.0, 400)

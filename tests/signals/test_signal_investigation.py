@@ -6,6 +6,7 @@ import csv
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from backend.cli import main
 from backend.signals_analysis import SignalReport, investigate
@@ -113,6 +114,7 @@ def test_cli_simulate_analyze_and_templates(tmp_path, capsys):
 def test_cli_load_is_idempotent_and_all_or_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CXW_DATA_DIR", str(tmp_path / "svc"))
     monkeypatch.delenv("CXW_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CXW_SIGNAL_TOOL_URLS", raising=False)
     simulate_migration(tmp_path / "sim", merchants=20, days=6, seed=1, patterns=("token_v1",))
     path = tmp_path / "sim" / "signals.jsonl"
     total = sum(1 for _ in path.open())
@@ -126,3 +128,43 @@ def test_cli_load_is_idempotent_and_all_or_nothing(tmp_path, monkeypatch, capsys
     assert f"0 stored, {total:,} already there" in capsys.readouterr().out
     assert main(["signals", "job", "--window-days", "3"]) == 0  # the stored signals analysed, as the API does
     assert "1 patterns raised" in capsys.readouterr().out
+
+    # the approval queue from the command line; no tool URL is configured
+    assert main(["signals", "proposals", "--status", "proposed"]) == 0
+    queue = [line.split("\t") for line in capsys.readouterr().out.splitlines() if "\t" in line]
+    reissue = next(row for row in queue if row[3] == "reissue_tokens")
+    assert reissue[2] == "webhook_post" and reissue[4] == "needs approval"
+    assert main(["signals", "execute", reissue[0]]) == 2  # not approved yet
+    assert "only an approved proposal runs" in capsys.readouterr().err
+    assert main(["signals", "approve", reissue[0], "--reason", "tokens of v1 confirmed"]) == 0
+    assert "approved by cli:" in capsys.readouterr().out
+    # a dry run needs no URL: it shows what would be sent to which tool, and is audited
+    assert main(["signals", "execute", reissue[0]]) == 0
+    dry = json.loads(capsys.readouterr().out)
+    assert dry["status"] == "approved" and dry["result"]["dry_run"] is True
+    assert dry["result"]["tool"] == "webhook_post" and dry["result"]["url"] is None
+    assert dry["result"]["body"]["action"] == "reissue_tokens" and "no URL is configured" in dry["result"]["note"]
+    # a real run of a tool with no URL is one clear line and exit 2; nothing changes
+    assert main(["signals", "execute", reissue[0], "--send"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "tool webhook_post has no URL" in err and "CXW_SIGNAL_TOOL_URLS" in err
+    assert main(["signals", "proposals", "--status", "bogus"]) == 2
+    assert "--status must be one of" in capsys.readouterr().err
+
+    from backend.commands.service import open_database
+    from backend.crud import signals as crud
+
+    _, sessions = open_database()
+    with sessions() as session:
+        assert crud.get_proposal(session, int(reissue[0])).status == "approved"
+        trail = session.execute(sa.text("SELECT action FROM audit WHERE entity_type = 'signal_proposal' "
+                                        "AND entity_id = :id ORDER BY id"), {"id": reissue[0]}).scalars().all()
+    assert trail == ["signal_proposal.propose", "signal_proposal.approve", "signal_proposal.dry_run"]
+
+    # the workspace's own guardrail policies, validated when the analysis loads them
+    bad = tmp_path / "guardrails.yaml"
+    bad.write_text("auto_run: [internal_ticket, teleport]\n")
+    monkeypatch.setenv("CXW_SIGNAL_GUARDRAILS", str(bad))
+    assert main(["signals", "job", "--window-days", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "guardrails.yaml: field 'auto_run.1'" in err and err.count("\n") == 1

@@ -12,7 +12,6 @@ from backend.schemas.common import Page
 from backend.schemas.signals import (AnalysisRequest, ApproveBody, ExecuteBody, IngestReport, PatternDetail,
                                      ProposalPublic, ProposalStatus, RejectBody, SignalAnalysisPublic, SignalBatch,
                                      SignalRecordPublic)
-from backend.signals_analysis import SignalSettings
 
 router = APIRouter(prefix="/signals", tags=["signals"])
 PatternId = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", description="A pattern id from the analysis")]
@@ -43,7 +42,7 @@ async def run_signal_analysis(body: AnalysisRequest, session: SessionDep, actor:
     """Investigate the stored signals: patterns, spikes, stage association, causes, proposals (audited)."""
 
     def work():
-        analysis = signals.run_analysis(session, actor, SignalSettings(window_days=body.window_days),
+        analysis = signals.run_analysis(session, actor, signals.signal_settings(settings, body.window_days),
                                         body.since, body.until, settings.signal_tool_urls)
         session.commit()
         return analysis

@@ -3197,13 +3197,23 @@ export interface components {
             /** Baseline Per Hour */
             baseline_per_hour: number;
             /**
+             * Dispersion
+             * @description negative-binomial dispersion α of its hourly counts in the baseline (variance μ(1 + αμ); 0: Poisson)
+             */
+            dispersion: number;
+            /**
+             * New
+             * @description fewer than min_signals signals in the baseline: tested among the new patterns
+             */
+            new: boolean;
+            /**
              * P Value
-             * @description CUSUM/z-score p-value of a rise in the window (None: too few signals)
+             * @description CUSUM p-value of a rise in the window (None: too few signals)
              */
             p_value: number | null;
             /**
              * Q Value
-             * @description Benjamini–Hochberg q-value across patterns
+             * @description Benjamini–Hochberg q-value within the pattern's family (new or established)
              */
             q_value: number | null;
             /** Raised */

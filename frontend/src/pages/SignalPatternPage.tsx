@@ -102,7 +102,8 @@ export function SignalPatternPage() {
                 <HourlySparkline hourly={p.hourly} windowFrom={0} label={`Signals per hour of ${p.label}`} />
                 <span className="small">
                   {p.signals.toLocaleString()} signals · {p.merchants_affected} merchants ({formatPct(p.merchant_share, 0, false)}) ·
-                  spike {p.spike.raised ? "raised" : "not raised"} {formatQ(p.spike.q_value)}
+                  spike {p.spike.raised ? "raised" : "not raised"} {formatQ(p.spike.q_value)} among{" "}
+                  {p.spike.new ? "new patterns" : "established patterns"}
                   {p.spike.start && <> from {formatDateTime(p.spike.start)}</>} · {p.spike.baseline_per_hour.toFixed(2)} → {p.spike.window_per_hour.toFixed(2)} per hour
                 </span>
               </div>

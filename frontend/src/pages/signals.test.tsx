@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { installFakeApi, signalAnalysis } from "../test/fakeApi";
+import { installFakeApi, signalAnalysis, signalProposals } from "../test/fakeApi";
 import { currentLocation, renderApp } from "../test/render";
 
 const callback = signalAnalysis.report.patterns.find((p) => p.hypotheses[0]?.id === "callback_url_change" && p.signal_type === "api_error")!;
@@ -24,7 +24,7 @@ describe("signals", () => {
     expect(screen.getAllByTestId("pattern-row")).toHaveLength(signalAnalysis.report.patterns.length);
     await userEvent.click(screen.getByRole("button", { name: "Run analysis" }));
     await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.path === "/api/signals/analysis")).toBe(true));
-  });
+  }, 15_000); // renders every pattern's sparkline: near vitest's 5 s default on a loaded 2-core machine
 
   test("a pattern: stage table, causes with evidence, proposals an engineer approves or rejects with a reason", async () => {
     const { calls } = installFakeApi();
@@ -80,4 +80,21 @@ describe("signals", () => {
       expect.stringContaining("dry_run by ana"),
     ]);
   });
+
+  test("a dry run shows what would be sent and to which tool with no URL configured; a real run says why it cannot", async () => {
+    const outbound = signalProposals.find((p) => p.tool === "webhook_post" || p.tool === "escalation")!;
+    Object.assign(outbound, { status: "approved", decided_by: "ana" });
+    try {
+      installFakeApi();
+      renderApp("/signals/approvals?status=approved");
+      await userEvent.click(await screen.findByRole("button", { name: `Dry run proposal ${outbound.id}` }));
+      const sent = await screen.findByText(`would send to ${outbound.tool} (no URL configured)`);
+      expect(sent.closest("details")).toHaveTextContent(`"action": "${outbound.action}"`);
+      expect(sent.closest("details")).toHaveTextContent("a real run would be refused");
+      await userEvent.click(screen.getByRole("button", { name: `Run proposal ${outbound.id} for real` }));
+      expect(await screen.findByRole("alert")).toHaveTextContent(`tool ${outbound.tool} has no URL`);
+    } finally {
+      Object.assign(outbound, { status: "proposed", decided_by: null, result: null });
+    }
+  }, 15_000);
 });

@@ -21,6 +21,15 @@ export const signalProposals = signalsServed.report.patterns.flatMap((p) => p.pr
   decided_by: null, decided_at: null, reason: "", executed_at: null, result: null,
 }));
 
+/** What POST …/execute keeps on a proposal, as the backend renders it with no tool URL configured (none is in
+ * the tests): the tool, no URL, the JSON body and, for a tool that posts, a note that a real run is refused. */
+const executed = (p: (typeof signalProposals)[number], dryRun: boolean) => {
+  const outbound = p.tool === "escalation" || p.tool === "webhook_post";
+  const note = outbound ? `no URL is configured for ${p.tool} (CXW_SIGNAL_TOOL_URLS): a real run would be refused` : undefined;
+  return { dry_run: dryRun, tool: p.tool, url: null, format: p.tool === "doc_draft" ? "markdown" : "json",
+    body: { event: "signal.action", proposal_id: p.id, action: p.action, pattern: p.pattern_label }, ...(note ? { note } : {}) };
+};
+
 /** `cxw reconcile` of a 5,000-account billing pair (run 1), and again after the product mapping was fixed,
  * compared with run 1 (run 2): the summaries as GET /api/reconciliations/{id}/findings serves them. */
 export const reconciliationFindings = reconServed as unknown as { run1: ReconciliationSummary; run2: ReconciliationSummary };
@@ -103,9 +112,14 @@ export function installFakeApi(overrides: Record<string, Handler> = {}) {
       ...signalProposals[Number(c.path.split("/")[4]) - 1], status: c.path.endsWith("approve") ? "approved" : "rejected",
       decided_by: "ana", reason: (c.body as { reason: string }).reason,
     })],
-    ["POST", /^\/api\/signals\/proposals\/\d+\/execute$/, "engineer", (c) => ({
-      ...signalProposals[Number(c.path.split("/")[4]) - 1], status: "approved", result: { dry_run: (c.body as { dry_run: boolean }).dry_run },
-    })],
+    ["POST", /^\/api\/signals\/proposals\/\d+\/execute$/, "engineer", (c) => {
+      const p = signalProposals[Number(c.path.split("/")[4]) - 1];
+      const dryRun = (c.body as { dry_run: boolean }).dry_run;
+      if (!dryRun && (p.tool === "escalation" || p.tool === "webhook_post")) {
+        return { status: 409, body: { detail: `tool ${p.tool} has no URL: set it in CXW_SIGNAL_TOOL_URLS to run it for real (a dry run needs none)` } };
+      }
+      return Object.assign(p, { result: executed(p, dryRun) }); // kept on the proposal, as the backend does
+    }],
     ["GET", /^\/api\/reconciliations$/, "reader", () => ({ data: reconciliationRuns, count: reconciliationRuns.length })],
     ["GET", /^\/api\/reconciliations\/\d+$/, "reader", (c) => {
       const run = reconciliationRuns.find((r) => c.path.endsWith(`/${r.id}`));

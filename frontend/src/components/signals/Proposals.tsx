@@ -59,6 +59,21 @@ function Trail({ id }: { id: number }) {
   );
 }
 
+/** What a run sent, or a dry run would send: the tool, where to, and the message itself. */
+function ToolResult({ result }: { result: Record<string, unknown> }) {
+  if (typeof result.tool !== "string") return null;
+  const url = typeof result.url === "string" ? result.url : null;
+  const note = typeof result.note === "string" ? result.note : null;
+  const where = url ? `to ${result.tool} at ${url}` : note ? `to ${result.tool} (no URL configured)` : `${result.tool}, kept here`;
+  return (
+    <details className="small">
+      <summary>{result.dry_run ? "would send" : "sent"} {where}</summary>
+      {note && <div className="muted">{note}</div>}
+      <pre className="small" style={{ whiteSpace: "pre-wrap", maxWidth: 360 }}>{JSON.stringify(result.body, null, 1)}</pre>
+    </details>
+  );
+}
+
 export function ProposalsTable({ rows, label }: { rows: SignalProposal[]; label: string }) {
   const { canWrite, canAdminister } = useAuth();
   const [open, setOpen] = useState<number | null>(null);
@@ -91,6 +106,7 @@ export function ProposalsTable({ rows, label }: { rows: SignalProposal[]; label:
                 <td>
                   <StatusBadge status={p.status} />
                   {p.result && <div className="small faint">{p.result.dry_run ? "dry run" : "ran"}</div>}
+                  {p.result && <ToolResult result={p.result} />}
                 </td>
                 <td className="small">
                   {p.status === "proposed" ? (

@@ -8,7 +8,10 @@
    A full run rebuilds the workspace's cube; a run over new data aggregates only the new buckets and
    splices them into it (or builds it whole when there is none yet); storing an incidents.json builds
    the cube unless the stored one already covers every record. Every run that succeeds leaves the
-   workspace with its cube, so the UI's series and drill-down work after any first run.
+   workspace with its cube, so the UI's series and drill-down work after any first run. The what-if
+   model of each incident (`backend.whatif`) is kept in ``<data dir>/whatif/<workspace id>``: prepared by
+   the run's analysis, or taken from the ``whatif`` folder beside a stored incidents.json when it was
+   made on the current data.
 3. In ONE transaction: upsert the incidents (dedup), queue a webhook message per new incident and URL
    in the outbox, propose the new incidents' recommendations as actions, point the workspace at its
    cube, close the run (its ``scanned`` window says which buckets detection scanned).
@@ -36,9 +39,11 @@ from backend.errors import Conflict, Invalid
 from backend.models import Workspace
 from backend.schemas.incident import IncidentPublic
 from backend.settings import Settings
+from backend.whatif import WHATIF_FOLDER, WhatIfStore
 from backend.webhooks import DeliveryReport, build_body, check_url, deliver_due, message_format
 from data.errors import UserError
 from data.sources import open_workspace, quote
+from data.workspace import load_workspace
 from metrics.cube import CubeInfo
 
 
@@ -138,6 +143,7 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
         ws = workspaces.get(session, ws_id)
         ws_path = ws.path
         cube_dir = workspaces.cube_folder(ws, settings.data_dir)
+        whatifs = WhatIfStore(workspaces.whatif_folder(ws, settings.data_dir))
         since = None if full else runs.last_watermark(session, ws)
     watermark = data_watermark(ws_path)
     with sessions.begin() as session:
@@ -158,9 +164,11 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
             if incidents_file is not None:
                 items = _load_incidents_file(incidents_file)
                 cube = _stored_cube(ws_path, cube_dir)
+                whatifs.adopt(Path(incidents_file).parent / WHATIF_FOLDER, load_workspace(ws_path))
             else:
                 out_dir = (settings.data_dir / "runs" / str(run_id)).resolve()
-                analysis = analyze_workspace(ws_path, out_dir, since=since, cube=cube_dir, progress=progress)
+                analysis = analyze_workspace(ws_path, out_dir, since=since, cube=cube_dir, progress=progress,
+                                             keep_whatifs=whatifs.folder)
                 cube = analysis.cube
                 items = analysis.document["incidents"]
                 detail = {"scanned": scanned_json(analysis.scanned), "regressions": analysis.regressions,

@@ -256,8 +256,13 @@ def keep_incident_whatifs(workspace: str | Path, scopes: Iterable[tuple[Slice, .
     ow = open_workspace(ws)
     try:
         for i, scope in enumerate(todo):
-            progress(f"preparing the what-if of {scope_text(scope)} ({i + 1} of {len(todo)})", done=i / len(todo))
-            model = prepare_whatif(ow, scope, settings, window_days=DEFAULT_WINDOW_DAYS, fitted=fitted)
+            what = f"the what-if of {scope_text(scope)} ({i + 1} of {len(todo)})"
+
+            def heard(stage: str, done: float, i: int = i, what: str = what) -> None:
+                progress(f"{what}: {stage}", done=(i + done) / len(todo))
+
+            heard("preparing", 0.0)
+            model = prepare_whatif(ow, scope, settings, window_days=DEFAULT_WINDOW_DAYS, fitted=fitted, progress=heard)
             store.put(whatif_key(ws, scope, DEFAULT_WINDOW_DAYS, settings), model.predict_as_is(ow))
     finally:
         ow.con.close()

@@ -4,10 +4,12 @@ during the analysis; new data make a new model."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
+from backend.cli import main
 from backend.whatif import (
     WhatIfCache, WhatIfStore, incident_whatif_scopes, keep_incident_whatifs, whatif_key, whatif_workspace,
 )
@@ -19,7 +21,7 @@ from tests.recommendations import sim
 from tests.recommendations.conftest import SCOPE, batching_incident
 
 FIRST = [DriverChange("batching_threshold", "set", 2)]
-SECOND = [DriverChange("courier_supply_ratio", "scale", 1.1), DriverChange("batching_threshold", "set", 3)]
+SECOND = [DriverChange("batching_threshold", "set", 3), DriverChange("courier_supply_ratio", "scale", 1.1)]
 
 
 class Stages(list):
@@ -29,7 +31,7 @@ class Stages(list):
         self.append(stage)
 
     def fitted(self) -> bool:
-        return any(s.startswith("fitting the outcome model") for s in self)
+        return any("fitting the outcome model" in s for s in self)
 
 
 def _touch(folder):
@@ -78,7 +80,8 @@ def test_a_saved_model_read_back_answers_exactly_like_a_fresh_fit(tmp_path, kind
     assert WhatIfModel.load(tmp_path / "nothing") is None
 
 
-def test_the_analysis_keeps_each_incidents_whatif_from_the_recommendations_own_fit(sim_ws, sim_world, tmp_path):
+def test_the_analysis_keeps_each_incidents_whatif_from_the_recommendations_own_fit(sim_ws, sim_world, tmp_path,
+                                                                                    capsys):
     """The recommendations fit the outcome model of the incident's cause scope; the what-if of that scope is
     that very model, so keeping it costs no fit, and the first what-if loads it instead of fitting."""
     path = sim_ws.workspace.source_file
@@ -91,7 +94,10 @@ def test_the_analysis_keeps_each_incidents_whatif_from_the_recommendations_own_f
     store = WhatIfStore(tmp_path / "store")
     stages = Stages()
     assert keep_incident_whatifs(path, [SCOPE], store, fitted=recommender.scenes_, progress=stages) == 1
-    assert not stages.fitted(), stages
+    assert stages and not stages.fitted(), stages
+    assert keep_incident_whatifs(path, [parse_scope("region=north")], WhatIfStore(tmp_path / "other"),
+                                 fitted=recommender.scenes_, progress=stages) == 1
+    assert stages.fitted()  # another scope's model is fitted
     assert keep_incident_whatifs(path, [SCOPE], store, fitted=recommender.scenes_) == 0  # kept already
 
     scope = "region=east;region=west"
@@ -99,6 +105,9 @@ def test_the_analysis_keeps_each_incidents_whatif_from_the_recommendations_own_f
     first = whatif_workspace(path, SECOND, scope, cache=WhatIfCache(), store=store, progress=stages)
     assert "loading the outcome model the analysis kept" in stages and not stages.fitted(), stages
     assert first.to_dict() == whatif_workspace(path, SECOND, scope, cache=None).to_dict()
+    assert main(["whatif", str(path), "--scale", "courier_supply_ratio=1.1", "--set", "batching_threshold=3",
+                 "--scope", scope, "--kept", str(store.folder), "--json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out) == first.to_dict()  # the CLI reads the kept model too
 
 
 def test_the_store_keeps_models_of_the_current_data_only(tmp_path):

@@ -46,13 +46,14 @@ from recommendations.whatif import (
 
 
 def data_signature(ws: Workspace) -> str:
-    """A hash of the workspace file's content and of the size and modification time of its record files
-    and change log: any edit to them changes it (read without opening the records)."""
+    """A hash of the workspace file's content and of the (resolved) path, size and modification time of its
+    record files and change log: any edit to them changes it (read without opening the records), and a
+    relative or absolute path to the same workspace gives the same signature."""
     parts = [Path(ws.source_file).read_bytes()]
     files = record_files(ws) + ([ws.resolve(ws.changes.path)] if ws.changes is not None else [])
     for f in files:
         st = f.stat()
-        parts.append(f"{f}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        parts.append(f"{f.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode())
     return hashlib.sha256(b"\n".join(parts)).hexdigest()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from backend.whatif import (
 )
 from data.slices import parse_scope
 from data.sources import open_workspace
+from data.workspace import load_workspace
 from recommendations import DriverChange, Recommender
 from recommendations.whatif import DEFAULT_WINDOW_DAYS, WhatIfModel, prepare_whatif, whatif_settings
 from tests.recommendations import sim
@@ -110,7 +112,7 @@ def test_the_analysis_keeps_each_incidents_whatif_from_the_recommendations_own_f
     assert json.loads(capsys.readouterr().out) == first.to_dict()  # the CLI reads the kept model too
 
 
-def test_the_store_keeps_models_of_the_current_data_only(tmp_path):
+def test_the_store_keeps_models_of_the_current_data_only(tmp_path, monkeypatch):
     world = sim.simulate(7, orders=5000, threshold_mix=True)
     path = sim.write(world, tmp_path / "ws", with_event=False,
                      recommendations={"model": {"kind": "glm", "bootstrap": 5, "sample": 2000, "eval_sample": 500}})
@@ -120,7 +122,10 @@ def test_the_store_keeps_models_of_the_current_data_only(tmp_path):
     ws = open_workspace(path).workspace
     key = whatif_key(ws, west, DEFAULT_WINDOW_DAYS, whatif_settings(ws))
     service = WhatIfStore(tmp_path / "service")
-    assert service.adopt(analysis.folder, ws) == 1 and service.has(key) and service.get(key) is not None
+    monkeypatch.chdir(tmp_path)
+    relative = load_workspace(Path(path).relative_to(tmp_path))  # as a job given a relative path reads it
+    assert whatif_key(relative, west, DEFAULT_WINDOW_DAYS, whatif_settings(relative)) == key
+    assert service.adopt(analysis.folder, relative) == 1 and service.has(key) and service.get(key) is not None
 
     _touch(tmp_path / "ws")  # new data: the kept models are of the old data
     newer = whatif_key(ws, west, DEFAULT_WINDOW_DAYS, whatif_settings(ws))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import tempfile
 import threading
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.progress import Progress, silent
+from data.errors import UserError
 from data.slices import Slice
 from data.sources import OpenWorkspace, open_workspace, record_files
 from data.workspace import Workspace, load_workspace
@@ -43,6 +45,9 @@ from recommendations.types import scope_text
 from recommendations.whatif import (
     DEFAULT_WINDOW_DAYS, WhatIfModel, check_whatif_changes, prepare_whatif, whatif_settings,
 )
+
+
+log = logging.getLogger(__name__)
 
 
 def data_signature(ws: Workspace) -> str:
@@ -248,13 +253,15 @@ def keep_incident_whatifs(workspace: str | Path, scopes: Iterable[tuple[Slice, .
                           fitted: Sequence[Scene] = (), progress: Progress = silent) -> int:
     """Prepare and save the what-if model of each scope (default window and settings) that ``store`` does
     not hold yet, on every record of the workspace; ``fitted``: outcome models already fitted on every
-    record (the recommendations'), used when one is the model a scope needs. The number prepared."""
+    record (the recommendations'), used when one is the model a scope needs. The number prepared (a scope
+    that has no records in the window now is left out, with a warning in the log)."""
     ws = load_workspace(workspace)
     settings = whatif_settings(ws)
     todo = [s for s in dict.fromkeys(scopes) if not store.has(whatif_key(ws, s, DEFAULT_WINDOW_DAYS, settings))]
     if not todo:
         return 0
     ow = open_workspace(ws)
+    kept = 0
     try:
         for i, scope in enumerate(todo):
             what = f"the what-if of {scope_text(scope)} ({i + 1} of {len(todo)})"
@@ -263,11 +270,17 @@ def keep_incident_whatifs(workspace: str | Path, scopes: Iterable[tuple[Slice, .
                 progress(f"{what}: {stage}", done=(i + done) / len(todo))
 
             heard("preparing", 0.0)
-            model = prepare_whatif(ow, scope, settings, window_days=DEFAULT_WINDOW_DAYS, fitted=fitted, progress=heard)
+            try:
+                model = prepare_whatif(ow, scope, settings, window_days=DEFAULT_WINDOW_DAYS, fitted=fitted,
+                                       progress=heard)
+            except UserError as err:  # e.g. an old incident's scope without records in the window now
+                log.warning("no what-if model kept for %s: %s", scope_text(scope), err)
+                continue
             store.put(whatif_key(ws, scope, DEFAULT_WINDOW_DAYS, settings), model.predict_as_is(ow))
+            kept += 1
     finally:
         ow.con.close()
-    return len(todo)
+    return kept
 
 
 def incident_whatif_scopes(entries: Iterable[dict]) -> list[tuple[Slice, ...]]:

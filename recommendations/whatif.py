@@ -34,7 +34,7 @@ from data.workspace import Workspace
 from recommendations.counterfactual import (
     ENCODED, DriverChange, Scene, check_changes, evaluation, fit_scene, predict_as_is, scene_estimates,
 )
-from recommendations.model import OutcomeEnsemble, Target
+from recommendations.model import OutcomeEnsemble
 from recommendations.impact import build_impact
 from recommendations.records import WindowStats, check_scope, parse_scope_text, time_range, window_stats_many
 from recommendations.settings import ModelSettings, RecommendationSettings, load_settings, with_model_overrides

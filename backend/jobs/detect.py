@@ -24,6 +24,7 @@ per (incident, URL), so nothing is announced twice; an unreachable webhook keeps
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,12 +40,15 @@ from backend.errors import Conflict, Invalid
 from backend.models import Workspace
 from backend.schemas.incident import IncidentPublic
 from backend.settings import Settings
-from backend.whatif import WHATIF_FOLDER, WhatIfStore
+from backend.whatif import WHATIF_FOLDER, WhatIfStore, incident_whatif_scopes, keep_incident_whatifs
 from backend.webhooks import DeliveryReport, build_body, check_url, deliver_due, message_format
 from data.errors import UserError
 from data.sources import open_workspace, quote
 from data.workspace import load_workspace
 from metrics.cube import CubeInfo
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -134,6 +138,22 @@ def _workspace_id(sessions: sessionmaker[Session], workspace: str | Path | int, 
             return workspaces.find_or_register(session, workspace, actor).id
 
 
+def _keep_whatifs(sessions: sessionmaker[Session], ws_id: int, ws_path: str, store: WhatIfStore,
+                  incidents_file: Path | None, progress: Progress) -> None:
+    """Keep the what-if model of every open incident on the current data (`backend.whatif`): those an
+    analysis kept beside a stored incidents.json, else prepared now (a run's own analysis has kept its
+    incidents' already; new data make the models of earlier incidents stale). A kept model only saves
+    time later, so a failure here is logged, never the run's."""
+    try:
+        if incidents_file is not None:
+            store.adopt(Path(incidents_file).parent / WHATIF_FOLDER, load_workspace(ws_path))
+        with sessions() as session:
+            active = incidents.active_payloads(session, ws_id)
+        keep_incident_whatifs(ws_path, incident_whatif_scopes(active), store, progress=progress)
+    except Exception:
+        log.exception("workspace %s: the incidents' what-if models were not kept", ws_id)
+
+
 def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: str | Path | int, *,
                webhooks: list[str] = (), fmt: str = "auto", full: bool = False, incidents_file: Path | None = None,
                actor: Actor = JOB_ACTOR, deliver: bool = True, progress: Progress = silent) -> JobResult:
@@ -164,7 +184,6 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
             if incidents_file is not None:
                 items = _load_incidents_file(incidents_file)
                 cube = _stored_cube(ws_path, cube_dir)
-                whatifs.adopt(Path(incidents_file).parent / WHATIF_FOLDER, load_workspace(ws_path))
             else:
                 out_dir = (settings.data_dir / "runs" / str(run_id)).resolve()
                 analysis = analyze_workspace(ws_path, out_dir, since=since, cube=cube_dir, progress=progress,
@@ -193,6 +212,7 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
             raise
         finally:
             beat.stop()
+        _keep_whatifs(sessions, ws_id, ws_path, whatifs, incidents_file, progress)
     if deliver:
         progress("delivering webhook messages")
         result.delivery = deliver_due(sessions, settings)

@@ -76,8 +76,9 @@ def test_a_saved_model_read_back_answers_exactly_like_a_fresh_fit(tmp_path, kind
     model.save(tmp_path / "saved")
     loaded = WhatIfModel.load(tmp_path / "saved")
     assert loaded is not None and loaded.window == model.window and loaded.scope == model.scope
+    refit = WhatIfCache()  # the full recomputation: a fresh fit (then kept for the second question)
     for changes in (FIRST, SECOND):
-        fresh = whatif_workspace(path, changes, "region=west", cache=None)  # the full recomputation
+        fresh = whatif_workspace(path, changes, "region=west", cache=refit)
         assert loaded.answer(ow, changes).to_dict() == fresh.to_dict()
     assert WhatIfModel.load(tmp_path / "nothing") is None
 

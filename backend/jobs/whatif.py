@@ -53,9 +53,9 @@ class WhatIfRuns:
         self._runs: OrderedDict[str, WhatIfRun] = OrderedDict()
         self._lock = threading.Lock()
 
-    def start(self, incident_id: int, work: Callable[[Progress], WhatIfResult], background: bool = True) -> WhatIfRun:
-        """Open a run and execute ``work`` (called with the run's progress callback) in a thread (inline
-        unless ``background``); the run just opened. `Conflict` when ``max_running`` are running."""
+    def start(self, incident_id: int, work: Callable[[Progress], WhatIfResult]) -> WhatIfRun:
+        """Open a run and execute ``work`` (called with the run's progress callback) in a thread; the run
+        as just opened. `Conflict` when ``max_running`` are running."""
         with self._lock:
             if sum(r.status == "running" for r in self._runs.values()) >= self.max_running:
                 raise Conflict(f"{self.max_running} what-ifs are running; try again when one has finished")
@@ -66,12 +66,8 @@ class WhatIfRuns:
                 if oldest is None:
                     break
                 del self._runs[oldest]
-        if background:
-            threading.Thread(target=self._execute, args=(run.id, work), name=f"whatif-{run.id[:8]}",
-                             daemon=True).start()
-        else:
-            self._execute(run.id, work)
-        return self.get(run.id, incident_id) or run
+        threading.Thread(target=self._execute, args=(run.id, work), name=f"whatif-{run.id[:8]}", daemon=True).start()
+        return run
 
     def get(self, run_id: str, incident_id: int) -> WhatIfRun | None:
         """The run, when it exists and is of that incident."""

@@ -10,8 +10,8 @@
    the cube unless the stored one already covers every record. Every run that succeeds leaves the
    workspace with its cube, so the UI's series and drill-down work after any first run. The what-if
    model of each incident (`backend.whatif`) is kept in ``<data dir>/whatif/<workspace id>``: prepared by
-   the run's analysis, or taken from the ``whatif`` folder beside a stored incidents.json when it was
-   made on the current data.
+   the run's analysis (which then also prepares those of earlier open incidents: new data make them
+   stale), or taken from the ``whatif`` folder beside a stored incidents.json when made on the current data.
 3. In ONE transaction: upsert the incidents (dedup), queue a webhook message per new incident and URL
    in the outbox, propose the new incidents' recommendations as actions, point the workspace at its
    cube, close the run (its ``scanned`` window says which buckets detection scanned).
@@ -140,13 +140,14 @@ def _workspace_id(sessions: sessionmaker[Session], workspace: str | Path | int, 
 
 def _keep_whatifs(sessions: sessionmaker[Session], ws_id: int, ws_path: str, store: WhatIfStore,
                   incidents_file: Path | None, progress: Progress) -> None:
-    """Keep the what-if model of every open incident on the current data (`backend.whatif`): those an
-    analysis kept beside a stored incidents.json, else prepared now (a run's own analysis has kept its
-    incidents' already; new data make the models of earlier incidents stale). A kept model only saves
-    time later, so a failure here is logged, never the run's."""
+    """Keep the what-if models of the open incidents on the current data (`backend.whatif`): storing an
+    incidents.json takes those its analysis kept beside it (no fit); a run's own analysis has kept its
+    incidents' models, and the models of earlier open incidents are prepared now (new data make them
+    stale). A kept model only saves time later, so a failure here is logged, never the run's."""
     try:
         if incidents_file is not None:
             store.adopt(Path(incidents_file).parent / WHATIF_FOLDER, load_workspace(ws_path))
+            return
         with sessions() as session:
             active = incidents.active_payloads(session, ws_id)
         keep_incident_whatifs(ws_path, incident_whatif_scopes(active), store, progress=progress)

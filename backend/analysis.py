@@ -4,7 +4,7 @@
 ``POST /api/workspaces/{id}/detect``) run, so an incident stored by the job is the same incident, with
 the same recommendations and experiment plan, that `cxw analyze` writes to ``incidents.json``.
 `whatif_workspace` (`backend.whatif`, which keeps fitted what-if models) is the one what-if path (`cxw whatif`
-and ``POST /api/incidents/{id}/whatif``).
+and the API's what-if); an analysis given ``keep_whatifs`` prepares each incident's what-if model for it.
 
 ``since`` limits the work to new data: detection scans exactly the buckets from the first one holding a
 record newer than ``since``, against the baseline just before them; the later stages read the records
@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from backend.progress import Progress, silent
-from backend.whatif import whatif_workspace
+from backend.whatif import WhatIfStore, incident_whatif_scopes, keep_incident_whatifs, whatif_workspace
 from data.engines import EngineName
 from data.errors import UserError
 from data.narrative import TEMPLATES, Narrator
@@ -240,7 +240,8 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
                       since: datetime | None = None, cube: str | Path | None = None,
                       metrics: Sequence[str] | None = None, max_incidents: int = 20,
                       recommend: int | None = None, progress: Progress = silent,
-                      engine: EngineName | None = None, narrate: Narrator = TEMPLATES) -> WorkspaceAnalysis:
+                      engine: EngineName | None = None, narrate: Narrator = TEMPLATES,
+                      keep_whatifs: str | Path | None = None) -> WorkspaceAnalysis:
     """Detect, explain and recommend for ``workspace``; write ``out/incidents.json`` and ``out/report.md``.
 
     ``since``: only buckets with records newer than it are scanned (see the module docstring). ``cube``: a
@@ -254,6 +255,9 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
     data (``since``) is refused. ``narrate`` words the report's narrative paragraphs (the causes' summaries,
     the inconclusive verdicts, the PM summaries; `data.narrative`): default the templates' text, or a
     language model's rewording that keeps every number (`backend.llm.narrator_from_settings`).
+    ``keep_whatifs``: a folder (`backend.whatif.WhatIfStore`) in which to keep, for every incident with recommendations, the outcome model of its what-if (its top
+    recommendation's scope; the recommendations' own model when it is the same), so that what-if
+    answers without a fit.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -315,6 +319,13 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
     progress(f"explaining {min(len(kept), max_incidents)} regression(s)")
     analysis = explain_regressions(ow, out, regressions=result.regressions, metrics=list(metrics or []) or None,
                                    max_incidents=max_incidents, enrich=enrich, timings=timings, narrate=narrate)
+    if keep_whatifs is not None and enrich is not None:
+        clock = time.perf_counter()
+        # the recommendations' outcome models were fitted on every record only in a full run
+        fitted = enrich.recommender.scenes_ if enrich.recommender is not None and since is None else []
+        keep_incident_whatifs(ws.source_file, incident_whatif_scopes(analysis.document["incidents"]),
+                              WhatIfStore(Path(keep_whatifs)), fitted=fitted, progress=progress)
+        analysis.timings["whatif"] = time.perf_counter() - clock
     return WorkspaceAnalysis(ws.name, analysis.incidents, analysis.document, analysis.regressions, scanned, info,
                              analysis.timings, analysis.files)
 

@@ -18,7 +18,7 @@ import hashlib
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -27,6 +27,7 @@ import pandas as pd
 from data.errors import UserError
 from data.slices import Slice
 from data.sources import OpenWorkspace, quote
+from data.workspace import MetricSpec, Workspace
 from detection.types import Interval
 from recommendations.model import MAX_DIMENSION_LEVELS, Design, OutcomeEnsemble, Target, standard_interval
 from recommendations.records import (
@@ -37,6 +38,7 @@ from recommendations.settings import ModelSettings
 from recommendations.types import Estimate, scope_text
 
 TREATED = "_treated_"
+ENCODED = "_encoded_"  # a memo's key for the design matrix of its frame (target columns are x__/y__ names)
 IN_SCOPE = "_in_scope_"
 FEW_VALUES = 12
 
@@ -208,6 +210,15 @@ class Scene:
     bootstrap: int
     seed: int
     hidden: tuple[str, ...] = ()  # features left out because they duplicate a treatment flag
+    scopes: tuple[tuple[Slice, ...], ...] = ()  # the scopes it was fitted for, each once
+    settings: ModelSettings | None = None  # the settings it was fitted with
+
+    def fitted_as(self, scope: tuple[Slice, ...], settings: ModelSettings) -> bool:
+        """Whether this scene is the model ``fit_scene(ow, [scope], settings)`` fits on the same records:
+        fitted for that one scope, with no treatment flag, the same settings and seed (the same training
+        sample, drivers and replicates, hence the same model)."""
+        return (set(self.scopes) == {scope} and not self.treatment_flags and not self.hidden
+                and self.settings == settings and self.seed == settings.seed)
 
 
 def _digest(value) -> str:
@@ -264,7 +275,8 @@ def _select(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], treatments: list
 
 
 def fit_scene(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], settings: ModelSettings,
-              treatments: Sequence[Treatment] = (), seed: int | None = None) -> Scene:
+              treatments: Sequence[Treatment] = (), seed: int | None = None,
+              progress: Callable[[float], None] | None = None) -> Scene:
     """Fit the outcome ensemble once for every scope an incident's actions touch.
 
     The training sample is half records inside the scopes, half outside (when the scopes are not
@@ -272,6 +284,7 @@ def fit_scene(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], settings: Mode
     scope gets an in-scope flag; each change event that no feature records gets a treatment flag (its
     scope from its time on; each wave's scope from the wave's time for a change rolled out in waves). No calendar time enters the tree model: a policy that starts at t0 in the
     scope would otherwise be explained by "scope after t0" instead of by the driver it changed.
+    ``progress`` hears the fraction of the fit done after each target.
     """
     ws = ow.workspace
     seed = settings.seed if seed is None else seed
@@ -298,9 +311,10 @@ def fit_scene(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], settings: Mode
         targets.append(Target(m.name, "x", "x__" + m.name, binary))
         if not s.constant_y:
             targets.append(Target(m.name, "y", "y__" + m.name, False))
-    ensemble = OutcomeEnsemble(settings.kind, settings.bootstrap, settings.rounds, seed).fit(train, design, targets)
+    ensemble = OutcomeEnsemble(settings.kind, settings.bootstrap, settings.rounds, seed).fit(train, design, targets,
+                                                                                             progress)
     return Scene(ensemble, targets, select, scope_flags, treatment_flags, len(train), settings.kind,
-                 settings.bootstrap, seed, tuple(hidden))
+                 settings.bootstrap, seed, tuple(hidden), tuple(dict.fromkeys(scopes)), settings)
 
 
 def _treatment_in_disguise(train: pd.DataFrame, numeric: list[str], flags: list[str]) -> list[str]:
@@ -336,20 +350,53 @@ def evaluation(ow: OpenWorkspace, scene: Scene, scope: tuple[Slice, ...], start:
     return frame
 
 
+def _encoded(scene: Scene, now: pd.DataFrame, memo: dict) -> np.ndarray:
+    """``now``'s design matrix, encoded once per memo."""
+    if ENCODED not in memo:
+        memo[ENCODED] = scene.ensemble.encode(now)
+    return memo[ENCODED]
+
+
+def _metric_targets(ws: Workspace, scene: Scene, now: pd.DataFrame) -> list[tuple[MetricSpec, Target, Target | None, np.ndarray]]:
+    """For each base metric the ensemble models: its X target, its Y target (None: Y is constant or not
+    modelled) and the records of ``now`` where it counts."""
+    by_metric: dict[str, dict[str, Target]] = {}
+    for t in scene.targets:
+        by_metric.setdefault(t.metric, {})[t.part] = t
+    out = []
+    for m in base_metrics(ws):
+        parts = by_metric.get(m.name, {})
+        x_t, y_t = parts.get("x"), parts.get("y")
+        if x_t is None or not scene.ensemble.has(x_t):
+            continue
+        counted = now["y__" + m.name].notna().to_numpy()
+        if counted.sum() == 0:
+            continue
+        out.append((m, x_t, y_t if y_t is not None and scene.ensemble.has(y_t) else None, counted))
+    return out
+
+
+def predict_as_is(ow: OpenWorkspace, scene: Scene, now: pd.DataFrame, memo: dict) -> None:
+    """Fill ``memo`` (see `scene_estimates`) with the mean predictions of ``now`` as it is, every target."""
+    X_now = _encoded(scene, now, memo)
+    for _, x_t, y_t, counted in _metric_targets(ow.workspace, scene, now):
+        for t in (x_t, y_t):
+            if t is not None and t.column not in memo:
+                memo[t.column] = scene.ensemble.mean_predictions(X_now, t, counted)
+
+
 def scene_estimates(ow: OpenWorkspace, scene: Scene, now: pd.DataFrame, changes: list[DriverChange],
                     level: float = 0.95, treatment_off: str | None = None,
                     memo: dict | None = None) -> dict[str, Estimate]:
     """Predicted change of every metric over the records ``now`` when ``changes`` apply (and/or the
     treatment flag column ``treatment_off`` is switched off): mean prediction after minus before,
     per bootstrap replicate. ``memo`` (one dict per ``now`` frame, owned by the caller) keeps the
-    predictions of ``now`` for the next counterfactual on the same records."""
+    encoding and the predictions of ``now`` for the next counterfactual on the same records; the changed
+    frame is encoded from ``now``'s encoding, only its changed columns again."""
     memo = {} if memo is None else memo
-
-    def as_is(target: Target, counted: np.ndarray) -> np.ndarray:
-        if target.column not in memo:
-            memo[target.column] = scene.ensemble.mean_predictions(now, target, counted)
-        return memo[target.column]
-
+    ensemble = scene.ensemble
+    predict_as_is(ow, scene, now, memo)
+    X_now = memo[ENCODED]
     ws = ow.workspace
     then = now
     for c in changes:
@@ -357,25 +404,16 @@ def scene_estimates(ow: OpenWorkspace, scene: Scene, now: pd.DataFrame, changes:
     if treatment_off is not None:
         then = then.copy()
         then[treatment_off] = 0.0
+    changed = [c.feature for c in changes] + ([treatment_off] if treatment_off is not None else [])
+    X_then = ensemble.design_.reencode(X_now, then, changed)
     replicate_changes: dict[str, np.ndarray] = {}
     estimates: dict[str, Estimate] = {}
-    by_metric: dict[str, dict[str, Target]] = {}
-    for t in scene.targets:
-        by_metric.setdefault(t.metric, {})[t.part] = t
-    for m in base_metrics(ws):
-        parts = by_metric.get(m.name, {})
-        x_t = parts.get("x")
-        if x_t is None or not scene.ensemble.has(x_t):
-            continue
-        counted = now["y__" + m.name].notna().to_numpy()
-        if counted.sum() == 0:
-            continue
-        x_now = as_is(x_t, counted)
-        x_then = scene.ensemble.mean_predictions(then, x_t, counted)
-        y_t = parts.get("y")
-        if y_t is not None and scene.ensemble.has(y_t):
-            y_now = as_is(y_t, counted)
-            y_then = scene.ensemble.mean_predictions(then, y_t, counted)
+    for m, x_t, y_t, counted in _metric_targets(ws, scene, now):
+        x_now = memo[x_t.column]
+        x_then = ensemble.mean_predictions(X_then, x_t, counted)
+        if y_t is not None:
+            y_now = memo[y_t.column]
+            y_then = ensemble.mean_predictions(X_then, y_t, counted)
             diff = x_then / y_then - x_now / y_now
         else:
             diff = x_then - x_now

@@ -31,17 +31,47 @@ capture make the interval optimistic.
 
 from __future__ import annotations
 
+import os
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from detection.types import Interval
 
 MAX_DIMENSION_LEVELS = 50
+_controller: list[ThreadpoolController] = []
+
+
+_pool: list[ThreadPoolExecutor] = []
+_pool_lock = threading.Lock()
+
+
+def parallel(work: Callable, items: list) -> list:
+    """``[work(x) for x in items]`` on one thread per core of this process (a pool made once): LightGBM's
+    parsing and prediction release the GIL (ctypes), so independent boosters load and predict side by side."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores < 2 or len(items) < 2:
+        return [work(x) for x in items]
+    with _pool_lock:
+        if not _pool:
+            _pool.append(ThreadPoolExecutor(cores, thread_name_prefix="outcome-model"))
+    return list(_pool[0].map(work, items))
+
+
+def one_thread():
+    """A context in which BLAS and OpenMP run one thread, for predictions (models exist, so their libraries
+    are loaded). The controller (a scan of every loaded library, some 30 ms) is made once and reused, as
+    `threadpoolctl` recommends; fitting, which may load a library first, uses `threadpool_limits`."""
+    if not _controller:
+        _controller.append(ThreadpoolController())
+    return _controller[0].limit(limits=1)
 
 
 @dataclass(frozen=True)
@@ -74,13 +104,25 @@ class Design:
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
         """Numeric drivers as floats; categoricals as level codes (unknown levels: NaN)."""
         out = np.empty((len(frame), len(self.columns)), dtype=np.float64)
-        for j, c in enumerate(self.numeric):
-            out[:, j] = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        for k, c in enumerate(self.categorical):
+        for j, c in enumerate(self.columns):
+            out[:, j] = self._column(frame, c)
+        return out
+
+    def reencode(self, X: np.ndarray, frame: pd.DataFrame, columns: Iterable[str]) -> np.ndarray:
+        """``X`` (the encoding of a frame) with ``columns`` encoded again from ``frame``: the design matrix
+        of a copy of the frame in which only those columns changed, without encoding the others again."""
+        out = X.copy()
+        for c in dict.fromkeys(columns):
+            if c in self.columns:
+                out[:, self.columns.index(c)] = self._column(frame, c)
+        return out
+
+    def _column(self, frame: pd.DataFrame, c: str) -> np.ndarray:
+        if c in self.levels:
             codes = pd.Index(self.levels[c]).get_indexer(_labels(frame[c])).astype(np.float64)
             codes[codes < 0] = np.nan
-            out[:, len(self.numeric) + k] = codes
-        return out
+            return codes
+        return pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _labels(column: pd.Series) -> np.ndarray:
@@ -130,6 +172,17 @@ class LightGBMOutcome:
 
     def predict(self, booster, T: np.ndarray) -> np.ndarray:
         return booster.predict(T, num_threads=self.threads)
+
+    def state(self, fits: list) -> dict:
+        """What prediction needs, as JSON: each booster in LightGBM's own text format (exact: it writes
+        thresholds and leaf values with round-trip precision)."""
+        return {"threads": self.threads, "fits": [b.model_to_string() for b in fits]}
+
+    @classmethod
+    def from_state(cls, state: dict) -> tuple["LightGBMOutcome", list]:
+        import lightgbm as lgb
+
+        return cls(threads=int(state["threads"])), parallel(lambda m: lgb.Booster(model_str=m), state["fits"])
 
 
 class GLMOutcome:
@@ -210,6 +263,26 @@ class GLMOutcome:
         eta = T @ beta
         return 1 / (1 + np.exp(-np.clip(eta, -30, 30))) if self.binary_ else eta
 
+    def state(self, fits: list) -> dict:
+        """What prediction needs, as JSON (floats written by ``repr``: exact)."""
+        return {"binary": self.binary_, "n_numeric": self.n_numeric_, "mean": self.mean_.tolist(),
+                "scale": self.scale_.tolist(), "curved": [bool(c) for c in self.curved_],
+                "n_levels": list(self.n_levels_), "fits": [beta.tolist() for beta in fits]}
+
+    @classmethod
+    def from_state(cls, state: dict) -> tuple["GLMOutcome", list]:
+        out = cls()
+        out.binary_ = bool(state["binary"])
+        out.n_numeric_ = int(state["n_numeric"])
+        out.mean_ = np.array(state["mean"], dtype=np.float64)
+        out.scale_ = np.array(state["scale"], dtype=np.float64)
+        out.curved_ = [bool(c) for c in state["curved"]]
+        out.n_levels_ = [int(n) for n in state["n_levels"]]
+        return out, [np.array(beta, dtype=np.float64) for beta in state["fits"]]
+
+
+STRATEGIES: dict[str, type[LightGBMOutcome] | type[GLMOutcome]] = {"lightgbm": LightGBMOutcome, "glm": GLMOutcome}
+
 
 def make_strategy(kind: str, rounds: int = 50, seed: int = 0) -> LightGBMOutcome | GLMOutcome:
     if kind == "lightgbm":
@@ -231,7 +304,9 @@ class OutcomeEnsemble:
         self.rounds = rounds
         self.seed = seed
 
-    def fit(self, frame: pd.DataFrame, design: Design, targets: list[Target]) -> "OutcomeEnsemble":
+    def fit(self, frame: pd.DataFrame, design: Design, targets: list[Target],
+            progress: Callable[[float], None] | None = None) -> "OutcomeEnsemble":
+        """Fit every target and its replicates; ``progress`` hears the fraction done after each target."""
         rng = np.random.default_rng(self.seed)
         self.design_ = design
         self.targets_ = targets
@@ -241,7 +316,7 @@ class OutcomeEnsemble:
         weights = [np.ones(n)] + [rng.multinomial(n, np.full(n, 1.0 / n)).astype(np.float64)
                                   for _ in range(self.bootstrap)]
         self.models_: dict[str, tuple[LightGBMOutcome | GLMOutcome, list]] = {}
-        for t in targets:
+        for k, t in enumerate(targets):
             y = frame[t.column].to_numpy(dtype=np.float64, na_value=np.nan)
             keep = ~np.isnan(y)
             if keep.sum() < 20:
@@ -252,31 +327,49 @@ class OutcomeEnsemble:
                 strategy.prepare(X[keep], y[keep], t.binary, len(design.categorical))
                 fits = [strategy.fit(w[keep]) for w in weights]
             self.models_[t.column] = (strategy, fits)
+            if progress is not None:
+                progress((k + 1) / len(targets))
         return self
 
-    def mean_predictions(self, frame: pd.DataFrame, target: Target, mask: np.ndarray | None = None) -> np.ndarray:
-        """Mean prediction of ``target`` over (masked) rows: the fit first, then every replicate."""
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """The frame's design matrix (`Design.encode`), to predict every target on."""
+        return self.design_.encode(frame)
+
+    def mean_predictions(self, X: np.ndarray, target: Target, mask: np.ndarray | None = None) -> np.ndarray:
+        """Mean prediction of ``target`` over the (masked) rows of the design matrix ``X``: the fit first,
+        then every replicate."""
         strategy, fits = self.models_[target.column]
-        X = self._encoded(frame)
         if mask is not None:
             X = X[mask]
         if len(X) == 0:
             return np.full(len(fits), np.nan)
-        with threadpool_limits(1):
+        with one_thread():
             T = strategy.transform(X)
-            return np.array([strategy.predict(f, T).mean() for f in fits])
-
-    def _encoded(self, frame: pd.DataFrame) -> np.ndarray:
-        """The frame's design matrix, encoded once for every target predicted on the same frame."""
-        last = getattr(self, "last_encoded_", None)
-        if last is not None and last[0] is frame:
-            return last[1]
-        X = self.design_.encode(frame)
-        self.last_encoded_ = (frame, X)
-        return X
+            return np.array(parallel(lambda f: strategy.predict(f, T).mean(), fits))
 
     def has(self, target: Target) -> bool:
         return target.column in self.models_
+
+    def state(self) -> dict:
+        """The fitted ensemble as JSON (`from_state` gives back one that predicts exactly the same);
+        no pickle, so a stored model is data, not code."""
+        d = self.design_
+        return {"kind": self.kind, "bootstrap": self.bootstrap, "rounds": self.rounds, "seed": self.seed,
+                "design": {"numeric": list(d.numeric), "categorical": list(d.categorical),
+                           "levels": {c: list(v) for c, v in d.levels.items()}},
+                "targets": [[t.metric, t.part, t.column, t.binary] for t in self.targets_],
+                "models": {column: strategy.state(fits) for column, (strategy, fits) in self.models_.items()}}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "OutcomeEnsemble":
+        out = cls(state["kind"], int(state["bootstrap"]), int(state["rounds"]), int(state["seed"]))
+        d = state["design"]
+        out.design_ = Design(tuple(d["numeric"]), tuple(d["categorical"]),
+                             {c: tuple(v) for c, v in d["levels"].items()})
+        out.targets_ = [Target(m, p, c, bool(b)) for m, p, c, b in state["targets"]]
+        strategy = STRATEGIES[out.kind]
+        out.models_ = {column: strategy.from_state(s) for column, s in state["models"].items()}
+        return out
 
 
 def standard_interval(estimate: float, replicates: np.ndarray, level: float = 0.95) -> Interval:

@@ -11,12 +11,13 @@
 #
 # What DEMO_DIR holds afterwards (README, "The demo"):
 #   workspace.yaml, orders/, change_events.csv, truth.json   the CX workspace (cxw generate cx, seed 7, batching policy)
-#   analysis/      incidents.json and report.md of `cxw analyze`
+#   analysis/      incidents.json, report.md and whatif/ (each incident's what-if model) of `cxw analyze`
 #   billing/, reconciliation/   a billing migration pair (cxw generate billing-migration) and its reconciliation
 #   signals/       a simulated platform migration's signals (cxw signals simulate) with truth.json
 #   service/       the server's state (CXW_DATA_DIR): cxw.db (workspace, incidents, proposals, signals,
-#                  their analysis, tokens, audit trail) and cubes/1/ (the workspace's metric cube, stored by
-#                  `cxw job detect`, which the UI's series and drill-down read)
+#                  their analysis, tokens, audit trail), cubes/1/ (the workspace's metric cube, stored by
+#                  `cxw job detect`, which the UI's series and drill-down read) and whatif/1/ (the what-if
+#                  models the job took from analysis/whatif: the UI's what-if answers from them)
 #   .cxw-demo      this script's mark: the settings, then "complete" when every step succeeded
 #
 # Output: progress and every command's own output on stderr; on stdout only two lines, the tokens to sign

@@ -25,6 +25,7 @@ from backend.api.deps import TokenCache
 from backend.api.limits import BodyLimitMiddleware, FiniteJSONMiddleware
 from backend.api.routes import include_api
 from backend.db import make_engine, make_sessionmaker, migrate
+from backend.jobs.whatif import WhatIfRuns
 from backend.settings import Settings, get_settings
 from data.errors import UserError
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool = Fals
     app.state.read_cache = ReadCache(settings.read_cache_seconds, inline=inline)
     app.state.database_pings = SingleFlight(inline)
     app.state.scheduler = None
+    app.state.whatif_runs = WhatIfRuns()
     app.add_middleware(InvalidateOnWrite, cache=app.state.read_cache)
     app.add_middleware(FiniteJSONMiddleware)
     app.add_middleware(BodyLimitMiddleware, default=JSON_BODY_LIMIT, upload=settings.upload_max_bytes,

@@ -14,6 +14,7 @@ from backend.commands.apps import Engine, app
 from backend.commands.progress import QUIET, stage_progress
 from backend.llm import narrator_from_settings
 from backend.settings import Settings
+from backend.whatif import WHATIF_FOLDER
 from data.sources import open_workspace
 
 console = Console(stderr=True)
@@ -34,7 +35,8 @@ def analyze_command(
     engine: Annotated[Engine | None, typer.Option(
         "--engine", help="Where the record scans run (default: the workspace's engine, duckdb).")] = None,
 ) -> None:
-    """Detect regressions, explain each with ranked causes and evidence, and write the report."""
+    """Detect regressions, explain each with ranked causes and evidence, and write the report (and, in
+    OUT/whatif, each incident's what-if model: `cxw job detect --incidents` takes them to the service)."""
     if cube is not None and cube.is_dir():
         cube = cube / "cube.parquet"
     ow = open_workspace(workspace, engine=engine.value if engine else None)
@@ -43,7 +45,8 @@ def analyze_command(
         console.print(note)
     with stage_progress(console, quiet) as progress:
         result = analyze_workspace(ow, out, cube=cube, metrics=metric or None, max_incidents=max_incidents,
-                                   recommend=recommend, progress=progress, narrate=narrator_from_settings(Settings()))
+                                   recommend=recommend, progress=progress, narrate=narrator_from_settings(Settings()),
+                                   keep_whatifs=out / WHATIF_FOLDER)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     console.print(f"[bold]{len(result.incidents)}[/bold] incident(s) from {result.regressions} regression(s) "
                   f"({stages}) → {out / 'incidents.json'}, {out / 'report.md'}")

@@ -29,10 +29,13 @@ def whatif_command(
     model: str = typer.Option(None, "--model", help="Outcome model: lightgbm (default) or glm."),
     bootstrap: int = typer.Option(None, "--bootstrap", help="Bootstrap refits for the intervals (default 20)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    kept: Path = typer.Option(None, "--kept", help="The what-if models an analysis kept (OUT/whatif of "
+                                                  "cxw analyze): a kept model of this scope and data answers "
+                                                  "without a fit."),
     quiet: Annotated[bool, QUIET] = False,
 ) -> None:
     """Predict the change of every metric when drivers change in a scope (with 95% intervals)."""
-    from backend.whatif import whatif_workspace
+    from backend.whatif import WhatIfStore, whatif_workspace
     from recommendations import parse_change, render_whatif
 
     if model is not None and model not in ("lightgbm", "glm"):
@@ -41,7 +44,7 @@ def whatif_command(
                + [parse_change(t, "shift") for t in shift])
     with stage_progress(Console(stderr=True), quiet) as progress:
         result = whatif_workspace(workspace, changes, scope, window_days=window_days, model=model, bootstrap=bootstrap,
-                                  progress=progress)
+                                  store=WhatIfStore(kept) if kept is not None else None, progress=progress)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     else:

@@ -209,6 +209,13 @@ def get(session: Session, incident_id: int) -> Incident:
     return inc
 
 
+def active_payloads(session: Session, workspace_id: int) -> list[dict]:
+    """The stored entries (incidents.json shape) of a workspace's open and acknowledged incidents."""
+    rows = session.scalars(sa.select(Incident.payload).where(Incident.workspace_id == workspace_id,
+                                                             Incident.status.in_(("open", "acknowledged"))))
+    return [p for p in rows if isinstance(p, dict)]
+
+
 def _filters(workspace_id: int | None, metric: str | None, status: str | None, severity: str | None,
              since: datetime | None) -> list:
     filters = []

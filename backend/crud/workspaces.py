@@ -131,6 +131,11 @@ def cube_folder(ws: Workspace, data_dir: Path) -> Path:
     return Path(ws.cube_dir) if ws.cube_dir else (data_dir / "cubes" / str(ws.id)).resolve()
 
 
+def whatif_folder(ws: Workspace, data_dir: Path) -> Path:
+    """Where the workspace's kept what-if models are (`backend.whatif.WhatIfStore`)."""
+    return (data_dir / "whatif" / str(ws.id)).resolve()
+
+
 def record_cube(session: Session, ws: Workspace, target: Path, info: CubeInfo, actor: Actor) -> Workspace:
     """Point the workspace at its (re)built cube in ``target``; audited."""
     before = {"cube_dir": ws.cube_dir}

@@ -8,7 +8,10 @@
    A full run rebuilds the workspace's cube; a run over new data aggregates only the new buckets and
    splices them into it (or builds it whole when there is none yet); storing an incidents.json builds
    the cube unless the stored one already covers every record. Every run that succeeds leaves the
-   workspace with its cube, so the UI's series and drill-down work after any first run.
+   workspace with its cube, so the UI's series and drill-down work after any first run. The what-if
+   model of each incident (`backend.whatif`) is kept in ``<data dir>/whatif/<workspace id>``: prepared by
+   the run's analysis (which then also prepares those of earlier open incidents: new data make them
+   stale), or taken from the ``whatif`` folder beside a stored incidents.json when made on the current data.
 3. In ONE transaction: upsert the incidents (dedup), queue a webhook message per new incident and URL
    in the outbox, propose the new incidents' recommendations as actions, point the workspace at its
    cube, close the run (its ``scanned`` window says which buckets detection scanned).
@@ -21,6 +24,7 @@ per (incident, URL), so nothing is announced twice; an unreachable webhook keeps
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,10 +41,15 @@ from backend.llm import narrator_from_settings
 from backend.models import Workspace
 from backend.schemas.incident import IncidentPublic
 from backend.settings import Settings
+from backend.whatif import WHATIF_FOLDER, WhatIfStore, incident_whatif_scopes, keep_incident_whatifs
 from backend.webhooks import DeliveryReport, build_body, check_url, deliver_due, message_format
 from data.errors import UserError
 from data.sources import open_workspace, quote
+from data.workspace import load_workspace
 from metrics.cube import CubeInfo
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -130,6 +139,23 @@ def _workspace_id(sessions: sessionmaker[Session], workspace: str | Path | int, 
             return workspaces.find_or_register(session, workspace, actor).id
 
 
+def _keep_whatifs(sessions: sessionmaker[Session], ws_id: int, ws_path: str, store: WhatIfStore,
+                  incidents_file: Path | None, progress: Progress) -> None:
+    """Keep the what-if models of the open incidents on the current data (`backend.whatif`): storing an
+    incidents.json takes those its analysis kept beside it (no fit); a run's own analysis has kept its
+    incidents' models, and the models of earlier open incidents are prepared now (new data make them
+    stale). A kept model only saves time later, so a failure here is logged, never the run's."""
+    try:
+        if incidents_file is not None:
+            store.adopt(Path(incidents_file).parent / WHATIF_FOLDER, load_workspace(ws_path))
+            return
+        with sessions() as session:
+            active = incidents.active_payloads(session, ws_id)
+        keep_incident_whatifs(ws_path, incident_whatif_scopes(active), store, progress=progress)
+    except Exception:
+        log.exception("workspace %s: the incidents' what-if models were not kept", ws_id)
+
+
 def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: str | Path | int, *,
                webhooks: list[str] = (), fmt: str = "auto", full: bool = False, incidents_file: Path | None = None,
                actor: Actor = JOB_ACTOR, deliver: bool = True, progress: Progress = silent) -> JobResult:
@@ -139,6 +165,7 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
         ws = workspaces.get(session, ws_id)
         ws_path = ws.path
         cube_dir = workspaces.cube_folder(ws, settings.data_dir)
+        whatifs = WhatIfStore(workspaces.whatif_folder(ws, settings.data_dir))
         since = None if full else runs.last_watermark(session, ws)
     watermark = data_watermark(ws_path)
     with sessions.begin() as session:
@@ -162,7 +189,8 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
             else:
                 out_dir = (settings.data_dir / "runs" / str(run_id)).resolve()
                 analysis = analyze_workspace(ws_path, out_dir, since=since, cube=cube_dir, progress=progress,
-                                             narrate=narrator_from_settings(settings))
+                                             narrate=narrator_from_settings(settings),
+                                             keep_whatifs=whatifs.folder)
                 cube = analysis.cube
                 items = analysis.document["incidents"]
                 detail = {"scanned": scanned_json(analysis.scanned), "regressions": analysis.regressions,
@@ -187,6 +215,7 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
             raise
         finally:
             beat.stop()
+        _keep_whatifs(sessions, ws_id, ws_path, whatifs, incidents_file, progress)
     if deliver:
         progress("delivering webhook messages")
         result.delivery = deliver_due(sessions, settings)

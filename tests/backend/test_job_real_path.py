@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -79,10 +80,26 @@ def story(tmp_path_factory):
             listing = client.get("/api/incidents", params={"limit": 200}, headers=headers).json()["data"]
             details = [client.get(f"/api/incidents/{i['id']}", headers=headers).json() for i in listing]
             proposed = client.get("/api/actions", params={"limit": 200}, headers=headers).json()["data"]
+            whatif = _ui_whatif(client, headers, details)
         app.state.engine.dispose()
     job_doc = json.loads((data_dir / "runs" / "1" / "incidents.json").read_text())
     return {"analysis": analysis, "job": job_doc, "runs": runs, "details": details, "proposed": proposed, "posts":
-            (first_posts, second_posts, third_posts), "cube": data_dir / "cubes" / "1" / "cube.parquet"}
+            (first_posts, second_posts, third_posts), "cube": data_dir / "cubes" / "1" / "cube.parquet",
+            "whatif": whatif, "workspace": workspace, "whatif_store": data_dir / "whatif" / "1"}
+
+
+def _ui_whatif(client, headers, details) -> tuple[str, dict]:
+    """The what-if the UI runs first on the top incident (its top recommendation's driver, scope and the
+    default window), as a background run polled to its end: (scope, the ended run)."""
+    top = next(d for d in details if d["recommendations"])
+    scope = ";".join(top["recommendations"][0]["scope"]) or "*"
+    body = {"changes": [{"feature": "batching_threshold", "op": "set", "value": 2}], "scope": scope, "window_days": 7}
+    run = client.post(f"/api/incidents/{top['id']}/whatif/runs", json=body, headers=headers).json()
+    deadline = time.monotonic() + 120
+    while run["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        run = client.get(f"/api/incidents/{top['id']}/whatif/runs/{run['id']}", headers=headers).json()
+    return scope, run
 
 
 def assert_same(a, b, path: str = "") -> None:
@@ -186,3 +203,19 @@ def test_incidents_json_and_the_api_detail_agree_field_by_field(story):
                 assert_same(detail[key], value, f"{entry['id']}/{key}")
             else:
                 assert_same(detail["extra"][key], value, f"{entry['id']}/extra/{key}")
+
+
+def test_the_uis_first_whatif_after_the_job_answers_from_the_model_the_job_kept(story):
+    """The third run (one new day) kept the incident's what-if model of the new data; the UI's what-if run
+    answers from it."""
+    from backend.whatif import WhatIfStore, whatif_workspace
+    from recommendations import DriverChange
+
+    scope, run = story["whatif"]
+    assert run["status"] == "succeeded", run
+    stages: list[str] = []
+    again = whatif_workspace(story["workspace"], [DriverChange("batching_threshold", "set", 2)], scope, cache=None,
+                             store=WhatIfStore(story["whatif_store"]), progress=lambda s, done=None, rows=None:
+                             stages.append(s))
+    assert stages[1] == "loading the outcome model the analysis kept" and not any("fitting" in s for s in stages)
+    assert run["result"] == again.to_dict()  # (a kept model answers as a refit does: test_whatif_cache.py)

@@ -12,7 +12,6 @@ import type {
   ReconcilePathsRequest,
   ReconcileUpload,
   WhatIfRequest,
-  WhatIfResult,
 } from "./types";
 
 const byId = (id: number) => ({ params: { path: { incident_id: id } } });
@@ -65,8 +64,11 @@ export const api = {
     unwrap(client.PATCH("/api/incidents/{incident_id}", { ...byId(id), body: { status } })),
   addFeedback: (id: number, fb: { label: FeedbackLabel; comment?: string }) =>
     unwrap(client.POST("/api/incidents/{incident_id}/feedback", { ...byId(id), body: { label: fb.label, comment: fb.comment ?? "" } })),
-  whatIf: async (id: number, body: WhatIfRequest) =>
-    (await unwrap(client.POST("/api/incidents/{incident_id}/whatif", { ...byId(id), body }))) as WhatIfResult,
+  /** Start a what-if in the background; poll `whatIfRun` for its stage and progress, then its result. */
+  startWhatIf: (id: number, body: WhatIfRequest) =>
+    unwrap(client.POST("/api/incidents/{incident_id}/whatif/runs", { ...byId(id), body })),
+  whatIfRun: (id: number, run: string) =>
+    unwrap(client.GET("/api/incidents/{incident_id}/whatif/runs/{run_id}", { params: { path: { incident_id: id, run_id: run } } })),
   planPdfPath: (id: number) => `/api/incidents/${id}/plan/pdf`,
   actions: (q: { status?: "proposed" | "approved" | "rejected"; incident_id?: number } = {}) =>
     unwrap(client.GET("/api/actions", { params: { query: { ...q, limit: 200 } } })),

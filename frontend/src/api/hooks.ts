@@ -1,4 +1,5 @@
 // TanStack Query hooks over `api`: cache keys in one place, and writes invalidate what they change.
+import { useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type ReconcileUploadForm } from "./endpoints";
 import type {
@@ -10,6 +11,7 @@ import type {
   ReconciliationRun,
   SignalProposalStatus,
   WhatIfRequest,
+  WhatIfRun,
 } from "./types";
 
 export const useWorkspaces = () =>
@@ -151,8 +153,34 @@ export function useAddFeedback(id: number) {
   });
 }
 
+/** Poll a running what-if twice a second: most answer in a few seconds. */
+const WHATIF_POLL_MS = 500;
+
+/** A what-if as a background run: `start` it, then `run` follows its stage and progress until it ends. */
 export function useWhatIf(id: number) {
-  return useMutation({ mutationFn: (body: WhatIfRequest) => api.whatIf(id, body) });
+  const [runId, setRunId] = useState<string | null>(null);
+  const start = useMutation({ mutationFn: (body: WhatIfRequest) => api.startWhatIf(id, body), onSuccess: (run) => setRunId(run.id) });
+  const poll = useQuery({
+    queryKey: ["whatif-run", id, runId],
+    queryFn: () => api.whatIfRun(id, runId!),
+    enabled: runId !== null,
+    refetchInterval: (q) => (q.state.data?.status === "running" ? WHATIF_POLL_MS : false),
+    staleTime: Infinity, // an ended run never changes
+  });
+  const run: WhatIfRun | undefined = runId === null ? undefined : (poll.data ?? start.data);
+  return {
+    start: (body: WhatIfRequest) => {
+      setRunId(null);
+      start.mutate(body);
+    },
+    reset: () => {
+      setRunId(null);
+      start.reset();
+    },
+    run,
+    running: start.isPending || run?.status === "running",
+    error: start.error ?? poll.error,
+  };
 }
 
 export function useProposeAction(incidentId: number) {

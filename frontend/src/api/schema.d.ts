@@ -368,10 +368,52 @@ export interface paths {
          * What If
          * @description Predicted change of every metric (with 95% intervals) if drivers change in the incident's scope.
          *
-         *     Runs ``recommendations.whatif`` (an outcome model fitted on the workspace's records); 422 naming an
-         *     unknown feature or scope.
+         *     Runs ``recommendations.whatif`` (an outcome model fitted on the workspace's records, or the one the
+         *     analysis kept for this scope); 422 naming an unknown feature or scope.
          */
         post: operations["what_if"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/incidents/{incident_id}/whatif/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start What If
+         * @description Start the what-if of ``POST .../whatif`` in the background; poll ``GET .../whatif/runs/{run_id}`` for
+         *     its stage and progress, then its result (or its one-line error). 404: no such incident; 422: a
+         *     malformed scope; 409: too many what-ifs running.
+         */
+        post: operations["start_what_if"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/incidents/{incident_id}/whatif/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read What If Run
+         * @description A what-if run of this incident: running (stage, progress), succeeded (result) or failed (error).
+         */
+        get: operations["read_what_if_run"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3538,6 +3580,55 @@ export interface components {
              */
             window_days: number;
         };
+        /** WhatIfRunPublic */
+        WhatIfRunPublic: {
+            /**
+             * Error
+             * @description Why the run failed (one line)
+             */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * @description The run's id (poll GET .../whatif/runs/{run_id})
+             */
+            id: string;
+            /** Incident Id */
+            incident_id: number;
+            /**
+             * Progress
+             * @description Fraction of the work done
+             */
+            progress: number;
+            /**
+             * Result
+             * @description The what-if's answer once the run succeeded (the same JSON as POST /api/incidents/{incident_id}/whatif)
+             */
+            result: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Rows
+             * @description Records the current stage works on, when counted
+             */
+            rows: number | null;
+            /**
+             * Stage
+             * @description What the run is doing (or did last)
+             */
+            stage: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "succeeded" | "failed";
+        };
         /**
          * WorkspaceCreate
          * @description Register an existing workspace file on the server's disk.
@@ -4281,6 +4372,76 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_what_if: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                incident_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatIfRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatIfRunPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_what_if_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                incident_id: number;
+                /** @description A what-if run's id */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatIfRunPublic"];
                 };
             };
             /** @description Validation Error */

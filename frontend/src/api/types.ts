@@ -30,6 +30,8 @@ export type Action = S["ActionPublic"];
 export type AuditEntry = S["AuditPublic"];
 export type WhatIfRequest = S["WhatIfRequest"];
 export type WhatIfResult = Record<string, unknown>;
+/** A what-if running in the background: its stage and progress, then its result or error. */
+export type WhatIfRun = S["WhatIfRunPublic"];
 export type SignalAnalysis = S["SignalAnalysisPublic"];
 export type SignalReport = S["SignalReport"];
 export type SignalPattern = S["SignalPattern"];

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { installFakeApi } from "../test/fakeApi";
+import { installFakeApi, WHATIF_RUN_ID, whatIfResult, whatIfRun } from "../test/fakeApi";
 import { currentLocation, renderApp } from "../test/render";
 import { actions } from "../test/fixtures";
 
@@ -160,7 +160,44 @@ describe("incident", () => {
     expect(result).toHaveTextContent("batching_threshold set to 3");
     expect(result).toHaveTextContent("On time rate +4.00 pp 95% CI [+3.00 pp, +5.00 pp]");
     expect(result).toHaveTextContent("Courier minutes per order +1.2 min");
-    expect(calls.find((c) => c.path.endsWith("/whatif"))!.body).toEqual({ changes: [{ feature: "batching_threshold", op: "set", value: 3 }], scope: "*", window_days: 7 });
+    expect(calls.find((c) => c.path.endsWith("/whatif/runs"))!.body).toEqual({ changes: [{ feature: "batching_threshold", op: "set", value: 3 }], scope: "*", window_days: 7 });
+    expect(calls.some((c) => c.method === "GET" && c.path === `/api/incidents/7/whatif/runs/${WHATIF_RUN_ID}`)).toBe(true);
+    expect(screen.queryByTestId("whatif-progress")).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Run what-if" })).toBeEnabled();
+  });
+
+  test("a what-if shows its stage and progress while it runs, then its answer", async () => {
+    const runUrl = `GET /api/incidents/7/whatif/runs/${WHATIF_RUN_ID}`;
+    let polls = 0;
+    const { calls } = installFakeApi({
+      [runUrl]: () => (++polls < 3
+        ? whatIfRun(7, { stage: "fitting the outcome model (lightgbm, 12,000 records, 20 bootstrap replicates)", progress: 0.42, rows: 12000 })
+        : whatIfRun(7, { status: "succeeded", stage: "done", progress: 1, result: whatIfResult({ changes: [{ feature: "batching_threshold", op: "set", value: 2 }] }) })),
+    });
+    renderApp("/incidents/7?tab=actions");
+    await userEvent.click(await screen.findByRole("button", { name: "Run what-if" }));
+    const progress = await screen.findByTestId("whatif-progress");
+    await waitFor(() => expect(progress).toHaveTextContent("Fitting the outcome model (lightgbm, 12,000 records, 20 bootstrap replicates) · 42% · 12,000 records"));
+    expect(within(progress).getByRole("progressbar")).toHaveValue(42);
+    expect(screen.getByRole("button", { name: "Computing…" })).toBeDisabled();
+    const result = await screen.findByTestId("whatif-result", {}, { timeout: 3000 });
+    expect(result).toHaveTextContent("On time rate +4.00 pp 95% CI [+3.00 pp, +5.00 pp]");
+    expect(screen.queryByTestId("whatif-progress")).not.toBeInTheDocument();
+    expect(polls).toBe(3);
+    const after = calls.length;
+    await new Promise((r) => setTimeout(r, 700));
+    expect(calls.length).toBe(after); // an ended run is not polled again
+  });
+
+  test("a failed what-if shows its one-line error", async () => {
+    installFakeApi({
+      [`GET /api/incidents/7/whatif/runs/${WHATIF_RUN_ID}`]: () =>
+        whatIfRun(7, { status: "failed", stage: "reading the workspace", progress: 0.05, error: "'nope' is not a feature of cx (features: batching_threshold)" }),
+    });
+    renderApp("/incidents/7?tab=actions");
+    await userEvent.click(await screen.findByRole("button", { name: "Run what-if" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("'nope' is not a feature of cx");
+    expect(screen.queryByTestId("whatif-result")).not.toBeInTheDocument();
   });
 
   test("the experiment plan with its PDF", async () => {
@@ -193,7 +230,7 @@ describe("an incident as cxw analyze writes it", () => {
     expect(screen.getByLabelText("Change")).toHaveValue("set");
     expect(screen.getByLabelText("Scope")).toHaveValue("region=east;region=west");
     await userEvent.click(screen.getByRole("button", { name: "Run what-if" }));
-    await waitFor(() => expect(calls.find((c) => c.path.endsWith("/whatif"))?.body).toEqual({ changes: [{ feature: "batching_threshold", op: "set", value: 2 }], scope: "region=east;region=west", window_days: 7 }));
+    await waitFor(() => expect(calls.find((c) => c.path.endsWith("/whatif/runs"))?.body).toEqual({ changes: [{ feature: "batching_threshold", op: "set", value: 2 }], scope: "region=east;region=west", window_days: 7 }));
   });
 
   test("an action proposed by the job is found by its title whatever its key", async () => {

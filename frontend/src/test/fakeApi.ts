@@ -5,7 +5,7 @@ import * as fx from "./fixtures";
 import served from "./analysis-served.json";
 import signalsServed from "./signals-analysis.json";
 import reconServed from "./reconciliation-findings.json";
-import type { ReconciliationSummary } from "../api/types";
+import type { ReconciliationSummary, WhatIfRun } from "../api/types";
 
 /** Incident 9: `cxw analyze` output of the batching demo as the real GET /api/incidents/{id} served it:
  * the batching change's one incident, its symptoms listed. */
@@ -65,8 +65,30 @@ type Handler = (c: Call) => { status?: number; body: unknown } | unknown;
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
 
+type WhatIfAsked = { changes: { feature: string; op: string; value: unknown }[] } | undefined;
+
+/** The id of every what-if run the fake starts. */
+export const WHATIF_RUN_ID = "0f".repeat(16);
+
+/** A what-if run of an incident as GET /api/incidents/{id}/whatif/runs/{run_id} serves it. */
+export const whatIfRun = (incidentId: number, state: Partial<WhatIfRun>): WhatIfRun => ({
+  id: WHATIF_RUN_ID, incident_id: incidentId, status: "running", stage: "queued", progress: 0, rows: null,
+  started_at: "2026-01-29T03:00:00", finished_at: null, error: null, result: null, ...state,
+});
+
+/** The engine's answer to a what-if (the impact on two metrics, with intervals). */
+export const whatIfResult = (asked: WhatIfAsked) => ({
+  changes: (asked?.changes ?? []).map((x) => `${x.feature} ${x.op} to ${x.value}`),
+  impact: { metrics: [
+    { metric: "on_time_rate", change: 0.04, interval: { low: 0.03, high: 0.05, level: 0.95 } },
+    { metric: "courier_minutes_per_order", change: 1.2, interval: { low: 0.9, high: 1.5, level: 0.95 } },
+  ] },
+  model: "lightgbm", sample: 5000, bootstrap: 30,
+});
+
 export function installFakeApi(overrides: Record<string, Handler> = {}) {
   const calls: Call[] = [];
+  let whatIfAsked: WhatIfAsked;
   const routes: [string, RegExp, "reader" | "engineer", Handler][] = [
     ["GET", /^\/api\/me$/, "reader", () => undefined],
     ["GET", /^\/api\/workspaces$/, "reader", () => ({ data: [fx.workspace], count: 1 })],
@@ -86,14 +108,12 @@ export function installFakeApi(overrides: Record<string, Handler> = {}) {
     ["GET", /^\/api\/incidents\/\d+\/slices$/, "reader", () => fx.slicesTop],
     ["PATCH", /^\/api\/incidents\/\d+$/, "engineer", (c) => ({ ...fx.incidentDetail, ...(c.body as object) })],
     ["POST", /^\/api\/incidents\/\d+\/feedback$/, "engineer", (c) => ({ status: 201, body: { id: 1, incident_id: 7, actor: "ana", created_at: "2026-01-29T03:00:00", ...(c.body as object) } })],
-    ["POST", /^\/api\/incidents\/\d+\/whatif$/, "reader", (c) => ({
-      changes: ((c.body as { changes: { feature: string; op: string; value: unknown }[] }).changes ?? []).map((x) => `${x.feature} ${x.op} to ${x.value}`),
-      impact: { metrics: [
-        { metric: "on_time_rate", change: 0.04, interval: { low: 0.03, high: 0.05, level: 0.95 } },
-        { metric: "courier_minutes_per_order", change: 1.2, interval: { low: 0.9, high: 1.5, level: 0.95 } },
-      ] },
-      model: "lightgbm", sample: 5000, bootstrap: 30,
-    })],
+    ["POST", /^\/api\/incidents\/\d+\/whatif\/runs$/, "reader", (c) => {
+      whatIfAsked = c.body as WhatIfAsked;
+      return { status: 202, body: whatIfRun(Number(c.path.split("/")[3]), { status: "running", stage: "queued", progress: 0 }) };
+    }],
+    ["GET", /^\/api\/incidents\/\d+\/whatif\/runs\/[0-9a-f]{32}$/, "reader", (c) =>
+      whatIfRun(Number(c.path.split("/")[3]), { status: "succeeded", stage: "done", progress: 1, result: whatIfResult(whatIfAsked) })],
     ["GET", /^\/api\/actions$/, "engineer", () => ({ data: fx.actions, count: fx.actions.length })],
     ["POST", /^\/api\/incidents\/\d+\/actions$/, "engineer", () => ({ status: 201, body: fx.actions[0] })],
     ["POST", /^\/api\/actions\/\d+\/(approve|reject)$/, "engineer", (c) => ({ ...fx.actions[0], status: c.path.endsWith("approve") ? "approved" : "rejected", decided_by: "ana" })],

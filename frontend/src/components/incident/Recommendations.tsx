@@ -3,7 +3,7 @@
 import { useState, type ChangeEvent, type FormEvent } from "react";
 import { Link } from "react-router";
 import { useActions, useProposeAction, useWhatIf } from "../../api/hooks";
-import type { Action, IncidentDetail, Interval, Recommendation, Workspace } from "../../api/types";
+import type { Action, IncidentDetail, Interval, Recommendation, WhatIfRun, Workspace } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { StatusBadge } from "../Badges";
 import { Empty, errorMessage } from "../States";
@@ -100,6 +100,18 @@ function WhatIfResultView({ result, unit, ws }: { result: Record<string, unknown
   );
 }
 
+/** What a running what-if is doing: its stage, the fraction done and the records the stage works on. */
+export function WhatIfProgress({ run }: { run: WhatIfRun | undefined }) {
+  const pct = Math.round((run?.progress ?? 0) * 100);
+  const stage = run?.stage ?? "starting";
+  return (
+    <div className="small" data-testid="whatif-progress" role="status" aria-live="polite">
+      <progress max={100} value={pct} aria-label={`What-if: ${stage}, ${pct}%`} style={{ width: 120, verticalAlign: "middle" }} />{" "}
+      {stage.charAt(0).toUpperCase() + stage.slice(1)} · {pct}%{run?.rows != null && <span className="muted"> · {run.rows.toLocaleString("en-US")} records</span>}
+    </div>
+  );
+}
+
 type Op = "set" | "scale" | "shift";
 
 /** The driver change a recommendation implies: {feature, op, value, scope} from the engine, else its first parameter. */
@@ -119,16 +131,16 @@ export function WhatIfForm({ inc, unit, ws }: { inc: IncidentDetail; unit: Unit;
   const [index, setIndex] = useState(0);
   const fallbackScope = inc.slice || "*";
   const [form, setForm] = useState(() => ({ ...whatIfDefaults(recs[0], fallbackScope), windowDays: "7" }));
-  const m = useWhatIf(inc.id);
+  const w = useWhatIf(inc.id);
   const pick = (i: number) => {
     setIndex(i);
     setForm({ ...whatIfDefaults(recs[i], fallbackScope), windowDays: form.windowDays });
-    m.reset();
+    w.reset();
   };
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const numeric = form.value.trim() !== "" && Number.isFinite(Number(form.value));
-    m.mutate({
+    w.start({
       changes: [{ feature: form.feature.trim(), op: form.op, value: numeric ? Number(form.value) : form.value.trim() }],
       scope: form.scope.trim() || null,
       window_days: Number(form.windowDays) > 0 ? Number(form.windowDays) : 7,
@@ -177,11 +189,13 @@ export function WhatIfForm({ inc, unit, ws }: { inc: IncidentDetail; unit: Unit;
         <label htmlFor="wi-window">Window (days)</label>
         <input id="wi-window" type="number" min="1" max="366" step="1" {...field("windowDays")} />
       </div>
-      <button className="btn primary" type="submit" disabled={m.isPending || !form.feature.trim()} style={{ alignSelf: "flex-start" }}>
-        {m.isPending ? "Computing…" : "Run what-if"}
+      <button className="btn primary" type="submit" disabled={w.running || !form.feature.trim()} style={{ alignSelf: "flex-start" }}>
+        {w.running ? "Computing…" : "Run what-if"}
       </button>
-      {m.isError && <div className="alert error" role="alert">{errorMessage(m.error)}</div>}
-      {m.data && <WhatIfResultView result={m.data} unit={unit} ws={ws} />}
+      {w.running && <WhatIfProgress run={w.run} />}
+      {w.error && <div className="alert error" role="alert">{errorMessage(w.error)}</div>}
+      {w.run?.status === "failed" && <div className="alert error" role="alert">{w.run.error ?? "The what-if failed."}</div>}
+      {w.run?.status === "succeeded" && w.run.result && <WhatIfResultView result={w.run.result} unit={unit} ws={ws} />}
     </form>
   );
 }

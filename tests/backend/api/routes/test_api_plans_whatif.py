@@ -1,5 +1,7 @@
 """Experiment plans (JSON, Markdown, PDF, rendered by the recommendations stage) and what-if."""
 
+import time
+
 
 def test_plan_json_markdown_pdf(client, auth, incident_ids):
     iid = incident_ids[0]
@@ -37,6 +39,44 @@ def test_whatif_with_the_real_stage(client, auth, incident_ids):
     assert bad.status_code == 422 and "nope" in bad.json()["detail"]
     assert client.post(f"/api/incidents/{incident_ids[0]}/whatif", json={"changes": []},
                        headers=auth("pm")).status_code == 422
+
+
+def _finished(client, auth, url: str) -> dict:
+    """Poll a what-if run until it has ended (the UI's loop), checking every report on the way."""
+    deadline = time.monotonic() + 60
+    while True:
+        r = client.get(url, headers=auth("pm"))
+        assert r.status_code == 200, r.text
+        run = r.json()
+        assert 0 <= run["progress"] <= 1 and run["stage"]
+        if run["status"] != "running":
+            return run
+        assert time.monotonic() < deadline, run
+        time.sleep(0.05)
+
+
+def test_a_whatif_run_reports_its_stage_then_the_same_answer(client, auth, incident_ids):
+    iid = incident_ids[0]
+    started = client.post(f"/api/incidents/{iid}/whatif/runs", json={**CHANGE, "scope": "*"}, headers=auth("pm"))
+    assert started.status_code == 202, started.text
+    run = started.json()
+    assert run["incident_id"] == iid and run["status"] == "running" and run["result"] is None
+    url = f"/api/incidents/{iid}/whatif/runs/{run['id']}"
+    done = _finished(client, auth, url)
+    assert done["status"] == "succeeded" and done["progress"] == 1 and done["finished_at"] is not None
+    direct = client.post(f"/api/incidents/{iid}/whatif", json={**CHANGE, "scope": "*"}, headers=auth("pm")).json()
+    assert done["result"] == direct  # the same what-if, the same answer
+    assert client.get(f"/api/incidents/{incident_ids[1]}/whatif/runs/{run['id']}",
+                      headers=auth("pm")).status_code == 404  # a run is read through its own incident
+    assert client.get(f"/api/incidents/{iid}/whatif/runs/{'0' * 32}", headers=auth("pm")).status_code == 404
+
+    bad = client.post(f"/api/incidents/{iid}/whatif/runs", json={"changes": [{"feature": "nope", "op": "set", "value": 1}]},
+                      headers=auth("pm"))
+    failed = _finished(client, auth, f"/api/incidents/{iid}/whatif/runs/{bad.json()['id']}")
+    assert failed["status"] == "failed" and "nope" in failed["error"] and failed["result"] is None
+    assert client.post(f"/api/incidents/{iid}/whatif/runs", json={**CHANGE, "scope": "colour"},
+                       headers=auth("pm")).status_code == 422  # a malformed scope never starts a run
+    assert client.post("/api/incidents/999999/whatif/runs", json=CHANGE, headers=auth("pm")).status_code == 404
 
 
 def test_a_malformed_plan_is_a_clear_422(client, auth, workspace_id):

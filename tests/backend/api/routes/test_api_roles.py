@@ -38,6 +38,8 @@ MATRIX = {
     ("GET", "/api/incidents/{incident_id}/feedback"): READ,
     ("POST", "/api/incidents/{incident_id}/feedback"): ENG,
     ("POST", "/api/incidents/{incident_id}/whatif"): READ,
+    ("POST", "/api/incidents/{incident_id}/whatif/runs"): READ,
+    ("GET", "/api/incidents/{incident_id}/whatif/runs/{run_id}"): READ,
     ("GET", "/api/incidents/{incident_id}/plan"): READ,
     ("GET", "/api/incidents/{incident_id}/plan/markdown"): READ,
     ("GET", "/api/incidents/{incident_id}/plan/pdf"): READ,
@@ -95,7 +97,7 @@ def test_protected_operations_declare_bearer_security(app):
 
 def _url(path: str) -> str:
     return path.replace("{workspace_id}", "999999").replace("{incident_id}", "999999") \
-        .replace("{action_id}", "999999").replace("{run_id}", "999999").replace("{entry_id}", "999999") \
+        .replace("{action_id}", "999999").replace("/whatif/runs/{run_id}", "/whatif/runs/" + "0" * 32).replace("{run_id}", "999999").replace("{entry_id}", "999999") \
         .replace("{token_id}", "999999").replace("{proposal_id}", "999999").replace("{pattern_id}", "0123456789ab") \
         .replace("{name}", "lost.csv")
 

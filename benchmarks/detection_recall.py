@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 TOLERANCE = timedelta(days=2)
@@ -71,6 +73,7 @@ class Tally:
     per_metric: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     per_scenario: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     best_q: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    onset: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # hours, start − truth
     quiet_alarms: list[str] = field(default_factory=list)
     quiet_q: list[float] = field(default_factory=list)
     quiet_datasets: int = 0
@@ -91,7 +94,12 @@ class Tally:
                 self.per_metric[f"{kind}:{metric}"].append(bool(hits))
                 self.per_scenario[f"{kind}:{scenario}"].append(bool(hits))
                 self.best_q[f"{kind}:{metric}"].append(min((regressions[i]["q"] for i in hits), default=float("inf")))
-                if not hits:
+                if hits:
+                    truth_start = datetime.fromisoformat(injection["start"])
+                    self.onset[f"{kind}:{metric}"].append(min(
+                        (datetime.fromisoformat(regressions[i]["start"]) - truth_start for i in hits), key=abs)
+                        / timedelta(hours=1))
+                else:
                     self.missed.append(f"{scenario} {seed} {metric}")
         alarms = [r for i, r in enumerate(regressions) if i not in explained]
         if truth["injections"]:
@@ -119,13 +127,18 @@ def report(tallies: dict[str, Tally]) -> None:
             print(f"  {key:38s}" + "".join(f"{rate(r):>{width}s}" for r in rows[key]))
 
     table("recall per metric", {k: [t.per_metric[k] for t in tallies.values()] for k in first.per_metric})
+    print(f"\n{'median onset error, hours (start - truth)':40s}" + "".join(f"{n:>{width}s}" for n in names))
+    for key in sorted(first.per_metric):
+        cells = [f"{float(np.median(t.onset[key])):+.1f}" if t.onset[key] else "-" for t in tallies.values()]
+        print(f"  {key:38s}" + "".join(f"{c:>{width}s}" for c in cells))
     table("recall per scenario", {k: [t.per_scenario[k] for t in tallies.values()] for k in first.per_scenario})
     everything = {n: [x for rows in t.per_metric.values() for x in rows] for n, t in tallies.items()}
     print(f"  {'overall':38s}" + "".join(f"{rate(everything[n]):>{width}s}" for n in names))
     print(f"  {'quiet datasets with a false alarm':38s}"
           + "".join(f"{f'{t.quiet_with_alarm}/{t.quiet_datasets}':>{width}s}" for t in tallies.values()))
     print(f"  {'quiet-data false alarms':38s}" + "".join(f"{len(t.quiet_alarms):>{width}d}" for t in tallies.values()))
-    print(f"  {'unmatched on injected datasets':38s}" + "".join(f"{t.other_alarms:>{width}d}" for t in tallies.values()))
+    print(f"  {'unmatched on injected datasets':38s}"
+          + "".join(f"{t.other_alarms:>{width}d}" for t in tallies.values()))
     print(f"  {'scan seconds (wall / cpu)':38s}"
           + "".join(f"{f'{t.seconds:.0f} / {t.cpu:.0f}':>{width}s}" for t in tallies.values()))
     for n, t in tallies.items():

@@ -7,6 +7,7 @@ detection:
   window: null               # "7d", "48h" or days; null = everything after the first baseline_days
   min_support: 100           # records a slice needs in the baseline and in a regression to count
   min_relative_change: 0.02  # changes smaller than this share of the expected value are not regressions
+                             # (a rate's sustained change: this share of its rarer outcome, min(p, 1 - p))
   merge_gap: 6h              # flagged buckets this close merge into one regression
   detectors: [zscore, ewma, cusum]   # also: robust_z
   ewma_lambda: 0.1

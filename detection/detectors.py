@@ -27,9 +27,14 @@ per-bucket statistic and one p-value per slice series that stays valid over the 
 
 ``side`` is the direction in value terms that counts (``down``, ``up`` or ``both``); ``tolerance`` is the
 smallest relative change that matters: the null hypothesis is "the change is at most ``tolerance`` of the
-expected value", so a huge slice does not alarm on a statistically clear but negligible drift. Where a
-variance part was estimated from the baseline, z-type tails are Student-t (Satterthwaite degrees of
-freedom), not normal.
+expected value", so a huge slice does not alarm on a statistically clear but negligible drift. For a rate,
+the CUSUM also runs a bank whose tolerance and shifts are relative to the rarer outcome, min(p, 1 − p): a
+sustained change of an accuracy of 97 % is judged by how many more orders go wrong (1.2 points is 40 %
+more); the bucket detectors (z, EWMA), which see a few hours at a time, keep the tolerance relative to the
+value, so a short excursion must be large in value terms to alarm — the split of
+multiwindow burn-rate alerting (a short window alarms only on a fast burn, a long one on a slow burn; Beyer
+et al., *The Site Reliability Workbook*, 2018, ch. 5). Where a variance part was estimated from the
+baseline, z-type tails are Student-t (Satterthwaite degrees of freedom), not normal.
 """
 
 from __future__ import annotations
@@ -577,8 +582,8 @@ class Detector(_Params):
         return np.where(res.observed, sign * (res.value - res.expected) - self.tolerance * self._scale(res), 0.0)
 
     def _null_rate(self, res: Residuals, sign: int) -> np.ndarray:
-        """For rates: the null boundary p0 = expected × (1 ± tolerance)."""
-        return np.clip(res.expected * (1 + sign * self.tolerance), _EPS, 1 - _EPS)
+        """For rates: the null boundary p0 = expected ± tolerance × scale."""
+        return np.clip(res.expected + sign * self.tolerance * self._scale(res), _EPS, 1 - _EPS)
 
 
 class ZScore(Detector):
@@ -687,10 +692,16 @@ class CUSUM(Detector):
     """Page's (1954) CUSUM of log-likelihood ratios, S_t = max(0, S_{t−1} + LLR_t), for a bank of shifts.
 
     Each design is a relative change of ``shift`` (in the ``side`` direction) against the null of at most
-    ``tolerance``; a series gets the design with the most evidence (Bonferroni over the ``shifts``), so a
-    small shift in a big, noisy slice and a large one in a quiet slice are both found fast. Rates use the
-    binomial likelihood of the bucket's counts — exact for sparse counts — divided by the over-dispersion
-    factor (total / sampling variance, quasi-likelihood); other metrics the Gaussian likelihood with the
+    ``tolerance``, relative to the expected value. A rate has a bank relative to its rarer outcome
+    min(p, 1 − p) — designs and null alike — so a 97 % accuracy's designs include 4, 10 and 25 % more
+    wrong orders (0.12, 0.3 and 0.75 points), not only changes of 3.9 points and more, for which a
+    1.2-point regression never accumulates evidence; where a slice's rate is above one half, the value's
+    bank runs beside it (its large designs date a large change, such as on-time falling 10 points, from
+    its start: a small design's excursion starts on noise before it). A series gets the design with the
+    most evidence (Bonferroni over every design of the banks), so a small shift in a big,
+    noisy slice and a large one in a quiet slice are both found fast. Rates use the binomial likelihood
+    of the bucket's counts — exact for sparse counts — divided by the over-dispersion factor (total /
+    sampling variance, quasi-likelihood); other metrics the Gaussian likelihood with the
     model's variance, each bucket's standardized residual winsorized at ``clip`` in the bad direction
     (robust CUSUM, Lucas & Crosier 1982: heavy-tailed amounts cannot jump it). The over-dispersion and
     the expectation's error enter with their long-run variance ((1 + ρ)/(1 − ρ)), because a CUSUM is a
@@ -712,21 +723,36 @@ class CUSUM(Detector):
         if shifts.size == 0 or not np.all(shifts > self.tolerance):
             raise ValueError(f"every shift ({self.shifts!r}) must exceed the tolerance ({self.tolerance!r})")
 
+    def fit(self, baseline: Panel) -> CUSUM:
+        super().fit(baseline)
+        # A rate whose slices all fail less than half the time has one bank: its two scales coincide.
+        level = np.divide(baseline.numerator.sum(axis=1), baseline.denominator.sum(axis=1),
+                          out=np.zeros(baseline.shape[0]), where=baseline.denominator.sum(axis=1) > 0)
+        self.banks_ = 2 if baseline.kind == "rate" and np.any(level > 0.5) else 1
+        return self
+
+    def _rate_scales(self, res: Residuals) -> list[np.ndarray]:
+        """The scales of a rate's banks: its rarer outcome, and (with two banks) its value."""
+        rarer = rarer_outcome(res.expected)
+        return [rarer, super()._scale(res)][: self.banks_]
+
     def llr(self, res: Residuals, sign: int) -> np.ndarray:
         """Per-bucket log-likelihood ratios ``(K, S, T)`` of each ``shift`` against the ``tolerance``."""
         shifts = np.atleast_1d(np.asarray(self.shifts, dtype=float))
         obs = res.observed
         var = np.where(obs, res.variance(1.0), 1.0)
-        out = np.empty((len(shifts),) + obs.shape)
         if res.kind == "rate":
-            p0 = self._null_rate(res, sign)
             weight = np.where(obs, res.sampling / var, 0.0)  # 1 / over-dispersion (quasi-likelihood)
             x, y = weight * res.x, weight * res.y
-            log_p0, log_q0 = np.log(p0), np.log1p(-p0)
-            for k, shift in enumerate(shifts):
-                p1 = np.clip(res.expected * (1 + sign * shift), _EPS, 1 - _EPS)
-                out[k] = x * (np.log(p1) - log_p0) + (y - x) * (np.log1p(-p1) - log_q0)
-            return out
+            banks = []
+            for scale in self._rate_scales(res):
+                p0 = np.clip(res.expected + sign * self.tolerance * scale, _EPS, 1 - _EPS)
+                log_p0, log_q0 = np.log(p0), np.log1p(-p0)
+                for shift in shifts:
+                    p1 = np.clip(res.expected + sign * shift * scale, _EPS, 1 - _EPS)
+                    banks.append(x * (np.log(p1) - log_p0) + (y - x) * (np.log1p(-p1) - log_q0))
+            return np.stack(banks)
+        out = np.empty((len(shifts),) + obs.shape)
         scale = self._scale(res)
         sd = np.sqrt(var)
         r = np.where(obs, sign * (res.value - res.expected) / sd, 0.0)
@@ -752,8 +778,13 @@ class CUSUM(Detector):
 
     def _flag_side(self, bucket_log_p: np.ndarray, limit: np.ndarray) -> np.ndarray:
         # bucket_log_p = log K − S_t; an excursion counts when its peak gives log p at or below ``limit``.
-        log_k = np.log(np.atleast_1d(self.shifts).size)
+        log_k = np.log(np.atleast_1d(self.shifts).size * self.banks_)
         return excursions(np.maximum(log_k - bucket_log_p, 0.0), log_k - limit)
+
+
+def rarer_outcome(rate):
+    """min(p, 1 − p): the share of a rate's rarer outcome, the scale of its sustained relative changes."""
+    return np.minimum(rate, 1.0 - rate)
 
 
 def excursions(path: np.ndarray, height) -> np.ndarray:

@@ -55,7 +55,8 @@ from data.slices import Slice
 from data.sources import OpenWorkspace
 from data.workspace import MetricSpec
 from detection.config import DetectionConfig, detection_config
-from detection.detectors import CUSUM, EWMA, Detector, Residuals, RobustZScore, SeasonalBaseline, Side, ZScore
+from detection.detectors import (CUSUM, EWMA, Detector, Residuals, RobustZScore, SeasonalBaseline, Side, ZScore,
+                                 rarer_outcome)
 from detection.fdr import benjamini_hochberg
 from detection.leaves import Period, base_metrics, composite_leaves, leaf_sums, ratio_leaves
 from detection.panel import CubeSource, Grain, Panel
@@ -264,7 +265,10 @@ def _candidates(ms: _MetricScan, alpha: float, gap: int) -> pd.DataFrame:
     frame["detectors"] = [tuple(d.name for d, h in zip(ms.detectors, hit) if h) for hit in hits]
     scale = np.abs(frame["baseline"]).where(np.abs(frame["baseline"]) > 1e-12, np.nan)
     frame["relative"] = frame["change"] / scale
-    bad = ms.sign * frame["relative"] >= ms.tolerance
+    if ms.spec.type == "rate":  # the tolerance of a sustained change: relative to the rarer outcome (`CUSUM`)
+        scale = pd.Series(rarer_outcome(frame["baseline"].to_numpy(dtype=float)), index=frame.index)
+        scale = scale.where(scale > 1e-12, np.nan)
+    bad = ms.sign * frame["change"] / scale >= ms.tolerance
     return frame[(frame["support"] >= ms.min_support) & bad.fillna(False)].reset_index(drop=True)
 
 

@@ -57,9 +57,10 @@ from data.workspace import MetricSpec
 from detection.config import DetectionConfig, detection_config
 from detection.detectors import CUSUM, EWMA, Detector, Residuals, RobustZScore, SeasonalBaseline, Side, ZScore
 from detection.fdr import benjamini_hochberg
-from detection.leaves import Period, base_metrics, composite_leaves, leaf_sums, ratio_leaves
+from detection.leaves import Period, composite_leaves, leaf_sums, ratio_leaves
 from detection.panel import CubeSource, Grain, Panel
 from detection.types import Interval, Regression
+from metrics.definitions import base_metrics
 
 from detection.changepoint import changepoints
 from detection.localize import localize, localize_ratio

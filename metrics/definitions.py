@@ -6,16 +6,17 @@
 - **Composite orientation** (`composite_parts`, `oriented`, `oriented_sql`, `composite_value`): a
   composite is the weighted mean of its components turned so that higher is better — a component whose
   ``good`` is ``down`` enters as ``1 - value`` (a rate) or ``-value`` (anything else).
-- **Slice labels and predicates** (`label_sql`, `value_labels`, `dimension_in`, `slice_predicate`,
-  `scope_predicate`, `split_label`): a slice is ``dim=value`` pairs joined by ``&``, dimensions sorted by
-  name, ``*`` the total. A NULL dimension value is a slice of its own, labelled `NULL_LABEL`, and a
-  predicate matches it with ``IS NULL`` (so a record is in exactly the slices whose labels the cube gives it).
+- **Slice labels and predicates** (`label_sql`, `value_labels`, `slice_label`, `split_label`,
+  `label_slice`; `dimension_in`, `slice_predicate`, `scope_predicate`, `scope_mask`): a slice is
+  ``dim=value`` pairs joined by ``&``, dimensions sorted by name, ``*`` the total. A NULL dimension value
+  is a slice of its own, labelled `NULL_LABEL`, and a predicate matches it with ``IS NULL``, so a record
+  is in exactly the slices whose labels the cube gives it. A predicate is true or false, never NULL.
 - **The cube's columns** (`CUBE_COLUMNS`, `CUBE_SCHEMA`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -241,7 +242,12 @@ def scope_mask(labels: pd.DataFrame, scope: Iterable[Slice]) -> np.ndarray:
 
 def slice_label(pairs: Iterable[tuple[str, str]]) -> str:
     """The cube's label of a slice: ``dim=value`` pairs sorted by dimension joined by ``&``; `TOTAL_LABEL`."""
-    return "&".join(f"{d}={v}" for d, v in sorted(pairs)) or TOTAL_LABEL
+    return Slice(tuple(sorted(pairs))).key
+
+
+def label_slice(label: str, dimensions: Sequence[str]) -> Slice:
+    """The `Slice` of a cube label (`split_label`)."""
+    return Slice(split_label(label, dimensions))
 
 
 def split_label(label: str, dimensions: Sequence[str]) -> tuple[tuple[str, str], ...]:

@@ -44,7 +44,7 @@ from detection.types import Interval
 from metrics.definitions import record_sql, scope_predicate
 from rca.types import Incident
 from recommendations import text
-from recommendations.records import WindowStats, ts_col, ts_literal, window_stats, window_where
+from recommendations.records import WindowStats, ts_col, window_stats, window_where
 from recommendations.settings import ExperimentSettings
 from recommendations.types import ExperimentPlan, Guardrail, MetricImpact, RampStep, Recommendation
 

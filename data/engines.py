@@ -195,8 +195,8 @@ class SparkEngine:
         return self.table(sql, params).to_pandas()
 
     def row(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
-        rows = self.table(sql, params).to_pylist()
-        return tuple(rows[0].values()) if rows else ()
+        table = self.table(sql, params)  # by position: two aggregates may carry the same generated name
+        return tuple(column[0].as_py() for column in table.columns) if table.num_rows else ()
 
     def batches(self, sql: str) -> Iterator[pa.RecordBatch]:
         yield from self.table(sql).to_batches(BATCH_ROWS)

@@ -26,8 +26,7 @@ import pandas as pd
 
 from data.sources import OpenWorkspace, quote, sql_literal
 from data.workspace import MetricSpec, Workspace
-
-NULL_LABEL = "(null)"  # as in the metric cube
+from metrics.definitions import composite_parts, label_sql, oriented, record_sql
 
 
 @dataclass(frozen=True)
@@ -42,27 +41,6 @@ class Period:
                 f"{quote(column)} < TIMESTAMP {sql_literal(self.end.isoformat(sep=' '))}")
 
 
-def metric_inputs(m: MetricSpec) -> tuple[str, str]:
-    """Per-record X and Y SQL of a non-composite metric (null where the record does not count)."""
-    if m.type in ("rate", "mean"):
-        x = f"CAST(({m.expr}) AS DOUBLE)"
-        return x, f"CASE WHEN {x} IS NOT NULL THEN 1.0 END"
-    num, den = f"CAST(({m.numerator}) AS DOUBLE)", f"CAST(({m.denominator}) AS DOUBLE)"
-    both = f"({num}) IS NOT NULL AND ({den}) IS NOT NULL"
-    return f"CASE WHEN {both} THEN {num} END", f"CASE WHEN {both} THEN {den} END"
-
-
-def base_metrics(ws: Workspace, names: list[str]) -> list[MetricSpec]:
-    """The non-composite metrics needed for ``names`` (a composite needs its components)."""
-    needed: list[str] = []
-    for name in names:
-        m = ws.metric(name)
-        for part in (m.weights if m.type == "composite" else [name]):
-            if part not in needed:
-                needed.append(part)
-    return [ws.metric(n) for n in needed]
-
-
 def leaf_sums(ow: OpenWorkspace, metrics: list[MetricSpec], periods: list[Period]) -> pd.DataFrame:
     """Per leaf: ``n_{j}``, ``x_{i}_{j}``, ``y_{i}_{j}`` for metric i and period j (0 where absent).
 
@@ -75,11 +53,10 @@ def leaf_sums(ow: OpenWorkspace, metrics: list[MetricSpec], periods: list[Period
     bounds = sorted({p.start for p in periods} | {p.end for p in periods})
     cases = " ".join(f"WHEN {quote(ts)} < TIMESTAMP {sql_literal(b.isoformat(sep=' '))} THEN {i}"
                      for i, b in enumerate(bounds[1:]))
-    cols = [f"coalesce(CAST({quote(d)} AS VARCHAR), {sql_literal(NULL_LABEL)}) AS {quote(d)}" for d in dims]
+    cols = [f"{label_sql(quote(d))} AS {quote(d)}" for d in dims]
     cols.append(f"CASE {cases} END AS __segment")
     keys = ", ".join(quote(d) for d in dims)
-    inputs = ", ".join(f"({metric_inputs(m)[0]}) AS __x{i}, ({metric_inputs(m)[1]}) AS __y{i}"
-                       for i, m in enumerate(metrics))
+    inputs = ", ".join(f"({record_sql(m).x}) AS __x{i}, ({record_sql(m).y}) AS __y{i}" for i, m in enumerate(metrics))
     sums = ", ".join(["count(*) AS n"] + [f"coalesce(sum(__x{i}), 0) AS x_{i}, coalesce(sum(__y{i}), 0) AS y_{i}"
                                          for i in range(len(metrics))])
     sql = (f"SELECT {keys}, __segment, {sums} FROM (SELECT {', '.join(cols)}, {inputs} FROM records "
@@ -151,19 +128,16 @@ def ratio_leaves(sums: pd.DataFrame, dims: list[str], i: int, base: int, window:
 def composite_leaves(sums: pd.DataFrame, dims: list[str], ws: Workspace, metric: MetricSpec,
                      index: dict[str, int], base: int, window: int) -> LeafFrames:
     """Additive leaves ``records × value`` of a composite metric for the window vs. ``base``."""
-    total = sum(metric.weights.values())
     nb, nw = sums[f"n_{base}"].to_numpy(float), sums[f"n_{window}"].to_numpy(float)
     value_b = np.zeros(len(sums))
     value_w = np.zeros(len(sums))
-    for name, weight in metric.weights.items():
-        c, i = ws.metric(name), index[name]
+    for part in composite_parts(metric, ws.metrics):
+        i = index[part.name]
         xb, yb = sums[f"x_{i}_{base}"].to_numpy(float), sums[f"y_{i}_{base}"].to_numpy(float)
         xw, yw = sums[f"x_{i}_{window}"].to_numpy(float), sums[f"y_{i}_{window}"].to_numpy(float)
         rb = leaf_baseline(sums, dims, xb, yb, nb)
         rw = np.divide(xw, yw, out=rb.copy(), where=yw > 0)  # a leaf without this component: as expected
-        if c.good == "down":
-            rb, rw = (1 - rb, 1 - rw) if c.type == "rate" else (-rb, -rw)
-        value_b += weight / total * rb
-        value_w += weight / total * rw
+        value_b += part.weight * oriented(rb, part.spec)
+        value_w += part.weight * oriented(rw, part.spec)
     leaves = sums[dims].reset_index(drop=True).assign(real=nw * value_w, predict=nw * value_b)
     return LeafFrames(dims, additive=leaves[nw > 0].reset_index(drop=True))

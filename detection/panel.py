@@ -20,11 +20,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data.errors import UserError
+from metrics.definitions import CUBE_COLUMNS
 
 Kind = Literal["rate", "mean", "ratio", "composite"]
 Grain = Literal["hour", "day"]
 GRAIN_STEP = {"hour": np.timedelta64(1, "h"), "day": np.timedelta64(1, "D")}
-CUBE_FIELDS = ("ts", "slice", "metric", "value", "numerator", "denominator", "n", "num_sq", "den_sq", "num_den")
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,10 +165,10 @@ class CubeSource:
         self._table: pa.Table | None = None
         self._path: Path | None = None
         if isinstance(cube, pd.DataFrame):
-            missing = [c for c in CUBE_FIELDS if c not in cube.columns]
+            missing = [c for c in CUBE_COLUMNS if c not in cube.columns]
             if missing:
-                raise UserError(f"cube: missing column {missing[0]!r} (a metric cube has {', '.join(CUBE_FIELDS)})")
-            self._table = pa.Table.from_pandas(cube[list(CUBE_FIELDS)], preserve_index=False)
+                raise UserError(f"cube: missing column {missing[0]!r} (a metric cube has {', '.join(CUBE_COLUMNS)})")
+            self._table = pa.Table.from_pandas(cube[list(CUBE_COLUMNS)], preserve_index=False)
             ts = self._table.column("ts")
             lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
         else:

@@ -51,16 +51,16 @@ from scipy.sparse.csgraph import connected_components
 
 from data.atomic import write_atomically
 from data.errors import WorkspaceError
-from data.slices import Slice
 from data.sources import OpenWorkspace
 from data.workspace import MetricSpec
 from detection.config import DetectionConfig, detection_config
 from detection.detectors import (CUSUM, EWMA, Detector, Residuals, RobustZScore, SeasonalBaseline, Side, ZScore,
                                  rarer_outcome)
 from detection.fdr import benjamini_hochberg
-from detection.leaves import Period, base_metrics, composite_leaves, leaf_sums, ratio_leaves
+from detection.leaves import Period, composite_leaves, leaf_sums, ratio_leaves
 from detection.panel import CubeSource, Grain, Panel
 from detection.types import Interval, Regression
+from metrics.definitions import base_metrics, label_slice
 
 from detection.changepoint import changepoints
 from detection.localize import localize, localize_ratio
@@ -272,7 +272,7 @@ def _candidates(ms: _MetricScan, alpha: float, gap: int) -> pd.DataFrame:
     return frame[(frame["support"] >= ms.min_support) & bad.fillna(False)].reset_index(drop=True)
 
 
-def _groups(frame: pd.DataFrame, gap: int, same_cause: int) -> np.ndarray:
+def _groups(frame: pd.DataFrame, gap: int, same_cause: int, dimensions: list[str]) -> np.ndarray:
     """Connected groups of one metric's candidates: overlapping in time and either sharing records (a
     parent and its child; a region and a category) or starting together (two regions hit at once).
 
@@ -285,7 +285,7 @@ def _groups(frame: pd.DataFrame, gap: int, same_cause: int) -> np.ndarray:
     start, stop = frame["start"].to_numpy(), frame["stop"].to_numpy()
     overlap = (start[:, None] < stop[None, :] + gap) & (start[None, :] < stop[:, None] + gap)
     together = np.abs(start[:, None] - start[None, :]) <= same_cause
-    slices = [Slice.parse(s) for s in frame["slice"]]
+    slices = [label_slice(s, dimensions) for s in frame["slice"]]
     dims = sorted({d for s in slices for d, _ in s.filters})
     disjoint = np.zeros((k, k), dtype=bool)
     for dim in dims:
@@ -397,8 +397,8 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
         frame = _candidates(s, fdr.threshold, gap)
         if frame.empty:
             continue
-        frame["group"] = _groups(frame, gap, same_cause)
-        frame["depth"] = frame["slice"].map(lambda k: 0 if k == "*" else k.count("&") + 1)
+        frame["group"] = _groups(frame, gap, same_cause, ws.records.dimensions)
+        frame["depth"] = frame["slice"].map(lambda k: label_slice(k, ws.records.dimensions).depth)
         frame = frame.sort_values(["log_p", "depth", "support"], ascending=[True, True, False], kind="stable")
         for _, members in frame.groupby("group", sort=False):
             found.append((s, members.iloc[0], members))
@@ -421,7 +421,7 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
             start = changed  # an EWMA or z alarm lags the change; the change point dates it
         stats = _interval_stats(s.residuals, np.array([row]), np.array([start]), np.array([stop]))
         reg = _regression(ws.name, s, rep, top, members, start, stop, stats, ts[w0:], step, grain, ts[b0], q,
-                          first_slice=str(first["slice"]))
+                          first_slice=str(first["slice"]), dimensions=ws.records.dimensions)
         reg.extra["changepoint_start"] = None if changed is None else ts[w0 + changed].isoformat()
         regressions.append(reg)
     timings["regressions"] = time.perf_counter() - clock
@@ -486,7 +486,7 @@ def stable_id(workspace: str, metric: str, slice_key: str, start: datetime) -> s
 
 def _regression(workspace: str, s: _MetricScan, rep: pd.Series, top: pd.Series, members: pd.DataFrame, start: int,
                 stop: int, stats: _Stats, window_ts: list[datetime], step: timedelta, grain: Grain,
-                baseline_start: datetime, q_value: float, first_slice: str) -> Regression:
+                baseline_start: datetime, q_value: float, first_slice: str, dimensions: list[str]) -> Regression:
     """``rep`` is the member whose slice and numbers are reported; ``top`` the most significant member,
     whose p-value is the regression's evidence (its q-value comes from the regression-level step-up)."""
     assert s.q is not None  # set by the scan's false-discovery step before any regression is built
@@ -509,7 +509,7 @@ def _regression(workspace: str, s: _MetricScan, rep: pd.Series, top: pd.Series, 
         relative_interval=Interval((change - Z95 * se) / scale, (change + Z95 * se) / scale),
         p_value=float(np.exp(top["log_p"])),
         q_value=q_value,
-        slice=Slice.parse(key),
+        slice=label_slice(key, dimensions),
         slices=(),
         detectors=tuple(rep["detectors"]),
         grain=grain,

@@ -7,8 +7,10 @@ for honest statistics — ``numerator`` = ΣX, ``denominator`` = ΣY, ``num_sq``
 (rates reduce to the binomial p(1-p)/n) without going back to the records.
 
 Slices are the total (``*``) and every combination of up to ``depth`` dimensions, labelled
-``dim=value&dim=value`` with dimensions sorted by name; a null dimension value reads ``(null)``.
-The cube is sparse: a slice has rows only for buckets in which it has records.
+``dim=value&dim=value`` with dimensions sorted by name; a null dimension value reads
+`metrics.definitions.NULL_LABEL`. The cube is sparse: a slice has rows only for buckets in which it has
+records. The per-record X and Y, the composites' orientation, the labels and the columns are the
+metrics' definitions (`metrics.definitions`); this module puts them into the cube's query.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from itertools import combinations
@@ -33,11 +35,10 @@ from data.engines import RecordEngine
 from data.errors import UserError, WorkspaceError
 from data.sources import OpenWorkspace, quote, sql_literal
 from data.workspace import MetricSpec, Workspace
+from metrics.definitions import (
+    CUBE_COLUMNS, CUBE_SCHEMA, base_metrics, composite_parts, label_sql, oriented_sql, record_sql,
+)
 
-CUBE_COLUMNS = ("ts", "slice", "metric", "value", "numerator", "denominator", "n", "num_sq", "den_sq", "num_den")
-CUBE_SCHEMA = pa.schema([("ts", pa.timestamp("us")), ("slice", pa.string()), ("metric", pa.string())]
-                        + [(c, pa.int64() if c == "n" else pa.float64()) for c in CUBE_COLUMNS[3:]])
-NULL_LABEL = "(null)"
 WRITE_BATCH_ROWS = 1 << 17
 
 
@@ -69,16 +70,12 @@ def grouping_sets(dimensions: list[str], depth: int) -> list[tuple[str, ...]]:
 
 
 def metric_inputs(m: MetricSpec, i: int) -> list[str]:
-    """Per-record X (and Y for ratios) columns of metric ``i`` for the base scan."""
-    if m.type == "rate":
-        return [f"CAST(({m.expr}) AS DOUBLE) AS x{i}"]
-    if m.type == "mean":
-        return [f"CAST(({m.expr}) AS DOUBLE) AS x{i}"]
-    if m.type == "ratio":
-        num, den = f"CAST(({m.numerator}) AS DOUBLE)", f"CAST(({m.denominator}) AS DOUBLE)"
-        both = f"({num}) IS NOT NULL AND ({den}) IS NOT NULL"
-        return [f"CASE WHEN {both} THEN {num} END AS x{i}", f"CASE WHEN {both} THEN {den} END AS y{i}"]
-    return []
+    """Per-record X (and Y for ratios: a rate's or mean's ΣY is ``count(x)``) of metric ``i`` for the base
+    scan (`metrics.definitions.record_sql`)."""
+    if m.type == "composite":
+        return []
+    r = record_sql(m)
+    return [f"{r.x} AS x{i}"] + ([f"{r.y} AS y{i}"] if m.type == "ratio" else [])
 
 
 def metric_aggregates(m: MetricSpec, i: int) -> list[str]:
@@ -110,16 +107,13 @@ def long_select(m: MetricSpec, i: int) -> str:
             f"CAST(den{i} AS DOUBLE) AS denominator, n, {moments} FROM wide")
 
 
-def composite_select(m: MetricSpec, index: dict[str, int], specs: dict[str, MetricSpec]) -> str:
-    """A composite's rows: the weighted mean of its oriented components (higher is better)."""
-    total = sum(m.weights.values())
+def composite_select(m: MetricSpec, index: dict[str, int], metrics: Iterable[MetricSpec]) -> str:
+    """A composite's rows: the weighted mean of its oriented components (higher is better); ``index``
+    gives each component's column number in ``wide``."""
     terms = []
-    for component, weight in m.weights.items():
-        c, i = specs[component], index[component]
-        value = f"(CAST(num{i} AS DOUBLE) / nullif(den{i}, 0))"
-        if c.good == "down":
-            value = f"(1.0 - {value})" if c.type == "rate" else f"(-{value})"
-        terms.append(f"{weight / total!r} * {value}")
+    for p in composite_parts(m, metrics):
+        i = index[p.name]
+        terms.append(f"{p.weight!r} * {oriented_sql(f'(CAST(num{i} AS DOUBLE) / nullif(den{i}, 0))', p.spec)}")
     value = " + ".join(terms)
     return (f"SELECT ts, slice, {sql_literal(m.name)} AS metric, {value} AS value, {value} AS numerator, "
             f"1.0 AS denominator, n, NULL::DOUBLE AS num_sq, NULL::DOUBLE AS den_sq, NULL::DOUBLE AS num_den FROM wide")
@@ -129,7 +123,7 @@ def check_metrics_have_values(ow: OpenWorkspace) -> None:
     """Raise `WorkspaceError` for a metric without a value in any record (all NULL, or a zero denominator):
     one aggregate over the records, with the same per-record inputs as the cube. (The cube itself holds
     such a metric with NULL values; analysing it is what cannot work.)"""
-    base = [m for m in ow.workspace.metrics if m.type != "composite"]
+    base = base_metrics(ow.workspace.metrics)
     inputs = [col for i, m in enumerate(base) for col in metric_inputs(m, i)]
     aggs = [a for i, m in enumerate(base) for a in metric_aggregates(m, i) if a.endswith(f" AS den{i}")]
     row = ow.engine.row(f"SELECT {', '.join(aggs)} FROM (SELECT {', '.join(inputs)} FROM records)")
@@ -151,19 +145,19 @@ def cube_queries(ws: Workspace, depth: int | None = None) -> tuple[str, str]:
     depth = ws.cube.depth if depth is None else depth
     dims = sorted(ws.records.dimensions)
     alias = {d: f"d{j}" for j, d in enumerate(dims)}
-    base_metrics = [m for m in ws.metrics if m.type != "composite"]
-    index = {m.name: i for i, m in enumerate(base_metrics)}
+    base = base_metrics(ws.metrics)
+    index = {m.name: i for i, m in enumerate(base)}
     grain = ws.records.grain
     base_cols = [f"date_trunc('{grain}', {quote(ws.records.timestamp)}) AS ts"]
     # Group on the raw columns (cheaper than strings); grouping() tells a real null from a rolled-up one.
     base_cols += [f"{quote(d)} AS {alias[d]}" for d in dims]
-    for m in base_metrics:
+    for m in base:
         base_cols += metric_inputs(m, index[m.name])
     sets = ", ".join("(" + ", ".join(["ts"] + [alias[d] for d in combo]) + ")" for combo in grouping_sets(dims, depth))
-    label_parts = [f"CASE WHEN grouping({alias[d]}) = 0 THEN {sql_literal(d + '=')} || "
-                   f"coalesce(CAST({alias[d]} AS VARCHAR), '{NULL_LABEL}') END" for d in dims]
+    label_parts = [f"CASE WHEN grouping({alias[d]}) = 0 THEN {sql_literal(d + '=')} || {label_sql(alias[d])} END"
+                   for d in dims]
     slice_expr = f"coalesce(nullif(concat_ws('&', {', '.join(label_parts)}), ''), '*')" if dims else "'*'"
-    aggs = [a for m in base_metrics for a in metric_aggregates(m, index[m.name])]
+    aggs = [a for m in base for a in metric_aggregates(m, index[m.name])]
     # Two-phase aggregation: every aggregate is a sum, so the records are first summed into leaves
     # (bucket × every dimension), then the grouping sets roll up the much smaller leaf table.
     rolled = [f"sum({a.rsplit(' AS ', 1)[1]}) AS {a.rsplit(' AS ', 1)[1]}" for a in aggs]
@@ -172,9 +166,8 @@ def cube_queries(ws: Workspace, depth: int | None = None) -> tuple[str, str]:
             f"leaves AS (SELECT {leaf_keys}, count(*) AS n, {', '.join(aggs)} FROM base GROUP BY {leaf_keys}) "
             f"SELECT ts, {slice_expr} AS slice, CAST(sum(n) AS BIGINT) AS n, {', '.join(rolled)} "
             f"FROM leaves GROUP BY GROUPING SETS ({sets})")
-    specs = {m.name: m for m in ws.metrics}
-    selects = [long_select(m, index[m.name]) for m in base_metrics]
-    selects += [composite_select(m, index, specs) for m in ws.metrics if m.type == "composite"]
+    selects = [long_select(m, index[m.name]) for m in base]
+    selects += [composite_select(m, index, ws.metrics) for m in ws.metrics if m.type == "composite"]
     return wide, "\nUNION ALL\n".join(selects)
 
 

@@ -19,9 +19,9 @@ import numpy as np
 from data.changes import ChangeEvent, change_waves
 from data.slices import Slice
 from data.sources import OpenWorkspace, quote
+from metrics.definitions import label_sql, scope_predicate
 from rca.evidence.did import Cohort
 from rca.evidence.timing import Onset, contrast_series, mean_shift
-from rca.measures import scope_predicate
 
 DEFAULT_ROLLOUT_SUFFIX = r"[\W_]*\d+$"
 
@@ -143,7 +143,7 @@ def feature_footprint(ow: OpenWorkspace, feature: str, level: str | None, focus:
         return ()
     ts = quote(ow.workspace.records.timestamp)
     x = _feature_expr(ow, feature, level)
-    keys = ", ".join(f"coalesce(CAST({quote(d)} AS VARCHAR), '(null)') AS {quote(d)}" for d in dims)
+    keys = ", ".join(f"{label_sql(quote(d))} AS {quote(d)}" for d in dims)
     frame = ow.con.execute(
         f"SELECT {keys}, {ts} >= ? AS post, avg({x}) AS m, var_samp({x}) AS v, count({x}) AS n "
         f"FROM records WHERE {ts} >= ? AND {ts} < ? GROUP BY ALL",

@@ -31,6 +31,7 @@ from data.errors import WorkspaceError
 from data.slices import Slice
 from data.sources import OpenWorkspace, quote
 from detection.types import Regression
+from metrics.definitions import scope_predicate
 from rca.candidates import DEFAULT_ROLLOUT_SUFFIX, Candidate, event_candidates, feature_footprint, feature_onset
 from rca.evidence.did import Cohort, Untestable, did_evidence, event_study_evidence, fit_did
 from rca.evidence.refute import (confirmation_evidence, placebo_its_evidence, placebo_scope_evidence,
@@ -40,7 +41,7 @@ from rca.evidence.shap_shift import (Sample, attribution_shift, distribution_shi
                                      shap_evidence)
 from rca.evidence.timing import Onset, contrast_series, mean_shift, timing_evidence
 from rca.hypotheses import HypothesisLibrary, load_hypotheses
-from rca.measures import Measures, scope_predicate
+from rca.measures import Measures
 from rca.panel import (Panel, choose_unit_dims, dimension_cardinality, hours_since_epoch, load_panel)
 from rca.ranking import RankingModel, load_ranking_model, score_inputs
 from rca.types import Cause, Evidence, Incident, Rejected

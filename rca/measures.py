@@ -1,9 +1,9 @@
 """Metrics as per-record sums, for the RCA stage's own scans (panels, series, samples).
 
-Every workspace metric is a ratio of per-record sums, ΣX / ΣY (see `data.workspace.MetricSpec`); a
-composite is a weighted mean of its oriented components. `Measures` compiles the SQL for X and Y of
-every base metric once, and turns sums (from DuckDB) back into metric values with numpy, so one scan
-serves every metric.
+Every workspace metric is a ratio of per-record sums, ΣX / ΣY; a composite is a weighted mean of its
+oriented components (both defined in `metrics.definitions`). `Measures` names the X and Y of every base
+metric as columns of one scan, and turns sums (from DuckDB) back into metric values with numpy, so one
+scan serves every metric.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data.sources import quote
 from data.workspace import MetricSpec, Workspace
+from metrics.definitions import base_metrics, composite_parts, composite_value, oriented, record_sql
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Measures:
 
     @property
     def base(self) -> tuple[MetricSpec, ...]:
-        return tuple(m for m in self.metrics if m.type != "composite")
+        return tuple(base_metrics(self.metrics))
 
     def spec(self, name: str) -> MetricSpec:
         for m in self.metrics:
@@ -39,16 +39,8 @@ class Measures:
 
     def record_columns(self) -> list[str]:
         """``x_<i>`` and ``y_<i>`` per base metric, NULL when the record does not count for it."""
-        cols = []
-        for i, m in enumerate(self.base):
-            if m.type in ("rate", "mean"):
-                x = f"CAST(({m.expr}) AS DOUBLE)"
-                cols += [f"{x} AS x_{i}", f"CASE WHEN ({x}) IS NOT NULL THEN 1.0 END AS y_{i}"]
-            else:
-                num, den = f"CAST(({m.numerator}) AS DOUBLE)", f"CAST(({m.denominator}) AS DOUBLE)"
-                both = f"({num}) IS NOT NULL AND ({den}) IS NOT NULL"
-                cols += [f"CASE WHEN {both} THEN {num} END AS x_{i}", f"CASE WHEN {both} THEN {den} END AS y_{i}"]
-        return cols
+        return [col for i, m in enumerate(self.base)
+                for col in (f"{record_sql(m).x} AS x_{i}", f"{record_sql(m).y} AS y_{i}")]
 
     def sum_columns(self, where: str | None = None, suffix: str = "") -> list[str]:
         """SQL aggregates ``sx_<i>``, ``sy_<i>`` (optionally FILTERed), over a query exposing x_i, y_i."""
@@ -67,25 +59,14 @@ class Measures:
             num = np.asarray(frame[f"sx_{i}{suffix}"], float)
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-        total = sum(m.weights.values())
-        out = 0.0
-        for component, weight in m.weights.items():
-            out = out + (weight / total) * self.oriented(self.value(frame, component, suffix), component)
-        return out
+        return composite_value(m, self.metrics, lambda component: self.value(frame, component, suffix))
 
     def weight(self, frame: pd.DataFrame | dict, metric: str, suffix: str = "") -> np.ndarray:
         """How much each row counts for the metric: ΣY (the composite uses its first component's ΣY)."""
         m = self.spec(metric)
         if m.type == "composite":
-            return np.max([self.weight(frame, c, suffix) for c in m.weights], axis=0)
+            return np.max([self.weight(frame, p.name, suffix) for p in composite_parts(m, self.metrics)], axis=0)
         return np.asarray(frame[f"sy_{self._index(metric)}{suffix}"], float)
-
-    def oriented(self, values: np.ndarray, metric: str) -> np.ndarray:
-        """A component as it enters a composite: higher is better."""
-        m = self.spec(metric)
-        if m.good == "down":
-            return 1.0 - values if m.type == "rate" else -values
-        return values
 
     def record_target(self, frame: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
         """Per-record outcome and weight for modelling: X/Y with weight Y (composite: imputed components)."""
@@ -97,19 +78,18 @@ class Measures:
             with np.errstate(invalid="ignore", divide="ignore"):
                 target = np.where(ok, x / np.where(ok, y, 1.0), np.nan)
             return target, np.where(ok, np.abs(y), 0.0)
-        total = sum(m.weights.values())
         out = np.zeros(len(frame))
-        for component, weight in m.weights.items():
-            t, w = self.record_target(frame, component)
+        for p in composite_parts(m, self.metrics):
+            t, w = self.record_target(frame, p.name)
             fill = np.nansum(t * w) / max(w.sum(), 1e-12) if np.isfinite(t).any() else 0.0
-            out = out + (weight / total) * self.oriented(np.where(np.isfinite(t), t, fill), component)
+            out = out + p.weight * oriented(np.where(np.isfinite(t), t, fill), p.spec)
         return out, np.ones(len(frame))
 
     def sum_names(self, metric: str) -> list[str]:
         """The ``sx_<i>``/``sy_<i>`` columns a metric's value needs."""
         m = self.spec(metric)
         if m.type == "composite":
-            return [c for component in m.weights for c in self.sum_names(component)]
+            return [c for p in composite_parts(m, self.metrics) for c in self.sum_names(p.name)]
         i = self._index(metric)
         return [f"sx_{i}", f"sy_{i}"]
 
@@ -119,31 +99,3 @@ class Measures:
                 return i
         raise KeyError(metric)
 
-
-def slice_predicate(filters: tuple[tuple[str, str], ...]) -> str:
-    """SQL for one slice (a conjunction of dim=value), matching the cube's labels (nulls read ``(null)``)."""
-    if not filters:
-        return "TRUE"
-    parts = []
-    for dim, value in filters:
-        escaped = value.replace("'", "''")
-        parts.append(f"coalesce(CAST({quote(dim)} AS VARCHAR), '(null)') = '{escaped}'")
-    return "(" + " AND ".join(parts) + ")"
-
-
-def scope_predicate(slices) -> str:
-    """SQL for a scope: the union of slices; the empty scope means everything."""
-    slices = tuple(slices)
-    if not slices or any(not s.filters for s in slices):
-        return "TRUE"
-    singles: dict[str, list[str]] = {}
-    parts = []
-    for s in slices:
-        if len(s.filters) == 1:
-            singles.setdefault(s.filters[0][0], []).append(s.filters[0][1])
-        else:
-            parts.append(slice_predicate(s.filters))
-    for dim, values in singles.items():  # many values of one dimension: one IN list
-        listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-        parts.append(f"coalesce(CAST({quote(dim)} AS VARCHAR), '(null)') IN ({listed})")
-    return "(" + " OR ".join(parts) + ")"

@@ -17,9 +17,8 @@ import pandas as pd
 
 from data.slices import Slice
 from data.sources import OpenWorkspace, quote
+from metrics.definitions import label_sql, scope_mask
 from rca.measures import Measures
-
-NULL = "(null)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,26 +48,9 @@ class Panel:
     def members(self, scope: tuple[Slice, ...]) -> np.ndarray:
         """Boolean mask of rows inside ``scope`` (the empty scope is everything)."""
         key = tuple(s.key for s in scope)
-        if key in self._cache:
-            return self._cache[key]
-        n = len(self.frame)
-        if not scope or any(not s.filters for s in scope):
-            mask = np.ones(n, bool)
-        else:
-            mask = np.zeros(n, bool)
-            singles: dict[str, list[str]] = {}
-            for s in scope:
-                if len(s.filters) == 1:
-                    singles.setdefault(s.filters[0][0], []).append(s.filters[0][1])
-                    continue
-                part = np.ones(n, bool)
-                for dim, value in s.filters:
-                    part &= self.frame[dim].to_numpy() == value
-                mask |= part
-            for dim, values in singles.items():
-                mask |= self.frame[dim].isin(values).to_numpy()
-        self._cache[key] = mask
-        return mask
+        if key not in self._cache:
+            self._cache[key] = scope_mask(self.frame, scope)
+        return self._cache[key]
 
 
 _EPOCH = datetime(1970, 1, 1)
@@ -90,7 +72,7 @@ def load_panel(ow: OpenWorkspace, measures: Measures, unit_dims: tuple[str, ...]
     """One scan: sums per (unit dims, scope dims, hour) in ``[start, end)``; the unit becomes an int code."""
     ts = quote(ow.workspace.records.timestamp)
     dims = tuple(dict.fromkeys(unit_dims + scope_dims))
-    dim_cols = [f"coalesce(CAST({quote(d)} AS VARCHAR), '{NULL}') AS {quote(d)}" for d in dims]
+    dim_cols = [f"{label_sql(quote(d))} AS {quote(d)}" for d in dims]
     inner = ", ".join(dim_cols + [f"{ts} AS _ts"] + measures.record_columns())
     keys = ", ".join(quote(d) for d in dims)
     sql = (f"SELECT {keys + ', ' if keys else ''}CAST(epoch(date_trunc('hour', _ts)) // 3600 AS BIGINT) AS _t, "

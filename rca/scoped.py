@@ -26,7 +26,8 @@ import pandas as pd
 from data.slices import Slice
 from data.sources import OpenWorkspace, quote, sql_literal
 from detection.types import Interval
-from rca.measures import Measures, scope_predicate
+from metrics.definitions import scope_predicate
+from rca.measures import Measures
 from rca.types import Incident, ScopeChange
 
 Z95 = 1.959963984540054

@@ -29,11 +29,9 @@ from data.slices import Slice
 from data.sources import OpenWorkspace, quote
 from data.workspace import MetricSpec, Workspace
 from detection.types import Interval
+from metrics.definitions import base_metrics, change_weights, record_sql, scope_predicate
 from recommendations.model import MAX_DIMENSION_LEVELS, Design, OutcomeEnsemble, Target, standard_interval
-from recommendations.records import (
-    base_metrics, composite_weights, distinct_count, feature_kinds, metric_sql, sample_records, scope_predicate,
-    ts_col, ts_literal, window_where,
-)
+from recommendations.records import distinct_count, feature_kinds, sample_records, ts_col, ts_literal, window_where
 from recommendations.settings import ModelSettings
 from recommendations.types import Estimate, scope_text
 
@@ -269,7 +267,7 @@ def _select(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], treatments: list
         select.append(f"CAST({treated} AS DOUBLE) AS {col}")
         numeric.append(col)
     for m in base_metrics(ws):
-        s = metric_sql(m)
+        s = record_sql(m)
         select += [f"{s.x} AS {quote('x__' + m.name)}", f"{s.y} AS {quote('y__' + m.name)}"]
     return select, numeric, categorical, scope_flags, treatment_flags
 
@@ -305,7 +303,7 @@ def fit_scene(ow: OpenWorkspace, scopes: list[tuple[Slice, ...]], settings: Mode
     design = Design.from_frame(train, numeric, categorical)
     targets = []
     for m in base_metrics(ws):
-        s = metric_sql(m)
+        s = record_sql(m)
         x = train["x__" + m.name].dropna()
         binary = bool(len(x)) and bool(np.isin(x.unique(), (0.0, 1.0)).all())
         targets.append(Target(m.name, "x", "x__" + m.name, binary))
@@ -423,7 +421,7 @@ def scene_estimates(ow: OpenWorkspace, scene: Scene, now: pd.DataFrame, changes:
     for m in ws.metrics:
         if m.type != "composite":
             continue
-        weights = composite_weights(ws, m)
+        weights = change_weights(m, ws.metrics)
         if not all(c in replicate_changes for c in weights):
             continue
         combined = np.sum([w * replicate_changes[c] for c, w in weights.items()], axis=0)

@@ -41,11 +41,10 @@ from data.slices import Slice
 from data.sources import OpenWorkspace, quote
 from data.workspace import Workspace
 from detection.types import Interval
+from metrics.definitions import record_sql, scope_predicate
 from rca.types import Incident
 from recommendations import text
-from recommendations.records import (
-    WindowStats, metric_sql, scope_predicate, ts_col, ts_literal, window_stats, window_where,
-)
+from recommendations.records import WindowStats, ts_col, window_stats, window_where
 from recommendations.settings import ExperimentSettings
 from recommendations.types import ExperimentPlan, Guardrail, MetricImpact, RampStep, Recommendation
 
@@ -348,7 +347,7 @@ def plan_experiment(ow: OpenWorkspace, incident: Incident, rec: Recommendation,
 
 
 def _value_sql(ws: Workspace, metric: str, ratio: float) -> str:
-    s = metric_sql(ws.metric(metric))
+    s = record_sql(ws.metric(metric))
     if s.constant_y:
         return s.x
     return f"({s.x}) - {float(ratio)!r} * ({s.y})"

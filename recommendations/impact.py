@@ -42,10 +42,9 @@ from data.sources import OpenWorkspace
 from data.units import style
 from data.workspace import MetricSpec, Workspace
 from detection.types import Interval
+from metrics.definitions import base_metrics, change_weights, scope_predicate
 from rca.types import Cause
-from recommendations.records import (
-    WindowStats, all_values, base_metrics, composite_weights, daily_panel, scope_predicate,
-)
+from recommendations.records import WindowStats, all_values, daily_panel
 from recommendations.types import Estimate, Impact, MetricImpact
 
 MAX_DID_DAYS = 14
@@ -218,7 +217,7 @@ def build_impact(ws: Workspace, scope: tuple[Slice, ...], scope_stats: WindowSta
         changes[m.name] = best.value
         if m.type == "composite":
             per_day, per_day_iv = float("nan"), NAN_INTERVAL
-            weights = composite_weights(ws, m)
+            weights = change_weights(m, ws.metrics)
             overall_change = sum(w * overall.get(c, float("nan")) for c, w in weights.items())
         else:
             den_day = scope_stats.denominator_per_day(m.name)

@@ -44,6 +44,7 @@ from scipy.stats import t as student_t
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from detection.types import Interval
+from metrics.definitions import NULL_LABEL
 
 MAX_DIMENSION_LEVELS = 50
 _controller: list[ThreadpoolController] = []
@@ -126,9 +127,9 @@ class Design:
 
 
 def _labels(column: pd.Series) -> np.ndarray:
-    """A categorical column as an object array of strings, nulls as ``(null)``."""
+    """A categorical column as an object array of strings, nulls as `NULL_LABEL`."""
     values = column.to_numpy(dtype=object, na_value=None)
-    return np.array(["(null)" if v is None else str(v) for v in values], dtype=object)
+    return np.array([NULL_LABEL if v is None else str(v) for v in values], dtype=object)
 
 
 class LightGBMOutcome:

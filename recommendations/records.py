@@ -17,79 +17,22 @@ import pandas as pd
 from data.errors import UserError
 from data.slices import Slice
 from data.sources import OpenWorkspace, quote, sql_literal
-from data.workspace import MetricSpec, Workspace
-from metrics.cube import NULL_LABEL
-
-
-@dataclass(frozen=True)
-class MetricSQL:
-    """Per-record X and Y of one non-composite metric (NULL where the record does not count)."""
-
-    name: str
-    x: str
-    y: str
-    constant_y: bool  # Y is 1 wherever it counts (rates, means, ratios over "1")
-
-
-def metric_sql(m: MetricSpec) -> MetricSQL:
-    if m.type in ("rate", "mean"):
-        x = f"CAST(({m.expr}) AS DOUBLE)"
-        return MetricSQL(m.name, x, f"CASE WHEN ({m.expr}) IS NOT NULL THEN 1.0 END", True)
-    if m.type == "ratio":
-        num, den = f"CAST(({m.numerator}) AS DOUBLE)", f"CAST(({m.denominator}) AS DOUBLE)"
-        both = f"({num}) IS NOT NULL AND ({den}) IS NOT NULL"
-        constant = m.denominator.strip() in ("1", "1.0")
-        return MetricSQL(m.name, f"CASE WHEN {both} THEN {num} END", f"CASE WHEN {both} THEN {den} END", constant)
-    raise ValueError(f"{m.name} is a composite")
-
-
-def base_metrics(ws: Workspace) -> list[MetricSpec]:
-    return [m for m in ws.metrics if m.type != "composite"]
-
-
-def composite_weights(ws: Workspace, m: MetricSpec) -> dict[str, float]:
-    """Signed weights of a composite's components: value = Σ w·component (+ a constant for rates)."""
-    total = sum(m.weights.values())
-    return {c: (w / total) * (-1.0 if ws.metric(c).good == "down" else 1.0) for c, w in m.weights.items()}
-
-
-def composite_value(ws: Workspace, m: MetricSpec, values: dict[str, float]) -> float:
-    total = sum(m.weights.values())
-    out = 0.0
-    for c, w in m.weights.items():
-        spec, v = ws.metric(c), values[c]
-        if spec.good == "down":
-            v = 1.0 - v if spec.type == "rate" else -v
-        out += w / total * v
-    return out
+from data.workspace import Workspace
+from metrics.definitions import base_metrics, composite_value, record_sql, scope_predicate
 
 
 def all_values(ws: Workspace, values: dict[str, float]) -> dict[str, float]:
-    """Base metric values plus every composite computed from them."""
+    """Base metric values plus every composite computed from them (`metrics.definitions.composite_value`)."""
     out = dict(values)
     for m in ws.metrics:
         if m.type == "composite":
-            out[m.name] = composite_value(ws, m, values)
+            out[m.name] = composite_value(m, ws.metrics, values.__getitem__)
     return out
 
 
 # ---------------------------------------------------------------------------------------------------
 # scopes
 # ---------------------------------------------------------------------------------------------------
-
-
-def scope_predicate(scope: tuple[Slice, ...]) -> str:
-    """SQL that is true for records in any of the slices (``TRUE`` for the empty scope = everything)."""
-    if not scope:
-        return "TRUE"
-    ors = []
-    for s in scope:
-        ands = []
-        for dim, value in s.filters:
-            col = f"CAST({quote(dim)} AS VARCHAR)"
-            ands.append(f"{col} IS NULL" if value == NULL_LABEL else f"{col} = {sql_literal(value)}")
-        ors.append("(" + " AND ".join(ands) + ")" if ands else "TRUE")
-    return "(" + " OR ".join(ors) + ")"
 
 
 def parse_scope_text(text: str | None) -> tuple[Slice, ...]:
@@ -202,7 +145,7 @@ def window_stats_many(ow: OpenWorkspace, keys: list[tuple[tuple[Slice, ...], dat
         return {k: v for batch in batches for k, v in window_stats_many(ow, batch).items()}
     if not keys:
         return {}
-    specs = [metric_sql(m) for m in base_metrics(ws)]
+    specs = [record_sql(m) for m in base_metrics(ws)]
     ts = ts_col(ws)
     windows = list(dict.fromkeys((start, end) for _, start, end in keys))
     bits = [f"{scope_predicate(scope)} AND {ts} >= {ts_literal(start)} AND {ts} < {ts_literal(end)}"
@@ -253,7 +196,7 @@ def daily_panel(ow: OpenWorkspace, scope: tuple[Slice, ...], t0: datetime, start
     y_<metric>``; only days fully inside [start, end).
     """
     ws = ow.workspace
-    specs = [metric_sql(m) for m in base_metrics(ws)]
+    specs = [record_sql(m) for m in base_metrics(ws)]
     day = f"CAST(floor(epoch({ts_col(ws)} - {ts_literal(t0)}) / 86400) AS BIGINT)"
     sums = ", ".join(f"sum({s.x}) AS {quote('x_' + s.name)}, sum({s.y}) AS {quote('y_' + s.name)}" for s in specs)
     inside = treated or scope_predicate(scope)

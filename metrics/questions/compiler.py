@@ -23,6 +23,7 @@ from data.errors import UserError
 from data.sources import OpenWorkspace, quote
 from data.workspace import MetricSpec
 from metrics.cube import composite_select, long_select, metric_aggregates, metric_inputs
+from metrics.definitions import base_metrics, dimension_in, label_sql
 from metrics.questions.intent import Intent
 from metrics.questions.vocabulary import Vocabulary
 
@@ -86,18 +87,12 @@ def check_intent(intent: Intent, vocab: Vocabulary) -> None:
         raise IntentError("compare: a comparison needs a time range")
 
 
-def _components(spec: MetricSpec, vocab: Vocabulary) -> list[MetricSpec]:
-    if spec.type != "composite":
-        return [spec]
-    found = [vocab.metric(name) for name in (spec.weights or {})]
-    return [c for c in found if c is not None]
-
-
 def compile_intent(intent: Intent, vocab: Vocabulary, timestamp: str) -> CompiledQuery:
     """The SELECT answering ``intent`` (checked with `check_intent` first) and its bound parameters.
 
-    Columns of the result: ``ts`` (``current`` or ``previous``: the period), ``slice`` (the group's value,
-    NULL without grouping), ``metric``, ``value``, ``numerator``, ``denominator``, ``n``.
+    Columns of the result: ``ts`` (``current`` or ``previous``: the period), ``slice`` (the group's label as
+    in the cube, `metrics.definitions.NULL_LABEL` for records without a value; NULL without grouping),
+    ``metric``, ``value``, ``numerator``, ``denominator``, ``n``.
     """
     check_intent(intent, vocab)
     params: list[object] = []
@@ -105,7 +100,7 @@ def compile_intent(intent: Intent, vocab: Vocabulary, timestamp: str) -> Compile
     m = intent.measure
     spec = vocab.metric(m.metric) if m.metric else None
     inputs: list[str] = []
-    parts: list[MetricSpec] = _components(spec, vocab) if spec is not None else []
+    parts: list[MetricSpec] = base_metrics(vocab.metrics, [spec.name]) if spec is not None else []
     index = {c.name: i for i, c in enumerate(parts)}
     for c in parts:
         inputs += metric_inputs(c, index[c.name])
@@ -114,18 +109,20 @@ def compile_intent(intent: Intent, vocab: Vocabulary, timestamp: str) -> Compile
         params += [intent.time.start, intent.time.end]
     else:
         period = f"'{CURRENT}'"
-    group = f"CAST({quote(intent.group_by)} AS VARCHAR)" if intent.group_by else "CAST(NULL AS VARCHAR)"
+    group = label_sql(quote(intent.group_by)) if intent.group_by else "CAST(NULL AS VARCHAR)"
     where: list[str] = []
     ranges = [r for r in (intent.time, intent.compare) if r is not None]
     if ranges:
         where.append("(" + " OR ".join(f"({ts} >= ? AND {ts} < ?)" for _ in ranges) + ")")
         for r in ranges:
             params += [r.start, r.end]
+
+    def bind(value: str) -> str:
+        params.append(value)
+        return "?"
+
     for f in intent.filters:
-        where.append(f"CAST({quote(f.dimension)} AS VARCHAR) IN ({', '.join('?' for _ in f.values)})")
-        params += list(f.values)
-    if intent.group_by:
-        where.append(f"{quote(intent.group_by)} IS NOT NULL")
+        where.append(dimension_in(f.dimension, f.values, bind))
     cols = [f"{period} AS ts", f"{group} AS slice"] + inputs
     base = f"SELECT {', '.join(cols)} FROM records" + (f" WHERE {' AND '.join(where)}" if where else "")
     aggs = [a for c in parts for a in metric_aggregates(c, index[c.name])]
@@ -137,7 +134,7 @@ def compile_intent(intent: Intent, vocab: Vocabulary, timestamp: str) -> Compile
     else:
         assert spec is not None
         wide = f"SELECT ts, slice, count(*) AS n, {', '.join(aggs)} FROM base GROUP BY ts, slice"
-        chosen = (composite_select(spec, index, {c.name: c for c in parts}) if spec.type == "composite"
+        chosen = (composite_select(spec, index, parts) if spec.type == "composite"
                   else long_select(spec, index[spec.name]))
         final = f"SELECT ts, slice, metric, value, numerator, denominator, n FROM ({chosen})"
     sql = f"WITH base AS ({base}), wide AS ({wide}) {final} ORDER BY ts, slice LIMIT {MAX_ROWS + 1}"

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from data.slices import Slice
 from data.sources import OpenWorkspace, quote
-from rca.measures import scope_predicate, slice_predicate
+from metrics.definitions import scope_predicate, slice_predicate
 from rca.panel import Panel, hours_since_epoch
 from rca.types import Evidence, verdict
 

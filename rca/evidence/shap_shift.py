@@ -29,6 +29,7 @@ from scipy import stats
 
 from data.sources import OpenWorkspace, quote
 from detection.types import Interval
+from metrics.definitions import value_labels
 from rca.measures import Measures
 from rca.types import Evidence, verdict
 
@@ -86,10 +87,10 @@ def draw_sample(ow: OpenWorkspace, measures: Measures, start: datetime, end: dat
     frame = ow.con.execute(f"SELECT {', '.join(cols)} FROM records WHERE {window} AND {keep}", [start, end]).df()
     categorical = tuple(c for c in features if _is_categorical(ow.columns.get(c, ""))) + dims
     for c in categorical:
-        frame[c] = frame[c].astype("string").fillna("(null)").astype("category")
+        frame[c] = value_labels(frame[c]).astype("category")
     for d in all_dims:
         if d not in dims:
-            frame[d] = frame[d].astype("string").fillna("(null)")
+            frame[d] = value_labels(frame[d])
     for c in features:
         if c not in categorical:
             frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)

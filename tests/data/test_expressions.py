@@ -193,7 +193,7 @@ def test_workspace_holds_rendered_sql_and_validates(tiny_workspace, capsys):
 def test_change_scope_is_data_never_sql(tiny_workspace, capsys):
     """A change scope names dimensions (checked) and values (always quoted literals): an attack in a dimension
     is refused, one in a value is only a value that matches no record."""
-    from rca.measures import scope_predicate
+    from metrics.definitions import scope_predicate
 
     changes = tiny_workspace.parent / "changes.csv"
     changes.write_text("ts,name,kind,scope,description\n"

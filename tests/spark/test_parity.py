@@ -1,5 +1,6 @@
-"""The cube and the detection input from Spark equal DuckDB's on the same records, cell for cell (exact for
-counts, 1e-9 relative for floats); Spark refuses, with one line, what it cannot read as DuckDB does."""
+"""The cube, the detection input and the scope sums from Spark equal DuckDB's on the same records, cell for
+cell (exact for counts, 1e-9 relative for floats); Spark refuses, with one line, what it cannot read as DuckDB
+does."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ import pytest
 import yaml
 
 from data.errors import WorkspaceError
+from data.slices import Slice
 from data.sources import open_workspace
 from detection.config import detection_config
-from detection.leaves import Period, base_metrics, leaf_sums
+from detection.leaves import Period, leaf_sums
 from detection.scan import check_span
 from metrics.cube import build_cube, check_metrics_have_values
+from metrics.definitions import NULL_LABEL, base_metrics
+from rca.evidence.scope import traffic_overlaps
+from recommendations.records import window_stats_many
 from tests.conftest import tiny_records, write_workspace
 
 EXACT = ["ts", "slice", "metric", "n"]
@@ -129,3 +134,21 @@ def test_workspaces_opened_in_one_session_keep_their_own_records(spark, tiny, tm
     second = open_workspace(write_workspace(tmp_path / "other", tiny_records(250, seed=9)), engine="spark")
     assert first.engine.row("SELECT count(*) FROM records") == (1500,)
     assert second.engine.row("SELECT count(*) FROM records") == (250,)
+
+
+def test_scope_sums_of_the_null_slice_equal_duckdb(spark, tiny):
+    """The slice predicate (`metrics.definitions`, rendered for Spark by SQLGlot) selects the NULL slice and
+    its complement on Spark as on DuckDB: the recommendation window sums and the scope counts."""
+    duck, on_spark = open_workspace(tiny), open_workspace(tiny, engine="spark")
+    null, north = Slice((("region", NULL_LABEL),)), Slice((("region", "north"),))
+    start, end = datetime(2026, 1, 1), datetime(2026, 1, 4)
+    keys = [((null,), start, end), ((north, null), start, end), ((Slice((("channel", "web"), ("region", NULL_LABEL))),),
+                                                                  datetime(2026, 1, 2), end)]
+    a, b = window_stats_many(duck, keys), window_stats_many(on_spark, keys)
+    assert a[keys[0]].records > 0
+    for key in keys:
+        assert a[key].records == b[key].records
+        for name, value in a[key].values.items():
+            assert np.isclose(b[key].values[name], value, rtol=1e-9, atol=0, equal_nan=True), name
+    scopes = {"north": (north,), "null": (null,)}
+    assert traffic_overlaps(duck, start, end, (null,), scopes) == traffic_overlaps(on_spark, start, end, (null,), scopes)

@@ -1,6 +1,7 @@
 """Incidents: list with filters, summary, detail, lifecycle updates, slice drill-down, ingest from a job."""
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from backend.jobs.detect import resolve_webhooks, store_incidents
 from backend.schemas.common import Page
 from backend.schemas.incident import (IncidentDetail, IncidentPublic, IncidentsIn, IncidentSummary, IncidentUpdate,
                                       IngestResult, Severity, SliceChildren, Status)
+from metrics.cube_stats import default_baseline_start, drill_down
 
 router = APIRouter(tags=["incidents"])
 
@@ -105,13 +107,14 @@ def incident_slices(incident_id: Id, session: SessionDep, _: Reader,
     spec = next((m for m in ws.metrics if m["name"] == inc.metric), {"type": "rate"})
     payload_start = (inc.payload or {}).get("baseline_start")
     baseline_start = (datetime.fromisoformat(payload_start) if isinstance(payload_start, str)
-                      else cubes.default_baseline_start(inc.window_start, inc.window_end, ws.grain))
+                      else default_baseline_start(inc.window_start, inc.window_end, ws.grain))
     label = cubes.slice_label(parent, ws.dimensions)[0] if parent is not None else inc.slice
-    out = cubes.drill_down(ws.cube_file, inc.metric, spec["type"], label, ws.dimensions, inc.window_start,
-                           inc.window_end, baseline_start)
+    out = drill_down(ws.cube_file, inc.metric, spec["type"], label, ws.dimensions, inc.window_start,
+                     inc.window_end, baseline_start)
     return {"incident_id": inc.id, "metric": inc.metric, "baseline_window": (baseline_start, inc.window_start),
-            "current_window": (inc.window_start, inc.window_end), **out, "data": out["data"][:limit],
-            "count": len(out["data"])}
+            "current_window": (inc.window_start, inc.window_end), "parent": out.parent,
+            "parent_baseline": out.parent_baseline, "parent_current": out.parent_current,
+            "data": [asdict(child) for child in out.data[:limit]], "count": len(out.data)}
 
 
 @router.post("/workspaces/{workspace_id}/incidents", response_model=IngestResult,

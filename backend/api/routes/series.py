@@ -1,5 +1,6 @@
 """Metric series for any slice, read from the workspace's cube."""
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,6 +10,7 @@ from backend.api.deps import Id, Reader, SessionDep
 from backend.crud import workspaces
 from backend.errors import Conflict, NotFound
 from backend.schemas.workspace import Series
+from metrics.cube_stats import series
 
 router = APIRouter(prefix="/workspaces", tags=["series"])
 SLICE_HELP = "dim=value&dim=value, or * for the total; write %, & and = inside a value as %25, %26, %3D"
@@ -29,6 +31,6 @@ def read_series(workspace_id: Id, session: SessionDep, _: Reader,
     if not ws.has_cube:
         raise Conflict(f"workspace {workspace_id} has no metric cube yet; POST /api/workspaces/{workspace_id}/cube "
                        "or run the detection job")
-    points = cubes.series(ws.cube_file, metric, spec["type"], label)
+    points = series(ws.cube_file, metric, spec["type"], label)
     return {"workspace_id": ws.id, "metric": metric, "slice": key, "unit": spec.get("unit"), "grain": ws.grain,
-            "points": points}
+            "points": [asdict(p) for p in points]}

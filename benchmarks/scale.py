@@ -5,7 +5,8 @@ Targets on DuckDB (2 cores): 100M orders analysed in < 10 min and < 8 GB; 10M in
 For each size the script generates a CX dataset once (``cxw generate cx`` in a child process: chunk by
 chunk, so its memory does not grow with N; its peak is printed), then runs the whole analysis exactly as
 `cxw analyze` does (`backend.analysis.analyze_workspace`) in a fresh child process per engine, and prints
-each stage's wall time (open, metrics, detect, rca, recommendations) with the peak resident memory of
+each stage's wall and CPU time (open, metrics, detect, rca, recommendations; CPU is user + system of the
+process, every thread, which says more than wall time on a shared machine) with the peak resident memory of
 the process tree during that stage (sampled every 0.2 s from /proc; for Spark the tree includes the
 JVM). Beside them, a baseline measured in the same run on the same data: one DuckDB pass over every
 record computing every metric's sums, which says how fast this machine is right now (the machine is
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -84,19 +86,55 @@ class Sampler:
         return out
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process, every thread (DuckDB's too) and its waited-for children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+# the progress message that opens each of analyze_workspace's stages (`backend.progress`)
+STAGE_OPENED_BY = {"metrics": "building the metric cube", "detect": "detecting regressions", "rca": "explaining",
+                   "recommendations": "fitting the outcome model"}
+
+
+class CpuClock:
+    """A `backend.progress.Progress` that notes the CPU seconds at the start of each stage."""
+
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: float | None = None, rows: int | None = None) -> None:
+        for name, opening in STAGE_OPENED_BY.items():
+            if stage.startswith(opening) and name not in self.marks:
+                self.marks[name] = cpu_seconds()
+
+    def per_stage(self, started: float, ended: float, stages: list[str]) -> dict[str, float]:
+        """CPU seconds of each stage, from its mark (``started`` for the first; a stage that reported no
+        mark starts where the one before it did) to the next stage's."""
+        bounds = [started]
+        for stage in stages[1:]:
+            bounds.append(self.marks.get(stage, bounds[-1]))
+        bounds.append(ended)
+        return {stage: bounds[i + 1] - bounds[i] for i, stage in enumerate(stages)}
+
+
 def child_analyze(workspace: Path, out: Path, engine: str, recommend: int) -> None:
-    """In a child process: the analysis as `cxw analyze` runs it, its stage timings and memory as JSON."""
+    """In a child process: the analysis as `cxw analyze` runs it, its stage timings (wall and CPU) and
+    memory as JSON."""
     from backend.analysis import analyze_workspace
     from data.sources import open_workspace
 
+    clock_cpu = CpuClock()
     with Sampler() as sampler:
-        clock = time.perf_counter()
+        clock, cpu0 = time.perf_counter(), cpu_seconds()
         ow = open_workspace(workspace, engine=engine)  # a Spark session starts here for engine spark
-        opened = time.perf_counter() - clock
-        result = analyze_workspace(ow, out, recommend=recommend)
+        opened, cpu1 = time.perf_counter() - clock, cpu_seconds()
+        result = analyze_workspace(ow, out, recommend=recommend, progress=clock_cpu)
+        cpu2 = cpu_seconds()
     timings = {"open workspace": opened, **result.timings}  # then analyze_workspace's own stages
     peaks = sampler.peaks(timings)
-    print(json.dumps({"timings": timings, "peaks": peaks, "incidents": len(result.incidents),
+    cpu = {"open workspace": cpu1 - cpu0, **clock_cpu.per_stage(cpu1, cpu2, list(result.timings))}
+    print(json.dumps({"timings": timings, "cpu": cpu, "peaks": peaks, "incidents": len(result.incidents),
                       "peak": max((b for _, b in sampler.samples), default=0)}))
 
 
@@ -152,12 +190,13 @@ def main() -> int:
         base = baseline_scan(folder / "workspace.yaml")
         result = run_child("--child", "analyze", str(folder / "workspace.yaml"),
                            str(args.work / f"out-{engine}-{orders}"), engine, str(args.recommend))
-        total = sum(result["timings"].values())
-        print(f"\n{engine} {orders:,} orders: {total:.1f} s ({total / base:.0f}× the baseline scan of {base:.2f} s), "
-              f"peak {gb(result['peak'])}, {result['incidents']} incident(s); load average "
+        total, cpu = sum(result["timings"].values()), sum(result["cpu"].values())
+        print(f"\n{engine} {orders:,} orders: {total:.1f} s wall, {cpu:.1f} s CPU ({total / base:.0f}× the baseline scan "
+              f"of {base:.2f} s), peak {gb(result['peak'])}, {result['incidents']} incident(s); load average "
               f"{os.getloadavg()[0]:.1f}")
         for stage, seconds in result["timings"].items():
-            print(f"  {stage:<16} {seconds:8.1f} s  {seconds / base:6.1f}× baseline  peak {gb(result['peaks'][stage])}")
+            print(f"  {stage:<16} {seconds:8.1f} s wall {result['cpu'].get(stage, float('nan')):8.1f} s CPU  "
+                  f"{seconds / base:6.1f}× baseline  peak {gb(result['peaks'][stage])}")
         if engine == "duckdb" and orders in LIMIT_SECONDS and total > LIMIT_SECONDS[orders]:
             print(f"  over the target of {LIMIT_SECONDS[orders]:.0f} s")
             failed = True

@@ -20,7 +20,7 @@ from rca.engine import RcaOptions, explain
 from rca.grouping import group_by_cause
 from rca.measures import Measures
 from rca.report import incidents_document, render_markdown, severity, write_outputs
-from rca.scoped import scope_change
+from rca.scoped import scope_changes
 from rca.types import Incident
 
 
@@ -73,7 +73,8 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
     dismissed = [i for i in incidents if i.dismissed]
     measures = Measures.of(ws)
     incidents = group_by_cause([i for i in incidents if not i.dismissed], severity,
-                               lambda i, scope: replace(i, measured=scope_change(ow, i, measures, scope)))
+                               lambda group, scope: [replace(i, measured=m) for i, m in
+                                                     zip(group, scope_changes(ow, group, scope, measures), strict=True)])
     doc = incidents_document(incidents, ws, {"regressions_detected": found, "dismissed": [
         {"id": i.regression.id, "metric": i.regression.metric, "slice": i.regression.slice.key,
          "start": i.regression.start, "reason": "its change does not stand out from the series' ordinary ups and "

@@ -407,7 +407,7 @@ def _causal_evidence(ctx: _Context, cand: Candidate, metric: str, sign: float, s
         out["did"] = did_evidence(None, "no history before the change", sign, design)
         return out, None
     try:
-        fit = fit_did(panel, ctx.measures, metric, cohorts, pre, post, solver="statsmodels")
+        fit = fit_did(panel, ctx.measures, metric, cohorts, pre, post)
     except Untestable as err:
         out["did"] = did_evidence(None, str(err), sign, design)
         return out, None

@@ -54,12 +54,14 @@ def _same_cause(a: Incident, b: Incident) -> bool:
 
 
 def group_by_cause(incidents: Sequence[Incident], severity: Callable[[Incident], float],
-                   measure: Callable[[Incident, tuple[Slice, ...]], Incident] | None = None) -> list[Incident]:
+                   measure: Callable[[list[Incident], tuple[Slice, ...]], list[Incident]] | None = None
+                   ) -> list[Incident]:
     """One incident per cause: connected groups of `_same_cause` incidents (union-find), each led by its
     most severe regression with the others as ``symptoms`` (most severe first); most severe group first.
 
-    ``measure(incident, scope)``, when given, measures every member in one scope, the lead's (so a group's
-    figures agree), and the members are ordered again by ``severity`` after it."""
+    ``measure(members, scope)``, when given, measures every member in one scope, the lead's (so a group's
+    figures agree; one call per group, so the group shares one scan), and the members are ordered again by
+    ``severity`` after it."""
     parent = list(range(len(incidents)))
 
     def root(i: int) -> int:
@@ -83,7 +85,7 @@ def group_by_cause(incidents: Sequence[Incident], severity: Callable[[Incident],
         members = order(members)
         if measure is not None:
             scope = members[0].slices
-            members = order([measure(m, scope) for m in members])
+            members = order(measure(members, scope))
         lead, *rest = members
         out.append(replace(lead, symptoms=tuple(rest), cause_key=cause_key(lead)))
     return sorted(out, key=lambda i: (-severity(i), i.regression.metric, i.regression.id))

@@ -3,7 +3,8 @@
 The detector reports a regression in the slice where it first saw it; a person reads the incident in
 the scope its cause explains (`Incident.slices`). `measure_in_scope` computes, for each incident, the
 metric over its scope in the baseline window ``[baseline_start, onset)`` and after the onset
-``[onset, end)`` from the records (one DuckDB scan per incident, summed per time bucket), with:
+``[onset, end)`` from the records (summed per time bucket; the incidents measured in one scope, a cause's
+group, share one DuckDB scan: `scope_changes`), with:
 
 - the change and its 95% interval, with the time buckets as clusters (the ratio estimator's
   linearized variance, Cochran 1977, *Sampling Techniques*, §6.3): Σ w_b² (v_b − V)² / (Σ w_b)² ·
@@ -17,6 +18,7 @@ metric over its scope in the baseline window ``[baseline_start, onset)`` and aft
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +33,7 @@ from rca.measures import Measures
 from rca.types import Incident, ScopeChange
 
 Z95 = 1.959963984540054
+MASK_INCIDENTS = 31  # two bits each in a BIGINT mask
 
 
 def _window(incident: Incident) -> tuple[datetime, datetime, datetime]:
@@ -59,24 +62,53 @@ def _pooled(frame: pd.DataFrame, measures: Measures, metric: str) -> tuple[float
     return value, math.sqrt(var), float(w[ok].sum())
 
 
-def scope_change(ow: OpenWorkspace, incident: Incident, measures: Measures | None = None,
-                 scope: tuple[Slice, ...] | None = None) -> ScopeChange:
-    """The incident's metric before and after its onset in ``scope`` (default: its own; see the module
-    docstring)."""
+def scope_changes(ow: OpenWorkspace, incidents: Sequence[Incident], scope: tuple[Slice, ...],
+                  measures: Measures | None = None) -> list[ScopeChange]:
+    """Each incident's metric before and after its onset in ``scope`` (see the module docstring), from one
+    scan of the records for up to `MASK_INCIDENTS` incidents.
+
+    Each record gets a bit mask: bit 2k when it lies in incident k's window ``[baseline start, end)``, bit
+    2k+1 when it is at or after k's onset; the scan sums per (bucket, mask), and incident k adds up the
+    masks holding its window bit, split by its onset bit: the same per-bucket sums one scan per incident
+    gives (sums are additive), for the cost of one scan.
+    """
     ws = ow.workspace
     measures = measures or Measures.of(ws)
-    metric = incident.regression.metric
-    scope = tuple(s for s in (incident.slices if scope is None else scope) if s.filters)
-    before_start, split, end = _window(incident)
+    if len(incidents) > MASK_INCIDENTS:
+        return [change for at in range(0, len(incidents), MASK_INCIDENTS)
+                for change in scope_changes(ow, incidents[at:at + MASK_INCIDENTS], scope, measures)]
+    scope = tuple(s for s in scope if s.filters)
+    windows = [_window(i) for i in incidents]
+    if not windows:
+        return []
     ts = quote(ws.records.timestamp)
-    grain = ws.records.grain
+    bits = []
+    for k, (before_start, split, end) in enumerate(windows):
+        bits += [f"(CASE WHEN {ts} >= {_literal(before_start)} AND {ts} < {_literal(end)} THEN {1 << 2 * k} ELSE 0 END)",
+                 f"(CASE WHEN {ts} >= {_literal(split)} THEN {1 << (2 * k + 1)} ELSE 0 END)"]
+    lo, hi = min(w[0] for w in windows), max(w[2] for w in windows)
     sums = ", ".join(measures.sum_columns())
-    sql = (f"SELECT date_trunc('{grain}', {ts}) AS bucket, {ts} >= {_literal(split)} AS after, "
+    sql = (f"SELECT date_trunc('{ws.records.grain}', {ts}) AS bucket, CAST({' + '.join(bits)} AS BIGINT) AS _mask_, "
            f"count(*) AS records, {sums} "
            f"FROM (SELECT {ts}, {', '.join(measures.record_columns())} FROM records "
-           f"WHERE {scope_predicate(scope)} AND {ts} >= {_literal(before_start)} AND {ts} < {_literal(end)}) "
+           f"WHERE {scope_predicate(scope)} AND {ts} >= {_literal(lo)} AND {ts} < {_literal(hi)}) "
            "GROUP BY 1, 2")
     frame = ow.con.execute(sql).fetchdf()
+    masks = frame.pop("_mask_").to_numpy(dtype=np.int64)
+    out = []
+    for k, (incident, window) in enumerate(zip(incidents, windows, strict=True)):
+        in_window = (masks >> (2 * k)) & 1 == 1
+        part = frame[in_window].assign(after=(masks[in_window] >> (2 * k + 1)) & 1 == 1)
+        out.append(_measured(part.groupby(["bucket", "after"], as_index=False).sum(), incident, scope, window,
+                             measures))
+    return out
+
+
+def _measured(frame: pd.DataFrame, incident: Incident, scope: tuple[Slice, ...],
+              window: tuple[datetime, datetime, datetime], measures: Measures) -> ScopeChange:
+    """The `ScopeChange` from one incident's per-(bucket, after onset) sums."""
+    metric = incident.regression.metric
+    before_start, split, end = window
     later = frame["after"].astype(bool)
     before, se_before, _ = _pooled(frame[~later], measures, metric)
     after, se_after, counted = _pooled(frame[later], measures, metric)

@@ -181,8 +181,8 @@ def fit_did(panel: Panel, measures: Measures, metric: str, cohorts: list[Cohort]
     """The stacked DiD estimate of ``cohorts`` on ``metric`` (raises `Untestable` without a comparison).
 
     ``solver="statsmodels"`` fits with ``sm.WLS(...).fit(cov_type="cluster")``; the default numpy solver
-    computes the same numbers (tested to agree) an order of magnitude faster, for refuters that refit
-    dozens of times.
+    computes the same numbers (tested to agree) an order of magnitude faster, so the pipeline fits every
+    estimate with it (the refuters refit dozens of times); statsmodels is the reference the tests hold it to.
     """
     cells = _stack(panel, measures, metric, cohorts, pre, post, bucket_h, end_limit)
     if not len(cells["y"]):

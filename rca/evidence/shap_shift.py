@@ -211,12 +211,10 @@ def attribution_shift(att: Attribution, before: np.ndarray, after: np.ndarray, s
         d_abs = np.average(np.abs(phi_a), axis=0, weights=wa) - np.average(np.abs(phi_b), axis=0, weights=wb)
         ib = rng.integers(0, len(rb), (boot, len(rb)))
         ia = rng.integers(0, len(ra), (boot, len(ra)))
-        reps = np.empty((boot, phi_b.shape[1]))
-        dys = np.empty(boot)
-        for r in range(boot):
-            reps[r] = (np.average(phi_a[ia[r]], axis=0, weights=wa[ia[r]])
-                       - np.average(phi_b[ib[r]], axis=0, weights=wb[ib[r]]))
-            dys[r] = np.average(ya[ia[r]], weights=wa[ia[r]]) - np.average(yb[ib[r]], weights=wb[ib[r]])
+        # each replicate's weighted means at once: how often it drew each row, times the weighted values
+        mean_a = _resampled_means(ia, wa, np.column_stack([phi_a, ya]))
+        mean_b = _resampled_means(ib, wb, np.column_stack([phi_b, yb]))
+        reps, dys = mean_a[:, :-1] - mean_b[:, :-1], mean_a[:, -1] - mean_b[:, -1]
         dy = float(np.average(ya, weights=wa) - np.average(yb, weights=wb))
         # the share Δφ_j / Δy with both resampled together: the sample's own Δy is noisy too
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -238,6 +236,16 @@ def attribution_shift(att: Attribution, before: np.ndarray, after: np.ndarray, s
             d, d_abs, spread, dy, low, high, reached, nb, na = measure(*grown)
     return Shift(att.inputs, d, d_abs, d - 1.96 * spread, d + 1.96 * spread, dy, float(d.sum()), nb, na,
                  low, high, precision, reached, n0, max_rows)
+
+
+def _resampled_means(draws: np.ndarray, weight: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Weighted column means of ``values`` over each bootstrap replicate's rows (``draws``: replicates ×
+    row indices), as ``np.average(values[d], axis=0, weights=weight[d])`` per replicate, through the
+    replicate × row count matrix (one product instead of a gather per replicate)."""
+    boot, n = draws.shape
+    counts = np.bincount((draws + n * np.arange(boot)[:, None]).ravel(), minlength=boot * n).reshape(boot, n)
+    counts = counts * weight[None, :]
+    return (counts @ values) / counts.sum(axis=1)[:, None]
 
 
 def psi(before: np.ndarray, after: np.ndarray, categorical: bool, bins: int = 10) -> float:

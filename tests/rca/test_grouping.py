@@ -15,12 +15,14 @@ import pytest
 from backend.analysis import analyze_workspace
 from data import units
 from data.errors import WorkspaceError
+from data.sources import open_workspace
 from data.slices import Slice
 from data.workspace import load_workspace
 from detection.types import Interval, Regression
 from rca.evidence.timing import onset_words
 from rca.grouping import group_by_cause, scopes_overlap
 from rca.report import severity, severity_label
+from rca.scoped import scope_changes
 from rca.types import Cause, Incident
 from tests.rca.helpers import at_day, panel_records, write_workspace
 
@@ -115,6 +117,22 @@ def test_figures_are_measured_in_the_incident_scope_with_severity_from_standard_
     shared = next(e for e in doc["incidents"] if e["cause_key"] == "change:threshold_raise")
     if shared["measured_in"] == ["grp=g0"]:
         assert all(abs(s["change"] - 0.8) < 0.15 for s in shared["symptoms"])
+
+
+def test_incidents_measured_in_one_scan_equal_each_measured_alone(two_causes):
+    """A group's incidents share one scan (a bit mask per incident's window and onset); each must get the
+    figures a scan of its own gives, also for windows and onsets that differ (the other cause's incident)."""
+    result, out = two_causes
+    ow = open_workspace(out.parent / "ws" / "workspace.yaml")
+    members = [i for lead in result.incidents for i in lead.all_symptoms]
+    assert len({(i.regression.start, i.onset) for i in members}) > 1
+    scope = next(i for i in result.incidents if i.cause_key == "change:threshold_raise").slices
+    together = scope_changes(ow, members, scope)
+    for incident, measured in zip(members, together, strict=True):
+        alone = scope_changes(ow, [incident], scope)[0]
+        assert (measured.onset, measured.volume) == (alone.onset, alone.volume)
+        for name in ("before", "after", "change", "standard_errors", "impact_per_day"):
+            assert getattr(measured, name) == pytest.approx(getattr(alone, name), rel=1e-12), name
 
 
 def test_every_number_in_the_prose_is_a_field_value(two_causes):

@@ -42,7 +42,7 @@ from data.sources import OpenWorkspace
 from data.units import style
 from data.workspace import MetricSpec, Workspace
 from detection.types import Interval
-from rca.types import Cause
+from rca.types import Cause, DidEvidence, test_of
 from recommendations.records import (
     WindowStats, all_values, base_metrics, composite_weights, daily_panel, scope_predicate,
 )
@@ -165,23 +165,10 @@ def _daily_values(ws: Workspace, panel: pd.DataFrame) -> pd.DataFrame:
 
 
 def evidence_estimate(cause: Cause, metric: str, incident_metric: str) -> Estimate | None:
-    """The DiD the RCA stage carried for ``metric`` (``evidence["did"]``, or any evidence with test did).
-
-    The effect is the change's effect on the metric (metric units); ``detail["metric"]`` names the
-    metric when given, and ``detail["by_metric"]`` may carry ``{metric: {effect, low, high}}``.
-    """
-    ev = cause.evidence.get("did") or next((e for e in cause.evidence.values() if e.test == "did"), None)
-    if ev is None:
-        return None
-    by_metric = ev.detail.get("by_metric") if isinstance(ev.detail, dict) else None
-    if isinstance(by_metric, dict) and metric in by_metric:
-        d = by_metric[metric]
-        return Estimate("evidence", float(d["effect"]), Interval(float(d["low"]), float(d["high"])), 0,
-                        "carried by the cause")
-    named = ev.detail.get("metric") if isinstance(ev.detail, dict) else None
-    if named is not None and named != metric:
-        return None
-    if named is None and metric != incident_metric:
+    """The DiD the RCA stage carried (``evidence["did"]``): the change's effect on the incident's own metric
+    (metric units), so only for that metric."""
+    ev = test_of(cause.evidence, DidEvidence)
+    if ev is None or metric != incident_metric:
         return None
     if ev.interval is None or not math.isfinite(ev.effect):
         return None

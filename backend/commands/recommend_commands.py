@@ -59,7 +59,7 @@ def plan_command(
 ) -> None:
     """Write the experiment plan of one incident as Markdown or PDF."""
     from recommendations import recommend, render_plan_markdown, render_plan_pdf
-    from recommendations.incidents_io import find_entry, incident_from_dict, plan_of, read_incidents
+    from recommendations.incidents_io import find_entry, incident_from_entry, plan_of, read_incidents
 
     fmt = (fmt or out.suffix.lstrip(".") or "md").lower()
     if fmt not in ("md", "pdf"):
@@ -77,7 +77,7 @@ def plan_command(
         ws_path = Path(ws_path)
         if not ws_path.is_absolute() and workspace is None:
             ws_path = Path(doc["_path"]).parent / ws_path
-        recset = recommend(open_workspace(ws_path), incident_from_dict(entry), incident_id=incident)
+        recset = recommend(open_workspace(ws_path), incident_from_entry(entry), incident_id=incident)
         plan = recset.experiment_plan
         if plan is None:
             raise UserError(f"incident {incident!r}: no action could be estimated, so there is no plan to write")

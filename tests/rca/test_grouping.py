@@ -144,11 +144,11 @@ def test_placebo_results_are_in_the_metric_units(two_causes):
     did = top.evidence["did"]
     for name in ("placebo_time", "placebo_scope"):
         placebo = top.evidence[name]
-        if not placebo.detail.get("testable"):
+        if not placebo.detail.testable:
             continue
         assert placebo.effect == pytest.approx(did.effect)  # the real effect, not its z
-        assert placebo.interval.low == min(placebo.detail["placebo_effects"])
-        assert placebo.detail["real_z"] == pytest.approx(did.detail["z"], abs=1e-3)
+        assert placebo.interval.low == min(placebo.detail.placebo_effects)
+        assert placebo.detail.real_z == pytest.approx(did.detail.z, abs=1e-3)
 
 
 @pytest.mark.parametrize("onset, change, words", [

@@ -46,7 +46,7 @@ from rca.types import Cause, DidEvidence, test_of
 from recommendations.records import (
     WindowStats, all_values, base_metrics, composite_weights, daily_panel, scope_predicate,
 )
-from recommendations.types import Estimate, Impact, MetricImpact
+from recommendations.types import DriverChange, Estimate, Impact, MetricImpact
 
 MAX_DID_DAYS = 14
 NAN_INTERVAL = Interval(float("nan"), float("nan"))
@@ -188,8 +188,9 @@ def metric_unit(ws: Workspace, m: MetricSpec) -> tuple[str, str]:
 
 def build_impact(ws: Workspace, scope: tuple[Slice, ...], scope_stats: WindowStats, all_stats: WindowStats,
                  estimates: dict[str, list[Estimate]], counterfactual: str, window: tuple[datetime, datetime],
-                 notes: tuple[str, ...] = ()) -> Impact:
-    """Combine per-metric estimates (best first) into an `Impact` with per-day and overall figures."""
+                 notes: tuple[str, ...] = (), applied: tuple[DriverChange, ...] = ()) -> Impact:
+    """Combine per-metric estimates (best first) into an `Impact` with per-day and overall figures;
+    ``applied`` are the driver changes the counterfactual made (none when it switched a change event off)."""
     metrics: list[MetricImpact] = []
     changes: dict[str, float] = {}
     overall: dict[str, float] = {}
@@ -219,7 +220,7 @@ def build_impact(ws: Workspace, scope: tuple[Slice, ...], scope_stats: WindowSta
                                     best.method, per_day, per_day_iv, day_unit, overall_change, tuple(options)))
     share = scope_stats.records / all_stats.records if all_stats.records else float("nan")
     return Impact(scope, scope_stats.records_per_day, share, window[0], window[1], counterfactual, tuple(metrics),
-                  notes)
+                  notes, applied)
 
 
 def agreement_notes(impact: Impact, metrics: list[str]) -> tuple[str, ...]:

@@ -3,8 +3,10 @@ interval shape, the RCA's notes as ``analysis_notes``, the regression's slices a
 ``affected_orders_per_day`` (it is ``impact.orders_per_day``).
 
 The payload of an incident is its incidents.json entry. Rows stored before this revision hold the entry
-as the engine wrote it then (schema 1); this rewrites each one into schema 2, key by key, so the API's
-typed incident detail reads every stored incident. Downgrade writes schema 1 back.
+as the engine wrote it then (schema 1, untyped: keys of older engine versions too); this rewrites each one
+into schema 2, key by key, so the API's typed incident detail reads every stored incident. Keys that
+schema 2 does not define (snapshots below: an entry's, each test's detail, the scan's facts) and evidence
+of tests it does not know are dropped. Downgrade writes the RCA notes back as ``notes``.
 
 Revision ID: 0006
 Revises: 0005
@@ -25,6 +27,37 @@ depends_on = None
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 INCIDENT = sa.table('incident', sa.column('id', sa.Integer), sa.column('payload', JSON))
 EVIDENCE_KEYS = ("test", "effect", "interval", "p_value", "supports", "rule", "detail")
+# schema 2 as of this revision
+ENTRY_KEYS = {
+    "baseline", "current", "change", "change_interval", "relative_change", "measured_in", "measured_from", "onset_used",
+    "volume_per_day", "impact_per_day", "id", "metric", "direction", "good", "unit", "start", "end", "onset", "p_value",
+    "q_value", "standard_errors", "severity", "cause_key", "symptoms", "slice", "detected_in", "slices",
+    "localized_slices", "inconclusive", "candidates_tested", "confirmation", "causes", "rejected", "shares_overlap",
+    "analysis_notes", "regression", "recommendations", "experiment_plan", "recommendation_status", "next_steps",
+    "pm_summary", "pm_table", "recommendation_notes"}
+DETAIL_KEYS = {
+    "timing": {"testable", "reason", "change_point", "change_point_interval", "candidate_time", "hours_from_change_point",
+               "before", "after", "shift_statistic", "window_hours", "misfit_statistic", "misfit_p", "share_of_shift_lost",
+               "half_widths_outside_interval", "onset_statement", "waves", "timed_by", "onset_scope", "onset_control"},
+    "scope": {"testable", "reason", "jaccard", "weighted_jaccard", "covers_regression", "covers_change",
+              "regressed_share_of_scope", "candidate_scope", "localized", "records"},
+    "did": {"testable", "reason", "design", "cohorts", "controls", "unit", "periods_before", "periods_after", "period_hours",
+            "z", "z_in_direction", "relative_effect", "treated_pre_mean", "treated_units", "control_units", "clusters",
+            "treated_clusters", "cells", "standard_errors", "q_value", "fdr"},
+    "event_study": {"testable", "reason", "periods", "pretrend_p", "largest_lead_to_effect", "pretrend_violated",
+                    "treated_clusters", "note"},
+    "placebo_time": {"testable", "reason", "placebo_periods_back", "placebo_z", "placebo_effects", "real_z",
+                     "largest_placebo_z", "significant_placebos", "effect_is", "interval_is"},
+    "placebo_scope": {"testable", "reason", "placebos", "placebo_z", "placebo_effects", "real_z", "largest_placebo_z",
+                      "placebos_as_large", "effect_is", "interval_is"},
+    "placebo_its": {"testable", "reason", "jump", "placebo_jumps", "window_hours", "interval_is"},
+    "confirmation": {"testable", "reason", "jump", "placebo_splits", "as_large", "window_hours", "interval_is", "note"},
+    "shap": {"testable", "reason", "feature", "scope", "share_of_change", "delta_mean_shap", "delta_mean_abs_shap",
+             "observed_change", "model_change", "rows_before", "rows_after", "sample_sizing", "model_r2", "top_inputs",
+             "interval_is", "distribution", "mediates_change"},
+}
+SCAN_FACTS = {"good", "unit", "ongoing", "log10_p", "strongest_slice", "slice_log10_p", "slice_q_value", "members",
+              "member_slices", "first_slice", "changepoint_start"}
 
 
 def _interval(value):
@@ -64,7 +97,7 @@ def _evidence(name: str, ev: dict) -> dict:
                              for p in detail.get("periods") or []]
     return {"test": test, "effect": ev.get("effect"), "interval": _interval(ev.get("interval")),
             "p_value": ev.get("p_value"), "supports": bool(ev.get("supports")), "rule": ev.get("rule") or "",
-            "detail": detail}
+            "detail": {k: v for k, v in detail.items() if k in DETAIL_KEYS[test]}}
 
 
 def upgrade_payload(payload: dict) -> dict:
@@ -72,9 +105,10 @@ def upgrade_payload(payload: dict) -> dict:
     out = dict(payload)
     if isinstance(out.get("notes"), list):
         out["analysis_notes"] = out.pop("notes")
+    out = {k: v for k, v in out.items() if k in ENTRY_KEYS}
     for cause in out.get("causes") or []:
         cause["evidence"] = {name: _evidence(name, ev) for name, ev in (cause.get("evidence") or {}).items()
-                             if isinstance(ev, dict)}
+                             if isinstance(ev, dict) and (ev.get("test") or name) in DETAIL_KEYS}
     if isinstance(out.get("confirmation"), dict):
         out["confirmation"] = _evidence("confirmation", out["confirmation"])
     for s in out.get("symptoms") or []:
@@ -88,6 +122,7 @@ def upgrade_payload(payload: dict) -> dict:
                           "score": s.get("score") if isinstance(s, dict) else None} for s in reg.get("slices") or []]
         for key in ("change_interval", "relative_interval"):
             reg[key] = _interval(reg.get(key)) or {"low": None, "high": None, "level": 0.95}
+        reg["extra"] = {k: v for k, v in (reg.get("extra") or {}).items() if k in SCAN_FACTS}
     for rec in out.get("recommendations") or []:
         if isinstance(rec, dict):
             rec.pop("affected_orders_per_day", None)

@@ -1,18 +1,15 @@
 // One function per API route the UI uses, each checked against the OpenAPI schema. Pages never build URLs.
 import { client, postForm, unwrap } from "./client";
-import { normalizeIncident } from "./normalize";
 import { sliceParam } from "../lib/slices";
 import type {
   AskRequest,
   FeedbackLabel,
-  IncidentDetail,
   SignalProposalStatus,
   IncidentFilters,
   IncidentStatus,
   ReconcilePathsRequest,
   ReconcileUpload,
   WhatIfRequest,
-  WhatIfResult,
 } from "./types";
 
 const byId = (id: number) => ({ params: { path: { incident_id: id } } });
@@ -52,8 +49,7 @@ export const api = {
   incidents: (f: IncidentFilters = {}) => unwrap(client.GET("/api/incidents", { params: { query: f } })),
   incidentSummary: (workspaceId?: number) =>
     unwrap(client.GET("/api/incidents/summary", { params: { query: { workspace_id: workspaceId } } })),
-  incident: async (id: number) =>
-    normalizeIncident((await unwrap(client.GET("/api/incidents/{incident_id}", byId(id)))) as unknown as IncidentDetail),
+  incident: (id: number) => unwrap(client.GET("/api/incidents/{incident_id}", byId(id))),
   /** The children of a slice (raw key; the workspace's `dimensions` escape it as for `series`). */
   incidentSlices: (id: number, parent: string, dimensions: readonly string[], limit = 1000) =>
     unwrap(
@@ -65,8 +61,7 @@ export const api = {
     unwrap(client.PATCH("/api/incidents/{incident_id}", { ...byId(id), body: { status } })),
   addFeedback: (id: number, fb: { label: FeedbackLabel; comment?: string }) =>
     unwrap(client.POST("/api/incidents/{incident_id}/feedback", { ...byId(id), body: { label: fb.label, comment: fb.comment ?? "" } })),
-  whatIf: async (id: number, body: WhatIfRequest) =>
-    (await unwrap(client.POST("/api/incidents/{incident_id}/whatif", { ...byId(id), body }))) as WhatIfResult,
+  whatIf: (id: number, body: WhatIfRequest) => unwrap(client.POST("/api/incidents/{incident_id}/whatif", { ...byId(id), body })),
   planPdfPath: (id: number) => `/api/incidents/${id}/plan/pdf`,
   actions: (q: { status?: "proposed" | "approved" | "rejected"; incident_id?: number } = {}) =>
     unwrap(client.GET("/api/actions", { params: { query: { ...q, limit: 200 } } })),

@@ -5,7 +5,7 @@ import * as fx from "./fixtures";
 import served from "./analysis-served.json";
 import signalsServed from "./signals-analysis.json";
 import reconServed from "./reconciliation-findings.json";
-import type { ReconciliationSummary } from "../api/types";
+import type { ReconciliationSummary, WhatIfRequest, WhatIfResult } from "../api/types";
 
 /** Incident 9: `cxw analyze` output of the batching demo as the real GET /api/incidents/{id} served it:
  * the batching change's one incident, its symptoms listed. */
@@ -40,6 +40,28 @@ export const reconciliationRuns = [
   reconRun(2, reconFindings.run2, { previous_id: 1 }),
   reconRun(1, reconFindings.run1),
 ];
+
+/** A what-if answer: the batching recommendation's impact with the changes asked for and its own numbers. */
+function whatIf(body: WhatIfRequest): WhatIfResult {
+  const impact = fx.incidentDetail.recommendations[0].impact;
+  const numbers: Record<string, [number, number, number]> = { on_time_rate: [0.04, 0.03, 0.05], courier_minutes_per_order: [1.2, 0.9, 1.5] };
+  const applied = body.changes.map((x) => ({ feature: x.feature, op: x.op, value: x.value }));
+  return {
+    changes: applied.map((x) => `${x.feature} ${x.op} to ${x.value}`),
+    impact: {
+      ...impact,
+      counterfactual: applied.map((x) => `${x.feature} ${x.op} to ${x.value}`).join(", "),
+      changes: applied,
+      metrics: impact.metrics.map((m) => {
+        const [change, low, high] = numbers[m.metric];
+        return { ...m, change, interval: { low, high, level: 0.95 } };
+      }),
+    },
+    model: "lightgbm",
+    sample: 5000,
+    bootstrap: 30,
+  };
+}
 
 export const TOKENS: Record<string, typeof fx.engineer> = { "eng-token": fx.engineer, "pm-token": fx.pm };
 
@@ -77,14 +99,7 @@ export function installFakeApi(overrides: Record<string, Handler> = {}) {
     ["GET", /^\/api\/incidents\/\d+\/slices$/, "reader", () => fx.slicesTop],
     ["PATCH", /^\/api\/incidents\/\d+$/, "engineer", (c) => ({ ...fx.incidentDetail, ...(c.body as object) })],
     ["POST", /^\/api\/incidents\/\d+\/feedback$/, "engineer", (c) => ({ status: 201, body: { id: 1, incident_id: 7, actor: "ana", created_at: "2026-01-29T03:00:00", ...(c.body as object) } })],
-    ["POST", /^\/api\/incidents\/\d+\/whatif$/, "reader", (c) => ({
-      changes: ((c.body as { changes: { feature: string; op: string; value: unknown }[] }).changes ?? []).map((x) => `${x.feature} ${x.op} to ${x.value}`),
-      impact: { metrics: [
-        { metric: "on_time_rate", change: 0.04, interval: { low: 0.03, high: 0.05, level: 0.95 } },
-        { metric: "courier_minutes_per_order", change: 1.2, interval: { low: 0.9, high: 1.5, level: 0.95 } },
-      ] },
-      model: "lightgbm", sample: 5000, bootstrap: 30,
-    })],
+    ["POST", /^\/api\/incidents\/\d+\/whatif$/, "reader", (c) => whatIf(c.body as WhatIfRequest)],
     ["GET", /^\/api\/actions$/, "engineer", () => ({ data: fx.actions, count: fx.actions.length })],
     ["POST", /^\/api\/incidents\/\d+\/actions$/, "engineer", () => ({ status: 201, body: fx.actions[0] })],
     ["POST", /^\/api\/actions\/\d+\/(approve|reject)$/, "engineer", (c) => ({ ...fx.actions[0], status: c.path.endsWith("approve") ? "approved" : "rejected", decided_by: "ana" })],

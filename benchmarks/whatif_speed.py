@@ -36,7 +36,9 @@ def main() -> int:
     from backend.whatif import WhatIfCache, whatif_workspace
     from data.sources import open_workspace
     from data.synthetic.cx import generate_cx
-    from recommendations import DriverChange
+    from pydantic import TypeAdapter
+
+    from recommendations import DriverChange, WhatIfResult
 
     print(f"cores available: {len(os.sched_getaffinity(0))}; load average: {os.getloadavg()[0]:.1f}")
     folder = args.work / f"cx-{args.scenario}-{args.orders}-{args.seed}"
@@ -71,7 +73,8 @@ def main() -> int:
     for seconds, stages, _ in kept:
         print(f"after  — a later what-if from the kept model:  {seconds:6.2f} s = {seconds / fresh:.3f} × the fresh fit "
               f"{'(under' if seconds < TARGET_SECONDS else '(OVER'} the {TARGET_SECONDS:g} s target)")
-    same = kept[-1][2].to_dict() == fresh_result.to_dict()
+    wire = TypeAdapter(WhatIfResult)
+    same = wire.dump_json(kept[-1][2]) == wire.dump_json(fresh_result)
     print(f"the kept model's answer to the first question equals the fresh fit's (estimates and intervals): {same}")
     return 0 if same and all(s < TARGET_SECONDS for s, _, _ in kept) else 1
 

@@ -57,10 +57,10 @@ class Figures(BaseModel):
         "change × the records the metric counts, per day: for a rate, records whose outcome flipped"))
 
 
-class Symptom(Figures):
-    """One regression that the incident's cause explains: a metric that moved, with its own numbers."""
+class Moved(Figures):
+    """A metric that moved: which, which way (and which way is good), over which window, from which onset,
+    how sure (q-value) and how far (standard errors)."""
 
-    id: str = Field(max_length=200, description="The regression's id")
     metric: str = Field(min_length=1, max_length=200)
     direction: Literal["up", "down"]
     good: Literal["up", "down"] | None = None
@@ -70,25 +70,22 @@ class Symptom(Figures):
     onset: datetime | None = None
     q_value: Real | None = None
     standard_errors: float | None = Field(default=None, description="|change| over its standard error")
+
+
+class Symptom(Moved):
+    """One regression that the incident's cause explains: a metric that moved, with its own numbers."""
+
+    id: str = Field(max_length=200, description="The regression's id")
     severity: Severity = Field(description="From standard_errors: critical ≥ 20, high ≥ 10, medium ≥ 5, else low")
     detected_in: str = Field(max_length=1000, description="The slice where the detector saw it")
 
 
-class IncidentReport(Figures):
+class IncidentReport(Moved):
     """An incident as `cxw analyze` writes it to incidents.json (one cause with its symptoms): the engine's
     values (`Regression`, `Cause` with typed evidence, `Rejected`) with the figures a person reads."""
 
     id: str | None = Field(default=None, max_length=200, description="The most affected regression's id")
-    metric: str = Field(min_length=1, max_length=200)
-    direction: Literal["up", "down"]
-    good: Literal["up", "down"] | None = None
-    unit: str | None = None
-    start: datetime
-    end: datetime
-    onset: datetime | None = None
     p_value: Real | None = None
-    q_value: Real | None = None
-    standard_errors: float | None = None
     severity: Severity | None = None
     cause_key: str | None = Field(default=None, max_length=500, description=(
         "The confirmed cause the incident groups on (change:<event> or driver:<feature>): the dedup key "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -32,8 +31,10 @@ def whatif_command(
     quiet: Annotated[bool, QUIET] = False,
 ) -> None:
     """Predict the change of every metric when drivers change in a scope (with 95% intervals)."""
+    from pydantic import TypeAdapter
+
     from backend.whatif import whatif_workspace
-    from recommendations import parse_change, render_whatif
+    from recommendations import WhatIfResult, parse_change, render_whatif
 
     if model is not None and model not in ("lightgbm", "glm"):
         raise UserError(f"--model {model!r}: use lightgbm or glm")
@@ -43,7 +44,7 @@ def whatif_command(
         result = whatif_workspace(workspace, changes, scope, window_days=window_days, model=model, bootstrap=bootstrap,
                                   progress=progress)
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        sys.stdout.write(TypeAdapter(WhatIfResult).dump_json(result, indent=2).decode() + "\n")
     else:
         sys.stdout.write(render_whatif(result) + "\n")
 

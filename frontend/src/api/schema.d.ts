@@ -2915,7 +2915,10 @@ export interface components {
              * @default []
              */
             slices: components["schemas"]["SliceShare-Output"][];
-            /** Standard Errors */
+            /**
+             * Standard Errors
+             * @description |change| over its standard error
+             */
             standard_errors: number | null;
             /**
              * Start
@@ -3109,7 +3112,10 @@ export interface components {
              * @default []
              */
             slices: components["schemas"]["SliceShare-Input"][];
-            /** Standard Errors */
+            /**
+             * Standard Errors
+             * @description |change| over its standard error
+             */
             standard_errors?: number | null;
             /**
              * Start

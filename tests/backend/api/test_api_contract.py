@@ -3,6 +3,9 @@ object anywhere under them), and the engine's values survive JSON unchanged."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from pydantic import TypeAdapter
 
@@ -12,6 +15,7 @@ from recommendations.incidents_io import IncidentEntry
 from recommendations.types import ExperimentPlan, Recommendation
 from tests.backend.conftest import fixture_incidents
 
+UI_FIXTURES = Path(__file__).parents[3] / "frontend" / "src" / "test"
 TYPED_RESPONSES = [("get", "/api/incidents/{incident_id}"), ("get", "/api/incidents/{incident_id}/plan"),
                    ("post", "/api/incidents/{incident_id}/whatif"), ("patch", "/api/incidents/{incident_id}")]
 
@@ -90,3 +94,12 @@ def test_the_detail_is_the_entry_with_the_service_fields():
     assert set(entry) <= set(detail)
     assert {name for name in entry if name != "id" and detail[name].annotation != entry[name].annotation} == {
         "severity", "relative_change"}  # the service always grades an incident and stores its relative change
+
+
+@pytest.mark.parametrize("fixture,key", [("incident-detail.json", None), ("analysis-served.json", "owner")])
+def test_the_uis_incident_fixtures_are_api_responses(fixture, key):
+    """The UI's unit tests read incidents the API could serve: each validates as `IncidentDetail` and is
+    written back unchanged."""
+    doc = json.loads((UI_FIXTURES / fixture).read_text())
+    served = {k: v for k, v in (doc[key] if key else doc).items() if k != "_about"}
+    assert IncidentDetail.model_validate(served).model_dump(mode="json") == served

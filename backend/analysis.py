@@ -40,6 +40,7 @@ from metrics.cube import CubeInfo, build_cube, check_metrics_have_values, compil
 from rca.analyze import analyze as explain_regressions
 from rca.types import Incident
 from recommendations import Recommender, render_markdown
+from recommendations.incidents_io import IncidentRecommendations
 
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 # Which record scans of a run go through the workspace's engine (`OpenWorkspace.engine`, so Spark for
@@ -114,11 +115,7 @@ class RecommendationEnricher:
         if self.recommender is None:
             self.recommender = Recommender(ow)
         recset = self.recommender.recommend(incident, incident_id=incident.regression.id)
-        full = recset.to_dict()
-        return {"recommendations": full["recommendations"], "experiment_plan": full["experiment_plan"],
-                "recommendation_status": full["status"], "next_steps": full["next_steps"],
-                "pm_summary": full["pm_summary"], "pm_table": full["pm_table"],
-                "recommendation_notes": full["notes"],
+        return {**IncidentRecommendations.of(recset).model_dump(mode="json"),
                 "recommendations_markdown": render_markdown(recset, heading_level=3, narrate=self.narrate)}
 
 

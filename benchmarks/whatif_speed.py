@@ -53,7 +53,10 @@ def changes(question):
 def child(workspace: Path, scope: str, store: Path) -> None:
     """A server just started: the app imported, nothing cached; time each what-if; one JSON line each."""
     import backend.api.main  # noqa: F401  (what a serving process has imported)
+    from pydantic import TypeAdapter
+
     from backend.whatif import WhatIfCache, WhatIfStore, whatif_workspace
+    from recommendations import WhatIfResult
 
     cache = WhatIfCache()
     for question in QUESTIONS:
@@ -62,7 +65,7 @@ def child(workspace: Path, scope: str, store: Path) -> None:
         result = whatif_workspace(workspace, changes(question), scope, cache=cache, store=WhatIfStore(store),
                                   progress=lambda stage, done=None, rows=None: stages.append(stage))
         print(json.dumps({"wall": time.perf_counter() - wall, "cpu": cpu_seconds() - cpu, "stages": stages,
-                          "result": result.to_dict()}), flush=True)
+                          "result": json.loads(TypeAdapter(WhatIfResult).dump_json(result))}), flush=True)
 
 
 def main() -> int:
@@ -85,8 +88,10 @@ def main() -> int:
     from data.sources import open_workspace
     from data.synthetic.cx import generate_cx
     from data.workspace import load_workspace
+    from recommendations import WhatIfResult
     from recommendations.types import scope_text
     from recommendations.whatif import DEFAULT_WINDOW_DAYS, whatif_settings
+    from pydantic import TypeAdapter
 
     print(f"cores available: {len(os.sched_getaffinity(0))}; load average: {os.getloadavg()[0]:.1f}")
     folder = args.data or args.work / f"cx-{args.scenario}-{args.orders}-{args.seed}"
@@ -130,7 +135,8 @@ def main() -> int:
                               capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(
                                   Path(__file__).resolve().parents[1])})
         runs.append([json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")])
-    same = all(r[0]["result"] == refit.to_dict() and r[-1]["result"] == refit.to_dict() for r in runs)
+    expected = json.loads(TypeAdapter(WhatIfResult).dump_json(refit))
+    same = all(r[0]["result"] == expected and r[-1]["result"] == expected for r in runs)
     loaded = all(r[0]["stages"][1].startswith("loading") and not any("fitting" in s for x in r for s in x["stages"])
                  for r in runs)
     ok = same and loaded

@@ -40,7 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -59,7 +59,7 @@ from detection.detectors import (CUSUM, EWMA, Detector, Residuals, RobustZScore,
 from detection.fdr import benjamini_hochberg
 from detection.leaves import Period, composite_leaves, leaf_sums, ratio_leaves
 from detection.panel import CubeSource, Grain, Panel
-from detection.types import Interval, Regression
+from detection.types import Interval, Regression, ScanFacts
 from metrics.definitions import base_metrics, label_slice
 
 from detection.changepoint import changepoints
@@ -110,7 +110,8 @@ def regression_to_dict(r: Regression) -> dict:
         "p_value": _num(r.p_value), "q_value": _num(r.q_value),
         "slice": r.slice.key, "support": r.support, "detectors": list(r.detectors),
         "slices": [{"slice": s.key, "share": _num(s.share), "score": _num(s.score)} for s in r.slices],
-        **{k: _num(v) if isinstance(v, float) else v for k, v in r.extra.items()},
+        **{k: _num(v) if isinstance(v, float) else v.isoformat() if isinstance(v, datetime) else
+           list(v) if isinstance(v, tuple) else v for k, v in asdict(r.extra).items()},
     }
 
 
@@ -422,8 +423,9 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
         stats = _interval_stats(s.residuals, np.array([row]), np.array([start]), np.array([stop]))
         reg = _regression(ws.name, s, rep, top, members, start, stop, stats, ts[w0:], step, grain, ts[b0], q,
                           first_slice=str(first["slice"]), dimensions=ws.records.dimensions)
-        reg.extra["changepoint_start"] = None if changed is None else ts[w0 + changed].isoformat()
-        regressions.append(reg)
+        facts = replace(reg.extra, changepoint_start=None if changed is None
+                        else pd.Timestamp(ts[w0 + changed]).to_pydatetime())
+        regressions.append(replace(reg, extra=facts))
     timings["regressions"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -515,12 +517,12 @@ def _regression(workspace: str, s: _MetricScan, rep: pd.Series, top: pd.Series, 
         grain=grain,
         baseline_start=baseline_start,
         support=int(stats.support[0]),
-        extra={
-            "good": s.spec.good, "unit": s.spec.unit, "ongoing": stop == len(window_ts),
-            "log10_p": float(top["log_p"] / np.log(10)), "strongest_slice": str(top["slice"]),
-            "slice_log10_p": float(rep["log_p"] / np.log(10)), "slice_q_value": float(s.q[int(rep["row"])]),
-            "members": len(members), "member_slices": others[:20], "first_slice": first_slice,
-        },
+        extra=ScanFacts(
+            good=s.spec.good, unit=s.spec.unit, ongoing=bool(stop == len(window_ts)),
+            log10_p=float(top["log_p"] / np.log(10)), strongest_slice=str(top["slice"]),
+            slice_log10_p=float(rep["log_p"] / np.log(10)), slice_q_value=float(s.q[int(rep["row"])]),
+            members=len(members), member_slices=tuple(str(k) for k in others[:20]), first_slice=first_slice,
+        ),
     )
 
 

@@ -7,20 +7,40 @@ from datetime import datetime
 from typing import Literal
 
 from data.slices import Slice
+from data.wire import Located, Real, SliceKey
 
-__all__ = ["Slice", "Interval", "Regression"]
+__all__ = ["Slice", "Interval", "Regression", "ScanFacts"]
 
 
 @dataclass(frozen=True)
 class Interval:
     """A confidence interval ``[low, high]`` at ``level`` (0.95 unless said)."""
 
-    low: float
-    high: float
+    low: Real
+    high: Real
     level: float = 0.95
 
     def contains(self, x: float) -> bool:
         return self.low <= x <= self.high
+
+
+@dataclass(frozen=True)
+class ScanFacts:
+    """What the scan saw besides the regression's numbers: the metric's good direction and unit, whether the
+    regression is still ongoing at the window's end, the strength of the strongest slice, the slices folded
+    into it (``members``), where it was first seen and the change point that dated it."""
+
+    good: Literal["up", "down"] | None = None
+    unit: str | None = None
+    ongoing: bool = False
+    log10_p: Real = float("nan")
+    strongest_slice: str | None = None
+    slice_log10_p: Real = float("nan")
+    slice_q_value: Real = float("nan")
+    members: int = 0
+    member_slices: tuple[str, ...] = ()
+    first_slice: str | None = None
+    changepoint_start: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -37,18 +57,18 @@ class Regression:
     direction: Literal["up", "down"]
     start: datetime
     end: datetime
-    baseline: float
-    current: float
-    change: float
+    baseline: Real
+    current: Real
+    change: Real
     change_interval: Interval
-    relative_change: float
+    relative_change: Real
     relative_interval: Interval
-    p_value: float
-    q_value: float
-    slice: Slice
-    slices: tuple[Slice, ...]
+    p_value: Real
+    q_value: Real
+    slice: SliceKey
+    slices: tuple[Located, ...]
     detectors: tuple[str, ...] = ()
     grain: Literal["hour", "day"] = "hour"
     baseline_start: datetime | None = None
     support: int = 0  # records in the regression window within `slice`
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    extra: ScanFacts = field(default_factory=ScanFacts, compare=False, hash=False)

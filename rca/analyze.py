@@ -19,6 +19,7 @@ from detection.types import Regression
 from rca.engine import RcaOptions, explain
 from rca.grouping import group_by_cause
 from rca.measures import Measures
+from rca.report import dismissed as dismissed_report
 from rca.report import incidents_document, render_markdown, severity, write_outputs
 from rca.scoped import scope_changes
 from rca.types import Incident
@@ -76,10 +77,7 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
                                lambda group, scope: [replace(i, measured=m) for i, m in
                                                      zip(group, scope_changes(ow, group, scope, measures), strict=True)])
     doc = incidents_document(incidents, ws, {"regressions_detected": found, "dismissed": [
-        {"id": i.regression.id, "metric": i.regression.metric, "slice": i.regression.slice.key,
-         "start": i.regression.start, "reason": "its change does not stand out from the series' ordinary ups and "
-                                                "downs and no candidate explains it",
-         "confirmation_p": i.confirmation.p_value if i.confirmation else None} for i in dismissed]})
+        dismissed_report(i).model_dump(mode="json") for i in dismissed]})
     if enrich is not None:
         clock = time.perf_counter()
         by_id = {i.regression.id: i for i in incidents}
@@ -90,10 +88,10 @@ def analyze(workspace: str | Path | OpenWorkspace, out: str | Path | None = None
         timings["recommendations"] = time.perf_counter() - clock
     doc["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
     files: tuple[Path, ...] = ()
+    markdown = render_markdown(doc, ws, narrate) if out is not None else ""
+    for entry in doc["incidents"]:
+        entry.pop("recommendations_markdown", None)  # in report.md; the JSON keeps the structured form
     if out is not None:
-        markdown = render_markdown(doc, ws, narrate)
-        for entry in doc["incidents"]:
-            entry.pop("recommendations_markdown", None)  # in report.md; the JSON keeps the structured form
         files = write_outputs(Path(out), doc, markdown)
     ordered = tuple(sorted(incidents, key=lambda i: (-severity(i), i.regression.metric, i.regression.id)))
     return Analysis(ws.name, ordered, found, timings, doc, files)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,8 @@ from rca.hypotheses import HypothesisLibrary, load_hypotheses
 from rca.measures import Measures
 from rca.panel import (Panel, choose_unit_dims, dimension_cardinality, hours_since_epoch, load_panel)
 from rca.ranking import RankingModel, load_ranking_model, score_inputs
-from rca.types import Cause, Evidence, Incident, Rejected
+from rca.types import (Cause, ConfirmationEvidence, DidCohort, DidDetail, DidEvidence, Evidence, Incident, Mediation, Rejected,
+                       ScopeEvidence, ShapEvidence, TimingEvidence, test_of)
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -256,7 +257,7 @@ def _metric_onset(ctx: _Context, series: pd.DataFrame, focus: tuple[Slice, ...])
 
 
 def _timing(ctx: _Context, cand: Candidate, metric: str, onset: Onset | None, start: datetime, end: datetime
-            ) -> Evidence:
+            ) -> TimingEvidence:
     """Timing evidence: the regression's onset against the candidate's time. A roll-out in waves is timed
     by its first wave, where that wave went live: the onset of the metric inside the first wave's scope
     against the units the change never reaches (its own profile when the change reaches everything).
@@ -269,12 +270,12 @@ def _timing(ctx: _Context, cand: Candidate, metric: str, onset: Onset | None, st
         wave_onset, _ = _metric_onset(ctx, _metric_series(ctx, metric, first, start, end, control=cand.scope), first)
         if wave_onset is not None:
             ev = timing_evidence(wave_onset, cand.start, start, end)
-            ev.detail.update(waves=len(cand.cohorts), timed_by="first wave", onset_scope=_label(first),
-                             onset_control="outside " + _label(cand.scope) if cand.scope else "own hour-of-day profile")
-            return ev
+            return ev.model_copy(update={"detail": ev.detail.model_copy(update=dict(
+                waves=len(cand.cohorts), timed_by="first wave", onset_scope=_label(first),
+                onset_control="outside " + _label(cand.scope) if cand.scope else "own hour-of-day profile"))})
     ev = timing_evidence(onset, cand.start, start, end)
-    ev.detail.update(waves=len(cand.cohorts), timed_by="first wave")
-    return ev
+    return ev.model_copy(update={"detail": ev.detail.model_copy(update=dict(waves=len(cand.cohorts),
+                                                                            timed_by="first wave"))})
 
 
 def _driver_candidates(ctx: _Context, reg: Regression, focus: tuple[Slice, ...], split: datetime, start: datetime,
@@ -330,11 +331,11 @@ def _overlaps(ctx: _Context, start: datetime, end: datetime, focus: tuple[Slice,
 
 
 def _merge_drivers(ctx: _Context, drivers: list[Candidate], events: list[Candidate], start: datetime,
-                   end: datetime) -> tuple[list[Candidate], list[Candidate], dict[str, dict]]:
+                   end: datetime) -> tuple[list[Candidate], list[Candidate], dict[str, Mediation]]:
     """A change absorbs the driver it evidently moved: footprint Jaccard >= 0.5 with the change's scope and
     the driver's onset within its change-point interval (two buckets at least) of a cohort's start. Returns
     the updated events, the drivers left on their own, and the match details."""
-    matches: dict[str, dict] = {}
+    matches: dict[str, Mediation] = {}
     left = []
     events = list(events)
     for d in drivers:
@@ -365,8 +366,8 @@ def _merge_drivers(ctx: _Context, drivers: list[Candidate], events: list[Candida
             continue
         e = events[best]
         events[best] = e.with_feature(d.feature, d.level, onset)
-        matches[e.key] = {"feature": d.feature, "footprint_jaccard": round(best_j, 4),
-                          "feature_onset": onset.time.isoformat(), "footprint": _label(d.scope)}
+        matches[e.key] = Mediation(feature=d.feature, footprint_jaccard=round(best_j, 4), feature_onset=onset.time,
+                                   footprint=_label(d.scope))
     return events, left, matches
 
 
@@ -388,7 +389,7 @@ def _causal_evidence(ctx: _Context, cand: Candidate, metric: str, sign: float, s
     cohorts = list(cand.cohorts)
     if not cand.scope:
         reason = "a global change has no untouched cohort to compare with"
-        out["did"] = did_evidence(None, reason, sign, {"design": "none"})
+        out["did"] = did_evidence(None, reason, sign, DidDetail(design="none"))
         hours = np.array([hours_since_epoch(t) for t in pd.to_datetime(series["t"])])
         daily = ctx.bucket >= DAY
         out["placebo_its"] = placebo_its_evidence(deseasonalized, hours, hours_since_epoch(cand.start), sign,
@@ -398,11 +399,12 @@ def _causal_evidence(ctx: _Context, cand: Candidate, metric: str, sign: float, s
         return out, None
     panel = ctx.panel(cand.scope_dims)
     pre, post = _did_design(ctx, cand, panel)
-    design = {"design": "stacked DiD over cohorts" if cand.staggered else "DiD",
-              "cohorts": [{"name": c.name, "start": c.start.isoformat(), "scope": _label(c.scope)} for c in cohorts],
-              "controls": "never-treated and not-yet-treated units" if cand.staggered else "units outside the scope",
-              "unit": list(ctx.unit_dims) or ["(all)"], "periods_before": pre, "periods_after": post,
-              "period_hours": 24}
+    design = DidDetail(design="stacked DiD over cohorts" if cand.staggered else "DiD",
+                       cohorts=tuple(DidCohort(name=c.name, start=c.start, scope=_label(c.scope)) for c in cohorts),
+                       controls=("never-treated and not-yet-treated units" if cand.staggered
+                                 else "units outside the scope"),
+                       unit=tuple(ctx.unit_dims) or ("(all)",), periods_before=pre, periods_after=post,
+                       period_hours=24)
     if pre < 1:
         out["did"] = did_evidence(None, "no history before the change", sign, design)
         return out, None
@@ -449,24 +451,24 @@ def _summary(ctx: _Context, cand: Candidate, metric: str, ev: dict[str, Evidence
     else:
         parts.append(f"driver {cand.feature} shifted in {units.scope_words(cand.scope)} from {cand.start:%Y-%m-%d %H:%M} "
                      f"with no logged change")
-    did = ev.get("did")
-    if did is not None and did.detail.get("testable"):
+    did = test_of(ev, DidEvidence)
+    if did is not None and did.detail.testable:
         ci = did.interval
         assert ci is not None  # the branch is taken only for a DiD with an interval
         parts.append(f"DiD {_fmt_delta(ctx, metric, did.effect)} on {metric} vs untouched cohorts "
                      f"[{_fmt_delta(ctx, metric, ci.low)}, {_fmt_delta(ctx, metric, ci.high)}], p={did.p_value:.2g}")
     elif did is not None:
-        parts.append(f"no DiD ({did.detail.get('reason')})")
-    timing = ev.get("timing")
-    if timing is not None and math.isfinite(timing.effect):
-        parts.append(timing.detail["onset_statement"])
-    scope = ev.get("scope")
+        parts.append(f"no DiD ({did.detail.reason})")
+    timing = test_of(ev, TimingEvidence)
+    if timing is not None and math.isfinite(timing.effect) and timing.detail.onset_statement:
+        parts.append(timing.detail.onset_statement)
+    scope = test_of(ev, ScopeEvidence)
     if scope is not None:
         parts.append(f"scope overlap J={scope.effect:.2f}")
-    shap = ev.get("shap")
-    if shap is not None and shap.detail.get("feature") and shap.supports:
-        parts.append(f"{shap.detail['feature']} carries {shap.effect:.0%} of the change (SHAP)")
-    refuted = [e.test for e in ev.values() if e.test.startswith("placebo") and e.detail.get("testable") and not e.supports]
+    shap = test_of(ev, ShapEvidence)
+    if shap is not None and shap.detail.feature and shap.supports:
+        parts.append(f"{shap.detail.feature} carries {shap.effect:.0%} of the change (SHAP)")
+    refuted = [e.test for e in ev.values() if e.test.startswith("placebo") and e.detail.testable and not e.supports]
     if refuted:
         parts.append("fails " + ", ".join(refuted))
     return f"{'; '.join(parts)} — confidence {confidence:.0%}."
@@ -477,15 +479,15 @@ def _control_fdr(evidence: list[dict[str, Evidence]], sign: float, alpha: float 
     supports its candidate only when q < ``alpha`` (many candidates are many tests)."""
     from statsmodels.stats.multitest import multipletests
 
-    tested = [ev for ev in evidence if ev.get("did") is not None and ev["did"].p_value is not None]
+    tested = [(ev, did) for ev in evidence if (did := test_of(ev, DidEvidence)) is not None and did.p_value is not None]
     if not tested:
         return
-    q = multipletests([ev["did"].p_value for ev in tested], alpha=alpha, method="fdr_bh")[1]
-    for ev, qv in zip(tested, q, strict=True):
-        did = ev["did"]
+    q = multipletests([did.p_value for _, did in tested], alpha=alpha, method="fdr_bh")[1]
+    for (ev, did), qv in zip(tested, q, strict=True):
         supports = bool(qv < alpha and np.sign(did.effect) == sign)
-        ev["did"] = replace(did, supports=supports, detail={**did.detail, "q_value": float(qv),
-                                                             "fdr": f"Benjamini-Hochberg over {len(tested)} candidates"})
+        fdr = f"Benjamini-Hochberg over {len(tested)} candidates"
+        ev["did"] = did.model_copy(update={"supports": supports,
+                                           "detail": did.detail.model_copy(update={"q_value": float(qv), "fdr": fdr})})
 
 
 def _effective_focus(ctx: _Context, reg: Regression, focus: tuple[Slice, ...], min_coverage: float = 0.95
@@ -539,10 +541,12 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
         causal, state = _causal_evidence(ctx, cand, reg.metric, sign, series, deseasonalized)
         ev.update(causal)
         if cand.feature is not None:
-            ev["shap"] = shap_evidence(cand.feature, shift, dists.get(cand.feature), _label(focus),
-                                       att.r2 if att is not None else None)
+            shap = shap_evidence(cand.feature, shift, dists.get(cand.feature), _label(focus),
+                                 att.r2 if att is not None else None)
             if cand.key in matches:
-                ev["shap"].detail["mediates_change"] = matches[cand.key]
+                shap = shap.model_copy(update={"detail": shap.detail.model_copy(
+                    update={"mediates_change": matches[cand.key]})})
+            ev["shap"] = shap
         else:
             ev["shap"] = shap_evidence(None, shift, None, _label(focus), None)
         scored.append([0.0, cand, ev, state])
@@ -581,7 +585,7 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
     if not focus and _focus(reg):
         notes.append("the localized slices cover nearly all traffic: the regression is treated as global")
     confirmation = _confirmation(ctx, reg, focus, onset, sign)
-    if not confirmation.supports and confirmation.detail.get("testable"):
+    if not confirmation.supports and confirmation.detail.testable:
         notes.append(f"the change does not stand out from the series' ordinary ups and downs "
                      f"(placebo-split p = {confirmation.p_value:.2g})")
     scope = focus
@@ -590,7 +594,7 @@ def _explain_one(ctx: _Context, reg: Regression) -> Incident:
         if explained is not None:
             scope = explained
             notes.append(f"scope explained by the cause: {_label(explained)} (localized: {_label(focus)})")
-    dismissed = (ctx.options.dismiss_unconfirmed and confirmation.detail.get("testable", False)
+    dismissed = (ctx.options.dismiss_unconfirmed and confirmation.detail.testable
                  and not confirmation.supports and (not causes or causes[0].confidence < ctx.options.dismiss_below))
     return Incident(reg, tuple(causes), inconclusive, onset.time if onset else None, len(candidates), tuple(notes),
                     scope=scope, confirmation=confirmation, dismissed=bool(dismissed), rejected=tuple(rejected))
@@ -603,10 +607,12 @@ def _rejected(cand: Candidate, ev: dict[str, Evidence], confidence: float, optio
     """A candidate not kept, with the first test (in `RULING_TESTS` order) that it failed; when it failed
     none, the confidence bar (or the cap on listed causes) is what left it out."""
     name = cand.events[0].name if cand.events else str(cand.feature)
-    kind = "change" if cand.is_change else "driver"
+    kind: Literal["change", "driver"] = "change" if cand.is_change else "driver"
     for test in RULING_TESTS:
         e = ev.get(test)
-        if e is None or e.supports or not e.detail.get("testable", True) or (test == "shap" and cand.is_change):
+        # a timing test that could not run (no change point) still rules the candidate out: its timing is not shown
+        untestable = not e.detail.testable and test != "timing" if e is not None else True
+        if e is None or e.supports or untestable or (test == "shap" and cand.is_change):
             continue
         return Rejected(name, kind, round(confidence, 4), test, e.rule or f"{test} does not support it")
     if confidence >= options.list_bar:
@@ -618,7 +624,7 @@ def _rejected(cand: Candidate, ev: dict[str, Evidence], confidence: float, optio
 
 
 def _confirmation(ctx: _Context, reg: Regression, focus: tuple[Slice, ...], onset: Onset | None,
-                  sign: float) -> Evidence:
+                  sign: float) -> ConfirmationEvidence:
     """The regression's own change against its series' other ups and downs, over all the data."""
     series = _metric_series(ctx, reg.metric, focus, ctx.start, ctx.end)
     times = pd.DatetimeIndex(series["t"])
@@ -639,12 +645,12 @@ def _explained_scope(ctx: _Context, reg: Regression, focus: tuple[Slice, ...], c
     is a few slices (a roll-out's per-unit waves are not a better description than the localizer's).
     Each slice's share is its part of the DiD-style change (its before/after change beyond the rest's,
     times its traffic) — None when nothing needs restating."""
-    scope_ev, did = cause.evidence.get("scope"), cause.evidence.get("did")
+    scope_ev, did = test_of(cause.evidence, ScopeEvidence), test_of(cause.evidence, DidEvidence)
     if not cause.scope or did is None or not did.supports or scope_ev is None or len(cause.events) > 1:
         return None
     if len(cause.scope) > max_slices or {s.key for s in cause.scope} == {s.key for s in focus}:
         return None
-    if scope_ev.detail.get("covers_change", 0.0) < 0.8 or scope_ev.detail.get("regressed_share_of_scope", 0.0) < 0.3:
+    if scope_ev.detail.covers_change < 0.8 or scope_ev.detail.regressed_share_of_scope < 0.3:
         return None
     shares = _slice_shares(ctx, reg.metric, cause.scope, split, end)
     return tuple(Slice(s.filters, share=round(w, 4)) for s, w in zip(cause.scope, shares, strict=True))

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rca.types import Evidence
+from rca.types import (DidEvidence, EventStudyEvidence, Evidence, PlaceboItsEvidence, PlaceboScopeEvidence,
+                       PlaceboTimeEvidence, ScopeEvidence, ShapEvidence, TimingEvidence, test_of)
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 
@@ -35,40 +36,36 @@ PRIOR = {"intercept": -5.0, "timing": 1.0, "off_time": -3.0, "off_interval": -0.
          "refutations_passed": 1.0, "shap": 1.5, "driver": -0.5, "pretrend": -1.0}
 
 
-def _get(ev: dict[str, Evidence], name: str) -> Evidence | None:
-    return ev.get(name)
-
-
 def evidence_summary(evidence: dict[str, Evidence], driver: bool = False) -> dict[str, float]:
     """The raw numbers of a candidate's evidence that the ranking reads (stored with every cause, so the
     model can be refitted without rerunning the tests)."""
-    timing = _get(evidence, "timing")
-    scope = _get(evidence, "scope")
-    did = _get(evidence, "did")
-    es = _get(evidence, "event_study")
-    shap = _get(evidence, "shap")
-    refuters = [e for e in (_get(evidence, "placebo_time"), _get(evidence, "placebo_scope"), _get(evidence, "placebo_its"))
-                if e is not None and e.detail.get("testable", False)]
+    timing = test_of(evidence, TimingEvidence)
+    scope = test_of(evidence, ScopeEvidence)
+    did = test_of(evidence, DidEvidence)
+    es = test_of(evidence, EventStudyEvidence)
+    shap = test_of(evidence, ShapEvidence)
+    refuters = [e for e in (test_of(evidence, PlaceboTimeEvidence), test_of(evidence, PlaceboScopeEvidence),
+                            test_of(evidence, PlaceboItsEvidence)) if e is not None and e.detail.testable]
     raw = {"timing_logp": 0.0, "lost": 0.0, "off_interval": 0.0, "jaccard": 0.0, "covers": 0.0, "precision": 0.0, "z": 0.0,
            "testable": 0.0, "refuted": 0.0, "passed": 0.0, "shap": 0.0, "driver": float(driver), "pretrend": 0.0}
     if timing is not None and timing.p_value is not None:
         raw["timing_logp"] = min(3.0, -math.log10(max(timing.p_value, 1e-3)))
-        raw["lost"] = float(timing.detail.get("share_of_shift_lost") or 0.0)
-        raw["off_interval"] = min(float(timing.detail.get("half_widths_outside_interval") or 0.0), 5.0)
+        raw["lost"] = float(timing.detail.share_of_shift_lost or 0.0)
+        raw["off_interval"] = min(float(timing.detail.half_widths_outside_interval or 0.0), 5.0)
     if scope is not None and math.isfinite(scope.effect):
         raw["jaccard"] = float(scope.effect)
-        raw["covers"] = float(scope.detail.get("covers_change", scope.detail.get("covers_regression", 0.0)))
-        raw["precision"] = float(scope.detail.get("regressed_share_of_scope", 0.0))
-    if did is not None and did.detail.get("testable"):
+        raw["covers"] = float(scope.detail.covers_change)
+        raw["precision"] = float(scope.detail.regressed_share_of_scope)
+    if did is not None and did.detail.testable:
         raw["testable"] = 1.0
-        raw["z"] = float(did.detail.get("z_in_direction", 0.0))
+        raw["z"] = float(did.detail.z_in_direction or 0.0)
     if refuters:
         raw["refuted"] = float(sum(not e.supports for e in refuters)) / len(refuters)
         raw["passed"] = float(sum(e.supports for e in refuters)) / len(refuters)
-    if shap is not None and shap.detail.get("feature") and math.isfinite(shap.effect) and shap.supports:
+    if shap is not None and shap.detail.feature and math.isfinite(shap.effect) and shap.supports:
         raw["shap"] = float(np.clip(shap.effect, 0.0, 1.5))
-    if es is not None and es.detail.get("testable"):
-        raw["pretrend"] = 1.0 if es.detail.get("pretrend_violated") else 0.0
+    if es is not None and es.detail.testable:
+        raw["pretrend"] = 1.0 if es.detail.pretrend_violated else 0.0
     return raw
 
 

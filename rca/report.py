@@ -9,130 +9,179 @@ a provenance line under the title says which paragraphs it reworded.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
-import numpy as np
+from pydantic import BaseModel, Field
 
 from data import units
 from data.atomic import write_atomically
 from data.narrative import TEMPLATES, Narrator, Paragraph, with_provenance
 from data.slices import Slice
+from data.wire import WIRE, Real
 from data.workspace import Workspace
+from detection.types import Interval, Regression
 from rca.grouping import slices_overlap
-from rca.types import Cause, Evidence, Incident
+from rca.types import Cause, ConfirmationEvidence, Incident, Rejected
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: typed evidence (one model per test), one interval shape, ``analysis_notes``
 
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON values from dataclasses, pydantic models, numpy scalars, datetimes; NaN/inf become null."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if hasattr(value, "model_dump"):
-        return jsonable(value.model_dump())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "key") and hasattr(value, "filters"):  # a Slice
-        return value.key
-    return str(value)
+Severity = Literal["low", "medium", "high", "critical"]
 
 
-def evidence_dict(ev: Evidence) -> dict:
-    return {"test": ev.test, "effect": jsonable(ev.effect),
-            "interval": None if ev.interval is None else {"low": jsonable(ev.interval.low), "high": jsonable(ev.interval.high),
-                                                          "level": ev.interval.level},
-            "p_value": jsonable(ev.p_value), "supports": ev.supports, "rule": ev.rule, "detail": jsonable(ev.detail)}
+class SliceShare(BaseModel):
+    """A localized slice with its share of the change (null when the incident was not localized further)."""
+
+    model_config = WIRE
+
+    slice: str = Field(max_length=1000)
+    share: float | None = None
 
 
-def cause_dict(cause: Cause) -> dict:
-    return {
-        "hypothesis": cause.hypothesis, "change_event": cause.change_event, "feature": cause.feature,
-        "confidence": cause.confidence, "scope": [s.key for s in cause.scope] or ["*"],
-        "events": list(cause.events), "onset": jsonable(cause.onset), "summary": cause.summary,
-        "remediation_tags": list(cause.remediation_tags),
-        "evidence": {name: evidence_dict(ev) for name, ev in cause.evidence.items()},
-        "score_inputs": jsonable(cause.score_inputs),
-    }
+class Figures(BaseModel):
+    """The numbers a person reads: before → after in the incident's own scope (`rca.scoped`), else the
+    detector's figures in the slice where it saw the regression."""
+
+    model_config = WIRE
+
+    baseline: Real | None = None
+    current: Real | None = None
+    change: Real | None = None
+    change_interval: Interval | None = None
+    relative_change: Real | None = None
+    measured_in: tuple[str, ...] = Field(default=(), description=(
+        "The slices baseline, current and change are measured in: the incident's own scope (* = everything)"))
+    measured_from: datetime | None = Field(default=None, description="Start of the baseline window")
+    onset_used: datetime | None = Field(default=None, description="Baseline before it, current from it")
+    volume_per_day: float | None = Field(default=None, description="Records in the scope per day after the onset")
+    impact_per_day: Real | None = Field(default=None, description=(
+        "change × the records the metric counts, per day: for a rate, records whose outcome flipped"))
 
 
-def figures(incident: Incident) -> dict:
+class Moved(Figures):
+    """A metric that moved: which, which way (and which way is good), over which window, from which onset,
+    how sure (q-value) and how far (standard errors)."""
+
+    metric: str = Field(min_length=1, max_length=200)
+    direction: Literal["up", "down"]
+    good: Literal["up", "down"] | None = None
+    unit: str | None = None
+    start: datetime
+    end: datetime
+    onset: datetime | None = None
+    q_value: Real | None = None
+    standard_errors: float | None = Field(default=None, description="|change| over its standard error")
+
+
+class Symptom(Moved):
+    """One regression that the incident's cause explains: a metric that moved, with its own numbers."""
+
+    id: str = Field(max_length=200, description="The regression's id")
+    severity: Severity = Field(description="From standard_errors: critical ≥ 20, high ≥ 10, medium ≥ 5, else low")
+    detected_in: str = Field(max_length=1000, description="The slice where the detector saw it")
+
+
+class IncidentReport(Moved):
+    """An incident as `cxw analyze` writes it to incidents.json (one cause with its symptoms): the engine's
+    values (`Regression`, `Cause` with typed evidence, `Rejected`) with the figures a person reads."""
+
+    id: str | None = Field(default=None, max_length=200, description="The most affected regression's id")
+    p_value: Real | None = None
+    severity: Severity | None = None
+    cause_key: str | None = Field(default=None, max_length=500, description=(
+        "The confirmed cause the incident groups on (change:<event> or driver:<feature>): the dedup key "
+        "with the window; null without a confirmed cause (then metric and slice are)"))
+    symptoms: tuple[Symptom, ...] = Field(default=(), description=(
+        "Every regression the cause explains, the most affected (this incident's metric) first"))
+    slice: str = Field(default="*", max_length=1000, description="Where the regression was detected (* = total)")
+    detected_in: str | None = Field(default=None, max_length=1000)
+    slices: tuple[SliceShare, ...] = ()
+    localized_slices: tuple[SliceShare, ...] = Field(default=(), description="The detector's localized slices")
+    inconclusive: bool = False
+    candidates_tested: int = 0
+    confirmation: ConfirmationEvidence | None = None
+    causes: tuple[Cause, ...] = ()
+    rejected: tuple[Rejected, ...] = Field(default=(), description="Candidates tested and ruled out")
+    shares_overlap: bool | None = Field(default=None, description=(
+        "Do the localized slices overlap (then their shares of the change do not add up to 100%)?"))
+    analysis_notes: tuple[str, ...] = Field(default=(), description="What the RCA stage noted while explaining it")
+    regression: Regression | None = Field(default=None, description="The detector's regression, as it found it")
+
+
+class Dismissed(BaseModel):
+    """A detected regression that RCA dismissed: not confirmed (its change does not stand out) and no cause."""
+
+    model_config = WIRE
+
+    id: str
+    metric: str
+    slice: str
+    start: datetime
+    reason: str
+    confirmation_p: Real | None
+
+
+def dismissed(incident: Incident) -> Dismissed:
+    r = incident.regression
+    return Dismissed(id=r.id, metric=r.metric, slice=r.slice.key, start=r.start,
+                     reason="its change does not stand out from the series' ordinary ups and downs and no "
+                            "candidate explains it",
+                     confirmation_p=incident.confirmation.p_value if incident.confirmation else None)
+
+
+def figures(incident: Incident) -> Figures:
     """The numbers a person reads: before → after in the incident's own scope (`rca.scoped`), else the
     detector's figures in the slice where it saw the regression."""
     r, m = incident.regression, incident.measured
     if m is None:
-        return {"baseline": jsonable(r.baseline), "current": jsonable(r.current), "change": jsonable(r.change),
-                "change_interval": {"low": jsonable(r.change_interval.low), "high": jsonable(r.change_interval.high)},
-                "relative_change": jsonable(r.relative_change), "measured_in": [r.slice.key],
-                "measured_from": None, "onset_used": r.start.isoformat(), "volume_per_day": None,
-                "impact_per_day": None}
+        return Figures(baseline=r.baseline, current=r.current, change=r.change,
+                       change_interval=r.change_interval, relative_change=r.relative_change,
+                       measured_in=(r.slice.key,), onset_used=r.start)
     relative = m.change / abs(m.before) if m.before and math.isfinite(m.before) else float("nan")
-    return {"baseline": jsonable(m.before), "current": jsonable(m.after), "change": jsonable(m.change),
-            "change_interval": {"low": jsonable(m.interval.low), "high": jsonable(m.interval.high)},
-            "relative_change": jsonable(relative), "measured_in": [s.key for s in m.scope],
-            "measured_from": m.baseline_start.isoformat(), "onset_used": m.onset.isoformat(),
-            "volume_per_day": jsonable(round(m.per_day, 1)),
-            "impact_per_day": None if m.impact_per_day is None else jsonable(m.impact_per_day)}
+    return Figures(baseline=m.before, current=m.after, change=m.change, change_interval=m.interval,
+                   relative_change=relative, measured_in=tuple(s.key for s in m.scope),
+                   measured_from=m.baseline_start, onset_used=m.onset, volume_per_day=round(m.per_day, 1),
+                   impact_per_day=m.impact_per_day)
 
 
-def symptom_dict(incident: Incident, ws: Workspace | None = None) -> dict:
+def _figures(incident: Incident) -> dict:
+    return dict(figures(incident))
+
+
+def symptom(incident: Incident, ws: Workspace | None = None) -> Symptom:
     """One regression of an incident (a symptom of its cause), with its own numbers and severity."""
     r = incident.regression
     spec = ws.metric(r.metric) if ws is not None else None
     z = severity(incident)
-    return {"id": r.id, "metric": r.metric, "direction": r.direction,
-            "good": spec.good if spec else None, "unit": spec.unit if spec else None,
-            "start": r.start.isoformat(), "end": r.end.isoformat(), "onset": jsonable(incident.onset),
-            **figures(incident), "q_value": jsonable(r.q_value),
-            "standard_errors": jsonable(round(z, 2)), "severity": severity_label(z),
-            "detected_in": r.slice.key}
+    return Symptom(id=r.id, metric=r.metric, direction=r.direction, good=spec.good if spec else None,
+                   unit=spec.unit if spec else None, start=r.start, end=r.end, onset=incident.onset,
+                   **_figures(incident), q_value=r.q_value, standard_errors=round(z, 2),
+                   severity=severity_label(z), detected_in=r.slice.key)
 
 
-def incident_dict(incident: Incident, ws: Workspace | None = None) -> dict:
+def incident_report(incident: Incident, ws: Workspace | None = None) -> IncidentReport:
+    """The incidents.json form of an incident (see `IncidentReport`)."""
     r = incident.regression
     spec = ws.metric(r.metric) if ws is not None else None
     localized = bool(r.slices) or (incident.scope is not None and incident.scope != (r.slice,))
-    slices = [{"slice": s.key, "share": jsonable(round(s.share, 4)) if localized else None} for s in incident.slices]
-    detector = [{"slice": s.key, "share": jsonable(round(s.share, 4))} for s in r.slices]
-    symptoms = [symptom_dict(s, ws) for s in incident.all_symptoms]
-    return {
-        "id": r.id, "metric": r.metric, "direction": r.direction,
-        "good": spec.good if spec else None, "unit": spec.unit if spec else None,
-        "start": r.start.isoformat(), "end": r.end.isoformat(),
-        "onset": jsonable(incident.onset),
-        **figures(incident), "p_value": jsonable(r.p_value), "q_value": jsonable(r.q_value),
-        "standard_errors": symptoms[0]["standard_errors"], "severity": symptoms[0]["severity"],
-        "cause_key": incident.cause_key,  # the backend's dedup key when set (one incident per cause)
-        "symptoms": symptoms,
-        "slice": r.slice.key,  # where the detector saw it (the backend's dedup key without a cause)
-        "detected_in": r.slice.key,
-        "slices": slices,
-        "localized_slices": detector,
-        "inconclusive": incident.inconclusive, "candidates_tested": incident.candidates,
-        "confirmation": None if incident.confirmation is None else evidence_dict(incident.confirmation),
-        "causes": [cause_dict(c) for c in incident.causes],
-        "rejected": [jsonable(x) for x in incident.rejected],
-        "shares_overlap": _overlapping(incident.slices),
-        "notes": list(incident.notes),
-        "regression": jsonable(r),
-    }
+    slices = tuple(SliceShare(slice=s.key, share=round(s.share, 4) if localized else None) for s in incident.slices)
+    detector = tuple(SliceShare(slice=s.key, share=round(s.share, 4)) for s in r.slices)
+    symptoms = tuple(symptom(s, ws) for s in incident.all_symptoms)
+    return IncidentReport(
+        id=r.id, metric=r.metric, direction=r.direction, good=spec.good if spec else None,
+        unit=spec.unit if spec else None, start=r.start, end=r.end, onset=incident.onset, **_figures(incident),
+        p_value=r.p_value, q_value=r.q_value, standard_errors=symptoms[0].standard_errors,
+        severity=symptoms[0].severity,
+        cause_key=incident.cause_key,  # the backend's dedup key when set (one incident per cause)
+        symptoms=symptoms,
+        slice=r.slice.key,  # where the detector saw it (the backend's dedup key without a cause)
+        detected_in=r.slice.key, slices=slices, localized_slices=detector, inconclusive=incident.inconclusive,
+        candidates_tested=incident.candidates, confirmation=incident.confirmation, causes=incident.causes,
+        rejected=incident.rejected, shares_overlap=_overlapping(incident.slices),
+        analysis_notes=incident.notes, regression=r)
 
 
 def severity(incident: Incident) -> float:
@@ -148,21 +197,22 @@ def severity(incident: Incident) -> float:
     return abs(r.change) / se
 
 
-SEVERITY_STANDARD_ERRORS = ((20.0, "critical"), (10.0, "high"), (5.0, "medium"))
+SEVERITY_STANDARD_ERRORS: tuple[tuple[float, Severity], ...] = ((20.0, "critical"), (10.0, "high"), (5.0, "medium"))
 
 
-def severity_label(standard_errors: float) -> str:
+def severity_label(standard_errors: float) -> Severity:
     """The severity of a change measured in standard errors (absolute impact, not relative change):
     critical ≥ 20, high ≥ 10, medium ≥ 5, else low."""
     return next((label for bar, label in SEVERITY_STANDARD_ERRORS if standard_errors >= bar), "low")
 
 
 def incidents_document(incidents: list[Incident], ws: Workspace, extra: dict | None = None) -> dict:
+    """The incidents.json document: every incident's `IncidentReport` in its JSON form (most severe first),
+    with the run's own keys (``extra``, plain JSON values)."""
     ordered = sorted(incidents, key=lambda i: (-severity(i), i.regression.metric, i.regression.id))
     doc = {"schema_version": SCHEMA_VERSION, "workspace": ws.name, "generated_by": "cxw analyze",
-           "incidents": [incident_dict(i, ws) for i in ordered]}
-    if extra:
-        doc.update(jsonable(extra))
+           "incidents": [incident_report(i, ws).model_dump(mode="json") for i in ordered]}
+    doc.update(extra or {})
     return doc
 
 
@@ -302,7 +352,7 @@ def _incident_lines(n: int, inc: dict, ws: Workspace, narrate: Narrator) -> list
         lines += [f"| {r['candidate']} | {r['kind']} | {r['confidence']:.1%} | {r['ruled_out_by']} | {r['reason']} |"
                   for r in inc["rejected"]]
         lines.append("")
-    for note in inc["notes"]:
+    for note in inc["analysis_notes"]:
         lines.append(f"> {note}")
     if inc.get("recommendations_markdown"):
         lines += ["", inc["recommendations_markdown"].strip(), ""]

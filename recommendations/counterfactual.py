@@ -33,61 +33,12 @@ from metrics.definitions import base_metrics, change_weights, record_sql, scope_
 from recommendations.model import MAX_DIMENSION_LEVELS, Design, OutcomeEnsemble, Target, standard_interval
 from recommendations.records import distinct_count, feature_kinds, sample_records, ts_col, ts_literal, window_where
 from recommendations.settings import ModelSettings
-from recommendations.types import Estimate, scope_text
+from recommendations.types import DriverChange, Estimate, fmt_value, scope_text
 
 TREATED = "_treated_"
 ENCODED = "_encoded_"  # a memo's key for the design matrix of its frame (target columns are x__/y__ names)
 IN_SCOPE = "_in_scope_"
 FEW_VALUES = 12
-
-
-@dataclass(frozen=True)
-class DriverChange:
-    """One change to a driver: ``set`` a value, ``scale`` by a factor, ``shift`` by an amount, or
-    ``restore`` to its baseline level (resolved by `resolve_restore` into one of the others)."""
-
-    feature: str
-    op: Literal["set", "scale", "shift", "restore"]
-    value: float | str | None = None
-
-    def number(self) -> float:
-        """The value as a number (the factor of a scale, the amount of a shift, a numeric set)."""
-        if self.value is None:
-            raise ValueError(f"{self.op} {self.feature}: no value")
-        return float(self.value)
-
-    def describe(self) -> str:
-        if self.op == "set":
-            return f"{self.feature} set to {_fmt(self.value)}"
-        if self.op == "scale":
-            return f"{self.feature} × {_fmt(self.value)}"
-        if self.op == "shift":
-            return f"{self.feature} {self.number():+.4g}"
-        return f"{self.feature} restored to its baseline"
-
-    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame.copy()
-        col = out[self.feature]
-        if self.op == "set":
-            if pd.api.types.is_numeric_dtype(col) and not isinstance(self.value, str):
-                out[self.feature] = self.number()
-            else:
-                out[self.feature] = str(self.value)
-        elif self.op == "scale":
-            out[self.feature] = col.astype(float) * self.number()
-        elif self.op == "shift":
-            out[self.feature] = col.astype(float) + self.number()
-        else:
-            raise ValueError("resolve 'restore' before applying it")
-        return out
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def parse_change(text: str, op: Literal["set", "scale", "shift"]) -> DriverChange:
@@ -125,7 +76,7 @@ def check_changes(ow: OpenWorkspace, changes: list[DriverChange]) -> None:
             if c.op in ("scale", "shift"):
                 raise UserError(f"{c.feature!r} is categorical; it can only be set (--set {c.feature}=VALUE)")
             if c.op == "set":
-                value = str(c.value) if not isinstance(c.value, float) else _fmt(c.value)
+                value = str(c.value) if not isinstance(c.value, float) else fmt_value(c.value)
                 hit = ow.con.execute(f"SELECT 1 FROM records WHERE CAST({quote(c.feature)} AS VARCHAR) = ? LIMIT 1",
                                      [value]).fetchone()
                 if hit is None:
@@ -151,7 +102,7 @@ class Level:
 
     def text(self) -> str:
         if self.kind == "few":
-            return _fmt(self.mode)
+            return fmt_value(self.mode)
         return f"{self.mean:.3g}" if self.mean is not None and math.isfinite(self.mean) else "n/a"
 
 

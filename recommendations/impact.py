@@ -43,9 +43,9 @@ from data.units import style
 from data.workspace import MetricSpec, Workspace
 from detection.types import Interval
 from metrics.definitions import base_metrics, change_weights, scope_predicate
-from rca.types import Cause
+from rca.types import Cause, DidEvidence, test_of
 from recommendations.records import WindowStats, all_values, daily_panel
-from recommendations.types import Estimate, Impact, MetricImpact
+from recommendations.types import DriverChange, Estimate, Impact, MetricImpact
 
 MAX_DID_DAYS = 14
 NAN_INTERVAL = Interval(float("nan"), float("nan"))
@@ -164,23 +164,10 @@ def _daily_values(ws: Workspace, panel: pd.DataFrame) -> pd.DataFrame:
 
 
 def evidence_estimate(cause: Cause, metric: str, incident_metric: str) -> Estimate | None:
-    """The DiD the RCA stage carried for ``metric`` (``evidence["did"]``, or any evidence with test did).
-
-    The effect is the change's effect on the metric (metric units); ``detail["metric"]`` names the
-    metric when given, and ``detail["by_metric"]`` may carry ``{metric: {effect, low, high}}``.
-    """
-    ev = cause.evidence.get("did") or next((e for e in cause.evidence.values() if e.test == "did"), None)
-    if ev is None:
-        return None
-    by_metric = ev.detail.get("by_metric") if isinstance(ev.detail, dict) else None
-    if isinstance(by_metric, dict) and metric in by_metric:
-        d = by_metric[metric]
-        return Estimate("evidence", float(d["effect"]), Interval(float(d["low"]), float(d["high"])), 0,
-                        "carried by the cause")
-    named = ev.detail.get("metric") if isinstance(ev.detail, dict) else None
-    if named is not None and named != metric:
-        return None
-    if named is None and metric != incident_metric:
+    """The DiD the RCA stage carried (``evidence["did"]``): the change's effect on the incident's own metric
+    (metric units), so only for that metric."""
+    ev = test_of(cause.evidence, DidEvidence)
+    if ev is None or metric != incident_metric:
         return None
     if ev.interval is None or not math.isfinite(ev.effect):
         return None
@@ -200,8 +187,9 @@ def metric_unit(ws: Workspace, m: MetricSpec) -> tuple[str, str]:
 
 def build_impact(ws: Workspace, scope: tuple[Slice, ...], scope_stats: WindowStats, all_stats: WindowStats,
                  estimates: dict[str, list[Estimate]], counterfactual: str, window: tuple[datetime, datetime],
-                 notes: tuple[str, ...] = ()) -> Impact:
-    """Combine per-metric estimates (best first) into an `Impact` with per-day and overall figures."""
+                 notes: tuple[str, ...] = (), applied: tuple[DriverChange, ...] = ()) -> Impact:
+    """Combine per-metric estimates (best first) into an `Impact` with per-day and overall figures;
+    ``applied`` are the driver changes the counterfactual made (none when it switched a change event off)."""
     metrics: list[MetricImpact] = []
     changes: dict[str, float] = {}
     overall: dict[str, float] = {}
@@ -231,7 +219,7 @@ def build_impact(ws: Workspace, scope: tuple[Slice, ...], scope_stats: WindowSta
                                     best.method, per_day, per_day_iv, day_unit, overall_change, tuple(options)))
     share = scope_stats.records / all_stats.records if all_stats.records else float("nan")
     return Impact(scope, scope_stats.records_per_day, share, window[0], window[1], counterfactual, tuple(metrics),
-                  notes)
+                  notes, applied)
 
 
 def agreement_notes(impact: Impact, metrics: list[str]) -> tuple[str, ...]:

@@ -1,23 +1,54 @@
-"""Read incidents back from ``incidents.json``: find one by id, its experiment plan, or the incident itself.
+"""incidents.json: the typed form of one incident (`IncidentEntry`: RCA's report with what the
+recommendations stage adds) and reading it back: find one by id, its experiment plan, or the incident.
 
-The file is what `cxw analyze` writes: a list of incidents, or ``{"workspace": ..., "incidents": [...]}``.
-An incident entry is the JSON form of `rca.types.Incident` (``regression``, ``causes``) and may carry
-``recommendations`` (`RecommendationSet.to_dict()`) and ``experiment_plan``. Reading is tolerant of
-slices written as text (``region=west``) or as objects, and of ISO timestamps.
+The file is what `cxw analyze` writes: ``{"workspace": ..., "incidents": [...]}`` (or a bare list). Each
+entry is `IncidentEntry` in its JSON form — the same JSON as the API's incident detail — and reads back
+with the same model (`entry_of`), so the engine's values (`Regression`, `Cause`, `ExperimentPlan`) come
+back as they were written.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Literal
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from data.errors import UserError
-from data.slices import Slice
-from detection.types import Interval, Regression
-from rca.types import Cause, Evidence, Incident
-from recommendations.types import ExperimentPlan
+from data.wire import WIRE
+from rca.report import IncidentReport
+from rca.types import Incident
+from recommendations.types import ExperimentPlan, NextStep, Recommendation, RecommendationSet
+
+RecommendationStatus = Literal["recommended", "no_action", "inconclusive"]
+
+
+class IncidentRecommendations(BaseModel):
+    """What the recommendations stage adds to an incident's report (`RecommendationSet`)."""
+
+    model_config = WIRE
+
+    recommendations: tuple[Recommendation, ...] = Field(default=(), description="Ranked actions, best first")
+    experiment_plan: ExperimentPlan | None = Field(default=None, description="How to test the top action")
+    recommendation_status: RecommendationStatus | None = Field(
+        default=None, description="recommended; no_action (a cause, but no catalogue action fits); inconclusive "
+                                  "(no trusted cause: next_steps instead of actions); null when not recommended on")
+    next_steps: tuple[NextStep, ...] = Field(default=(), description="Inconclusive incidents: checks to make")
+    pm_summary: str | None = Field(default=None, description="The plain-language summary for a product manager")
+    pm_table: tuple[tuple[str, ...], ...] = Field(default=(), description=(
+        "Its table: a header row, then metric / now / expected change / likely range / per day / effect"))
+    recommendation_notes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, recset: RecommendationSet) -> "IncidentRecommendations":
+        return cls(recommendations=recset.recommendations, experiment_plan=recset.experiment_plan,
+                   recommendation_status=recset.status, next_steps=recset.next_steps, pm_summary=recset.pm_summary,
+                   pm_table=recset.pm_table, recommendation_notes=recset.notes)
+
+
+class IncidentEntry(IncidentRecommendations, IncidentReport):
+    """One incident of incidents.json: what RCA found (`IncidentReport`) and what to do about it."""
 
 
 def read_incidents(path: str | Path) -> tuple[dict, list[dict]]:
@@ -39,11 +70,7 @@ def read_incidents(path: str | Path) -> tuple[dict, list[dict]]:
 
 
 def entry_id(entry: dict) -> str | None:
-    for key in ("id", "incident_id"):
-        if entry.get(key):
-            return str(entry[key])
-    reg = entry.get("regression")
-    return str(reg["id"]) if isinstance(reg, dict) and reg.get("id") else None
+    return str(entry["id"]) if entry.get("id") else None
 
 
 def find_entry(doc: dict, entries: list[dict], incident: str) -> dict:
@@ -55,92 +82,34 @@ def find_entry(doc: dict, entries: list[dict], incident: str) -> dict:
     raise UserError(f"{doc['_path']}: no incident {incident!r} (incidents: {listing})")
 
 
+def first_error(err: ValidationError) -> str:
+    """A validation error in one line: where (the path of keys) and what is wrong there."""
+    first = err.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+
+
+def entry_of(entry: dict) -> IncidentEntry:
+    """An incidents.json entry read back into its model; a malformed one is a one-line `UserError`."""
+    try:
+        return IncidentEntry.model_validate(entry)
+    except ValidationError as err:
+        raise UserError(f"incident {entry_id(entry)}: {first_error(err)}") from None
+
+
 def plan_of(entry: dict) -> ExperimentPlan | None:
-    """The entry's experiment plan, at the top level or inside its recommendations."""
+    """The entry's experiment plan (None when it has none)."""
     plan = entry.get("experiment_plan")
-    if not plan and isinstance(entry.get("recommendations"), dict):
-        plan = entry["recommendations"].get("experiment_plan")
     if not plan:
         return None
     try:
-        return ExperimentPlan.from_dict(plan)
-    except (KeyError, TypeError, ValueError) as err:
-        raise UserError(f"incident {entry_id(entry)}: experiment_plan is malformed ({err})") from None
+        return TypeAdapter(ExperimentPlan).validate_python(plan)
+    except ValidationError as err:
+        raise UserError(f"incident {entry_id(entry)}: experiment_plan is malformed ({first_error(err)})") from None
 
 
-def _ts(v: Any) -> datetime | None:
-    if v in (None, ""):
-        return None
-    return v if isinstance(v, datetime) else datetime.fromisoformat(str(v).replace("Z", "+00:00")).replace(tzinfo=None)
-
-
-def _when(v: Any) -> datetime:
-    ts = _ts(v)
-    if ts is None:
-        raise ValueError("a regression needs its start and end")
-    return ts
-
-
-def _interval(v: Any) -> Interval | None:
-    if isinstance(v, dict) and v.get("low") is not None and v.get("high") is not None:
-        return Interval(float(v["low"]), float(v["high"]), float(v.get("level", 0.95)))
-    if isinstance(v, (list, tuple)) and len(v) >= 2:
-        return Interval(float(v[0]), float(v[1]))
-    return None
-
-
-def _slice(v: Any) -> Slice:
-    if isinstance(v, Slice):
-        return v
-    if isinstance(v, str):
-        return Slice.parse(v)
-    if isinstance(v, dict):
-        if "key" in v or "slice" in v:
-            s = Slice.parse(str(v.get("key") or v.get("slice")))
-        else:
-            s = Slice(tuple(sorted((str(a), str(b)) for a, b in v.get("filters", ()))))
-        return Slice(s.filters, float(v.get("share", 0.0) or 0.0), float(v.get("score", 0.0) or 0.0))
-    if isinstance(v, (list, tuple)):
-        return Slice(tuple(sorted((str(a), str(b)) for a, b in v)))
-    raise ValueError(f"cannot read slice {v!r}")
-
-
-def _scope(v: Any) -> tuple[Slice, ...]:
-    if v in (None, "", "*"):
-        return ()
-    if isinstance(v, str):
-        return tuple(Slice.parse(p) for p in v.split(";") if p.strip())
-    return tuple(_slice(s) for s in v if s not in ("*", ""))
-
-
-def _float(v: Any) -> float:
-    return float("nan") if v is None else float(v)
-
-
-def incident_from_dict(entry: dict) -> Incident:
-    """An `Incident` from its JSON form (as `dataclasses.asdict` or `jsonable` writes it)."""
-    try:
-        r = entry["regression"]
-        ci = _interval(r.get("change_interval")) or Interval(float("nan"), float("nan"))
-        ri = _interval(r.get("relative_interval")) or Interval(float("nan"), float("nan"))
-        reg = Regression(
-            id=str(r["id"]), metric=r["metric"], direction=r.get("direction", "down"), start=_when(r["start"]),
-            end=_when(r["end"]), baseline=_float(r.get("baseline")), current=_float(r.get("current")),
-            change=_float(r.get("change")), change_interval=ci, relative_change=_float(r.get("relative_change")),
-            relative_interval=ri, p_value=_float(r.get("p_value")), q_value=_float(r.get("q_value")),
-            slice=_slice(r.get("slice") or "*"), slices=tuple(_slice(s) for s in r.get("slices") or ()),
-            detectors=tuple(r.get("detectors") or ()), grain=r.get("grain", "hour"),
-            baseline_start=_ts(r.get("baseline_start")), support=int(r.get("support") or 0))
-        causes = []
-        for c in entry.get("causes") or ():
-            evidence = {}
-            for name, e in (c.get("evidence") or {}).items():
-                evidence[name] = Evidence(e.get("test", name), _float(e.get("effect")), _interval(e.get("interval")),
-                                          None if e.get("p_value") is None else float(e["p_value"]),
-                                          bool(e.get("supports")), e.get("detail") or {})
-            causes.append(Cause(c["hypothesis"], c.get("change_event"), c.get("feature"), _scope(c.get("scope")),
-                                float(c.get("confidence", 0.0)), evidence, c.get("summary", ""),
-                                tuple(c.get("remediation_tags") or ())))
-        return Incident(reg, tuple(causes), bool(entry.get("inconclusive", False)))
-    except (KeyError, TypeError, ValueError) as err:
-        raise UserError(f"incident {entry_id(entry)}: cannot read it back ({type(err).__name__}: {err})") from None
+def incident_from_entry(entry: dict) -> Incident:
+    """The `Incident` an entry was written from: its regression and its causes (with their evidence)."""
+    read = entry_of(entry)
+    if read.regression is None:
+        raise UserError(f"incident {entry_id(entry)}: cannot read it back (it carries no regression)")
+    return Incident(read.regression, read.causes, read.inconclusive)

@@ -347,7 +347,7 @@ class Recommender:
         prefer_model = action.lever != "revert_event"
         estimates = {name: (model[name] + did[name]) if prefer_model else (did[name] + model[name]) for name in did}
         impact = build_impact(ws, scope, self._window_stats(scope, ctx.window), self._window_stats((), ctx.window),
-                              estimates, cand.counterfactual, ctx.window)
+                              estimates, cand.counterfactual, ctx.window, applied=tuple(cand.changes))
         impact = replace(impact, notes=notes + agreement_notes(impact, [m.name for m in ws.metrics]))
         trade = tradeoff(ws, impact, primary, action, self.settings.unit_costs, self.settings.currency)
         action = replace(action, description=description)

@@ -1,41 +1,75 @@
 """Small values that leave the recommendations stage: impacts, tradeoffs, recommendations, plans.
 
-Every number a user sees carries its unit and an interval. `to_dict()` gives the JSON form the API and
-`incidents.json` store unchanged; `ExperimentPlan.from_dict` reads a plan back (for `cxw plan`).
+Every number a user sees carries its unit and an interval. These frozen pydantic dataclasses are the wire
+contract too: `incidents.json` and the API serialise them as they are (`data.wire`; ``TypeAdapter(X)``
+dumps and reads one back), so OpenAPI describes every field.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
+
+import pandas as pd
+from pydantic.dataclasses import dataclass
 
 from data.slices import Slice
+from data.wire import WIRE_DATACLASS, Real, Scope
 from detection.types import Interval
 
 Verdict = Literal["recommended", "recommended_with_cost", "test_first", "not_recommended", "not_estimated"]
 
 
-def jsonable(value: Any) -> Any:
-    """Dataclasses, slices, intervals and datetimes as plain JSON values (NaN becomes None)."""
-    if isinstance(value, Slice):
-        return value.key
-    if isinstance(value, Interval):
-        return {"low": jsonable(value.low), "high": jsonable(value.high), "level": value.level}
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in fields(value) if f.repr}
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
+def fmt_value(value: float | str | None) -> str:
+    """A driver value as text: whole floats without the point, others to 4 significant digits."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if hasattr(value, "item"):  # numpy scalars
-        return jsonable(value.item())
-    return value
+        return f"{value:.4g}"
+    return str(value)
+
+
+@dataclass(frozen=True, config=WIRE_DATACLASS)
+class DriverChange:
+    """One change to a driver: ``set`` a value, ``scale`` by a factor, ``shift`` by an amount, or
+    ``restore`` to its baseline level (resolved by `resolve_restore` into one of the others)."""
+
+    feature: str
+    op: Literal["set", "scale", "shift", "restore"]
+    value: float | str | None = None
+
+    def number(self) -> float:
+        """The value as a number (the factor of a scale, the amount of a shift, a numeric set)."""
+        if self.value is None:
+            raise ValueError(f"{self.op} {self.feature}: no value")
+        return float(self.value)
+
+    def describe(self) -> str:
+        if self.op == "set":
+            return f"{self.feature} set to {fmt_value(self.value)}"
+        if self.op == "scale":
+            return f"{self.feature} × {fmt_value(self.value)}"
+        if self.op == "shift":
+            return f"{self.feature} {self.number():+.4g}"
+        return f"{self.feature} restored to its baseline"
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.copy()
+        col = out[self.feature]
+        if self.op == "set":
+            if pd.api.types.is_numeric_dtype(col) and not isinstance(self.value, str):
+                out[self.feature] = self.number()
+            else:
+                out[self.feature] = str(self.value)
+        elif self.op == "scale":
+            out[self.feature] = col.astype(float) * self.number()
+        elif self.op == "shift":
+            out[self.feature] = col.astype(float) + self.number()
+        else:
+            raise ValueError("resolve 'restore' before applying it")
+        return out
 
 
 def scope_text(scope: tuple[Slice, ...]) -> str:
@@ -43,7 +77,7 @@ def scope_text(scope: tuple[Slice, ...]) -> str:
     return ";".join(s.key for s in scope) if scope else "*"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class Estimate:
     """One method's estimate of a change, in metric units, with its interval.
 
@@ -51,14 +85,14 @@ class Estimate:
     daily records), ``model`` (counterfactual on a fitted outcome model) or ``none``.
     """
 
-    method: str
-    value: float
+    method: Literal["evidence", "did", "model", "none"]
+    value: Real
     interval: Interval
     n: int = 0  # days (did) or records (model) behind it
     note: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class MetricImpact:
     """The expected change of one metric in the action's scope.
 
@@ -71,17 +105,17 @@ class MetricImpact:
 
     metric: str
     role: str
-    good: str
+    good: Literal["up", "down"]
     type: str
     unit: str
-    baseline: float
-    change: float
+    baseline: Real
+    change: Real
     interval: Interval
-    method: str
-    per_day: float
+    method: Literal["evidence", "did", "model", "none"]
+    per_day: Real
     per_day_interval: Interval
     per_day_unit: str
-    overall_change: float
+    overall_change: Real
     estimates: tuple[Estimate, ...] = ()
 
     @property
@@ -103,18 +137,21 @@ class MetricImpact:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class Impact:
-    """What an action is expected to do to every metric of the workspace, in its scope."""
+    """What an action is expected to do to every metric of the workspace, in its scope: ``counterfactual``
+    says in words what was changed; ``changes`` are the driver changes it applied (what a what-if can vary;
+    empty when the action switches a change event off)."""
 
-    scope: tuple[Slice, ...]
-    orders_per_day: float  # records per day in the scope (recent window)
-    scope_share: float  # the scope's share of all records in the window
+    scope: Scope
+    orders_per_day: Real  # records per day in the scope (recent window)
+    scope_share: Real  # the scope's share of all records in the window
     window_start: datetime | None
     window_end: datetime | None
     counterfactual: str  # what was changed, e.g. "batching_threshold set to 2"
     metrics: tuple[MetricImpact, ...]
     notes: tuple[str, ...] = ()
+    changes: tuple[DriverChange, ...] = ()
 
     def metric(self, name: str) -> MetricImpact:
         for m in self.metrics:
@@ -123,36 +160,36 @@ class Impact:
         raise KeyError(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class CostLine:
     """One cost of an action: an efficiency metric that worsens, or a priced unit cost."""
 
     name: str
     kind: Literal["efficiency", "money"]
-    per_order: float  # metric units per order (efficiency) or money per order (money)
-    per_day: float  # metric units × orders per day, or money per day
+    per_order: Real  # metric units per order (efficiency) or money per order (money)
+    per_day: Real  # metric units × orders per day, or money per day
     interval: Interval | None
     unit: str
-    money_per_day: float | None = None  # when a unit cost prices it
+    money_per_day: Real | None = None  # when a unit cost prices it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class Tradeoff:
     """CX gain against efficiency and money cost, with the exchange rate and a verdict."""
 
     primary_metric: str
-    gain: float  # primary metric change, oriented so positive is better (metric units)
+    gain: Real  # primary metric change, oriented so positive is better (metric units)
     gain_interval: Interval
     cx_gains: tuple[str, ...]  # cx metrics that improve (interval clear of zero)
     cx_harms: tuple[str, ...]  # cx / guardrail metrics that worsen (interval clear of zero)
     costs: tuple[CostLine, ...]
-    money_per_day: float | None
+    money_per_day: Real | None
     exchange_rate: str
     verdict: Verdict
     summary: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class Action:
     """One catalogue entry (see ``recommendations/actions.yaml``)."""
 
@@ -172,7 +209,7 @@ class Action:
     generic: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class Recommendation:
     """An action instantiated for one cause: what to do, where, what it buys and what it costs."""
 
@@ -183,36 +220,37 @@ class Recommendation:
     change_event: str | None
     feature: str | None
     confidence: float  # the cause's confidence
-    scope: tuple[Slice, ...]
+    scope: Scope
     impact: Impact
     tradeoff: Tradeoff
 
     @property
     def affected_orders_per_day(self) -> float:
+        """Records per day in the action's scope (``impact.orders_per_day``)."""
         return self.impact.orders_per_day
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class Guardrail:
     """A metric that must not get worse than ``margin`` (metric units, in its bad direction)."""
 
     metric: str
-    baseline: float
-    margin: float
-    expected: float  # the action's expected change
+    baseline: Real
+    margin: Real
+    expected: Real  # the action's expected change
     reason: str
     type: str = "mean"  # the metric's type and display unit, for formatting
     unit: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class RampStep:
     share: float  # share of eligible traffic (or switchback blocks) in treatment
     days: int
     gate: str  # what must hold to go on
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class ExperimentPlan:
     """How to prove the top action works: design, power, duration, ramp and stop rules."""
 
@@ -220,32 +258,32 @@ class ExperimentPlan:
     action_id: str
     title: str
     hypothesis: str
-    scope: tuple[Slice, ...]
+    scope: Scope
     primary_metric: str
     metric_type: str
     unit_of_metric: str  # display unit ("pts" for rates)
-    baseline: float
-    baseline_sd: float  # per-order standard deviation (a rate: sqrt(p(1-p)))
-    expected_change: float
+    baseline: Real
+    baseline_sd: Real  # per-order standard deviation (a rate: sqrt(p(1-p)))
+    expected_change: Real
     expected_interval: Interval
-    mde: float  # minimum detectable effect, metric units, in the good direction
+    mde: Real  # minimum detectable effect, metric units, in the good direction
     mde_basis: str
-    alpha: float
-    power: float
-    effect_size: float  # Cohen's h (rates) or d (means)
+    alpha: Real
+    power: Real
+    effect_size: Real  # Cohen's h (rates) or d (means)
     n_per_arm_unclustered: int
     unit: str  # order | customer | store | region | switchback
     unit_label: str  # e.g. "region × 1-hour switchback"
     unit_reason: str
-    icc: float
-    cluster_size: float
-    design_effect: float
+    icc: Real
+    cluster_size: Real
+    design_effect: Real
     n_per_arm: int  # orders per arm needed, after the design effect
     clusters_per_arm: int | None  # units per arm needed (clustered designs)
     planned_orders_per_arm: int  # orders per arm the planned duration collects (after the ramp)
     planned_units_per_arm: int | None
-    eligible_orders_per_day: float
-    traffic_share: float
+    eligible_orders_per_day: Real
+    traffic_share: Real
     days_needed: int
     planned_days: int
     guardrails: tuple[Guardrail, ...]
@@ -255,35 +293,8 @@ class ExperimentPlan:
     stop_criteria: tuple[str, ...]
     notes: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
-        return jsonable(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "ExperimentPlan":
-        """Read back the JSON form of `to_dict` (e.g. from ``incidents.json``)."""
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["scope"] = tuple(Slice.parse(s) for s in data.get("scope", ()))
-        values["expected_interval"] = _interval(data["expected_interval"])
-        values["guardrails"] = tuple(Guardrail(**g) for g in data.get("guardrails", ()))
-        values["ramp"] = tuple(RampStep(**r) for r in data.get("ramp", ()))
-        for key in ("checklist", "rollout", "stop_criteria", "notes"):
-            values[key] = tuple(data.get(key, ()))
-        for key in ("baseline", "baseline_sd", "expected_change", "mde", "effect_size", "icc", "cluster_size",
-                    "design_effect", "eligible_orders_per_day", "traffic_share", "alpha", "power"):
-            values[key] = float("nan") if values.get(key) is None else float(values[key])
-        return cls(**values)
-
-
-def _interval(d: dict | None) -> Interval:
-    if not d:
-        return Interval(float("nan"), float("nan"))
-    low, high = d.get("low"), d.get("high")
-    return Interval(float("nan") if low is None else low, float("nan") if high is None else high,
-                    d.get("level", 0.95))
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class NextStep:
     """For an inconclusive incident: what to check, and which data would decide it (no numbers estimated)."""
 
@@ -291,7 +302,7 @@ class NextStep:
     decides: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class RecommendationSet:
     """Everything the recommendations stage says about one incident."""
 
@@ -316,15 +327,8 @@ class RecommendationSet:
     def top(self) -> Recommendation | None:
         return self.recommendations[0] if self.recommendations else None
 
-    def to_dict(self) -> dict:
-        out = jsonable(self)
-        for rec, item in zip(self.recommendations, out["recommendations"], strict=True):
-            item["affected_orders_per_day"] = jsonable(rec.affected_orders_per_day)
-        out["status"] = self.status
-        return out
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class WhatIfResult:
     """The predicted change of every metric when drivers change in a scope."""
 
@@ -333,6 +337,3 @@ class WhatIfResult:
     model: str
     sample: int  # records the outcome model was fitted on
     bootstrap: int
-
-    def to_dict(self) -> dict:
-        return jsonable(self)

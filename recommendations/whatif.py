@@ -67,7 +67,8 @@ class WhatIfModel:
         estimates = scene_estimates(ow, self.scene, self.now, changes, memo=self.memo)
         described = ", ".join(c.describe() for c in changes)
         impact = build_impact(ow.workspace, self.scope, self.scope_stats, self.all_stats,
-                              {name: [e] for name, e in estimates.items()}, described, self.window)
+                              {name: [e] for name, e in estimates.items()}, described, self.window,
+                              applied=tuple(changes))
         return WhatIfResult(tuple(c.describe() for c in changes), impact, self.settings.kind, self.scene.sample,
                             self.settings.bootstrap)
 

@@ -95,19 +95,16 @@ def show_command(
         for col in ("#", "hypothesis", "change or driver", "scope", "confidence"):
             table.add_column(col, overflow="fold")
         for k, c in enumerate(detail.causes, start=1):
-            table.add_row(str(k), c.hypothesis, c.change_event or c.feature or "—", _scope(getattr(c, "scope", None)),
-                          "—" if c.confidence is None else f"{c.confidence:.0%}")
+            table.add_row(str(k), c.hypothesis, c.change_event or c.feature or "—",
+                          ";".join(s.key for s in c.scope) or "*", f"{c.confidence:.0%}")
         console.print(table)
     status = detail.recommendation_status or "none"
     console.print(f"recommendations ({status}):")
     for k, r in enumerate(detail.recommendations, start=1):
-        console.print(f"  {k}. {r.get('title', r.get('action', {}).get('id', '?'))}")
+        console.print(f"  {k}. {r.title}")
     for step in detail.next_steps:
         console.print(f"  next step: {step.check}")
 
-
-def _scope(scope: list | str | None) -> str:
-    return ";".join(scope) if isinstance(scope, list) else scope or "*"
 
 
 def _value(value: float | None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -35,8 +34,10 @@ def whatif_command(
     quiet: Annotated[bool, QUIET] = False,
 ) -> None:
     """Predict the change of every metric when drivers change in a scope (with 95% intervals)."""
+    from pydantic import TypeAdapter
+
     from backend.whatif import WhatIfStore, whatif_workspace
-    from recommendations import parse_change, render_whatif
+    from recommendations import WhatIfResult, parse_change, render_whatif
 
     if model is not None and model not in ("lightgbm", "glm"):
         raise UserError(f"--model {model!r}: use lightgbm or glm")
@@ -46,7 +47,7 @@ def whatif_command(
         result = whatif_workspace(workspace, changes, scope, window_days=window_days, model=model, bootstrap=bootstrap,
                                   store=WhatIfStore(kept) if kept is not None else None, progress=progress)
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        sys.stdout.write(TypeAdapter(WhatIfResult).dump_json(result, indent=2).decode() + "\n")
     else:
         sys.stdout.write(render_whatif(result) + "\n")
 
@@ -62,7 +63,7 @@ def plan_command(
 ) -> None:
     """Write the experiment plan of one incident as Markdown or PDF."""
     from recommendations import recommend, render_plan_markdown, render_plan_pdf
-    from recommendations.incidents_io import find_entry, incident_from_dict, plan_of, read_incidents
+    from recommendations.incidents_io import find_entry, incident_from_entry, plan_of, read_incidents
 
     fmt = (fmt or out.suffix.lstrip(".") or "md").lower()
     if fmt not in ("md", "pdf"):
@@ -80,7 +81,7 @@ def plan_command(
         ws_path = Path(ws_path)
         if not ws_path.is_absolute() and workspace is None:
             ws_path = Path(doc["_path"]).parent / ws_path
-        recset = recommend(open_workspace(ws_path), incident_from_dict(entry), incident_id=incident)
+        recset = recommend(open_workspace(ws_path), incident_from_entry(entry), incident_id=incident)
         plan = recset.experiment_plan
         if plan is None:
             raise UserError(f"incident {incident!r}: no action could be estimated, so there is no plan to write")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from backend.actors import Actor
 from backend.crud import audit
 from backend.errors import Conflict, Invalid, NotFound
 from backend.models import Action, Incident, utcnow
+from recommendations.types import Recommendation
 
 
 def public(action: Action) -> dict:
@@ -21,23 +23,17 @@ def public(action: Action) -> dict:
             "decision_comment": action.decision_comment}
 
 
-def _recommendation_text(rec: dict, index: int) -> tuple[str, str, str]:
-    """Key, title and description of a recommendation; the key is the catalogue action's id, the cause
-    it answers and its scope, so two recommendations of one action for different causes stay apart."""
-    action = rec.get("action")
-    if isinstance(action, dict):  # the recommendations stage's form: {"action": {"id", "title", ...}, "scope", ...}
-        scope = rec.get("scope") or []
-        parts = [str(action.get("id") or f"recommendation-{index}"),
-                 str(rec.get("change_event") or rec.get("feature") or rec.get("cause") or ""),
-                 ";".join(str(s) for s in scope) if isinstance(scope, list) else str(scope)]
-        key = ":".join(p for p in parts if p)
-        title = str(rec.get("title") or action.get("title") or key)
-        description = str(action.get("description") or "")
-        return key[:200], title[:500], description
-    key = str(rec.get("id") or action or rec.get("name") or f"recommendation-{index}")
-    title = str(rec.get("title") or rec.get("summary") or action or rec.get("name") or key)
-    description = str(rec.get("description") or rec.get("rationale") or rec.get("summary") or "")
-    return key[:200], title[:500], description
+RECOMMENDATION = TypeAdapter(Recommendation)
+
+
+def _recommendation_text(rec: dict) -> tuple[str, str, str]:
+    """Key, title and description of a stored recommendation (`recommendations.Recommendation`); the key is
+    the catalogue action's id, the cause it answers and its scope, so two recommendations of one action for
+    different causes stay apart."""
+    r = RECOMMENDATION.validate_python(rec)
+    parts = [r.action.id, r.change_event or r.feature or r.cause, ";".join(s.key for s in r.scope)]
+    key = ":".join(p for p in parts if p)
+    return key[:200], r.title[:500], r.action.description
 
 
 def propose(session: Session, inc: Incident, actor: Actor, *, recommendation: int | None = None,
@@ -47,8 +43,8 @@ def propose(session: Session, inc: Incident, actor: Actor, *, recommendation: in
     if recommendation is not None:
         if recommendation >= len(recs):
             raise Invalid(f"incident {inc.id} has {len(recs)} recommendation(s); there is no number {recommendation}")
-        rec = recs[recommendation] if isinstance(recs[recommendation], dict) else {"title": str(recs[recommendation])}
-        key, rec_title, rec_description = _recommendation_text(rec, recommendation)
+        rec = recs[recommendation]
+        key, rec_title, rec_description = _recommendation_text(rec)
         title, description, payload = title or rec_title, description or rec_description, rec
         source = source or "recommendation"
     else:
@@ -72,7 +68,7 @@ def propose_all(session: Session, inc: Incident, actor: Actor, source: str = "jo
     recs = (inc.payload or {}).get("recommendations") or []
     existing = set(session.scalars(sa.select(Action.key).where(Action.incident_id == inc.id)))
     for i, rec in enumerate(recs):
-        key, *_ = _recommendation_text(rec if isinstance(rec, dict) else {"title": str(rec)}, i)
+        key, *_ = _recommendation_text(rec)
         if key not in existing:
             out.append(propose(session, inc, actor, recommendation=i, source=source))
             existing.add(key)

@@ -35,8 +35,6 @@ TRANSITIONS: dict[str, set[str]] = {
 # feedback label -> the status it moves an open or acknowledged incident to
 FEEDBACK_STATUS = {"confirmed": "acknowledged", "false_alarm": "dismissed", "expected_change": "dismissed"}
 SEVERITY_THRESHOLDS = ((0.20, "critical"), (0.10, "high"), (0.05, "medium"))
-PAYLOAD_KEYS = {"slices", "causes", "recommendations", "experiment_plan", "symptoms", "measured_in", "shares_overlap",
-                "rejected"}
 
 
 def severity_of(relative_change: float | None) -> str:
@@ -88,16 +86,11 @@ def state(inc: Incident) -> dict:
 
 
 def detail(session: Session, inc: Incident) -> dict:
-    payload = inc.payload or {}
+    """The incident's incidents.json entry (its payload, key for key) with its life in the service; the
+    columns win where both say the same thing (the window, extended by later runs; the latest figures)."""
     feedback = session.scalars(sa.select(Feedback).where(Feedback.incident_id == inc.id).order_by(Feedback.id)).all()
-    extra = {k: v for k, v in payload.items() if k not in PAYLOAD_KEYS | set(IncidentIn.model_fields)}
-    return {**public(inc), "external_id": inc.external_id, "notes": inc.notes, "run_id": inc.run_id,
-            "dedup_key": inc.dedup_key, "slices": payload.get("slices", []), "causes": payload.get("causes", []),
-            "recommendations": payload.get("recommendations", []),
-            "experiment_plan": payload.get("experiment_plan"),
-            "recommendation_status": payload.get("recommendation_status"), "next_steps": payload.get("next_steps", []),
-            "symptoms": payload.get("symptoms", []), "measured_in": payload.get("measured_in", []),
-            "shares_overlap": payload.get("shares_overlap"), "rejected": payload.get("rejected", []), "feedback": list(feedback), "extra": extra}
+    return {**(inc.payload or {}), **public(inc), "external_id": inc.external_id, "notes": inc.notes,
+            "run_id": inc.run_id, "dedup_key": inc.dedup_key, "feedback": list(feedback)}
 
 
 @dataclass

@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.actors import JOB_ACTOR, Actor
@@ -39,7 +40,7 @@ from backend.crud import actions, incidents, outbox, runs, workspaces
 from backend.errors import Conflict, Invalid
 from backend.llm import narrator_from_settings
 from backend.models import Workspace
-from backend.schemas.incident import IncidentPublic
+from backend.schemas.incident import IncidentIn, IncidentPublic
 from backend.settings import Settings
 from backend.whatif import WHATIF_FOLDER, WhatIfStore, incident_whatif_scopes, keep_incident_whatifs
 from backend.webhooks import DeliveryReport, build_body, check_url, deliver_due, message_format
@@ -47,6 +48,7 @@ from data.errors import UserError
 from data.sources import open_workspace, quote
 from data.workspace import load_workspace
 from metrics.cube import CubeInfo
+from recommendations.incidents_io import first_error
 
 
 log = logging.getLogger(__name__)
@@ -98,8 +100,9 @@ def resolve_webhooks(settings: Settings, urls: list[str], fmt: str = "auto") -> 
     return out
 
 
-def _load_incidents_file(path: Path) -> list:
-    """The incident entries of an incidents.json that `cxw analyze` wrote."""
+def _load_incidents_file(path: Path) -> list[IncidentIn]:
+    """The incident entries of an incidents.json that `cxw analyze` wrote, each read into its model (a
+    malformed one is a one-line error naming the entry and the field)."""
     try:
         doc = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
@@ -107,7 +110,13 @@ def _load_incidents_file(path: Path) -> list:
     entries = doc.get("incidents") if isinstance(doc, dict) else doc
     if not isinstance(entries, list):
         raise UserError(f"{path}: expected a list of incidents or an object with 'incidents'")
-    return entries
+    out = []
+    for n, entry in enumerate(entries, start=1):
+        try:
+            out.append(IncidentIn.model_validate(entry))
+        except ValidationError as err:
+            raise UserError(f"{path}: incident {n}: {first_error(err)}") from None
+    return out
 
 
 def _stored_cube(ws_path: str, cube_dir: Path) -> CubeInfo | None:

@@ -2,9 +2,11 @@
 its result or error."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from recommendations import WhatIfResult
 
 
 class WhatIfRunPublic(BaseModel):
@@ -17,5 +19,5 @@ class WhatIfRunPublic(BaseModel):
     started_at: datetime
     finished_at: datetime | None
     error: str | None = Field(description="Why the run failed (one line)")
-    result: dict[str, Any] | None = Field(description="The what-if's answer once the run succeeded (the same "
+    result: WhatIfResult | None = Field(description="The what-if's answer once the run succeeded (the same "
                                                       "JSON as POST /api/incidents/{incident_id}/whatif)")

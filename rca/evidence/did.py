@@ -39,7 +39,7 @@ from data.slices import Slice
 from detection.types import Interval
 from rca.measures import Measures
 from rca.panel import Panel, hours_since_epoch
-from rca.types import Evidence, verdict
+from rca.types import DidDetail, DidEvidence, EventPeriod, EventStudyDetail, EventStudyEvidence, verdict
 
 
 @dataclass(frozen=True)
@@ -260,29 +260,33 @@ def fit_did(panel: Panel, measures: Measures, metric: str, cohorts: list[Cohort]
     return DidFit(avg, float("nan"), float("nan"), event_study=tuple(coefs), pretrend_p=pretrend, **common)
 
 
-def did_evidence(fit: DidFit | None, reason: str | None, sign: float, design: dict) -> Evidence:
-    """Evidence from a DiD fit; ``sign`` is +1 when the regression raised the metric, −1 when it lowered it."""
+def did_evidence(fit: DidFit | None, reason: str | None, sign: float, design: DidDetail) -> DidEvidence:
+    """Evidence from a DiD fit; ``sign`` is +1 when the regression raised the metric, −1 when it lowered it.
+    ``design`` says how it was (or would have been) run: the design, its cohorts, controls and periods."""
     if fit is None:
-        return Evidence("did", float("nan"), None, None, False, {"testable": False, "reason": reason, **design})
+        return DidEvidence(effect=float("nan"), supports=False,
+                           detail=design.model_copy(update={"testable": False, "reason": reason}))
     rel = fit.effect / fit.treated_pre_mean if fit.treated_pre_mean else float("nan")
     supports = fit.p_value < 0.05 and np.sign(fit.effect) == sign
     direction = "up" if sign > 0 else "down"
     rule = verdict(f"DiD p = {fit.p_value:.2g} < 0.05 and the effect goes {direction} like the regression "
                    f"(z = {fit.z:.2f})", bool(supports), "the change moved the metric", "no effect shown")
-    return Evidence(
-        "did", float(fit.effect), fit.interval, float(fit.p_value), bool(supports),
-        {"testable": True, "z": round(fit.z, 3), "z_in_direction": round(fit.z * sign, 3), "relative_effect": rel, "treated_pre_mean": fit.treated_pre_mean,
-         "treated_units": fit.treated_units, "control_units": fit.control_units, "clusters": fit.clusters,
-         "treated_clusters": fit.treated_clusters, "cells": fit.cells,
-         "standard_errors": "cluster-robust by unit (CR1)"
-         + ("; few treated clusters: CR1 understates the uncertainty, see the placebo-scope permutation p"
-            if fit.treated_clusters < 10 else ""), **design}, rule)
+    return DidEvidence(
+        effect=float(fit.effect), interval=fit.interval, p_value=float(fit.p_value), supports=bool(supports),
+        rule=rule, detail=design.model_copy(update=dict(
+            testable=True, z=round(fit.z, 3), z_in_direction=round(fit.z * sign, 3), relative_effect=rel,
+            treated_pre_mean=fit.treated_pre_mean, treated_units=fit.treated_units, control_units=fit.control_units,
+            clusters=fit.clusters, treated_clusters=fit.treated_clusters, cells=fit.cells,
+            standard_errors="cluster-robust by unit (CR1)"
+            + ("; few treated clusters: CR1 understates the uncertainty, see the placebo-scope permutation p"
+               if fit.treated_clusters < 10 else ""))))
 
 
-def event_study_evidence(fit: DidFit | None, reason: str | None, sign: float) -> Evidence:
+def event_study_evidence(fit: DidFit | None, reason: str | None, sign: float) -> EventStudyEvidence:
     """Leads and lags of the stacked event study; supports the cause when pre-trends are parallel."""
     if fit is None:
-        return Evidence("event_study", float("nan"), None, None, False, {"testable": False, "reason": reason})
+        return EventStudyEvidence(effect=float("nan"), supports=False,
+                                  detail=EventStudyDetail(testable=False, reason=reason))
     lags = [c for c in fit.event_study if c[0] >= 0]
     leads = [c for c in fit.event_study if c[0] <= -2]
     p = fit.pretrend_p
@@ -297,11 +301,11 @@ def event_study_evidence(fit: DidFit | None, reason: str | None, sign: float) ->
                     "parallel trends not rejected") +
             ("" if violated else f"; lags in the regression's direction? {'yes' if supports else 'no'} → "
                                  f"{'supports' if supports else 'does not support'}"))
-    return Evidence(
-        "event_study", float(fit.effect), None, p, bool(supports),
-        {"testable": True, "periods": [{"k": k, "effect": b, "low": b - 1.96 * s, "high": b + 1.96 * s}
-                                       for k, b, s in fit.event_study],
-         "pretrend_p": p, "largest_lead_to_effect": round(lead_ratio, 4), "pretrend_violated": bool(violated),
-         "treated_clusters": fit.treated_clusters,
-         "note": "k = periods since the change (k = -1 is the reference); leads test parallel trends; a pre-trend "
-                 "counts when p < 0.01 and the largest lead exceeds half the average effect"}, rule)
+    return EventStudyEvidence(
+        effect=float(fit.effect), p_value=p, supports=bool(supports), rule=rule, detail=EventStudyDetail(
+            periods=tuple(EventPeriod(k=k, effect=b, interval=Interval(b - 1.96 * s, b + 1.96 * s))
+                          for k, b, s in fit.event_study),
+            pretrend_p=p, largest_lead_to_effect=round(lead_ratio, 4), pretrend_violated=bool(violated),
+            treated_clusters=fit.treated_clusters,
+            note="k = periods since the change (k = -1 is the reference); leads test parallel trends; a pre-trend "
+                 "counts when p < 0.01 and the largest lead exceeds half the average effect"))

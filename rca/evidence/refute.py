@@ -28,7 +28,8 @@ from detection.types import Interval
 from rca.evidence.did import Cohort, DidFit, Untestable, fit_did
 from rca.measures import Measures
 from rca.panel import Panel, hours_since_epoch
-from rca.types import Evidence, verdict
+from rca.types import (ConfirmationDetail, ConfirmationEvidence, PlaceboItsDetail, PlaceboItsEvidence,
+                       PlaceboScopeDetail, PlaceboScopeEvidence, PlaceboTimeDetail, PlaceboTimeEvidence, verdict)
 
 
 def _permutation_p(real_z: float, placebo_z: list[float]) -> float:
@@ -37,7 +38,7 @@ def _permutation_p(real_z: float, placebo_z: list[float]) -> float:
 
 def placebo_time_evidence(panel: Panel, measures: Measures, metric: str, cohorts: list[Cohort], real: DidFit,
                           sign: float, pre: int, post: int, bucket_h: int, shifts: tuple[int, ...] = tuple(range(2, 10))
-                          ) -> Evidence:
+                          ) -> PlaceboTimeEvidence:
     """The DiD with every cohort moved back by ``shifts`` periods, on data before the real change only."""
     first = min(hours_since_epoch(c.start) for c in cohorts)
     zs, effects, used = [], [], []
@@ -52,8 +53,8 @@ def placebo_time_evidence(panel: Panel, measures: Measures, metric: str, cohorts
         effects.append(fit.effect)
         used.append(m)
     if len(zs) < 2:
-        return Evidence("placebo_time", real.z, None, None, False,
-                        {"testable": False, "reason": "not enough baseline before the change for placebo times"})
+        return PlaceboTimeEvidence(effect=real.z, supports=False, detail=PlaceboTimeDetail(
+            testable=False, reason="not enough baseline before the change for placebo times"))
     p = _permutation_p(real.z, zs)
     significant = [z for z in zs if z * sign > 2.576]
     # the real effect must beat every placebo; a significant placebo refutes it unless the real effect
@@ -66,13 +67,13 @@ def placebo_time_evidence(panel: Panel, measures: Measures, metric: str, cohorts
                    + (f" and, with {len(significant)} significant placebo(s), at least twice the largest"
                       if significant else ""), bool(supports),
                    "no effect before the change: not refuted", "an effect as large at dates with no change: refuted")
-    return Evidence(
-        "placebo_time", float(real.effect), Interval(float(min(effects)), float(max(effects))), p, bool(supports),
-        {"testable": True, "placebo_periods_back": used, "placebo_z": [round(z, 3) for z in zs],
-         "placebo_effects": effects, "real_z": round(real.z, 3), "largest_placebo_z": round(largest, 3),
-         "significant_placebos": len(significant),
-         "effect_is": "the real DiD effect, in the metric's units",
-         "interval_is": "range of the placebo effects, in the metric's units"}, rule)
+    return PlaceboTimeEvidence(
+        effect=float(real.effect), interval=Interval(float(min(effects)), float(max(effects))), p_value=p,
+        supports=bool(supports), rule=rule, detail=PlaceboTimeDetail(
+            placebo_periods_back=tuple(used), placebo_z=tuple(round(z, 3) for z in zs),
+            placebo_effects=tuple(effects), real_z=round(real.z, 3), largest_placebo_z=round(largest, 3),
+            significant_placebos=len(significant), effect_is="the real DiD effect, in the metric's units",
+            interval_is="range of the placebo effects, in the metric's units"))
 
 
 def _scope_key(scope: tuple[Slice, ...]) -> tuple[str, ...] | None:
@@ -126,7 +127,8 @@ def placebo_scopes(panel: Panel, cohorts: list[Cohort], n: int, rng: np.random.G
 
 
 def placebo_scope_evidence(panel: Panel, measures: Measures, metric: str, cohorts: list[Cohort], real: DidFit,
-                           sign: float, pre: int, post: int, bucket_h: int, n: int = 19, seed: int = 0) -> Evidence:
+                           sign: float, pre: int, post: int, bucket_h: int, n: int = 19, seed: int = 0
+                           ) -> PlaceboScopeEvidence:
     """The DiD at the real time on untouched cohorts of the same shape; the real one must stand out."""
     fakes = placebo_scopes(panel, cohorts, n, np.random.default_rng(seed))
     zs, effects = [], []
@@ -138,8 +140,8 @@ def placebo_scope_evidence(panel: Panel, measures: Measures, metric: str, cohort
         zs.append(fit.z)
         effects.append(fit.effect)
     if len(zs) < 2:
-        return Evidence("placebo_scope", real.z, None, None, False,
-                        {"testable": False, "reason": "too few untouched cohorts of the same shape"})
+        return PlaceboScopeEvidence(effect=real.z, supports=False, detail=PlaceboScopeDetail(
+            testable=False, reason="too few untouched cohorts of the same shape"))
     p = _permutation_p(real.z, zs)
     beaten = sum(abs(z) >= abs(real.z) for z in zs)
     supports = beaten == 0
@@ -149,16 +151,17 @@ def placebo_scope_evidence(panel: Panel, measures: Measures, metric: str, cohort
                    f"{len(zs)} placebos allow is {1 / (1 + len(zs)):.2g})", bool(supports),
                    "the effect is specific to the change's scope: not refuted",
                    "untouched slices moved as much: refuted")
-    return Evidence(
-        "placebo_scope", float(real.effect), Interval(float(min(effects)), float(max(effects))), p, bool(supports),
-        {"testable": True, "placebos": len(zs), "placebo_z": [round(z, 3) for z in zs], "real_z": round(real.z, 3),
-         "largest_placebo_z": round(largest, 3), "placebos_as_large": beaten, "placebo_effects": effects,
-         "effect_is": "the real DiD effect, in the metric's units",
-         "interval_is": "range of the placebo effects, in the metric's units"}, rule)
+    return PlaceboScopeEvidence(
+        effect=float(real.effect), interval=Interval(float(min(effects)), float(max(effects))), p_value=p,
+        supports=bool(supports), rule=rule, detail=PlaceboScopeDetail(
+            placebos=len(zs), placebo_z=tuple(round(z, 3) for z in zs), real_z=round(real.z, 3),
+            largest_placebo_z=round(largest, 3), placebos_as_large=int(beaten), placebo_effects=tuple(effects),
+            effect_is="the real DiD effect, in the metric's units",
+            interval_is="range of the placebo effects, in the metric's units"))
 
 
 def placebo_its_evidence(values: np.ndarray, hours: np.ndarray, t0: int, sign: float, width_h: int = 24,
-                         shifts: tuple[int, ...] = tuple(range(2, 10)), bucket_h: int = 1) -> Evidence:
+                         shifts: tuple[int, ...] = tuple(range(2, 10)), bucket_h: int = 1) -> PlaceboItsEvidence:
     """For a change with no untouched comparison (a global change): the jump of the regressing series at
     the change, ``mean(after) − mean(before)`` over ``width_h`` hours each side, against the same jump at
     placebo times whole days earlier (an interrupted time series with a placebo-time null)."""
@@ -175,20 +178,21 @@ def placebo_its_evidence(values: np.ndarray, hours: np.ndarray, t0: int, sign: f
     real = jump(t0)
     placebo = [j for m in shifts if (j := jump(t0 - 24 * m)) is not None and t0 - 24 * m + width_h <= t0]
     if real is None or len(placebo) < 3:
-        return Evidence("placebo_its", float("nan"), None, None, False,
-                        {"testable": False, "reason": "not enough series around the change for placebo times"})
+        return PlaceboItsEvidence(effect=float("nan"), supports=False, detail=PlaceboItsDetail(
+            testable=False, reason="not enough series around the change for placebo times"))
     p = (1 + sum(abs(j) >= abs(real) for j in placebo)) / (1 + len(placebo))
     supports = real * sign > 0 and all(abs(j) < abs(real) for j in placebo)
     rule = verdict(f"the jump at the change is in the regression's direction and larger than all {len(placebo)} "
                    f"placebo-day jumps (permutation p = {p:.2g})", bool(supports),
                    "it stands out from the series' own ups and downs: not refuted", "it does not stand out: refuted")
-    return Evidence("placebo_its", real, Interval(min(placebo), max(placebo)), p, bool(supports),
-                    {"testable": True, "jump": real, "placebo_jumps": placebo, "window_hours": width_h,
-                     "interval_is": "range of placebo jumps"}, rule)
+    return PlaceboItsEvidence(effect=real, interval=Interval(min(placebo), max(placebo)), p_value=p,
+                              supports=bool(supports), rule=rule, detail=PlaceboItsDetail(
+                                  jump=real, placebo_jumps=tuple(placebo), window_hours=width_h,
+                                  interval_is="range of placebo jumps"))
 
 
 def confirmation_evidence(values: np.ndarray, weights: np.ndarray, hours: np.ndarray, onset_hour: int, sign: float,
-                          width_h: int, step_h: int, bucket_h: int = 1) -> Evidence:
+                          width_h: int, step_h: int, bucket_h: int = 1) -> ConfirmationEvidence:
     """Is the regression itself real? The jump of its series at the change point, mean over ``width_h`` after
     minus mean over ``width_h`` before, against the same jump at every other split ``step_h`` apart that is
     at least ``width_h`` away from the change point (before or after it). A real step stands out: away from
@@ -206,13 +210,13 @@ def confirmation_evidence(values: np.ndarray, weights: np.ndarray, hours: np.nda
 
     real = jump(onset_hour)
     if real is None or len(h) == 0:
-        return Evidence("confirmation", float("nan"), None, None, False,
-                        {"testable": False, "reason": "too little series around the change point"})
+        return ConfirmationEvidence(effect=float("nan"), supports=False, detail=ConfirmationDetail(
+            testable=False, reason="too little series around the change point"))
     splits = np.arange(int(h.min()) + width_h, int(h.max()) - width_h + 1, step_h)
     placebo = [j for t in splits if abs(t - onset_hour) >= width_h and (j := jump(int(t))) is not None]
     if len(placebo) < 5:
-        return Evidence("confirmation", real, None, None, False,
-                        {"testable": False, "reason": "too little series away from the change point"})
+        return ConfirmationEvidence(effect=real, supports=False, detail=ConfirmationDetail(
+            testable=False, reason="too little series away from the change point"))
     larger = sum(abs(j) >= abs(real) for j in placebo)
     p = (1 + larger) / (1 + len(placebo))
     # a step stands out when at most 3% of the other splits jump as much (none, with few splits)
@@ -220,8 +224,8 @@ def confirmation_evidence(values: np.ndarray, weights: np.ndarray, hours: np.nda
     rule = verdict(f"the jump at the change point is in the regression's direction and at most "
                    f"{int(0.03 * len(placebo))} of {len(placebo)} other splits (3%) jump as much ({larger} do; "
                    f"p = {p:.2g})", bool(confirmed), "confirmed", "not confirmed")
-    return Evidence("confirmation", real, Interval(min(placebo), max(placebo)), p, bool(confirmed),
-                    {"testable": True, "jump": real, "placebo_splits": len(placebo), "as_large": larger,
-                     "window_hours": width_h,
-                     "interval_is": "range of the jumps at the other splits",
-                     "note": "the regression's own change against the series' ordinary ups and downs"}, rule)
+    return ConfirmationEvidence(effect=real, interval=Interval(min(placebo), max(placebo)), p_value=p,
+                                supports=bool(confirmed), rule=rule, detail=ConfirmationDetail(
+                                    jump=real, placebo_splits=len(placebo), as_large=int(larger),
+                                    window_hours=width_h, interval_is="range of the jumps at the other splits",
+                                    note="the regression's own change against the series' ordinary ups and downs"))

@@ -17,7 +17,7 @@ from data.slices import Slice
 from data.sources import OpenWorkspace, quote
 from metrics.definitions import scope_predicate, slice_predicate
 from rca.panel import Panel, hours_since_epoch
-from rca.types import Evidence, verdict
+from rca.types import ScopeDetail, ScopeEvidence, ScopeRecords, verdict
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def traffic_overlaps(ow: OpenWorkspace, start: datetime, end: datetime, focus: t
     return out
 
 
-def scope_evidence(counts: Overlap, scope: tuple[Slice, ...], focus: tuple[Slice, ...]) -> Evidence:
+def scope_evidence(counts: Overlap, scope: tuple[Slice, ...], focus: tuple[Slice, ...]) -> ScopeEvidence:
     """Jaccard of affected traffic between a candidate's scope and the localized slices.
 
     Each localized slice counts by its share of the change (``Slice.share``), so a broad slice that carries
@@ -77,13 +77,13 @@ def scope_evidence(counts: Overlap, scope: tuple[Slice, ...], focus: tuple[Slice
     rule = verdict(f"weighted Jaccard of affected traffic = {weighted_j:.2f} ≥ 0.5 (covers {weighted:.0%} of the "
                    f"change, {precision:.0%} of the candidate's scope regressed)", weighted_j >= 0.5,
                    "the scopes match", "the scopes do not match")
-    return Evidence(
-        "scope", round(weighted_j, 4), None, None, bool(weighted_j >= 0.5),
-        {"jaccard": round(jaccard, 4), "weighted_jaccard": round(weighted_j, 4), "covers_regression": round(reach, 4),
-         "covers_change": round(weighted, 4), "regressed_share_of_scope": round(precision, 4),
-         "candidate_scope": ";".join(s.key for s in scope) if scope else "*",
-         "localized": ";".join(s.key for s in focus) if focus else "*",
-         "records": {"candidate": in_scope, "localized": in_focus, "both": both}}, rule)
+    return ScopeEvidence(
+        effect=round(weighted_j, 4), supports=bool(weighted_j >= 0.5), rule=rule, detail=ScopeDetail(
+            jaccard=round(jaccard, 4), weighted_jaccard=round(weighted_j, 4), covers_regression=round(reach, 4),
+            covers_change=round(weighted, 4), regressed_share_of_scope=round(precision, 4),
+            candidate_scope=";".join(s.key for s in scope) if scope else "*",
+            localized=";".join(s.key for s in focus) if focus else "*",
+            records=ScopeRecords(candidate=in_scope, localized=in_focus, both=both)))
 
 
 def panel_overlaps(panel: Panel, start: datetime, end: datetime, focus: tuple[Slice, ...],

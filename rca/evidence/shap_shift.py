@@ -21,7 +21,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ from data.sources import OpenWorkspace, quote
 from detection.types import Interval
 from metrics.definitions import value_labels
 from rca.measures import Measures
-from rca.types import Evidence, verdict
+from rca.types import FeatureShift, SampleSizing, ShapDetail, ShapEvidence, ShapInput, verdict
 
 HOUR_INPUT = "_hour_of_day"
 
@@ -274,7 +274,7 @@ class DistributionShift:
     categorical: bool
     psi: float
     p_value: float
-    test: str  # "ks" | "chi2"
+    test: Literal["ks", "chi2"]
     before: float | str  # mean (numeric) or the level whose share moved most (categorical)
     after: float | str
     level: str | None = None  # categorical: the level whose share moved most
@@ -318,15 +318,15 @@ def distribution_shift(sample: Sample, feature: str, before: np.ndarray, after: 
 
 
 def shap_evidence(feature: str | None, shift: Shift | None, dist: DistributionShift | None, scope_label: str,
-                  r2: float | None) -> Evidence:
+                  r2: float | None) -> ShapEvidence:
     """SHAP evidence for a driver inside a scope: its share of the change and its own distribution shift."""
     if feature is None or shift is None:
         reason = "no driver feature carries the change" if feature is None else "too few sampled records in the scope"
-        top = {}
+        top: tuple[ShapInput, ...] = ()
         if shift is not None:
             order = np.argsort(-np.abs(shift.delta_phi))[:3]
-            top = {"top_inputs": [{"input": shift.inputs[j], "delta_shap": float(shift.delta_phi[j])} for j in order]}
-        return Evidence("shap", 0.0, None, None, False, {"feature": feature, "reason": reason, **top})
+            top = tuple(ShapInput(input=shift.inputs[j], delta_shap=float(shift.delta_phi[j])) for j in order)
+        return ShapEvidence(effect=0.0, supports=False, detail=ShapDetail(feature=feature, reason=reason, top_inputs=top))
     j = shift.inputs.index(feature)
     share = shift.share(feature)
     lo, hi = shift.low[j], shift.high[j]
@@ -347,21 +347,21 @@ def shap_evidence(feature: str | None, shift: Shift | None, dist: DistributionSh
                    f"(sized for ±{shift.precision_target:.0%} of the change, at most {shift.max_rows:,} per window; "
                    f"reached ±{shift.precision:.1%})",
                    bool(supports), "the driver explains the change", "the driver does not explain the change")
-    detail = {
-        "feature": feature, "scope": scope_label, "share_of_change": round(share, 4),
-        "delta_mean_shap": float(shift.delta_phi[j]), "delta_mean_abs_shap": float(shift.delta_abs_phi[j]),
-        "observed_change": shift.delta_y, "model_change": shift.delta_model, "rows_before": shift.n_before,
-        "rows_after": shift.n_after, "sample_sizing": {
-            "pilot_rows": shift.pilot_rows, "target_half_width": shift.precision_target,
-            "reached_half_width": None if not np.isfinite(shift.precision) else round(shift.precision, 4),
-            "max_rows": shift.max_rows,
-            "rule": "rows per window = pilot × (pilot half-width of the leading share's 95% interval / target)², "
-                    f"at most {shift.max_rows:,} (TreeSHAP's cost) and at most what the sample holds"}, "model_r2": None if r2 is None else round(r2, 4),
-        "top_inputs": [{"input": shift.inputs[i], "delta_shap": float(shift.delta_phi[i])} for i in order],
-        "interval_is": "bootstrap 95% interval of the share",
-    }
-    if dist is not None:
-        detail["distribution"] = {"test": dist.test, "p_value": dist.p_value, "psi": round(dist.psi, 4),
-                                  "before": dist.before, "after": dist.after, "level": dist.level,
-                                  "share_before": dist.share_before, "share_after": dist.share_after}
-    return Evidence("shap", round(share, 4), Interval(round(lo_s, 4), round(hi_s, 4)), p, bool(supports), detail, rule)
+    detail = ShapDetail(
+        feature=feature, scope=scope_label, share_of_change=round(share, 4),
+        delta_mean_shap=float(shift.delta_phi[j]), delta_mean_abs_shap=float(shift.delta_abs_phi[j]),
+        observed_change=shift.delta_y, model_change=shift.delta_model, rows_before=shift.n_before,
+        rows_after=shift.n_after, sample_sizing=SampleSizing(
+            pilot_rows=shift.pilot_rows, target_half_width=shift.precision_target,
+            reached_half_width=None if not np.isfinite(shift.precision) else round(shift.precision, 4),
+            max_rows=shift.max_rows,
+            rule="rows per window = pilot × (pilot half-width of the leading share's 95% interval / target)², "
+                 f"at most {shift.max_rows:,} (TreeSHAP's cost) and at most what the sample holds"),
+        model_r2=None if r2 is None else round(r2, 4),
+        top_inputs=tuple(ShapInput(input=shift.inputs[i], delta_shap=float(shift.delta_phi[i])) for i in order),
+        interval_is="bootstrap 95% interval of the share",
+        distribution=None if dist is None else FeatureShift(
+            test=dist.test, p_value=dist.p_value, psi=round(dist.psi, 4), before=dist.before, after=dist.after,
+            level=dist.level, share_before=dist.share_before, share_after=dist.share_after))
+    return ShapEvidence(effect=round(share, 4), interval=Interval(round(lo_s, 4), round(hi_s, 4)), p_value=p,
+                        supports=bool(supports), rule=rule, detail=detail)

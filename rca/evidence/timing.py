@@ -23,7 +23,7 @@ from scipy import stats
 
 from detection.changepoint import changepoints
 from detection.types import Interval
-from rca.types import Evidence, verdict
+from rca.types import TimeSpan, TimingDetail, TimingEvidence, verdict
 
 CHI2_95 = 3.841
 
@@ -150,13 +150,13 @@ def onset_words(onset: datetime, change: datetime, bucket: timedelta) -> str:
 
 
 def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start: datetime,
-                    window_end: datetime) -> Evidence:
+                    window_end: datetime) -> TimingEvidence:
     """Hours between the candidate's onset and the regression's change point, with a uniform-null p-value,
     and a likelihood-ratio test that the series changed at the candidate's time (``misfit_p``). A roll-out
     in waves is timed by its first wave (see `rca.engine`)."""
     if onset is None:
-        return Evidence("timing", float("nan"), None, None, False,
-                        {"reason": "the regressing series is too short for a change point"})
+        return TimingEvidence(effect=float("nan"), supports=False, detail=TimingDetail(
+            testable=False, reason="the regressing series is too short for a change point"))
     hour = timedelta(hours=1)
     delta = (candidate_time - onset.time) / hour
     lo, hi = (candidate_time - onset.high) / hour, (candidate_time - onset.low) / hour
@@ -178,12 +178,13 @@ def timing_evidence(onset: Onset | None, candidate_time: datetime, window_start:
     rule = verdict(f"the change at {candidate_time:%Y-%m-%d %H:%M} lies in the metric's change-point interval "
                    f"{onset.low:%Y-%m-%d %H:%M} – {onset.high:%Y-%m-%d %H:%M}, give or take one {bucket_h:g} h "
                    "bucket", bool(supports), "on time", "not on time")
-    return Evidence(
-        "timing", round(float(delta), 3), Interval(round(float(lo), 3), round(float(hi), 3)), p, bool(supports),
-        {"change_point": onset.time.isoformat(), "change_point_interval": [onset.low.isoformat(), onset.high.isoformat()],
-         "candidate_time": candidate_time.isoformat(), "hours_from_change_point": round(float(delta), 2),
-         "before": onset.before, "after": onset.after, "shift_statistic": round(onset.statistic, 2),
-         "window_hours": round(span, 1), "misfit_statistic": None if misfit is None else round(misfit, 3),
-         "misfit_p": misfit_p, "share_of_shift_lost": None if lost is None else round(lost, 4),
-         "half_widths_outside_interval": round(off_interval, 3),
-         "onset_statement": onset_words(onset.time, candidate_time, onset.bucket)}, rule)
+    return TimingEvidence(
+        effect=round(float(delta), 3), interval=Interval(round(float(lo), 3), round(float(hi), 3)), p_value=p,
+        supports=bool(supports), rule=rule, detail=TimingDetail(
+            change_point=onset.time, change_point_interval=TimeSpan(low=onset.low, high=onset.high),
+            candidate_time=candidate_time, hours_from_change_point=round(float(delta), 2),
+            before=onset.before, after=onset.after, shift_statistic=round(onset.statistic, 2),
+            window_hours=round(span, 1), misfit_statistic=None if misfit is None else round(misfit, 3),
+            misfit_p=misfit_p, share_of_shift_lost=None if lost is None else round(lost, 4),
+            half_widths_outside_interval=round(off_interval, 3),
+            onset_statement=onset_words(onset.time, candidate_time, onset.bucket)))

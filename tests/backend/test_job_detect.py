@@ -164,6 +164,12 @@ def test_cli_job_detect_posts_once(settings, workspace_path, monkeypatch, tmp_pa
     assert main(["job", "detect", str(workspace_path), "--format", "xml"]) == 2
     assert main(["job", "detect", str(tmp_path / "nope")]) == 2
     assert "workspace file not found" in capsys.readouterr().err
+    stale = fixture_incidents()[:1]
+    stale[0]["notes"] = ["written by an older cxw analyze"]
+    incidents_file.write_text(json.dumps({"incidents": stale}))
+    assert main(["job", "detect", str(workspace_path), "--incidents", str(incidents_file)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(f"{incidents_file}: incident 1: notes: Extra inputs are not permitted"), err
     assert main(["job", "deliver", "--budget", "0"]) == 0
 
 

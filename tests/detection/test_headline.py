@@ -29,5 +29,5 @@ def test_the_headline_is_a_region_hit_not_the_diluted_whole(two_regions, metric)
     (r,) = [r for r in two_regions.regressions if r.metric == metric]
     assert r.slice.key in HIT, r.slice.key
     assert {s.key for s in r.slices[:2]} == HIT
-    assert "*" in r.extra["member_slices"], "the whole moved too, significantly, and was folded in"
+    assert "*" in r.extra.member_slices, "the whole moved too, significantly, and was folded in"
     assert abs(r.start - START) <= timedelta(days=1)

@@ -62,9 +62,9 @@ def test_one_regression_per_metric_parents_and_children_collapse(west):
     metrics = [r.metric for r in result.regressions]
     assert len(metrics) == len(set(metrics)), "the one cause is one regression per metric"
     on_time = next(r for r in result.regressions if r.metric == "on_time_rate")
-    assert on_time.extra["members"] > 1, "children of region=west were flagged and folded in"
+    assert on_time.extra.members > 1, "children of region=west were flagged and folded in"
     west_stores = {f"store_id=s{i:03d}" for i in range(3, 60, 6)}  # cx_records puts store i in region i % 6
-    for member in on_time.extra["member_slices"]:  # west, its parts, or a parent of them (`*`, a channel)
+    for member in on_time.extra.member_slices:  # west, its parts, or a parent of them (`*`, a channel)
         filters = dict(part.split("=") for part in member.split("&")) if member != "*" else {}
         assert filters.get("region", "west") == "west", member
         assert "store_id" not in filters or f"store_id={filters['store_id']}" in west_stores, member
@@ -73,7 +73,7 @@ def test_one_regression_per_metric_parents_and_children_collapse(west):
 def test_only_degradations_are_regressions(west):
     _, _, result = west
     for r in result.regressions:
-        good = r.extra["good"]
+        good = r.extra.good
         assert (r.direction == "down") == (good == "up"), f"{r.metric} moved the good way"
 
 

@@ -121,7 +121,7 @@ def test_refuters_pass_a_real_effect_and_fail_a_decoy(single):
     pt = placebo_time_evidence(panel, ms, "y_mean", real, fit, sign, 7, 7, 24)
     ps = placebo_scope_evidence(panel, ms, "y_mean", real, fit, sign, 7, 7, 24)
     assert pt.supports and ps.supports
-    assert pt.p_value <= 1 / (1 + len(pt.detail["placebo_z"]))
+    assert pt.p_value <= 1 / (1 + len(pt.detail.placebo_z))
     decoy = [Cohort("decoy", parse_scope("grp=g3"), at_day(12))]
     dfit = fit_did(panel, ms, "y_mean", decoy, pre=7, post=7)
     dps = placebo_scope_evidence(panel, ms, "y_mean", decoy, dfit, sign, 7, 7, 24)

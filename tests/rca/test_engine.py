@@ -83,10 +83,10 @@ def test_a_shifted_driver_with_no_change_is_the_cause(tmp_path_factory):
     assert abs(top.onset - t) <= timedelta(hours=2)
     # SHAP ran on a sample sized for the stated precision: the pilot's half-width h gives
     # pilot · (h / target)² rows per window, so the leading share's interval reaches the target unless capped
-    sizing = top.evidence["shap"].detail["sample_sizing"]
-    rows = top.evidence["shap"].detail["rows_before"]
-    assert sizing["target_half_width"] == 0.05 and sizing["pilot_rows"] <= rows
-    assert sizing["reached_half_width"] <= 0.05 * 1.5 or rows == RcaOptions().explain_rows
+    sizing = top.evidence["shap"].detail.sample_sizing
+    rows = top.evidence["shap"].detail.rows_before
+    assert sizing.target_half_width == 0.05 and sizing.pilot_rows <= rows
+    assert sizing.reached_half_width <= 0.05 * 1.5 or rows == RcaOptions().explain_rows
     assert f"on {rows:,} sampled records before" in top.evidence["shap"].rule
     # the change that does not fit is listed as ruled out, with the test that did it and its numbers
     ruled = {r.candidate: r for r in incident.rejected}

@@ -120,7 +120,7 @@ def test_weighted_jaccard_counts_slices_by_their_share_of_the_change(driver_ws):
     focus = (Slice.parse("grp=g1", share=0.9), Slice.parse("side=a", share=0.1))
     counts = traffic_overlaps(ow, at_day(12), at_day(24), focus, {"g1": parse_scope("grp=g1")})
     ev = scope_evidence(counts["g1"], parse_scope("grp=g1"), focus)
-    assert ev.detail["jaccard"] == pytest.approx(0.4, abs=0.05)
+    assert ev.detail.jaccard == pytest.approx(0.4, abs=0.05)
     assert ev.effect == pytest.approx(0.925, abs=0.02)
 
 
@@ -133,6 +133,6 @@ def test_confirmation_tells_a_step_from_ordinary_ups_and_downs():
     step = noise + np.where(hours >= 14 * 24, 1.0, 0.0)
     w = np.ones(len(hours))
     real = confirmation_evidence(step, w, hours, 14 * 24, +1.0, width_h=48, step_h=6)
-    assert real.supports and real.p_value == pytest.approx(1 / (1 + real.detail["placebo_splits"]))
+    assert real.supports and real.p_value == pytest.approx(1 / (1 + real.detail.placebo_splits))
     fake = confirmation_evidence(noise, w, hours, int(np.argmax(np.abs(np.diff(noise)))) + 1, +1.0, width_h=48, step_h=6)
     assert not fake.supports

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
+from pydantic import TypeAdapter
 
 from backend.analysis import analyze_workspace
 from data import units
@@ -21,9 +22,9 @@ from data.workspace import load_workspace
 from detection.types import Interval, Regression
 from rca.evidence.timing import onset_words
 from rca.grouping import group_by_cause, scopes_overlap
-from rca.report import severity, severity_label
+from rca.report import IncidentReport, severity, severity_label
 from rca.scoped import scope_changes
-from rca.types import Cause, Incident
+from rca.types import Cause, ConfirmationEvidence, Incident
 from tests.rca.helpers import at_day, panel_records, write_workspace
 
 CHANGE = at_day(12) + timedelta(hours=14)
@@ -162,11 +163,11 @@ def test_placebo_results_are_in_the_metric_units(two_causes):
     did = top.evidence["did"]
     for name in ("placebo_time", "placebo_scope"):
         placebo = top.evidence[name]
-        if not placebo.detail.get("testable"):
+        if not placebo.detail.testable:
             continue
         assert placebo.effect == pytest.approx(did.effect)  # the real effect, not its z
-        assert placebo.interval.low == min(placebo.detail["placebo_effects"])
-        assert placebo.detail["real_z"] == pytest.approx(did.detail["z"], abs=1e-3)
+        assert placebo.interval.low == min(placebo.detail.placebo_effects)
+        assert placebo.detail.real_z == pytest.approx(did.detail.z, abs=1e-3)
 
 
 @pytest.mark.parametrize("onset, change, words", [
@@ -228,3 +229,22 @@ def test_severity_follows_standard_errors_not_relative_change():
                                               change_interval=Interval(0.0001, 0.0191)))
     assert severity(precise) > severity(loose)
     assert severity_label(severity(precise)) == "critical" and severity_label(severity(loose)) == "low"
+
+
+def test_the_engines_values_round_trip_through_incidents_json(two_causes):
+    """incidents.json is the engine's values: every entry reads back into its model and writes the same JSON,
+    and the causes, candidates ruled out, confirmation and regression read back are the engine's own."""
+    result, out = two_causes
+    doc = json.loads((out / "incidents.json").read_text())
+    by_id = {i.regression.id: i for i in result.incidents}
+    wire = TypeAdapter(tuple[Cause, ...])
+    wire_of = TypeAdapter(ConfirmationEvidence | None).dump_json  # NaN (not computed) is null on both sides
+    for entry in doc["incidents"]:
+        read = IncidentReport.model_validate(entry)
+        assert read.model_dump(mode="json") == entry
+        engine = by_id[entry["id"]]
+        assert wire.dump_json(read.causes) == wire.dump_json(engine.causes)
+        assert read.rejected == engine.rejected and read.causes[0].evidence.keys() == engine.causes[0].evidence.keys()
+        assert read.regression is not None and read.regression.id == engine.regression.id
+        assert read.regression.slices == engine.regression.slices
+        assert wire_of(read.confirmation) == wire_of(engine.confirmation)

@@ -59,10 +59,10 @@ def test_analyze_names_the_rolled_out_change_with_its_waves(rollout, tmp_path):
     assert top.onset == at_day(15)
     did = top.evidence["did"]
     assert did.interval.contains(EFFECT), did
-    assert [c["start"] for c in did.detail["cohorts"]] == [at_day(d).isoformat() for _, d in WAVES]
+    assert [c.start for c in did.detail.cohorts] == [at_day(d) for _, d in WAVES]
     timing = top.evidence["timing"]
     # timed by the first wave where it went live (g0 against the never-treated g3): on time
-    assert timing.detail["candidate_time"] == at_day(15).isoformat() and timing.detail["onset_scope"] == "grp=g0"
+    assert timing.detail.candidate_time == at_day(15) and timing.detail.onset_scope == "grp=g0"
     assert timing.supports and abs(timing.effect) <= 2, timing
     doc = json.loads((tmp_path / "out" / "incidents.json").read_text())
     assert doc["incidents"][0]["causes"][0]["change_event"] == "acquirer_cutover"

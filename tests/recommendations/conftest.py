@@ -13,7 +13,7 @@ from data.slices import Slice, parse_scope
 from data.sources import OpenWorkspace, open_workspace
 from data.workspace import Workspace
 from detection.types import Interval, Regression
-from rca.types import Cause, Evidence, Incident
+from rca.types import Cause, DidDetail, DidEvidence, Incident, TimingDetail, TimingEvidence
 from tests.recommendations import sim
 
 SCOPE = parse_scope("region=east;region=west")
@@ -43,12 +43,18 @@ def batching_incident(world: sim.World, metric: str = "on_time_rate", with_evide
         relative_interval=Interval(-0.12, -0.08), p_value=1e-6, q_value=1e-5, slice=Slice(()),
         slices=(Slice((("region", "east"),), share=0.55), Slice((("region", "west"),), share=0.45)),
         baseline_start=t0 - timedelta(days=7))
-    evidence = {"timing": Evidence("timing", 0.0, None, 0.01, True)}
+    evidence: dict = {"timing": timing_ev(0.01)}
     if with_evidence:
-        evidence["did"] = Evidence("did", -0.1, Interval(-0.14, -0.06), 1e-4, True)
+        evidence["did"] = DidEvidence(effect=-0.1, interval=Interval(-0.14, -0.06), p_value=1e-4, supports=True,
+                                      detail=DidDetail(design="DiD"))
     cause = Cause("policy_change", "batching_threshold_4", "batching_threshold", SCOPE, 0.85, evidence,
                   "the threshold went from 2 to 4 in east and west", ("rollback_change", "tune_parameter"))
     return Incident(reg, (cause, *extra_causes))
+
+
+def timing_ev(p_value: float, hours: float = 0.0) -> TimingEvidence:
+    """Timing evidence of a candidate ``hours`` from the change point (on time when 0)."""
+    return TimingEvidence(effect=hours, p_value=p_value, supports=hours == 0.0, detail=TimingDetail())
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ import pytest
 from data.slices import Slice, parse_scope
 from data.sources import open_workspace
 from detection.types import Interval, Regression
-from rca.types import Cause, Evidence, Incident
+from rca.types import Cause, Incident
+from tests.recommendations.conftest import timing_ev
 from recommendations import recommend
 
 cx = pytest.importorskip("data.synthetic.cx")
@@ -54,7 +55,7 @@ def test_top_action_reverts_the_threshold_in_the_affected_regions(scenario):
         relative_interval=Interval(-0.06, -0.04), p_value=1e-8, q_value=1e-7, slice=Slice(()),
         slices=tuple(Slice(s.filters, share=0.5) for s in scope), baseline_start=t0 - timedelta(days=14))
     cause = Cause(inj["cause"]["hypothesis"], inj["cause"]["change_event"], inj["cause"]["feature"], scope, 0.8,
-                  {"timing": Evidence("timing", 0.0, None, 0.001, True)}, "from truth.json",
+                  {"timing": timing_ev(0.001)}, "from truth.json",
                   ("rollback_change", "tune_parameter", "staged_rollout"))
     decoy_name = truth["decoys"][0]
     decoy_event = next(e for e in ow.changes if e.name == decoy_name)

@@ -16,9 +16,9 @@ import pytest
 from backend.analysis import RecommendationEnricher
 from data.slices import Slice
 from rca.analyze import analyze
-from rca.types import Cause, Evidence, Incident
+from rca.types import Cause, Incident
 from recommendations import render_markdown
-from tests.recommendations.conftest import batching_incident
+from tests.recommendations.conftest import batching_incident, timing_ev
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def incidents(sim_world):
     minutes = batching_incident(sim_world, metric="avg_delivery_minutes")
     minutes = replace(minutes, regression=replace(minutes.regression, id="reg-2", direction="up"))
     weak = Cause("supply", None, "courier_supply_ratio", (Slice((("region", "north"),)),), 0.12,
-                 {"timing": Evidence("timing", 30.0, None, 0.4, False)}, "supply fell in north")
+                 {"timing": timing_ev(0.4, hours=30.0)}, "supply fell in north")
     unclear = Incident(replace(on_time.regression, id="reg-3", metric="cancellation_rate", direction="up",
                                slices=(Slice((("region", "north"),), share=0.8),)), (weak,), inconclusive=True)
     return on_time, minutes, unclear

@@ -9,8 +9,11 @@ from pypdf import PdfReader
 
 from backend.cli import main
 from recommendations import render_plan_markdown, render_plan_pdf
-from recommendations.incidents_io import incident_from_dict
-from recommendations.types import ExperimentPlan, jsonable
+from pydantic import TypeAdapter
+
+from rca.report import incident_report
+from recommendations.incidents_io import IncidentRecommendations, incident_from_entry
+from recommendations.types import ExperimentPlan
 from tests.recommendations.conftest import batching_incident
 
 
@@ -44,16 +47,17 @@ def test_markdown_plan(recset):
 
 def test_plan_round_trips_through_json(recset):
     plan = recset.experiment_plan
-    again = ExperimentPlan.from_dict(json.loads(json.dumps(plan.to_dict())))
-    assert render_plan_markdown(again) == render_plan_markdown(plan)
+    wire = TypeAdapter(ExperimentPlan)
+    again = wire.validate_json(wire.dump_json(plan))
+    assert again == plan and render_plan_markdown(again) == render_plan_markdown(plan)
 
 
 @pytest.fixture
 def incidents_dir(recset, sim_world, tmp_path):
     incident = batching_incident(sim_world)
-    entry = {"id": "inc-1", **jsonable(incident), "recommendations": recset.to_dict(),
-             "experiment_plan": recset.experiment_plan.to_dict()}
-    bare = {"id": "inc-2", **jsonable(incident)}
+    report = incident_report(incident).model_dump(mode="json")
+    entry = {**report, "id": "inc-1", **IncidentRecommendations.of(recset).model_dump(mode="json")}
+    bare = {**report, "id": "inc-2"}
     (tmp_path / "incidents.json").write_text(json.dumps({"incidents": [entry, bare]}))
     return tmp_path
 
@@ -87,7 +91,7 @@ def test_cli_plan_errors(incidents_dir, capsys):
 
 def test_incident_reads_back(sim_world):
     incident = batching_incident(sim_world, with_evidence=True)
-    again = incident_from_dict(json.loads(json.dumps(jsonable(incident))))
+    written = json.loads(incident_report(incident).model_dump_json())
+    again = incident_from_entry(written)
     assert again.regression == incident.regression
-    assert again.causes[0].scope == incident.causes[0].scope
-    assert again.causes[0].evidence["did"].interval == incident.causes[0].evidence["did"].interval
+    assert again.causes == incident.causes

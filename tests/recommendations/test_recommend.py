@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 
 from data.slices import Slice, parse_scope
-from rca.types import Cause, Evidence, Incident
+from rca.types import Cause, Incident
+from recommendations.incidents_io import IncidentRecommendations
 from recommendations import recommend, render_markdown
 from recommendations.experiment import design_effect, sample_size_proportions
 from recommendations.records import time_range
@@ -80,10 +81,11 @@ def test_pm_summary_is_plain_and_grounded(recset, sim_ws, sim_world):
 
 
 def test_to_dict_and_markdown(recset):
-    d = json.loads(json.dumps(recset.to_dict()))
+    d = IncidentRecommendations.of(recset).model_dump(mode="json")
     assert d["recommendations"][0]["action"]["id"] == "revert_policy_threshold"
     assert d["recommendations"][0]["scope"] == ["region=east", "region=west"]
-    assert d["recommendations"][0]["affected_orders_per_day"] > 0
+    assert d["recommendations"][0]["impact"]["orders_per_day"] > 0
+    assert d["recommendation_status"] == "recommended"
     m = d["recommendations"][0]["impact"]["metrics"][0]
     assert set(m["interval"]) == {"low", "high", "level"} and m["per_day_interval"]["low"] is not None
     assert d["experiment_plan"]["unit"] == "switchback"
@@ -162,9 +164,10 @@ def test_inconclusive_incident_recommends_nothing(sim_ws, sim_world):
     assert "## Recommendations" in render_markdown(rs)
 
 
-def test_evidence_for_another_metric_is_ignored(sim_ws, sim_world):
-    incident = batching_incident(sim_world)
-    ev = {"did": Evidence("did", 5.0, None, 0.01, True, {"metric": "avg_delivery_minutes"})}
-    cause = Cause("policy_change", "batching_threshold_4", "batching_threshold", SCOPE, 0.8, ev, "")
-    rs = recommend(sim_ws, Incident(incident.regression, (cause,)), plan=False)
-    assert rs.top.impact.metric("on_time_rate").method == "did"
+def test_the_causes_did_counts_for_the_incidents_metric_only(sim_ws, sim_world):
+    """The RCA's DiD measured the incident's own metric: it is carried for that metric, not for the others."""
+    incident = batching_incident(sim_world, with_evidence=True)
+    rs = recommend(sim_ws, incident, plan=False)
+    methods = {m.metric: {e.method for e in m.estimates} for m in rs.top.impact.metrics}
+    assert "evidence" in methods["on_time_rate"]
+    assert not any("evidence" in found for metric, found in methods.items() if metric != "on_time_rate")

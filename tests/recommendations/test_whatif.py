@@ -12,7 +12,9 @@ import pytest
 from backend.cli import main
 from data.errors import UserError
 from data.sources import open_workspace
-from recommendations import DriverChange, parse_change, whatif
+from pydantic import TypeAdapter
+
+from recommendations import DriverChange, WhatIfResult, parse_change, whatif
 from tests.recommendations import sim
 
 
@@ -55,7 +57,9 @@ def test_whatif_recovers_the_true_effect(mixed_ws):
     assert imp.orders_per_day > 0 and 0 < imp.scope_share < 1
     on_time = imp.metric("on_time_rate")
     assert on_time.per_day == pytest.approx(on_time.change * imp.orders_per_day, rel=0.1)
-    json.dumps(result.to_dict())
+    assert json.loads(TypeAdapter(WhatIfResult).dump_json(result))["impact"]["changes"] == [
+        {"feature": "batching_threshold", "op": "set", "value": 2.0},
+        {"feature": "courier_supply_ratio", "op": "scale", "value": 1.1}]
 
 
 @pytest.mark.parametrize("changes,scope,message", [

@@ -5,9 +5,9 @@ background (`backend.jobs.whatif`) and ``GET .../whatif/runs/{run_id}`` tells it
 then its result: the UI polls it to show what a long what-if is doing.
 """
 
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Request, status
 from fastapi import Path as PathParam
@@ -47,29 +47,27 @@ def _prepare(incident_id: int, body: WhatIfRequest, session, settings: Settings)
     return work
 
 
-@router.post("/{incident_id}/whatif", response_model=dict[str, Any])
-def what_if(incident_id: Id, body: WhatIfRequest, session: SessionDep, settings: SettingsDep, _: Reader) -> dict:
+@router.post("/{incident_id}/whatif", response_model=WhatIfResult)
+def what_if(incident_id: Id, body: WhatIfRequest, session: SessionDep, settings: SettingsDep, _: Reader) -> WhatIfResult:
     """Predicted change of every metric (with 95% intervals) if drivers change in the incident's scope.
 
     Runs ``recommendations.whatif`` (an outcome model fitted on the workspace's records, or the one the
     analysis kept for this scope); 422 naming an unknown feature or scope.
     """
-    return _prepare(incident_id, body, session, settings)().to_dict()
+    return _prepare(incident_id, body, session, settings)()
 
 
 def _runs(request: Request) -> WhatIfRuns:
     return request.app.state.whatif_runs
 
 
-def _public(run: WhatIfRun) -> dict:
-    out = asdict(run)
-    out["result"] = run.result.to_dict() if run.result is not None else None
-    return out
+def _public(run: WhatIfRun) -> WhatIfRunPublic:
+    return WhatIfRunPublic(**{f.name: getattr(run, f.name) for f in fields(run)})
 
 
 @router.post("/{incident_id}/whatif/runs", response_model=WhatIfRunPublic, status_code=status.HTTP_202_ACCEPTED)
 def start_what_if(incident_id: Id, body: WhatIfRequest, request: Request, session: SessionDep,
-                  settings: SettingsDep, _: Reader) -> dict:
+                  settings: SettingsDep, _: Reader) -> WhatIfRunPublic:
     """Start the what-if of ``POST .../whatif`` in the background; poll ``GET .../whatif/runs/{run_id}`` for
     its stage and progress, then its result (or its one-line error). 404: no such incident; 422: a
     malformed scope; 409: too many what-ifs running."""
@@ -78,7 +76,7 @@ def start_what_if(incident_id: Id, body: WhatIfRequest, request: Request, sessio
 
 
 @router.get("/{incident_id}/whatif/runs/{run_id}", response_model=WhatIfRunPublic)
-def read_what_if_run(incident_id: Id, run_id: RunId, request: Request, _: Reader) -> dict:
+def read_what_if_run(incident_id: Id, run_id: RunId, request: Request, _: Reader) -> WhatIfRunPublic:
     """A what-if run of this incident: running (stage, progress), succeeded (result) or failed (error)."""
     run = _runs(request).get(run_id, incident_id)
     if run is None:

@@ -1,11 +1,9 @@
 // One function per API route the UI uses, each checked against the OpenAPI schema. Pages never build URLs.
 import { client, postForm, unwrap } from "./client";
-import { normalizeIncident } from "./normalize";
 import { sliceParam } from "../lib/slices";
 import type {
   AskRequest,
   FeedbackLabel,
-  IncidentDetail,
   SignalProposalStatus,
   IncidentFilters,
   IncidentStatus,
@@ -51,8 +49,7 @@ export const api = {
   incidents: (f: IncidentFilters = {}) => unwrap(client.GET("/api/incidents", { params: { query: f } })),
   incidentSummary: (workspaceId?: number) =>
     unwrap(client.GET("/api/incidents/summary", { params: { query: { workspace_id: workspaceId } } })),
-  incident: async (id: number) =>
-    normalizeIncident((await unwrap(client.GET("/api/incidents/{incident_id}", byId(id)))) as unknown as IncidentDetail),
+  incident: (id: number) => unwrap(client.GET("/api/incidents/{incident_id}", byId(id))),
   /** The children of a slice (raw key; the workspace's `dimensions` escape it as for `series`). */
   incidentSlices: (id: number, parent: string, dimensions: readonly string[], limit = 1000) =>
     unwrap(

@@ -284,7 +284,7 @@ export interface paths {
         };
         /**
          * Read Plan
-         * @description The incident's experiment plan as JSON (as the recommendations stage wrote it).
+         * @description The incident's experiment plan (as the recommendations stage wrote it).
          */
         get: operations["read_plan"];
         put?: never;
@@ -1134,6 +1134,110 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * Action
+         * @description One catalogue entry (see ``recommendations/actions.yaml``).
+         */
+        "Action-Input": {
+            /** Cost */
+            cost?: string | null;
+            /** Description */
+            description: string;
+            /**
+             * Effort
+             * @default medium
+             * @enum {string}
+             */
+            effort: "low" | "medium" | "high";
+            /** Feature */
+            feature?: string | null;
+            /**
+             * Generic
+             * @default false
+             */
+            generic: boolean;
+            /** Hypotheses */
+            hypotheses: string[];
+            /** Id */
+            id: string;
+            /** Interference */
+            interference?: string | null;
+            /**
+             * Lever
+             * @enum {string}
+             */
+            lever: "revert_event" | "restore_feature" | "set_feature" | "scale_feature" | "shift_feature" | "none";
+            /**
+             * Randomization
+             * @default order
+             * @enum {string}
+             */
+            randomization: "order" | "customer" | "store" | "region" | "switchback";
+            /**
+             * Scope
+             * @default cause
+             * @enum {string}
+             */
+            scope: "cause" | "localized";
+            /** Tags */
+            tags: string[];
+            /** Title */
+            title: string;
+            /** Value */
+            value?: number | string | null;
+        };
+        /**
+         * Action
+         * @description One catalogue entry (see ``recommendations/actions.yaml``).
+         */
+        "Action-Output": {
+            /** Cost */
+            cost: string | null;
+            /** Description */
+            description: string;
+            /**
+             * Effort
+             * @default medium
+             * @enum {string}
+             */
+            effort: "low" | "medium" | "high";
+            /** Feature */
+            feature: string | null;
+            /**
+             * Generic
+             * @default false
+             */
+            generic: boolean;
+            /** Hypotheses */
+            hypotheses: string[];
+            /** Id */
+            id: string;
+            /** Interference */
+            interference: string | null;
+            /**
+             * Lever
+             * @enum {string}
+             */
+            lever: "revert_event" | "restore_feature" | "set_feature" | "scale_feature" | "shift_feature" | "none";
+            /**
+             * Randomization
+             * @default order
+             * @enum {string}
+             */
+            randomization: "order" | "customer" | "store" | "region" | "switchback";
+            /**
+             * Scope
+             * @default cause
+             * @enum {string}
+             */
+            scope: "cause" | "localized";
+            /** Tags */
+            tags: string[];
+            /** Title */
+            title: string;
+            /** Value */
+            value: number | string | null;
+        };
+        /**
          * ActionCreate
          * @description Propose an action: from the incident's recommendation number ``recommendation`` or written by hand.
          */
@@ -1467,24 +1571,87 @@ export interface components {
              */
             spec: string;
         };
-        /** CauseIn */
-        CauseIn: {
+        /**
+         * Cause
+         * @description A hypothesis instantiated for one regression, with its confidence and evidence (by test name).
+         */
+        "Cause-Input": {
             /** Change Event */
-            change_event?: string | null;
+            change_event: string | null;
             /** Confidence */
-            confidence?: number | null;
+            confidence: number;
+            /**
+             * Events
+             * @default []
+             */
+            events: string[];
             /** Evidence */
-            evidence?: {
-                [key: string]: unknown;
+            evidence: {
+                [key: string]: components["schemas"]["TimingEvidence-Input"] | components["schemas"]["ScopeEvidence-Input"] | components["schemas"]["DidEvidence-Input"] | components["schemas"]["EventStudyEvidence-Input"] | components["schemas"]["PlaceboTimeEvidence-Input"] | components["schemas"]["PlaceboScopeEvidence-Input"] | components["schemas"]["PlaceboItsEvidence-Input"] | components["schemas"]["ConfirmationEvidence-Input"] | components["schemas"]["ShapEvidence-Input"];
             };
             /** Feature */
-            feature?: string | null;
+            feature: string | null;
             /** Hypothesis */
             hypothesis: string;
+            /** Onset */
+            onset?: string | null;
+            /**
+             * Remediation Tags
+             * @default []
+             */
+            remediation_tags: string[];
+            /**
+             * Scope
+             * @description Slices (dim=value pairs joined by '&'); ["*"] = everything
+             */
+            scope: string[];
+            /** Score Inputs */
+            score_inputs?: {
+                [key: string]: number;
+            };
             /** Summary */
-            summary?: string | null;
-        } & {
-            [key: string]: unknown;
+            summary: string;
+        };
+        /**
+         * Cause
+         * @description A hypothesis instantiated for one regression, with its confidence and evidence (by test name).
+         */
+        "Cause-Output": {
+            /** Change Event */
+            change_event: string | null;
+            /** Confidence */
+            confidence: number;
+            /**
+             * Events
+             * @default []
+             */
+            events: string[];
+            /** Evidence */
+            evidence: {
+                [key: string]: components["schemas"]["TimingEvidence-Output"] | components["schemas"]["ScopeEvidence-Output"] | components["schemas"]["DidEvidence-Output"] | components["schemas"]["EventStudyEvidence-Output"] | components["schemas"]["PlaceboTimeEvidence-Output"] | components["schemas"]["PlaceboScopeEvidence-Output"] | components["schemas"]["PlaceboItsEvidence-Output"] | components["schemas"]["ConfirmationEvidence-Output"] | components["schemas"]["ShapEvidence-Output"];
+            };
+            /** Feature */
+            feature: string | null;
+            /** Hypothesis */
+            hypothesis: string;
+            /** Onset */
+            onset: string | null;
+            /**
+             * Remediation Tags
+             * @default []
+             */
+            remediation_tags: string[];
+            /**
+             * Scope
+             * @description Slices (dim=value pairs joined by '&'); ["*"] = everything
+             */
+            scope: string[];
+            /** Score Inputs */
+            score_inputs: {
+                [key: string]: number;
+            };
+            /** Summary */
+            summary: string;
         };
         /** ChangeEventPublic */
         ChangeEventPublic: {
@@ -1501,16 +1668,6 @@ export interface components {
              * Format: date-time
              */
             ts: string;
-        };
-        /**
-         * ChangeInterval
-         * @description A 95% interval of a change, in the metric's units.
-         */
-        ChangeInterval: {
-            /** High */
-            high: number | null;
-            /** Low */
-            low: number | null;
         };
         /**
          * ChangeSet
@@ -1552,6 +1709,142 @@ export interface components {
             tolerance: number;
             /** Total Abs Difference */
             total_abs_difference: number | null;
+        };
+        /** ConfirmationDetail */
+        "ConfirmationDetail-Input": {
+            /** As Large */
+            as_large?: number | null;
+            /** Interval Is */
+            interval_is?: string | null;
+            /** Jump */
+            jump?: number | null;
+            /** Note */
+            note?: string | null;
+            /** Placebo Splits */
+            placebo_splits?: number | null;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /** Window Hours */
+            window_hours?: number | null;
+        };
+        /** ConfirmationDetail */
+        "ConfirmationDetail-Output": {
+            /** As Large */
+            as_large: number | null;
+            /** Interval Is */
+            interval_is: string | null;
+            /** Jump */
+            jump: number | null;
+            /** Note */
+            note: string | null;
+            /** Placebo Splits */
+            placebo_splits: number | null;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /** Window Hours */
+            window_hours: number | null;
+        };
+        /**
+         * ConfirmationEvidence
+         * @description Does the regression's own change stand out from its series (`rca.evidence.refute`).
+         */
+        "ConfirmationEvidence-Input": {
+            detail: components["schemas"]["ConfirmationDetail-Input"];
+            /** Effect */
+            effect: number | null;
+            interval?: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value?: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "confirmation";
+        };
+        /**
+         * ConfirmationEvidence
+         * @description Does the regression's own change stand out from its series (`rca.evidence.refute`).
+         */
+        "ConfirmationEvidence-Output": {
+            detail: components["schemas"]["ConfirmationDetail-Output"];
+            /** Effect */
+            effect: number | null;
+            interval: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "confirmation";
+        };
+        /**
+         * CostLine
+         * @description One cost of an action: an efficiency metric that worsens, or a priced unit cost.
+         */
+        "CostLine-Input": {
+            interval: components["schemas"]["Interval"] | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "efficiency" | "money";
+            /** Money Per Day */
+            money_per_day?: number | null;
+            /** Name */
+            name: string;
+            /** Per Day */
+            per_day: number | null;
+            /** Per Order */
+            per_order: number | null;
+            /** Unit */
+            unit: string;
+        };
+        /**
+         * CostLine
+         * @description One cost of an action: an efficiency metric that worsens, or a priced unit cost.
+         */
+        "CostLine-Output": {
+            interval: components["schemas"]["Interval"] | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "efficiency" | "money";
+            /** Money Per Day */
+            money_per_day: number | null;
+            /** Name */
+            name: string;
+            /** Per Day */
+            per_day: number | null;
+            /** Per Order */
+            per_order: number | null;
+            /** Unit */
+            unit: string;
         };
         /**
          * CustomerChanges
@@ -1596,6 +1889,215 @@ export interface components {
              */
             post?: string[];
         };
+        /**
+         * DidCohort
+         * @description One cohort of a (stacked) DiD: a wave of the change, when and where it went live.
+         */
+        DidCohort: {
+            /** Name */
+            name: string;
+            /** Scope */
+            scope: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
+        /** DidDetail */
+        "DidDetail-Input": {
+            /** Cells */
+            cells?: number | null;
+            /** Clusters */
+            clusters?: number | null;
+            /**
+             * Cohorts
+             * @default []
+             */
+            cohorts: components["schemas"]["DidCohort"][];
+            /** Control Units */
+            control_units?: number | null;
+            /** Controls */
+            controls?: string | null;
+            /** Design */
+            design: string;
+            /** Fdr */
+            fdr?: string | null;
+            /** Period Hours */
+            period_hours?: number | null;
+            /** Periods After */
+            periods_after?: number | null;
+            /** Periods Before */
+            periods_before?: number | null;
+            /**
+             * Q Value
+             * @description Benjamini-Hochberg over the candidates' DiDs
+             */
+            q_value?: number | null;
+            /** Reason */
+            reason?: string | null;
+            /** Relative Effect */
+            relative_effect?: number | null;
+            /** Standard Errors */
+            standard_errors?: string | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /** Treated Clusters */
+            treated_clusters?: number | null;
+            /** Treated Pre Mean */
+            treated_pre_mean?: number | null;
+            /** Treated Units */
+            treated_units?: number | null;
+            /**
+             * Unit
+             * @default []
+             */
+            unit: string[];
+            /** Z */
+            z?: number | null;
+            /** Z In Direction */
+            z_in_direction?: number | null;
+        };
+        /** DidDetail */
+        "DidDetail-Output": {
+            /** Cells */
+            cells: number | null;
+            /** Clusters */
+            clusters: number | null;
+            /**
+             * Cohorts
+             * @default []
+             */
+            cohorts: components["schemas"]["DidCohort"][];
+            /** Control Units */
+            control_units: number | null;
+            /** Controls */
+            controls: string | null;
+            /** Design */
+            design: string;
+            /** Fdr */
+            fdr: string | null;
+            /** Period Hours */
+            period_hours: number | null;
+            /** Periods After */
+            periods_after: number | null;
+            /** Periods Before */
+            periods_before: number | null;
+            /**
+             * Q Value
+             * @description Benjamini-Hochberg over the candidates' DiDs
+             */
+            q_value: number | null;
+            /** Reason */
+            reason: string | null;
+            /** Relative Effect */
+            relative_effect: number | null;
+            /** Standard Errors */
+            standard_errors: string | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /** Treated Clusters */
+            treated_clusters: number | null;
+            /** Treated Pre Mean */
+            treated_pre_mean: number | null;
+            /** Treated Units */
+            treated_units: number | null;
+            /**
+             * Unit
+             * @default []
+             */
+            unit: string[];
+            /** Z */
+            z: number | null;
+            /** Z In Direction */
+            z_in_direction: number | null;
+        };
+        /**
+         * DidEvidence
+         * @description Difference-in-differences of the change against untouched units (`rca.evidence.did`).
+         */
+        "DidEvidence-Input": {
+            detail: components["schemas"]["DidDetail-Input"];
+            /** Effect */
+            effect: number | null;
+            interval?: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value?: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "did";
+        };
+        /**
+         * DidEvidence
+         * @description Difference-in-differences of the change against untouched units (`rca.evidence.did`).
+         */
+        "DidEvidence-Output": {
+            detail: components["schemas"]["DidDetail-Output"];
+            /** Effect */
+            effect: number | null;
+            interval: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "did";
+        };
+        /**
+         * DriverChange
+         * @description One change to a driver: ``set`` a value, ``scale`` by a factor, ``shift`` by an amount, or
+         *     ``restore`` to its baseline level (resolved by `resolve_restore` into one of the others).
+         */
+        "DriverChange-Input": {
+            /** Feature */
+            feature: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "set" | "scale" | "shift" | "restore";
+            /** Value */
+            value?: number | string | null;
+        };
+        /**
+         * DriverChange
+         * @description One change to a driver: ``set`` a value, ``scale`` by a factor, ``shift`` by an amount, or
+         *     ``restore`` to its baseline level (resolved by `resolve_restore` into one of the others).
+         */
+        "DriverChange-Output": {
+            /** Feature */
+            feature: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "set" | "scale" | "shift" | "restore";
+            /** Value */
+            value: number | string | null;
+        };
         /** DriverChangeIn */
         DriverChangeIn: {
             /**
@@ -1613,6 +2115,169 @@ export interface components {
              * @description set: the value; scale: the factor; shift: the amount
              */
             value: number | string;
+        };
+        /**
+         * Estimate
+         * @description One method's estimate of a change, in metric units, with its interval.
+         *
+         *     ``method`` is ``evidence`` (the DiD carried in the cause), ``did`` (difference-in-differences on
+         *     daily records), ``model`` (counterfactual on a fitted outcome model) or ``none``.
+         */
+        "Estimate-Input": {
+            interval: components["schemas"]["Interval"];
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "evidence" | "did" | "model" | "none";
+            /**
+             * N
+             * @default 0
+             */
+            n: number;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+            /** Value */
+            value: number | null;
+        };
+        /**
+         * Estimate
+         * @description One method's estimate of a change, in metric units, with its interval.
+         *
+         *     ``method`` is ``evidence`` (the DiD carried in the cause), ``did`` (difference-in-differences on
+         *     daily records), ``model`` (counterfactual on a fitted outcome model) or ``none``.
+         */
+        "Estimate-Output": {
+            interval: components["schemas"]["Interval"];
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "evidence" | "did" | "model" | "none";
+            /**
+             * N
+             * @default 0
+             */
+            n: number;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+            /** Value */
+            value: number | null;
+        };
+        /** EventPeriod */
+        EventPeriod: {
+            /** Effect */
+            effect: number | null;
+            interval: components["schemas"]["Interval"];
+            /**
+             * K
+             * @description Periods since the change (-1 is the reference)
+             */
+            k: number;
+        };
+        /** EventStudyDetail */
+        "EventStudyDetail-Input": {
+            /** Largest Lead To Effect */
+            largest_lead_to_effect?: number | null;
+            /** Note */
+            note?: string | null;
+            /**
+             * Periods
+             * @default []
+             */
+            periods: components["schemas"]["EventPeriod"][];
+            /** Pretrend P */
+            pretrend_p?: number | null;
+            /** Pretrend Violated */
+            pretrend_violated?: boolean | null;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /** Treated Clusters */
+            treated_clusters?: number | null;
+        };
+        /** EventStudyDetail */
+        "EventStudyDetail-Output": {
+            /** Largest Lead To Effect */
+            largest_lead_to_effect: number | null;
+            /** Note */
+            note: string | null;
+            /**
+             * Periods
+             * @default []
+             */
+            periods: components["schemas"]["EventPeriod"][];
+            /** Pretrend P */
+            pretrend_p: number | null;
+            /** Pretrend Violated */
+            pretrend_violated: boolean | null;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /** Treated Clusters */
+            treated_clusters: number | null;
+        };
+        /**
+         * EventStudyEvidence
+         * @description Leads and lags around the change; parallel pre-trends (`rca.evidence.did`).
+         */
+        "EventStudyEvidence-Input": {
+            detail: components["schemas"]["EventStudyDetail-Input"];
+            /** Effect */
+            effect: number | null;
+            interval?: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value?: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "event_study";
+        };
+        /**
+         * EventStudyEvidence
+         * @description Leads and lags around the change; parallel pre-trends (`rca.evidence.did`).
+         */
+        "EventStudyEvidence-Output": {
+            detail: components["schemas"]["EventStudyDetail-Output"];
+            /** Effect */
+            effect: number | null;
+            interval: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "event_study";
         };
         /**
          * Evidence
@@ -1635,6 +2300,180 @@ export interface components {
              */
             dry_run: boolean;
         };
+        /**
+         * ExperimentPlan
+         * @description How to prove the top action works: design, power, duration, ramp and stop rules.
+         */
+        "ExperimentPlan-Input": {
+            /** Action Id */
+            action_id: string;
+            /** Alpha */
+            alpha: number | null;
+            /** Baseline */
+            baseline: number | null;
+            /** Baseline Sd */
+            baseline_sd: number | null;
+            /** Checklist */
+            checklist: string[];
+            /** Cluster Size */
+            cluster_size: number | null;
+            /** Clusters Per Arm */
+            clusters_per_arm: number | null;
+            /** Days Needed */
+            days_needed: number;
+            /** Design Effect */
+            design_effect: number | null;
+            /** Effect Size */
+            effect_size: number | null;
+            /** Eligible Orders Per Day */
+            eligible_orders_per_day: number | null;
+            /** Expected Change */
+            expected_change: number | null;
+            expected_interval: components["schemas"]["Interval"];
+            /** Guardrails */
+            guardrails: components["schemas"]["Guardrail-Input"][];
+            /** Hypothesis */
+            hypothesis: string;
+            /** Icc */
+            icc: number | null;
+            /** Incident Id */
+            incident_id: string;
+            /** Mde */
+            mde: number | null;
+            /** Mde Basis */
+            mde_basis: string;
+            /** Metric Type */
+            metric_type: string;
+            /** N Per Arm */
+            n_per_arm: number;
+            /** N Per Arm Unclustered */
+            n_per_arm_unclustered: number;
+            /**
+             * Notes
+             * @default []
+             */
+            notes: string[];
+            /** Planned Days */
+            planned_days: number;
+            /** Planned Orders Per Arm */
+            planned_orders_per_arm: number;
+            /** Planned Units Per Arm */
+            planned_units_per_arm: number | null;
+            /** Power */
+            power: number | null;
+            /** Primary Metric */
+            primary_metric: string;
+            /** Ramp */
+            ramp: components["schemas"]["RampStep"][];
+            /** Rollout */
+            rollout: string[];
+            /**
+             * Scope
+             * @description Slices (dim=value pairs joined by '&'); ["*"] = everything
+             */
+            scope: string[];
+            /** Stop Criteria */
+            stop_criteria: string[];
+            /** Title */
+            title: string;
+            /** Traffic Share */
+            traffic_share: number | null;
+            /** Unit */
+            unit: string;
+            /** Unit Label */
+            unit_label: string;
+            /** Unit Of Metric */
+            unit_of_metric: string;
+            /** Unit Reason */
+            unit_reason: string;
+        };
+        /**
+         * ExperimentPlan
+         * @description How to prove the top action works: design, power, duration, ramp and stop rules.
+         */
+        "ExperimentPlan-Output": {
+            /** Action Id */
+            action_id: string;
+            /** Alpha */
+            alpha: number | null;
+            /** Baseline */
+            baseline: number | null;
+            /** Baseline Sd */
+            baseline_sd: number | null;
+            /** Checklist */
+            checklist: string[];
+            /** Cluster Size */
+            cluster_size: number | null;
+            /** Clusters Per Arm */
+            clusters_per_arm: number | null;
+            /** Days Needed */
+            days_needed: number;
+            /** Design Effect */
+            design_effect: number | null;
+            /** Effect Size */
+            effect_size: number | null;
+            /** Eligible Orders Per Day */
+            eligible_orders_per_day: number | null;
+            /** Expected Change */
+            expected_change: number | null;
+            expected_interval: components["schemas"]["Interval"];
+            /** Guardrails */
+            guardrails: components["schemas"]["Guardrail-Output"][];
+            /** Hypothesis */
+            hypothesis: string;
+            /** Icc */
+            icc: number | null;
+            /** Incident Id */
+            incident_id: string;
+            /** Mde */
+            mde: number | null;
+            /** Mde Basis */
+            mde_basis: string;
+            /** Metric Type */
+            metric_type: string;
+            /** N Per Arm */
+            n_per_arm: number;
+            /** N Per Arm Unclustered */
+            n_per_arm_unclustered: number;
+            /**
+             * Notes
+             * @default []
+             */
+            notes: string[];
+            /** Planned Days */
+            planned_days: number;
+            /** Planned Orders Per Arm */
+            planned_orders_per_arm: number;
+            /** Planned Units Per Arm */
+            planned_units_per_arm: number | null;
+            /** Power */
+            power: number | null;
+            /** Primary Metric */
+            primary_metric: string;
+            /** Ramp */
+            ramp: components["schemas"]["RampStep"][];
+            /** Rollout */
+            rollout: string[];
+            /**
+             * Scope
+             * @description Slices (dim=value pairs joined by '&'); ["*"] = everything
+             */
+            scope: string[];
+            /** Stop Criteria */
+            stop_criteria: string[];
+            /** Title */
+            title: string;
+            /** Traffic Share */
+            traffic_share: number | null;
+            /** Unit */
+            unit: string;
+            /** Unit Label */
+            unit_label: string;
+            /** Unit Of Metric */
+            unit_of_metric: string;
+            /** Unit Reason */
+            unit_reason: string;
+        };
         /** ExportFile */
         ExportFile: {
             /** Holds */
@@ -1643,6 +2482,56 @@ export interface components {
             name: string;
             /** Rows */
             rows: number;
+        };
+        /**
+         * FeatureShift
+         * @description How the driver's own distribution moved: a KS test (numeric) or χ² (categorical), with the PSI.
+         */
+        "FeatureShift-Input": {
+            /** After */
+            after: number | string;
+            /** Before */
+            before: number | string;
+            /** Level */
+            level?: string | null;
+            /** P Value */
+            p_value: number | null;
+            /** Psi */
+            psi: number | null;
+            /** Share After */
+            share_after?: number | null;
+            /** Share Before */
+            share_before?: number | null;
+            /**
+             * Test
+             * @enum {string}
+             */
+            test: "ks" | "chi2";
+        };
+        /**
+         * FeatureShift
+         * @description How the driver's own distribution moved: a KS test (numeric) or χ² (categorical), with the PSI.
+         */
+        "FeatureShift-Output": {
+            /** After */
+            after: number | string;
+            /** Before */
+            before: number | string;
+            /** Level */
+            level: string | null;
+            /** P Value */
+            p_value: number | null;
+            /** Psi */
+            psi: number | null;
+            /** Share After */
+            share_after: number | null;
+            /** Share Before */
+            share_before: number | null;
+            /**
+             * Test
+             * @enum {string}
+             */
+            test: "ks" | "chi2";
         };
         /** FeedbackCreate */
         FeedbackCreate: {
@@ -1697,6 +2586,58 @@ export interface components {
             pattern: components["schemas"]["Pattern"];
             /** Remediation */
             remediation: string;
+        };
+        /**
+         * Guardrail
+         * @description A metric that must not get worse than ``margin`` (metric units, in its bad direction).
+         */
+        "Guardrail-Input": {
+            /** Baseline */
+            baseline: number | null;
+            /** Expected */
+            expected: number | null;
+            /** Margin */
+            margin: number | null;
+            /** Metric */
+            metric: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Type
+             * @default mean
+             */
+            type: string;
+            /**
+             * Unit
+             * @default
+             */
+            unit: string;
+        };
+        /**
+         * Guardrail
+         * @description A metric that must not get worse than ``margin`` (metric units, in its bad direction).
+         */
+        "Guardrail-Output": {
+            /** Baseline */
+            baseline: number | null;
+            /** Expected */
+            expected: number | null;
+            /** Margin */
+            margin: number | null;
+            /** Metric */
+            metric: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Type
+             * @default mean
+             */
+            type: string;
+            /**
+             * Unit
+             * @default
+             */
+            unit: string;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -1757,38 +2698,129 @@ export interface components {
              */
             severity: string;
         };
-        /** IncidentDetail */
+        /**
+         * Impact
+         * @description What an action is expected to do to every metric of the workspace, in its scope: ``counterfactual``
+         *     says in words what was changed; ``changes`` are the driver changes it applied (what a what-if can vary;
+         *     empty when the action switches a change event off).
+         */
+        "Impact-Input": {
+            /**
+             * Changes
+             * @default []
+             */
+            changes: components["schemas"]["DriverChange-Input"][];
+            /** Counterfactual */
+            counterfactual: string;
+            /** Metrics */
+            metrics: components["schemas"]["MetricImpact-Input"][];
+            /**
+             * Notes
+             * @default []
+             */
+            notes: string[];
+            /** Orders Per Day */
+            orders_per_day: number | null;
+            /**
+             * Scope
+             * @description Slices (dim=value pairs joined by '&'); ["*"] = everything
+             */
+            scope: string[];
+            /** Scope Share */
+            scope_share: number | null;
+            /** Window End */
+            window_end: string | null;
+            /** Window Start */
+            window_start: string | null;
+        };
+        /**
+         * Impact
+         * @description What an action is expected to do to every metric of the workspace, in its scope: ``counterfactual``
+         *     says in words what was changed; ``changes`` are the driver changes it applied (what a what-if can vary;
+         *     empty when the action switches a change event off).
+         */
+        "Impact-Output": {
+            /**
+             * Changes
+             * @default []
+             */
+            changes: components["schemas"]["DriverChange-Output"][];
+            /** Counterfactual */
+            counterfactual: string;
+            /** Metrics */
+            metrics: components["schemas"]["MetricImpact-Output"][];
+            /**
+             * Notes
+             * @default []
+             */
+            notes: string[];
+            /** Orders Per Day */
+            orders_per_day: number | null;
+            /**
+             * Scope
+             * @description Slices (dim=value pairs joined by '&'); ["*"] = everything
+             */
+            scope: string[];
+            /** Scope Share */
+            scope_share: number | null;
+            /** Window End */
+            window_end: string | null;
+            /** Window Start */
+            window_start: string | null;
+        };
+        /**
+         * IncidentDetail
+         * @description An incident: its incidents.json entry (the same JSON, key for key; the entry's ``id`` is
+         *     ``external_id`` here) with its life in the service: id, status, owner, notes, feedback, when seen.
+         */
         IncidentDetail: {
+            /**
+             * Analysis Notes
+             * @description What the RCA stage noted while explaining it
+             * @default []
+             */
+            analysis_notes: string[];
             /** Baseline */
             baseline: number | null;
-            /** Cause Key */
-            cause_key?: string | null;
-            /** Causes */
-            causes: components["schemas"]["CauseIn"][];
+            /**
+             * Candidates Tested
+             * @default 0
+             */
+            candidates_tested: number;
+            /**
+             * Cause Key
+             * @description The confirmed cause the incident groups on (change:<event> or driver:<feature>): the dedup key with the window; null without a confirmed cause (then metric and slice are)
+             */
+            cause_key: string | null;
+            /**
+             * Causes
+             * @default []
+             */
+            causes: components["schemas"]["Cause-Output"][];
+            /** Change */
+            change: number | null;
+            change_interval: components["schemas"]["Interval"] | null;
+            confirmation: components["schemas"]["ConfirmationEvidence-Output"] | null;
             /** Current */
             current: number | null;
             /** Dedup Key */
             dedup_key: string;
-            /** Direction */
-            direction: string;
+            /** Detected In */
+            detected_in: string | null;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "up" | "down";
             /**
              * End
              * Format: date-time
              */
             end: string;
-            /** Experiment Plan */
-            experiment_plan: {
-                [key: string]: unknown;
-            } | null;
+            /** @description How to test the top action */
+            experiment_plan: components["schemas"]["ExperimentPlan-Output"] | null;
             /** External Id */
             external_id: string | null;
-            /**
-             * Extra
-             * @description Any other keys of the incidents.json entry, unchanged
-             */
-            extra: {
-                [key: string]: unknown;
-            };
             /** Feedback */
             feedback: components["schemas"]["FeedbackPublic"][];
             /**
@@ -1796,31 +2828,103 @@ export interface components {
              * Format: date-time
              */
             first_seen_at: string;
+            /** Good */
+            good: ("up" | "down") | null;
             /** Id */
             id: number;
+            /**
+             * Impact Per Day
+             * @description change × the records the metric counts, per day: for a rate, records whose outcome flipped
+             */
+            impact_per_day: number | null;
+            /**
+             * Inconclusive
+             * @default false
+             */
+            inconclusive: boolean;
             /**
              * Last Seen At
              * Format: date-time
              */
             last_seen_at: string;
-            /** Measured In */
-            measured_in?: string[];
+            /**
+             * Localized Slices
+             * @description The detector's localized slices
+             * @default []
+             */
+            localized_slices: components["schemas"]["SliceShare-Output"][];
+            /**
+             * Measured From
+             * @description Start of the baseline window
+             */
+            measured_from: string | null;
+            /**
+             * Measured In
+             * @description The slices baseline, current and change are measured in: the incident's own scope (* = everything)
+             * @default []
+             */
+            measured_in: string[];
             /** Metric */
             metric: string;
-            /** Next Steps */
+            /**
+             * Next Steps
+             * @description Inconclusive incidents: checks to make
+             * @default []
+             */
             next_steps: components["schemas"]["NextStep"][];
-            /** Notes */
+            /**
+             * Notes
+             * @description People's notes (the analysis' own are analysis_notes)
+             */
             notes: string;
+            /** Onset */
+            onset: string | null;
+            /**
+             * Onset Used
+             * @description Baseline before it, current from it
+             */
+            onset_used: string | null;
             /** Owner */
             owner: string | null;
-            /** Recommendation Status */
-            recommendation_status?: ("recommended" | "no_action" | "inconclusive") | null;
-            /** Recommendations */
-            recommendations: {
-                [key: string]: unknown;
-            }[];
-            /** Rejected */
-            rejected?: components["schemas"]["RejectedCandidate"][];
+            /** P Value */
+            p_value: number | null;
+            /**
+             * Pm Summary
+             * @description The plain-language summary for a product manager
+             */
+            pm_summary: string | null;
+            /**
+             * Pm Table
+             * @description Its table: a header row, then metric / now / expected change / likely range / per day / effect
+             * @default []
+             */
+            pm_table: string[][];
+            /** Q Value */
+            q_value: number | null;
+            /**
+             * Recommendation Notes
+             * @default []
+             */
+            recommendation_notes: string[];
+            /**
+             * Recommendation Status
+             * @description recommended; no_action (a cause, but no catalogue action fits); inconclusive (no trusted cause: next_steps instead of actions); null when not recommended on
+             */
+            recommendation_status: ("recommended" | "no_action" | "inconclusive") | null;
+            /**
+             * Recommendations
+             * @description Ranked actions, best first
+             * @default []
+             */
+            recommendations: components["schemas"]["Recommendation-Output"][];
+            /** @description The detector's regression, as it found it */
+            regression: components["schemas"]["Regression-Output"] | null;
+            /**
+             * Rejected
+             * @description Candidates tested and ruled out
+             * @default []
+             */
+            rejected: components["schemas"]["Rejected"][];
             /** Relative Change */
             relative_change: number | null;
             /** Run Id */
@@ -1829,7 +2933,7 @@ export interface components {
              * Scope
              * @description Where baseline and current are measured: the incident's own scope, slices joined by ';' (* = everything)
              */
-            scope?: string | null;
+            scope: string | null;
             /** Seen Count */
             seen_count: number;
             /**
@@ -1837,12 +2941,27 @@ export interface components {
              * @enum {string}
              */
             severity: "low" | "medium" | "high" | "critical";
-            /** Shares Overlap */
-            shares_overlap?: boolean | null;
-            /** Slice */
+            /**
+             * Shares Overlap
+             * @description Do the localized slices overlap (then their shares of the change do not add up to 100%)?
+             */
+            shares_overlap: boolean | null;
+            /**
+             * Slice
+             * @description Where the regression was detected (* = total)
+             * @default *
+             */
             slice: string;
-            /** Slices */
-            slices: components["schemas"]["SliceShare"][];
+            /**
+             * Slices
+             * @default []
+             */
+            slices: components["schemas"]["SliceShare-Output"][];
+            /**
+             * Standard Errors
+             * @description |change| over its standard error
+             */
+            standard_errors: number | null;
             /**
              * Start
              * Format: date-time
@@ -1857,32 +2976,64 @@ export interface components {
              * Symptom Metrics
              * @description The metrics of its symptoms, most affected first
              */
-            symptom_metrics?: string[];
-            /** Symptoms */
-            symptoms?: components["schemas"]["Symptom"][];
+            symptom_metrics: string[];
+            /**
+             * Symptoms
+             * @description Every regression the cause explains, the most affected (this incident's metric) first
+             * @default []
+             */
+            symptoms: components["schemas"]["Symptom-Output"][];
             /** Top Cause */
             top_cause: string | null;
             /** Top Confidence */
             top_confidence: number | null;
+            /** Unit */
+            unit: string | null;
+            /**
+             * Volume Per Day
+             * @description Records in the scope per day after the onset
+             */
+            volume_per_day: number | null;
             /** Workspace Id */
             workspace_id: number;
         };
         /**
          * IncidentIn
-         * @description One entry of incidents.json as the RCA stage writes it (extra keys are kept).
+         * @description One entry of incidents.json as `cxw analyze` writes it (`recommendations.incidents_io.IncidentEntry`):
+         *     every key typed; an unknown key is refused, naming it.
          */
         IncidentIn: {
+            /**
+             * Analysis Notes
+             * @description What the RCA stage noted while explaining it
+             * @default []
+             */
+            analysis_notes: string[];
             /** Baseline */
             baseline?: number | null;
+            /**
+             * Candidates Tested
+             * @default 0
+             */
+            candidates_tested: number;
             /**
              * Cause Key
              * @description The confirmed cause the incident groups on (change:<event> or driver:<feature>): the dedup key with the window; null without a confirmed cause (then metric and slice are)
              */
             cause_key?: string | null;
-            /** Causes */
-            causes?: components["schemas"]["CauseIn"][];
+            /**
+             * Causes
+             * @default []
+             */
+            causes: components["schemas"]["Cause-Input"][];
+            /** Change */
+            change?: number | null;
+            change_interval?: components["schemas"]["Interval"] | null;
+            confirmation?: components["schemas"]["ConfirmationEvidence-Input"] | null;
             /** Current */
             current?: number | null;
+            /** Detected In */
+            detected_in?: string | null;
             /**
              * Direction
              * @enum {string}
@@ -1893,38 +3044,98 @@ export interface components {
              * Format: date-time
              */
             end: string;
-            /** Experiment Plan */
-            experiment_plan?: {
-                [key: string]: unknown;
-            } | null;
-            /** Id */
+            /** @description How to test the top action */
+            experiment_plan?: components["schemas"]["ExperimentPlan-Input"] | null;
+            /** Good */
+            good?: ("up" | "down") | null;
+            /**
+             * Id
+             * @description The most affected regression's id
+             */
             id?: string | null;
             /**
-             * Measured In
-             * @description The slices baseline and current are measured in (the incident's own scope); empty: the detector's slice
+             * Impact Per Day
+             * @description change × the records the metric counts, per day: for a rate, records whose outcome flipped
              */
-            measured_in?: string[];
+            impact_per_day?: number | null;
+            /**
+             * Inconclusive
+             * @default false
+             */
+            inconclusive: boolean;
+            /**
+             * Localized Slices
+             * @description The detector's localized slices
+             * @default []
+             */
+            localized_slices: components["schemas"]["SliceShare-Input"][];
+            /**
+             * Measured From
+             * @description Start of the baseline window
+             */
+            measured_from?: string | null;
+            /**
+             * Measured In
+             * @description The slices baseline, current and change are measured in: the incident's own scope (* = everything)
+             * @default []
+             */
+            measured_in: string[];
             /** Metric */
             metric: string;
             /**
              * Next Steps
              * @description Inconclusive incidents: checks to make
+             * @default []
              */
-            next_steps?: components["schemas"]["NextStep"][];
+            next_steps: components["schemas"]["NextStep"][];
+            /** Onset */
+            onset?: string | null;
+            /**
+             * Onset Used
+             * @description Baseline before it, current from it
+             */
+            onset_used?: string | null;
+            /** P Value */
+            p_value?: number | null;
+            /**
+             * Pm Summary
+             * @description The plain-language summary for a product manager
+             */
+            pm_summary?: string | null;
+            /**
+             * Pm Table
+             * @description Its table: a header row, then metric / now / expected change / likely range / per day / effect
+             * @default []
+             */
+            pm_table: string[][];
+            /** Q Value */
+            q_value?: number | null;
+            /**
+             * Recommendation Notes
+             * @default []
+             */
+            recommendation_notes: string[];
             /**
              * Recommendation Status
              * @description recommended; no_action (a cause, but no catalogue action fits); inconclusive (no trusted cause: next_steps instead of actions); null when not recommended on
              */
             recommendation_status?: ("recommended" | "no_action" | "inconclusive") | null;
-            /** Recommendations */
-            recommendations?: {
-                [key: string]: unknown;
-            }[];
+            /**
+             * Recommendations
+             * @description Ranked actions, best first
+             * @default []
+             */
+            recommendations: components["schemas"]["Recommendation-Input"][];
+            /** @description The detector's regression, as it found it */
+            regression?: components["schemas"]["Regression-Input"] | null;
             /**
              * Rejected
              * @description Candidates tested and ruled out
+             * @default []
              */
-            rejected?: components["schemas"]["RejectedCandidate"][];
+            rejected: components["schemas"]["Rejected"][];
+            /** Relative Change */
+            relative_change?: number | null;
             /** Severity */
             severity?: ("low" | "medium" | "high" | "critical") | null;
             /**
@@ -1938,8 +3149,16 @@ export interface components {
              * @default *
              */
             slice: string;
-            /** Slices */
-            slices?: components["schemas"]["SliceShare"][];
+            /**
+             * Slices
+             * @default []
+             */
+            slices: components["schemas"]["SliceShare-Input"][];
+            /**
+             * Standard Errors
+             * @description |change| over its standard error
+             */
+            standard_errors?: number | null;
             /**
              * Start
              * Format: date-time
@@ -1948,10 +3167,16 @@ export interface components {
             /**
              * Symptoms
              * @description Every regression the cause explains, the most affected (this incident's metric) first
+             * @default []
              */
-            symptoms?: components["schemas"]["Symptom"][];
-        } & {
-            [key: string]: unknown;
+            symptoms: components["schemas"]["Symptom-Input"][];
+            /** Unit */
+            unit?: string | null;
+            /**
+             * Volume Per Day
+             * @description Records in the scope per day after the onset
+             */
+            volume_per_day?: number | null;
         };
         /** IncidentPublic */
         IncidentPublic: {
@@ -2101,6 +3326,21 @@ export interface components {
             time?: components["schemas"]["TimeRange"] | null;
         };
         /**
+         * Interval
+         * @description A confidence interval ``[low, high]`` at ``level`` (0.95 unless said).
+         */
+        Interval: {
+            /** High */
+            high: number | null;
+            /**
+             * Level
+             * @default 0.95
+             */
+            level: number;
+            /** Low */
+            low: number | null;
+        };
+        /**
          * LikelyCause
          * @description The likely cause of one pattern: a short name, the sentence that explains it, and its scope.
          */
@@ -2164,6 +3404,117 @@ export interface components {
              */
             negated: boolean;
         };
+        /**
+         * Mediation
+         * @description The change event whose footprint this driver's shift matches (the driver carries the change).
+         */
+        Mediation: {
+            /** Feature */
+            feature: string;
+            /**
+             * Feature Onset
+             * Format: date-time
+             */
+            feature_onset: string;
+            /** Footprint */
+            footprint: string;
+            /** Footprint Jaccard */
+            footprint_jaccard: number;
+        };
+        /**
+         * MetricImpact
+         * @description The expected change of one metric in the action's scope.
+         *
+         *     ``change`` is in metric units (a rate as a fraction: 0.031 = +3.1 pts). ``per_day`` converts it to
+         *     daily totals in the scope: for a rate, orders per day whose outcome flips; for a mean or ratio,
+         *     metric units × denominator per day (e.g. courier-minutes per day). ``overall_change`` is the change
+         *     of the workspace-wide value. ``improves`` is True/False when the interval lies wholly on the
+         *     good/bad side of zero, None when it straddles zero.
+         */
+        "MetricImpact-Input": {
+            /** Baseline */
+            baseline: number | null;
+            /** Change */
+            change: number | null;
+            /**
+             * Estimates
+             * @default []
+             */
+            estimates: components["schemas"]["Estimate-Input"][];
+            /**
+             * Good
+             * @enum {string}
+             */
+            good: "up" | "down";
+            interval: components["schemas"]["Interval"];
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "evidence" | "did" | "model" | "none";
+            /** Metric */
+            metric: string;
+            /** Overall Change */
+            overall_change: number | null;
+            /** Per Day */
+            per_day: number | null;
+            per_day_interval: components["schemas"]["Interval"];
+            /** Per Day Unit */
+            per_day_unit: string;
+            /** Role */
+            role: string;
+            /** Type */
+            type: string;
+            /** Unit */
+            unit: string;
+        };
+        /**
+         * MetricImpact
+         * @description The expected change of one metric in the action's scope.
+         *
+         *     ``change`` is in metric units (a rate as a fraction: 0.031 = +3.1 pts). ``per_day`` converts it to
+         *     daily totals in the scope: for a rate, orders per day whose outcome flips; for a mean or ratio,
+         *     metric units × denominator per day (e.g. courier-minutes per day). ``overall_change`` is the change
+         *     of the workspace-wide value. ``improves`` is True/False when the interval lies wholly on the
+         *     good/bad side of zero, None when it straddles zero.
+         */
+        "MetricImpact-Output": {
+            /** Baseline */
+            baseline: number | null;
+            /** Change */
+            change: number | null;
+            /**
+             * Estimates
+             * @default []
+             */
+            estimates: components["schemas"]["Estimate-Output"][];
+            /**
+             * Good
+             * @enum {string}
+             */
+            good: "up" | "down";
+            interval: components["schemas"]["Interval"];
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "evidence" | "did" | "model" | "none";
+            /** Metric */
+            metric: string;
+            /** Overall Change */
+            overall_change: number | null;
+            /** Per Day */
+            per_day: number | null;
+            per_day_interval: components["schemas"]["Interval"];
+            /** Per Day Unit */
+            per_day_unit: string;
+            /** Role */
+            role: string;
+            /** Type */
+            type: string;
+            /** Unit */
+            unit: string;
+        };
         /** MetricInfo */
         MetricInfo: {
             /** Good */
@@ -2208,15 +3559,13 @@ export interface components {
         };
         /**
          * NextStep
-         * @description A check for an inconclusive incident: what to look at, and which data would decide it.
+         * @description For an inconclusive incident: what to check, and which data would decide it (no numbers estimated).
          */
         NextStep: {
             /** Check */
             check: string;
             /** Decides */
             decides: string;
-        } & {
-            [key: string]: unknown;
         };
         /** OutboxPublic */
         OutboxPublic: {
@@ -2420,6 +3769,326 @@ export interface components {
             /** Proposals */
             proposals: components["schemas"]["ProposalPublic"][];
         };
+        /** PlaceboItsDetail */
+        "PlaceboItsDetail-Input": {
+            /** Interval Is */
+            interval_is?: string | null;
+            /** Jump */
+            jump?: number | null;
+            /**
+             * Placebo Jumps
+             * @default []
+             */
+            placebo_jumps: (number | null)[];
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /** Window Hours */
+            window_hours?: number | null;
+        };
+        /** PlaceboItsDetail */
+        "PlaceboItsDetail-Output": {
+            /** Interval Is */
+            interval_is: string | null;
+            /** Jump */
+            jump: number | null;
+            /**
+             * Placebo Jumps
+             * @default []
+             */
+            placebo_jumps: (number | null)[];
+            /** Reason */
+            reason: string | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /** Window Hours */
+            window_hours: number | null;
+        };
+        /**
+         * PlaceboItsEvidence
+         * @description A global change's jump against placebo-day jumps (`rca.evidence.refute`).
+         */
+        "PlaceboItsEvidence-Input": {
+            detail: components["schemas"]["PlaceboItsDetail-Input"];
+            /** Effect */
+            effect: number | null;
+            interval?: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value?: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "placebo_its";
+        };
+        /**
+         * PlaceboItsEvidence
+         * @description A global change's jump against placebo-day jumps (`rca.evidence.refute`).
+         */
+        "PlaceboItsEvidence-Output": {
+            detail: components["schemas"]["PlaceboItsDetail-Output"];
+            /** Effect */
+            effect: number | null;
+            interval: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "placebo_its";
+        };
+        /** PlaceboScopeDetail */
+        "PlaceboScopeDetail-Input": {
+            /** Effect Is */
+            effect_is?: string | null;
+            /** Interval Is */
+            interval_is?: string | null;
+            /** Largest Placebo Z */
+            largest_placebo_z?: number | null;
+            /**
+             * Placebo Effects
+             * @default []
+             */
+            placebo_effects: (number | null)[];
+            /**
+             * Placebo Z
+             * @default []
+             */
+            placebo_z: number[];
+            /** Placebos */
+            placebos?: number | null;
+            /** Placebos As Large */
+            placebos_as_large?: number | null;
+            /** Real Z */
+            real_z?: number | null;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+        };
+        /** PlaceboScopeDetail */
+        "PlaceboScopeDetail-Output": {
+            /** Effect Is */
+            effect_is: string | null;
+            /** Interval Is */
+            interval_is: string | null;
+            /** Largest Placebo Z */
+            largest_placebo_z: number | null;
+            /**
+             * Placebo Effects
+             * @default []
+             */
+            placebo_effects: (number | null)[];
+            /**
+             * Placebo Z
+             * @default []
+             */
+            placebo_z: number[];
+            /** Placebos */
+            placebos: number | null;
+            /** Placebos As Large */
+            placebos_as_large: number | null;
+            /** Real Z */
+            real_z: number | null;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+        };
+        /**
+         * PlaceboScopeEvidence
+         * @description The DiD on untouched slices of the same shape (`rca.evidence.refute`).
+         */
+        "PlaceboScopeEvidence-Input": {
+            detail: components["schemas"]["PlaceboScopeDetail-Input"];
+            /** Effect */
+            effect: number | null;
+            interval?: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value?: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "placebo_scope";
+        };
+        /**
+         * PlaceboScopeEvidence
+         * @description The DiD on untouched slices of the same shape (`rca.evidence.refute`).
+         */
+        "PlaceboScopeEvidence-Output": {
+            detail: components["schemas"]["PlaceboScopeDetail-Output"];
+            /** Effect */
+            effect: number | null;
+            interval: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "placebo_scope";
+        };
+        /** PlaceboTimeDetail */
+        "PlaceboTimeDetail-Input": {
+            /** Effect Is */
+            effect_is?: string | null;
+            /** Interval Is */
+            interval_is?: string | null;
+            /** Largest Placebo Z */
+            largest_placebo_z?: number | null;
+            /**
+             * Placebo Effects
+             * @default []
+             */
+            placebo_effects: (number | null)[];
+            /**
+             * Placebo Periods Back
+             * @default []
+             */
+            placebo_periods_back: number[];
+            /**
+             * Placebo Z
+             * @default []
+             */
+            placebo_z: number[];
+            /** Real Z */
+            real_z?: number | null;
+            /** Reason */
+            reason?: string | null;
+            /** Significant Placebos */
+            significant_placebos?: number | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+        };
+        /** PlaceboTimeDetail */
+        "PlaceboTimeDetail-Output": {
+            /** Effect Is */
+            effect_is: string | null;
+            /** Interval Is */
+            interval_is: string | null;
+            /** Largest Placebo Z */
+            largest_placebo_z: number | null;
+            /**
+             * Placebo Effects
+             * @default []
+             */
+            placebo_effects: (number | null)[];
+            /**
+             * Placebo Periods Back
+             * @default []
+             */
+            placebo_periods_back: number[];
+            /**
+             * Placebo Z
+             * @default []
+             */
+            placebo_z: number[];
+            /** Real Z */
+            real_z: number | null;
+            /** Reason */
+            reason: string | null;
+            /** Significant Placebos */
+            significant_placebos: number | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+        };
+        /**
+         * PlaceboTimeEvidence
+         * @description The DiD at dates with no change (`rca.evidence.refute`).
+         */
+        "PlaceboTimeEvidence-Input": {
+            detail: components["schemas"]["PlaceboTimeDetail-Input"];
+            /** Effect */
+            effect: number | null;
+            interval?: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value?: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "placebo_time";
+        };
+        /**
+         * PlaceboTimeEvidence
+         * @description The DiD at dates with no change (`rca.evidence.refute`).
+         */
+        "PlaceboTimeEvidence-Output": {
+            detail: components["schemas"]["PlaceboTimeDetail-Output"];
+            /** Effect */
+            effect: number | null;
+            interval: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "placebo_time";
+        };
         /**
          * Proposal
          * @description An action proposed for a pattern, with its confidence, risk and whether it needs an approval.
@@ -2510,6 +4179,15 @@ export interface components {
             /** Tool */
             tool: string;
         };
+        /** RampStep */
+        RampStep: {
+            /** Days */
+            days: number;
+            /** Gate */
+            gate: string;
+            /** Share */
+            share: number;
+        };
         /**
          * Ranking
          * @description Order groups by their value (or by its change against the comparison period) and keep ``top``.
@@ -2544,6 +4222,58 @@ export interface components {
             reason: string;
             /** Records */
             records: number;
+        };
+        /**
+         * Recommendation
+         * @description An action instantiated for one cause: what to do, where, what it buys and what it costs.
+         */
+        "Recommendation-Input": {
+            action: components["schemas"]["Action-Input"];
+            /** Cause */
+            cause: string;
+            /** Change Event */
+            change_event: string | null;
+            /** Confidence */
+            confidence: number;
+            /** Feature */
+            feature: string | null;
+            impact: components["schemas"]["Impact-Input"];
+            /** Rank */
+            rank: number;
+            /**
+             * Scope
+             * @description Slices (dim=value pairs joined by '&'); ["*"] = everything
+             */
+            scope: string[];
+            /** Title */
+            title: string;
+            tradeoff: components["schemas"]["Tradeoff-Input"];
+        };
+        /**
+         * Recommendation
+         * @description An action instantiated for one cause: what to do, where, what it buys and what it costs.
+         */
+        "Recommendation-Output": {
+            action: components["schemas"]["Action-Output"];
+            /** Cause */
+            cause: string;
+            /** Change Event */
+            change_event: string | null;
+            /** Confidence */
+            confidence: number;
+            /** Feature */
+            feature: string | null;
+            impact: components["schemas"]["Impact-Output"];
+            /** Rank */
+            rank: number;
+            /**
+             * Scope
+             * @description Slices (dim=value pairs joined by '&'); ["*"] = everything
+             */
+            scope: string[];
+            /** Title */
+            title: string;
+            tradeoff: components["schemas"]["Tradeoff-Output"];
         };
         /**
          * ReconcilePathsRequest
@@ -2776,6 +4506,158 @@ export interface components {
             /** With Differences */
             with_differences: number;
         };
+        /**
+         * Regression
+         * @description A metric that moved the wrong way in a time window, localized to the slices that explain it.
+         *
+         *     ``direction`` is in value terms (``down`` = the value fell); whether that is bad follows from the
+         *     metric's ``good``. ``slice`` is where the detector saw it (``*`` for the total); ``slices`` are the
+         *     localized root-cause slices, best first, each with its ``share`` of the change.
+         */
+        "Regression-Input": {
+            /** Baseline */
+            baseline: number | null;
+            /** Baseline Start */
+            baseline_start?: string | null;
+            /** Change */
+            change: number | null;
+            change_interval: components["schemas"]["Interval"];
+            /** Current */
+            current: number | null;
+            /**
+             * Detectors
+             * @default []
+             */
+            detectors: string[];
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "up" | "down";
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            extra?: components["schemas"]["ScanFacts-Input"];
+            /**
+             * Grain
+             * @default hour
+             * @enum {string}
+             */
+            grain: "hour" | "day";
+            /** Id */
+            id: string;
+            /** Metric */
+            metric: string;
+            /** P Value */
+            p_value: number | null;
+            /** Q Value */
+            q_value: number | null;
+            /** Relative Change */
+            relative_change: number | null;
+            relative_interval: components["schemas"]["Interval"];
+            /**
+             * Slice
+             * @description dim=value pairs joined by '&'; * = total
+             */
+            slice: string;
+            /** Slices */
+            slices: {
+                /** Score */
+                score: number | null;
+                /** Share */
+                share: number | null;
+                /** Slice */
+                slice: string;
+            }[];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * Support
+             * @default 0
+             */
+            support: number;
+        };
+        /**
+         * Regression
+         * @description A metric that moved the wrong way in a time window, localized to the slices that explain it.
+         *
+         *     ``direction`` is in value terms (``down`` = the value fell); whether that is bad follows from the
+         *     metric's ``good``. ``slice`` is where the detector saw it (``*`` for the total); ``slices`` are the
+         *     localized root-cause slices, best first, each with its ``share`` of the change.
+         */
+        "Regression-Output": {
+            /** Baseline */
+            baseline: number | null;
+            /** Baseline Start */
+            baseline_start: string | null;
+            /** Change */
+            change: number | null;
+            change_interval: components["schemas"]["Interval"];
+            /** Current */
+            current: number | null;
+            /**
+             * Detectors
+             * @default []
+             */
+            detectors: string[];
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "up" | "down";
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            extra: components["schemas"]["ScanFacts-Output"];
+            /**
+             * Grain
+             * @default hour
+             * @enum {string}
+             */
+            grain: "hour" | "day";
+            /** Id */
+            id: string;
+            /** Metric */
+            metric: string;
+            /** P Value */
+            p_value: number | null;
+            /** Q Value */
+            q_value: number | null;
+            /** Relative Change */
+            relative_change: number | null;
+            relative_interval: components["schemas"]["Interval"];
+            /**
+             * Slice
+             * @description dim=value pairs joined by '&'; * = total
+             */
+            slice: string;
+            /** Slices */
+            slices: {
+                /** Score */
+                score: number | null;
+                /** Share */
+                share: number | null;
+                /** Slice */
+                slice: string;
+            }[];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * Support
+             * @default 0
+             */
+            support: number;
+        };
         /** RejectBody */
         RejectBody: {
             /**
@@ -2785,14 +4667,11 @@ export interface components {
             reason: string;
         };
         /**
-         * RejectedCandidate
+         * Rejected
          * @description A candidate cause that was tested and not kept, with the test that ruled it out.
          */
-        RejectedCandidate: {
-            /**
-             * Candidate
-             * @description The change-log event's name or the driver feature
-             */
+        Rejected: {
+            /** Candidate */
             candidate: string;
             /** Confidence */
             confidence: number;
@@ -2801,15 +4680,9 @@ export interface components {
              * @enum {string}
              */
             kind: "change" | "driver";
-            /**
-             * Reason
-             * @description That test's decision rule with its numbers
-             */
+            /** Reason */
             reason: string;
-            /**
-             * Ruled Out By
-             * @description The first test it failed (timing, scope, did, …), or confidence
-             */
+            /** Ruled Out By */
             ruled_out_by: string;
         };
         /**
@@ -2887,6 +4760,97 @@ export interface components {
              */
             ts: string;
         };
+        /** SampleSizing */
+        SampleSizing: {
+            /** Max Rows */
+            max_rows: number;
+            /** Pilot Rows */
+            pilot_rows: number;
+            /** Reached Half Width */
+            reached_half_width: number | null;
+            /** Rule */
+            rule: string;
+            /** Target Half Width */
+            target_half_width: number;
+        };
+        /**
+         * ScanFacts
+         * @description What the scan saw besides the regression's numbers: the metric's good direction and unit, whether the
+         *     regression is still ongoing at the window's end, the strength of the strongest slice, the slices folded
+         *     into it (``members``), where it was first seen and the change point that dated it.
+         */
+        "ScanFacts-Input": {
+            /** Changepoint Start */
+            changepoint_start?: string | null;
+            /** First Slice */
+            first_slice?: string | null;
+            /** Good */
+            good?: ("up" | "down") | null;
+            /** Log10 P */
+            log10_p?: number | null;
+            /**
+             * Member Slices
+             * @default []
+             */
+            member_slices: string[];
+            /**
+             * Members
+             * @default 0
+             */
+            members: number;
+            /**
+             * Ongoing
+             * @default false
+             */
+            ongoing: boolean;
+            /** Slice Log10 P */
+            slice_log10_p?: number | null;
+            /** Slice Q Value */
+            slice_q_value?: number | null;
+            /** Strongest Slice */
+            strongest_slice?: string | null;
+            /** Unit */
+            unit?: string | null;
+        };
+        /**
+         * ScanFacts
+         * @description What the scan saw besides the regression's numbers: the metric's good direction and unit, whether the
+         *     regression is still ongoing at the window's end, the strength of the strongest slice, the slices folded
+         *     into it (``members``), where it was first seen and the change point that dated it.
+         */
+        "ScanFacts-Output": {
+            /** Changepoint Start */
+            changepoint_start: string | null;
+            /** First Slice */
+            first_slice: string | null;
+            /** Good */
+            good: ("up" | "down") | null;
+            /** Log10 P */
+            log10_p: number | null;
+            /**
+             * Member Slices
+             * @default []
+             */
+            member_slices: string[];
+            /**
+             * Members
+             * @default 0
+             */
+            members: number;
+            /**
+             * Ongoing
+             * @default false
+             */
+            ongoing: boolean;
+            /** Slice Log10 P */
+            slice_log10_p: number | null;
+            /** Slice Q Value */
+            slice_q_value: number | null;
+            /** Strongest Slice */
+            strongest_slice: string | null;
+            /** Unit */
+            unit: string | null;
+        };
         /**
          * ScannedWindow
          * @description What a detection run read and scanned: records from ``records_from`` (null: all of them), aggregated
@@ -2913,6 +4877,113 @@ export interface components {
              * Format: date-time
              */
             window_start: string;
+        };
+        /** ScopeDetail */
+        "ScopeDetail-Input": {
+            /** Candidate Scope */
+            candidate_scope: string;
+            /** Covers Change */
+            covers_change: number;
+            /** Covers Regression */
+            covers_regression: number;
+            /** Jaccard */
+            jaccard: number;
+            /** Localized */
+            localized: string;
+            /** Reason */
+            reason?: string | null;
+            records: components["schemas"]["ScopeRecords"];
+            /** Regressed Share Of Scope */
+            regressed_share_of_scope: number;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /** Weighted Jaccard */
+            weighted_jaccard: number;
+        };
+        /** ScopeDetail */
+        "ScopeDetail-Output": {
+            /** Candidate Scope */
+            candidate_scope: string;
+            /** Covers Change */
+            covers_change: number;
+            /** Covers Regression */
+            covers_regression: number;
+            /** Jaccard */
+            jaccard: number;
+            /** Localized */
+            localized: string;
+            /** Reason */
+            reason: string | null;
+            records: components["schemas"]["ScopeRecords"];
+            /** Regressed Share Of Scope */
+            regressed_share_of_scope: number;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /** Weighted Jaccard */
+            weighted_jaccard: number;
+        };
+        /**
+         * ScopeEvidence
+         * @description Weighted Jaccard of the candidate's scope and the regressing traffic (`rca.evidence.scope`).
+         */
+        "ScopeEvidence-Input": {
+            detail: components["schemas"]["ScopeDetail-Input"];
+            /** Effect */
+            effect: number | null;
+            interval?: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value?: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "scope";
+        };
+        /**
+         * ScopeEvidence
+         * @description Weighted Jaccard of the candidate's scope and the regressing traffic (`rca.evidence.scope`).
+         */
+        "ScopeEvidence-Output": {
+            detail: components["schemas"]["ScopeDetail-Output"];
+            /** Effect */
+            effect: number | null;
+            interval: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "scope";
+        };
+        /** ScopeRecords */
+        ScopeRecords: {
+            /** Both */
+            both: number;
+            /** Candidate */
+            candidate: number;
+            /** Localized */
+            localized: number;
         };
         /** Series */
         Series: {
@@ -2951,6 +5022,141 @@ export interface components {
             ts: string;
             /** Value */
             value: number | null;
+        };
+        /** ShapDetail */
+        "ShapDetail-Input": {
+            /** Delta Mean Abs Shap */
+            delta_mean_abs_shap?: number | null;
+            /** Delta Mean Shap */
+            delta_mean_shap?: number | null;
+            distribution?: components["schemas"]["FeatureShift-Input"] | null;
+            /** Feature */
+            feature?: string | null;
+            /** Interval Is */
+            interval_is?: string | null;
+            mediates_change?: components["schemas"]["Mediation"] | null;
+            /** Model Change */
+            model_change?: number | null;
+            /** Model R2 */
+            model_r2?: number | null;
+            /** Observed Change */
+            observed_change?: number | null;
+            /** Reason */
+            reason?: string | null;
+            /** Rows After */
+            rows_after?: number | null;
+            /** Rows Before */
+            rows_before?: number | null;
+            sample_sizing?: components["schemas"]["SampleSizing"] | null;
+            /** Scope */
+            scope?: string | null;
+            /** Share Of Change */
+            share_of_change?: number | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /**
+             * Top Inputs
+             * @default []
+             */
+            top_inputs: components["schemas"]["ShapInput"][];
+        };
+        /** ShapDetail */
+        "ShapDetail-Output": {
+            /** Delta Mean Abs Shap */
+            delta_mean_abs_shap: number | null;
+            /** Delta Mean Shap */
+            delta_mean_shap: number | null;
+            distribution: components["schemas"]["FeatureShift-Output"] | null;
+            /** Feature */
+            feature: string | null;
+            /** Interval Is */
+            interval_is: string | null;
+            mediates_change: components["schemas"]["Mediation"] | null;
+            /** Model Change */
+            model_change: number | null;
+            /** Model R2 */
+            model_r2: number | null;
+            /** Observed Change */
+            observed_change: number | null;
+            /** Reason */
+            reason: string | null;
+            /** Rows After */
+            rows_after: number | null;
+            /** Rows Before */
+            rows_before: number | null;
+            sample_sizing: components["schemas"]["SampleSizing"] | null;
+            /** Scope */
+            scope: string | null;
+            /** Share Of Change */
+            share_of_change: number | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /**
+             * Top Inputs
+             * @default []
+             */
+            top_inputs: components["schemas"]["ShapInput"][];
+        };
+        /**
+         * ShapEvidence
+         * @description The driver's share of the change by SHAP attribution shift (`rca.evidence.shap_shift`).
+         */
+        "ShapEvidence-Input": {
+            detail: components["schemas"]["ShapDetail-Input"];
+            /** Effect */
+            effect: number | null;
+            interval?: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value?: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "shap";
+        };
+        /**
+         * ShapEvidence
+         * @description The driver's share of the change by SHAP attribution shift (`rca.evidence.shap_shift`).
+         */
+        "ShapEvidence-Output": {
+            detail: components["schemas"]["ShapDetail-Output"];
+            /** Effect */
+            effect: number | null;
+            interval: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "shap";
+        };
+        /** ShapInput */
+        ShapInput: {
+            /** Delta Shap */
+            delta_shap: number | null;
+            /** Input */
+            input: string;
         };
         /**
          * SideFile
@@ -3225,14 +5431,25 @@ export interface components {
             /** Slice */
             slice: string;
         };
-        /** SliceShare */
-        SliceShare: {
+        /**
+         * SliceShare
+         * @description A localized slice with its share of the change (null when the incident was not localized further).
+         */
+        "SliceShare-Input": {
             /** Share */
             share?: number | null;
             /** Slice */
             slice: string;
-        } & {
-            [key: string]: unknown;
+        };
+        /**
+         * SliceShare
+         * @description A localized slice with its share of the change (null when the incident was not localized further).
+         */
+        "SliceShare-Output": {
+            /** Share */
+            share: number | null;
+            /** Slice */
+            slice: string;
         };
         /** Spike */
         Spike: {
@@ -3322,12 +5539,12 @@ export interface components {
          * Symptom
          * @description One regression that the incident's cause explains: a metric that moved, with its own numbers.
          */
-        Symptom: {
+        "Symptom-Input": {
             /** Baseline */
             baseline?: number | null;
             /** Change */
             change?: number | null;
-            change_interval?: components["schemas"]["ChangeInterval"] | null;
+            change_interval?: components["schemas"]["Interval"] | null;
             /** Current */
             current?: number | null;
             /**
@@ -3365,8 +5582,9 @@ export interface components {
             /**
              * Measured In
              * @description The slices baseline, current and change are measured in: the incident's own scope (* = everything)
+             * @default []
              */
-            measured_in?: string[];
+            measured_in: string[];
             /** Metric */
             metric: string;
             /** Onset */
@@ -3403,6 +5621,93 @@ export interface components {
              * @description Records in the scope per day after the onset
              */
             volume_per_day?: number | null;
+        };
+        /**
+         * Symptom
+         * @description One regression that the incident's cause explains: a metric that moved, with its own numbers.
+         */
+        "Symptom-Output": {
+            /** Baseline */
+            baseline: number | null;
+            /** Change */
+            change: number | null;
+            change_interval: components["schemas"]["Interval"] | null;
+            /** Current */
+            current: number | null;
+            /**
+             * Detected In
+             * @description The slice where the detector saw it
+             */
+            detected_in: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "up" | "down";
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Good */
+            good: ("up" | "down") | null;
+            /**
+             * Id
+             * @description The regression's id
+             */
+            id: string;
+            /**
+             * Impact Per Day
+             * @description change × the records the metric counts, per day: for a rate, records whose outcome flipped
+             */
+            impact_per_day: number | null;
+            /**
+             * Measured From
+             * @description Start of the baseline window
+             */
+            measured_from: string | null;
+            /**
+             * Measured In
+             * @description The slices baseline, current and change are measured in: the incident's own scope (* = everything)
+             * @default []
+             */
+            measured_in: string[];
+            /** Metric */
+            metric: string;
+            /** Onset */
+            onset: string | null;
+            /**
+             * Onset Used
+             * @description Baseline before it, current from it
+             */
+            onset_used: string | null;
+            /** Q Value */
+            q_value: number | null;
+            /** Relative Change */
+            relative_change: number | null;
+            /**
+             * Severity
+             * @description From standard_errors: critical ≥ 20, high ≥ 10, medium ≥ 5, else low
+             * @enum {string}
+             */
+            severity: "low" | "medium" | "high" | "critical";
+            /**
+             * Standard Errors
+             * @description |change| over its standard error
+             */
+            standard_errors: number | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Unit */
+            unit: string | null;
+            /**
+             * Volume Per Day
+             * @description Records in the scope per day after the onset
+             */
+            volume_per_day: number | null;
         };
         /**
          * Ticket
@@ -3450,6 +5755,162 @@ export interface components {
              * Format: date-time
              */
             start: string;
+        };
+        /**
+         * TimeSpan
+         * @description An interval of times (the change point's), in the one interval shape: ``{low, high}``.
+         */
+        TimeSpan: {
+            /**
+             * High
+             * Format: date-time
+             */
+            high: string;
+            /**
+             * Low
+             * Format: date-time
+             */
+            low: string;
+        };
+        /** TimingDetail */
+        "TimingDetail-Input": {
+            /** After */
+            after?: number | null;
+            /** Before */
+            before?: number | null;
+            /** Candidate Time */
+            candidate_time?: string | null;
+            /** Change Point */
+            change_point?: string | null;
+            change_point_interval?: components["schemas"]["TimeSpan"] | null;
+            /** Half Widths Outside Interval */
+            half_widths_outside_interval?: number | null;
+            /** Hours From Change Point */
+            hours_from_change_point?: number | null;
+            /** Misfit P */
+            misfit_p?: number | null;
+            /** Misfit Statistic */
+            misfit_statistic?: number | null;
+            /** Onset Control */
+            onset_control?: string | null;
+            /** Onset Scope */
+            onset_scope?: string | null;
+            /** Onset Statement */
+            onset_statement?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /** Share Of Shift Lost */
+            share_of_shift_lost?: number | null;
+            /** Shift Statistic */
+            shift_statistic?: number | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /** Timed By */
+            timed_by?: string | null;
+            /**
+             * Waves
+             * @description A roll-out in waves: timed by its first wave
+             */
+            waves?: number | null;
+            /** Window Hours */
+            window_hours?: number | null;
+        };
+        /** TimingDetail */
+        "TimingDetail-Output": {
+            /** After */
+            after: number | null;
+            /** Before */
+            before: number | null;
+            /** Candidate Time */
+            candidate_time: string | null;
+            /** Change Point */
+            change_point: string | null;
+            change_point_interval: components["schemas"]["TimeSpan"] | null;
+            /** Half Widths Outside Interval */
+            half_widths_outside_interval: number | null;
+            /** Hours From Change Point */
+            hours_from_change_point: number | null;
+            /** Misfit P */
+            misfit_p: number | null;
+            /** Misfit Statistic */
+            misfit_statistic: number | null;
+            /** Onset Control */
+            onset_control: string | null;
+            /** Onset Scope */
+            onset_scope: string | null;
+            /** Onset Statement */
+            onset_statement: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Share Of Shift Lost */
+            share_of_shift_lost: number | null;
+            /** Shift Statistic */
+            shift_statistic: number | null;
+            /**
+             * Testable
+             * @default true
+             */
+            testable: boolean;
+            /** Timed By */
+            timed_by: string | null;
+            /**
+             * Waves
+             * @description A roll-out in waves: timed by its first wave
+             */
+            waves: number | null;
+            /** Window Hours */
+            window_hours: number | null;
+        };
+        /**
+         * TimingEvidence
+         * @description Hours between the candidate's time and the metric's change point (`rca.evidence.timing`).
+         */
+        "TimingEvidence-Input": {
+            detail: components["schemas"]["TimingDetail-Input"];
+            /** Effect */
+            effect: number | null;
+            interval?: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value?: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "timing";
+        };
+        /**
+         * TimingEvidence
+         * @description Hours between the candidate's time and the metric's change point (`rca.evidence.timing`).
+         */
+        "TimingEvidence-Output": {
+            detail: components["schemas"]["TimingDetail-Output"];
+            /** Effect */
+            effect: number | null;
+            interval: components["schemas"]["Interval"] | null;
+            /** P Value */
+            p_value: number | null;
+            /**
+             * Rule
+             * @default
+             */
+            rule: string;
+            /** Supports */
+            supports: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            test: "timing";
         };
         /** TokenCreate */
         TokenCreate: {
@@ -3511,6 +5972,62 @@ export interface components {
              * @enum {string}
              */
             role: "engineer" | "pm" | "job";
+        };
+        /**
+         * Tradeoff
+         * @description CX gain against efficiency and money cost, with the exchange rate and a verdict.
+         */
+        "Tradeoff-Input": {
+            /** Costs */
+            costs: components["schemas"]["CostLine-Input"][];
+            /** Cx Gains */
+            cx_gains: string[];
+            /** Cx Harms */
+            cx_harms: string[];
+            /** Exchange Rate */
+            exchange_rate: string;
+            /** Gain */
+            gain: number | null;
+            gain_interval: components["schemas"]["Interval"];
+            /** Money Per Day */
+            money_per_day: number | null;
+            /** Primary Metric */
+            primary_metric: string;
+            /** Summary */
+            summary: string;
+            /**
+             * Verdict
+             * @enum {string}
+             */
+            verdict: "recommended" | "recommended_with_cost" | "test_first" | "not_recommended" | "not_estimated";
+        };
+        /**
+         * Tradeoff
+         * @description CX gain against efficiency and money cost, with the exchange rate and a verdict.
+         */
+        "Tradeoff-Output": {
+            /** Costs */
+            costs: components["schemas"]["CostLine-Output"][];
+            /** Cx Gains */
+            cx_gains: string[];
+            /** Cx Harms */
+            cx_harms: string[];
+            /** Exchange Rate */
+            exchange_rate: string;
+            /** Gain */
+            gain: number | null;
+            gain_interval: components["schemas"]["Interval"];
+            /** Money Per Day */
+            money_per_day: number | null;
+            /** Primary Metric */
+            primary_metric: string;
+            /** Summary */
+            summary: string;
+            /**
+             * Verdict
+             * @enum {string}
+             */
+            verdict: "recommended" | "recommended_with_cost" | "test_first" | "not_recommended" | "not_estimated";
         };
         /** ValidationError */
         ValidationError: {
@@ -3580,6 +6097,21 @@ export interface components {
              */
             window_days: number;
         };
+        /**
+         * WhatIfResult
+         * @description The predicted change of every metric when drivers change in a scope.
+         */
+        WhatIfResult: {
+            /** Bootstrap */
+            bootstrap: number;
+            /** Changes */
+            changes: string[];
+            impact: components["schemas"]["Impact-Output"];
+            /** Model */
+            model: string;
+            /** Sample */
+            sample: number;
+        };
         /** WhatIfRunPublic */
         WhatIfRunPublic: {
             /**
@@ -3601,13 +6133,8 @@ export interface components {
              * @description Fraction of the work done
              */
             progress: number;
-            /**
-             * Result
-             * @description The what-if's answer once the run succeeded (the same JSON as POST /api/incidents/{incident_id}/whatif)
-             */
-            result: {
-                [key: string]: unknown;
-            } | null;
+            /** @description The what-if's answer once the run succeeded (the same JSON as POST /api/incidents/{incident_id}/whatif) */
+            result: components["schemas"]["WhatIfResult"] | null;
             /**
              * Rows
              * @description Records the current stage works on, when counted
@@ -4231,9 +6758,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ExperimentPlan-Output"];
                 };
             };
             /** @description Validation Error */
@@ -4369,9 +6894,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WhatIfResult"];
                 };
             };
             /** @description Validation Error */

@@ -6,8 +6,9 @@ import { heatmapData } from "./charts/SliceHeatmap";
 import { eventStudyPeriods, shapRows } from "./charts/EvidenceCharts";
 import { buildTimeSeriesOption } from "./charts/TimeSeriesChart";
 import { causeScope, effectFormatter, orderedEvidence } from "./incident/Causes";
-import { recEffect, recParameters, recTitle, recTradeoffs } from "./incident/recs";
+import { primaryImpact, sideImpacts, whatIfDefaults } from "./incident/recs";
 import { planFacts } from "./incident/PlanPanel";
+import { evidenceOf } from "../api/types";
 import { incidentDetail } from "../test/fixtures";
 
 const rows = [
@@ -88,11 +89,13 @@ describe("chart data", () => {
   });
 
   test("evidence details: SHAP inputs, event-study periods", () => {
-    const shap = shapRows(incidentDetail.causes[0].evidence.shap.detail);
+    const [top, other] = incidentDetail.causes;
+    const shap = shapRows(evidenceOf(top, "shap")!);
+    expect(shap.map((r) => r.feature)).toEqual(["batching_threshold", "courier_supply_ratio", "prep_minutes"]);
     expect(shap[0]).toEqual({ feature: "batching_threshold", shift: -0.061 });
-    expect(shapRows({ features: { a: 0.1, b: -0.3 } }).map((r) => r.feature)).toEqual(["b", "a"]);
-    expect(eventStudyPeriods(incidentDetail.causes[0].evidence.event_study.detail).map((p) => p.k)).toEqual([-2, -1, 0, 1]);
-    expect(eventStudyPeriods({})).toEqual([]);
+    expect(eventStudyPeriods(evidenceOf(top, "event_study")!).map((p) => p.k)).toEqual([-2, -1, 0, 1]);
+    expect(evidenceOf(other, "event_study")).toBeUndefined();
+    expect(evidenceOf(top, "scope")).toBeUndefined();
   });
 });
 
@@ -107,23 +110,26 @@ describe("cause and recommendation helpers", () => {
     // a placebo's effect is the real DiD effect in the metric's units, its interval the placebos' range
     expect(effectFormatter("placebo_scope", "rate")(-0.0877)).toBe("−8.77 pp");
   });
-  test("a cause's scope from the cause, else from its scope evidence", () => {
+  test("a cause's scope: its slices, none when it reaches everything", () => {
     expect(causeScope(incidentDetail.causes[0])).toEqual(["region=east", "region=west"]);
-    expect(causeScope({ hypothesis: "x", evidence: { scope: { detail: { candidate_scope: "region=a;region=b" } } } })).toEqual(["region=a", "region=b"]);
+    expect(incidentDetail.causes[1].scope).toEqual(["*"]);
     expect(causeScope(incidentDetail.causes[1])).toEqual([]);
   });
-  test("recommendations read whatever the field names", () => {
+  test("a recommendation's effect on its metric, its side effects and the what-if it starts from", () => {
     const r = incidentDetail.recommendations[0];
-    expect(recTitle(r, 0)).toBe("Roll back batching_threshold_4 in east and west");
-    expect(recEffect(r)).toEqual({ effect: 0.051, interval: { low: 0.038, high: 0.064 }, metric: "on_time_rate" });
-    expect(recEffect({ effect: { value: 0.02, low: 0.01, high: 0.03 } } as never)).toEqual({ effect: 0.02, interval: { low: 0.01, high: 0.03 }, metric: undefined });
-    expect(recTradeoffs({ tradeoffs: { courier_minutes_per_order: { effect: 1.8 } } })).toEqual([{ metric: "courier_minutes_per_order", effect: 1.8, interval: null, unit: undefined, good: undefined }]);
-    expect(recParameters(r)).toEqual([["batching_threshold", 2], ["share_of_stores", 1]]);
-    expect(recTitle({}, 2)).toBe("Recommendation 3");
+    const main = primaryImpact(r)!;
+    expect([main.metric, main.change, main.interval]).toEqual(["on_time_rate", 0.051, { low: 0.038, high: 0.064, level: 0.95 }]);
+    expect(sideImpacts(r).map((m) => [m.metric, m.change])).toEqual([["courier_minutes_per_order", 1.8]]);
+    expect(whatIfDefaults(r, "*")).toEqual({ feature: "batching_threshold", op: "set", value: "2", scope: "region=east;region=west" });
+    // a roll-back that switched a change event off applied no driver change: its driver, to fill in
+    const off = { ...r, impact: { ...r.impact, changes: [] } };
+    expect(whatIfDefaults(off, "*")).toEqual({ feature: "batching_threshold", op: "set", value: "", scope: "region=east;region=west" });
+    expect(whatIfDefaults(undefined, "region=north")).toEqual({ feature: "", op: "set", value: "", scope: "region=north" });
   });
   test("plan facts in words", () => {
     const facts = Object.fromEntries(planFacts(incidentDetail.experiment_plan!));
     expect(facts["Randomization unit"]).toBe("Store ID");
+    expect(facts["Primary metric"]).toBe("On time rate");
     expect(facts["Sample size per arm"]).toBe("48,000");
     expect(facts["Duration"]).toBe("14 days");
     expect(facts["Power"]).toBe("80%");

@@ -4,8 +4,9 @@
 export type Unit = "rate" | "pts" | "percent" | "score" | "count" | "minutes" | "currency" | "ratio" | string;
 
 export interface IntervalLike {
-  low: number;
-  high: number;
+  /** null: the engine could not compute this end */
+  low: number | null;
+  high: number | null;
   level?: number;
 }
 
@@ -74,7 +75,12 @@ export function formatInterval(
 ): string {
   if (!interval) return "";
   const level = Math.round((interval.level ?? 0.95) * 100);
-  return `${level}% CI [${fmt(interval.low)}, ${fmt(interval.high)}]`;
+  return `${level}% CI [${formatEnd(interval.low, fmt)}, ${formatEnd(interval.high, fmt)}]`;
+}
+
+/** One end of an interval in the value's formatter; "—" when it could not be computed. */
+export function formatEnd(value: number | null, fmt: (v: number) => string): string {
+  return value == null ? "—" : fmt(value);
 }
 
 export function formatPValue(p: number | null | undefined): string {

@@ -18,7 +18,6 @@ import { formatChange, formatDateTime, formatInterval, formatPct, formatSlice, f
 import { keyOf } from "../lib/slices";
 import { unitOf } from "../lib/series";
 import { metricInfo, useCurrentWorkspace } from "../lib/workspace";
-import type { Interval } from "../api/types";
 
 const TABS = [
   ["drill", "Drill-down"],
@@ -29,10 +28,10 @@ const TABS = [
 
 function Facts({ inc, unit }: { inc: IncidentDetail; unit: ReturnType<typeof unitOf> }) {
   // the lead symptom's change and interval, measured where baseline and current are (the incident's scope)
-  const lead = inc.symptoms?.[0];
-  const iv = lead?.change_interval ?? (inc.extra?.change_interval as Interval | undefined);
+  const lead = inc.symptoms[0];
+  const iv = lead?.change_interval ?? inc.change_interval;
   const abs = inc.baseline != null && inc.current != null ? inc.current - inc.baseline : null;
-  const top = [...inc.causes].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0))[0];
+  const top = [...inc.causes].sort((a, b) => b.confidence - a.confidence)[0];
   return (
     <dl className="kv" style={{ gridTemplateColumns: "max-content 1fr" }}>
       <dt>Baseline</dt>
@@ -176,7 +175,7 @@ export function IncidentPage() {
         <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
           {tab === "drill" && <DrillDown inc={inc} unit={unit} />}
           {tab === "causes" && <Causes inc={inc} unit={unit} />}
-          {tab === "actions" && <Recommendations inc={inc} unit={unit} ws={ws} />}
+          {tab === "actions" && <Recommendations inc={inc} unit={unit} />}
           {tab === "plan" && <PlanPanel plan={inc.experiment_plan} incidentId={inc.id} inconclusive={inc.recommendation_status === "inconclusive"} />}
         </div>
       </div>

@@ -2,17 +2,16 @@
 // will test it, in plain language built from the engine's numbers. No write controls here.
 import { Link, useSearchParams } from "react-router";
 import { useIncident, useIncidents } from "../api/hooks";
-import type { Cause, IncidentDetail, Workspace } from "../api/types";
+import { evidenceOf, type Cause, type IncidentDetail, type Workspace } from "../api/types";
 import { SeverityBadge, StatusBadge } from "../components/Badges";
 import { causeTitle } from "../components/incident/Causes";
 import { NextStepsList } from "../components/incident/NextSteps";
 import { changeSize, scopeWords } from "../components/incident/Symptoms";
 import { PdfButton, planFacts } from "../components/incident/PlanPanel";
-import { recEffect, recText, recTitle } from "../components/incident/recs";
+import { primaryImpact } from "../components/incident/recs";
 import { TradeoffChips } from "../components/incident/Recommendations";
 import { Empty, ErrorState, Loading, QueryState } from "../components/States";
-import { type Unit, formatChange, formatDate, formatDateTime, formatInterval, formatPct, formatSlice, formatValue, humanize } from "../lib/format";
-import { keyOf } from "../lib/slices";
+import { type Unit, formatChange, formatDate, formatDateTime, formatEnd, formatInterval, formatPct, formatSlice, formatValue, humanize } from "../lib/format";
 import { unitOf } from "../lib/series";
 import { metricInfo, useCurrentWorkspace } from "../lib/workspace";
 
@@ -22,17 +21,18 @@ import { metricInfo, useCurrentWorkspace } from "../lib/workspace";
  * Null when the cause has no testable DiD (then the engine's own summary is shown).
  */
 export function plainWhy(c: Cause, unit: Unit): string | null {
-  const did = c.evidence?.did;
-  if (!did || did.effect == null || did.detail?.testable === false) return null;
-  const scope = (c.scope ?? []).map((s) => formatSlice(keyOf(s))).join(" and ");
+  const did = evidenceOf(c, "did");
+  if (!did || did.effect == null || !did.detail.testable) return null;
+  const scope = c.scope.filter((k) => k !== "*").map(formatSlice).join(" and ");
   const fmt = (v: number) => formatChange(v, unit);
   const parts = [
     `Where ${c.change_event ?? "the change"} applied${scope ? ` (${scope})` : ""}, the metric moved ${fmt(did.effect)} more than where it did not` +
-      (did.interval ? ` (likely ${fmt(did.interval.low)} to ${fmt(did.interval.high)})` : "") + ".",
+      (did.interval ? ` (likely ${formatEnd(did.interval.low, fmt)} to ${formatEnd(did.interval.high, fmt)})` : "") + ".",
   ];
   // the engine states the onset against the change time (a change inside the onset's hour is "its own hour")
-  const onset = c.evidence?.timing?.detail?.onset_statement;
-  if (typeof onset === "string" && c.evidence.timing.supports) {
+  const timing = evidenceOf(c, "timing");
+  const onset = timing?.detail.onset_statement;
+  if (onset && timing.supports) {
     parts.push(`${onset.charAt(0).toUpperCase()}${onset.slice(1)}.`);
   }
   return parts.join(" ");
@@ -64,10 +64,10 @@ function PmTable({ rows }: { rows: string[][] }) {
 
 function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace | undefined }) {
   const unit = unitOf(metricInfo(ws, inc.metric));
-  const top = [...inc.causes].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0))[0];
+  const top = [...inc.causes].sort((a, b) => b.confidence - a.confidence)[0];
   const slice = inc.slices[0];
-  const [lead, ...others] = inc.symptoms ?? [];
-  const scope = (inc.measured_in ?? []).filter((k) => k !== "*");
+  const [lead, ...others] = inc.symptoms;
+  const scope = inc.measured_in.filter((k) => k !== "*");
   const plan = inc.experiment_plan;
   const moved = inc.direction === "down" ? "fell" : "rose";
   return (
@@ -95,10 +95,10 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
           {formatDateTime(lead?.onset_used ?? inc.start)}
           {scope.length ? <> in {scopeWords(scope)}</> : inc.slice && inc.slice !== "*" ? <> in {formatSlice(inc.slice)}</> : null}.
           {others.length > 0 && <> The same cause moved {others.map((s) => humanize(s.metric)).join(", ")} too.</>}
-          {slice && keyOf(slice) !== "*" && (
+          {slice && slice.slice !== "*" && (
             <>
-              {" "}Most of the change comes from <strong>{formatSlice(keyOf(slice))}</strong>
-              {typeof slice.share === "number" && <> ({formatPct(slice.share, 0, false)} of it)</>}.
+              {" "}Most of the change comes from <strong>{formatSlice(slice.slice)}</strong>
+              {slice.share != null && <> ({formatPct(slice.share, 0, false)} of it)</>}.
             </>
           )}
         </p>
@@ -107,13 +107,12 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
         <h3>Why</h3>
         {top && inc.recommendation_status === "inconclusive" ? (
           <p>
-            The leading candidate is <strong>{causeTitle(top)}</strong>
-            {top.confidence != null && <> (confidence {Math.round(top.confidence * 100)}%)</>}, but the evidence is not strong enough to act on.
+            The leading candidate is <strong>{causeTitle(top)}</strong> (confidence {Math.round(top.confidence * 100)}%), but the evidence is not strong enough to act on.
           </p>
         ) : top ? (
           <p>
-            The most likely cause is <strong>{causeTitle(top)}</strong>
-            {top.confidence != null && <> (confidence {Math.round(top.confidence * 100)}%)</>}. {plainWhy(top, unit) ?? top.summary}
+            The most likely cause is <strong>{causeTitle(top)}</strong> (confidence {Math.round(top.confidence * 100)}%).{" "}
+            {plainWhy(top, unit) ?? top.summary}
           </p>
         ) : (
           <p>The evidence is inconclusive: no hypothesis passed its tests. Engineers are investigating.</p>
@@ -125,20 +124,20 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
         {inc.recommendations.length ? (
           <ul className="clean">
             {inc.recommendations.map((r, i) => {
-              const e = recEffect(r);
-              const u = e.metric && e.metric !== inc.metric ? unitOf(metricInfo(ws, e.metric)) : unit;
+              const e = primaryImpact(r);
+              const u = e && e.metric !== inc.metric ? unitOf({ type: e.type, unit: e.unit, name: e.metric }) : unit;
               return (
                 <li key={i} style={{ marginBottom: 10 }}>
-                  <strong>{recTitle(r, i)}</strong>
-                  {e.effect != null && (
+                  <strong>{r.title}</strong>
+                  {e && e.change != null && (
                     <>
-                      {" "}— expected {humanize(e.metric ?? inc.metric)} {formatChange(e.effect, u)}{" "}
-                      {e.interval && <span className="muted small">({formatInterval(e.interval, (v) => formatChange(v, u))})</span>}
+                      {" "}— expected {humanize(e.metric)} {formatChange(e.change, u)}{" "}
+                      <span className="muted small">({formatInterval(e.interval, (v) => formatChange(v, u))})</span>
                     </>
                   )}
-                  {recText(r) && <div className="small muted">{recText(r)}</div>}
-                  <TradeoffChips rec={r} ws={ws} />
-                  {i === 0 && inc.pm_table && inc.pm_table.length > 1 && <PmTable rows={inc.pm_table} />}
+                  {r.action.description && <div className="small muted">{r.action.description}</div>}
+                  <TradeoffChips rec={r} />
+                  {i === 0 && inc.pm_table.length > 1 && <PmTable rows={inc.pm_table} />}
                 </li>
               );
             })}
@@ -167,7 +166,7 @@ function IncidentSummaryView({ inc, ws }: { inc: IncidentDetail; ws: Workspace |
         </div>
         {plan ? (
           <>
-            {plan.summary ? <p>{String(plan.summary)}</p> : plan.hypothesis ? <p>{String(plan.hypothesis)}</p> : null}
+            <p>{plan.hypothesis}</p>
             <p className="small muted">{planFacts(plan).map(([k, v]) => `${k}: ${v}`).join(" · ")}</p>
           </>
         ) : inc.recommendation_status === "inconclusive" ? (

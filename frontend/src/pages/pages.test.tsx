@@ -160,7 +160,7 @@ describe("incident", () => {
     expect(result).toHaveTextContent("batching_threshold set to 3");
     expect(result).toHaveTextContent("On time rate +4.00 pp 95% CI [+3.00 pp, +5.00 pp]");
     expect(result).toHaveTextContent("Courier minutes per order +1.2 min");
-    expect(calls.find((c) => c.path.endsWith("/whatif/runs"))!.body).toEqual({ changes: [{ feature: "batching_threshold", op: "set", value: 3 }], scope: "*", window_days: 7 });
+    expect(calls.find((c) => c.path.endsWith("/whatif/runs"))!.body).toEqual({ changes: [{ feature: "batching_threshold", op: "set", value: 3 }], scope: "region=east;region=west", window_days: 7 });
     expect(calls.some((c) => c.method === "GET" && c.path === `/api/incidents/7/whatif/runs/${WHATIF_RUN_ID}`)).toBe(true);
     expect(screen.queryByTestId("whatif-progress")).not.toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Run what-if" })).toBeEnabled();
@@ -245,7 +245,7 @@ describe("an incident as cxw analyze writes it", () => {
     expect(await within(recs[0]).findByTestId("approval-state")).toHaveTextContent("Proposed");
   });
 
-  test("causes with flattened evidence still chart timing and the event study", async () => {
+  test("causes chart the DiD effect, timing and the event study from the typed evidence", async () => {
     installFakeApi();
     renderApp("/incidents/9?tab=causes");
     await screen.findAllByTestId("cause");

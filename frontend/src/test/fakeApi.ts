@@ -5,7 +5,7 @@ import * as fx from "./fixtures";
 import served from "./analysis-served.json";
 import signalsServed from "./signals-analysis.json";
 import reconServed from "./reconciliation-findings.json";
-import type { ReconciliationSummary, WhatIfRun } from "../api/types";
+import type { ReconciliationSummary, WhatIfRequest, WhatIfResult, WhatIfRun } from "../api/types";
 
 /** Incident 9: `cxw analyze` output of the batching demo as the real GET /api/incidents/{id} served it:
  * the batching change's one incident, its symptoms listed. */
@@ -65,8 +65,6 @@ type Handler = (c: Call) => { status?: number; body: unknown } | unknown;
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
 
-type WhatIfAsked = { changes: { feature: string; op: string; value: unknown }[] } | undefined;
-
 /** The id of every what-if run the fake starts. */
 export const WHATIF_RUN_ID = "0f".repeat(16);
 
@@ -76,19 +74,31 @@ export const whatIfRun = (incidentId: number, state: Partial<WhatIfRun>): WhatIf
   started_at: "2026-01-29T03:00:00", finished_at: null, error: null, result: null, ...state,
 });
 
-/** The engine's answer to a what-if (the impact on two metrics, with intervals). */
-export const whatIfResult = (asked: WhatIfAsked) => ({
-  changes: (asked?.changes ?? []).map((x) => `${x.feature} ${x.op} to ${x.value}`),
-  impact: { metrics: [
-    { metric: "on_time_rate", change: 0.04, interval: { low: 0.03, high: 0.05, level: 0.95 } },
-    { metric: "courier_minutes_per_order", change: 1.2, interval: { low: 0.9, high: 1.5, level: 0.95 } },
-  ] },
-  model: "lightgbm", sample: 5000, bootstrap: 30,
-});
+/** A what-if answer: the batching recommendation's impact with the changes asked for and its own numbers. */
+export function whatIfResult(asked: Pick<WhatIfRequest, "changes"> | undefined): WhatIfResult {
+  const impact = fx.incidentDetail.recommendations[0].impact;
+  const numbers: Record<string, [number, number, number]> = { on_time_rate: [0.04, 0.03, 0.05], courier_minutes_per_order: [1.2, 0.9, 1.5] };
+  const applied = (asked?.changes ?? []).map((x) => ({ feature: x.feature, op: x.op, value: x.value }));
+  return {
+    changes: applied.map((x) => `${x.feature} ${x.op} to ${x.value}`),
+    impact: {
+      ...impact,
+      counterfactual: applied.map((x) => `${x.feature} ${x.op} to ${x.value}`).join(", "),
+      changes: applied,
+      metrics: impact.metrics.map((m) => {
+        const [change, low, high] = numbers[m.metric];
+        return { ...m, change, interval: { low, high, level: 0.95 } };
+      }),
+    },
+    model: "lightgbm",
+    sample: 5000,
+    bootstrap: 30,
+  };
+}
 
 export function installFakeApi(overrides: Record<string, Handler> = {}) {
   const calls: Call[] = [];
-  let whatIfAsked: WhatIfAsked;
+  let whatIfAsked: WhatIfRequest | undefined;
   const routes: [string, RegExp, "reader" | "engineer", Handler][] = [
     ["GET", /^\/api\/me$/, "reader", () => undefined],
     ["GET", /^\/api\/workspaces$/, "reader", () => ({ data: [fx.workspace], count: 1 })],
@@ -109,7 +119,7 @@ export function installFakeApi(overrides: Record<string, Handler> = {}) {
     ["PATCH", /^\/api\/incidents\/\d+$/, "engineer", (c) => ({ ...fx.incidentDetail, ...(c.body as object) })],
     ["POST", /^\/api\/incidents\/\d+\/feedback$/, "engineer", (c) => ({ status: 201, body: { id: 1, incident_id: 7, actor: "ana", created_at: "2026-01-29T03:00:00", ...(c.body as object) } })],
     ["POST", /^\/api\/incidents\/\d+\/whatif\/runs$/, "reader", (c) => {
-      whatIfAsked = c.body as WhatIfAsked;
+      whatIfAsked = c.body as WhatIfRequest;
       return { status: 202, body: whatIfRun(Number(c.path.split("/")[3]), { status: "running", stage: "queued", progress: 0 }) };
     }],
     ["GET", /^\/api\/incidents\/\d+\/whatif\/runs\/[0-9a-f]{32}$/, "reader", (c) =>

@@ -1,6 +1,7 @@
 // A realistic API fixture for the CX demo (batching policy raised to 4 orders per trip in east and west),
 // shaped as the backend serves it and as the RCA stage writes the evidence. Used by the unit tests.
 import type { Action, AuditEntry, IncidentDetail, IncidentPublic, Me, Series, SliceChildren, Workspace } from "../api/types";
+import detail from "./incident-detail.json";
 
 export const engineer: Me = { name: "ana", role: "engineer", token_id: 1, permissions: ["read", "write", "approve", "run_detection", "post_incidents", "post_signals", "admin"] };
 export const pm: Me = { name: "paul", role: "pm", token_id: 2, permissions: ["read"] };
@@ -52,126 +53,9 @@ export const incidents: IncidentPublic[] = [
   { ...base, id: 3, metric: "cancellation_rate", direction: "up", slice: "region=south", relative_change: 0.21, severity: "critical", status: "resolved", top_cause: null, top_confidence: null },
 ];
 
-export const incidentDetail: IncidentDetail = {
-  ...base,
-  external_id: "on_time_rate-2026-01-15",
-  notes: "",
-  run_id: 1,
-  dedup_key: "1|on_time_rate|*|2026-01-15T12:00:00",
-  extra: { baseline_start: "2026-01-08T12:00:00", relative_interval: { low: -0.041, high: -0.023, level: 0.95 } },
-  slices: [
-    { slice: "region=east", share: 0.6 },
-    { slice: "region=west", share: 0.41 },
-  ],
-  // one cause, two symptoms, measured in the incident's own scope (east and west) before → after its onset
-  measured_in: ["region=east", "region=west"],
-  shares_overlap: false,
-  symptoms: [
-    {
-      id: "r-on-time", metric: "on_time_rate", direction: "down", good: "up", start: "2026-01-15T12:00:00", end: "2026-01-29T00:00:00",
-      onset: "2026-01-15T12:00:00", baseline: 0.911, current: 0.882, change: -0.029, change_interval: { low: -0.033, high: -0.025 },
-      relative_change: -0.032, measured_in: ["region=east", "region=west"], measured_from: "2026-01-08T12:00:00",
-      onset_used: "2026-01-15T12:00:00", volume_per_day: 12225, impact_per_day: -355, q_value: 1e-30, standard_errors: 14.2,
-      severity: "high", detected_in: "basket_bucket=2-3&category=restaurant",
-    },
-    {
-      id: "r-cx", metric: "cx_score", direction: "down", good: "up", start: "2026-01-15T09:00:00", end: "2026-01-29T00:00:00",
-      onset: "2026-01-15T12:00:00", baseline: 0.947, current: 0.938, change: -0.009, change_interval: { low: -0.011, high: -0.007 },
-      relative_change: -0.0095, measured_in: ["region=east", "region=west"], measured_from: "2026-01-08T12:00:00",
-      onset_used: "2026-01-15T12:00:00", volume_per_day: 12225, impact_per_day: null, q_value: 1e-12, standard_errors: 8.6,
-      severity: "medium", detected_in: "region=east",
-    },
-  ],
-  rejected: [
-    {
-      candidate: "web_release_4", kind: "change", confidence: 0.0, ruled_out_by: "timing",
-      reason: "the change at 2026-01-07 20:47 lies in the metric's change-point interval 2026-01-15 12:00 – 2026-01-15 12:00, give or take one 1 h bucket? no → not on time",
-    },
-  ],
-  causes: [
-    {
-      hypothesis: "policy_change",
-      change_event: "batching_threshold_4",
-      feature: "batching_threshold",
-      confidence: 0.87,
-      scope: ["region=east", "region=west"],
-      summary: "batching_threshold_4 lowered on-time rate by 8.8 pp in east and west (DiD), at the change point.",
-      evidence: {
-        timing: {
-          test: "timing", effect: 0.0, interval: { low: -1, high: 1 }, p_value: 0.006, supports: true,
-          rule: "the change at 2026-01-15 12:00 lies in the metric's change-point interval 2026-01-15 11:00 – 2026-01-15 13:00, give or take one 1 h bucket? yes → on time",
-          detail: { change_point: "2026-01-15T12:00:00", change_point_interval: ["2026-01-15T11:00:00", "2026-01-15T13:00:00"], candidate_time: "2026-01-15T12:00:00", hours_from_change_point: 0,
-                    onset_statement: "the metric changed in the change's own hour (2026-01-15 12:00)" },
-        },
-        did: {
-          test: "did", effect: -0.0877, interval: { low: -0.1049, high: -0.0705 }, p_value: 0.0001, supports: true,
-          detail: { testable: true, z: -10.0, treated_units: 2, control_units: 4, standard_errors: "cluster-robust by unit (CR1)" },
-        },
-        event_study: {
-          test: "event_study", effect: -0.085, interval: null, p_value: 0.001, supports: true,
-          detail: { testable: true, pretrend_p: 0.62, periods: [
-            { k: -2, effect: 0.002, low: -0.01, high: 0.014 },
-            { k: -1, effect: 0, low: 0, high: 0 },
-            { k: 0, effect: -0.07, low: -0.09, high: -0.05 },
-            { k: 1, effect: -0.09, low: -0.11, high: -0.07 },
-          ] },
-        },
-        shap: {
-          test: "shap", effect: 0.71, interval: { low: 0.6, high: 0.8 }, p_value: 0.001, supports: true,
-          detail: { feature: "batching_threshold", share_of_change: 0.71, top_inputs: [
-            { input: "batching_threshold", delta_shap: -0.061 },
-            { input: "courier_supply_ratio", delta_shap: -0.008 },
-            { input: "prep_minutes", delta_shap: 0.002 },
-          ] },
-        },
-        placebo_scope: {
-          test: "placebo_scope", effect: -0.0877, interval: { low: -0.006, high: 0.004 }, p_value: 0.2, supports: true,
-          rule: "no placebo scope moves as much as the real one (|real z| = 10.00; 0 of 4 placebo |z| as large, largest 0.71; permutation p = 0.2, the smallest 4 placebos allow is 0.2)? yes → the effect is specific to the change's scope: not refuted",
-          detail: { testable: true, placebo_z: [-0.71, 0.12, 0.5, -0.2], placebo_effects: [-0.006, 0.001, 0.004, -0.002], real_z: -10.0 },
-        },
-      },
-    },
-    {
-      hypothesis: "change_event",
-      change_event: "ios_app_6.3.0",
-      feature: null,
-      confidence: 0.05,
-      scope: [],
-      summary: "ios_app_6.3.0 happened near the change but affects every region alike.",
-      evidence: { scope: { test: "scope", effect: 0.2, interval: null, p_value: null, supports: false, detail: { candidate_scope: "*" } } },
-    },
-  ],
-  recommendations: [
-    {
-      id: "revert_batching",
-      action: "revert_policy",
-      title: "Roll back batching_threshold_4 in east and west",
-      description: "Return to at most 2 orders per courier trip where the policy changed.",
-      metric: "on_time_rate",
-      expected_effect: 0.051,
-      interval: { low: 0.038, high: 0.064 },
-      tradeoffs: [{ metric: "courier_minutes_per_order", effect: 1.8, interval: { low: 1.1, high: 2.5 } }],
-      parameters: { batching_threshold: 2, share_of_stores: 1.0 },
-    },
-  ],
-  experiment_plan: {
-    title: "Batching limit test in east and west",
-    hypothesis: "A batching limit of 2 restores on-time rate at an acceptable courier cost.",
-    primary_metric: "on_time_rate",
-    randomization_unit: "store_id",
-    arms: ["limit 4 (control)", "limit 2"],
-    mde: 0.02,
-    alpha: 0.05,
-    power: 0.8,
-    sample_size_per_arm: 48000,
-    duration_days: 14,
-    guardrails: [{ metric: "courier_minutes_per_order", max_increase: "5%" }],
-    rollout: ["Randomize stores 50/50", "Check sample ratio after 24 h", "Read out after 14 days"],
-  },
-  recommendation_status: "recommended",
-  next_steps: [],
-  feedback: [],
-};
+/** The batching incident as GET /api/incidents/7 serves it (built from the engine's values and validated by
+ * the API's model: tests/backend/api/test_api_contract.py). */
+export const incidentDetail = { ...(detail as unknown as IncidentDetail & { _about?: string }), _about: undefined } as IncidentDetail;
 
 /** An incident the engine could not explain well enough to act on: checks instead of actions. */
 export const inconclusiveDetail: IncidentDetail = {

@@ -34,12 +34,12 @@ def test_non_finite_numbers_are_422_on_every_json_route(client, auth, app, incid
             assert "finite number" in r.json()["detail"], r.text
 
 
-def test_non_finite_number_in_a_free_form_field_is_refused_and_nothing_stored(client, auth, workspace_id, sessions):
+def test_non_finite_number_deep_in_an_incident_is_refused_and_nothing_stored(client, auth, workspace_id, sessions):
     from tests.backend.conftest import fixture_incidents
 
     doc = {"incidents": fixture_incidents()[:1]}
-    doc["incidents"][0]["pm_table"] = [{"delta": 1.5}]
-    body = json.dumps(doc).replace('"delta": 1.5', '"delta": Infinity')
+    doc["incidents"][0]["causes"][0]["evidence"]["did"]["detail"]["z"] = 1.5  # a test's own number
+    body = json.dumps(doc).replace('"z": 1.5', '"z": Infinity')
     r = client.post(f"/api/workspaces/{workspace_id}/incidents", content=body,
                     headers={**auth("job"), "content-type": "application/json"})
     assert r.status_code == 422 and "Infinity is not a number JSON allows" in r.json()["detail"]

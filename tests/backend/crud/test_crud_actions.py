@@ -8,9 +8,10 @@ ME = Actor("tester", "engineer")
 
 
 def _rec(action_id: str, scope: list[str], event: str) -> dict:
-    return {"rank": 1, "action": {"id": action_id, "title": "Roll back the change", "description": "undo it"},
-            "title": f"Roll back {event} in {', '.join(scope)}", "cause": "change_event", "change_event": event,
-            "feature": None, "scope": scope}
+    """The fixture's first recommendation, for another action, scope and change event."""
+    rec = fixture_incidents()[0]["recommendations"][0]
+    return {**rec, "action": {**rec["action"], "id": action_id}, "title": f"Roll back {event} in {', '.join(scope)}",
+            "change_event": event, "scope": scope}
 
 
 def test_recommendations_of_one_action_in_two_scopes_are_two_actions(sessions, workspace_path):

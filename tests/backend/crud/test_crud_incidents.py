@@ -118,9 +118,9 @@ def test_bad_slice_is_invalid(sessions, ws):
         incidents.upsert(s, s.merge(ws), [item], ME)
 
 
-def test_recommendation_status_and_next_steps_are_typed_not_extra(sessions, ws):
-    """`cxw analyze` writes recommendation_status and next_steps per incident: detail serves them as fields
-    (not in extra); an entry without them reads null and []; an unknown status is invalid."""
+def test_recommendation_status_and_next_steps_are_typed(sessions, ws):
+    """`cxw analyze` writes recommendation_status and next_steps per incident: detail serves them as fields;
+    an entry without them reads null and []; an unknown status is invalid."""
     steps = [{"check": "Check the candidate cause policy A: it failed timing.",
               "decides": "the metric by hour around the change"}]
     owner, other = fixture_incidents()
@@ -130,7 +130,6 @@ def test_recommendation_status_and_next_steps_are_typed_not_extra(sessions, ws):
         by_ext = {i.external_id: i for i in incidents.upsert(s, w, [owner, other], ME).created}
         d = incidents.detail(s, by_ext[owner["id"]])
         assert d["recommendation_status"] == "inconclusive" and d["next_steps"] == steps
-        assert "recommendation_status" not in d["extra"] and "next_steps" not in d["extra"]
         plain = incidents.detail(s, by_ext[other["id"]])
         assert plain["recommendation_status"] is None and plain["next_steps"] == []
     bad = {**fixture_incidents()[0], "recommendation_status": "maybe"}

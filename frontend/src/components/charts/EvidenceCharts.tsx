@@ -4,6 +4,7 @@
 import { useMemo } from "react";
 import { formatChange, formatValue, humanize, type Unit } from "../../lib/format";
 import type { ChartPoint } from "../../lib/series";
+import type { EvidenceOf } from "../../api/types";
 import { EChart, baseAxis, palette, type EChartOption } from "./EChart";
 
 export function DidChart({
@@ -60,20 +61,11 @@ export function DidChart({
   return <EChart option={option} height={height} label={`Difference-in-differences: ${treatedLabel} versus ${controlLabel} over time`} testId="did-chart" />;
 }
 
-export interface Period {
-  k: number;
-  effect: number;
-  low: number;
-  high: number;
-}
+export type Period = EvidenceOf<"event_study">["detail"]["periods"][number];
 
-export function eventStudyPeriods(detail: Record<string, unknown> | undefined): Period[] {
-  const p = detail?.periods;
-  if (!Array.isArray(p)) return [];
-  return p
-    .filter((x) => x && typeof x === "object" && typeof (x as Period).k === "number" && typeof (x as Period).effect === "number")
-    .map((x) => x as Period)
-    .sort((a, b) => a.k - b.k);
+/** The event study's periods with an estimate, in order of time (k = periods since the change). */
+export function eventStudyPeriods(ev: EvidenceOf<"event_study">): Period[] {
+  return ev.detail.periods.filter((p) => p.effect != null).sort((a, b) => a.k - b.k);
 }
 
 export function EventStudyChart({ periods, unit = "ratio", height = 200 }: { periods: Period[]; unit?: Unit; height?: number }) {
@@ -87,8 +79,8 @@ export function EventStudyChart({ periods, unit = "ratio", height = 200 }: { per
       xAxis: { type: "category", data: ks, ...baseAxis, name: "periods since the change", nameLocation: "middle", nameGap: 22, nameTextStyle: { color: palette.axis, fontSize: 11 } },
       yAxis: { type: "value", scale: true, ...baseAxis, axisLabel: { ...baseAxis.axisLabel, formatter: fmt } },
       series: [
-        { name: "ci-low", type: "line", data: periods.map((p) => p.low), stack: "ci", symbol: "none", lineStyle: { opacity: 0 }, tooltip: { show: false }, silent: true },
-        { name: "95% CI", type: "line", data: periods.map((p) => p.high - p.low), stack: "ci", symbol: "none", lineStyle: { opacity: 0 }, areaStyle: { color: palette.primaryLight }, silent: true, tooltip: { show: false } },
+        { name: "ci-low", type: "line", data: periods.map((p) => p.interval.low), stack: "ci", symbol: "none", lineStyle: { opacity: 0 }, tooltip: { show: false }, silent: true },
+        { name: "95% CI", type: "line", data: periods.map((p) => (p.interval.high != null && p.interval.low != null ? p.interval.high - p.interval.low : null)), stack: "ci", symbol: "none", lineStyle: { opacity: 0 }, areaStyle: { color: palette.primaryLight }, silent: true, tooltip: { show: false } },
         {
           name: "Effect",
           type: "line",
@@ -110,27 +102,15 @@ export interface ShapRow {
   shift: number;
 }
 
-/** Per-input SHAP shift from a SHAP evidence's detail, largest |shift| first. */
-export function shapRows(detail: Record<string, unknown> | undefined): ShapRow[] {
-  if (!detail) return [];
-  let rows: ShapRow[] = [];
-  const feats = detail.top_inputs ?? detail.features ?? detail.shifts;
-  if (Array.isArray(feats)) {
-    rows = feats
-      .filter((f) => f && typeof f === "object")
-      .map((f) => {
-        const o = f as Record<string, unknown>;
-        const shift = Number(o.delta_shap ?? o.shift ?? o.delta ?? NaN);
-        return { feature: String(o.input ?? o.feature ?? o.name ?? "?"), shift };
-      });
-  } else if (feats && typeof feats === "object") {
-    rows = Object.entries(feats as Record<string, unknown>).map(([feature, v]) => ({ feature, shift: Number(v) }));
-  }
-  return rows.filter((r) => Number.isFinite(r.shift)).sort((a, b) => Math.abs(b.shift) - Math.abs(a.shift));
+/** Per-input SHAP shift (Δ mean SHAP) of a SHAP evidence, largest |shift| first. */
+export function shapRows(ev: EvidenceOf<"shap">): ShapRow[] {
+  return ev.detail.top_inputs
+    .flatMap((x) => (x.delta_shap == null ? [] : [{ feature: x.input, shift: x.delta_shap }]))
+    .sort((a, b) => Math.abs(b.shift) - Math.abs(a.shift));
 }
 
-export function ShapBars({ detail, highlight, height }: { detail: Record<string, unknown> | undefined; highlight?: string | null; height?: number }) {
-  const rows = useMemo(() => shapRows(detail).slice(0, 10), [detail]);
+export function ShapBars({ ev, highlight, height }: { ev: EvidenceOf<"shap">; highlight?: string | null; height?: number }) {
+  const rows = useMemo(() => shapRows(ev).slice(0, 10), [ev]);
   const option = useMemo<EChartOption | null>(() => {
     if (!rows.length) return null;
     const ordered = [...rows].reverse();
@@ -165,13 +145,13 @@ export function TimingChart({
   height = 120,
 }: {
   changePoint: string;
-  interval?: [string, string] | null;
+  interval?: { low: string; high: string } | null;
   candidate: string;
   candidateLabel: string;
   height?: number;
 }) {
   const option = useMemo<EChartOption>(() => {
-    const times = [changePoint, candidate, ...(interval ?? [])].map((t) => new Date(t).getTime()).filter(Number.isFinite);
+    const times = [changePoint, candidate, ...(interval ? [interval.low, interval.high] : [])].map((t) => new Date(t).getTime()).filter(Number.isFinite);
     const min = Math.min(...times);
     const max = Math.max(...times);
     const pad = Math.max(12 * 3600e3, (max - min) * 0.4);
@@ -190,7 +170,7 @@ export function TimingChart({
             { name: candidateLabel, value: [candidate, 0], symbol: "diamond", symbolSize: 14, itemStyle: { color: palette.event }, label: { position: "bottom" } },
           ],
           label: { show: true, position: "top", distance: 8, formatter: (p: { name: string }) => p.name, fontSize: 10.5, color: "#4b5668" },
-          markArea: interval ? { silent: true, itemStyle: { color: "rgba(180,35,24,0.10)" }, data: [[{ xAxis: interval[0] }, { xAxis: interval[1] }]] } : undefined,
+          markArea: interval ? { silent: true, itemStyle: { color: "rgba(180,35,24,0.10)" }, data: [[{ xAxis: interval.low }, { xAxis: interval.high }]] } : undefined,
           markLine: { symbol: "none", silent: true, data: [{ yAxis: 0 }], lineStyle: { color: palette.grid }, label: { show: false } },
         },
       ],

@@ -5,8 +5,8 @@ import type { Cause, Evidence, IncidentDetail } from "../../api/types";
 import { ConfidenceBar, SupportBadge } from "../Badges";
 import { DidChart, EventStudyChart, PlaceboChart, ShapBars, TimingChart, eventStudyPeriods } from "../charts/EvidenceCharts";
 import { Empty, Loading, errorMessage } from "../States";
-import { formatChange, formatDateTime, formatInterval, formatPct, formatPValue, formatSlice, humanize, type Unit } from "../../lib/format";
-import { keyOf, sliceFilters } from "../../lib/slices";
+import { formatChange, formatDateTime, formatEnd, formatInterval, formatPct, formatPValue, formatSlice, humanize, type Unit } from "../../lib/format";
+import { sliceFilters } from "../../lib/slices";
 import { useTreatedControl } from "../../lib/treatedControl";
 
 const TEST_LABELS: Record<string, string> = {
@@ -18,23 +18,19 @@ const TEST_LABELS: Record<string, string> = {
   placebo_time: "Placebo: earlier date",
   placebo_scope: "Placebo: untouched slices",
   placebo_its: "Placebo: interrupted time series",
-  dose_response: "Dose-response",
+  confirmation: "Confirmation: the change stands out",
 };
 
-const REFUTATION = /placebo|refut|random_common|subset/;
-
+/** A test's name for people; a candidate ruled out by its confidence says so. */
 export function evidenceLabel(test: string): string {
   return TEST_LABELS[test] ?? humanize(test);
 }
 
 /** Evidence tests in the order a reader wants them: effect estimates, attribution, timing, then refutations. */
-export function orderedEvidence(ev: Record<string, Evidence>): [string, Evidence][] {
-  const order = ["did", "event_study", "shap", "timing", "scope", "dose_response"];
-  return Object.entries(ev).sort(([a], [b]) => {
-    const ia = REFUTATION.test(a) ? 100 : order.indexOf(a) < 0 ? 50 : order.indexOf(a);
-    const ib = REFUTATION.test(b) ? 100 : order.indexOf(b) < 0 ? 50 : order.indexOf(b);
-    return ia - ib || a.localeCompare(b);
-  });
+const ORDER: Evidence["test"][] = ["did", "event_study", "shap", "timing", "scope", "confirmation", "placebo_its", "placebo_scope", "placebo_time"];
+
+export function orderedEvidence(ev: Cause["evidence"]): [string, Evidence][] {
+  return Object.entries(ev).sort(([, a], [, b]) => ORDER.indexOf(a.test) - ORDER.indexOf(b.test));
 }
 
 const HIDDEN_DETAIL = new Set(["testable", "periods", "placebo_z", "placebo_effects", "placebo_jumps", "top_inputs", "distribution", "change_point_interval", "effect_is", "interval_is", "onset_statement"]);
@@ -45,8 +41,8 @@ function fmtDetail(v: unknown): string {
   return String(v);
 }
 
-function scalarDetails(detail: Record<string, unknown> | undefined): [string, string][] {
-  if (!detail) return [];
+/** The scalar numbers and words of a test's detail (its lists and nested parts have their own charts). */
+function scalarDetails(detail: Evidence["detail"]): [string, string][] {
   return Object.entries(detail)
     .filter(([k, v]) => !HIDDEN_DETAIL.has(k) && v !== null && ["string", "number", "boolean"].includes(typeof v))
     .slice(0, 9)
@@ -70,11 +66,9 @@ const EFFECT_LABEL: Record<string, string> = {
   placebo_its: "jump; placebo range",
 };
 
+/** The cause's slices (none when it reaches everything). */
 export function causeScope(c: Cause): string[] {
-  const fromCause = (c.scope ?? []).map(keyOf).filter((k) => k !== "*");
-  if (fromCause.length) return fromCause;
-  const cand = c.evidence?.scope?.detail?.candidate_scope;
-  return typeof cand === "string" && cand !== "*" ? cand.split(";").filter(Boolean) : [];
+  return c.scope.filter((k) => k !== "*");
 }
 
 function TreatedControl({ inc, cause, unit }: { inc: IncidentDetail; cause: Cause; unit: Unit }) {
@@ -84,7 +78,7 @@ function TreatedControl({ inc, cause, unit }: { inc: IncidentDetail; cause: Caus
   if (tc.pending) return <Loading height={120} label="Loading treated and control series…" />;
   if (tc.error) return <div className="small bad">Treated/control series unavailable: {errorMessage(tc.error)}</div>;
   if (!tc.data) return null;
-  const eventTime = (cause.onset as string | undefined) ?? (cause.evidence?.timing?.detail?.candidate_time as string | undefined) ?? null;
+  const eventTime = cause.onset;
   return (
     <DidChart
       treated={tc.data.treated}
@@ -97,29 +91,33 @@ function TreatedControl({ inc, cause, unit }: { inc: IncidentDetail; cause: Caus
   );
 }
 
+/** The placebo statistics of a refutation and the real one they are compared with. */
+function placebos(ev: Evidence): { real: number | null; placebos: number[] } {
+  if (ev.test === "placebo_time" || ev.test === "placebo_scope") return { real: ev.detail.real_z, placebos: ev.detail.placebo_z };
+  return { real: null, placebos: [] };
+}
+
 function EvidenceCard({ name, ev, unit, cause, inc }: { name: string; ev: Evidence; unit: Unit; cause: Cause; inc: IncidentDetail }) {
-  const test = ev.test ?? name;
+  const test = ev.test;
   const fmt = effectFormatter(test, unit);
-  const detail = (ev.detail ?? {}) as Record<string, unknown>;
-  const testable = detail.testable !== false;
-  const periods = test === "event_study" ? eventStudyPeriods(detail) : [];
-  const placeboZ = Array.isArray(detail.placebo_z) ? (detail.placebo_z as number[]).filter((z) => typeof z === "number") : [];
-  const realZ = typeof detail.real_z === "number" ? detail.real_z : ev.effect;
+  const testable = ev.detail.testable;
+  const periods = ev.test === "event_study" ? eventStudyPeriods(ev) : [];
+  const { real: realZ, placebos: placeboZ } = placebos(ev);
   return (
     <div className="evidence" data-testid={`evidence-${name}`} style={test === "did" || test === "event_study" ? { gridColumn: "span 1" } : undefined}>
       <h4>
         {evidenceLabel(test)}
-        {!testable ? <span className="badge">not testable</span> : ev.supports != null && <SupportBadge supports={!!ev.supports} />}
+        {!testable ? <span className="badge">not testable</span> : <SupportBadge supports={ev.supports} />}
       </h4>
       <dl className="kv">
-        {ev.effect != null && Number.isFinite(ev.effect) && (
+        {ev.effect != null && (
           <>
             <dt>{EFFECT_LABEL[test] ?? "effect"}</dt>
             <dd>
               <strong>{fmt(ev.effect)}</strong>{" "}
               {ev.interval && (
                 <span className="muted">
-                  {/placebo/.test(test) ? `placebos ${fmt(ev.interval.low)} to ${fmt(ev.interval.high)}` : formatInterval(ev.interval, fmt)}
+                  {test.startsWith("placebo") ? `placebos ${formatEnd(ev.interval.low, fmt)} to ${formatEnd(ev.interval.high, fmt)}` : formatInterval(ev.interval, fmt)}
                 </span>
               )}
             </dd>
@@ -131,7 +129,7 @@ function EvidenceCard({ name, ev, unit, cause, inc }: { name: string; ev: Eviden
             <dd>{formatPValue(ev.p_value)}</dd>
           </>
         )}
-        {scalarDetails(detail).map(([k, v]) => (
+        {scalarDetails(ev.detail).map(([k, v]) => (
           <FragmentKV key={k} k={k} v={v} />
         ))}
       </dl>
@@ -143,12 +141,12 @@ function EvidenceCard({ name, ev, unit, cause, inc }: { name: string; ev: Eviden
       )}
       {test === "did" && testable && <TreatedControl inc={inc} cause={cause} unit={unit} />}
       {periods.length > 1 && <EventStudyChart periods={periods} unit={unit} />}
-      {test === "shap" && <ShapBars detail={detail} highlight={(detail.feature as string) ?? cause.feature} />}
-      {test === "timing" && typeof detail.change_point === "string" && typeof detail.candidate_time === "string" && (
+      {ev.test === "shap" && <ShapBars ev={ev} highlight={ev.detail.feature ?? cause.feature} />}
+      {ev.test === "timing" && ev.detail.change_point && ev.detail.candidate_time && (
         <TimingChart
-          changePoint={detail.change_point}
-          interval={Array.isArray(detail.change_point_interval) ? (detail.change_point_interval as [string, string]) : null}
-          candidate={detail.candidate_time}
+          changePoint={ev.detail.change_point}
+          interval={ev.detail.change_point_interval}
+          candidate={ev.detail.candidate_time}
           candidateLabel={cause.change_event ?? "candidate"}
         />
       )}
@@ -207,7 +205,7 @@ function RuledOut({ inc }: { inc: IncidentDetail }) {
 }
 
 export function Causes({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
-  const causes = [...inc.causes].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0));
+  const causes = [...inc.causes].sort((a, b) => b.confidence - a.confidence);
   const [open, setOpen] = useState<number | null>(0);
   if (!causes.length)
     return (
@@ -232,7 +230,7 @@ export function Causes({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
                 {c.summary && <div className="small muted" style={{ marginTop: 2 }}>{c.summary}</div>}
                 {scope.length > 0 && <div className="small faint">scope: {scope.map(formatSlice).join("; ")}</div>}
               </span>
-              {c.confidence != null && <ConfidenceBar value={c.confidence} />}
+              <ConfidenceBar value={c.confidence} />
               <span aria-hidden="true" className="faint">{isOpen ? "▾" : "▸"}</span>
             </button>
             {isOpen && (

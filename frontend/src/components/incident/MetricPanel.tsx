@@ -9,14 +9,14 @@ import { formatSlice, humanize, type Unit } from "../../lib/format";
 import { displayBucket, resample, toChartPoints, withBaselineBand } from "../../lib/series";
 import { palette } from "../charts/EChart";
 
+/** Where the baseline window starts: measured in the incident's scope, else the detector's. */
 export function baselineStartOf(inc: IncidentDetail): string | null {
-  const b = inc.extra?.baseline_start;
-  return typeof b === "string" ? b : null;
+  return inc.measured_from ?? inc.regression?.baseline_start ?? null;
 }
 
+/** When the metric changed (its change point in the incident's scope), else the window's start. */
 export function changePointOf(inc: IncidentDetail): string {
-  const c = inc.extra?.onset ?? inc.extra?.change_point;
-  return typeof c === "string" ? c : inc.start;
+  return inc.onset ?? inc.start;
 }
 
 export function MetricPanel({

@@ -3,15 +3,22 @@
 import { useState, type ChangeEvent, type FormEvent } from "react";
 import { Link } from "react-router";
 import { useActions, useProposeAction, useWhatIf } from "../../api/hooks";
-import type { Action, IncidentDetail, Interval, Recommendation, WhatIfRun, Workspace } from "../../api/types";
+import type { Action, IncidentDetail, Interval, MetricImpact, Recommendation, Tradeoff, WhatIfResult, WhatIfRun } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { StatusBadge } from "../Badges";
 import { Empty, errorMessage } from "../States";
-import { formatChange, formatInterval, humanize, type Unit } from "../../lib/format";
+import { formatChange, formatEnd, formatInterval, humanize, type Unit } from "../../lib/format";
 import { isBad, unitOf } from "../../lib/series";
-import { metricInfo } from "../../lib/workspace";
 import { NextStepsCard } from "./NextSteps";
-import { recActionId, recEffect, recParameters, recText, recTitle, recTradeoffs } from "./recs";
+import { primaryImpact, sideImpacts, whatIfDefaults, type WhatIfOp } from "./recs";
+
+const VERDICT_BADGE: Record<Tradeoff["verdict"], string> = {
+  recommended: "ok",
+  recommended_with_cost: "ok",
+  test_first: "st-pending",
+  not_recommended: "no",
+  not_estimated: "no",
+};
 
 function EffectText({ effect, interval, unit }: { effect: number | null; interval: Interval | null; unit: Unit }) {
   if (effect == null) return null;
@@ -23,20 +30,22 @@ function EffectText({ effect, interval, unit }: { effect: number | null; interva
   );
 }
 
-export function TradeoffChips({ rec, ws }: { rec: IncidentDetail["recommendations"][number]; ws: Workspace | undefined }) {
-  const t = recTradeoffs(rec);
+/** A metric's unit from the impact itself (its type and display unit). */
+const impactUnit = (m: MetricImpact): Unit => unitOf({ type: m.type, unit: m.unit, name: m.metric });
+
+export function TradeoffChips({ rec }: { rec: Recommendation }) {
+  const t = sideImpacts(rec);
   if (!t.length) return null;
   return (
     <div className="tradeoffs" aria-label="Tradeoffs">
       {t.map((x) => {
-        const m = metricInfo(ws, x.metric);
-        const unit = x.unit ? unitOf({ type: "", unit: x.unit }) : unitOf(m ?? { type: "", unit: null, name: x.metric });
-        const good = x.good ?? m?.good;
-        const bad = x.effect !== 0 && isBad(x.effect < 0 ? "down" : "up", good ?? undefined);
+        const unit = impactUnit(x);
+        const change = x.change ?? 0;
+        const bad = change !== 0 && isBad(change < 0 ? "down" : "up", x.good);
         return (
-          <span key={x.metric} className={`tradeoff ${good ? (bad ? "bad" : "good") : ""}`} title={x.interval ? formatInterval(x.interval, (v) => formatChange(v, unit)) : undefined}>
-            {humanize(x.label ?? x.metric)} {formatChange(x.effect, unit)}
-            {x.interval && <span className="faint"> [{formatChange(x.interval.low, unit)}, {formatChange(x.interval.high, unit)}]</span>}
+          <span key={x.metric} className={`tradeoff ${bad ? "bad" : "good"}`} title={formatInterval(x.interval, (v) => formatChange(v, unit))}>
+            {humanize(x.metric)} {formatChange(change, unit)}
+            <span className="faint"> [{formatEnd(x.interval.low, (v) => formatChange(v, unit))}, {formatEnd(x.interval.high, (v) => formatChange(v, unit))}]</span>
           </span>
         );
       })}
@@ -44,58 +53,17 @@ export function TradeoffChips({ rec, ws }: { rec: IncidentDetail["recommendation
   );
 }
 
-function WhatIfResultView({ result, unit, ws }: { result: Record<string, unknown>; unit: Unit; ws?: Workspace }) {
-  const impact = result.impact as { metrics?: { metric: string; change: number; interval?: Interval | null }[] } | undefined;
-  if (Array.isArray(impact?.metrics)) {
-    return (
-      <div className="alert info" role="status" data-testid="whatif-result">
-        {Array.isArray(result.changes) && <div style={{ marginBottom: 4 }}>{(result.changes as string[]).join(", ")}:</div>}
-        <ul className="clean small">
-          {impact!.metrics.map((m) => {
-            const u = unitOf(metricInfo(ws, m.metric) ?? { type: "", unit: null, name: m.metric });
-            return (
-              <li key={m.metric}>
-                {humanize(m.metric)} <strong>{formatChange(m.change, u)}</strong>{" "}
-                {m.interval && <span className="muted">{formatInterval(m.interval, (v) => formatChange(v, u))}</span>}
-              </li>
-            );
-          })}
-        </ul>
-      </div>
-    );
-  }
-  const eff = recEffect(result as never);
-  const trade = recTradeoffs(result as never);
-  const summary = typeof result.summary === "string" ? result.summary : null;
-  const scalars = Object.entries(result).filter(([k, v]) => typeof v === "number" && !["effect", "expected_effect"].includes(k));
+function WhatIfResultView({ result }: { result: WhatIfResult }) {
   return (
     <div className="alert info" role="status" data-testid="whatif-result">
-      {eff.effect != null && (
-        <div>
-          Expected change in {humanize(eff.metric ?? "the metric")}: <EffectText effect={eff.effect} interval={eff.interval} unit={unit} />
-        </div>
-      )}
-      {summary && <div style={{ marginTop: 4 }}>{summary}</div>}
-      {trade.length > 0 && (
-        <ul className="clean small" style={{ marginTop: 6 }}>
-          {trade.map((t) => (
-            <li key={t.metric}>
-              {humanize(t.metric)}: {formatChange(t.effect, t.unit ? unitOf({ type: "", unit: t.unit }) : unitOf({ type: "", unit: null, name: t.metric }))}
-              {t.interval && <span className="muted"> {formatInterval(t.interval, (v) => formatChange(v, t.unit ? unitOf({ type: "", unit: t.unit }) : unitOf({ type: "", unit: null, name: t.metric })))}</span>}
-            </li>
-          ))}
-        </ul>
-      )}
-      {eff.effect == null && !summary && scalars.length > 0 && (
-        <dl className="kv">
-          {scalars.map(([k, v]) => (
-            <span key={k} style={{ display: "contents" }}>
-              <dt>{humanize(k)}</dt>
-              <dd>{(v as number).toPrecision(4)}</dd>
-            </span>
-          ))}
-        </dl>
-      )}
+      <div style={{ marginBottom: 4 }}>{result.changes.join(", ")}:</div>
+      <ul className="clean small">
+        {result.impact.metrics.map((m) => (
+          <li key={m.metric}>
+            {humanize(m.metric)} <EffectText effect={m.change} interval={m.interval} unit={impactUnit(m)} />
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }
@@ -112,21 +80,7 @@ export function WhatIfProgress({ run }: { run: WhatIfRun | undefined }) {
   );
 }
 
-type Op = "set" | "scale" | "shift";
-
-/** The driver change a recommendation implies: {feature, op, value, scope} from the engine, else its first parameter. */
-export function whatIfDefaults(rec: Recommendation | undefined, fallbackScope: string): { feature: string; op: Op; value: string; scope: string } {
-  const p = (rec?.parameters ?? {}) as Record<string, unknown>;
-  const scope = typeof p.scope === "string" ? p.scope : fallbackScope;
-  if (typeof p.feature === "string") {
-    const op = (["set", "scale", "shift"].includes(String(p.op)) ? p.op : "set") as Op;
-    return { feature: p.feature, op, value: p.value == null ? "" : String(p.value), scope };
-  }
-  const first = recParameters(rec ?? {}).find(([, v]) => typeof v === "number");
-  return { feature: first?.[0] ?? (typeof rec?.feature === "string" ? rec.feature : ""), op: "set", value: first ? String(first[1]) : "", scope };
-}
-
-export function WhatIfForm({ inc, unit, ws }: { inc: IncidentDetail; unit: Unit; ws?: Workspace }) {
+export function WhatIfForm({ inc }: { inc: IncidentDetail }) {
   const recs = inc.recommendations;
   const [index, setIndex] = useState(0);
   const fallbackScope = inc.slice || "*";
@@ -158,7 +112,7 @@ export function WhatIfForm({ inc, unit, ws }: { inc: IncidentDetail; unit: Unit;
           <label htmlFor="wi-action">Start from</label>
           <select id="wi-action" value={index} onChange={(e) => pick(Number(e.target.value))}>
             {recs.map((r, i) => (
-              <option key={i} value={i}>{recTitle(r, i)}</option>
+              <option key={i} value={i}>{r.title}</option>
             ))}
           </select>
         </div>
@@ -170,7 +124,7 @@ export function WhatIfForm({ inc, unit, ws }: { inc: IncidentDetail; unit: Unit;
       <div className="row" style={{ flexWrap: "nowrap" }}>
         <div className="field" style={{ flex: 1 }}>
           <label htmlFor="wi-op">Change</label>
-          <select id="wi-op" value={form.op} onChange={(e) => setForm({ ...form, op: e.target.value as Op })}>
+          <select id="wi-op" value={form.op} onChange={(e) => setForm({ ...form, op: e.target.value as WhatIfOp })}>
             <option value="set">set to</option>
             <option value="scale">scale by</option>
             <option value="shift">shift by</option>
@@ -195,20 +149,18 @@ export function WhatIfForm({ inc, unit, ws }: { inc: IncidentDetail; unit: Unit;
       {w.running && <WhatIfProgress run={w.run} />}
       {w.error && <div className="alert error" role="alert">{errorMessage(w.error)}</div>}
       {w.run?.status === "failed" && <div className="alert error" role="alert">{w.run.error ?? "The what-if failed."}</div>}
-      {w.run?.status === "succeeded" && w.run.result && <WhatIfResultView result={w.run.result} unit={unit} ws={ws} />}
+      {w.run?.status === "succeeded" && w.run.result && <WhatIfResultView result={w.run.result} />}
     </form>
   );
 }
 
-export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: Unit; ws: Workspace | undefined }) {
+export function Recommendations({ inc, unit }: { inc: IncidentDetail; unit: Unit }) {
   const { canWrite, canAdminister } = useAuth();
   const actions = useActions({ incident_id: inc.id }, canAdminister);
   const propose = useProposeAction(inc.id);
   const list = actions.data?.data ?? [];
-  // an action proposed from a recommendation carries its key (the recommendation's id) and its title;
-  // several recommendations may share an action id, so the title decides when it is there
-  const actionFor = (r: Recommendation, i: number): Action | undefined =>
-    list.find((a) => a.title === recTitle(r, i)) ?? list.find((a) => a.key === recActionId(r, i) && !inc.recommendations.some((o, j) => j !== i && recActionId(o, j) === a.key));
+  // an action proposed from a recommendation carries its title (unique among the incident's recommendations)
+  const actionFor = (r: Recommendation): Action | undefined => list.find((a) => a.title === r.title);
   if (!inc.recommendations.length)
     return inc.recommendation_status === "inconclusive" ? (
       <NextStepsCard inc={inc} />
@@ -230,13 +182,13 @@ export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: 
         </div>
         <div className="card-body flush">
           {inc.recommendations.map((r, i) => {
-            const eff = recEffect(r);
-            const effUnit = eff.metric && eff.metric !== inc.metric ? unitOf(metricInfo(ws, eff.metric)) : unit;
-            const action = actionFor(r, i);
+            const eff = primaryImpact(r);
+            const effUnit = eff && eff.metric !== inc.metric ? impactUnit(eff) : unit;
+            const action = actionFor(r);
             return (
               <div className="reco" key={i} data-testid="recommendation">
                 <div className="row">
-                  <strong>{recTitle(r, i)}</strong>
+                  <strong>{r.title}</strong>
                   <span className="spacer" />
                   {canAdminister && actions.isPending ? (
                     <span className="spinner" aria-label="Loading approval state" />
@@ -246,20 +198,20 @@ export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: 
                       <Link to={`/approvals?status=${action.status}`}>approval #{action.id}</Link>
                     </span>
                   ) : canWrite ? (
-                    <button className="btn small" data-testid="approval-state" disabled={propose.isPending} onClick={() => propose.mutate({ recommendation: i })} aria-label={`Propose "${recTitle(r, i)}" for approval`}>
+                    <button className="btn small" data-testid="approval-state" disabled={propose.isPending} onClick={() => propose.mutate({ recommendation: i })} aria-label={`Propose "${r.title}" for approval`}>
                       Propose for approval
                     </button>
                   ) : null}
                 </div>
-                {r.verdict && <span className={`badge ${/not|reject|avoid/.test(r.verdict) ? "no" : /test/.test(r.verdict) ? "st-pending" : "ok"}`} style={{ marginTop: 4 }}>{humanize(r.verdict)}</span>}
-                {recText(r) && <p className="small muted" style={{ margin: "4px 0" }}>{recText(r)}</p>}
-                {r.summary && r.title && <p className="small" style={{ margin: "4px 0" }}>{r.summary}</p>}
-                {eff.effect != null && (
+                <span className={`badge ${VERDICT_BADGE[r.tradeoff.verdict]}`} style={{ marginTop: 4 }}>{humanize(r.tradeoff.verdict)}</span>
+                {r.action.description && <p className="small muted" style={{ margin: "4px 0" }}>{r.action.description}</p>}
+                {r.tradeoff.summary && <p className="small" style={{ margin: "4px 0" }}>{r.tradeoff.summary}</p>}
+                {eff && eff.change != null && (
                   <div className="small">
-                    Expected {eff.metric && eff.metric !== inc.metric ? humanize(eff.metric) : "effect"}: <EffectText effect={eff.effect} interval={eff.interval} unit={effUnit} />
+                    Expected {eff.metric !== inc.metric ? humanize(eff.metric) : "effect"}: <EffectText effect={eff.change} interval={eff.interval} unit={effUnit} />
                   </div>
                 )}
-                <TradeoffChips rec={r} ws={ws} />
+                <TradeoffChips rec={r} />
               </div>
             );
           })}
@@ -272,7 +224,7 @@ export function Recommendations({ inc, unit, ws }: { inc: IncidentDetail; unit: 
           <span className="hint">counterfactual with intervals</span>
         </div>
         <div className="card-body">
-          <WhatIfForm inc={inc} unit={unit} ws={ws} />
+          <WhatIfForm inc={inc} />
         </div>
       </section>
     </div>

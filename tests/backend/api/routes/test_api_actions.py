@@ -7,7 +7,7 @@ from backend.models import AuditEntry
 def test_the_job_proposes_each_recommendation_once(client, auth, workspace_id, incident_ids):
     page = client.get("/api/actions", params={"incident_id": incident_ids[0]}, headers=auth("engineer")).json()
     assert page["count"] == 2
-    assert {a["key"] for a in page["data"]} == {"rollback_policy_a", "add_couriers_north"}
+    assert {a["key"] for a in page["data"]} == {"rollback_policy_a:policy_a:region=north", "add_couriers_north:supply:region=north"}
     assert {a["source"] for a in page["data"]} == {"job"} and {a["status"] for a in page["data"]} == {"proposed"}
     assert {a["proposed_by"] for a in page["data"]} == {"job-token"}
     dup = client.post(f"/api/incidents/{incident_ids[0]}/actions", json={"recommendation": 0},

@@ -74,11 +74,13 @@ def test_detail_has_slices_causes_evidence_recommendations_plan(client, auth, in
     d = client.get(f"/api/incidents/{incident_ids[0]}", headers=auth("pm")).json()
     assert d["external_id"] == "reg-on_time_rate-north-1"
     assert d["slices"][0] == {"slice": "region=north", "share": 0.83}
-    assert d["causes"][0]["evidence"]["did"]["interval"] == [-0.19, -0.13]
+    assert d["causes"][0]["evidence"]["did"]["interval"] == {"low": -0.19, "high": -0.13, "level": 0.95}
+    assert d["causes"][0]["evidence"]["timing"]["detail"]["hours_from_change_point"] == 0.0
     assert d["top_cause"] == "policy_change: policy_a" and d["top_confidence"] == 0.93
-    assert [r["id"] for r in d["recommendations"]] == ["rollback_policy_a", "add_couriers_north"]
+    assert [r["action"]["id"] for r in d["recommendations"]] == ["rollback_policy_a", "add_couriers_north"]
+    assert d["recommendations"][1]["impact"]["changes"] == [{"feature": "supply", "op": "scale", "value": 1.1}]
     assert d["experiment_plan"]["unit"] == "switchback"
-    assert d["extra"] == {"p_value": 0.00002, "q_value": 0.0004}
+    assert d["p_value"] == 0.00002 and d["q_value"] == 0.0004 and "extra" not in d
     assert d["recommendation_status"] is None and d["next_steps"] == []
     assert d["dedup_key"].endswith(":on_time_rate:*:2026-01-02T10:00:00")
     assert d["relative_change"] == pytest.approx((0.74 - 0.91) / 0.91)
@@ -86,24 +88,26 @@ def test_detail_has_slices_causes_evidence_recommendations_plan(client, auth, in
 
 
 def test_detail_serves_recommendation_status_next_steps_and_analyze_keys(client, auth, workspace_id):
-    """The keys `cxw analyze` writes beside recommendations come back unchanged in `extra`;
-    recommendation_status and next_steps come back as typed fields."""
+    """The keys `cxw analyze` writes beside recommendations come back unchanged as typed fields; a key the
+    entry does not define is refused, naming it."""
     owner, other = fixture_incidents()
     written = {"pm_summary": "On time rate fell; revert policy A.", "pm_table": [["Metric", "Now"], ["on time rate", "74%"]],
-               "recommendation_notes": ["no cost model"], "recommendations_markdown": "### Recommendations"}
+               "recommendation_notes": ["no cost model"]}
     owner.update(written, recommendation_status="recommended", next_steps=[])
     steps = [{"check": "Confirm that cancel rate really moved.", "decides": "the next days of cancel rate"}]
     other.update(recommendations=[], experiment_plan=None, recommendation_status="inconclusive", next_steps=steps)
     r = client.post(f"/api/workspaces/{workspace_id}/incidents", json={"incidents": [owner, other]}, headers=auth("job"))
     ids = {i["metric"]: i["id"] for i in r.json()["data"]}
     o = client.get(f"/api/incidents/{ids[owner['metric']]}", headers=auth("pm")).json()
-    assert {k: o["extra"][k] for k in written} == written
+    assert {k: o[k] for k in written} == written
     assert o["recommendation_status"] == "recommended" and o["next_steps"] == []
     assert o["recommendations"] == owner["recommendations"] and o["experiment_plan"] == owner["experiment_plan"]
     d = client.get(f"/api/incidents/{ids[other['metric']]}", headers=auth("pm")).json()
     assert d["recommendation_status"] == "inconclusive" and d["next_steps"] == steps and d["recommendations"] == []
-    assert "recommendation_status" not in d["extra"] and "next_steps" not in d["extra"]
-    assert "recommendations_from" not in d
+    unknown = client.post(f"/api/workspaces/{workspace_id}/incidents",
+                          json={"incidents": [{**owner, "recommendations_markdown": "### Recommendations"}]},
+                          headers=auth("job"))
+    assert unknown.status_code == 422 and "recommendations_markdown" in unknown.text
     bad = client.post(f"/api/workspaces/{workspace_id}/incidents",
                       json={"incidents": [{**owner, "recommendation_status": "maybe"}]}, headers=auth("job"))
     assert bad.status_code == 422

@@ -89,7 +89,7 @@ def _cxw_serve(settings, tmp_path, *args: str, **env: str):
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output: list[str] = []
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a cold start of two workers on a loaded 2-core machine
         while True:
             try:
                 httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1)

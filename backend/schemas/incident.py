@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.schemas.common import ORMModel
 from data.wire import WIRE_DATACLASS
+from metrics.cube_stats import SliceChange
 from rca.report import Severity
 from recommendations.incidents_io import IncidentEntry
 
@@ -110,18 +111,10 @@ class FeedbackCreate(BaseModel):
     comment: str = Field(default="", max_length=5000)
 
 
-class SliceChild(BaseModel):
-    slice: str
-    baseline: float | None
-    current: float | None
-    change: float | None
-    baseline_n: int
-    current_n: int
-    contribution: float | None = Field(description="This slice's part of the parent's change, in metric units")
-    share: float | None = Field(description="contribution / parent change")
-
-
 class SliceChildren(BaseModel):
+    """The drill-down (`metrics.cube_stats.drill_down`) over an incident's windows: its children as the
+    engine computes them (the first ``limit``), ``count`` of them in all."""
+
     incident_id: int
     metric: str
     parent: str
@@ -129,7 +122,7 @@ class SliceChildren(BaseModel):
     current_window: tuple[datetime, datetime]
     parent_baseline: float | None
     parent_current: float | None
-    data: list[SliceChild]
+    data: list[SliceChange]
     count: int
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from backend.schemas.common import ORMModel
+from metrics.cube_stats import SeriesPoint
 
 
 class MetricInfo(BaseModel):
@@ -48,16 +49,6 @@ class WorkspacePublic(ORMModel):
     has_cube: bool
     created_at: datetime
     updated_at: datetime
-
-
-class SeriesPoint(BaseModel):
-    ts: datetime
-    value: float | None
-    low: float | None = Field(description="95% interval, normal approximation (null for composites)")
-    high: float | None
-    numerator: float
-    denominator: float
-    n: int
 
 
 class Series(BaseModel):

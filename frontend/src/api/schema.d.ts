@@ -5000,7 +5000,10 @@ export interface components {
             /** Workspace Id */
             workspace_id: number;
         };
-        /** SeriesPoint */
+        /**
+         * SeriesPoint
+         * @description One bucket of a slice's series: the value with its 95% interval (None where undefined) and sums.
+         */
         SeriesPoint: {
             /** Denominator */
             denominator: number;
@@ -5357,8 +5360,11 @@ export interface components {
             /** Signals */
             signals: components["schemas"]["SignalIn"][];
         };
-        /** SliceChild */
-        SliceChild: {
+        /**
+         * SliceChange
+         * @description A child slice's baseline and current value, and its part of the parent's change.
+         */
+        SliceChange: {
             /** Baseline */
             baseline: number | null;
             /** Baseline N */
@@ -5382,7 +5388,11 @@ export interface components {
             /** Slice */
             slice: string;
         };
-        /** SliceChildren */
+        /**
+         * SliceChildren
+         * @description The drill-down (`metrics.cube_stats.drill_down`) over an incident's windows: its children as the
+         *     engine computes them (the first ``limit``), ``count`` of them in all.
+         */
         SliceChildren: {
             /** Baseline Window */
             baseline_window: [
@@ -5397,7 +5407,7 @@ export interface components {
                 string
             ];
             /** Data */
-            data: components["schemas"]["SliceChild"][];
+            data: components["schemas"]["SliceChange"][];
             /** Incident Id */
             incident_id: number;
             /** Metric */

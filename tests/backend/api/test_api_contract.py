@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 
 from backend.api.main import create_app
 from backend.schemas.incident import IncidentDetail
+from metrics.cube_stats import SeriesPoint, SliceChange
 from recommendations.incidents_io import IncidentEntry
 from recommendations.types import ExperimentPlan, Recommendation
 from tests.backend.conftest import fixture_incidents
@@ -63,6 +64,15 @@ def test_openapi_declares_every_field_of_incidents_plans_and_whatifs(spec, metho
     response = spec["paths"][route][method]["responses"]["200"]["content"]["application/json"]["schema"]
     assert "$ref" in response, f"{method} {route} has no declared response model"
     assert free_form(response, spec["components"]["schemas"], route) == []
+
+
+@pytest.mark.parametrize("model,field,engine", [("SliceChildren", "data", SliceChange), ("Series", "points", SeriesPoint)])
+def test_the_drill_down_and_the_series_serve_the_metrics_stages_values(spec, model, field, engine):
+    """A drill-down's children and a series' points are `metrics.cube_stats`' values as they are: OpenAPI
+    describes them with the engine type's own schema (no copy of it in the service's schemas)."""
+    schemas = spec["components"]["schemas"]
+    assert schemas[model]["properties"][field]["items"] == {"$ref": f"#/components/schemas/{engine.__name__}"}
+    assert schemas[engine.__name__] == TypeAdapter(engine).json_schema(mode="serialization")
 
 
 def test_the_walk_finds_a_free_form_object():

@@ -55,12 +55,12 @@ HISTORY_SLACK = timedelta(days=1)  # extra history read before the baseline, so 
 
 @dataclass(frozen=True)
 class Scanned:
-    """What a run read and scanned: records from ``records_from``, aggregated into the cube from
-    ``cube_from``; the detection window ``[window_start, end)`` against the baseline
-    ``[baseline_start, window_start)``."""
+    """What a detection run read and scanned: records from ``records_from`` (null: all of them), aggregated
+    into the cube from ``cube_from`` (null: all it read; later buckets were spliced into the stored cube);
+    the buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``."""
 
-    records_from: datetime | None  # None: every record
-    cube_from: datetime | None  # None: the cube was built from every record the run read
+    records_from: datetime | None
+    cube_from: datetime | None
     baseline_start: datetime
     window_start: datetime
     end: datetime

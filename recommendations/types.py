@@ -15,7 +15,6 @@ from typing import Literal
 import pandas as pd
 from pydantic.dataclasses import dataclass
 
-from data.slices import Slice
 from data.wire import WIRE_DATACLASS, Real, Scope
 from detection.types import Interval
 
@@ -70,11 +69,6 @@ class DriverChange:
         else:
             raise ValueError("resolve 'restore' before applying it")
         return out
-
-
-def scope_text(scope: tuple[Slice, ...]) -> str:
-    """``*`` for everything, else slices joined by ``;`` (the change log's notation)."""
-    return ";".join(s.key for s in scope) if scope else "*"
 
 
 @dataclass(frozen=True, config=WIRE_DATACLASS)

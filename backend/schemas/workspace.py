@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from backend.analysis import Scanned
 from backend.schemas.common import ORMModel
 from metrics.cube_stats import SeriesPoint
 
@@ -60,26 +61,6 @@ class Series(BaseModel):
     points: list[SeriesPoint]
 
 
-class ChangeEventPublic(BaseModel):
-    ts: datetime
-    name: str
-    kind: str
-    scope: str
-    description: str
-
-
-class ScannedWindow(BaseModel):
-    """What a detection run read and scanned: records from ``records_from`` (null: all of them), aggregated
-    into the cube from ``cube_from`` (null: all it read; later buckets were spliced into the stored cube);
-    the buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``."""
-
-    records_from: datetime | None
-    cube_from: datetime | None
-    baseline_start: datetime
-    window_start: datetime
-    end: datetime
-
-
 class RunPublic(ORMModel):
     id: int
     workspace_id: int
@@ -97,7 +78,7 @@ class RunPublic(ORMModel):
     host: str | None = Field(description="Host (and pid namespace) of the process doing the run")
     pid: int | None
     heartbeat_at: datetime | None = Field(description="When the run's process last said it was alive")
-    scanned: ScannedWindow | None = Field(default=None, description="null: the run analysed nothing (skipped, "
+    scanned: Scanned | None = Field(default=None, description="null: the run analysed nothing (skipped, "
                                                                      "failed, or stored a given incidents.json)")
 
 

@@ -1653,15 +1653,25 @@ export interface components {
             /** Summary */
             summary: string;
         };
-        /** ChangeEventPublic */
-        ChangeEventPublic: {
-            /** Description */
+        /**
+         * ChangeEvent
+         * @description One row of the change log: a change, or one wave of a change logged in several rows under one
+         *     ``name``. ``scope == ()`` means everything (``*``); the API serves it as the log writes it.
+         */
+        ChangeEvent: {
+            /**
+             * Description
+             * @default
+             */
             description: string;
             /** Kind */
             kind: string;
             /** Name */
             name: string;
-            /** Scope */
+            /**
+             * Scope
+             * @description Slices (dim=value pairs joined by '&') joined by ';'; * = everything
+             */
             scope: string;
             /**
              * Ts
@@ -1866,7 +1876,10 @@ export interface components {
              */
             comment: string;
         };
-        /** DeliveryReport */
+        /**
+         * DeliveryReport
+         * @description A delivery pass: messages delivered, attempts that failed (retried later or dead), messages still pending.
+         */
         DeliveryReport: {
             /** Delivered */
             delivered: number;
@@ -3620,12 +3633,12 @@ export interface components {
             /** Data */
             data: components["schemas"]["AuditPublic"][];
         };
-        /** Page[ChangeEventPublic] */
-        Page_ChangeEventPublic_: {
+        /** Page[ChangeEvent] */
+        Page_ChangeEvent_: {
             /** Count */
             count: number;
             /** Data */
-            data: components["schemas"]["ChangeEventPublic"][];
+            data: components["schemas"]["ChangeEvent"][];
         };
         /** Page[FeedbackPublic] */
         Page_FeedbackPublic_: {
@@ -4728,7 +4741,7 @@ export interface components {
             /** Pid */
             pid: number | null;
             /** @description null: the run analysed nothing (skipped, failed, or stored a given incidents.json) */
-            scanned?: components["schemas"]["ScannedWindow"] | null;
+            scanned?: components["schemas"]["Scanned"] | null;
             /** Since */
             since: string | null;
             /**
@@ -4852,12 +4865,12 @@ export interface components {
             unit: string | null;
         };
         /**
-         * ScannedWindow
+         * Scanned
          * @description What a detection run read and scanned: records from ``records_from`` (null: all of them), aggregated
          *     into the cube from ``cube_from`` (null: all it read; later buckets were spliced into the stored cube);
          *     the buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``.
          */
-        ScannedWindow: {
+        Scanned: {
             /**
              * Baseline Start
              * Format: date-time
@@ -8121,7 +8134,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_ChangeEventPublic_"];
+                    "application/json": components["schemas"]["Page_ChangeEvent_"];
                 };
             };
             /** @description Validation Error */

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from data.errors import WorkspaceError
+from data.errors import WorkspaceError, validation_problem
 from data.expressions import checked_sql
 from data.paths import PathGuard
 
@@ -192,22 +192,6 @@ class Workspace(_Strict):
         return p if p.is_absolute() else self.root / p
 
 
-def _location(loc: tuple[Any, ...], data: Any) -> str:
-    """Turn a pydantic error location into ``metrics.on_time_rate.expr`` style text."""
-    parts: list[str] = []
-    node = data
-    for item in loc:
-        if isinstance(item, int) and isinstance(node, list):
-            entry = node[item] if item < len(node) else None
-            name = entry.get("name") if isinstance(entry, dict) else None
-            parts.append(str(name) if name else f"[{item}]")
-            node = entry
-        else:
-            parts.append(str(item))
-            node = node.get(item) if isinstance(node, dict) else None
-    return ".".join(p for p in parts if not p.startswith(("function-", "tagged-")))
-
-
 def load_workspace(path: str | Path, guard: PathGuard | None = None) -> Workspace:
     """Read and structurally validate a workspace file; raise `WorkspaceError` naming the key at fault.
 
@@ -235,12 +219,6 @@ def load_workspace(path: str | Path, guard: PathGuard | None = None) -> Workspac
     try:
         ws = Workspace.model_validate({**raw, "source_file": path.resolve()})
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = _location(first["loc"], raw)
-        msg = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif first["type"] == "missing":
-            msg = "required key is missing"
+        loc, msg = validation_problem(err, raw)
         raise WorkspaceError(str(path), f"{loc}: {msg}" if loc else msg) from None
     return ws

@@ -27,7 +27,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from data.errors import UserError, WorkspaceError
+from data.errors import UserError, WorkspaceError, validation_problem
 from data.workspace import IDENTIFIER, Workspace
 from recommendations.types import Action
 
@@ -106,21 +106,6 @@ def builtin_actions() -> tuple[Action, ...]:
     return tuple(s.to_action() for s in specs)
 
 
-def _location(loc: tuple, data) -> str:
-    """A pydantic error location as ``actions.surge_fee.cost`` (list items by their id)."""
-    parts, node = [], data
-    for item in loc:
-        if isinstance(item, int) and isinstance(node, list):
-            entry = node[item] if item < len(node) else None
-            name = entry.get("id") or entry.get("name") if isinstance(entry, dict) else None
-            parts.append(str(name) if name else f"[{item}]")
-            node = entry
-        else:
-            parts.append(str(item))
-            node = node.get(item) if isinstance(node, dict) else None
-    return ".".join(p for p in parts if not p.startswith(("function-", "tagged-")))
-
-
 def _fail(ws: Workspace, key: str, problem: str) -> WorkspaceError:
     return WorkspaceError(str(ws.source_file), f"recommendations.{key}: {problem}" if key else problem)
 
@@ -131,13 +116,7 @@ def load_settings(ws: Workspace) -> RecommendationSettings:
     try:
         settings = RecommendationSettings.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = _location(first["loc"], raw)
-        msg = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif first["type"] == "missing":
-            msg = "required key is missing"
+        loc, msg = validation_problem(err, raw)
         raise WorkspaceError(str(ws.source_file), f"recommendations.{loc}: {msg}") from None
     features = set(ws.records.features)
     dimensions = set(ws.records.dimensions)

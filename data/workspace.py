@@ -9,6 +9,7 @@ See `documents/workspace.md` for the reference and an example.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,9 @@ from data.expressions import checked_sql
 from data.paths import PathGuard
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+Grain = Literal["hour", "day"]
+MetricKind = Literal["rate", "mean", "ratio", "composite"]
+BUCKET: dict[str, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(days=1)}  # a grain's bucket
 
 
 class _Strict(BaseModel):
@@ -31,7 +35,7 @@ class RecordsSpec(_Strict):
 
     path: str
     timestamp: str
-    grain: Literal["hour", "day"] = "hour"
+    grain: Grain = "hour"
     dimensions: list[str] = Field(min_length=1)
     features: list[str] = Field(default_factory=list)
     entity: str | None = None
@@ -74,7 +78,7 @@ class MetricSpec(_Strict):
     """
 
     name: str
-    type: Literal["rate", "mean", "ratio", "composite"]
+    type: MetricKind
     expr: str | None = None
     numerator: str | None = None
     denominator: str | None = None

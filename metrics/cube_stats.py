@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +21,7 @@ from pydantic.dataclasses import dataclass
 
 from data.errors import UserError
 from data.wire import WIRE_DATACLASS
+from data.workspace import BUCKET
 from metrics.definitions import slice_label, split_label
 
 Z95 = 1.959963984540054
@@ -177,5 +178,4 @@ def drill_down(cube_file: Path, metric: str, metric_type: str, parent_label: str
 
 def default_baseline_start(start: datetime, end: datetime, grain: str) -> datetime:
     """The window of the same length just before ``start`` (windows include their last bucket)."""
-    step = timedelta(hours=1) if grain == "hour" else timedelta(days=1)
-    return start - (end - start + step)
+    return start - (end - start + BUCKET[grain])

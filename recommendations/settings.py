@@ -29,10 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from data.errors import UserError, WorkspaceError, validation_problem
 from data.workspace import IDENTIFIER, Workspace
-from recommendations.types import Action
+from recommendations.types import Action, ActionScope, Effort, Lever, Randomization
 
 CATALOGUE_FILE = Path(__file__).with_name("actions.yaml")
-LEVERS = ("revert_event", "restore_feature", "set_feature", "scale_feature", "shift_feature", "none")
+ModelKind = Literal["lightgbm", "glm"]  # the outcome models behind impacts and what-ifs
 
 
 class _Strict(BaseModel):
@@ -40,19 +40,21 @@ class _Strict(BaseModel):
 
 
 class ActionSpec(_Strict):
+    """A workspace's own action as written (lists, defaults); `to_action` makes it the catalogue's `Action`."""
+
     id: str
     title: str
     description: str = ""
     hypotheses: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
-    lever: Literal["revert_event", "restore_feature", "set_feature", "scale_feature", "shift_feature", "none"]
+    lever: Lever
     feature: str | None = None
     value: float | str | None = None
-    scope: Literal["cause", "localized"] = "cause"
-    randomization: Literal["order", "customer", "store", "region", "switchback"] = "order"
+    scope: ActionScope = "cause"
+    randomization: Randomization = "order"
     interference: str | None = None
     cost: str | None = None
-    effort: Literal["low", "medium", "high"] = "medium"
+    effort: Effort = "medium"
     generic: bool = False
 
     def to_action(self) -> Action:
@@ -66,7 +68,7 @@ class ActionSpec(_Strict):
 class ModelSettings(_Strict):
     """The outcome model behind counterfactual impacts and what-ifs."""
 
-    kind: Literal["lightgbm", "glm"] = "lightgbm"
+    kind: ModelKind = "lightgbm"
     sample: Annotated[int, Field(ge=500, le=2_000_000)] = 12_000
     eval_sample: Annotated[int, Field(ge=200, le=500_000)] = 5_000
     bootstrap: Annotated[int, Field(ge=5, le=1000)] = 20

@@ -12,6 +12,7 @@ from data.wire import WIRE_DATACLASS
 from metrics.cube_stats import SliceChange
 from rca.report import Severity
 from recommendations.incidents_io import IncidentEntry
+from recommendations.settings import ModelKind
 
 Status = Literal["open", "acknowledged", "resolved", "dismissed"]
 FeedbackLabel = Literal["confirmed", "false_alarm", "expected_change"]
@@ -140,5 +141,5 @@ class WhatIfRequest(BaseModel):
     changes: list[DriverChangeIn] = Field(min_length=1, max_length=20)
     scope: str | None = Field(default=None, max_length=1000, description="Slices joined by ';', or * for all")
     window_days: float = Field(default=7.0, gt=0, le=366)
-    model: Literal["lightgbm", "glm"] | None = None
+    model: ModelKind | None = None
     bootstrap: int | None = Field(default=None, ge=5, le=200)

@@ -73,8 +73,8 @@ Scope = Annotated[tuple[Slice, ...], PlainValidator(_scope_in), PlainSerializer(
                                   "description": "Slices (dim=value pairs joined by '&'); [\"*\"] = everything"})]
 
 ScopeText = Annotated[tuple[Slice, ...], PlainValidator(_scope_in), PlainSerializer(scope_text, return_type=str),
-                      WithJsonSchema({"type": "string",
-                                      "description": "Slices (dim=value pairs joined by '&') joined by ';'; * = everything"})]
+                      WithJsonSchema({"type": "string", "description": ("Slices (dim=value pairs joined by '&') "
+                                                                        "joined by ';'; * = everything")})]
 
 
 class LocatedSlice(BaseModel):

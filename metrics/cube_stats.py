@@ -50,7 +50,8 @@ class SliceChange:
     change: float | None
     baseline_n: int
     current_n: int
-    contribution: Annotated[float | None, Field(description="This slice's part of the parent's change, in metric units")]
+    contribution: Annotated[float | None,
+                            Field(description="This slice's part of the parent's change, in metric units")]
     share: Annotated[float | None, Field(description="contribution / parent change")]
 
 

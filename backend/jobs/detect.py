@@ -198,7 +198,8 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
                                              keep_whatifs=whatifs.folder)
                 cube = analysis.cube
                 items = analysis.document["incidents"]
-                detail = {"scanned": SCANNED.dump_python(analysis.scanned, mode="json"), "regressions": analysis.regressions,
+                detail = {"scanned": SCANNED.dump_python(analysis.scanned, mode="json"),
+                          "regressions": analysis.regressions,
                           "timings": {k: round(v, 3) for k, v in analysis.timings.items()}}
             progress(f"storing {len(items)} incident(s)")
             with sessions.begin() as session:

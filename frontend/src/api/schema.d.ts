@@ -6135,8 +6135,11 @@ export interface components {
             /** Sample */
             sample: number;
         };
-        /** WhatIfRunPublic */
-        WhatIfRunPublic: {
+        /**
+         * WhatIfRun
+         * @description One what-if run as the API shows it: its stage and progress while it runs, then its result or error.
+         */
+        WhatIfRun: {
             /**
              * Error
              * @description Why the run failed (one line)
@@ -6953,7 +6956,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WhatIfRunPublic"];
+                    "application/json": components["schemas"]["WhatIfRun"];
                 };
             };
             /** @description Validation Error */
@@ -6987,7 +6990,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WhatIfRunPublic"];
+                    "application/json": components["schemas"]["WhatIfRun"];
                 };
             };
             /** @description Validation Error */

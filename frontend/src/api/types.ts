@@ -31,7 +31,7 @@ export type AuditEntry = S["AuditPublic"];
 export type WhatIfRequest = S["WhatIfRequest"];
 export type WhatIfResult = S["WhatIfResult"];
 /** A what-if running in the background: its stage and progress, then its result (a `WhatIfResult`) or error. */
-export type WhatIfRun = S["WhatIfRunPublic"];
+export type WhatIfRun = S["WhatIfRun"];
 export type SignalAnalysis = S["SignalAnalysisPublic"];
 export type SignalReport = S["SignalReport"];
 export type SignalPattern = S["SignalPattern"];

@@ -20,7 +20,8 @@ from tests.backend.conftest import fixture_incidents
 
 UI_FIXTURES = Path(__file__).parents[3] / "frontend" / "src" / "test"
 TYPED_RESPONSES = [("get", "/api/incidents/{incident_id}"), ("get", "/api/incidents/{incident_id}/plan"),
-                   ("post", "/api/incidents/{incident_id}/whatif"), ("patch", "/api/incidents/{incident_id}")]
+                   ("post", "/api/incidents/{incident_id}/whatif"), ("patch", "/api/incidents/{incident_id}"),
+                   ("get", "/api/incidents/{incident_id}/whatif/runs/{run_id}")]
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,7 @@ from data.engines import EngineName
 from data.errors import UserError
 from data.narrative import TEMPLATES, Narrator
 from data.sources import OpenWorkspace, open_workspace, quote, sql_literal
+from data.workspace import BUCKET
 from detection.config import DetectionConfig, detection_config
 from detection.scan import check_span, scan
 from metrics.cube import CubeInfo, build_cube, check_metrics_have_values, compile_cube_sql, splice_cube
@@ -42,7 +43,6 @@ from rca.types import Incident
 from recommendations import Recommender, render_markdown
 from recommendations.incidents_io import IncidentRecommendations
 
-STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 # Which record scans of a run go through the workspace's engine (`OpenWorkspace.engine`, so Spark for
 # ``engine: spark``) and which run on the DuckDB view of the same files (see documents/spark.md).
 ENGINE_SCANS = ("metric value check", "record span", "metric cube", "localization leaves",
@@ -55,12 +55,12 @@ HISTORY_SLACK = timedelta(days=1)  # extra history read before the baseline, so 
 
 @dataclass(frozen=True)
 class Scanned:
-    """What a run read and scanned: records from ``records_from``, aggregated into the cube from
-    ``cube_from``; the detection window ``[window_start, end)`` against the baseline
-    ``[baseline_start, window_start)``."""
+    """What a detection run read and scanned: records from ``records_from`` (null: all of them), aggregated
+    into the cube from ``cube_from`` (null: all it read; later buckets were spliced into the stored cube);
+    the buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``."""
 
-    records_from: datetime | None  # None: every record
-    cube_from: datetime | None  # None: the cube was built from every record the run read
+    records_from: datetime | None
+    cube_from: datetime | None
     baseline_start: datetime
     window_start: datetime
     end: datetime
@@ -200,7 +200,7 @@ def _incremental(ow: OpenWorkspace, config: DetectionConfig, since: datetime, st
     if first is None:
         return None
     ws = ow.workspace
-    step = STEP[ws.records.grain]
+    step = BUCKET[ws.records.grain]
     last = ow.con.execute(f"SELECT date_trunc('{ws.records.grain}', max({quote(ws.records.timestamp)})) "
                           "FROM records").fetchone()[0]
     hours = (last + step - first) / timedelta(hours=1)

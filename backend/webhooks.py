@@ -69,6 +69,8 @@ def build_body(fmt: str, incident: dict, workspace: dict, link: str | None) -> d
 
 @dataclass(frozen=True)
 class DeliveryReport:
+    """A delivery pass: messages delivered, attempts that failed (retried later or dead), messages still pending."""
+
     delivered: int
     failed: int
     pending: int

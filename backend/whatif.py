@@ -34,14 +34,13 @@ from pathlib import Path
 
 from backend.progress import Progress, silent
 from data.errors import UserError
-from data.slices import Slice
+from data.slices import Slice, scope_text
 from data.sources import OpenWorkspace, open_workspace, record_files
 from data.workspace import Workspace, load_workspace
 from recommendations import DriverChange, WhatIfResult
 from recommendations.counterfactual import Scene
 from recommendations.records import parse_scope_text
 from recommendations.settings import ModelSettings
-from recommendations.types import scope_text
 from recommendations.whatif import (
     DEFAULT_WINDOW_DAYS, WhatIfModel, check_whatif_changes, prepare_whatif, whatif_settings,
 )

@@ -85,11 +85,11 @@ def main() -> int:
 
     from backend.analysis import analyze_workspace
     from backend.whatif import WhatIfStore, incident_whatif_scopes, whatif_key, whatif_workspace
+    from data.slices import scope_text
     from data.sources import open_workspace
     from data.synthetic.cx import generate_cx
     from data.workspace import load_workspace
     from recommendations import WhatIfResult
-    from recommendations.types import scope_text
     from recommendations.whatif import DEFAULT_WINDOW_DAYS, whatif_settings
     from pydantic import TypeAdapter
 

@@ -12,36 +12,34 @@ the union of their scopes). The rows of one change must share its ``kind``; `cha
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+from pydantic.dataclasses import dataclass
 
 from data.errors import WorkspaceError
-from data.slices import Slice, parse_scope
+from data.slices import parse_scope
+from data.wire import WIRE_DATACLASS, ScopeText
 
 REQUIRED = ("ts", "name", "kind", "scope")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class ChangeEvent:
     """One row of the change log: a change, or one wave of a change logged in several rows under one
-    ``name``. ``scope == ()`` means everything (``*``)."""
+    ``name``. ``scope == ()`` means everything (``*``); the API serves it as the log writes it."""
 
     ts: datetime
     name: str
     kind: str
-    scope: tuple[Slice, ...]
+    scope: ScopeText
     description: str = ""
 
     @property
     def is_global(self) -> bool:
         return not self.scope
-
-    @property
-    def scope_text(self) -> str:
-        return ";".join(s.key for s in self.scope) if self.scope else "*"
 
 
 def _read_csv(path: Path, where: str) -> pd.DataFrame:

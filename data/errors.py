@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import ValidationError
+
 
 class UserError(Exception):
     """A mistake in what the user gave us (a file, a key, a column, an expression).
@@ -19,3 +23,28 @@ class WorkspaceError(UserError):
         self.where = where
         self.problem = problem
         super().__init__(f"{where}: {problem}")
+
+
+def validation_problem(err: ValidationError, data: Any) -> tuple[str, str]:
+    """The first problem pydantic found in ``data`` as (where, what).
+
+    ``where`` is the path of keys, ``metrics.on_time_rate.expr`` style: a list item by its ``id`` or ``name``
+    (else ``[i]``), pydantic's own steps (validator functions, union tags) left out; ``""`` for the whole.
+    ``what`` is "unknown key", "required key is missing" or the validator's message.
+    """
+    first = err.errors()[0]
+    parts: list[str] = []
+    node = data
+    for item in first["loc"]:
+        if isinstance(item, int) and isinstance(node, list):
+            entry = node[item] if item < len(node) else None
+            name = entry.get("id") or entry.get("name") if isinstance(entry, dict) else None
+            parts.append(str(name) if name else f"[{item}]")
+            node = entry
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    where = ".".join(p for p in parts if not p.startswith(("function-", "tagged-")))
+    what = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(
+        first["type"], first["msg"].removeprefix("Value error, "))
+    return where, what

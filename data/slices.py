@@ -58,3 +58,8 @@ def parse_scope(text: str) -> tuple[Slice, ...]:
     if text in ("", "*"):
         return ()
     return tuple(Slice.parse(part) for part in text.split(";") if part.strip())
+
+
+def scope_text(scope: tuple[Slice, ...]) -> str:
+    """A scope as `parse_scope` reads it: ``*`` for everything, else the slices' keys joined by ``;``."""
+    return ";".join(s.key for s in scope) if scope else "*"

@@ -5,6 +5,7 @@ every field.
 - `Real`: a float the engine may hold as NaN or ±inf (not computable); ``null`` on the wire, NaN when read back.
 - `SliceKey`: a `Slice` as its canonical text (``region=west&category=grocery``; ``*`` for the total).
 - `Scope`: slices as a list of those texts, ``["*"]`` for everything (the empty scope).
+- `ScopeText`: slices as one text, joined by ``;`` (the change log's notation, `data.slices.scope_text`).
 - `Located`: a localized slice with its share of the change and its localizer score.
 - `WIRE`: the configuration of a wire model (frozen, unknown keys refused, defaults listed as present);
   `WIRE_DATACLASS` the same for a pydantic dataclass (frozen by its decorator).
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
 
-from data.slices import Slice
+from data.slices import Slice, scope_text
 
 WIRE_DATACLASS = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 WIRE = ConfigDict(frozen=True, **WIRE_DATACLASS)
@@ -71,6 +72,10 @@ Scope = Annotated[tuple[Slice, ...], PlainValidator(_scope_in), PlainSerializer(
                   WithJsonSchema({"type": "array", "items": {"type": "string"},
                                   "description": "Slices (dim=value pairs joined by '&'); [\"*\"] = everything"})]
 
+ScopeText = Annotated[tuple[Slice, ...], PlainValidator(_scope_in), PlainSerializer(scope_text, return_type=str),
+                      WithJsonSchema({"type": "string", "description": ("Slices (dim=value pairs joined by '&') "
+                                                                        "joined by ';'; * = everything")})]
+
 
 class LocatedSlice(BaseModel):
     """The wire form of a localized slice."""
@@ -97,4 +102,4 @@ def _located_out(s: Slice) -> dict:
 Located = Annotated[Slice, PlainValidator(_located_in), PlainSerializer(_located_out, return_type=dict),
                     WithJsonSchema(LocatedSlice.model_json_schema(mode="serialization"))]
 
-__all__ = ["Located", "LocatedSlice", "Real", "Scope", "SliceKey", "WIRE", "WIRE_DATACLASS"]
+__all__ = ["Located", "LocatedSlice", "Real", "Scope", "ScopeText", "SliceKey", "WIRE", "WIRE_DATACLASS"]

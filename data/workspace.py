@@ -9,17 +9,21 @@ See `documents/workspace.md` for the reference and an example.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from data.errors import WorkspaceError
+from data.errors import WorkspaceError, validation_problem
 from data.expressions import checked_sql
 from data.paths import PathGuard
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+Grain = Literal["hour", "day"]
+MetricKind = Literal["rate", "mean", "ratio", "composite"]
+BUCKET: dict[str, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(days=1)}  # a grain's bucket
 
 
 class _Strict(BaseModel):
@@ -31,7 +35,7 @@ class RecordsSpec(_Strict):
 
     path: str
     timestamp: str
-    grain: Literal["hour", "day"] = "hour"
+    grain: Grain = "hour"
     dimensions: list[str] = Field(min_length=1)
     features: list[str] = Field(default_factory=list)
     entity: str | None = None
@@ -74,7 +78,7 @@ class MetricSpec(_Strict):
     """
 
     name: str
-    type: Literal["rate", "mean", "ratio", "composite"]
+    type: MetricKind
     expr: str | None = None
     numerator: str | None = None
     denominator: str | None = None
@@ -192,22 +196,6 @@ class Workspace(_Strict):
         return p if p.is_absolute() else self.root / p
 
 
-def _location(loc: tuple[Any, ...], data: Any) -> str:
-    """Turn a pydantic error location into ``metrics.on_time_rate.expr`` style text."""
-    parts: list[str] = []
-    node = data
-    for item in loc:
-        if isinstance(item, int) and isinstance(node, list):
-            entry = node[item] if item < len(node) else None
-            name = entry.get("name") if isinstance(entry, dict) else None
-            parts.append(str(name) if name else f"[{item}]")
-            node = entry
-        else:
-            parts.append(str(item))
-            node = node.get(item) if isinstance(node, dict) else None
-    return ".".join(p for p in parts if not p.startswith(("function-", "tagged-")))
-
-
 def load_workspace(path: str | Path, guard: PathGuard | None = None) -> Workspace:
     """Read and structurally validate a workspace file; raise `WorkspaceError` naming the key at fault.
 
@@ -235,12 +223,6 @@ def load_workspace(path: str | Path, guard: PathGuard | None = None) -> Workspac
     try:
         ws = Workspace.model_validate({**raw, "source_file": path.resolve()})
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = _location(first["loc"], raw)
-        msg = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif first["type"] == "missing":
-            msg = "required key is missing"
+        loc, msg = validation_problem(err, raw)
         raise WorkspaceError(str(path), f"{loc}: {msg}" if loc else msg) from None
     return ws

@@ -28,7 +28,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from data.errors import WorkspaceError
+from data.errors import WorkspaceError, validation_problem
 from data.workspace import Workspace
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(h|hours?|d|days?|w|weeks?)?\s*$", re.IGNORECASE)
@@ -145,11 +145,7 @@ def detection_config(ws: Workspace, **overrides) -> DetectionConfig:
     try:
         config = DetectionConfig.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"] if not str(p).startswith(("function-", "tagged-")))
-        msg = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            msg = "unknown key"
+        loc, msg = validation_problem(err, raw)
         raise WorkspaceError(str(ws.source_file), f"detection.{loc}: {msg}" if loc else f"detection: {msg}") from None
     names = {m.name for m in ws.metrics}
     for name in config.metrics:

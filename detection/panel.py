@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -20,10 +19,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data.errors import UserError
+from data.workspace import Grain, MetricKind
 from metrics.definitions import CUBE_COLUMNS
 
-Kind = Literal["rate", "mean", "ratio", "composite"]
-Grain = Literal["hour", "day"]
 GRAIN_STEP = {"hour": np.timedelta64(1, "h"), "day": np.timedelta64(1, "D")}
 
 
@@ -45,7 +43,7 @@ class Panel:
     num_den: np.ndarray | None
     ts: np.ndarray  # (T,) datetime64[ns], bucket starts, evenly spaced by the grain
     slices: np.ndarray  # (S,) slice keys (``*``, ``region=west``, ...)
-    kind: Kind = "mean"
+    kind: MetricKind = "mean"
     grain: Grain = "hour"
     metric: str = ""
 
@@ -200,7 +198,7 @@ class CubeSource:
             raise UserError(f"cube: metric {metric!r} is not in the cube (rebuild it with `cxw metrics`)")
         return table
 
-    def panel(self, metric: str, kind: Kind, support: tuple[tuple[int, int], ...] = (), min_support: float = 0,
+    def panel(self, metric: str, kind: MetricKind, support: tuple[tuple[int, int], ...] = (), min_support: float = 0,
               ) -> tuple[Panel, int]:
         """The metric's `Panel` over every bucket, keeping the slices with at least ``min_support`` records in
         each bucket range of ``support``; also returns how many slices were dropped."""
@@ -259,7 +257,7 @@ class CubeSource:
         return panel, len(names) - S
 
 
-def panels_from_cube(cube: pd.DataFrame | str | Path, kinds: dict[str, Kind], grain: Grain) -> dict[str, Panel]:
+def panels_from_cube(cube: pd.DataFrame | str | Path, kinds: dict[str, MetricKind], grain: Grain) -> dict[str, Panel]:
     """Every slice of each metric in ``kinds`` as a `Panel` (all on the cube's time axis)."""
     source = CubeSource(cube, grain)
     return {metric: source.panel(metric, kind)[0] for metric, kind in kinds.items()}

@@ -52,13 +52,13 @@ from scipy.sparse.csgraph import connected_components
 from data.atomic import write_atomically
 from data.errors import WorkspaceError
 from data.sources import OpenWorkspace
-from data.workspace import MetricSpec
+from data.workspace import BUCKET, Grain, MetricSpec
 from detection.config import DetectionConfig, detection_config
 from detection.detectors import (CUSUM, EWMA, Detector, Residuals, RobustZScore, SeasonalBaseline, Side, ZScore,
                                  rarer_outcome)
 from detection.fdr import benjamini_hochberg
 from detection.leaves import Period, composite_leaves, leaf_sums, ratio_leaves
-from detection.panel import CubeSource, Grain, Panel
+from detection.panel import CubeSource, Panel
 from detection.types import Interval, Regression, ScanFacts
 from metrics.definitions import base_metrics, label_slice
 
@@ -66,7 +66,6 @@ from detection.changepoint import changepoints
 from detection.localize import localize, localize_ratio
 
 Z95 = 1.959963984540054
-STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
 @dataclass(frozen=True)
@@ -324,7 +323,7 @@ def _nearest_changepoint(ms: _MetricScan, row: int, start: int, stop: int, reach
 
 def _timeline(config: DetectionConfig, ts: np.ndarray, grain: str, where: str) -> tuple[int, int, int]:
     """``(baseline_start, window_start, end)`` bucket indices on the cube's axis."""
-    step = STEP[grain]
+    step = BUCKET[grain]
     T = len(ts)
     per_day = 24 if grain == "hour" else 1
     B = int(round(config.baseline / step))
@@ -355,7 +354,7 @@ def check_span(ow: OpenWorkspace, config: DetectionConfig) -> None:
                            "FROM records")
     if lo is None:
         return
-    buckets = int((pd.Timestamp(hi) - pd.Timestamp(lo)) / STEP[grain]) + 1
+    buckets = int((pd.Timestamp(hi) - pd.Timestamp(lo)) / BUCKET[grain]) + 1
     _timeline(config, np.zeros(buckets), grain, str(ws.source_file))
 
 
@@ -373,7 +372,7 @@ def scan(ow: OpenWorkspace, cube: pd.DataFrame | str | Path, config: DetectionCo
     grain = ws.records.grain
     source = CubeSource(cube, grain)
     b0, w0, end = _timeline(config, source.ts, grain, where)
-    step = STEP[grain]
+    step = BUCKET[grain]
     ts = [pd.Timestamp(t).to_pydatetime() for t in source.ts]
     bucket_end = ts[-1] + step
     timings["read"] = time.perf_counter() - clock

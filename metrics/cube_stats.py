@@ -2,40 +2,45 @@
 and a slice's children with their change and contribution to it (drill-down).
 
 The cube holds each slice's sums (`metrics.cube`), so both are small reads of it, never a scan of the
-records. The service calls these; it computes no statistics of its own.
+records. The service calls these and serves their values as they are (pydantic dataclasses, `data.wire`);
+it computes no statistics of its own.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 import duckdb
+from pydantic import Field
+from pydantic.dataclasses import dataclass
 
 from data.errors import UserError
+from data.wire import WIRE_DATACLASS
+from data.workspace import BUCKET
 from metrics.definitions import slice_label, split_label
 
 Z95 = 1.959963984540054
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class SeriesPoint:
     """One bucket of a slice's series: the value with its 95% interval (None where undefined) and sums."""
 
     ts: datetime
     value: float | None
-    low: float | None
+    low: Annotated[float | None, Field(description="95% interval, normal approximation (null for composites)")]
     high: float | None
     numerator: float
     denominator: float
     n: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class SliceChange:
     """A child slice's baseline and current value, and its part of the parent's change."""
 
@@ -45,11 +50,12 @@ class SliceChange:
     change: float | None
     baseline_n: int
     current_n: int
-    contribution: float | None  # in metric units
-    share: float | None  # contribution / the parent's change
+    contribution: Annotated[float | None,
+                            Field(description="This slice's part of the parent's change, in metric units")]
+    share: Annotated[float | None, Field(description="contribution / parent change")]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=WIRE_DATACLASS)
 class DrillDown:
     """A parent slice's baseline and current value and its children, largest contribution first."""
 
@@ -173,5 +179,4 @@ def drill_down(cube_file: Path, metric: str, metric_type: str, parent_label: str
 
 def default_baseline_start(start: datetime, end: datetime, grain: str) -> datetime:
     """The window of the same length just before ``start`` (windows include their last bucket)."""
-    step = timedelta(hours=1) if grain == "hour" else timedelta(days=1)
-    return start - (end - start + step)
+    return start - (end - start + BUCKET[grain])

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import UserError
-from data.slices import Slice
+from data.slices import Slice, scope_text
 from data.sources import OpenWorkspace, quote
 from data.workspace import MetricSpec, Workspace
 from detection.types import Interval
@@ -33,7 +33,7 @@ from metrics.definitions import base_metrics, change_weights, record_sql, scope_
 from recommendations.model import MAX_DIMENSION_LEVELS, Design, OutcomeEnsemble, Target, standard_interval
 from recommendations.records import distinct_count, feature_kinds, sample_records, ts_col, ts_literal, window_where
 from recommendations.settings import ModelSettings
-from recommendations.types import DriverChange, Estimate, fmt_value, scope_text
+from recommendations.types import DriverChange, Estimate, fmt_value
 
 TREATED = "_treated_"
 ENCODED = "_encoded_"  # a memo's key for the design matrix of its frame (target columns are x__/y__ names)

@@ -27,12 +27,12 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from data.errors import UserError, WorkspaceError
+from data.errors import UserError, WorkspaceError, validation_problem
 from data.workspace import IDENTIFIER, Workspace
-from recommendations.types import Action
+from recommendations.types import Action, ActionScope, Effort, Lever, Randomization
 
 CATALOGUE_FILE = Path(__file__).with_name("actions.yaml")
-LEVERS = ("revert_event", "restore_feature", "set_feature", "scale_feature", "shift_feature", "none")
+ModelKind = Literal["lightgbm", "glm"]  # the outcome models behind impacts and what-ifs
 
 
 class _Strict(BaseModel):
@@ -40,19 +40,21 @@ class _Strict(BaseModel):
 
 
 class ActionSpec(_Strict):
+    """A workspace's own action as written (lists, defaults); `to_action` makes it the catalogue's `Action`."""
+
     id: str
     title: str
     description: str = ""
     hypotheses: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
-    lever: Literal["revert_event", "restore_feature", "set_feature", "scale_feature", "shift_feature", "none"]
+    lever: Lever
     feature: str | None = None
     value: float | str | None = None
-    scope: Literal["cause", "localized"] = "cause"
-    randomization: Literal["order", "customer", "store", "region", "switchback"] = "order"
+    scope: ActionScope = "cause"
+    randomization: Randomization = "order"
     interference: str | None = None
     cost: str | None = None
-    effort: Literal["low", "medium", "high"] = "medium"
+    effort: Effort = "medium"
     generic: bool = False
 
     def to_action(self) -> Action:
@@ -66,7 +68,7 @@ class ActionSpec(_Strict):
 class ModelSettings(_Strict):
     """The outcome model behind counterfactual impacts and what-ifs."""
 
-    kind: Literal["lightgbm", "glm"] = "lightgbm"
+    kind: ModelKind = "lightgbm"
     sample: Annotated[int, Field(ge=500, le=2_000_000)] = 12_000
     eval_sample: Annotated[int, Field(ge=200, le=500_000)] = 5_000
     bootstrap: Annotated[int, Field(ge=5, le=1000)] = 20
@@ -106,21 +108,6 @@ def builtin_actions() -> tuple[Action, ...]:
     return tuple(s.to_action() for s in specs)
 
 
-def _location(loc: tuple, data) -> str:
-    """A pydantic error location as ``actions.surge_fee.cost`` (list items by their id)."""
-    parts, node = [], data
-    for item in loc:
-        if isinstance(item, int) and isinstance(node, list):
-            entry = node[item] if item < len(node) else None
-            name = entry.get("id") or entry.get("name") if isinstance(entry, dict) else None
-            parts.append(str(name) if name else f"[{item}]")
-            node = entry
-        else:
-            parts.append(str(item))
-            node = node.get(item) if isinstance(node, dict) else None
-    return ".".join(p for p in parts if not p.startswith(("function-", "tagged-")))
-
-
 def _fail(ws: Workspace, key: str, problem: str) -> WorkspaceError:
     return WorkspaceError(str(ws.source_file), f"recommendations.{key}: {problem}" if key else problem)
 
@@ -131,13 +118,7 @@ def load_settings(ws: Workspace) -> RecommendationSettings:
     try:
         settings = RecommendationSettings.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = _location(first["loc"], raw)
-        msg = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif first["type"] == "missing":
-            msg = "required key is missing"
+        loc, msg = validation_problem(err, raw)
         raise WorkspaceError(str(ws.source_file), f"recommendations.{loc}: {msg}") from None
     features = set(ws.records.features)
     dimensions = set(ws.records.dimensions)

@@ -15,7 +15,6 @@ from typing import Literal
 import pandas as pd
 from pydantic.dataclasses import dataclass
 
-from data.slices import Slice
 from data.wire import WIRE_DATACLASS, Real, Scope
 from detection.types import Interval
 
@@ -70,11 +69,6 @@ class DriverChange:
         else:
             raise ValueError("resolve 'restore' before applying it")
         return out
-
-
-def scope_text(scope: tuple[Slice, ...]) -> str:
-    """``*`` for everything, else slices joined by ``;`` (the change log's notation)."""
-    return ";".join(s.key for s in scope) if scope else "*"
 
 
 @dataclass(frozen=True, config=WIRE_DATACLASS)
@@ -189,6 +183,12 @@ class Tradeoff:
     summary: str
 
 
+Lever = Literal["revert_event", "restore_feature", "set_feature", "scale_feature", "shift_feature", "none"]
+ActionScope = Literal["cause", "localized"]
+Randomization = Literal["order", "customer", "store", "region", "switchback"]
+Effort = Literal["low", "medium", "high"]
+
+
 @dataclass(frozen=True, config=WIRE_DATACLASS)
 class Action:
     """One catalogue entry (see ``recommendations/actions.yaml``)."""
@@ -198,14 +198,14 @@ class Action:
     description: str
     hypotheses: tuple[str, ...]
     tags: tuple[str, ...]
-    lever: Literal["revert_event", "restore_feature", "set_feature", "scale_feature", "shift_feature", "none"]
+    lever: Lever
     feature: str | None = None
     value: float | str | None = None
-    scope: Literal["cause", "localized"] = "cause"
-    randomization: Literal["order", "customer", "store", "region", "switchback"] = "order"
+    scope: ActionScope = "cause"
+    randomization: Randomization = "order"
     interference: str | None = None
     cost: str | None = None  # a key of the workspace's recommendations.unit_costs (money per affected order)
-    effort: Literal["low", "medium", "high"] = "medium"
+    effort: Effort = "medium"
     generic: bool = False
 
 

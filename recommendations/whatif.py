@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import UserError
-from data.slices import Slice
+from data.slices import Slice, scope_text
 from data.sources import OpenWorkspace
 from data.workspace import Workspace
 from recommendations.counterfactual import (
@@ -38,7 +38,7 @@ from recommendations.model import OutcomeEnsemble
 from recommendations.impact import build_impact
 from recommendations.records import WindowStats, check_scope, parse_scope_text, time_range, window_stats_many
 from recommendations.settings import ModelSettings, RecommendationSettings, load_settings, with_model_overrides
-from recommendations.types import WhatIfResult, scope_text
+from recommendations.types import WhatIfResult
 
 DEFAULT_WINDOW_DAYS = 7.0
 FORMAT = 1  # of a saved WhatIfModel; another version is not read (it is prepared again)

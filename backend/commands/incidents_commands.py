@@ -13,6 +13,7 @@ from rich.table import Table
 from backend.commands.apps import app
 from backend.schemas.common import Page
 from backend.schemas.incident import IncidentDetail, IncidentPublic, Severity, Status
+from data.slices import scope_text
 
 incidents_app = typer.Typer(help="Stored incidents: list them, show one with its causes and recommendations.",
                             no_args_is_help=True)
@@ -96,7 +97,7 @@ def show_command(
             table.add_column(col, overflow="fold")
         for k, c in enumerate(detail.causes, start=1):
             table.add_row(str(k), c.hypothesis, c.change_event or c.feature or "—",
-                          ";".join(s.key for s in c.scope) or "*", f"{c.confidence:.0%}")
+                          scope_text(c.scope), f"{c.confidence:.0%}")
         console.print(table)
     status = detail.recommendation_status or "none"
     console.print(f"recommendations ({status}):")

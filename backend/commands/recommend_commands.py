@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 from rich.console import Console
@@ -38,9 +38,10 @@ def whatif_command(
 
     from backend.whatif import WhatIfStore, whatif_workspace
     from recommendations import WhatIfResult, parse_change, render_whatif
+    from recommendations.settings import ModelKind
 
-    if model is not None and model not in ("lightgbm", "glm"):
-        raise UserError(f"--model {model!r}: use lightgbm or glm")
+    if model is not None and model not in get_args(ModelKind):
+        raise UserError(f"--model {model!r}: use {' or '.join(get_args(ModelKind))}")
     changes = ([parse_change(t, "set") for t in set_] + [parse_change(t, "scale") for t in scale]
                + [parse_change(t, "shift") for t in shift])
     with stage_progress(Console(stderr=True), quiet) as progress:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.actors import Actor
-from backend.models import AuditEntry
+from backend.models import AuditEntry, naive_utc
 
 
 def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -41,9 +41,7 @@ def list_entries(session: Session, *, entity_type: str | None = None, entity_id:
     if action:
         filters.append(AuditEntry.action == action)
     if since:
-        if since.tzinfo is not None:
-            since = since.astimezone(UTC).replace(tzinfo=None)
-        filters.append(AuditEntry.at >= since)
+        filters.append(AuditEntry.at >= naive_utc(since))
     count = session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(*filters))
     rows = session.scalars(sa.select(AuditEntry).where(*filters).order_by(AuditEntry.id.desc())
                            .limit(limit).offset(offset)).all()

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from backend.actors import Actor
 from backend.crud import audit
 from backend.errors import Conflict, Invalid, NotFound
-from backend.models import Feedback, Incident, Workspace, utcnow
+from backend.models import Feedback, Incident, Workspace, naive_utc, utcnow
 from backend.schemas.incident import IncidentIn
 from data.slices import Slice
 
@@ -124,7 +124,7 @@ def upsert(session: Session, ws: Workspace, items: Iterable[IncidentIn | dict], 
     now = utcnow()
     for raw in items:
         item = raw if isinstance(raw, IncidentIn) else IncidentIn.model_validate(raw)
-        start, end = _naive(item.start), _naive(item.end)
+        start, end = naive_utc(item.start), naive_utc(item.end)
         if end < start:
             raise Invalid(f"incident {item.id or item.metric}: end {end} is before start {start}")
         slice_key = canonical_slice(item.slice)
@@ -187,14 +187,6 @@ def _existing(session: Session, ws: Workspace, item: IncidentIn, slice_key: str,
                           .order_by(Incident.window_start.desc()).limit(1))
 
 
-def _naive(ts: datetime) -> datetime:
-    if ts.tzinfo is not None:
-        from datetime import UTC
-
-        ts = ts.astimezone(UTC).replace(tzinfo=None)
-    return ts
-
-
 def get(session: Session, incident_id: int) -> Incident:
     inc = session.get(Incident, incident_id)
     if inc is None:
@@ -221,7 +213,7 @@ def _filters(workspace_id: int | None, metric: str | None, status: str | None, s
     if severity:
         filters.append(Incident.severity == severity)
     if since is not None:
-        filters.append(Incident.window_end >= _naive(since))
+        filters.append(Incident.window_end >= naive_utc(since))
     return filters
 
 

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.actors import Actor
 from backend.errors import Invalid
-from backend.models import Signal, Workspace
+from backend.models import Signal, Workspace, naive_utc
 from backend.schemas.outbox import SignalIn
-
-
-def _naive(ts: datetime) -> datetime:
-    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
 
 
 def ingest(session: Session, items: list[SignalIn], actor: Actor) -> int:
@@ -23,7 +19,7 @@ def ingest(session: Session, items: list[SignalIn], actor: Actor) -> int:
         found = set(session.scalars(sa.select(Workspace.id).where(Workspace.id.in_(known))))
         if known - found:
             raise Invalid(f"workspace {min(known - found)} not found")
-    session.add_all([Signal(workspace_id=s.workspace_id, ts=_naive(s.ts), source=s.source, name=s.name,
+    session.add_all([Signal(workspace_id=s.workspace_id, ts=naive_utc(s.ts), source=s.source, name=s.name,
                             value=s.value, attributes=s.attributes, received_by=actor.name) for s in items])
     session.flush()
     return len(items)
@@ -37,7 +33,7 @@ def list_signals(session: Session, *, workspace_id: int | None = None, source: s
     if source:
         filters.append(Signal.source == source)
     if since is not None:
-        filters.append(Signal.ts >= _naive(since))
+        filters.append(Signal.ts >= naive_utc(since))
     count = session.scalar(sa.select(sa.func.count()).select_from(Signal).where(*filters))
     rows = session.scalars(sa.select(Signal).where(*filters).order_by(Signal.ts.desc(), Signal.id.desc())
                            .limit(limit).offset(offset))

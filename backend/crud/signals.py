@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from backend.actors import Actor
 from backend.crud import audit, outbox
 from backend.errors import Conflict, Invalid, NotFound
-from backend.models import SignalAnalysis, SignalProposal, SignalRecord, utcnow
+from backend.models import SignalAnalysis, SignalProposal, SignalRecord, naive_utc, utcnow
 from backend.progress import Progress, silent
 from backend.settings import Settings
 from backend.signal_tools import render
@@ -30,10 +30,6 @@ from rca.signal_hypotheses import Feedback
 
 GUARDRAILS = "guardrails"
 CHUNK = 1_000
-
-
-def _naive(ts: datetime) -> datetime:
-    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
 
 
 def ingest(session: Session, records: Sequence[BaseModel], actor: Actor) -> tuple[int, int]:
@@ -54,7 +50,7 @@ def ingest(session: Session, records: Sequence[BaseModel], actor: Actor) -> tupl
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         known = set(session.scalars(sa.select(SignalRecord.signal_id).where(SignalRecord.signal_id.in_(chunk))))
-        rows = [{"signal_id": r.id, "type": r.type, "ts": _naive(r.ts), "merchant_id": r.merchant_id,
+        rows = [{"signal_id": r.id, "type": r.type, "ts": naive_utc(r.ts), "merchant_id": r.merchant_id,
                  "payload": record_json(r), "received_by": actor.name, "received_at": now}
                 for r in (unique[i] for i in chunk if i not in known)]
         if rows:
@@ -72,7 +68,7 @@ def list_records(session: Session, *, type_: str | None = None, merchant_id: str
     if merchant_id:
         filters.append(SignalRecord.merchant_id == merchant_id)
     if since is not None:
-        filters.append(SignalRecord.ts >= _naive(since))
+        filters.append(SignalRecord.ts >= naive_utc(since))
     count = session.scalar(sa.select(sa.func.count()).select_from(SignalRecord).where(*filters))
     rows = session.scalars(sa.select(SignalRecord).where(*filters)
                            .order_by(SignalRecord.ts.desc(), SignalRecord.id.desc()).limit(limit).offset(offset))
@@ -83,9 +79,9 @@ def load_table(session: Session, since: datetime | None = None, until: datetime 
     """Stored signals in [since, until) as a `SignalTable` (every migration state, whatever its time)."""
     filters = []
     if since is not None:
-        filters.append(sa.or_(SignalRecord.ts >= _naive(since), SignalRecord.type == "migration_state"))
+        filters.append(sa.or_(SignalRecord.ts >= naive_utc(since), SignalRecord.type == "migration_state"))
     if until is not None:
-        filters.append(sa.or_(SignalRecord.ts < _naive(until), SignalRecord.type == "migration_state"))
+        filters.append(sa.or_(SignalRecord.ts < naive_utc(until), SignalRecord.type == "migration_state"))
     payloads = session.scalars(sa.select(SignalRecord.payload).where(*filters).order_by(SignalRecord.id))
     return table_from_records(RECORD_ADAPTER.validate_python(p) for p in payloads)
 

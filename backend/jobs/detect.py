@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.actors import JOB_ACTOR, Actor
@@ -52,6 +52,7 @@ from recommendations.incidents_io import first_error
 
 
 log = logging.getLogger(__name__)
+SCANNED = TypeAdapter(Scanned | None)  # a run's detail keeps it as RunPublic serves it
 
 
 @dataclass
@@ -129,11 +130,6 @@ def _stored_cube(ws_path: str, cube_dir: Path) -> CubeInfo | None:
         ow.con.close()
 
 
-def scanned_json(scanned: Scanned | None) -> dict | None:
-    return None if scanned is None else {k: v.isoformat() if v is not None else None
-                                         for k, v in scanned.__dict__.items()}
-
-
 def _workspace_id(sessions: sessionmaker[Session], workspace: str | Path | int, actor: Actor) -> int:
     """The workspace's id, registering a path on its first run. When a concurrent first run registers the
     same path first, this run uses that row (and then finds the workspace busy, or runs after it)."""
@@ -202,7 +198,8 @@ def run_detect(sessions: sessionmaker[Session], settings: Settings, workspace: s
                                              keep_whatifs=whatifs.folder)
                 cube = analysis.cube
                 items = analysis.document["incidents"]
-                detail = {"scanned": scanned_json(analysis.scanned), "regressions": analysis.regressions,
+                detail = {"scanned": SCANNED.dump_python(analysis.scanned, mode="json"),
+                          "regressions": analysis.regressions,
                           "timings": {k: round(v, 3) for k, v in analysis.timings.items()}}
             progress(f"storing {len(items)} incident(s)")
             with sessions.begin() as session:

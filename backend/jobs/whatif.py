@@ -17,12 +17,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from backend.errors import Conflict
 from backend.models.base import utcnow
 from backend.progress import Progress
 from data.errors import UserError
+from data.wire import WIRE_DATACLASS
 from recommendations import WhatIfResult
 
 log = logging.getLogger(__name__)
@@ -30,18 +33,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WhatIfRun:
-    """One what-if run as the API shows it."""
+    """One what-if run as the API shows it: its stage and progress while it runs, then its result or error."""
 
-    id: str
+    # a plain dataclass, so that recording progress in the run's thread never fails validating; the API
+    # serialises it as it is, with the wire's configuration
+    __pydantic_config__ = WIRE_DATACLASS
+
+    id: Annotated[str, Field(description="The run's id (poll GET .../whatif/runs/{run_id})")]
     incident_id: int
     status: Literal["running", "succeeded", "failed"]
-    stage: str
-    progress: float  # fraction done, 0..1
-    rows: int | None  # records the current stage works on, when counted
+    stage: Annotated[str, Field(description="What the run is doing (or did last)")]
+    progress: Annotated[float, Field(ge=0, le=1, description="Fraction of the work done")]
+    rows: Annotated[int | None, Field(description="Records the current stage works on, when counted")]
     started_at: datetime
     finished_at: datetime | None = None
-    error: str | None = None
-    result: WhatIfResult | None = None
+    error: Annotated[str | None, Field(description="Why the run failed (one line)")] = None
+    result: Annotated[WhatIfResult | None, Field(description=("The what-if's answer once the run succeeded (the same "
+                                                              "JSON as POST /api/incidents/{incident_id}/whatif)"))] = None
 
 
 class WhatIfRuns:

@@ -2,7 +2,7 @@
 
 from backend.models.action import Action
 from backend.models.audit import AuditEntry
-from backend.models.base import Base, utcnow
+from backend.models.base import Base, naive_utc, utcnow
 from backend.models.incident import Feedback, Incident
 from backend.models.outbox import OutboxMessage
 from backend.models.reconciliation import ReconciliationRun
@@ -12,4 +12,4 @@ from backend.models.token import ApiToken
 from backend.models.workspace import Run, Workspace
 
 __all__ = ["Action", "ApiToken", "AuditEntry", "Base", "Feedback", "Incident", "OutboxMessage", "ReconciliationRun", "Run", "Signal",
-           "SignalAnalysis", "SignalProposal", "SignalRecord", "Workspace", "utcnow"]
+           "SignalAnalysis", "SignalProposal", "SignalRecord", "Workspace", "naive_utc", "utcnow"]

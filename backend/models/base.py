@@ -27,3 +27,8 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Naive UTC now: every timestamp in the database is naive UTC, like the records."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def naive_utc(ts: datetime) -> datetime:
+    """``ts`` as the database keeps it: an aware time converted to naive UTC; a naive one is taken as UTC."""
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo is not None else ts

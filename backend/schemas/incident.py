@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.schemas.common import ORMModel
 from data.wire import WIRE_DATACLASS
+from metrics.cube_stats import SliceChange
 from rca.report import Severity
 from recommendations.incidents_io import IncidentEntry
+from recommendations.settings import ModelKind
 
 Status = Literal["open", "acknowledged", "resolved", "dismissed"]
 FeedbackLabel = Literal["confirmed", "false_alarm", "expected_change"]
@@ -110,18 +112,10 @@ class FeedbackCreate(BaseModel):
     comment: str = Field(default="", max_length=5000)
 
 
-class SliceChild(BaseModel):
-    slice: str
-    baseline: float | None
-    current: float | None
-    change: float | None
-    baseline_n: int
-    current_n: int
-    contribution: float | None = Field(description="This slice's part of the parent's change, in metric units")
-    share: float | None = Field(description="contribution / parent change")
-
-
 class SliceChildren(BaseModel):
+    """The drill-down (`metrics.cube_stats.drill_down`) over an incident's windows: its children as the
+    engine computes them (the first ``limit``), ``count`` of them in all."""
+
     incident_id: int
     metric: str
     parent: str
@@ -129,7 +123,7 @@ class SliceChildren(BaseModel):
     current_window: tuple[datetime, datetime]
     parent_baseline: float | None
     parent_current: float | None
-    data: list[SliceChild]
+    data: list[SliceChange]
     count: int
 
 
@@ -147,5 +141,5 @@ class WhatIfRequest(BaseModel):
     changes: list[DriverChangeIn] = Field(min_length=1, max_length=20)
     scope: str | None = Field(default=None, max_length=1000, description="Slices joined by ';', or * for all")
     window_days: float = Field(default=7.0, gt=0, le=366)
-    model: Literal["lightgbm", "glm"] | None = None
+    model: ModelKind | None = None
     bootstrap: int | None = Field(default=None, ge=5, le=200)

@@ -25,12 +25,6 @@ class OutboxPublic(ORMModel):
     delivered_at: datetime | None
 
 
-class DeliveryReport(BaseModel):
-    delivered: int
-    failed: int
-    pending: int
-
-
 class SignalIn(BaseModel):
     ts: datetime
     source: str = Field(min_length=1, max_length=200)

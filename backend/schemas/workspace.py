@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from backend.analysis import Scanned
 from backend.schemas.common import ORMModel
+from metrics.cube_stats import SeriesPoint
 
 
 class MetricInfo(BaseModel):
@@ -50,16 +52,6 @@ class WorkspacePublic(ORMModel):
     updated_at: datetime
 
 
-class SeriesPoint(BaseModel):
-    ts: datetime
-    value: float | None
-    low: float | None = Field(description="95% interval, normal approximation (null for composites)")
-    high: float | None
-    numerator: float
-    denominator: float
-    n: int
-
-
 class Series(BaseModel):
     workspace_id: int
     metric: str
@@ -67,26 +59,6 @@ class Series(BaseModel):
     unit: str | None
     grain: str
     points: list[SeriesPoint]
-
-
-class ChangeEventPublic(BaseModel):
-    ts: datetime
-    name: str
-    kind: str
-    scope: str
-    description: str
-
-
-class ScannedWindow(BaseModel):
-    """What a detection run read and scanned: records from ``records_from`` (null: all of them), aggregated
-    into the cube from ``cube_from`` (null: all it read; later buckets were spliced into the stored cube);
-    the buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``."""
-
-    records_from: datetime | None
-    cube_from: datetime | None
-    baseline_start: datetime
-    window_start: datetime
-    end: datetime
 
 
 class RunPublic(ORMModel):
@@ -106,7 +78,7 @@ class RunPublic(ORMModel):
     host: str | None = Field(description="Host (and pid namespace) of the process doing the run")
     pid: int | None
     heartbeat_at: datetime | None = Field(description="When the run's process last said it was alive")
-    scanned: ScannedWindow | None = Field(default=None, description="null: the run analysed nothing (skipped, "
+    scanned: Scanned | None = Field(default=None, description="null: the run analysed nothing (skipped, "
                                                                      "failed, or stored a given incidents.json)")
 
 

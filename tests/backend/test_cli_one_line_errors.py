@@ -111,3 +111,8 @@ def test_negative_max_incidents_is_refused(month, tmp_path, capsys):
         analyze_workspace(month, max_incidents=-1)
     with pytest.raises(UserError, match="--max-incidents must be 0 or more"):
         analyze(month, regressions=[], max_incidents=-1)
+
+
+def test_an_unknown_whatif_model_is_one_line_naming_the_models(tmp_path, capsys):
+    err = one_line(capsys, main(["whatif", str(tmp_path / "ws"), "--set", "x=1", "--model", "forest"]))
+    assert err == "error: --model 'forest': use lightgbm or glm"

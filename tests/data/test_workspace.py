@@ -11,6 +11,7 @@ import yaml
 
 from backend.cli import main
 from data.errors import WorkspaceError
+from data.slices import scope_text
 from data.sources import open_workspace
 from tests.conftest import TINY_METRICS, tiny_records, write_workspace
 
@@ -114,7 +115,7 @@ def test_change_events_parse_scopes(tiny_workspace):
     ow = open_workspace(tiny_workspace)
     events = {e.name: e for e in ow.changes}
     assert events["release_9"].is_global
-    assert events["policy_a"].scope_text == "region=north"
+    assert scope_text(events["policy_a"].scope) == "region=north"
 
 
 def test_empty_records_are_refused(tmp_path, capsys):

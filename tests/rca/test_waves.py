@@ -11,6 +11,7 @@ import pytest
 from backend.analysis import analyze_workspace
 from backend.cli import main
 from data.changes import change_waves
+from data.slices import scope_text
 from data.sources import open_workspace
 from rca.candidates import event_candidates
 from rca.evidence.did import fit_did
@@ -35,7 +36,7 @@ def rollout(tmp_path_factory):
 def test_rows_sharing_a_name_are_the_waves_of_one_change(rollout):
     ow = open_workspace(rollout)
     waves = change_waves(ow.changes)["acquirer_cutover"]
-    assert [(w.scope_text, w.ts) for w in waves] == [(f"grp={g}", at_day(d)) for g, d in WAVES]
+    assert [(scope_text(w.scope), w.ts) for w in waves] == [(f"grp={g}", at_day(d)) for g, d in WAVES]
     (cand,) = [c for c in event_candidates(ow.changes, at_day(14), at_day(24)) if c.key == "acquirer_cutover"]
     assert cand.staggered and [c.start for c in cand.cohorts] == [at_day(d) for _, d in WAVES]
 

@@ -1,7 +1,6 @@
 """Incidents: list with filters, summary, detail, lifecycle updates, slice drill-down, ingest from a job."""
 
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
@@ -98,7 +97,7 @@ def incident_slices(incident_id: Id, session: SessionDep, _: Reader,
                     parent: Annotated[str | None, Query(max_length=1000,
                                                         description="Slice to drill into (default: the incident's); "
                                                                     "written as the series route's slice")] = None,
-                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> SliceChildren:
     """The children of a slice over the incident's window: values, change and contribution to the parent."""
     inc = incidents.get(session, incident_id)
     ws = workspaces.get(session, inc.workspace_id)
@@ -111,10 +110,10 @@ def incident_slices(incident_id: Id, session: SessionDep, _: Reader,
     label = cubes.slice_label(parent, ws.dimensions)[0] if parent is not None else inc.slice
     out = drill_down(ws.cube_file, inc.metric, spec["type"], label, ws.dimensions, inc.window_start,
                      inc.window_end, baseline_start)
-    return {"incident_id": inc.id, "metric": inc.metric, "baseline_window": (baseline_start, inc.window_start),
-            "current_window": (inc.window_start, inc.window_end), "parent": out.parent,
-            "parent_baseline": out.parent_baseline, "parent_current": out.parent_current,
-            "data": [asdict(child) for child in out.data[:limit]], "count": len(out.data)}
+    return SliceChildren(incident_id=inc.id, metric=inc.metric, baseline_window=(baseline_start, inc.window_start),
+                         current_window=(inc.window_start, inc.window_end), parent=out.parent,
+                         parent_baseline=out.parent_baseline, parent_current=out.parent_current,
+                         data=list(out.data[:limit]), count=len(out.data))
 
 
 @router.post("/workspaces/{workspace_id}/incidents", response_model=IngestResult,

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query, Request
 from backend.api.deps import Engineer, JobRunner, PageDep, QueryId, SessionDep, SettingsDep
 from backend.crud import outbox
 from backend.schemas.common import Page
-from backend.schemas.outbox import DeliveryReport, OutboxPublic
-from backend.webhooks import deliver_due
+from backend.schemas.outbox import OutboxPublic
+from backend.webhooks import DeliveryReport, deliver_due
 
 router = APIRouter(prefix="/outbox", tags=["outbox"])
 
@@ -24,7 +24,6 @@ def list_outbox(session: SessionDep, _: Engineer, page: PageDep,
 
 
 @router.post("/deliver", response_model=DeliveryReport)
-def deliver_now(request: Request, settings: SettingsDep, _: JobRunner) -> dict:
+def deliver_now(request: Request, settings: SettingsDep, _: JobRunner) -> DeliveryReport:
     """Send every due message once (no waiting for backoff)."""
-    report = deliver_due(request.app.state.sessions, settings, budget_seconds=0)
-    return {"delivered": report.delivered, "failed": report.failed, "pending": report.pending}
+    return deliver_due(request.app.state.sessions, settings, budget_seconds=0)

@@ -1,6 +1,5 @@
 """Metric series for any slice, read from the workspace's cube."""
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -20,7 +19,7 @@ SLICE_HELP = "dim=value&dim=value, or * for the total; write %, & and = inside a
 def read_series(workspace_id: Id, session: SessionDep, _: Reader,
                 metric: Annotated[str, Query(min_length=1, max_length=200)],
                 slice: Annotated[str, Query(max_length=1000, description=SLICE_HELP)] = "*",
-                ) -> dict:
+                ) -> Series:
     """A metric's time series for one slice (`*` = total), from the cube, with 95% intervals."""
     ws = workspaces.get(session, workspace_id)
     spec = next((m for m in ws.metrics if m["name"] == metric), None)
@@ -32,5 +31,4 @@ def read_series(workspace_id: Id, session: SessionDep, _: Reader,
         raise Conflict(f"workspace {workspace_id} has no metric cube yet; POST /api/workspaces/{workspace_id}/cube "
                        "or run the detection job")
     points = series(ws.cube_file, metric, spec["type"], label)
-    return {"workspace_id": ws.id, "metric": metric, "slice": key, "unit": spec.get("unit"), "grain": ws.grain,
-            "points": [asdict(p) for p in points]}
+    return Series(workspace_id=ws.id, metric=metric, slice=key, unit=spec.get("unit"), grain=ws.grain, points=points)

@@ -5,7 +5,6 @@ background (`backend.jobs.whatif`) and ``GET .../whatif/runs/{run_id}`` tells it
 then its result: the UI polls it to show what a long what-if is doing.
 """
 
-from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +17,6 @@ from backend.errors import NotFound
 from backend.jobs.whatif import WhatIfRun, WhatIfRuns
 from backend.progress import Progress, silent
 from backend.schemas.incident import WhatIfRequest
-from backend.schemas.whatif_run import WhatIfRunPublic
 from backend.settings import Settings
 from backend.whatif import WhatIfStore, whatif_workspace
 from recommendations import DriverChange, WhatIfResult
@@ -61,25 +59,21 @@ def _runs(request: Request) -> WhatIfRuns:
     return request.app.state.whatif_runs
 
 
-def _public(run: WhatIfRun) -> WhatIfRunPublic:
-    return WhatIfRunPublic(**{f.name: getattr(run, f.name) for f in fields(run)})
-
-
-@router.post("/{incident_id}/whatif/runs", response_model=WhatIfRunPublic, status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{incident_id}/whatif/runs", response_model=WhatIfRun, status_code=status.HTTP_202_ACCEPTED)
 def start_what_if(incident_id: Id, body: WhatIfRequest, request: Request, session: SessionDep,
-                  settings: SettingsDep, _: Reader) -> WhatIfRunPublic:
+                  settings: SettingsDep, _: Reader) -> WhatIfRun:
     """Start the what-if of ``POST .../whatif`` in the background; poll ``GET .../whatif/runs/{run_id}`` for
     its stage and progress, then its result (or its one-line error). 404: no such incident; 422: a
     malformed scope; 409: too many what-ifs running."""
     work = _prepare(incident_id, body, session, settings)
-    return _public(_runs(request).start(incident_id, work))
+    return _runs(request).start(incident_id, work)
 
 
-@router.get("/{incident_id}/whatif/runs/{run_id}", response_model=WhatIfRunPublic)
-def read_what_if_run(incident_id: Id, run_id: RunId, request: Request, _: Reader) -> WhatIfRunPublic:
+@router.get("/{incident_id}/whatif/runs/{run_id}", response_model=WhatIfRun)
+def read_what_if_run(incident_id: Id, run_id: RunId, request: Request, _: Reader) -> WhatIfRun:
     """A what-if run of this incident: running (stage, progress), succeeded (result) or failed (error)."""
     run = _runs(request).get(run_id, incident_id)
     if run is None:
         raise NotFound(f"what-if run {run_id} of incident {incident_id} not found (runs are kept by the "
                        "server process that started them)")
-    return _public(run)
+    return run

@@ -1653,15 +1653,25 @@ export interface components {
             /** Summary */
             summary: string;
         };
-        /** ChangeEventPublic */
-        ChangeEventPublic: {
-            /** Description */
+        /**
+         * ChangeEvent
+         * @description One row of the change log: a change, or one wave of a change logged in several rows under one
+         *     ``name``. ``scope == ()`` means everything (``*``); the API serves it as the log writes it.
+         */
+        ChangeEvent: {
+            /**
+             * Description
+             * @default
+             */
             description: string;
             /** Kind */
             kind: string;
             /** Name */
             name: string;
-            /** Scope */
+            /**
+             * Scope
+             * @description Slices (dim=value pairs joined by '&') joined by ';'; * = everything
+             */
             scope: string;
             /**
              * Ts
@@ -1866,7 +1876,10 @@ export interface components {
              */
             comment: string;
         };
-        /** DeliveryReport */
+        /**
+         * DeliveryReport
+         * @description A delivery pass: messages delivered, attempts that failed (retried later or dead), messages still pending.
+         */
         DeliveryReport: {
             /** Delivered */
             delivered: number;
@@ -3620,12 +3633,12 @@ export interface components {
             /** Data */
             data: components["schemas"]["AuditPublic"][];
         };
-        /** Page[ChangeEventPublic] */
-        Page_ChangeEventPublic_: {
+        /** Page[ChangeEvent] */
+        Page_ChangeEvent_: {
             /** Count */
             count: number;
             /** Data */
-            data: components["schemas"]["ChangeEventPublic"][];
+            data: components["schemas"]["ChangeEvent"][];
         };
         /** Page[FeedbackPublic] */
         Page_FeedbackPublic_: {
@@ -4728,7 +4741,7 @@ export interface components {
             /** Pid */
             pid: number | null;
             /** @description null: the run analysed nothing (skipped, failed, or stored a given incidents.json) */
-            scanned?: components["schemas"]["ScannedWindow"] | null;
+            scanned?: components["schemas"]["Scanned"] | null;
             /** Since */
             since: string | null;
             /**
@@ -4852,12 +4865,12 @@ export interface components {
             unit: string | null;
         };
         /**
-         * ScannedWindow
+         * Scanned
          * @description What a detection run read and scanned: records from ``records_from`` (null: all of them), aggregated
          *     into the cube from ``cube_from`` (null: all it read; later buckets were spliced into the stored cube);
          *     the buckets ``[window_start, end)`` against the baseline ``[baseline_start, window_start)``.
          */
-        ScannedWindow: {
+        Scanned: {
             /**
              * Baseline Start
              * Format: date-time
@@ -5000,7 +5013,10 @@ export interface components {
             /** Workspace Id */
             workspace_id: number;
         };
-        /** SeriesPoint */
+        /**
+         * SeriesPoint
+         * @description One bucket of a slice's series: the value with its 95% interval (None where undefined) and sums.
+         */
         SeriesPoint: {
             /** Denominator */
             denominator: number;
@@ -5357,8 +5373,11 @@ export interface components {
             /** Signals */
             signals: components["schemas"]["SignalIn"][];
         };
-        /** SliceChild */
-        SliceChild: {
+        /**
+         * SliceChange
+         * @description A child slice's baseline and current value, and its part of the parent's change.
+         */
+        SliceChange: {
             /** Baseline */
             baseline: number | null;
             /** Baseline N */
@@ -5382,7 +5401,11 @@ export interface components {
             /** Slice */
             slice: string;
         };
-        /** SliceChildren */
+        /**
+         * SliceChildren
+         * @description The drill-down (`metrics.cube_stats.drill_down`) over an incident's windows: its children as the
+         *     engine computes them (the first ``limit``), ``count`` of them in all.
+         */
         SliceChildren: {
             /** Baseline Window */
             baseline_window: [
@@ -5397,7 +5420,7 @@ export interface components {
                 string
             ];
             /** Data */
-            data: components["schemas"]["SliceChild"][];
+            data: components["schemas"]["SliceChange"][];
             /** Incident Id */
             incident_id: number;
             /** Metric */
@@ -6112,8 +6135,11 @@ export interface components {
             /** Sample */
             sample: number;
         };
-        /** WhatIfRunPublic */
-        WhatIfRunPublic: {
+        /**
+         * WhatIfRun
+         * @description One what-if run as the API shows it: its stage and progress while it runs, then its result or error.
+         */
+        WhatIfRun: {
             /**
              * Error
              * @description Why the run failed (one line)
@@ -6930,7 +6956,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WhatIfRunPublic"];
+                    "application/json": components["schemas"]["WhatIfRun"];
                 };
             };
             /** @description Validation Error */
@@ -6964,7 +6990,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WhatIfRunPublic"];
+                    "application/json": components["schemas"]["WhatIfRun"];
                 };
             };
             /** @description Validation Error */
@@ -8111,7 +8137,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_ChangeEventPublic_"];
+                    "application/json": components["schemas"]["Page_ChangeEvent_"];
                 };
             };
             /** @description Validation Error */

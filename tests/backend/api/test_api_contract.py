@@ -9,15 +9,19 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 
+from backend.analysis import Scanned
 from backend.api.main import create_app
 from backend.schemas.incident import IncidentDetail
+from data.changes import ChangeEvent
+from metrics.cube_stats import SeriesPoint, SliceChange
 from recommendations.incidents_io import IncidentEntry
 from recommendations.types import ExperimentPlan, Recommendation
 from tests.backend.conftest import fixture_incidents
 
 UI_FIXTURES = Path(__file__).parents[3] / "frontend" / "src" / "test"
 TYPED_RESPONSES = [("get", "/api/incidents/{incident_id}"), ("get", "/api/incidents/{incident_id}/plan"),
-                   ("post", "/api/incidents/{incident_id}/whatif"), ("patch", "/api/incidents/{incident_id}")]
+                   ("post", "/api/incidents/{incident_id}/whatif"), ("patch", "/api/incidents/{incident_id}"),
+                   ("get", "/api/incidents/{incident_id}/whatif/runs/{run_id}")]
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +67,19 @@ def test_openapi_declares_every_field_of_incidents_plans_and_whatifs(spec, metho
     response = spec["paths"][route][method]["responses"]["200"]["content"]["application/json"]["schema"]
     assert "$ref" in response, f"{method} {route} has no declared response model"
     assert free_form(response, spec["components"]["schemas"], route) == []
+
+
+ENGINE_VALUES = [("SliceChildren", "data", SliceChange), ("Series", "points", SeriesPoint),
+                 ("Page_ChangeEvent_", "data", ChangeEvent), ("RunPublic", "scanned", Scanned)]
+
+
+@pytest.mark.parametrize("model,field,engine", ENGINE_VALUES)
+def test_responses_serve_the_engines_values_as_they_are(spec, model, field, engine):
+    """A drill-down's children, a series' points, the change log and a run's scanned window are the values
+    their owner computes: OpenAPI describes each with that type's own schema (no copy in the service's)."""
+    schemas = spec["components"]["schemas"]
+    assert f'"#/components/schemas/{engine.__name__}"' in json.dumps(schemas[model]["properties"][field])
+    assert schemas[engine.__name__] == TypeAdapter(engine).json_schema(mode="serialization")
 
 
 def test_the_walk_finds_a_free_form_object():

@@ -13,6 +13,8 @@ def test_job_posts_metric_signals_engineer_reads_them(client, auth, workspace_id
     assert client.get("/api/metric-signals", params={"source": "deploys"}, headers=auth("engineer")).json()["count"] == 1
     assert client.get("/api/metric-signals", params={"since": "2026-01-02T10:30:00"},
                       headers=auth("engineer")).json()["count"] == 1
+    assert client.get("/api/metric-signals", params={"since": "2026-01-02T12:30:00+02:00"},  # 10:30 UTC
+                      headers=auth("engineer")).json()["count"] == 1
     bad = {"signals": [{"ts": "2026-01-02T10:00:00", "source": "x", "name": "y", "workspace_id": 999}]}
     assert client.post("/api/metric-signals", json=bad, headers=auth("job")).status_code == 422
     assert client.post("/api/metric-signals", json={"signals": []}, headers=auth("job")).status_code == 422

@@ -40,11 +40,18 @@ def cx_workspace(tmp_path_factory) -> Path:
     return out
 
 
-def test_outputs_have_ordinary_permissions(cx_workspace, tmp_path, umask_022, capsys):
-    assert mode(cx_workspace) == 0o755 and mode(cx_workspace / "truth.json") == 0o644
+@pytest.fixture(scope="module")
+def small_workspace(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("small") / "ws"
+    generate_cx(3_000, 28, 5, "merchant_prep", out)
+    return out
+
+
+def test_outputs_have_ordinary_permissions(small_workspace, tmp_path, umask_022, capsys):
+    assert mode(small_workspace) == 0o755 and mode(small_workspace / "truth.json") == 0o644
     out = tmp_path / "out"
-    assert main(["analyze", str(cx_workspace), "--out", str(out), "--recommend", "0"]) == 0
-    assert main(["detect", str(cx_workspace), "--out", str(tmp_path / "det")]) == 0
+    assert main(["analyze", str(small_workspace), "--out", str(out), "--recommend", "0"]) == 0
+    assert main(["detect", str(small_workspace), "--out", str(tmp_path / "det")]) == 0
     files = [out / "incidents.json", out / "report.md", tmp_path / "det" / "regressions.json"]
     assert {f.name: mode(f) for f in files} == {f.name: 0o644 for f in files}
     write_atomically(tmp_path / "x.txt", "text")

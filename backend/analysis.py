@@ -12,7 +12,8 @@ from ``baseline_days`` (plus one day of slack for sparse first buckets) before t
 aggregates only the new buckets and splices them into the stored cube when the ``cube`` folder holds one
 of this workspace (same cube SQL: metrics, dimensions, depth, grain; see `cube_fingerprint`); otherwise
 it is (re)built in that folder over every record, so the workspace always ends a run with a whole cube
-(without a ``cube`` folder, a temporary cube is built from the records the run reads). Without a record
+(without a ``cube`` folder, the run's cube is built from the records it reads and kept in the engine for the
+run, `metrics.cube.EngineCube`: never written). Without a record
 newer than ``since`` nothing is read beyond one aggregate and the answer says so (``scanned is None``).
 """
 
@@ -24,6 +25,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,7 +39,7 @@ from data.sources import OpenWorkspace, open_workspace, quote, sql_literal
 from data.workspace import BUCKET
 from detection.config import DetectionConfig, detection_config
 from detection.scan import check_span, scan
-from metrics.cube import CubeInfo, build_cube, check_metrics_have_values, compile_cube_sql, splice_cube
+from metrics.cube import CubeInfo, EngineCube, build_cube, check_metrics_have_values, compile_cube_sql, splice_cube
 from rca.analyze import analyze as explain_regressions
 from rca.types import Incident
 from recommendations import Recommender, render_markdown
@@ -192,10 +194,11 @@ def ensure_stored_cube(ow: OpenWorkspace, folder: Path) -> CubeInfo | None:
 
 
 def _incremental(ow: OpenWorkspace, config: DetectionConfig, since: datetime, stored: Path | None, scratch: Path
-                 ) -> tuple[DetectionConfig, Path, datetime, datetime | None, CubeInfo | None] | None:
+                 ) -> tuple[DetectionConfig, Path | None, datetime, datetime | None, CubeInfo | None] | None:
     """Detection settings, cube and records for a run over the buckets after ``since`` (None: no new
     record). The stored cube takes the new buckets when it can; else the run's cube holds every bucket
-    the run reads."""
+    the run reads (cube file None without a ``stored`` folder: the caller keeps that cube in the engine,
+    over the records left in view)."""
     first = new_data_start(ow, since)
     if first is None:
         return None
@@ -218,10 +221,8 @@ def _incremental(ow: OpenWorkspace, config: DetectionConfig, since: datetime, st
         info = build_stored_cube(ow, stored)
         cube_file, cube_from = stored / "cube.parquet", None
     else:
-        cube_file, cube_from = scratch / "cube.parquet", None
+        cube_file, cube_from = None, None
     limit_records(ow, records_from)
-    if stored is None:
-        build_cube(ow, scratch)
     return config.model_copy(update={"window": f"{hours:g}h"}), cube_file, records_from, cube_from, info
 
 
@@ -243,7 +244,8 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
 
     ``since``: only buckets with records newer than it are scanned (see the module docstring). ``cube``: a
     cube.parquet to reuse (full runs only), or the folder of the workspace's cube: a full run (re)builds it
-    there, a run over new data splices its buckets into it when it can (default: a temporary cube).
+    there, a run over new data splices its buckets into it when it can (default: a cube kept in the engine
+    for the run, never written).
     ``metrics``: keep only those metrics' regressions; ``max_incidents``: explain the most severe;
     ``recommend``: recommend for the N most severe incidents (None: all; 0: none). The result's ``cube``
     is the `CubeInfo` of the cube in the ``cube`` folder when this run built or spliced it. Each stage is
@@ -280,7 +282,8 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
     folder = None if reuse else given
     config = detection_config(ws)
     scratch = Path(tempfile.mkdtemp(prefix=".cxw-cube-"))
-    try:
+    with ExitStack() as held:
+        held.callback(shutil.rmtree, scratch, ignore_errors=True)
         clock_cube = time.perf_counter()
         info: CubeInfo | None = None
         records_from = cube_from = None
@@ -295,20 +298,21 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
             check_span(ow, config)
             if given is not None and reuse:
                 cube_file = given
+            elif folder is not None:
+                progress("building the metric cube", rows=_records(ow))
+                info = build_stored_cube(ow, folder)
+                cube_file = folder / "cube.parquet"
             else:
                 progress("building the metric cube", rows=_records(ow))
-                target = folder or scratch
-                built = build_stored_cube(ow, target)
-                info = built if folder is not None else None
-                cube_file = target / "cube.parquet"
+                cube_file = None
+        # without a cube folder the run's cube stays in the engine (nothing written and read back)
+        cube: Path | EngineCube = cube_file if cube_file is not None else held.enter_context(EngineCube(ow))
         timings["open"] = clock_cube - clock
         timings["metrics"] = time.perf_counter() - clock_cube
         clock = time.perf_counter()
         progress("detecting regressions", rows=_records(ow))
-        result = scan(ow, cube_file, config)
+        result = scan(ow, cube, config)
         timings["detect"] = time.perf_counter() - clock
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     scanned = Scanned(records_from, cube_from, result.baseline.start, result.window.start, result.window.end)
     narrate = narrate if out is not None else TEMPLATES  # no report, nothing to word
     enrich = None if recommend == 0 else RecommendationEnricher(recommend, progress, narrate)

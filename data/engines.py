@@ -70,8 +70,9 @@ class DuckDBEngine:
         return self.con.execute(sql, list(params)).df()
 
     def row(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
-        found = self.con.execute(sql, list(params)).fetchone()
-        return tuple(found) if found is not None else ()
+        # every row fetched: a result left unfinished would make the connection refuse the next ``con.sql``
+        found = self.con.execute(sql, list(params)).fetchall()
+        return tuple(found[0]) if found else ()
 
     def batches(self, sql: str) -> Iterator[pa.RecordBatch]:
         yield from self.con.sql(sql).to_arrow_reader(BATCH_ROWS)

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from data.errors import UserError
 from data.workspace import Grain, MetricKind
+from metrics.cube import EngineCube
 from metrics.definitions import CUBE_COLUMNS
 
 GRAIN_STEP = {"hour": np.timedelta64(1, "h"), "day": np.timedelta64(1, "D")}
@@ -151,18 +152,23 @@ def _time_range(path: Path):
 
 
 class CubeSource:
-    """A metric cube (Parquet file or DataFrame) read one metric at a time and pivoted to panels.
+    """A metric cube (Parquet file, DataFrame or `metrics.cube.EngineCube`) read one metric at a time and
+    pivoted to panels.
 
     The cube is written metric by metric, so a filter on ``metric`` reads only that metric's row groups,
     and only the columns its kind needs. The time axis (every bucket from the cube's first to its last)
     is shared by all metrics; each metric has its own slices, sorted (``*`` first).
     """
 
-    def __init__(self, cube: pd.DataFrame | str | Path, grain: Grain):
+    def __init__(self, cube: pd.DataFrame | str | Path | EngineCube, grain: Grain):
         self.grain = grain
         self._table: pa.Table | None = None
         self._path: Path | None = None
-        if isinstance(cube, pd.DataFrame):
+        self._engine: EngineCube | None = None
+        if isinstance(cube, EngineCube):
+            self._engine = cube
+            lo, hi = cube.time_range()
+        elif isinstance(cube, pd.DataFrame):
             missing = [c for c in CUBE_COLUMNS if c not in cube.columns]
             if missing:
                 raise UserError(f"cube: missing column {missing[0]!r} (a metric cube has {', '.join(CUBE_COLUMNS)})")
@@ -186,7 +192,9 @@ class CubeSource:
 
     def _metric_table(self, metric: str, columns: tuple[str, ...]) -> pa.Table:
         wanted = ["ts", "slice", *columns]
-        if self._table is not None:
+        if self._engine is not None:
+            table = self._engine.metric_table(metric, columns)
+        elif self._table is not None:
             table = self._table.filter(pc.equal(self._table.column("metric"), metric)).select(wanted)
         else:
             try:
@@ -257,7 +265,8 @@ class CubeSource:
         return panel, len(names) - S
 
 
-def panels_from_cube(cube: pd.DataFrame | str | Path, kinds: dict[str, MetricKind], grain: Grain) -> dict[str, Panel]:
+def panels_from_cube(cube: pd.DataFrame | str | Path | EngineCube, kinds: dict[str, MetricKind],
+                     grain: Grain) -> dict[str, Panel]:
     """Every slice of each metric in ``kinds`` as a `Panel` (all on the cube's time axis)."""
     source = CubeSource(cube, grain)
     return {metric: source.panel(metric, kind)[0] for metric, kind in kinds.items()}

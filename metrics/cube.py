@@ -20,7 +20,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from itertools import combinations
@@ -166,9 +166,17 @@ def cube_queries(ws: Workspace, depth: int | None = None) -> tuple[str, str]:
             f"leaves AS (SELECT {leaf_keys}, count(*) AS n, {', '.join(aggs)} FROM base GROUP BY {leaf_keys}) "
             f"SELECT ts, {slice_expr} AS slice, CAST(sum(n) AS BIGINT) AS n, {', '.join(rolled)} "
             f"FROM leaves GROUP BY GROUPING SETS ({sets})")
-    selects = [long_select(m, index[m.name]) for m in base]
-    selects += [composite_select(m, index, ws.metrics) for m in ws.metrics if m.type == "composite"]
-    return wide, "\nUNION ALL\n".join(selects)
+    return wide, "\nUNION ALL\n".join(metric_selects(ws).values())
+
+
+def metric_selects(ws: Workspace) -> dict[str, str]:
+    """Each metric's rows of the long cube, selected from the wide aggregate table ``wide`` (`cube_queries`),
+    in the cube's order: the base metrics, then the composites."""
+    base = base_metrics(ws.metrics)
+    index = {m.name: i for i, m in enumerate(base)}
+    selects = {m.name: long_select(m, index[m.name]) for m in base}
+    selects |= {m.name: composite_select(m, index, ws.metrics) for m in ws.metrics if m.type == "composite"}
+    return selects
 
 
 def compile_cube_sql(ws: Workspace, depth: int | None = None) -> tuple[str, str]:
@@ -216,20 +224,8 @@ def _write_parquet(engine: RecordEngine, sql: str, target: Path) -> None:
             writer.write_table(pa.Table.from_batches([batch]).cast(CUBE_SCHEMA))
 
 
-def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
-               progress: bool = False, memory_limit: str | None = None) -> CubeInfo:
-    """Build ``out_dir/cube.parquet`` (and ``cube.json``) for an opened workspace.
-
-    Files are written to a temporary folder and moved into place at the end, so a failure leaves
-    nothing half-written.
-    """
-    ws = ow.workspace
-    depth = ws.cube.depth if depth is None else depth
-    if depth < 0:
-        raise UserError(f"--depth must be 0 or more, got {depth}")
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out {out_dir}: exists and is not a directory")
+def _configure(ow: OpenWorkspace, memory_limit: str | None = None) -> None:
+    """Settings for the cube's aggregate: no insertion order to keep, and DuckDB's ``memory_limit``."""
     con, engine = ow.con, ow.engine
     if engine.name == "duckdb":
         con.execute("SET preserve_insertion_order = false")
@@ -242,15 +238,45 @@ def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
         except duckdb.Error as err:
             problem = str(err).splitlines()[0].split(": ", 1)[-1]
             raise UserError(f"--memory-limit {memory_limit!r}: {problem}") from None
-    progress = progress and engine.name == "duckdb"  # the bar polls DuckDB's query progress
+
+
+def _aggregate(ow: OpenWorkspace, depth: int, progress: bool = False) -> None:
+    """Materialize the workspace's wide cube aggregate as the engine's table ``wide`` (`cube_queries`)."""
+    wide_sql, _ = cube_queries(ow.workspace, depth)
+    _run(ow.con, lambda: ow.engine.materialize("wide", wide_sql), "aggregating",
+         progress and ow.engine.name == "duckdb")
+
+
+def _checked_depth(ws: Workspace, depth: int | None) -> int:
+    depth = ws.cube.depth if depth is None else depth
+    if depth < 0:
+        raise UserError(f"--depth must be 0 or more, got {depth}")
+    return depth
+
+
+def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
+               progress: bool = False, memory_limit: str | None = None) -> CubeInfo:
+    """Build ``out_dir/cube.parquet`` (and ``cube.json``) for an opened workspace.
+
+    Files are written to a temporary folder and moved into place at the end, so a failure leaves
+    nothing half-written.
+    """
+    ws = ow.workspace
+    depth = _checked_depth(ws, depth)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir}: exists and is not a directory")
+    engine = ow.engine
+    _configure(ow, memory_limit)
     started = time.perf_counter()
-    wide_sql, long_sql = cube_queries(ws, depth)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = make_temp_dir(out_dir, "cube")
     try:
-        _run(con, lambda: engine.materialize("wide", wide_sql), "aggregating", progress)
+        _aggregate(ow, depth, progress)
         target = staging / "cube.parquet"
-        _run(con, lambda: _write_parquet(engine, long_sql, target), "writing cube", progress)
+        _, long_sql = cube_queries(ws, depth)
+        _run(ow.con, lambda: _write_parquet(engine, long_sql, target), "writing cube",
+             progress and engine.name == "duckdb")
         stats = engine.row(
             "SELECT min(ts), max(ts), count(DISTINCT ts), count(DISTINCT slice), count(*), "
             "sum(n) FILTER (WHERE slice = '*') FROM wide")
@@ -269,6 +295,42 @@ def build_cube(ow: OpenWorkspace, out_dir: str | Path, depth: int | None = None,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return info
+
+
+class EngineCube:
+    """A workspace's cube kept in its engine for one run, never written: the wide aggregate stays the
+    engine's table ``wide`` and each metric's long rows (the rows of ``cube.parquet``, same values and
+    types, `CUBE_SCHEMA`) are selected from it when asked (`metric_table`). A run without a cube folder
+    reads its cube this way instead of writing a temporary ``cube.parquet`` and reading it back. Use it as
+    a context manager: leaving it drops ``wide``. Metrics may be asked for from several threads."""
+
+    def __init__(self, ow: OpenWorkspace, depth: int | None = None):
+        self.engine = ow.engine
+        self.selects = metric_selects(ow.workspace)
+        self._lock = threading.Lock()  # one query at a time on the workspace's connection
+        _configure(ow)
+        _aggregate(ow, _checked_depth(ow.workspace, depth))
+
+    def __enter__(self) -> "EngineCube":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.engine.drop("wide")
+
+    def time_range(self) -> tuple[datetime | None, datetime | None]:
+        """The cube's first and last bucket (None, None when it has no rows)."""
+        lo, hi = self.engine.row("SELECT min(ts), max(ts) FROM wide")
+        return lo, hi
+
+    def metric_table(self, metric: str, columns: Sequence[str]) -> pa.Table:
+        """``ts``, ``slice`` and ``columns`` of ``metric``'s rows (none for a metric the cube lacks)."""
+        wanted = ["ts", "slice", *columns]
+        schema = pa.schema([CUBE_SCHEMA.field(c) for c in wanted])
+        if metric not in self.selects:
+            return schema.empty_table()
+        with self._lock:
+            batches = list(self.engine.batches(f"SELECT {', '.join(wanted)} FROM ({self.selects[metric]})"))
+        return pa.Table.from_batches(batches).cast(schema) if batches else schema.empty_table()
 
 
 def splice_cube(stored_dir: str | Path, fresh_dir: str | Path, start: datetime) -> CubeInfo:

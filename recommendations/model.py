@@ -31,10 +31,7 @@ capture make the interval optimistic.
 
 from __future__ import annotations
 
-import os
-import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -43,27 +40,12 @@ import pandas as pd
 from scipy.stats import t as student_t
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
+from data.parallel import cores, parallel
 from detection.types import Interval
 from metrics.definitions import NULL_LABEL
 
 MAX_DIMENSION_LEVELS = 50
 _controller: list[ThreadpoolController] = []
-
-
-_pool: list[ThreadPoolExecutor] = []
-_pool_lock = threading.Lock()
-
-
-def parallel(work: Callable, items: list) -> list:
-    """``[work(x) for x in items]`` on one thread per core of this process (a pool made once): LightGBM's
-    parsing and prediction release the GIL (ctypes), so independent boosters load and predict side by side."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if cores < 2 or len(items) < 2:
-        return [work(x) for x in items]
-    with _pool_lock:
-        if not _pool:
-            _pool.append(ThreadPoolExecutor(cores, thread_name_prefix="outcome-model"))
-    return list(_pool[0].map(work, items))
 
 
 def one_thread():
@@ -317,19 +299,28 @@ class OutcomeEnsemble:
         weights = [np.ones(n)] + [rng.multinomial(n, np.full(n, 1.0 / n)).astype(np.float64)
                                   for _ in range(self.bootstrap)]
         self.models_: dict[str, tuple[LightGBMOutcome | GLMOutcome, list]] = {}
-        for k, t in enumerate(targets):
+
+        def fit_target(t: Target) -> tuple[LightGBMOutcome | GLMOutcome, list] | None:
             y = frame[t.column].to_numpy(dtype=np.float64, na_value=np.nan)
             keep = ~np.isnan(y)
             if keep.sum() < 20:
-                continue
+                return None
             strategy = make_strategy(self.kind, self.rounds, self.seed)
-            with warnings.catch_warnings(), threadpool_limits(1):  # small dense algebra: threads only contend
-                warnings.simplefilter("ignore")
-                strategy.prepare(X[keep], y[keep], t.binary, len(design.categorical))
-                fits = [strategy.fit(w[keep]) for w in weights]
-            self.models_[t.column] = (strategy, fits)
-            if progress is not None:
-                progress((k + 1) / len(targets))
+            strategy.prepare(X[keep], y[keep], t.binary, len(design.categorical))
+            return strategy, [strategy.fit(w[keep]) for w in weights]
+
+        # targets side by side (each its own dataset and seeded fits: the same models as one after another)
+        done = 0
+        with warnings.catch_warnings(), threadpool_limits(1):  # small dense algebra: threads only contend
+            warnings.simplefilter("ignore")
+            for start in range(0, len(targets), cores()):
+                batch = targets[start: start + cores()]
+                for t, fitted in zip(batch, parallel(fit_target, batch), strict=True):
+                    if fitted is not None:
+                        self.models_[t.column] = fitted
+                done += len(batch)
+                if progress is not None:
+                    progress(done / len(targets))
         return self
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:

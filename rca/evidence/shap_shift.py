@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from data.parallel import cores
 from data.sources import OpenWorkspace, quote
 from detection.types import Interval
 from metrics.definitions import value_labels
@@ -84,7 +85,11 @@ def draw_sample(ow: OpenWorkspace, measures: Measures, start: datetime, end: dat
     all_dims = tuple(d for d in ws.records.dimensions if d not in features)
     cols = [f"{quote(c)}" for c in features] + [f"CAST({quote(d)} AS VARCHAR) AS {quote(d)}" for d in all_dims]
     cols += [f"{ts} AS _ts", f"CAST(hour({ts}) AS INTEGER) AS {HOUR_INPUT}"] + measures.record_columns()
-    frame = ow.con.execute(f"SELECT {', '.join(cols)} FROM records WHERE {window} AND {keep}", [start, end]).df()
+    # in hash order (ties by value): a parallel scan returns rows in any order, and the model fitted on them
+    # (its bins, its trees) would change from run to run with it
+    order = ", ".join([u] + [str(i) for i in range(1, len(cols) + 1)])
+    frame = ow.con.execute(f"SELECT {', '.join(cols)} FROM records WHERE {window} AND {keep} ORDER BY {order}",
+                           [start, end]).df()
     categorical = tuple(c for c in features if _is_categorical(ow.columns.get(c, ""))) + dims
     for c in categorical:
         frame[c] = value_labels(frame[c]).astype("category")
@@ -117,7 +122,8 @@ class Attribution:
         if len(missing):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                values = self.booster.predict(self.X.iloc[missing], pred_contrib=True)
+                # TreeSHAP row by row on every core: each row's values do not depend on the threads
+                values = self.booster.predict(self.X.iloc[missing], pred_contrib=True, num_threads=cores())
             self.contributions[missing] = np.asarray(values)[:, : len(self.inputs)]
         return self.contributions[rows]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -215,3 +216,27 @@ def test_leaf_sums_match_a_groupby_of_the_records(west):
     merged = sums.merge(expected, on=dims, how="left").fillna(0.0)
     assert sums["n_1"].sum() == len(inside)
     assert ((merged["x_0_1"] - merged["sum"]).abs() < 1e-6).all() and (merged["y_0_1"] == merged["count"]).all()
+
+
+def test_a_cube_kept_in_the_engine_reads_as_its_parquet_file(west):
+    """`cxw analyze` without a cube folder keeps the cube in DuckDB (`EngineCube`): every metric's panel
+    equals the one pivoted from cube.parquet, array for array, the scan finds the same regressions, and
+    leaving the cube drops its table."""
+    from detection.panel import panels_from_cube
+    from metrics.cube import EngineCube
+
+    ow, cube, result = west
+    kinds = {m.name: m.type for m in ow.workspace.metrics}
+    from_file = panels_from_cube(cube, kinds, "hour")
+    with EngineCube(ow) as held:
+        from_engine = panels_from_cube(held, kinds, "hour")
+        again = scan(ow, held)
+    for metric, panel in from_file.items():
+        other = from_engine[metric]
+        assert list(other.slices) == list(panel.slices) and (other.ts == panel.ts).all()
+        for name in ("numerator", "denominator", "n", "num_sq", "den_sq", "num_den"):
+            mine, theirs = getattr(other, name), getattr(panel, name)
+            assert (mine is None) == (theirs is None), (metric, name)
+            assert mine is None or np.array_equal(mine, theirs), (metric, name)
+    assert again.regressions == result.regressions and again.regressions
+    assert ow.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'wide'").fetchone()[0] == 0

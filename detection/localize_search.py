@@ -68,6 +68,7 @@ class Lattice:
         self._members: dict[SliceId, np.ndarray] = {}
         self._filters: dict[SliceId, dict[int, int]] = {}
         self._children: dict[tuple[int, SliceId], int] = {}
+        self._disjoint: dict[tuple[SliceId, SliceId], bool] = {}
 
     def n_slices(self, c: int) -> int:
         return len(self.values[c])
@@ -123,8 +124,12 @@ class Lattice:
 
     def disjoint(self, s: SliceId, t: SliceId) -> bool:
         """True when no leaf lies in both slices (they differ on a shared dimension)."""
-        fs, ft = self.filters(s), self.filters(t)
-        return any(k in ft and ft[k] != v for k, v in fs.items())
+        key = (s, t) if s <= t else (t, s)
+        hit = self._disjoint.get(key)
+        if hit is None:
+            fs, ft = self.filters(s), self.filters(t)
+            hit = self._disjoint[key] = any(k in ft and ft[k] != v for k, v in fs.items())
+        return hit
 
 
 @dataclass
@@ -147,13 +152,12 @@ class Block:
             cuboids = sorted({s[0] for s in self.slices})
             if len(cuboids) == 1:
                 parts = {cuboids[0]: (self.dev, self.unit, self.informative)}
-            else:
-                # a stable sort of small integers is a radix sort: linear in the leaves
-                order = np.argsort(self.group.astype(np.int16), kind="stable")
-                counts = np.bincount(self.group)
-                present = np.flatnonzero(counts)
-                pieces = np.split(order, np.cumsum(counts[present])[:-1])
-                parts = {int(g): (self.dev[i], self.unit[i], self.informative[i]) for g, i in zip(present, pieces)}
+            else:  # the few groups' leaves, each in leaf order
+                parts = {}
+                for g in cuboids:
+                    i = np.flatnonzero(self.group == g)
+                    if len(i):
+                        parts[g] = (self.dev[i], self.unit[i], self.informative[i])
             self.__dict__["_by_group"] = parts
         return parts
 
@@ -201,14 +205,6 @@ def _lookup(table: dict[int, float], keys: np.ndarray) -> np.ndarray:
 def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
     """``np.allclose`` for small finite arrays without its overhead (it runs in the inner loops)."""
     return bool(np.max(np.abs(a - b) - rtol * np.abs(b), initial=0.0) <= atol)
-
-
-def _positions(sorted_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Positions in ``sorted_ids`` of those ``values`` it holds."""
-    pos = np.searchsorted(sorted_ids, values)
-    ok = pos < len(sorted_ids)
-    ok[ok] = sorted_ids[pos[ok]] == values[ok]
-    return pos[ok]
 
 
 def _compress(keys: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
@@ -310,13 +306,22 @@ class Pursuit:
             dev, unit, informative = (np.concatenate(x) if len(parts) > 1 else x[0] for x in zip(*parts))
             s_null = max(self.s0, self.s_floor)
             s_free = self._group_dispersion(dev, unit, informative)
-            phi = self.a + s_null * unit
-            t_null = float(np.sum(dev / phi + np.log(phi)))
-            phi = self.a + s_free * unit
-            t_free = float(np.sum(dev / phi + np.log(phi))) + math.log(max(int(informative.sum()), 2))
-            hit = (t_free, s_free) if t_free < t_null else (t_null, s_null)
+            t_null = self._dispersion_term(dev, unit, s_null)
+            hit = (t_null, s_null)
+            if s_free != s_null:  # else its own dispersion is the null's plus a price: never better
+                t_free = self._dispersion_term(dev, unit, s_free) + math.log(max(int(informative.sum()), 2))
+                if t_free < t_null:
+                    hit = (t_free, s_free)
             self._groups[(g, key)] = hit
         return hit
+
+    def _dispersion_term(self, dev: np.ndarray, unit: np.ndarray, s: float) -> float:
+        """``sum(dev/phi + log(phi))`` with ``phi = a + s·unit``; one logarithm when ``s`` is 0
+        (numpy's log gives one value for every element of a constant array)."""
+        if s == 0.0:
+            return float(np.sum(dev / self.a + np.log(np.full(1, self.a))[0]))
+        phi = self.a + s * unit
+        return float(np.sum(dev / phi + np.log(phi)))
 
     def _components(self, sel: tuple[SliceId, ...]) -> list[tuple[SliceId, ...]]:
         comps: list[list[SliceId]] = []
@@ -373,30 +378,37 @@ class Pursuit:
 
     def _solve_factors(self, member_of: np.ndarray, a: np.ndarray, b: np.ndarray,
                        start: np.ndarray | None = None) -> np.ndarray:
-        """Coordinate ascent over the cells (from ``start``, else ones); one sweep is exact when no
-        two slices overlap. The product of every slice's factor on each cell is kept up to date, so
-        updating one slice touches only its own cells."""
+        """The factors of a block's slices from its cell statistics: in one step when no two slices
+        overlap, jointly when the model can (`joint_factors`), else by coordinate ascent over the
+        cells (from ``start``, else ones), keeping the product of every slice's factor on each cell
+        up to date so that updating one slice touches only its own cells."""
         k = member_of.shape[1]
         rows = [np.flatnonzero(member_of[:, i]) for i in range(k)]
-        stats = [(a[r], b[r]) for r in rows]
-        if member_of.sum(axis=1).max() <= 1:
-            return np.array([self.model.factor(a_i, b_i, np.ones(len(a_i))) for a_i, b_i in stats])
+        overlapping = member_of.sum(axis=1).max() > 1
+        if overlapping:
+            joint = self.model.joint_factors(member_of, a, b, start)
+            if joint is not None:
+                return joint
+        solvers = [self.model.factor_solver(a[r], b[r]) for r in rows]
+        if not overlapping:
+            return np.array([solve(np.ones(len(r))) for r, solve in zip(rows, solvers)])
         factors = np.ones(k) if start is None else start.astype(float).copy()
         product = np.prod(np.where(member_of, factors[None, :], 1.0), axis=1)
+        current = factors.tolist()  # Python floats: the sweep reads and writes one factor at a time
         for _ in range(50):
-            previous = factors.copy()
-            for i, (r, (a_i, b_i)) in enumerate(zip(rows, stats)):
-                if factors[i] != 0:
-                    m_other = product[r] / factors[i]
+            previous = np.array(current)
+            for i, (r, solve) in enumerate(zip(rows, solvers)):
+                if current[i] != 0:
+                    m_other = product[r] / current[i]
                 else:
                     others = member_of[r].copy()
                     others[:, i] = False
-                    m_other = np.where(others, factors, 1.0).prod(axis=1)
-                factors[i] = self.model.factor(a_i, b_i, m_other)
-                product[r] = m_other * factors[i]
-            if _close(factors, previous, rtol=1e-5, atol=1e-8):
+                    m_other = np.where(others, np.array(current), 1.0).prod(axis=1)
+                current[i] = solve(m_other)
+                product[r] = m_other * current[i]
+            if _close(np.array(current), previous, rtol=1e-5, atol=1e-8):
                 break
-        return factors
+        return np.array(current)
 
     def _group_dispersion(self, dev: np.ndarray, unit: np.ndarray, informative: np.ndarray) -> float:
         """Relative dispersion ``s`` of a group of leaves: the quasi-likelihood estimate (so the
@@ -408,11 +420,12 @@ class Pursuit:
         if not informative.any():
             return s0
         d, u = dev[informative], unit[informative]
+        excess = d - self.a
         s = s0
         for _ in range(6):  # iteratively reweighted: s = sum(u/phi²·(D - a)) / sum(u²/phi²)
             phi = self.a + s * u
             w = u / (phi * phi)
-            num = float(np.dot(w, d - self.a))
+            num = float(np.dot(w, excess))
             den = float(np.dot(w, u))
             prior = self.nu * den / len(d)
             s_new = max((num + prior * s0) / max(den + prior, 1e-300), s0)
@@ -476,12 +489,14 @@ class Pursuit:
                 pc = np.bincount(ids, weights=dp, minlength=k)[slice_ids]
                 qc = np.bincount(ids, weights=dq, minlength=k)[slice_ids]
                 gain = model.screen_gain(pc, qc) - pen
-            for s in fit.selected:
-                related = self.related_slices(s)[c]
-                if slice_ids is None:
-                    gain[related] = -np.inf
-                else:
-                    gain[_positions(slice_ids, related)] = -np.inf
+            if slice_ids is None:
+                for s in fit.selected:
+                    gain[self.related_slices(s)[c]] = -np.inf
+            elif fit.selected:
+                blocked = np.zeros(k, dtype=bool)
+                for s in fit.selected:
+                    blocked[self.related_slices(s)[c]] = True
+                gain[blocked[slice_ids]] = -np.inf
             n_top = min(self.n_screen, len(gain))
             top = np.argpartition(-gain, n_top - 1)[:n_top]
             names = top if slice_ids is None else slice_ids[top]

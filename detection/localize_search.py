@@ -69,6 +69,10 @@ class Lattice:
         self._filters: dict[SliceId, dict[int, int]] = {}
         self._children: dict[tuple[int, SliceId], int] = {}
         self._disjoint: dict[tuple[SliceId, SliceId], bool] = {}
+        self._found: dict[tuple, SliceId | None] = {}
+        self._rows: dict[SliceId, np.ndarray] = {}
+        self._cuboid_index = {cub: c for c, cub in enumerate(self.cuboids)}
+        self.n_dims = d
 
     def n_slices(self, c: int) -> int:
         return len(self.values[c])
@@ -90,12 +94,30 @@ class Lattice:
         return f
 
     def find(self, filters: dict[int, int]) -> SliceId | None:
-        cub = tuple(sorted(filters))
-        if not cub or cub not in self.cuboids:
-            return None
-        c = self.cuboids.index(cub)
-        hit = np.flatnonzero(np.all(self.values[c] == np.array([filters[j] for j in cub]), axis=1))
-        return (c, int(hit[0])) if len(hit) else None
+        key = tuple(sorted(filters.items()))
+        if key in self._found:
+            return self._found[key]
+        cub = tuple(j for j, _ in key)
+        c = self._cuboid_index.get(cub)
+        found = None
+        if c is not None:
+            hit = np.flatnonzero(np.all(self.values[c] == np.array([v for _, v in key]), axis=1))
+            found = (c, int(hit[0])) if len(hit) else None
+        self._found[key] = found
+        return found
+
+    def overlaps(self, slices: Sequence[SliceId]) -> np.ndarray:
+        """(k, k) booleans: which of the slices share a leaf (agree on every dimension both fix)."""
+        rows = []
+        for s in slices:
+            row = self._rows.get(s)
+            if row is None:
+                row = np.full(self.n_dims, -1, dtype=np.int64)
+                row[list(self.cuboids[s[0]])] = self.values[s[0]][s[1]]
+                self._rows[s] = row
+            rows.append(row)
+        f = np.array(rows)
+        return np.all((f[:, None, :] == f[None, :, :]) | (f[:, None, :] < 0) | (f[None, :, :] < 0), axis=2)
 
     def related(self, c: int, s: SliceId) -> np.ndarray:
         """Indices of the slices of cuboid c that are s, an ancestor of s or a descendant of s."""
@@ -324,12 +346,15 @@ class Pursuit:
         return float(np.sum(dev / phi + np.log(phi)))
 
     def _components(self, sel: tuple[SliceId, ...]) -> list[tuple[SliceId, ...]]:
-        comps: list[list[SliceId]] = []
-        for s in sel:
-            touching = [c for c in comps if any(not self.lat.disjoint(s, t) for t in c)]
+        """The selection's groups of (transitively) overlapping slices, each sorted."""
+        overlap = self.lat.overlaps(sel).tolist() if len(sel) > 1 else [[True]]
+        comps: list[list[int]] = []
+        for i in range(len(sel)):
+            row = overlap[i]
+            touching = [c for c in comps if any(row[j] for j in c)]
             comps = [c for c in comps if all(c is not t for t in touching)]
-            comps.append([s] + [t for c in touching for t in c])
-        return [tuple(sorted(c)) for c in comps]
+            comps.append([i] + [j for c in touching for j in c])
+        return [tuple(sorted(sel[j] for j in c)) for c in comps]
 
     def _block(self, comp: tuple[SliceId, ...]) -> Block:
         key = frozenset(comp)

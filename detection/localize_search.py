@@ -174,12 +174,14 @@ class Block:
             cuboids = sorted({s[0] for s in self.slices})
             if len(cuboids) == 1:
                 parts = {cuboids[0]: (self.dev, self.unit, self.informative)}
-            else:  # the few groups' leaves, each in leaf order
-                parts = {}
-                for g in cuboids:
-                    i = np.flatnonzero(self.group == g)
-                    if len(i):
-                        parts[g] = (self.dev[i], self.unit[i], self.informative[i])
+            else:  # each group's leaves in leaf order
+                if len(cuboids) <= 4:  # a pass per group
+                    pieces = [np.flatnonzero(self.group == g) for g in cuboids]
+                else:  # a stable sort of small integers is a radix sort: linear in the leaves
+                    order = np.argsort(self.group.astype(np.int16), kind="stable")
+                    counts = np.bincount(self.group, minlength=cuboids[-1] + 1)[cuboids]
+                    pieces = np.split(order, np.cumsum(counts)[:-1])
+                parts = {g: (self.dev[i], self.unit[i], self.informative[i]) for g, i in zip(cuboids, pieces) if len(i)}
             self.__dict__["_by_group"] = parts
         return parts
 
@@ -275,6 +277,7 @@ class Pursuit:
         self._groups: dict[tuple[int, frozenset], tuple[float, float]] = {}
         self._related: dict[SliceId, list[np.ndarray]] = {}
         self._splits: dict[tuple, Fit] = {}
+        self._insides: dict[tuple[SliceId, int], tuple[np.ndarray, np.ndarray]] = {}
         self.null = Fit((), (), {}, self.a, 0.0)
 
     def penalty(self, s: SliceId) -> float:
@@ -499,9 +502,13 @@ class Pursuit:
         scored = []
         for c in cuboids:
             pen = self.pen_depth[int(lat.depth_of[c])]
-            ids = lat.slice_of[c][idx]
-            if within is None:  # slices without covered leaves keep their gain under the null
-                k = lat.n_slices(c)
+            k = lat.n_slices(c)
+            if within is None and 2 * len(idx) >= lat.n_leaves:  # most slices touched: all at once
+                gain = model.screen_gain(np.bincount(lat.slice_of[c][idx], weights=dp, minlength=k) + self.p0[c],
+                                         np.bincount(lat.slice_of[c][idx], weights=dq, minlength=k) + self.q0[c]) - pen
+                slice_ids = None
+            elif within is None:  # slices without covered leaves keep their gain under the null
+                ids = lat.slice_of[c][idx]
                 touched = np.bincount(ids, minlength=k) > 0
                 pc = np.bincount(ids, weights=dp, minlength=k)[touched] + self.p0[c][touched]
                 qc = np.bincount(ids, weights=dq, minlength=k)[touched] + self.q0[c][touched]
@@ -509,11 +516,10 @@ class Pursuit:
                 gain[touched] = model.screen_gain(pc, qc) - pen
                 slice_ids = None
             else:  # only the slices holding leaves of `within`
-                k = lat.n_slices(c)
-                slice_ids = np.flatnonzero(np.bincount(ids, minlength=k))
-                pc = np.bincount(ids, weights=dp, minlength=k)[slice_ids]
-                qc = np.bincount(ids, weights=dq, minlength=k)[slice_ids]
-                gain = model.screen_gain(pc, qc) - pen
+                local, slice_ids = self._inside(within, c)
+                n = len(slice_ids)
+                gain = model.screen_gain(np.bincount(local, weights=dp, minlength=n),
+                                         np.bincount(local, weights=dq, minlength=n)) - pen
             if slice_ids is None:
                 for s in fit.selected:
                     gain[self.related_slices(s)[c]] = -np.inf
@@ -528,6 +534,15 @@ class Pursuit:
             scored += [(float(gain[j]), (c, int(name))) for j, name in zip(top, names) if gain[j] > 0]
         scored.sort(key=lambda t: -t[0])
         return [s for _, s in scored[: self.n_screen]]
+
+    def _inside(self, within: SliceId, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """The slices of cuboid c holding leaves of `within` and, for each of its leaves, the index
+        of its slice among them (a split screens inside one slice several times)."""
+        hit = self._insides.get((within, c))
+        if hit is None:
+            slice_ids, local = _compress(self.lat.slice_of[c][self.lat.members(within)], self.lat.n_slices(c))
+            hit = self._insides[(within, c)] = (local, slice_ids)
+        return hit
 
     def _null_gain(self, c: int) -> np.ndarray:
         """Score-test gain less penalty of every slice of cuboid c under the null."""
@@ -621,8 +636,8 @@ class Pursuit:
         base = set(lat.cuboids[s[0]])
         for c, cub in enumerate(lat.cuboids):
             if len(cub) > len(base) and base <= set(cub):
-                ids = lat.slice_of[c][idx]
-                gain = model.screen_gain(np.bincount(ids, weights=p), np.bincount(ids, weights=q))
+                local, _ = self._inside(s, c)
+                gain = model.screen_gain(np.bincount(local, weights=p), np.bincount(local, weights=q))
                 if gain.max(initial=0.0) > self.pen_depth[len(cub)]:
                     return True
         return False

@@ -277,6 +277,7 @@ class Pursuit:
         self._groups: dict[tuple[int, frozenset], tuple[float, float]] = {}
         self._related: dict[SliceId, list[np.ndarray]] = {}
         self._splits: dict[tuple, Fit] = {}
+        self._recent: dict[SliceId, float] = {}  # each slice's latest fitted factor
         self._insides: dict[tuple[SliceId, int], tuple[np.ndarray, np.ndarray]] = {}
         self.null = Fit((), (), {}, self.a, 0.0)
 
@@ -379,7 +380,8 @@ class Pursuit:
             member_of = ((cells[:, None] >> np.arange(len(comp))) & 1).astype(bool)
         n_cells = member_of.shape[0]
         a_stat, b_stat = model.cell_stats(covered, inv, n_cells)
-        factors = self._solve_factors(member_of, a_stat, b_stat, self._warm_start(comp))
+        factors = self._solve_factors(member_of, a_stat, b_stat, comp)
+        self._recent.update(zip(comp, factors.tolist()))
         cell_m = np.prod(np.where(member_of, factors[None, :], 1.0), axis=1)
         mu = model.mean(covered, cell_m[inv])
         dev = model.deviance(covered, mu)
@@ -405,22 +407,23 @@ class Pursuit:
         return start
 
     def _solve_factors(self, member_of: np.ndarray, a: np.ndarray, b: np.ndarray,
-                       start: np.ndarray | None = None) -> np.ndarray:
+                       comp: tuple[SliceId, ...]) -> np.ndarray:
         """The factors of a block's slices from its cell statistics: in one step when no two slices
-        overlap, jointly when the model can (`joint_factors`), else by coordinate ascent over the
-        cells (from ``start``, else ones), keeping the product of every slice's factor on each cell
-        up to date so that updating one slice touches only its own cells."""
+        overlap; jointly when the model can (`joint_factors`, to convergence, from the slices' latest
+        fitted factors); else by coordinate ascent over the cells (from `_warm_start`), keeping the
+        product of every slice's factor on each cell up to date so that updating one slice touches
+        only its own cells."""
         k = member_of.shape[1]
         rows = [np.flatnonzero(member_of[:, i]) for i in range(k)]
         overlapping = member_of.sum(axis=1).max() > 1
         if overlapping:
-            joint = self.model.joint_factors(member_of, a, b, start)
+            joint = self.model.joint_factors(member_of, a, b, np.array([self._recent.get(s, 1.0) for s in comp]))
             if joint is not None:
                 return joint
         solvers = [self.model.factor_solver(a[r], b[r]) for r in rows]
         if not overlapping:
             return np.array([solve(np.ones(len(r))) for r, solve in zip(rows, solvers)])
-        factors = np.ones(k) if start is None else start.astype(float).copy()
+        factors = self._warm_start(comp)
         product = np.prod(np.where(member_of, factors[None, :], 1.0), axis=1)
         current = factors.tolist()  # Python floats: the sweep reads and writes one factor at a time
         for _ in range(50):
@@ -642,12 +645,13 @@ class Pursuit:
                     return True
         return False
 
-    def run(self, start: Sequence[SliceId] = ()) -> Fit:
-        """Forward selection from `start`, then local moves until none improves."""
+    def run(self, start: Sequence[SliceId] = (), split: bool = True) -> Fit:
+        """Forward selection from `start`, then local moves until none improves (without splitting
+        a slice into descendants when `split` is False)."""
         fit = self.forward(self.fit(start))
         for _ in range(self.max_rounds):
             best = fit
-            for moves in (self.cheap_moves, self.split_moves):
+            for moves in (self.cheap_moves, self.split_moves) if split else (self.cheap_moves,):
                 for trial in moves(fit):
                     if self.total(trial) < self.total(best) - 1e-9 and self.admissible(trial.selected):
                         best = trial

@@ -374,14 +374,13 @@ def test_failure_ratio_cases_are_localized_without_a_flood_of_small_slices():
 
 
 def test_a_cause_is_not_split_into_its_own_noise_after_the_null_is_re_estimated():
-    """Instance 25 of the `rs` benchmark setting (seed 1): two causes, `d5=d5v7` and `d2=d2v2`, cover
-    much of the leaves, so the null is re-estimated from the rest. Judged against that narrower null,
-    the spread of `d5=d5v7`'s own leaves looked like a cause in `d2=d2v1&d5=d5v7`, which replaced it
-    when the search after the re-estimate could split found slices."""
+    """A real-like case (seed 127 of the failure-ratio generator) with two causes, `d4=d4v5` and
+    `d5=d5v1`, covering much of the leaves, so the null is re-estimated from the rest. Judged against
+    that narrower null, the spread of `d5=d5v1`'s own leaves looked like three causes
+    `d4=d4v1&d5=d5v1`, `d4=d4v2&d5=d5v1`, `d4=d4v3&d5=d5v1`, which replaced it when the search after
+    the re-estimate could split found slices."""
     from data.synthetic.failure_ratio import FailureRatioConfig, draw_case
 
-    rng = np.random.default_rng(1)
-    for _ in range(26):
-        case = draw_case(rng, FailureRatioConfig())
-    assert set(case.truth) == {"d5=d5v7", "d2=d2v2"}
+    case = draw_case(np.random.default_rng(127), FailureRatioConfig())
+    assert set(case.truth) == {"d4=d4v5", "d5=d5v1"}
     assert keys(localize_ratio(case.numerator, case.denominator, list(case.dims))) == set(case.truth)

@@ -28,8 +28,11 @@ and ``localize_search``):
   some descendant still deviates — until the score stops improving. Selected slices are never
   nested, and never all the children of one slice along one dimension (the parent is the succinct
   answer; their differences are its noise). When the found slices cover much of the data the null
-  noise is re-estimated from the leaves outside them and the search resumes (a large anomaly
-  inflates the first estimate: the "wrong side" failure of RiskLoc when most leaves are anomalous).
+  noise is re-estimated from the leaves outside them and the search resumes, without splitting the
+  found slices (a large anomaly inflates the first estimate: the "wrong side" failure of RiskLoc
+  when most leaves are anomalous; the new null describes ordinary leaves, not a cause's own spread).
+  Overlapping factors of a ratio KPI are fitted jointly by Newton's method (a log-linear Poisson
+  model), those of an additive KPI by coordinate ascent.
 
 * Stop. The pursuit's slices are candidates; what is reported is calibrated to the data's own
   noise (`null_scale`, `_significant`, `_coarsen`): per depth, the upper tail of the evidence of
@@ -409,7 +412,14 @@ def _search(lattice: Lattice, model, cfg: LocalizeConfig):
     once from the leaves they leave out (a large anomaly inflates the first, all-leaf estimate)
     and search again from the found slices. One re-estimate: a second one, from the leaves left
     out by slices found under the first, only removes more of the ordinary spread of the data
-    from the null, and the extra slices it then admits are what `_significant` has to discard."""
+    from the null, and the extra slices it then admits are what `_significant` has to discard.
+
+    The search after the re-estimate adds slices and drops, generalizes or merges them, but does not
+    split a found slice into descendants: the re-estimated null describes the leaves *outside* the
+    found slices, and a cause's own leaves spread more than ordinary ones (the per-leaf spread of an
+    anomaly), so judged against that null a cause falls apart into deep slices of its own noise.
+    Whether a found slice is really several causes was decided by the first search, under the
+    all-leaf null."""
     selection: tuple = ()
     blocks: dict = {}  # fitted blocks, reused by the next search when they do not depend on the null
     for attempt in range(_SEARCHES):
@@ -423,7 +433,7 @@ def _search(lattice: Lattice, model, cfg: LocalizeConfig):
             dispersion_prior=cfg.dispersion_prior,
             blocks=None if model.factors_use_null else blocks,
         )
-        fit = pursuit.run(selection)
+        fit = pursuit.run(selection, split=attempt == 0)
         if fit.selected == selection or attempt == _SEARCHES - 1:
             break
         selection = fit.selected

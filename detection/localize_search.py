@@ -68,6 +68,11 @@ class Lattice:
         self._members: dict[SliceId, np.ndarray] = {}
         self._filters: dict[SliceId, dict[int, int]] = {}
         self._children: dict[tuple[int, SliceId], int] = {}
+        self._disjoint: dict[tuple[SliceId, SliceId], bool] = {}
+        self._found: dict[tuple, SliceId | None] = {}
+        self._rows: dict[SliceId, np.ndarray] = {}
+        self._cuboid_index = {cub: c for c, cub in enumerate(self.cuboids)}
+        self.n_dims = d
 
     def n_slices(self, c: int) -> int:
         return len(self.values[c])
@@ -89,12 +94,30 @@ class Lattice:
         return f
 
     def find(self, filters: dict[int, int]) -> SliceId | None:
-        cub = tuple(sorted(filters))
-        if not cub or cub not in self.cuboids:
-            return None
-        c = self.cuboids.index(cub)
-        hit = np.flatnonzero(np.all(self.values[c] == np.array([filters[j] for j in cub]), axis=1))
-        return (c, int(hit[0])) if len(hit) else None
+        key = tuple(sorted(filters.items()))
+        if key in self._found:
+            return self._found[key]
+        cub = tuple(j for j, _ in key)
+        c = self._cuboid_index.get(cub)
+        found = None
+        if c is not None:
+            hit = np.flatnonzero(np.all(self.values[c] == np.array([v for _, v in key]), axis=1))
+            found = (c, int(hit[0])) if len(hit) else None
+        self._found[key] = found
+        return found
+
+    def overlaps(self, slices: Sequence[SliceId]) -> np.ndarray:
+        """(k, k) booleans: which of the slices share a leaf (agree on every dimension both fix)."""
+        rows = []
+        for s in slices:
+            row = self._rows.get(s)
+            if row is None:
+                row = np.full(self.n_dims, -1, dtype=np.int64)
+                row[list(self.cuboids[s[0]])] = self.values[s[0]][s[1]]
+                self._rows[s] = row
+            rows.append(row)
+        f = np.array(rows)
+        return np.all((f[:, None, :] == f[None, :, :]) | (f[:, None, :] < 0) | (f[None, :, :] < 0), axis=2)
 
     def related(self, c: int, s: SliceId) -> np.ndarray:
         """Indices of the slices of cuboid c that are s, an ancestor of s or a descendant of s."""
@@ -123,8 +146,12 @@ class Lattice:
 
     def disjoint(self, s: SliceId, t: SliceId) -> bool:
         """True when no leaf lies in both slices (they differ on a shared dimension)."""
-        fs, ft = self.filters(s), self.filters(t)
-        return any(k in ft and ft[k] != v for k, v in fs.items())
+        key = (s, t) if s <= t else (t, s)
+        hit = self._disjoint.get(key)
+        if hit is None:
+            fs, ft = self.filters(s), self.filters(t)
+            hit = self._disjoint[key] = any(k in ft and ft[k] != v for k, v in fs.items())
+        return hit
 
 
 @dataclass
@@ -147,13 +174,14 @@ class Block:
             cuboids = sorted({s[0] for s in self.slices})
             if len(cuboids) == 1:
                 parts = {cuboids[0]: (self.dev, self.unit, self.informative)}
-            else:
-                # a stable sort of small integers is a radix sort: linear in the leaves
-                order = np.argsort(self.group.astype(np.int16), kind="stable")
-                counts = np.bincount(self.group)
-                present = np.flatnonzero(counts)
-                pieces = np.split(order, np.cumsum(counts[present])[:-1])
-                parts = {int(g): (self.dev[i], self.unit[i], self.informative[i]) for g, i in zip(present, pieces)}
+            else:  # each group's leaves in leaf order
+                if len(cuboids) <= 4:  # a pass per group
+                    pieces = [np.flatnonzero(self.group == g) for g in cuboids]
+                else:  # a stable sort of small integers is a radix sort: linear in the leaves
+                    order = np.argsort(self.group.astype(np.int16), kind="stable")
+                    counts = np.bincount(self.group, minlength=cuboids[-1] + 1)[cuboids]
+                    pieces = np.split(order, np.cumsum(counts)[:-1])
+                parts = {g: (self.dev[i], self.unit[i], self.informative[i]) for g, i in zip(cuboids, pieces) if len(i)}
             self.__dict__["_by_group"] = parts
         return parts
 
@@ -203,14 +231,6 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
     return bool(np.max(np.abs(a - b) - rtol * np.abs(b), initial=0.0) <= atol)
 
 
-def _positions(sorted_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Positions in ``sorted_ids`` of those ``values`` it holds."""
-    pos = np.searchsorted(sorted_ids, values)
-    ok = pos < len(sorted_ids)
-    ok[ok] = sorted_ids[pos[ok]] == values[ok]
-    return pos[ok]
-
-
 def _compress(keys: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values of non-negative int keys below `bound` and each key's index among them."""
     if bound <= 4 * len(keys) + 4096:
@@ -257,6 +277,8 @@ class Pursuit:
         self._groups: dict[tuple[int, frozenset], tuple[float, float]] = {}
         self._related: dict[SliceId, list[np.ndarray]] = {}
         self._splits: dict[tuple, Fit] = {}
+        self._recent: dict[SliceId, float] = {}  # each slice's latest fitted factor
+        self._insides: dict[tuple[SliceId, int], tuple[np.ndarray, np.ndarray]] = {}
         self.null = Fit((), (), {}, self.a, 0.0)
 
     def penalty(self, s: SliceId) -> float:
@@ -310,21 +332,33 @@ class Pursuit:
             dev, unit, informative = (np.concatenate(x) if len(parts) > 1 else x[0] for x in zip(*parts))
             s_null = max(self.s0, self.s_floor)
             s_free = self._group_dispersion(dev, unit, informative)
-            phi = self.a + s_null * unit
-            t_null = float(np.sum(dev / phi + np.log(phi)))
-            phi = self.a + s_free * unit
-            t_free = float(np.sum(dev / phi + np.log(phi))) + math.log(max(int(informative.sum()), 2))
-            hit = (t_free, s_free) if t_free < t_null else (t_null, s_null)
+            t_null = self._dispersion_term(dev, unit, s_null)
+            hit = (t_null, s_null)
+            if s_free != s_null:  # else its own dispersion is the null's plus a price: never better
+                t_free = self._dispersion_term(dev, unit, s_free) + math.log(max(int(informative.sum()), 2))
+                if t_free < t_null:
+                    hit = (t_free, s_free)
             self._groups[(g, key)] = hit
         return hit
 
+    def _dispersion_term(self, dev: np.ndarray, unit: np.ndarray, s: float) -> float:
+        """``sum(dev/phi + log(phi))`` with ``phi = a + s·unit``; one logarithm when ``s`` is 0
+        (numpy's log gives one value for every element of a constant array)."""
+        if s == 0.0:
+            return float(np.sum(dev / self.a + np.log(np.full(1, self.a))[0]))
+        phi = self.a + s * unit
+        return float(np.sum(dev / phi + np.log(phi)))
+
     def _components(self, sel: tuple[SliceId, ...]) -> list[tuple[SliceId, ...]]:
-        comps: list[list[SliceId]] = []
-        for s in sel:
-            touching = [c for c in comps if any(not self.lat.disjoint(s, t) for t in c)]
+        """The selection's groups of (transitively) overlapping slices, each sorted."""
+        overlap = self.lat.overlaps(sel).tolist() if len(sel) > 1 else [[True]]
+        comps: list[list[int]] = []
+        for i in range(len(sel)):
+            row = overlap[i]
+            touching = [c for c in comps if any(row[j] for j in c)]
             comps = [c for c in comps if all(c is not t for t in touching)]
-            comps.append([s] + [t for c in touching for t in c])
-        return [tuple(sorted(c)) for c in comps]
+            comps.append([i] + [j for c in touching for j in c])
+        return [tuple(sorted(sel[j] for j in c)) for c in comps]
 
     def _block(self, comp: tuple[SliceId, ...]) -> Block:
         key = frozenset(comp)
@@ -346,7 +380,8 @@ class Pursuit:
             member_of = ((cells[:, None] >> np.arange(len(comp))) & 1).astype(bool)
         n_cells = member_of.shape[0]
         a_stat, b_stat = model.cell_stats(covered, inv, n_cells)
-        factors = self._solve_factors(member_of, a_stat, b_stat, self._warm_start(comp))
+        factors = self._solve_factors(member_of, a_stat, b_stat, comp)
+        self._recent.update(zip(comp, factors.tolist()))
         cell_m = np.prod(np.where(member_of, factors[None, :], 1.0), axis=1)
         mu = model.mean(covered, cell_m[inv])
         dev = model.deviance(covered, mu)
@@ -372,31 +407,39 @@ class Pursuit:
         return start
 
     def _solve_factors(self, member_of: np.ndarray, a: np.ndarray, b: np.ndarray,
-                       start: np.ndarray | None = None) -> np.ndarray:
-        """Coordinate ascent over the cells (from ``start``, else ones); one sweep is exact when no
-        two slices overlap. The product of every slice's factor on each cell is kept up to date, so
-        updating one slice touches only its own cells."""
+                       comp: tuple[SliceId, ...]) -> np.ndarray:
+        """The factors of a block's slices from its cell statistics: in one step when no two slices
+        overlap; jointly when the model can (`joint_factors`, to convergence, from the slices' latest
+        fitted factors); else by coordinate ascent over the cells (from `_warm_start`), keeping the
+        product of every slice's factor on each cell up to date so that updating one slice touches
+        only its own cells."""
         k = member_of.shape[1]
         rows = [np.flatnonzero(member_of[:, i]) for i in range(k)]
-        stats = [(a[r], b[r]) for r in rows]
-        if member_of.sum(axis=1).max() <= 1:
-            return np.array([self.model.factor(a_i, b_i, np.ones(len(a_i))) for a_i, b_i in stats])
-        factors = np.ones(k) if start is None else start.astype(float).copy()
+        overlapping = member_of.sum(axis=1).max() > 1
+        if overlapping:
+            joint = self.model.joint_factors(member_of, a, b, np.array([self._recent.get(s, 1.0) for s in comp]))
+            if joint is not None:
+                return joint
+        solvers = [self.model.factor_solver(a[r], b[r]) for r in rows]
+        if not overlapping:
+            return np.array([solve(np.ones(len(r))) for r, solve in zip(rows, solvers)])
+        factors = self._warm_start(comp)
         product = np.prod(np.where(member_of, factors[None, :], 1.0), axis=1)
+        current = factors.tolist()  # Python floats: the sweep reads and writes one factor at a time
         for _ in range(50):
-            previous = factors.copy()
-            for i, (r, (a_i, b_i)) in enumerate(zip(rows, stats)):
-                if factors[i] != 0:
-                    m_other = product[r] / factors[i]
+            previous = np.array(current)
+            for i, (r, solve) in enumerate(zip(rows, solvers)):
+                if current[i] != 0:
+                    m_other = product[r] / current[i]
                 else:
                     others = member_of[r].copy()
                     others[:, i] = False
-                    m_other = np.where(others, factors, 1.0).prod(axis=1)
-                factors[i] = self.model.factor(a_i, b_i, m_other)
-                product[r] = m_other * factors[i]
-            if _close(factors, previous, rtol=1e-5, atol=1e-8):
+                    m_other = np.where(others, np.array(current), 1.0).prod(axis=1)
+                current[i] = solve(m_other)
+                product[r] = m_other * current[i]
+            if _close(np.array(current), previous, rtol=1e-5, atol=1e-8):
                 break
-        return factors
+        return np.array(current)
 
     def _group_dispersion(self, dev: np.ndarray, unit: np.ndarray, informative: np.ndarray) -> float:
         """Relative dispersion ``s`` of a group of leaves: the quasi-likelihood estimate (so the
@@ -408,11 +451,12 @@ class Pursuit:
         if not informative.any():
             return s0
         d, u = dev[informative], unit[informative]
+        excess = d - self.a
         s = s0
         for _ in range(6):  # iteratively reweighted: s = sum(u/phi²·(D - a)) / sum(u²/phi²)
             phi = self.a + s * u
             w = u / (phi * phi)
-            num = float(np.dot(w, d - self.a))
+            num = float(np.dot(w, excess))
             den = float(np.dot(w, u))
             prior = self.nu * den / len(d)
             s_new = max((num + prior * s0) / max(den + prior, 1e-300), s0)
@@ -461,9 +505,13 @@ class Pursuit:
         scored = []
         for c in cuboids:
             pen = self.pen_depth[int(lat.depth_of[c])]
-            ids = lat.slice_of[c][idx]
-            if within is None:  # slices without covered leaves keep their gain under the null
-                k = lat.n_slices(c)
+            k = lat.n_slices(c)
+            if within is None and 2 * len(idx) >= lat.n_leaves:  # most slices touched: all at once
+                gain = model.screen_gain(np.bincount(lat.slice_of[c][idx], weights=dp, minlength=k) + self.p0[c],
+                                         np.bincount(lat.slice_of[c][idx], weights=dq, minlength=k) + self.q0[c]) - pen
+                slice_ids = None
+            elif within is None:  # slices without covered leaves keep their gain under the null
+                ids = lat.slice_of[c][idx]
                 touched = np.bincount(ids, minlength=k) > 0
                 pc = np.bincount(ids, weights=dp, minlength=k)[touched] + self.p0[c][touched]
                 qc = np.bincount(ids, weights=dq, minlength=k)[touched] + self.q0[c][touched]
@@ -471,23 +519,33 @@ class Pursuit:
                 gain[touched] = model.screen_gain(pc, qc) - pen
                 slice_ids = None
             else:  # only the slices holding leaves of `within`
-                k = lat.n_slices(c)
-                slice_ids = np.flatnonzero(np.bincount(ids, minlength=k))
-                pc = np.bincount(ids, weights=dp, minlength=k)[slice_ids]
-                qc = np.bincount(ids, weights=dq, minlength=k)[slice_ids]
-                gain = model.screen_gain(pc, qc) - pen
-            for s in fit.selected:
-                related = self.related_slices(s)[c]
-                if slice_ids is None:
-                    gain[related] = -np.inf
-                else:
-                    gain[_positions(slice_ids, related)] = -np.inf
+                local, slice_ids = self._inside(within, c)
+                n = len(slice_ids)
+                gain = model.screen_gain(np.bincount(local, weights=dp, minlength=n),
+                                         np.bincount(local, weights=dq, minlength=n)) - pen
+            if slice_ids is None:
+                for s in fit.selected:
+                    gain[self.related_slices(s)[c]] = -np.inf
+            elif fit.selected:
+                blocked = np.zeros(k, dtype=bool)
+                for s in fit.selected:
+                    blocked[self.related_slices(s)[c]] = True
+                gain[blocked[slice_ids]] = -np.inf
             n_top = min(self.n_screen, len(gain))
             top = np.argpartition(-gain, n_top - 1)[:n_top]
             names = top if slice_ids is None else slice_ids[top]
             scored += [(float(gain[j]), (c, int(name))) for j, name in zip(top, names) if gain[j] > 0]
         scored.sort(key=lambda t: -t[0])
         return [s for _, s in scored[: self.n_screen]]
+
+    def _inside(self, within: SliceId, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """The slices of cuboid c holding leaves of `within` and, for each of its leaves, the index
+        of its slice among them (a split screens inside one slice several times)."""
+        hit = self._insides.get((within, c))
+        if hit is None:
+            slice_ids, local = _compress(self.lat.slice_of[c][self.lat.members(within)], self.lat.n_slices(c))
+            hit = self._insides[(within, c)] = (local, slice_ids)
+        return hit
 
     def _null_gain(self, c: int) -> np.ndarray:
         """Score-test gain less penalty of every slice of cuboid c under the null."""
@@ -581,18 +639,19 @@ class Pursuit:
         base = set(lat.cuboids[s[0]])
         for c, cub in enumerate(lat.cuboids):
             if len(cub) > len(base) and base <= set(cub):
-                ids = lat.slice_of[c][idx]
-                gain = model.screen_gain(np.bincount(ids, weights=p), np.bincount(ids, weights=q))
+                local, _ = self._inside(s, c)
+                gain = model.screen_gain(np.bincount(local, weights=p), np.bincount(local, weights=q))
                 if gain.max(initial=0.0) > self.pen_depth[len(cub)]:
                     return True
         return False
 
-    def run(self, start: Sequence[SliceId] = ()) -> Fit:
-        """Forward selection from `start`, then local moves until none improves."""
+    def run(self, start: Sequence[SliceId] = (), split: bool = True) -> Fit:
+        """Forward selection from `start`, then local moves until none improves (without splitting
+        a slice into descendants when `split` is False)."""
         fit = self.forward(self.fit(start))
         for _ in range(self.max_rounds):
             best = fit
-            for moves in (self.cheap_moves, self.split_moves):
+            for moves in (self.cheap_moves, self.split_moves) if split else (self.cheap_moves,):
                 for trial in moves(fit):
                     if self.total(trial) < self.total(best) - 1e-9 and self.admissible(trial.selected):
                         best = trial

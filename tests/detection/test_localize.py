@@ -371,3 +371,16 @@ def test_failure_ratio_cases_are_localized_without_a_flood_of_small_slices():
         tp, fp, fn = tp + len(found & truth), fp + len(found - truth), fn + len(truth - found)
     assert 2 * tp / (2 * tp + fp + fn) >= 0.7
     assert fp <= 0.25 * (tp + fn)
+
+
+def test_a_cause_is_not_split_into_its_own_noise_after_the_null_is_re_estimated():
+    """A real-like case (seed 127 of the failure-ratio generator) with two causes, `d4=d4v5` and
+    `d5=d5v1`, covering much of the leaves, so the null is re-estimated from the rest. Judged against
+    that narrower null, the spread of `d5=d5v1`'s own leaves looked like three causes
+    `d4=d4v1&d5=d5v1`, `d4=d4v2&d5=d5v1`, `d4=d4v3&d5=d5v1`, which replaced it when the search after
+    the re-estimate could split found slices."""
+    from data.synthetic.failure_ratio import FailureRatioConfig, draw_case
+
+    case = draw_case(np.random.default_rng(127), FailureRatioConfig())
+    assert set(case.truth) == {"d4=d4v5", "d5=d5v1"}
+    assert keys(localize_ratio(case.numerator, case.denominator, list(case.dims))) == set(case.truth)

@@ -189,6 +189,9 @@ class Shift:
         return float(self.delta_phi[j] / self.delta_y) if self.delta_y else 0.0
 
 
+RESIZES = 2  # sample-size re-estimations after the pilot
+
+
 def attribution_shift(att: Attribution, before: np.ndarray, after: np.ndarray, seed: int = 0, boot: int = 200,
                       precision: float = 0.05, pilot: int = 500, max_rows: int = 8_000) -> Shift | None:
     """Δ mean SHAP per input between rows ``before`` and ``after`` (boolean masks), with bootstrap intervals,
@@ -198,8 +201,10 @@ def attribution_shift(att: Attribution, before: np.ndarray, after: np.ndarray, s
     of the change (the input with the largest |Δφ|; Δφ and Δy resampled together); a mean's standard error
     falls as 1/√n, so n = pilot · (h / ``precision``)² records per window make that interval ± ``precision`` of the
     change (the sample size for a given margin of error, Cochran 1977, *Sampling Techniques*, §4.4), capped
-    by ``max_rows`` (TreeSHAP's cost) and by what the sample holds. The size, the target and the precision
-    reached are returned with the shift.
+    by ``max_rows`` (TreeSHAP's cost) and by what the sample holds. The pilot's h is itself an estimate, so
+    while the half-width reached still misses the target the size is estimated again from the latest sample
+    (at most ``RESIZES`` times: sequential re-estimation of the sample size, Wittes & Brittain 1990, *Stat.
+    Med.* 9:65–72). The size, the target and the precision reached are returned with the shift.
     """
     rng = np.random.default_rng(seed)
     usable = att.weight > 0
@@ -235,11 +240,14 @@ def attribution_shift(att: Attribution, before: np.ndarray, after: np.ndarray, s
 
     n0 = min(pilot, len(b), len(a))
     d, d_abs, spread, dy, low, high, reached, nb, na = measure(min(pilot, len(b)), min(pilot, len(a)))
-    if np.isfinite(reached) and reached > precision:
-        need = int(np.ceil(n0 * (reached / precision) ** 2))
+    for _ in range(RESIZES):
+        if not (np.isfinite(reached) and reached > precision):
+            break
+        need = int(np.ceil(min(nb, na) * (reached / precision) ** 2))
         grown = min(need, max_rows, len(b)), min(need, max_rows, len(a))
-        if grown[0] > nb or grown[1] > na:
-            d, d_abs, spread, dy, low, high, reached, nb, na = measure(*grown)
+        if grown[0] <= nb and grown[1] <= na:
+            break  # at a cap: TreeSHAP's or what the sample holds
+        d, d_abs, spread, dy, low, high, reached, nb, na = measure(*grown)
     return Shift(att.inputs, d, d_abs, d - 1.96 * spread, d + 1.96 * spread, dy, float(d.sum()), nb, na,
                  low, high, precision, reached, n0, max_rows)
 

@@ -4,6 +4,8 @@ worker under pytest 9: it renames node ids through an attribute pytest 9 no long
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from data.spark import spark_session
@@ -25,3 +27,5 @@ def spark():
     session = spark_session("local[2]", TEST_CONFIG)
     yield session
     session.stop()
+    # PySpark's SIGINT handler cancels the stopped context's jobs (None now): Python's own handler again
+    signal.signal(signal.SIGINT, signal.default_int_handler)

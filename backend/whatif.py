@@ -35,7 +35,7 @@ from pathlib import Path
 from backend.progress import Progress, silent
 from data.errors import UserError
 from data.slices import Slice, scope_text
-from data.sources import OpenWorkspace, open_workspace, record_files
+from data.sources import OpenWorkspace, open_workspace, record_file_stamps
 from data.workspace import Workspace, load_workspace
 from recommendations import DriverChange, WhatIfResult
 from recommendations.counterfactual import Scene
@@ -53,11 +53,11 @@ def data_signature(ws: Workspace) -> str:
     """A hash of the workspace file's content and of the (resolved) path, size and modification time of its
     record files and change log: any edit to them changes it (read without opening the records), and a
     relative or absolute path to the same workspace gives the same signature."""
-    parts = [Path(ws.source_file).read_bytes()]
-    files = record_files(ws) + ([ws.resolve(ws.changes.path)] if ws.changes is not None else [])
-    for f in files:
-        st = f.stat()
-        parts.append(f"{f.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    parts = [Path(ws.source_file).read_bytes(), *(stamp.encode() for stamp in record_file_stamps(ws))]
+    if ws.changes is not None:
+        changes = ws.resolve(ws.changes.path)
+        st = changes.stat()
+        parts.append(f"{changes.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode())
     return hashlib.sha256(b"\n".join(parts)).hexdigest()
 
 

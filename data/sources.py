@@ -20,7 +20,7 @@ from data.engines import DuckDBEngine, EngineName, RecordEngine
 from data.errors import WorkspaceError
 from data.expressions import ExpressionError, checked_sql
 from data.paths import PathGuard
-from data.workspace import MetricSpec, Workspace, load_workspace
+from data.workspace import MetricSpec, Workspace, is_url, load_workspace
 
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                  "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL")
@@ -37,7 +37,7 @@ class OpenWorkspace:
     workspace: Workspace
     con: duckdb.DuckDBPyConnection
     columns: dict[str, str]  # column name -> DuckDB type, after timestamp normalisation
-    files: tuple[Path, ...]
+    files: tuple[str, ...]  # the record files read: local paths, or URLs (engine spark)
     changes: tuple[ChangeEvent, ...]
     engine: RecordEngine = field(default=None)  # type: ignore[assignment]  # None: DuckDB over ``con``
 
@@ -70,9 +70,18 @@ def _first_line(err: Exception) -> str:
     return "; ".join(lines[:2]) if lines else type(err).__name__
 
 
-def record_files(ws: Workspace) -> list[Path]:
-    """The files behind ``records.path`` (what `open_workspace` reads), without opening them."""
-    return _record_files(ws)[0]
+def record_file_stamps(ws: Workspace) -> list[str]:
+    """Name, size and modification time of each file behind ``records.path`` (what `open_workspace` reads),
+    without opening them: local files from ``stat``, a URL's from Spark's listing (`data.spark`)."""
+    if is_url(ws.records.path):
+        from data.spark import list_url_files
+
+        return [f"{f.url}\0{f.size}\0{f.modified_ms}" for f in list_url_files(ws).files]
+    stamps = []
+    for f in _record_files(ws)[0]:
+        st = f.stat()
+        stamps.append(f"{f.resolve()}\0{st.st_size}\0{st.st_mtime_ns}")
+    return stamps
 
 
 def _record_files(ws: Workspace, guard: PathGuard | None = None) -> tuple[list[Path], str]:
@@ -228,6 +237,50 @@ def _lock_down(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
     con.execute("SET enable_external_access = false")
 
 
+def _validate(con: duckdb.DuckDBPyConnection, ws: Workspace, source: str) -> None:
+    """Check the role columns and the metrics against ``source`` and expose it, timestamps as naive UTC, as
+    the view ``records``."""
+    raw_columns = {name: typ for name, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    _check_columns(ws, raw_columns)
+    ts_expr = _timestamp_expr(con, ws, source, raw_columns[ws.records.timestamp])
+    con.execute(f"CREATE OR REPLACE TEMP VIEW records AS SELECT * REPLACE ({ts_expr} AS {quote(ws.records.timestamp)}) "
+                f"FROM {source}")
+    columns = {name: typ for name, typ, *_ in con.execute("DESCRIBE SELECT * FROM records").fetchall()}
+    for metric in ws.metrics:
+        _check_metric(con, ws, metric, columns)
+
+
+def _open_url_records(ws: Workspace, con: duckdb.DuckDBPyConnection, guard: PathGuard | None
+                      ) -> tuple[list[str], RecordEngine]:
+    """Records behind a URL (object storage): listed and read by Spark alone. DuckDB checks the columns and
+    the metrics on an empty table of the same schema (``records_schema``), so both paths give the same
+    errors; every scan then runs on Spark."""
+    where = f"{ws.source_file}: records.path"
+    if ws.engine != "spark":
+        raise WorkspaceError(where, f"{ws.records.path!r} is a URL: engine spark reads object storage (set engine: "
+                                    "spark, or mount the bucket and give its local path)")
+    if guard is not None:
+        raise WorkspaceError(where, f"{ws.records.path!r} is a URL: this server reads records from its own "
+                                    "folders only (analyse object storage with `cxw analyze` or `cxw job`)")
+    from data.spark import list_url_files, read_spark_records, register_spark_records
+
+    listing = list_url_files(ws)
+    kinds = {ws.records.format} if ws.records.format != "auto" else {_kind(Path(f.url)) for f in listing.files}
+    if kinds != {"parquet"}:
+        bad = next((f.url for f in listing.files if _kind(Path(f.url)) != "parquet"), ws.records.path)
+        raise WorkspaceError(where, f"{bad}: engine spark reads Parquet records (.parquet files)")
+    files = [f.url for f in listing.files]
+    frame = read_spark_records(ws, files, "parquet", ws.records.path if listing.folder else None)
+    con.register("records_arrow", frame.limit(0).toArrow())
+    con.execute("CREATE TEMP TABLE records_schema AS SELECT * FROM records_arrow")
+    con.unregister("records_arrow")
+    _validate(con, ws, "records_schema")
+    engine = register_spark_records(ws, frame)
+    if engine.row("SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)")[0] == 0:
+        raise WorkspaceError(where, f"{ws.records.path!r} holds no records")
+    return files, engine
+
+
 def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConnection | None = None, *,
                    guard: PathGuard | None = None, engine: EngineName | None = None) -> OpenWorkspace:
     """Validate a workspace against its data and expose the records as the DuckDB view ``records``.
@@ -246,30 +299,34 @@ def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConne
     if con is None:
         con = duckdb.connect()
         con.execute("SET enable_progress_bar = false")  # the CLI draws its own (metrics.cube)
-    files, kind = _record_files(ws, guard)
-    source = _csv_source(con, ws, files) if kind == "csv" else _parquet_source(con, ws, files)
-    raw_columns = {name: typ for name, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-    _check_columns(ws, raw_columns)
-    ts_expr = _timestamp_expr(con, ws, source, raw_columns[ws.records.timestamp])
-    con.execute(f"CREATE OR REPLACE TEMP VIEW records AS SELECT * REPLACE ({ts_expr} AS {quote(ws.records.timestamp)}) "
-            f"FROM {source}")
+    if engine is not None and engine != ws.engine:
+        ws = ws.model_copy(update={"engine": engine})
+    if is_url(ws.records.path):
+        files, scans = _open_url_records(ws, con, guard)
+        local: list[Path] = []
+    else:
+        local, kind = _record_files(ws, guard)
+        files = [str(f) for f in local]
+        source = _csv_source(con, ws, local) if kind == "csv" else _parquet_source(con, ws, local)
+        _validate(con, ws, source)
+        if con.execute("SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)").fetchone()[0] == 0:
+            raise WorkspaceError(f"{ws.source_file}: records.path", f"{ws.records.path!r} holds no records")
+        scans = DuckDBEngine(con)
+        if ws.engine == "spark":
+            from data.spark import read_spark_records, register_spark_records
+
+            base = str(ws.resolve(ws.records.path)) if ws.resolve(ws.records.path).is_dir() else None
+            scans = register_spark_records(ws, read_spark_records(ws, files, kind, base))
     columns = {name: typ for name, typ, *_ in con.execute("DESCRIBE SELECT * FROM records").fetchall()}
-    if con.execute("SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)").fetchone()[0] == 0:
-        raise WorkspaceError(f"{ws.source_file}: records.path", f"{ws.records.path!r} holds no records")
-    for metric in ws.metrics:
-        _check_metric(con, ws, metric, columns)
     changes: tuple[ChangeEvent, ...] = ()
     if ws.changes is not None:
         where = f"{ws.source_file}: changes.path"
         if guard is not None:
             guard.check(ws.resolve(ws.changes.path), where, repr(ws.changes.path))
         changes = load_change_events(ws.resolve(ws.changes.path), ws.records.dimensions, where=where)
-    _lock_down(con, files)
-    if engine is not None and engine != ws.engine:
-        ws = ws.model_copy(update={"engine": engine})
-    scans: RecordEngine = DuckDBEngine(con)
-    if ws.engine == "spark":
-        from data.spark import open_spark_records
-
-        scans = open_spark_records(ws, tuple(files), kind)
+    if is_url(ws.records.path):  # DuckDB's stand-in has served validation: no DuckDB scan may see it as records
+        con.execute("DROP VIEW records")
+        con.execute("DROP TABLE records_schema")
+    _lock_down(con, local)
     return OpenWorkspace(ws, con, columns, tuple(files), changes, scans)
+

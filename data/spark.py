@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from data.engines import SparkEngine
@@ -118,26 +118,103 @@ def _check_metrics(engine: SparkEngine, ws: Workspace) -> None:
                 raise WorkspaceError(where, f"{expr} has type {kind} on Spark; a rate needs a true/false expression")
 
 
-def open_spark_records(ws: Workspace, files: tuple[Path, ...], kind: str,
-                       session: SparkSession | None = None) -> SparkEngine:
-    """Register ``files`` (already checked, see the module docstring) as the Spark view ``records``."""
-    _import_pyspark()
-    from pyspark.sql import functions
+@dataclass(frozen=True)
+class StoredFile:
+    """One record file behind a URL, as Hadoop's file system lists it."""
 
-    where = f"{ws.source_file}: records.path"
+    url: str
+    size: int
+    modified_ms: int
+
+
+@dataclass(frozen=True)
+class UrlListing:
+    """The record files behind a URL ``records.path``; ``folder``: the URL names one folder (its hive
+    ``key=value`` subfolders are columns)."""
+
+    files: tuple[StoredFile, ...]
+    folder: bool
+
+
+def _hidden(name: str) -> bool:
+    """Spark's own rule for files it skips in a folder: ``_SUCCESS``, ``_committed_…``, ``.crc`` files."""
+    return name.startswith(("_", "."))
+
+
+def list_url_files(ws: Workspace, session: SparkSession | None = None) -> UrlListing:
+    """The Parquet files behind a URL ``records.path`` (a file, a folder listed recursively, or a glob),
+    listed by the Hadoop file system of its scheme (``s3a``, ``abfss``, ``gs``, ``hdfs``, ``file``), sorted.
+
+    A scheme without a file system on this Spark (its connector jar missing), a URL that matches nothing,
+    and a folder without Parquet files are one `WorkspaceError` each, naming ``records.path``."""
+    _import_pyspark()
+    from py4j.protocol import Py4JJavaError
+
+    from data.sources import PARQUET_SUFFIXES
+
+    session = session or spark_session(ws.spark.master, ws.spark.config)
+    url, where = ws.records.path, f"{ws.source_file}: records.path"
+    jvm, jsc = session._jvm, session._jsc  # Hadoop's FileSystem API has no Python binding
+    if jvm is None or jsc is None:
+        raise WorkspaceError(where, "a URL needs a classic Spark session (Spark Connect cannot list files)")
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(url)
+    try:
+        fs = hadoop_path.getFileSystem(jsc.hadoopConfiguration())
+        statuses = fs.globStatus(hadoop_path) or []
+        found: list[StoredFile] = []
+        for status in statuses:
+            if status.isFile():
+                found.append(StoredFile(status.getPath().toString(), status.getLen(), status.getModificationTime()))
+                continue
+            listing = fs.listFiles(status.getPath(), True)
+            while listing.hasNext():
+                f = listing.next()
+                name = f.getPath().getName()
+                if not _hidden(name) and (ws.records.format == "parquet" or name.lower().endswith(PARQUET_SUFFIXES)):
+                    found.append(StoredFile(f.getPath().toString(), f.getLen(), f.getModificationTime()))
+    except Py4JJavaError as err:
+        java = err.java_exception
+        kind, message = java.getClass().getSimpleName(), str(java.getMessage() or "")
+        if kind == "UnsupportedFileSystemException" or "ClassNotFoundException" in message:  # no connector jar
+            scheme = url.split("://", 1)[0]
+            raise WorkspaceError(where, f"this Spark has no file system for {scheme}:// URLs; add its connector "
+                                        "(e.g. spark.jars.packages org.apache.hadoop:hadoop-aws for s3a) and its "
+                                        "spark.hadoop.* keys to spark.config") from None
+        raise WorkspaceError(where, f"cannot list {url!r}: {kind}: {message.splitlines()[0] if message else ''}"
+                             ) from None
+    if not statuses:
+        raise WorkspaceError(where, f"{url!r} does not exist or matches nothing")
+    if not found:
+        raise WorkspaceError(where, f"{url!r} holds no Parquet files")
+    folder = len(statuses) == 1 and statuses[0].isDirectory() and not any(ch in url for ch in "*?[")
+    return UrlListing(tuple(sorted(found, key=lambda f: f.url)), folder)
+
+
+def read_spark_records(ws: Workspace, files: Sequence[str], kind: str, base: str | None,
+                       session: SparkSession | None = None) -> DataFrame:
+    """``files`` (already listed and checked, see the module docstring) as a Spark DataFrame, read as is;
+    ``base``: the records folder, so that hive ``key=value`` folders under it become columns as in DuckDB."""
+    _import_pyspark()
     if kind != "parquet":
-        raise WorkspaceError(where, "engine spark reads Parquet records; convert the CSV files to Parquet "
-                                    "(e.g. `duckdb -c \"COPY (FROM 'x.csv') TO 'x.parquet'\"`) or use engine duckdb")
+        raise WorkspaceError(f"{ws.source_file}: records.path",
+                             "engine spark reads Parquet records; convert the CSV files to Parquet (e.g. `duckdb -c "
+                             "\"COPY (FROM 'x.csv') TO 'x.parquet'\"`) or use engine duckdb")
     session = session or spark_session(ws.spark.master, ws.spark.config)
     reader = session.read.option("mergeSchema", "true")
-    target = ws.resolve(ws.records.path)
-    if target.is_dir():  # hive partitions (key=value folders) become columns, as in DuckDB
-        reader = reader.option("basePath", str(target))
-    frame = reader.parquet(*[str(f) for f in files])
+    if base is not None:
+        reader = reader.option("basePath", base)
+    return reader.parquet(*files)
+
+
+def register_spark_records(ws: Workspace, frame: DataFrame) -> SparkEngine:
+    """Validate the records ``frame`` on Spark and register it, timestamps as naive UTC, as the view
+    ``records`` of a new `SparkEngine`."""
+    from pyspark.sql import functions
+
     _check_dimensions(frame, ws)
     ts = _timestamp_column(frame, ws, f"{ws.source_file}: records.timestamp")
     frame = frame.withColumn(ws.records.timestamp, functions.expr(ts))
-    engine = SparkEngine(session)
+    engine = SparkEngine(frame.sparkSession)
     frame.createOrReplaceTempView(engine.view("records"))
     _check_metrics(engine, ws)
     return engine

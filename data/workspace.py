@@ -24,6 +24,12 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Grain = Literal["hour", "day"]
 MetricKind = Literal["rate", "mean", "ratio", "composite"]
 BUCKET: dict[str, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(days=1)}  # a grain's bucket
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # scheme://…: object storage (s3a://, abfss://, gs://), file://
+
+
+def is_url(path: str) -> bool:
+    """Whether a workspace path is a URL (read by Spark's Hadoop file systems) rather than a local path."""
+    return URL.match(path) is not None
 
 
 class _Strict(BaseModel):

@@ -1,9 +1,10 @@
 """The workspace's records on Apache Spark: the session, the view ``records``, and its validation there.
 
-`open_spark_records` is called by `data.sources.open_workspace` for a workspace whose engine is
-``spark``, after DuckDB has validated the workspace against the same files and the `data.paths.PathGuard`
-(when there is one) has checked every one of them: Spark opens exactly that checked list of Parquet files
-and nothing else. The timestamp column becomes naive UTC as in DuckDB (the session's time zone is UTC),
+`read_spark_records` and `register_spark_records` are called by `data.sources.open_workspace` for a
+workspace whose engine is ``spark``, after DuckDB has validated the workspace against the same files and the
+`data.paths.PathGuard` (when there is one) has checked every one of them: Spark opens exactly that checked
+list of Parquet files and nothing else. A URL ``records.path`` (object storage) is listed here
+(`list_url_files`, through the Hadoop file system of its scheme) and read by Spark alone. The timestamp column becomes naive UTC as in DuckDB (the session's time zone is UTC),
 and every metric expression is rendered for Spark (`data.engines.render_spark`) and analysed by Spark
 before any work starts, so a difference between the dialects is a clear error at validation, never a
 wrong number later. What Spark cannot read the way DuckDB does is refused with one line: CSV records

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from backend.ask import answer_question
+from backend.ask import AskOptions, answer_question
 from backend.cli import main
 from data.errors import UserError
 from data.sources import open_workspace
@@ -22,14 +22,12 @@ from metrics.questions.intent import Answer, Intent
 from metrics.questions.vocabulary import workspace_vocabulary
 from tests.conftest import tiny_records, write_workspace
 
-QUESTIONS = [  # each a different path through the compiler (a ranking's order is Python's, after the query)
-    "how many records are there?",
+QUESTIONS = [  # each a different query (negations and rankings are applied in Python, after the query)
     "on time rate by store yesterday compared with the day before",
     "which 2 stores had the biggest increase in avg minutes yesterday compared with the day before",
     "how many records were not on time in north by channel yesterday",
     "score by region",
     "refund per item in region north on ios",
-    "what share of records were not cancelled by region",
 ]
 # what the parser does not produce from words: a filter on the NULL label, a negated count compared by group
 INTENTS = [
@@ -40,6 +38,7 @@ INTENTS = [
     {"measure": {"kind": "metric", "metric": "refund_per_item"}, "filters": [{"dimension": "region", "values": [NULL_LABEL]}],
      "group_by": "channel", "ranking": {"by": "value", "descending": False, "top": 1}, "min_records": 5},
 ]
+LIMIT = 600  # seconds: generous, a loaded machine's first Spark queries are slow (the limit is tested below)
 FLOATS = ("value", "numerator", "denominator", "previous_value", "change")
 
 
@@ -72,27 +71,31 @@ def test_answers_on_spark_equal_duckdbs(both):
     assert workspace_vocabulary(on_spark) == vocab
     assert vocab.dimensions["region"] == ("east", "north", "south")  # NULL left out, sorted as text
     for question in QUESTIONS:
-        _same(answer_question(duck, vocab, question), answer_question(on_spark, vocab, question))
+        _same(answer_question(duck, vocab, question, options=AskOptions(LIMIT)),
+              answer_question(on_spark, vocab, question, options=AskOptions(LIMIT)))
     for raw in INTENTS:
         intent = Intent.model_validate(raw)
-        _same(answer_intent(duck, vocab, "q", intent, timeout_seconds=60),
-              answer_intent(on_spark, vocab, "q", intent, timeout_seconds=60))
+        _same(answer_intent(duck, vocab, "q", intent, timeout_seconds=LIMIT),
+              answer_intent(on_spark, vocab, "q", intent, timeout_seconds=LIMIT))
     counted = answer_intent(duck, vocab, "q", Intent.model_validate(INTENTS[0]))
     assert {r.label for r in counted.rows} == {"s1", "s2", "s3", "s4"} and all(r.records for r in counted.rows)
 
 
 def test_a_question_over_its_time_limit_is_stopped_on_spark(both):
     _, _, on_spark = both
-    slow = CompiledQuery("SELECT 'current', NULL, 'm', count(*), 1.0, 1.0, 1 FROM records a, records b", ())
+    slow = CompiledQuery("SELECT 'current', NULL, 'm', count(*), 1.0, 1.0, 1 "
+                         "FROM records a, records b, records c", ())  # 3.4e9 rows: minutes if not stopped
     started = time.monotonic()
     with pytest.raises(UserError, match="the question took longer than 0.05 s; narrow it"):
         run_query(on_spark, slow, timeout_seconds=0.05)
+    # the session answers at once: the cancelled tasks freed both of its cores
+    assert on_spark.engine.rows("SELECT count(*) FROM records") == [(1500,)]
     assert time.monotonic() - started < 30
-    assert on_spark.engine.rows("SELECT count(*) FROM records") == [(1500,)]  # the session still answers
 
 
-def test_cli_ask_engine_spark_prints_duckdbs_answer(both, capsys):
+def test_cli_ask_engine_spark_prints_duckdbs_answer(both, capsys, monkeypatch):
     path, _, _ = both
+    monkeypatch.setenv("CXW_ASK_TIMEOUT_SECONDS", str(LIMIT))
     question = "how many records were cancelled by channel yesterday"
     assert main(["ask", str(path), question]) == 0
     on_duckdb = capsys.readouterr().out

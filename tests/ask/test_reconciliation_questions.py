@@ -7,6 +7,7 @@ import math
 import pytest
 
 from backend.ask import ask
+from backend.cli import main
 
 
 def _expected(truth: dict) -> list[tuple[str, list[tuple[str, float]]]]:
@@ -69,8 +70,6 @@ def test_reconciliation_refusals(question, recon_output):
 
 
 def test_engine_is_refused_for_a_reconciliation_output(recon_output, capsys):
-    from backend.cli import main
-
     assert main(["ask", str(recon_output[0]), "how many records were lost", "--engine", "spark"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "is a reconciliation output, whose questions read its summary.json" in err

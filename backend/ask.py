@@ -7,6 +7,10 @@ when it cannot and a language model is configured (`backend.llm`, off by default
 question onto the same `Intent` schema — never onto SQL — and the intent is checked against the workspace
 like any context before it runs. The answer's text may then be rephrased by the model, kept only when
 every number in it is one the engine computed.
+
+A workspace's questions run on its engine (`data.engines`: DuckDB, or Spark for ``engine: spark`` or
+``--engine spark``): the vocabulary's scans and the compiled query, the same SQL on both. A reconciliation
+output's questions read its ``summary.json`` in Python, with no engine.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pydantic import ValidationError
 
 from backend.llm import ChatProvider, faithful_rephrase, map_question, provider_from_settings
 from backend.settings import Settings
+from data.engines import EngineName
 from data.narrative import Paragraph
 from data.errors import UserError
 from data.paths import PathGuard
@@ -71,14 +76,18 @@ def load_context(text: str, where: str) -> Intent:
 
 
 def ask(source: str | Path, question: str, context: Intent | None = None, options: AskOptions = AskOptions(),
-        guard: PathGuard | None = None) -> Answer:
-    """Answer ``question`` over ``source`` (a workspace file or folder, or a reconciliation output folder)."""
+        guard: PathGuard | None = None, engine: EngineName | None = None) -> Answer:
+    """Answer ``question`` over ``source`` (a workspace file or folder, or a reconciliation output folder);
+    ``engine`` overrides a workspace's engine (a reconciliation output has none: refused)."""
     source = Path(source)
     if guard is not None:
         guard.check(source / SUMMARY_FILE if source.is_dir() else source, str(source), "this source")
     if is_reconciliation_output(source):
+        if engine is not None:
+            raise UserError(f"--engine: {source} is a reconciliation output, whose questions read its "
+                            f"{SUMMARY_FILE}, not records; --engine applies to a workspace")
         return _ask_reconciliation(source, question, context, options.provider)
-    ow = open_workspace(source, guard=guard)
+    ow = open_workspace(source, guard=guard, engine=engine)
     try:
         return answer_question(ow, workspace_vocabulary(ow), question, context, options)
     finally:

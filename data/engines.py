@@ -18,12 +18,14 @@ the rendered SQL says so in a comment at the node concerned (`documents/spark.md
 - ordering: DuckDB sorts NULLs last, Spark first (ascending); SQLGlot writes ``NULLS LAST`` explicitly.
 
 Results come back as Arrow (``toArrow``), timestamps as naive UTC, so callers see the same values from
-both engines.
+both engines. `RecordEngine.rows` runs a query under a time limit: DuckDB interrupts its connection, Spark
+cancels the query's jobs by a tag of their own (`SparkContext.cancelJobsWithTag`); both raise `QueryTimeout`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+import threading
 from itertools import count
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -41,6 +43,10 @@ EngineName = Literal["duckdb", "spark"]
 BATCH_ROWS = 1 << 17
 
 
+class QueryTimeout(Exception):
+    """A query stopped at its time limit (`RecordEngine.rows`)."""
+
+
 class RecordEngine(Protocol):
     """What a scan needs from an engine: run one SELECT over the view ``records`` (or a table made with
     `materialize`) and hand back its rows."""
@@ -50,6 +56,9 @@ class RecordEngine(Protocol):
     def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame: ...
 
     def row(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]: ...
+
+    def rows(self, sql: str, params: Sequence[Any] = (),
+             timeout_seconds: float | None = None) -> list[tuple[Any, ...]]: ...
 
     def batches(self, sql: str) -> Iterator[pa.RecordBatch]: ...
 
@@ -73,6 +82,20 @@ class DuckDBEngine:
         # every row fetched: a result left unfinished would make the connection refuse the next ``con.sql``
         found = self.con.execute(sql, list(params)).fetchall()
         return tuple(found[0]) if found else ()
+
+    def rows(self, sql: str, params: Sequence[Any] = (),
+             timeout_seconds: float | None = None) -> list[tuple[Any, ...]]:
+        """Every row; with ``timeout_seconds``, the connection is interrupted then (`QueryTimeout`)."""
+        if timeout_seconds is None:
+            return self.con.execute(sql, list(params)).fetchall()
+        timer = threading.Timer(timeout_seconds, self.con.interrupt)
+        timer.start()
+        try:
+            return self.con.execute(sql, list(params)).fetchall()
+        except duckdb.InterruptException:
+            raise QueryTimeout(f"stopped after {timeout_seconds:g} s") from None
+        finally:
+            timer.cancel()
 
     def batches(self, sql: str) -> Iterator[pa.RecordBatch]:
         yield from self.con.sql(sql).to_arrow_reader(BATCH_ROWS)
@@ -168,6 +191,8 @@ def naive_utc(table: pa.Table) -> pa.Table:
 
 
 _views = count()
+_tags = count()
+CANCEL_EVERY = 0.02  # seconds between a timed-out query's cancellations (`SparkEngine.within`)
 
 
 class SparkEngine:
@@ -198,6 +223,42 @@ class SparkEngine:
     def row(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
         table = self.table(sql, params)  # by position: two aggregates may carry the same generated name
         return tuple(column[0].as_py() for column in table.columns) if table.num_rows else ()
+
+    def rows(self, sql: str, params: Sequence[Any] = (),
+             timeout_seconds: float | None = None) -> list[tuple[Any, ...]]:
+        """Every row (by position); with ``timeout_seconds``, see `within`."""
+        table = self.table(sql, params) if timeout_seconds is None else self.within(sql, params, timeout_seconds)
+        return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+
+    def within(self, sql: str, params: Sequence[Any], timeout_seconds: float) -> pa.Table:
+        """`table` under a time limit: the query's jobs carry a tag of their own (`SparkContext.addJobTag`,
+        for this thread only) and are cancelled by it after ``timeout_seconds`` (`QueryTimeout`). A
+        cancellation reaches only the jobs running then, so it is repeated until the query has stopped (a
+        limit reached while Spark still plans the query cancels its first job)."""
+        context = self.session.sparkContext
+        tag = f"{self.prefix}query{next(_tags)}"
+        stopped, done = threading.Event(), threading.Event()
+
+        def cancel() -> None:
+            stopped.set()
+            while not done.is_set():
+                context.cancelJobsWithTag(tag)
+                done.wait(CANCEL_EVERY)
+
+        timer = threading.Timer(timeout_seconds, cancel)
+        context.addJobTag(tag)
+        timer.start()
+        try:
+            return self.table(sql, params)
+        except Exception:
+            if stopped.is_set():  # the cancelled job's error, whatever PySpark wraps it in
+                raise QueryTimeout(f"stopped after {timeout_seconds:g} s") from None
+            raise
+        finally:
+            done.set()
+            timer.cancel()
+            timer.join()
+            context.removeJobTag(tag)
 
     def batches(self, sql: str) -> Iterator[pa.RecordBatch]:
         yield from self.table(sql).to_batches(BATCH_ROWS)

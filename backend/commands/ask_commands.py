@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from backend.ask import AskOptions, ask, load_context
-from backend.commands.apps import app
+from backend.commands.apps import Engine, app
 from backend.settings import get_settings
 from data.errors import UserError
 
@@ -23,6 +23,8 @@ def ask_command(
     context: Annotated[Path, typer.Option("--context", help="A previous answer's JSON (from --json): the question "
                                                              "is a follow-up of it.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON (the API's response).")] = False,
+    engine: Annotated[Engine | None, typer.Option(
+        "--engine", help="Where a workspace's record scans run (default: the workspace's engine, duckdb).")] = None,
 ) -> None:
     """Answer a question by computation: the numbers, the question as interpreted, the query, the assumptions."""
     previous = None
@@ -32,7 +34,8 @@ def ask_command(
         except (OSError, UnicodeDecodeError) as err:
             raise UserError(f"--context {context}: cannot read ({err.__class__.__name__})") from None
         previous = load_context(text, f"--context {context}")
-    answer = ask(source, question, previous, AskOptions.from_settings(get_settings()))
+    answer = ask(source, question, previous, AskOptions.from_settings(get_settings()),
+                 engine=engine.value if engine else None)
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
     else:

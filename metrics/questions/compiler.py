@@ -5,20 +5,20 @@ The query is built from the same pieces as the metric cube (`metrics.cube.metric
 the same records. Identifiers come only from the workspace's declared timestamp and dimensions (checked
 here, quoted); every value — dimension values, time bounds — is a bound parameter. Before it runs, the
 statement is parsed (sqlglot) and refused unless it is a single SELECT reading only ``records`` and its
-own common table expressions. It runs on the workspace's DuckDB connection, which has external access
-off (`data.sources`), under a time limit (the connection is interrupted) and a row limit.
+own common table expressions. It runs on the workspace's engine (`data.engines`: DuckDB's connection,
+which has external access off, `data.sources`; or Spark, which renders the same statement), under a time
+limit (the engine interrupts the query) and a row limit.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
 import sqlglot
 from sqlglot import exp
 
+from data.engines import QueryTimeout
 from data.errors import UserError
 from data.sources import OpenWorkspace, quote
 from data.workspace import MetricSpec
@@ -161,16 +161,12 @@ def check_read_only(sql: str) -> None:
 
 
 def run_query(ow: OpenWorkspace, query: CompiledQuery, timeout_seconds: float = 10.0) -> list[QueryRow]:
-    """Run ``query`` on the workspace's connection, interrupted after ``timeout_seconds``; refuse a result
-    of more than `MAX_ROWS` rows."""
-    timer = threading.Timer(timeout_seconds, ow.con.interrupt)
-    timer.start()
+    """Run ``query`` on the workspace's engine, interrupted after ``timeout_seconds``; refuse a result of
+    more than `MAX_ROWS` rows."""
     try:
-        rows = ow.con.execute(query.sql, list(query.parameters)).fetchall()
-    except duckdb.InterruptException:
+        rows = ow.engine.rows(query.sql, query.parameters, timeout_seconds)
+    except QueryTimeout:
         raise UserError(f"the question took longer than {timeout_seconds:g} s; narrow it (a time range, a filter)") from None
-    finally:
-        timer.cancel()
     if len(rows) > MAX_ROWS:
         raise UserError(f"the answer would have more than {MAX_ROWS:,} rows; add a filter or ask for a top N")
     return [QueryRow(period=r[0], label=r[1], value=_num(r[3]), numerator=_num(r[4]), denominator=_num(r[5]),

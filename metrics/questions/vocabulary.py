@@ -1,6 +1,7 @@
 """What a question may name: the workspace's metrics, its declared dimensions with their real values, and
 the span of its timestamps (relative times are read against the last one); or the findings of a
-reconciliation output. Read once from the data with parameter-free queries over declared columns."""
+reconciliation output. Read once from the data with parameter-free queries over declared columns, on the
+workspace's engine (`data.engines`)."""
 
 from __future__ import annotations
 
@@ -42,9 +43,9 @@ def workspace_vocabulary(ow: OpenWorkspace) -> Vocabulary:
     ws = ow.workspace
     values: dict[str, tuple[str, ...]] = {}
     for dim in ws.records.dimensions:
-        rows = ow.con.execute(f"SELECT DISTINCT CAST({quote(dim)} AS VARCHAR) AS v FROM records "
-                              f"WHERE {quote(dim)} IS NOT NULL ORDER BY v LIMIT {MAX_VALUES_PER_DIMENSION}").fetchall()
+        rows = ow.engine.rows(f"SELECT DISTINCT CAST({quote(dim)} AS VARCHAR) AS v FROM records "
+                              f"WHERE {quote(dim)} IS NOT NULL ORDER BY v LIMIT {MAX_VALUES_PER_DIMENSION}")
         values[dim] = tuple(r[0] for r in rows)
     ts = quote(ws.records.timestamp)
-    first, last = ow.con.execute(f"SELECT min({ts}), max({ts}) FROM records").fetchone()
+    first, last = ow.engine.row(f"SELECT min({ts}), max({ts}) FROM records")
     return Vocabulary(metrics=tuple(ws.metrics), dimensions=values, first=first, last=last)

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from backend.ask import ask
+from backend.cli import main
 
 
 def _expected(truth: dict) -> list[tuple[str, list[tuple[str, float]]]]:
@@ -66,3 +67,9 @@ def test_reconciliation_follow_up(recon_output):
 def test_reconciliation_refusals(question, recon_output):
     answer = ask(recon_output[0], question)
     assert not answer.answered and answer.rows == () and answer.suggestions
+
+
+def test_engine_is_refused_for_a_reconciliation_output(recon_output, capsys):
+    assert main(["ask", str(recon_output[0]), "how many records were lost", "--engine", "spark"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "is a reconciliation output, whose questions read its summary.json" in err

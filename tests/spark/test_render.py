@@ -9,6 +9,9 @@ import pytest
 
 from data.engines import render_spark
 from metrics.cube import cube_queries
+from metrics.questions.compiler import compile_intent
+from metrics.questions.intent import Intent
+from metrics.questions.vocabulary import Vocabulary
 from tests.conftest import write_workspace
 from data.workspace import load_workspace
 
@@ -68,3 +71,21 @@ def test_parameters_bind_in_text_order_and_question_marks_in_strings_stay():
                        "GROUP BY 1 HAVING count(*) > ?", ["first", "second", 3])
     assert sql.index("'first'") < sql.index("'second'") < sql.index("> 3")
     assert "'?' AS q" in sql
+
+
+def test_a_compiled_question_renders_with_its_filter_and_bound_values(tmp_path):
+    """`cxw ask`'s query on Spark: the aggregate FILTER as written (the same meaning in both), the
+    dimension value and time bounds bound as literals, NULLs ordered as in DuckDB."""
+    ws = load_workspace(write_workspace(tmp_path / "ws"))
+    vocab = Vocabulary(metrics=tuple(ws.metrics), dimensions={d: ("a",) for d in ws.records.dimensions},
+                       first=datetime(2026, 1, 1), last=datetime(2026, 1, 4))
+    intent = Intent.model_validate({
+        "measure": {"kind": "count", "metric": "on_time_rate", "negated": True}, "group_by": "store",
+        "filters": [{"dimension": "region", "values": ["it's"]}],
+        "time": {"start": "2026-01-02T00:00:00", "end": "2026-01-03T00:00:00", "label": "January 2"}})
+    query = compile_intent(intent, vocab, ws.records.timestamp)
+    sql = render_spark(query.sql, query.parameters, {"records": "cxw9_records"})
+    assert "COUNT(*) FILTER(WHERE x0 = 0) AS hits" in sql
+    assert "`created_at` >= CAST('2026-01-02 00:00:00' AS TIMESTAMP)" in sql
+    assert "CAST(`region` AS STRING) = 'it\\'s'" in sql and "FROM cxw9_records" in sql
+    assert sql.endswith("ORDER BY ts NULLS LAST, slice NULLS LAST LIMIT 20001")

@@ -91,7 +91,7 @@ def ask(source: str | Path, question: str, context: Intent | None = None, option
     try:
         return answer_question(ow, workspace_vocabulary(ow), question, context, options)
     finally:
-        ow.con.close()
+        ow.close()
 
 
 def answer_question(ow: OpenWorkspace, vocab: Vocabulary, question: str, context: Intent | None = None,

@@ -66,6 +66,8 @@ class RecordEngine(Protocol):
 
     def drop(self, name: str) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class DuckDBEngine:
     """The embedded default: the workspace's DuckDB connection, external access off (`data.sources`)."""
@@ -105,6 +107,9 @@ class DuckDBEngine:
 
     def drop(self, name: str) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def close(self) -> None:
+        """Nothing of its own: the connection is the workspace's (`data.sources.OpenWorkspace.close`)."""
 
 
 def _literal(value: Any) -> exp.Expression:
@@ -273,3 +278,9 @@ class SparkEngine:
         if view is not None and self.session.catalog.tableExists(view):
             self.session.table(view).unpersist()
             self.session.catalog.dropTempView(view)
+
+    def close(self) -> None:
+        """Drop every temporary view of this engine (the records and what was materialized): a long-running
+        session, as the API server's, keeps only the workspaces still open."""
+        for name in list(self.tables):
+            self.drop(name)

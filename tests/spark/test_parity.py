@@ -134,6 +134,11 @@ def test_workspaces_opened_in_one_session_keep_their_own_records(spark, tiny, tm
     second = open_workspace(write_workspace(tmp_path / "other", tiny_records(250, seed=9)), engine="spark")
     assert first.engine.row("SELECT count(*) FROM records") == (1500,)
     assert second.engine.row("SELECT count(*) FROM records") == (250,)
+    # closing one (as the server does after each request) drops its views and leaves the other's
+    view = second.engine.view("records")
+    second.close()
+    assert not spark.catalog.tableExists(view)
+    assert first.engine.row("SELECT count(*) FROM records") == (1500,)
 
 
 def test_scope_sums_of_the_null_slice_equal_duckdb(spark, tiny):

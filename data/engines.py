@@ -55,6 +55,8 @@ class RecordEngine(Protocol):
 
     def materialize(self, name: str, sql: str) -> None: ...
 
+    def define(self, name: str, sql: str) -> None: ...
+
     def drop(self, name: str) -> None: ...
 
 
@@ -79,6 +81,9 @@ class DuckDBEngine:
 
     def materialize(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+    def define(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 
     def drop(self, name: str) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {name}")
@@ -206,6 +211,10 @@ class SparkEngine:
         frame = self.session.sql(self.render(sql))
         frame.cache().count()  # computed once here, reused by every later query on ``name``
         frame.createOrReplaceTempView(self.view(name))
+
+    def define(self, name: str, sql: str) -> None:
+        """A view ``name`` computed where it is read (`materialize` computes and caches it once)."""
+        self.session.sql(self.render(sql)).createOrReplaceTempView(self.view(name))
 
     def drop(self, name: str) -> None:
         view = self.tables.pop(name, None)

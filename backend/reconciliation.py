@@ -27,7 +27,7 @@ from data.engines import DuckDBEngine, EngineName, RecordEngine, SparkEngine
 from data.errors import UserError
 from data.narrative import TEMPLATES, Narrator
 from data.messy import Assumption, SideFile, canonical_name, header_columns, load_side
-from data.pairs import KEY_RULES, KeyRule, PairSetup, SideSQL, find_column, hand_over, prepare_pair
+from data.pairs import KEY_RULES, KeyRule, PairSetup, find_column, hand_over, prepare_pair
 from data.sources import quote, sql_literal
 from detection.mismatch import classify_patterns, find_patterns, slice_dimensions
 from metrics.diff import Comparison, build_differences, build_findings, column_stats
@@ -243,7 +243,7 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
     if options.previous is not None and not options.previous.is_dir():
         raise UserError(f"--previous {options.previous}: no such folder")
     con = _connect(scratch, options)
-    engine: RecordEngine | None = None
+    engine: DuckDBEngine | SparkEngine | None = None
     try:
         progress("reading legacy", 0.0)
         legacy, notes = load_side(con, options.legacy, "legacy", "raw_legacy", scratch)
@@ -256,7 +256,9 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
         notes += more
         comps = _comparisons(setup, options, options.legacy)
         progress("joining and comparing", 0.35)
-        engine, sides = _engine(con, options, setup, scratch)
+        engine = _engine(con, options)
+        sides = ((setup.legacy_sql, setup.migrated_sql) if isinstance(engine, DuckDBEngine)
+                 else hand_over(con, engine, setup, scratch))
         if build_findings(engine, comps, sides[0], sides[1], len(legacy.columns), len(migrated.columns)):
             notes.append(Assumption(file=Path(options.legacy).name, text=(
                 "records whose compared values are stored alike on both sides were matched by a 64-bit hash of "
@@ -290,22 +292,20 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
         progress("done", 1.0)
         return summary
     finally:
-        if engine is not None and isinstance(engine, SparkEngine):
+        if isinstance(engine, SparkEngine):
             for name in list(engine.tables):  # the session may outlive the run (the scratch files do not)
                 engine.drop(name)
         con.close()
 
 
-def _engine(con: duckdb.DuckDBPyConnection, options: ReconcileOptions, setup: PairSetup, scratch: Path
-            ) -> tuple[RecordEngine, tuple[SideSQL, SideSQL]]:
-    """The engine the joins run on, and each side's SQL there: DuckDB's own connection, or Spark over the
-    clean sides handed over as Parquet."""
+def _engine(con: duckdb.DuckDBPyConnection, options: ReconcileOptions) -> DuckDBEngine | SparkEngine:
+    """The engine the joins run on: DuckDB's own connection, or Spark (the active session, else a local
+    one), to which `data.pairs.hand_over` gives the clean sides as Parquet."""
     if options.engine == "duckdb":
-        return DuckDBEngine(con), (setup.legacy_sql, setup.migrated_sql)
+        return DuckDBEngine(con)
     from data.spark import spark_session
 
-    engine = SparkEngine(spark_session())
-    return engine, hand_over(con, engine, setup, scratch)
+    return SparkEngine(spark_session())
 
 
 def _bring_back(engine: SparkEngine, con: duckdb.DuckDBPyConnection) -> None:

@@ -4,8 +4,8 @@
 and diffs them (`metrics.diff`) on DuckDB or, with ``engine="spark"``, on Spark (the sides DuckDB read
 and parsed handed over as Parquet, `data.pairs.hand_over`; the records that differ come back to DuckDB,
 which words the differences, groups them and writes every export, so the output is the same), groups
-the differences into patterns and localizes each (`detection.mismatch`), names a likely cause (`rca.reconcile`), sizes the impact and writes the
-narrative (`recommendations.reconcile`). Every finding's rows are exported. The output folder is
+the differences into patterns and localizes each (`detection.mismatch`), names a likely cause
+(`rca.reconcile`), sizes the impact and writes the narrative (`recommendations.reconcile`). Every finding's rows are exported. The output folder is
 written atomically: everything goes to a temporary sibling folder that is renamed over ``out`` at the
 end, so a failed run leaves ``out`` as it was.
 """

@@ -1,9 +1,11 @@
 """The reconciliation investigation: one composition of the stages, called by the CLI and the API.
 
 `reconcile(options, out)` reads both sides (`data.messy`), makes them comparable (`data.pairs`), joins
-and diffs them in DuckDB (`metrics.diff`), groups the differences into patterns and localizes each
-(`detection.mismatch`), names a likely cause (`rca.reconcile`), sizes the impact and writes the
-narrative (`recommendations.reconcile`). Every finding's rows are exported. The output folder is
+and diffs them (`metrics.diff`) on DuckDB or, with ``engine="spark"``, on Spark (the sides DuckDB read
+and parsed handed over as Parquet, `data.pairs.hand_over`; the records that differ come back to DuckDB,
+which words the differences, groups them and writes every export, so the output is the same), groups
+the differences into patterns and localizes each (`detection.mismatch`), names a likely cause
+(`rca.reconcile`), sizes the impact and writes the narrative (`recommendations.reconcile`). Every finding's rows are exported. The output folder is
 written atomically: everything goes to a temporary sibling folder that is renamed over ``out`` at the
 end, so a failed run leaves ``out`` as it was.
 """
@@ -21,13 +23,14 @@ from typing import Literal
 import duckdb
 
 from backend.progress import Progress, silent
+from data.engines import DuckDBEngine, EngineName, RecordEngine, SparkEngine
 from data.errors import UserError
 from data.narrative import TEMPLATES, Narrator
 from data.messy import Assumption, SideFile, canonical_name, header_columns, load_side
-from data.pairs import KEY_RULES, KeyRule, PairSetup, find_column, prepare_pair
+from data.pairs import KEY_RULES, KeyRule, PairSetup, find_column, hand_over, prepare_pair
 from data.sources import quote, sql_literal
 from detection.mismatch import classify_patterns, find_patterns, slice_dimensions
-from metrics.diff import Comparison, build_findings, column_stats
+from metrics.diff import Comparison, build_differences, build_findings, column_stats
 from rca.reconcile import likely_cause
 from recommendations.reconcile import (
     AmountTotals,
@@ -49,6 +52,9 @@ from recommendations.reconcile import (
 
 SUMMARY = "summary.json"
 BY_PATTERN = "impacted_customers_by_pattern.csv"
+# what the join leaves for the summary and the exports: brought back to DuckDB from Spark
+JOINED = ("lost", "unexpected", "diffrows", "dup_legacy", "dup_migrated", "nokey_legacy", "nokey_migrated",
+          "dupkeys_legacy", "dupkeys_migrated")
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class ReconcileOptions:
     export_format: Literal["parquet", "csv"] = "parquet"
     memory_limit: str = "4GB"
     threads: int | None = None
+    engine: EngineName = "duckdb"  # where the joins, comparisons and population counts run
 
 
 def parse_tolerances(items: list[str] | tuple[str, ...]) -> dict[str, float]:
@@ -157,21 +164,24 @@ def _export(con, sql: str, folder: Path, name: str, fmt: str, holds: str) -> Exp
 
 
 def _side_rows_sql(table: str, columns: tuple[str, ...]) -> str:
+    """A side's rows as exported, sorted (every column: rows of a repeated key differ in some other column
+    or are alike), so the file is the same whichever engine joined and however many threads it used."""
     named = ", ".join(f"c{j} AS {quote(c)}" for j, c in enumerate(columns))
-    return f"SELECT __key_raw AS _key, __customer AS _customer, __reason AS _reason, {named} FROM {table}"
+    return f"SELECT __key_raw AS _key, __customer AS _customer, __reason AS _reason, {named} FROM {table} ORDER BY ALL"
 
 
-def _amount_totals(con, comps: list[Comparison]) -> list[AmountTotals]:
+def _amount_totals(engine: RecordEngine, con, comps: list[Comparison]) -> list[AmountTotals]:
     amounts = [c for c in comps if c.kind == "amount"]
     if not amounts:
         return []
 
-    def sums(table: str, side: str) -> tuple:  # every amount column's total in one scan of ``table``
-        return con.execute("SELECT " + ", ".join(f"coalesce(sum(c{getattr(c, side + '_position')}), 0)" for c in amounts)
-                           + f" FROM {table}").fetchone()
+    def sums(scans: RecordEngine, table: str, side: str) -> tuple:  # every amount column's total in one scan
+        return scans.row("SELECT " + ", ".join(f"coalesce(sum(c{getattr(c, side + '_position')}), 0)" for c in amounts)
+                         + f" FROM {table}")
 
-    legacy, migrated = sums("legacy", "legacy"), sums("migrated", "migrated")
-    missing, extra = sums("lost", "legacy"), sums("unexpected", "migrated")
+    here = DuckDBEngine(con)
+    legacy, migrated = sums(engine, "legacy", "legacy"), sums(engine, "migrated", "migrated")
+    missing, extra = sums(here, "lost", "legacy"), sums(here, "unexpected", "migrated")
     out = []
     for i, c in enumerate(amounts):
         net, absolute = con.execute(f"SELECT coalesce(sum(delta), 0), coalesce(sum(abs(delta)), 0) FROM differences "
@@ -233,6 +243,7 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
     if options.previous is not None and not options.previous.is_dir():
         raise UserError(f"--previous {options.previous}: no such folder")
     con = _connect(scratch, options)
+    engine: DuckDBEngine | SparkEngine | None = None
     try:
         progress("reading legacy", 0.0)
         legacy, notes = load_side(con, options.legacy, "legacy", "raw_legacy", scratch)
@@ -245,25 +256,31 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
         notes += more
         comps = _comparisons(setup, options, options.legacy)
         progress("joining and comparing", 0.35)
-        if build_findings(con, comps, setup.legacy_sql, setup.migrated_sql, len(legacy.columns), len(migrated.columns)):
+        engine = _engine(con, options)
+        sides = ((setup.legacy_sql, setup.migrated_sql) if isinstance(engine, DuckDBEngine)
+                 else hand_over(con, engine, setup, scratch))
+        if build_findings(engine, comps, sides[0], sides[1], len(legacy.columns), len(migrated.columns)):
             notes.append(Assumption(file=Path(options.legacy).name, text=(
                 "records whose compared values are stored alike on both sides were matched by a 64-bit hash of "
                 "those values first: equal hashes taken as identical (a differing record hashes equal with "
                 "chance 2^-64), every other record compared value by value")))
-        matched = (con.execute("SELECT count(*) FROM legacy").fetchone()[0]
-                   - con.execute("SELECT count(*) FROM lost").fetchone()[0])
-        stats = column_stats(con, comps, matched)
+        if isinstance(engine, SparkEngine):
+            _bring_back(engine, con)
+        build_differences(con, comps)
+        matched = engine.row("SELECT count(*) FROM legacy")[0] - con.execute("SELECT count(*) FROM lost").fetchone()[0]
+        stats = column_stats(DuckDBEngine(con), comps, matched)
         amount_index = next((c.index for c in comps if c.column == setup.amount_column), None)
         progress("grouping patterns", 0.5)
         patterns = find_patterns(con, comps, amount_index)
-        dims = slice_dimensions(con, comps)
+        dims = slice_dimensions(engine, comps)
         progress("localizing patterns", 0.6)
         findings = []
-        for p in classify_patterns(con, patterns, dims, (setup.legacy_sql, setup.migrated_sql)):
+        for p in classify_patterns(engine, con, patterns, dims, sides):
             cause = likely_cause(p)
             findings.append(Finding(pattern=p, cause=cause, remediation=remediation(p, cause)))
         progress("exporting", 0.8)
-        summary = _summarise(con, options, folder, legacy, migrated, setup, comps, matched, stats, findings, notes)
+        summary = _summarise(engine, con, options, folder, legacy, migrated, setup, comps, matched, stats, findings,
+                             notes)
         progress("writing the report", 0.9)
         summary = summary.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
         (folder / SUMMARY).write_text(summary.model_dump_json(indent=2), encoding="utf-8")
@@ -275,10 +292,32 @@ def _run(options: ReconcileOptions, folder: Path, scratch: Path, progress: Progr
         progress("done", 1.0)
         return summary
     finally:
+        if engine is not None:
+            engine.close()  # Spark's views: the session may outlive the run (the scratch files do not)
         con.close()
 
 
-def _summarise(con, options, folder, legacy, migrated, setup, comps, stats_matched, stats, findings, notes
+def _engine(con: duckdb.DuckDBPyConnection, options: ReconcileOptions) -> DuckDBEngine | SparkEngine:
+    """The engine the joins run on: DuckDB's own connection, or Spark (the active session, else a local
+    one), to which `data.pairs.hand_over` gives the clean sides as Parquet."""
+    if options.engine == "duckdb":
+        return DuckDBEngine(con)
+    from data.spark import spark_session
+
+    return SparkEngine(spark_session())
+
+
+def _bring_back(engine: SparkEngine, con: duckdb.DuckDBPyConnection) -> None:
+    """The rows the join left on Spark (the records that differ, are lost, unexpected or set aside: as
+    many as the differences, not the input) copied into DuckDB through Arrow for the summary and exports."""
+    for name in JOINED:
+        rows = engine.table(f"SELECT * FROM {name}")
+        con.register("__from_spark", rows)
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __from_spark")
+        con.unregister("__from_spark")
+
+
+def _summarise(engine, con, options, folder, legacy, migrated, setup, comps, stats_matched, stats, findings, notes
                ) -> ReconciliationSummary:
     fmt = options.export_format
     one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
@@ -330,7 +369,8 @@ def _summarise(con, options, folder, legacy, migrated, setup, comps, stats_match
         key_rules=setup.key_rules, customer_column=setup.customer_column, reason_column=setup.reason_column,
         amount_column=setup.amount_column, compared_columns=tuple(c.column for c in comps),
         legacy_only_columns=setup.legacy_only, migrated_only_columns=setup.migrated_only,
-        memory_limit=options.memory_limit, counts=counts, columns=tuple(stats), amounts=tuple(_amount_totals(con, comps)),
+        memory_limit=options.memory_limit, counts=counts, columns=tuple(stats),
+        amounts=tuple(_amount_totals(engine, con, comps)),
         findings=tuple(findings), reasons=tuple(reason_counts(con)), assumptions=tuple(notes), exports=tuple(exports),
         previous=previous)
 

@@ -1,4 +1,5 @@
-"""Reconciliation speed: `cxw reconcile` (DuckDB, full report) against datacompy (Polars and pandas backends).
+"""Reconciliation speed: `cxw reconcile` (DuckDB, full report) against datacompy (Polars and pandas backends)
+and against itself with the joins on Spark local mode (`--engine spark`).
 
 Run by hand:
 
@@ -13,6 +14,8 @@ that each finds exactly the injected differences: lost and unexpected counts, an
 number of records that differ. The engine's figure includes the whole report (patterns localized,
 impacted customers, exports, Markdown, PDF, chart); datacompy's includes building the comparison and
 its text report. datacompy needs pandas < 3.1, so it runs in a separate venv (`benchmarks/requirements.txt`).
+The Spark run starts its own local session (``local[*]``, JVM start included in its figures); its CPU
+time adds the JVM's (every descendant process, read from /proc before the worker exits).
 Peak memory is each process's maximum resident set size and CPU time its user + system time (`wait4`),
 printed beside wall time with the load average around each run: on a shared machine the CPU seconds
 and the ratios within one run are the figures to compare. `--keep DIR` keeps the pair in DIR and reuses
@@ -107,21 +110,40 @@ def _run_worker(python: str, mode: str, folder: Path, threads: int, memory: str)
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         return {"tool": mode, "error": f"exit {os.waitstatus_to_exitcode(status)}", "wall_s": wall}
     result = json.loads(out.decode().strip().splitlines()[-1])
-    result.update(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=usage.ru_maxrss / 1024,
+    result.update(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime + result.get("jvm_cpu_s", 0.0),
+                  peak_rss_mb=usage.ru_maxrss / 1024,
                   load=(round(load_before, 1), round(os.getloadavg()[0], 1)))
     return result
 
 
-def worker_engine(folder: Path, threads: int, memory: str) -> dict:
+def descendants_cpu(pid: int) -> float:
+    """User + system CPU seconds of every live descendant of ``pid`` (the Spark JVM), from /proc."""
+    total, todo, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        try:
+            if p != pid:
+                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return total
+
+
+def worker_engine(folder: Path, threads: int, memory: str, engine: str = "duckdb") -> dict:
     t0 = time.perf_counter()
     from backend.reconciliation import ReconcileOptions, reconcile
 
     t1 = time.perf_counter()
     summary = reconcile(ReconcileOptions(
         legacy=folder / "legacy.parquet", migrated=folder / "migrated.parquet", key=("account_id",),
-        tolerances={"balance": TOLERANCE}, memory_limit=memory, threads=threads), folder / "engine_out")
+        tolerances={"balance": TOLERANCE}, memory_limit=memory, threads=threads, engine=engine),
+        folder / f"{engine}_out")
     t2 = time.perf_counter()
-    return {"tool": "cxw reconcile (DuckDB, full report)", "import_s": t1 - t0, "compare_s": t2 - t1,
+    name = "cxw reconcile (DuckDB, full report)" if engine == "duckdb" else "cxw reconcile --engine spark (local)"
+    return {"tool": name, "import_s": t1 - t0, "compare_s": t2 - t1, "jvm_cpu_s": descendants_cpu(os.getpid()),
             "lost": summary.counts.lost, "unexpected": summary.counts.unexpected,
             "columns": {c.column: c.differ for c in summary.columns},
             "patterns": len(summary.findings), "systematic": sum(f.pattern.classification == "systematic"
@@ -158,13 +180,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit of the engine (it spills beyond)")
     parser.add_argument("--bench-python", default=".venv-bench/bin/python", help="python of the datacompy venv")
-    parser.add_argument("--skip", action="append", default=[], help="engine, polars or pandas")
+    parser.add_argument("--skip", action="append", default=[], help="engine, spark, polars or pandas")
     parser.add_argument("--keep", type=Path, help="keep the generated pair in this folder")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         result = (worker_engine(args.folder, args.threads, args.memory_limit) if args.worker == "engine"
+                  else worker_engine(args.folder, args.threads, args.memory_limit, "spark") if args.worker == "spark"
                   else worker_datacompy(args.folder, args.worker))
         print(json.dumps(result))
         return
@@ -184,10 +207,10 @@ def main() -> None:
         print(f"expected: lost {expected['lost']:,}, unexpected {expected['unexpected']:,}, per column "
               f"{expected['columns']}", flush=True)
         results = []
-        for mode in ("engine", "polars", "pandas"):
+        for mode in ("engine", "spark", "polars", "pandas"):
             if mode in args.skip:
                 continue
-            python = sys.executable if mode == "engine" else args.bench_python
+            python = sys.executable if mode in ("engine", "spark") else args.bench_python
             r = _run_worker(python, mode, folder, args.threads, args.memory_limit)
             if "error" not in r:
                 r["correct"] = (r["lost"] == expected["lost"] and r["unexpected"] == expected["unexpected"]

@@ -16,6 +16,11 @@ the rendered SQL says so in a comment at the node concerned (`documents/spark.md
 - time: the session runs in UTC (``spark.sql.session.timeZone``) and the timestamp column is naive UTC, as
   in DuckDB; ``date_trunc`` is marked so a reader knows why the buckets agree.
 - ordering: DuckDB sorts NULLs last, Spark first (ascending); SQLGlot writes ``NULLS LAST`` explicitly.
+- ``hash(...)``: the same name, other values (DuckDB's own hash, Spark's Murmur3): marked; nothing may match
+  or order records by a hash computed on the other engine (the reconciliation compares values on Spark).
+- ``SEMI JOIN`` / ``ANTI JOIN``, ``count(*) FILTER (WHERE ...)``, ``GROUP BY ALL``: written as in DuckDB,
+  and Spark (3.4 and later) reads them with the same meaning (``ANTI JOIN`` keeps a row whose key is NULL
+  in both, as ``NOT EXISTS`` does), so they are rendered unchanged.
 
 Results come back as Arrow (``toArrow``), timestamps as naive UTC, so callers see the same values from
 both engines. `RecordEngine.rows` runs a query under a time limit: DuckDB interrupts its connection, Spark
@@ -64,6 +69,8 @@ class RecordEngine(Protocol):
 
     def materialize(self, name: str, sql: str) -> None: ...
 
+    def define(self, name: str, sql: str) -> None: ...
+
     def drop(self, name: str) -> None: ...
 
     def close(self) -> None: ...
@@ -104,6 +111,9 @@ class DuckDBEngine:
 
     def materialize(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+    def define(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 
     def drop(self, name: str) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {name}")
@@ -151,6 +161,9 @@ def _mark_dialect_differences(node: exp.Expression) -> exp.Expression:
         mask = exp.Anonymous(this="grouping_id", expressions=list(node.expressions))
         mask.add_comments(["multi-argument GROUPING: DuckDB's bit mask is Spark's grouping_id"])
         return mask
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
+        node.add_comments(["hash: DuckDB's hash() and Spark's (Murmur3) give other values for the same input; "
+                           "a hash is never compared across engines (compare the values)"])
     if isinstance(node, exp.Sum):
         node.add_comments(["sum: exact for integers; floats added in partition order, equal to DuckDB within rounding"])
     if isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
@@ -272,6 +285,10 @@ class SparkEngine:
         frame = self.session.sql(self.render(sql))
         frame.cache().count()  # computed once here, reused by every later query on ``name``
         frame.createOrReplaceTempView(self.view(name))
+
+    def define(self, name: str, sql: str) -> None:
+        """A view ``name`` computed where it is read (`materialize` computes and caches it once)."""
+        self.session.sql(self.render(sql)).createOrReplaceTempView(self.view(name))
 
     def drop(self, name: str) -> None:
         view = self.tables.pop(name, None)

@@ -10,21 +10,25 @@ view per side (``legacy``, ``migrated``; parsed where read, never copied) with
 
 Keys repeated on a side are moved to ``dup_legacy`` / ``dup_migrated`` with all their rows (never joined);
 rows without a key to ``nokey_*`` (`set_aside`, called by `metrics.diff.build_findings` once it knows how
-often each key occurs). Column names given by the user are matched against the real columns
+often each key occurs). On engine spark `hand_over` writes the clean sides to Parquet for Spark, which
+joins and compares them. Column names given by the user are matched against the real columns
 (ignoring case and punctuation) and only the matched real names reach SQL, quoted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 import duckdb
 from pydantic import BaseModel, ConfigDict
 
+from data.engines import RecordEngine, SparkEngine
 from data.errors import UserError
 from data.messy import (Assumption, ColumnProfile, SideFile, canonical_name, cast_expression, profile_column,
                         sample_rows, unify_kinds)
-from data.sources import quote
+from data.sources import quote, sql_literal
 
 KeyRule = Literal["trim", "case", "zeros"]
 KEY_RULES: tuple[KeyRule, ...] = ("trim", "case", "zeros")
@@ -266,33 +270,63 @@ def _clean_view(con, side: SideFile, dtypes: dict[str, str], profiles: list[Colu
     return SideSQL(raw=raw, key=key, select=select, values=tuple(values))
 
 
-def set_aside(con, counted: bool = False) -> None:
+def kept_rows(engine: RecordEngine) -> Callable[[str, str], None]:
+    """How a table of rows the reconciliation keeps for its summary and exports is made: a table on DuckDB,
+    where the summary and the exports read it several times; a view on Spark, read once, when DuckDB takes
+    the rows back (`backend.reconciliation`)."""
+    return engine.materialize if engine.name == "duckdb" else engine.define
+
+
+def set_aside(engine: RecordEngine, counted: bool = False) -> None:
     """Rows without a key and rows of keys repeated on a side leave the comparison (kept for the report).
 
     The tables ``keycounts_legacy`` / ``keycounts_migrated`` hold each side's keys seen more than once and
     the missing key, with their row counts: one GROUP BY of the key per side makes them, unless ``counted``
     (the caller has made them already, `metrics.diff.build_findings` from its join). The rows themselves
     are fetched only when there are any. The views ``legacy``/``migrated`` (parsed) and
-    ``rawkeyed_legacy``/``rawkeyed_migrated`` (raw) hold the rest.
+    ``rawkeyed_legacy``/``rawkeyed_migrated`` (raw) hold the rest. Runs on ``engine`` (DuckDB, or Spark
+    over the sides `hand_over` gave it).
     """
+    rows = kept_rows(engine)
     empty = {}
     for side in ("legacy", "migrated"):
         if not counted:
-            con.execute(f"CREATE OR REPLACE TABLE keycounts_{side} AS SELECT __key, count(*) AS n FROM "
-                        f"rawkeyed_all_{side} GROUP BY __key HAVING count(*) > 1 OR __key IS NULL")
-        con.execute(f"CREATE OR REPLACE VIEW dupkeys_{side} AS SELECT * FROM keycounts_{side} WHERE __key IS NOT NULL")
-        empty[side] = con.execute(f"SELECT count(*) = 0 FROM keycounts_{side} WHERE __key IS NULL").fetchone()[0]
-        con.execute(f"CREATE OR REPLACE TABLE nokey_{side} AS SELECT * FROM all_{side} WHERE __key IS NULL"
-                    + (" LIMIT 0" if empty[side] else ""))
-    con.execute("CREATE OR REPLACE TABLE dupkeys AS SELECT __key FROM dupkeys_legacy UNION SELECT __key FROM dupkeys_migrated")
-    no_dups = con.execute("SELECT count(*) = 0 FROM dupkeys").fetchone()[0]
+            engine.materialize(f"keycounts_{side}", f"SELECT __key, count(*) AS n FROM rawkeyed_all_{side} "
+                                                    "GROUP BY __key HAVING count(*) > 1 OR __key IS NULL")
+        engine.define(f"dupkeys_{side}", f"SELECT * FROM keycounts_{side} WHERE __key IS NOT NULL")
+        empty[side] = engine.row(f"SELECT count(*) = 0 FROM keycounts_{side} WHERE __key IS NULL")[0]
+        rows(f"nokey_{side}", f"SELECT * FROM all_{side} WHERE __key IS NULL"
+                           + (" LIMIT 0" if empty[side] else ""))
+    engine.materialize("dupkeys", "SELECT __key FROM dupkeys_legacy UNION SELECT __key FROM dupkeys_migrated")
+    no_dups = engine.row("SELECT count(*) = 0 FROM dupkeys")[0]
     for side in ("legacy", "migrated"):
-        con.execute(f"CREATE OR REPLACE TABLE dup_{side} AS SELECT a.* FROM all_{side} a SEMI JOIN dupkeys d "
-                    f"ON a.__key = d.__key" + (" LIMIT 0" if no_dups else ""))
+        rows(f"dup_{side}", f"SELECT a.* FROM all_{side} a SEMI JOIN dupkeys d ON a.__key = d.__key"
+                           + (" LIMIT 0" if no_dups else ""))
         for view in (side, f"rawkeyed_{side}"):
             source = f"all_{side}" if view == side else f"rawkeyed_all_{side}"
             if no_dups and empty[side]:  # the usual case
-                con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {source}")
+                engine.define(view, f"SELECT * FROM {source}")
             else:
-                con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT a.* FROM {source} a ANTI JOIN dupkeys d "
-                            f"ON a.__key = d.__key WHERE a.__key IS NOT NULL")
+                engine.define(view, f"SELECT a.* FROM {source} a ANTI JOIN dupkeys d ON a.__key = d.__key "
+                                    "WHERE a.__key IS NOT NULL")
+
+
+def hand_over(con: duckdb.DuckDBPyConnection, engine: SparkEngine, setup: PairSetup, folder: Path
+              ) -> tuple[SideSQL, SideSQL]:
+    """Give Spark the clean sides DuckDB parsed: each side's ``all_{side}`` written to Parquet in ``folder``
+    (the run's scratch folder) and read by Spark under the same name, and ``rawkeyed_all_{side}`` defined
+    over it with the parsed values as ``r{j}``. Spark cannot read the messy files as DuckDB does (sniffed
+    delimiters, encodings, junk lines; `data.messy`), so reading and parsing stay on DuckDB.
+
+    Returns each side's SQL for the engine: a value ``r{j}`` is already parsed there (`SideSQL.values`).
+    """
+    out = []
+    for side, sql in (("legacy", setup.legacy_sql), ("migrated", setup.migrated_sql)):
+        path = folder / f"{side}.parquet"
+        con.execute(f"COPY (SELECT * FROM {quote('all_' + side)}) TO {sql_literal(str(path))} (FORMAT parquet)")
+        engine.session.read.parquet(str(path)).createOrReplaceTempView(engine.view(f"all_{side}"))
+        values = tuple(f"r{j}" for j in range(len(sql.values)))
+        engine.define(f"rawkeyed_all_{side}",
+                      f"SELECT __key, {', '.join(f'c{j} AS {v}' for j, v in enumerate(values))} FROM all_{side}")
+        out.append(sql.model_copy(update={"values": values}))
+    return out[0], out[1]

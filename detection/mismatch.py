@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from data.engines import DuckDBEngine, RecordEngine
 from data.pairs import SideSQL
 from detection.localize import localize_ratio
 from metrics.diff import MISSING, Comparison
@@ -112,21 +113,24 @@ def find_patterns(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison],
     return out
 
 
-def slice_dimensions(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]) -> list[Comparison]:
-    """Text columns with 2..50 legacy values, fewest values first: the columns patterns are localized over."""
+def slice_dimensions(engine: RecordEngine, comparisons: list[Comparison]) -> list[Comparison]:
+    """Text columns with 2..50 legacy values, fewest values first: the columns patterns are localized over.
+
+    The values are counted exactly: an estimate (HyperLogLog) is not the same on DuckDB and Spark, and
+    DuckDB's is often one off at a few dozen values, which could move a column across the bounds or
+    reorder the columns."""
     text = [c for c in comparisons if c.kind == "text"]
     if not text:
         return []
     # A column with more than MAX_CARDINALITY values among any PREFIX_ROWS records has more in all: an exact
     # count over those rows rules out the high-cardinality columns (names, e-mails) without reading them all.
-    prefix = con.execute("SELECT " + ", ".join(f"count(DISTINCT c{c.legacy_position})" for c in text)
-                         + f" FROM (SELECT * FROM legacy LIMIT {PREFIX_ROWS})").fetchone()
+    # (which records come first does not matter: a column ruled out has more values in all, counted exactly)
+    prefix = engine.row("SELECT " + ", ".join(f"count(DISTINCT c{c.legacy_position})" for c in text)
+                        + f" FROM (SELECT * FROM legacy LIMIT {PREFIX_ROWS}) AS head")
     text = [c for c, n in zip(text, prefix) if n <= MAX_CARDINALITY]
     if not text:
         return []
-    # HyperLogLog estimates over every record for the rest
-    counts = con.execute("SELECT " + ", ".join(f"approx_count_distinct(c{c.legacy_position})" for c in text)
-                         + " FROM legacy").fetchone()
+    counts = engine.row("SELECT " + ", ".join(f"count(DISTINCT c{c.legacy_position})" for c in text) + " FROM legacy")
     usable = sorted((n, c.index, c) for n, c in zip(counts, text) if 2 <= n <= MAX_CARDINALITY)
     return [c for _, _, c in usable[:MAX_DIMS]]
 
@@ -135,43 +139,46 @@ def _dims_select(dims: list[str]) -> str:
     return ", ".join(f"coalesce(CAST({d} AS VARCHAR), '{MISSING}') AS d{i}" for i, d in enumerate(dims))
 
 
-def _grouped(con: duckdb.DuckDBPyConnection, sql: str, dims: list[str], value: str) -> pd.DataFrame:
+def _grouped(engine: RecordEngine, sql: str, dims: list[str], value: str) -> pd.DataFrame:
+    """``value`` per leaf, sorted by leaf: a GROUP BY's row order is the engine's (and its threads'), and
+    the localizer's ties are broken in row order."""
     select = _dims_select(dims)
-    frame = con.execute(f"SELECT {select + ', ' if select else ''}{value} FROM {sql}"
-                        f"{' GROUP BY ALL' if select else ''}").df()
-    return frame
+    frame = engine.frame(f"SELECT {select + ', ' if select else ''}{value} FROM {sql}{' GROUP BY ALL' if select else ''}")
+    return frame.sort_values([f"d{i}" for i in range(len(dims))], ignore_index=True) if dims else frame
 
 
-def _population(con: duckdb.DuckDBPyConnection, side: str, values: tuple[str, ...], positions: list[int]
-                ) -> pd.DataFrame:
+def _population(engine: RecordEngine, side: str, values: tuple[str, ...], positions: list[int]) -> pd.DataFrame:
     """Records of ``side`` per leaf (``d{i}``, the parsed value of column ``positions[i]``; keys repeated or
     missing excluded): the raw values are grouped first and each distinct raw value parsed once, which
     gives the leaves of the parsed values at the cost of one GROUP BY of the raw ones."""
     if not positions:
-        return _grouped(con, side, [], "count(*) AS n")
+        return _grouped(engine, side, [], "count(*) AS n")
     raw = ", ".join(f"r{p}" for p in dict.fromkeys(positions))
-    grouped = f"(SELECT {raw}, count(*) AS __n FROM rawkeyed_{side} GROUP BY ALL)"
-    return _grouped(con, grouped, [values[p] for p in positions], "CAST(sum(__n) AS BIGINT) AS n")
+    grouped = f"(SELECT {raw}, count(*) AS __n FROM rawkeyed_{side} GROUP BY ALL) AS raw"
+    return _grouped(engine, grouped, [values[p] for p in positions], "CAST(sum(__n) AS BIGINT) AS n")
 
 
-def classify_patterns(con: duckdb.DuckDBPyConnection, patterns: list[Pattern], dims: list[Comparison],
-                      sides: tuple[SideSQL, SideSQL]) -> list[Pattern]:
+def classify_patterns(engine: RecordEngine, con: duckdb.DuckDBPyConnection, patterns: list[Pattern],
+                      dims: list[Comparison], sides: tuple[SideSQL, SideSQL]) -> list[Pattern]:
     """Every pattern with its classification, population, slices and evidence.
 
     The leaves (records per combination of the slice columns, and the pattern's records among them) come
     from a few GROUP BY queries for all patterns at once: the population of lost records is the legacy
     side, of unexpected records the migrated side, of a field pattern the matched records (only those
     with its legacy value when that value is one of a slice column's values). ``sides`` parse each
-    side's raw values (`data.pairs.SideSQL.values`).
+    side's raw values (`data.pairs.SideSQL.values`). The populations (every record of a side) are counted
+    on ``engine``; the patterns' records (``lost``, ``unexpected``, ``pattern_records``, ``diffrows``) on
+    ``con``, where `find_patterns` made them.
     """
     names = [d.column for d in dims]
     matched = [f"l{d.index}" for d in dims]
     legacy, migrated = [f"c{d.legacy_position}" for d in dims], [f"c{d.migrated_position}" for d in dims]
     keys = [f"d{i}" for i in range(len(dims))]
-    base = {"lost": _population(con, "legacy", sides[0].values, [d.legacy_position for d in dims]),
-            "unexpected": _population(con, "migrated", sides[1].values, [d.migrated_position for d in dims])}
-    hit = {"lost": _grouped(con, "lost", legacy, "count(*) AS k"),
-           "unexpected": _grouped(con, "unexpected", migrated, "count(*) AS k")}
+    base = {"lost": _population(engine, "legacy", sides[0].values, [d.legacy_position for d in dims]),
+            "unexpected": _population(engine, "migrated", sides[1].values, [d.migrated_position for d in dims])}
+    here = DuckDBEngine(con)
+    hit = {"lost": _grouped(here, "lost", legacy, "count(*) AS k"),
+           "unexpected": _grouped(here, "unexpected", migrated, "count(*) AS k")}
     # matched records = legacy records that are not lost (the slice columns read on the legacy side)
     field = _join(base["lost"], hit["lost"], keys)
     base["field"] = field.assign(n=field["n"] - field["k"]).drop(columns="k")

@@ -16,7 +16,8 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict
 
-from data.pairs import SideSQL, set_aside
+from data.engines import RecordEngine
+from data.pairs import SideSQL, kept_rows, set_aside
 from data.sources import quote, sql_literal
 
 Kind = Literal["amount", "number", "date", "text"]
@@ -100,7 +101,7 @@ def pattern_sql(c: Comparison) -> str:
     return f"coalesce({_as_text(l, c.kind)}, '{MISSING}') || ' → ' || coalesce({_as_text(m, c.kind)}, '{MISSING}')"
 
 
-def column_stats(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], matched: int,
+def column_stats(engine: RecordEngine, comparisons: list[Comparison], matched: int,
                  table: str = "diffrows") -> list[ColumnStats]:
     """Per-column statistics of every comparison over ``matched`` records, in one scan of ``table`` (the
     matched records with any value not identical: the others add nothing to any statistic)."""
@@ -115,8 +116,8 @@ def column_stats(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], 
         if c.numeric:
             parts += [f"max(abs({m} - {l}))", f"sum(abs({m} - {l}))"]
         else:
-            parts += ["NULL", "NULL"]
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {quote(table)}").fetchone()
+            parts += ["CAST(NULL AS DOUBLE)", "CAST(NULL AS DOUBLE)"]
+    row = engine.row(f"SELECT {', '.join(parts)} FROM {quote(table)}")
     n = matched
     out = []
     for i, c in enumerate(comparisons):
@@ -146,7 +147,7 @@ def differences_sql(comparisons: list[Comparison], table: str = "matched") -> st
     return "\nUNION ALL\n".join(selects)
 
 
-def _candidate_keys(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]) -> None:
+def _candidate_keys(engine: RecordEngine, comparisons: list[Comparison]) -> None:
     """The keys worth parsing and comparing (``candidates``: ``lk`` / ``mk`` the key on each side that has
     it), with the keys repeated or missing set aside (`data.pairs.set_aside`), from one full outer join.
 
@@ -170,64 +171,71 @@ def _candidate_keys(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison
 
     legacy = side("legacy", [c.legacy_position for c in comparisons])
     migrated = side("migrated", [c.migrated_position for c in comparisons])
-    con.execute("CREATE OR REPLACE TABLE key_classes AS SELECT l.__h IS NOT NULL AS in_l, m.__h IS NOT NULL AS in_m, "
-                "CASE WHEN l.__h IS DISTINCT FROM m.__h THEN coalesce(l.__key, m.__key) "
-                f"END AS __key, count(*) AS n FROM {legacy} l FULL OUTER JOIN {migrated} m ON l.__key = m.__key "
-                "GROUP BY ALL")
-    rows_l, rows_m = (con.execute(f"SELECT count(*) FROM rawkeyed_all_{s}").fetchone()[0] for s in ("legacy", "migrated"))
-    both, only_l, only_m = con.execute(
+    engine.materialize("key_classes", "SELECT l.__h IS NOT NULL AS in_l, m.__h IS NOT NULL AS in_m, "
+                       "CASE WHEN l.__h IS DISTINCT FROM m.__h THEN coalesce(l.__key, m.__key) "
+                       f"END AS __key, count(*) AS n FROM {legacy} l FULL OUTER JOIN {migrated} m ON l.__key = m.__key "
+                       "GROUP BY ALL")
+    rows_l, rows_m = (engine.row(f"SELECT count(*) FROM rawkeyed_all_{s}")[0] for s in ("legacy", "migrated"))
+    both, only_l, only_m = engine.row(
         "SELECT coalesce(sum(n) FILTER (WHERE in_l AND in_m), 0), coalesce(sum(n) FILTER (WHERE in_l AND NOT in_m), 0), "
-        "coalesce(sum(n) FILTER (WHERE in_m AND NOT in_l), 0) FROM key_classes").fetchone()
+        "coalesce(sum(n) FILTER (WHERE in_m AND NOT in_l), 0) FROM key_classes")
     counted = both == rows_l - only_l == rows_m - only_m
     if counted:
         for name, own, other in (("legacy", "in_l", "in_m"), ("migrated", "in_m", "in_l")):
-            con.execute(f"CREATE OR REPLACE TABLE keycounts_{name} AS SELECT __key, CAST(sum(n) AS BIGINT) AS n "
-                        f"FROM key_classes WHERE {own} AND NOT {other} GROUP BY __key HAVING sum(n) > 1 OR __key IS NULL")
-    set_aside(con, counted=counted)
-    con.execute("CREATE OR REPLACE TABLE candidates AS SELECT CASE WHEN k.in_l THEN k.__key END AS lk, "
-                "CASE WHEN k.in_m THEN k.__key END AS mk FROM key_classes k ANTI JOIN dupkeys d ON k.__key = d.__key "
-                "WHERE k.__key IS NOT NULL")
-    con.execute("DROP TABLE key_classes")
+            engine.materialize(f"keycounts_{name}", "SELECT __key, CAST(sum(n) AS BIGINT) AS n FROM key_classes "
+                               f"WHERE {own} AND NOT {other} GROUP BY __key HAVING sum(n) > 1 OR __key IS NULL")
+    set_aside(engine, counted=counted)
+    engine.materialize("candidates", "SELECT CASE WHEN k.in_l THEN k.__key END AS lk, CASE WHEN k.in_m THEN k.__key "
+                       "END AS mk FROM key_classes k ANTI JOIN dupkeys d ON k.__key = d.__key WHERE k.__key IS NOT NULL")
+    engine.drop("key_classes")
 
 
-def build_findings(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], legacy: SideSQL, migrated: SideSQL,
+def build_findings(engine: RecordEngine, comparisons: list[Comparison], legacy: SideSQL, migrated: SideSQL,
                    legacy_columns: int, migrated_columns: int) -> bool:
     """Join the clean ``legacy`` and ``migrated`` sides on ``__key`` (a full outer join) into the tables
-    ``lost``, ``unexpected``, ``diffrows`` (the matched records with any compared value not identical,
-    within tolerance or not: every statistic is computed from them) and the long ``differences``; keys
-    repeated on a side and rows without a key are set aside first (`data.pairs.set_aside`).
+    ``lost``, ``unexpected`` and ``diffrows`` (the matched records with any compared value not identical,
+    within tolerance or not: every statistic is computed from them); keys repeated on a side and rows
+    without a key are set aside first (`data.pairs.set_aside`). `build_differences` then makes the long
+    ``differences`` from ``diffrows``.
 
-    When every compared column has one raw type and one parsing on both sides, the keys and a hash of
-    the raw values are joined first (`_candidate_keys`): only the keys whose raw values differ (or that
-    are on one side) are parsed and compared, so parsing costs about as much as the differences, not
-    the input. Otherwise every row is parsed in the join. Either way only the rows that differ are kept.
-    Returns whether the hashes were joined (the summary says so).
+    On DuckDB, when every compared column has one raw type and one parsing on both sides, the keys and a
+    hash of the raw values are joined first (`_candidate_keys`): only the keys whose raw values differ (or
+    that are on one side) are parsed and compared, so parsing costs about as much as the differences, not
+    the input. Otherwise, and always on Spark (whose ``hash`` is not DuckDB's, and whose sides DuckDB has
+    parsed already, `data.pairs.hand_over`), every row's parsed values are compared in the join. Either
+    way only the rows that differ are kept. Returns whether the hashes were joined (the summary says so).
     """
     sources = ("legacy", "migrated")
-    hashed = bool(comparisons) and all(c.same_raw for c in comparisons)
+    hashed = engine.name == "duckdb" and bool(comparisons) and all(c.same_raw for c in comparisons)
     if hashed:
-        _candidate_keys(con, comparisons)
+        _candidate_keys(engine, comparisons)
         for name, side, column in (("cand_legacy", legacy, "lk"), ("cand_migrated", migrated, "mk")):
-            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {side.select} FROM {side.raw} SEMI JOIN "
-                        f"(SELECT {column} AS __candidate FROM candidates WHERE {column} IS NOT NULL) c "
-                        f"ON ({side.key}) = c.__candidate")
+            engine.materialize(name, f"SELECT {side.select} FROM {side.raw} SEMI JOIN (SELECT {column} AS __candidate "
+                                     f"FROM candidates WHERE {column} IS NOT NULL) c ON ({side.key}) = c.__candidate")
         sources = ("cand_legacy", "cand_migrated")
     else:
-        set_aside(con)
+        set_aside(engine)
     meta = ("__key", "__key_raw", "__customer", "__reason", "__amount")
     cols = [f"l.{c} AS l{c}" for c in meta] + [f"m.{c} AS m{c}" for c in meta]
     cols += [f"l.c{j} AS lc{j}" for j in range(legacy_columns)] + [f"m.c{j} AS mc{j}" for j in range(migrated_columns)]
     distinct = "".join(f" OR (l.c{c.legacy_position} IS DISTINCT FROM m.c{c.migrated_position})" for c in comparisons)
-    con.execute(f"CREATE OR REPLACE TABLE outer_rows AS SELECT {', '.join(cols)} FROM {sources[0]} l FULL OUTER JOIN "
-                f"{sources[1]} m ON l.__key = m.__key WHERE l.__key IS NULL OR m.__key IS NULL{distinct}")
+    engine.materialize("outer_rows", f"SELECT {', '.join(cols)} FROM {sources[0]} l FULL OUTER JOIN {sources[1]} m "
+                                     f"ON l.__key = m.__key WHERE l.__key IS NULL OR m.__key IS NULL{distinct}")
+    rows = kept_rows(engine)
     for table, side, other, n in (("lost", "l", "m", legacy_columns), ("unexpected", "m", "l", migrated_columns)):
         own = ", ".join(f"{side}{c} AS {c}" for c in meta) + "".join(f", {side}c{j} AS c{j}" for j in range(n))
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {own} FROM outer_rows WHERE {other}__key IS NULL")
+        rows(table, f"SELECT {own} FROM outer_rows WHERE {other}__key IS NULL")
     pairs = "".join(f", lc{c.legacy_position} AS l{c.index}, mc{c.migrated_position} AS m{c.index}" for c in comparisons)
-    con.execute("CREATE OR REPLACE TABLE diffrows AS SELECT l__key AS __key, l__key_raw AS legacy_key, "
-                "m__key_raw AS migrated_key, coalesce(l__customer, m__customer) AS __customer, "
-                f"coalesce(m__reason, l__reason) AS __reason{pairs} FROM outer_rows "
-                "WHERE l__key IS NOT NULL AND m__key IS NOT NULL")
-    con.execute("DROP TABLE outer_rows")
-    con.execute(f"CREATE OR REPLACE TABLE differences AS {differences_sql(comparisons, 'diffrows')}")
+    rows("diffrows", "SELECT l__key AS __key, l__key_raw AS legacy_key, m__key_raw AS migrated_key, "
+                       f"coalesce(l__customer, m__customer) AS __customer, coalesce(m__reason, l__reason) AS __reason{pairs} "
+                       "FROM outer_rows WHERE l__key IS NOT NULL AND m__key IS NOT NULL")
+    if engine.name == "duckdb":  # on Spark the views above read it (dropped with the run's other views)
+        engine.drop("outer_rows")
     return hashed
+
+
+def build_differences(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]) -> None:
+    """The long table ``differences`` from ``diffrows``, on DuckDB on either engine: its values are written
+    as text (`_as_text`), and DuckDB's text of a double (``1e+20``, shortest round trip) is not Spark's
+    (``1.0E20``, Java's), so the exports' text is DuckDB's whichever engine joined."""
+    con.execute(f"CREATE OR REPLACE TABLE differences AS {differences_sql(comparisons, 'diffrows')}")

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from backend.commands.apps import app, generate_app
+from backend.commands.apps import Engine, app, generate_app
 from backend.commands.progress import QUIET, stage_progress
 from backend.llm import narrator_from_settings
 from backend.reconciliation import ReconcileOptions, parse_key_rules, parse_tolerances, reconcile
@@ -39,6 +39,9 @@ def reconcile_command(
     previous: Annotated[Path, typer.Option("--previous", help="A previous run's output folder to compare with.")] = None,
     export_format: Annotated[str, typer.Option("--export-format", help="parquet or csv for the row exports.")] = "parquet",
     memory_limit: Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit; it spills to disk beyond.")] = "4GB",
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="Where the joins and comparisons run: duckdb, or spark (the files are still read by DuckDB).")
+    ] = Engine.duckdb,
     quiet: Annotated[bool, QUIET] = False,
 ) -> None:
     """Compare legacy and migrated records: lost, unexpected, differing fields, patterns and their causes."""
@@ -53,7 +56,7 @@ def reconcile_command(
         legacy=legacy, migrated=migrated, key=keys, compare=_split(compare), tolerances=parse_tolerances(tolerance or []),
         reason_column=reason_column, customer_column=customer_column, amount_column=amount_column,
         key_rules=parse_key_rules(key_normalize), previous=previous, export_format=export_format,
-        memory_limit=memory_limit)
+        memory_limit=memory_limit, engine=engine.value)
     with stage_progress(console, quiet) as progress:
         summary = reconcile(options, out, progress=progress, narrate=narrator_from_settings(Settings()))
     c = summary.counts

@@ -89,3 +89,21 @@ def test_a_compiled_question_renders_with_its_filter_and_bound_values(tmp_path):
     assert "`created_at` >= CAST('2026-01-02 00:00:00' AS TIMESTAMP)" in sql
     assert "CAST(`region` AS STRING) = 'it\\'s'" in sql and "FROM cxw9_records" in sql
     assert sql.endswith("ORDER BY ts NULLS LAST, slice NULLS LAST LIMIT 20001")
+
+
+def test_semi_and_anti_joins_filter_and_group_by_all_render_unchanged():
+    # the reconciliation's set-aside and key counts (`data.pairs.set_aside`), as Spark reads them
+    semi = render_spark("SELECT a.* FROM all_legacy a SEMI JOIN dupkeys d ON a.__key = d.__key")
+    anti = render_spark("SELECT a.* FROM all_legacy a ANTI JOIN dupkeys d ON a.__key = d.__key WHERE a.__key IS NOT NULL")
+    assert semi == "SELECT a.* FROM all_legacy AS a SEMI JOIN dupkeys AS d ON a.__key = d.__key"
+    assert anti.startswith("SELECT a.* FROM all_legacy AS a ANTI JOIN dupkeys AS d ON a.__key = d.__key WHERE")
+    counts = render_spark("SELECT coalesce(sum(n) FILTER (WHERE in_l AND NOT in_m), 0), count(*) FILTER (WHERE x > 1) "
+                          "FROM key_classes")
+    assert "SUM(n) /* sum: exact for integers" in counts and "FILTER(WHERE in_l AND NOT in_m)" in counts
+    assert "COUNT(*) FILTER(WHERE x > 1)" in counts
+    assert render_spark("SELECT d, count(*) AS n FROM t GROUP BY ALL").endswith("GROUP BY ALL")
+
+
+def test_hash_is_marked_as_engine_specific():
+    sql = render_spark("SELECT hash(r1, r2) AS h FROM t")
+    assert sql.startswith("SELECT HASH(r1, r2) /* hash: DuckDB's hash() and Spark's (Murmur3) give other values")

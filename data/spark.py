@@ -19,13 +19,16 @@ UI off and the time zone UTC. A local master binds to 127.0.0.1 only.
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from data.engines import SparkEngine
-from data.errors import WorkspaceError
+from data.errors import UserError, WorkspaceError
 from data.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -47,6 +50,26 @@ def _import_pyspark() -> None:
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 
+def _check_java() -> None:
+    """Java 17 or later where PySpark looks for it (``$JAVA_HOME/bin/java``, else ``java`` on the PATH), or
+    one `UserError` saying so: PySpark itself would fail with a Java gateway traceback."""
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    where = f"JAVA_HOME ({home})" if home else "the PATH"
+    if not java or not os.access(java, os.X_OK):
+        raise UserError(f"engine spark needs Java 17 or later: no java in {where} (`make setup` installs Debian's "
+                        "openjdk-17-jre-headless; scripts/install-java.sh)")
+    try:
+        shown = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60).stderr
+    except (OSError, subprocess.SubprocessError) as err:
+        raise UserError(f"engine spark needs Java 17 or later: {java} -version failed ({err})") from None
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', shown)
+    major = int(found.group(2) if found and found.group(1) == "1" else found.group(1)) if found else 0
+    if major < 17:
+        raise UserError(f"engine spark needs Java 17 or later: {java} is {'version ' + str(major) if major else 'unknown'} "
+                        "(set JAVA_HOME to a Java 17)")
+
+
 def spark_session(master: str | None = None, config: Mapping[str, str] | None = None) -> SparkSession:
     """The active Spark session, or a new one (see the module docstring)."""
     _import_pyspark()
@@ -55,6 +78,7 @@ def spark_session(master: str | None = None, config: Mapping[str, str] | None = 
 
     active = SparkSession.getActiveSession()
     if active is None:
+        _check_java()
         master = master or SparkConf().get("spark.master", "local[*]")
         settings = {**DEFAULT_CONFIG, **(config or {}), **REQUIRED_CONFIG}
         if master.startswith("local"):

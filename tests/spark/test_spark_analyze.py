@@ -54,3 +54,18 @@ def test_a_run_over_new_data_is_refused_on_spark(spark, tmp_path, capsys):
     path = cx_workspace(tmp_path / "ws", cx_records(2_000, days=21, seed=2))
     with pytest.raises(UserError, match="engine spark runs full analyses only"):
         analyze_workspace(path, tmp_path / "out", since=datetime(2026, 1, 20), engine="spark")
+
+
+def test_engine_spark_without_java_is_one_line(tmp_path):
+    """A fresh process (no Spark session yet) whose JAVA_HOME has no java: exit 2, one line, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    path = cx_workspace(tmp_path / "ws", cx_records(500, days=3, seed=3))
+    env = {**os.environ, "JAVA_HOME": str(tmp_path / "no-java")}
+    done = subprocess.run([sys.executable, "-m", "backend.cli", "validate", str(path), "--engine", "spark"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "engine spark needs Java 17 or later: no java in JAVA_HOME" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -49,9 +49,9 @@ from recommendations.incidents_io import IncidentRecommendations
 # ``engine: spark``) and which run on the DuckDB view of the same files (see documents/spark.md).
 ENGINE_SCANS = ("metric value check", "record span", "metric cube", "localization leaves",
                 "root-cause slice series", "DiD panels", "scope counts", "recommendation window sums",
+                "recommendation daily series", "experiment clusters", "what-if scans",
                 "time range and distinct counts")
-DUCKDB_SCANS = ("root-cause candidates, cardinalities and SHAP samples",
-                "recommendation daily series, model samples, experiment clusters and what-if scans")
+DUCKDB_SCANS = ("root-cause candidates, cardinalities and SHAP samples", "recommendation model samples")
 HISTORY_SLACK = timedelta(days=1)  # extra history read before the baseline, so a sparse first bucket cannot shorten it
 
 
@@ -325,7 +325,8 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
         # the recommendations' outcome models were fitted on every record only in a full run
         fitted = enrich.recommender.scenes_ if enrich.recommender is not None and since is None else []
         keep_incident_whatifs(ws.source_file, incident_whatif_scopes(analysis.document["incidents"]),
-                              WhatIfStore(Path(keep_whatifs)), fitted=fitted, progress=progress)
+                              WhatIfStore(Path(keep_whatifs)), fitted=fitted, progress=progress,
+                              engine=ow.engine.name)
         analysis.timings["whatif"] = time.perf_counter() - clock
     return WorkspaceAnalysis(ws.name, analysis.incidents, analysis.document, analysis.regressions, scanned, info,
                              analysis.timings, analysis.files)

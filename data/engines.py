@@ -57,6 +57,8 @@ class RecordEngine(Protocol):
 
     def drop(self, name: str) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class DuckDBEngine:
     """The embedded default: the workspace's DuckDB connection, external access off (`data.sources`)."""
@@ -82,6 +84,9 @@ class DuckDBEngine:
 
     def drop(self, name: str) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def close(self) -> None:
+        """Nothing of its own to release: the connection is the workspace's (`OpenWorkspace.close`)."""
 
 
 def _literal(value: Any) -> exp.Expression:
@@ -212,3 +217,9 @@ class SparkEngine:
         if view is not None and self.session.catalog.tableExists(view):
             self.session.table(view).unpersist()
             self.session.catalog.dropTempView(view)
+
+    def close(self) -> None:
+        """Drop every view of this engine (the records and any materialized table); the session, which
+        other workspaces may share, stays."""
+        for name in list(self.tables):
+            self.drop(name)

@@ -49,6 +49,14 @@ class OpenWorkspace:
     def records_label(self) -> str:
         return self.workspace.records.path
 
+    def close(self) -> None:
+        """Release the records: the engine's views (Spark's, in a session that outlives the workspace),
+        then the DuckDB connection."""
+        try:
+            self.engine.close()
+        finally:
+            self.con.close()
+
 
 def quote(name: str) -> str:
     """Quote an identifier for DuckDB SQL."""

@@ -57,6 +57,8 @@ class RecordEngine(Protocol):
 
     def drop(self, name: str) -> None: ...
 
+    def restrict(self, where: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -84,6 +86,17 @@ class DuckDBEngine:
 
     def drop(self, name: str) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def restrict(self, where: str) -> None:
+        """Limit the view ``records`` to the workspace's records matching ``where`` (SQL without parameters:
+        a view takes none), every record still under ``records_unlimited``; callable again. DuckDB pushes the
+        filter into the Parquet scan, so row groups and files it excludes are skipped."""
+        known = self.con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'records_unlimited'")
+        if known.fetchone()[0]:
+            self.con.execute("DROP VIEW records")
+        else:
+            self.con.execute("ALTER VIEW records RENAME TO records_unlimited")
+        self.con.execute(f"CREATE TEMP VIEW records AS SELECT * FROM records_unlimited WHERE {where}")
 
     def close(self) -> None:
         """Nothing of its own to release: the connection is the workspace's (`OpenWorkspace.close`)."""
@@ -217,6 +230,14 @@ class SparkEngine:
         if view is not None and self.session.catalog.tableExists(view):
             self.session.table(view).unpersist()
             self.session.catalog.dropTempView(view)
+
+    def restrict(self, where: str) -> None:
+        """`DuckDBEngine.restrict` on Spark: the session's view of ``records`` becomes the records matching
+        ``where``, the whole records kept under ``records_unlimited``; callable again."""
+        if "records_unlimited" not in self.tables:
+            self.tables["records_unlimited"] = self.tables.pop("records")
+        limited = self.session.sql(self.render(f"SELECT * FROM records_unlimited WHERE {where}"))
+        limited.createOrReplaceTempView(self.view("records"))
 
     def close(self) -> None:
         """Drop every view of this engine (the records and any materialized table); the session, which

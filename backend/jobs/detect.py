@@ -65,12 +65,12 @@ class JobResult:
 
 
 def data_watermark(path: str | Path) -> datetime | None:
-    """The newest record timestamp of a workspace (one DuckDB aggregate over the records)."""
+    """The newest record timestamp of a workspace (one aggregate over the records, on its engine)."""
     ow = open_workspace(path)
     try:
-        return ow.con.execute(f"SELECT max({quote(ow.workspace.records.timestamp)}) FROM records").fetchone()[0]
+        return ow.engine.row(f"SELECT max({quote(ow.workspace.records.timestamp)}) FROM records")[0]
     finally:
-        ow.con.close()
+        ow.close()
 
 
 def link_for(settings: Settings, incident_id: int) -> str | None:
@@ -127,7 +127,7 @@ def _stored_cube(ws_path: str, cube_dir: Path) -> CubeInfo | None:
     try:
         return ensure_stored_cube(ow, cube_dir)
     finally:
-        ow.con.close()
+        ow.close()
 
 
 def _workspace_id(sessions: sessionmaker[Session], workspace: str | Path | int, actor: Actor) -> int:

@@ -66,7 +66,7 @@ def register(session: Session, path: str | Path, actor: Actor, *, name: str | No
         raise Conflict(f"workspace {file} is already registered")
     ws = Workspace(name=(name or ow.workspace.name).strip() or ow.workspace.name, description=description,
                    path=file, source=source, cube_dir=_find_cube(ow.workspace.root, cube_dir, guard), **describe(ow))
-    ow.con.close()
+    ow.close()
     session.add(ws)
     session.flush()
     audit.record(session, actor, "workspace.create", "workspace", ws.id, None, public(ws))
@@ -122,7 +122,7 @@ def build_cube(session: Session, ws: Workspace, data_dir: Path, actor: Actor,
     try:
         info = build_stored_cube(ow, target)
     finally:
-        ow.con.close()
+        ow.close()
     return record_cube(session, ws, target, info, actor)
 
 

@@ -68,3 +68,14 @@ def test_parameters_bind_in_text_order_and_question_marks_in_strings_stay():
                        "GROUP BY 1 HAVING count(*) > ?", ["first", "second", 3])
     assert sql.index("'first'") < sql.index("'second'") < sql.index("> 3")
     assert "'?' AS q" in sql
+
+
+def test_interval_arithmetic_is_written_as_integer_microseconds():
+    from recommendations.experiment import switchback_block
+    from recommendations.records import micros_since
+
+    sql = render_spark(f"SELECT {micros_since(datetime(2026, 1, 2, 3, 4, 5, 6), 'ts')}, {switchback_block('ts', 5)} "
+                       "FROM records")
+    assert "DATEDIFF(MICROSECOND, CAST('2026-01-02 03:04:05.000006' AS TIMESTAMP_NTZ), ts)" in sql
+    assert "FLOOR(DATEDIFF(MICROSECOND, CAST('2000-01-03 00:00:00' AS TIMESTAMP_NTZ), ts) / " in sql
+    assert "18000000000) AS BIGINT)" in sql and "UNIX_TIMESTAMP" not in sql and "DATE_BIN" not in sql

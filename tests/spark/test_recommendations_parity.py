@@ -69,14 +69,14 @@ def test_interval_arithmetic_and_daily_panels_equal_duckdb(both):
     start, end = datetime(2026, 3, 3, 5), datetime(2026, 3, 15, 22)
     panel = daily_panel(duck, WEST, t0, start, end)
     assert set(panel["treated"]) == {False, True} and panel["day"].min() < 0 < panel["day"].max()
-    _same_frames(panel, daily_panel(on_spark, WEST, t0, start, end))
     groups = {"treated": "region = 'west'", "control": "region IN ('north', 'south')"}
+    assert len(daily_panel(duck, (), t0, start, end, **groups)) == len(panel)  # both groups every day
     _same_frames(daily_panel(duck, (), t0, start, end, **groups), daily_panel(on_spark, (), t0, start, end, **groups))
 
 
-@pytest.mark.parametrize("hours", [1, 5])
-def test_switchback_clusters_are_duckdbs_time_buckets_on_both_engines(both, hours):
+def test_switchback_clusters_are_duckdbs_time_buckets_on_both_engines(both):
     duck, on_spark = both
+    hours = 5  # blocks that do not divide a day
     ts = ts_col(duck.workspace)
     block = switchback_block(ts, hours)
     # the blocks are DuckDB's time_bucket(INTERVAL 'h hours') blocks, one for one (so its plans do not change)

@@ -207,7 +207,9 @@ def daily_panel(ow: OpenWorkspace, scope: tuple[Slice, ...], t0: datetime, start
     ws = ow.workspace
     specs = [record_sql(m) for m in base_metrics(ws)]
     day = f"CAST(floor({micros_since(t0, ts_col(ws))} / {DAY_MICROS}) AS BIGINT)"
-    sums = ", ".join(f"sum({s.x}) AS {quote('x_' + s.name)}, sum({s.y}) AS {quote('y_' + s.name)}" for s in specs)
+    # DOUBLE as written: a sum of DECIMAL literals (``THEN 1.0``) is a DECIMAL, which Spark hands over as Decimal
+    sums = ", ".join(f"CAST(sum({s.x}) AS DOUBLE) AS {quote('x_' + s.name)}, "
+                     f"CAST(sum({s.y}) AS DOUBLE) AS {quote('y_' + s.name)}" for s in specs)
     inside = treated or scope_predicate(scope)
     where = window_where(ws, start, end) + (f" AND (({inside}) OR ({control}))" if control else "")
     frame = ow.engine.frame(

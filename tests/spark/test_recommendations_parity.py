@@ -49,11 +49,11 @@ def both(paths, spark):
 
 def _same_frames(a, b) -> None:
     assert list(a.columns) == list(b.columns) and len(a) == len(b) and len(a) > 0
+    assert a.dtypes.to_dict() == b.dtypes.to_dict()
     for col in a.columns:
         x, y = a[col].to_numpy(), b[col].to_numpy()
-        if np.issubdtype(x.dtype, np.floating) or np.issubdtype(y.dtype, np.floating):
-            np.testing.assert_allclose(y.astype(float), x.astype(float), rtol=1e-9, atol=0, equal_nan=True,
-                                       err_msg=col)
+        if np.issubdtype(x.dtype, np.floating):
+            np.testing.assert_allclose(y, x, rtol=1e-9, atol=0, equal_nan=True, err_msg=col)
         else:
             assert (x == y).all(), col
 

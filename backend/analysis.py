@@ -32,7 +32,7 @@ from pathlib import Path
 
 from backend.progress import Progress, silent
 from backend.whatif import WhatIfStore, incident_whatif_scopes, keep_incident_whatifs, whatif_workspace
-from data.engines import EngineName
+from data.engines import DuckDBEngine, EngineName
 from data.errors import UserError
 from data.narrative import TEMPLATES, Narrator
 from data.sources import OpenWorkspace, open_workspace, quote, sql_literal
@@ -49,9 +49,9 @@ from recommendations.incidents_io import IncidentRecommendations
 # ``engine: spark``) and which run on the DuckDB view of the same files (see documents/spark.md).
 ENGINE_SCANS = ("metric value check", "record span", "metric cube", "localization leaves",
                 "root-cause slice series", "DiD panels", "scope counts", "recommendation window sums",
+                "recommendation daily series", "experiment clusters", "what-if scans",
                 "time range and distinct counts")
-DUCKDB_SCANS = ("root-cause candidates, cardinalities and SHAP samples",
-                "recommendation daily series, model samples, experiment clusters and what-if scans")
+DUCKDB_SCANS = ("root-cause candidates, cardinalities and SHAP samples", "recommendation model samples")
 HISTORY_SLACK = timedelta(days=1)  # extra history read before the baseline, so a sparse first bucket cannot shorten it
 
 
@@ -127,26 +127,24 @@ def _records(ow: OpenWorkspace) -> int:
 
 
 def new_data_start(ow: OpenWorkspace, since: datetime) -> datetime | None:
-    """The first bucket holding a record newer than ``since`` (None: no such record); one aggregate."""
+    """The first bucket holding a record newer than ``since`` (None: no such record); one aggregate on the
+    workspace's engine."""
     ws = ow.workspace
     ts = quote(ws.records.timestamp)
-    row = ow.con.execute(f"SELECT date_trunc('{ws.records.grain}', min({ts})) FROM records WHERE {ts} > ?",
-                         [since]).fetchone()
+    row = ow.engine.row(f"SELECT date_trunc('{ws.records.grain}', min({ts})) FROM records WHERE {ts} > ?", [since])
     return row[0] if row and row[0] is not None else None
 
 
 def limit_records(ow: OpenWorkspace, start: datetime) -> None:
-    """Restrict the view ``records`` to the workspace's records at or after ``start`` (DuckDB pushes the
-    filter into the Parquet scan, so row groups and files before it are skipped); callable again."""
+    """Restrict the view ``records`` to the workspace's records at or after ``start``, in the workspace's
+    engine and in the DuckDB view that the scans not yet ported read (`data.engines.DuckDBEngine.restrict`);
+    callable again."""
     ts = quote(ow.workspace.records.timestamp)
-    limited = ow.con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'records_unlimited'").fetchone()[0]
-    if limited:
-        ow.con.execute("DROP VIEW records")
-    else:
-        ow.con.execute("ALTER VIEW records RENAME TO records_unlimited")
     # a view takes no parameters; ``start`` is a datetime, written as an ISO literal
-    ow.con.execute(f"CREATE TEMP VIEW records AS SELECT * FROM records_unlimited "
-                   f"WHERE {ts} >= CAST({sql_literal(start.isoformat(sep=' '))} AS TIMESTAMP)")
+    where = f"{ts} >= CAST({sql_literal(start.isoformat(sep=' '))} AS TIMESTAMP)"
+    DuckDBEngine(ow.con).restrict(where)
+    if ow.engine.name != "duckdb":
+        ow.engine.restrict(where)
 
 
 def cube_fingerprint(ow: OpenWorkspace) -> str:
@@ -180,8 +178,8 @@ def ensure_stored_cube(ow: OpenWorkspace, folder: Path) -> CubeInfo | None:
     same record count. Returns the `CubeInfo` when it built one, None when the stored cube was current."""
     if _reusable(folder, ow):
         ws = ow.workspace
-        last, records = ow.con.execute(f"SELECT date_trunc('{ws.records.grain}', max({quote(ws.records.timestamp)})), "
-                                       "count(*) FROM records").fetchone()
+        last, records = ow.engine.row(f"SELECT date_trunc('{ws.records.grain}', max({quote(ws.records.timestamp)})), "
+                                      "count(*) FROM records")
         try:
             stored = json.loads((folder / "cube.json").read_text())
             current = (last is not None and stored.get("end") is not None and stored.get("records") == records
@@ -204,8 +202,7 @@ def _incremental(ow: OpenWorkspace, config: DetectionConfig, since: datetime, st
         return None
     ws = ow.workspace
     step = BUCKET[ws.records.grain]
-    last = ow.con.execute(f"SELECT date_trunc('{ws.records.grain}', max({quote(ws.records.timestamp)})) "
-                          "FROM records").fetchone()[0]
+    last = ow.engine.row(f"SELECT date_trunc('{ws.records.grain}', max({quote(ws.records.timestamp)})) FROM records")[0]
     hours = (last + step - first) / timedelta(hours=1)
     records_from = first - config.baseline - HISTORY_SLACK
     info = None
@@ -250,9 +247,9 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
     ``recommend``: recommend for the N most severe incidents (None: all; 0: none). The result's ``cube``
     is the `CubeInfo` of the cube in the ``cube`` folder when this run built or spliced it. Each stage is
     reported to ``progress`` (`backend.progress`). ``engine`` overrides the workspace's (for a path; an
-    opened workspace keeps its own): on ``spark`` the scans in `ENGINE_SCANS` run on Spark, a run over new
-    data (``since``) is refused. ``narrate`` words the report's narrative paragraphs (the causes' summaries,
-    the inconclusive verdicts, the PM summaries; `data.narrative`): default the templates' text, or a
+    opened workspace keeps its own): on ``spark`` the scans in `ENGINE_SCANS` run on Spark (a run over new
+    data too: both engines' ``records`` are limited alike, `limit_records`). ``narrate`` words the report's
+    narrative paragraphs (the causes' summaries, the inconclusive verdicts, the PM summaries; `data.narrative`): default the templates' text, or a
     language model's rewording that keeps every number (`backend.llm.narrator_from_settings`).
     ``keep_whatifs``: a folder (`backend.whatif.WhatIfStore`) in which to keep, for every incident with recommendations, the outcome model of its what-if (its top
     recommendation's scope; the recommendations' own model when it is the same), so that what-if
@@ -265,9 +262,6 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
     progress("opening the workspace")
     ow = workspace if isinstance(workspace, OpenWorkspace) else open_workspace(workspace, engine=engine)
     ws = ow.workspace
-    if since is not None and ow.engine.name != "duckdb":
-        raise UserError(f"{ws.source_file}: engine {ow.engine.name} runs full analyses only; a run over new data "
-                        "(cxw job detect without --full) needs engine duckdb")
     check_metrics_have_values(ow)
     for m in metrics or ():
         if m not in {x.name for x in ws.metrics}:
@@ -325,7 +319,8 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
         # the recommendations' outcome models were fitted on every record only in a full run
         fitted = enrich.recommender.scenes_ if enrich.recommender is not None and since is None else []
         keep_incident_whatifs(ws.source_file, incident_whatif_scopes(analysis.document["incidents"]),
-                              WhatIfStore(Path(keep_whatifs)), fitted=fitted, progress=progress)
+                              WhatIfStore(Path(keep_whatifs)), fitted=fitted, progress=progress,
+                              engine=ow.engine.name)
         analysis.timings["whatif"] = time.perf_counter() - clock
     return WorkspaceAnalysis(ws.name, analysis.incidents, analysis.document, analysis.regressions, scanned, info,
                              analysis.timings, analysis.files)

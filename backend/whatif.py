@@ -35,6 +35,7 @@ from pathlib import Path
 from backend.progress import Progress, silent
 from data.errors import UserError
 from data.slices import Slice, scope_text
+from data.engines import EngineName
 from data.sources import OpenWorkspace, open_workspace, record_file_stamps
 from data.workspace import Workspace, load_workspace
 from recommendations import DriverChange, WhatIfResult
@@ -113,13 +114,13 @@ class WhatIfCache:
             while len(self._models) > self.size:
                 _, old = self._models.popitem(last=False)
                 with old.lock:  # after any answer still running on it
-                    old.ow.con.close()
+                    old.ow.close()
 
     def clear(self) -> None:
         with self._lock:
             for kept in self._models.values():
                 with kept.lock:
-                    kept.ow.con.close()
+                    kept.ow.close()
             self._models.clear()
 
 
@@ -234,7 +235,7 @@ def whatif_workspace(workspace: str | Path, changes: Sequence[DriverChange], sco
             prepared = prepare_whatif(ow, slices, settings, window_days=window_days,
                                       progress=lambda stage, done: progress(stage, done=0.05 + 0.85 * done))
         except BaseException:
-            ow.con.close()
+            ow.close()
             raise
         kept = _Kept(ow, prepared)
         if cache is not None:
@@ -245,21 +246,23 @@ def whatif_workspace(workspace: str | Path, changes: Sequence[DriverChange], sco
             return kept.model.answer(kept.ow, changes)
     finally:
         if cache is None:
-            kept.ow.con.close()
+            kept.ow.close()
 
 
 def keep_incident_whatifs(workspace: str | Path, scopes: Iterable[tuple[Slice, ...]], store: WhatIfStore, *,
-                          fitted: Sequence[Scene] = (), progress: Progress = silent) -> int:
+                          fitted: Sequence[Scene] = (), progress: Progress = silent,
+                          engine: EngineName | None = None) -> int:
     """Prepare and save the what-if model of each scope (default window and settings) that ``store`` does
     not hold yet, on every record of the workspace; ``fitted``: outcome models already fitted on every
     record (the recommendations'), used when one is the model a scope needs. The number prepared (a scope
-    that has no records in the window now is left out, with a warning in the log)."""
+    that has no records in the window now is left out, with a warning in the log). ``engine`` overrides
+    the workspace's (as the analysis that asks does)."""
     ws = load_workspace(workspace)
     settings = whatif_settings(ws)
     todo = [s for s in dict.fromkeys(scopes) if not store.has(whatif_key(ws, s, DEFAULT_WINDOW_DAYS, settings))]
     if not todo:
         return 0
-    ow = open_workspace(ws)
+    ow = open_workspace(ws, engine=engine)
     kept = 0
     try:
         for i, scope in enumerate(todo):
@@ -278,7 +281,7 @@ def keep_incident_whatifs(workspace: str | Path, scopes: Iterable[tuple[Slice, .
             store.put(whatif_key(ws, scope, DEFAULT_WINDOW_DAYS, settings), model.predict_as_is(ow))
             kept += 1
     finally:
-        ow.con.close()
+        ow.close()
     return kept
 
 

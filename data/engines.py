@@ -73,6 +73,8 @@ class RecordEngine(Protocol):
 
     def drop(self, name: str) -> None: ...
 
+    def restrict(self, where: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -120,6 +122,17 @@ class DuckDBEngine:
 
     def close(self) -> None:
         """Nothing of its own: the connection is the workspace's (`data.sources.OpenWorkspace.close`)."""
+
+    def restrict(self, where: str) -> None:
+        """Limit the view ``records`` to the workspace's records matching ``where`` (SQL without parameters:
+        a view takes none), every record still under ``records_unlimited``; callable again. DuckDB pushes the
+        filter into the Parquet scan, so row groups and files it excludes are skipped."""
+        known = self.con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'records_unlimited'")
+        if known.fetchone()[0]:
+            self.con.execute("DROP VIEW records")
+        else:
+            self.con.execute("ALTER VIEW records RENAME TO records_unlimited")
+        self.con.execute(f"CREATE TEMP VIEW records AS SELECT * FROM records_unlimited WHERE {where}")
 
 
 def _literal(value: Any) -> exp.Expression:
@@ -301,3 +314,11 @@ class SparkEngine:
         session, as the API server's, keeps only the workspaces still open."""
         for name in list(self.tables):
             self.drop(name)
+
+    def restrict(self, where: str) -> None:
+        """`DuckDBEngine.restrict` on Spark: the session's view of ``records`` becomes the records matching
+        ``where``, the whole records kept under ``records_unlimited``; callable again."""
+        if "records_unlimited" not in self.tables:
+            self.tables["records_unlimited"] = self.tables.pop("records")
+        limited = self.session.sql(self.render(f"SELECT * FROM records_unlimited WHERE {where}"))
+        limited.createOrReplaceTempView(self.view("records"))

@@ -45,15 +45,17 @@ class OpenWorkspace:
         if self.engine is None:
             object.__setattr__(self, "engine", DuckDBEngine(self.con))
 
-    def close(self) -> None:
-        """Release the workspace: the engine's views (Spark's stay in the session otherwise) and the
-        DuckDB connection."""
-        self.engine.close()
-        self.con.close()
-
     @property
     def records_label(self) -> str:
         return self.workspace.records.path
+
+    def close(self) -> None:
+        """Release the records: the engine's views (Spark's, in a session that outlives the workspace),
+        then the DuckDB connection."""
+        try:
+            self.engine.close()
+        finally:
+            self.con.close()
 
 
 def quote(name: str) -> str:

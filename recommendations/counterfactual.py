@@ -77,11 +77,10 @@ def check_changes(ow: OpenWorkspace, changes: list[DriverChange]) -> None:
                 raise UserError(f"{c.feature!r} is categorical; it can only be set (--set {c.feature}=VALUE)")
             if c.op == "set":
                 value = str(c.value) if not isinstance(c.value, float) else fmt_value(c.value)
-                hit = ow.con.execute(f"SELECT 1 FROM records WHERE CAST({quote(c.feature)} AS VARCHAR) = ? LIMIT 1",
-                                     [value]).fetchone()
-                if hit is None:
-                    known = [r[0] for r in ow.con.execute(
-                        f"SELECT DISTINCT CAST({quote(c.feature)} AS VARCHAR) FROM records LIMIT 20").fetchall()]
+                if not ow.engine.row(f"SELECT 1 FROM records WHERE CAST({quote(c.feature)} AS VARCHAR) = ? LIMIT 1",
+                                     [value]):
+                    known = ow.engine.frame(f"SELECT DISTINCT CAST({quote(c.feature)} AS VARCHAR) FROM records "
+                                            "ORDER BY 1 LIMIT 20").iloc[:, 0].tolist()
                     raise UserError(f"{c.feature}={value}: not a value of {c.feature!r} "
                                     f"(values: {', '.join(map(str, known))})")
         elif c.op == "set" and isinstance(c.value, str):
@@ -112,15 +111,14 @@ def feature_level(ow: OpenWorkspace, feature: str, scope: tuple[Slice, ...], sta
     where = f"{scope_predicate(scope)} AND {window_where(ws, start, end)} AND {quote(feature)} IS NOT NULL"
     kind = feature_kinds(ow)[feature]
     col = quote(feature)
-    distinct = ow.con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {col} FROM records WHERE {where} "
-                              f"LIMIT {FEW_VALUES + 1})").fetchone()[0]
-    mode = ow.con.execute(f"SELECT {col} FROM records WHERE {where} GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
-                          ).fetchone()
-    mode = None if mode is None else mode[0]
+    distinct = ow.engine.row(f"SELECT count(*) FROM (SELECT DISTINCT {col} FROM records WHERE {where} "
+                             f"LIMIT {FEW_VALUES + 1})")[0]
+    found = ow.engine.row(f"SELECT {col} FROM records WHERE {where} GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+    mode = found[0] if found else None
     if kind == "categorical":
         return Level(feature, "few", None if mode is None else str(mode), None, None)
-    mean, lo = ow.con.execute(f"SELECT avg(CAST({col} AS DOUBLE)), min(CAST({col} AS DOUBLE)) FROM records "
-                              f"WHERE {where}").fetchone()
+    mean, lo = ow.engine.row(f"SELECT avg(CAST({col} AS DOUBLE)), min(CAST({col} AS DOUBLE)) FROM records "
+                             f"WHERE {where}")
     few = distinct <= FEW_VALUES and distinct_count(ow, feature, FEW_VALUES * 4) <= FEW_VALUES
     return Level(feature, "few" if few else "continuous", None if mode is None else float(mode), mean, lo)
 

@@ -11,7 +11,7 @@ Sample size. Two arms of equal size, a two-sided test at ``alpha`` with ``power`
 Clusters. When the unit is not the order (customer, store, region, switchback cell), orders in one
 unit are correlated; the variance grows by the design effect DE = 1 + (m − 1)·ICC (Kish 1965), m the
 mean orders per unit over the test, ICC the intra-cluster correlation measured on the scope's recent
-records by the one-way ANOVA estimator (Donner & Koval 1980), in one DuckDB query:
+records by the one-way ANOVA estimator (Donner & Koval 1980), in one query on the workspace's engine:
 
     ICC = (MSB − MSW) / (MSB + (n₀ − 1)·MSW),   n₀ = (N − Σnⱼ²/N) / (k − 1).
 
@@ -44,10 +44,11 @@ from detection.types import Interval
 from metrics.definitions import record_sql, scope_predicate
 from rca.types import Incident
 from recommendations import text
-from recommendations.records import WindowStats, ts_col, window_stats, window_where
+from recommendations.records import WindowStats, micros_since, ts_col, window_stats, window_where
 from recommendations.settings import ExperimentSettings
 from recommendations.types import ExperimentPlan, Guardrail, MetricImpact, RampStep, Recommendation
 
+BLOCK_ORIGIN = datetime(2000, 1, 3)  # DuckDB's time_bucket origin for widths in hours (a Monday)
 MIN_CLUSTERS = 20  # fewer stores/regions than this in the scope cannot be randomized with power
 MIN_PER_ARM = 100  # below this the normal approximation of the power calculation is not trusted
 
@@ -90,15 +91,16 @@ class ClusterStats:
 
 
 def icc_anova(ow: OpenWorkspace, value_sql: str, cluster_sql: str, where: str = "TRUE") -> ClusterStats:
-    """Intra-cluster correlation of ``value_sql`` over ``cluster_sql`` (ANOVA estimator, in DuckDB).
+    """Intra-cluster correlation of ``value_sql`` over ``cluster_sql`` (ANOVA estimator, one query on the workspace's
+    engine).
 
     Negative estimates (less between-cluster variation than chance) are reported as 0.
     """
-    row = ow.con.execute(
+    row = ow.engine.row(
         f"WITH v AS (SELECT {cluster_sql} AS c, CAST({value_sql} AS DOUBLE) AS v FROM records "
         f"WHERE ({where}) AND ({value_sql}) IS NOT NULL), "
         "g AS (SELECT c, count(*) AS n, sum(v) AS s, sum(v * v) AS ss FROM v GROUP BY c) "
-        "SELECT count(*), sum(n), sum(s), sum(ss), sum(s * s / n), sum(n * n) FROM g").fetchone()
+        "SELECT count(*), sum(n), sum(s), sum(ss), sum(s * s / n), sum(n * n) FROM g")
     k, N, S, SS, between, n2 = (float(x or 0) for x in row)
     if k < 2 or N <= k:
         return ClusterStats(0.0, int(k), int(N), N / k if k else 0.0)
@@ -135,6 +137,13 @@ def market_dimension(ws: Workspace, scope: tuple[Slice, ...], settings: Experime
             or _scope_dimension(scope))
 
 
+def switchback_block(ts: str, hours: int) -> str:
+    """SQL numbering the ``hours``-hour block of the timestamp ``ts``: the blocks of DuckDB's
+    ``time_bucket(INTERVAL 'h hours', ts)`` (the whole blocks since its origin for such widths, Monday
+    2000-01-03 00:00), written with integer microseconds so that every engine numbers them alike."""
+    return f"CAST(floor({micros_since(BLOCK_ORIGIN, ts)} / {int(hours) * 3_600_000_000}) AS BIGINT)"
+
+
 @dataclass(frozen=True)
 class _Unit:
     name: str
@@ -151,7 +160,7 @@ def choose_unit(ow: OpenWorkspace, rec: Recommendation, settings: ExperimentSett
     action = rec.action
     ts = ts_col(ws)
     hours = settings.switchback_hours
-    block = f"time_bucket(INTERVAL '{hours} hours', {ts})"
+    block = switchback_block(ts, hours)
     wanted = "switchback" if action.interference else action.randomization
     notes: list[str] = []
 
@@ -356,8 +365,8 @@ def _value_sql(ws: Workspace, metric: str, ratio: float) -> str:
 def _mean_size(ow: OpenWorkspace, cluster_sql: str, scope_where: str, end: datetime, days: int) -> float:
     ws = ow.workspace
     start = end - timedelta(days=days)
-    n, k = ow.con.execute(f"SELECT count(*), count(DISTINCT {cluster_sql}) FROM records WHERE {scope_where} AND "
-                          f"{window_where(ws, start, end)}").fetchone()
+    n, k = ow.engine.row(f"SELECT count(*), count(DISTINCT {cluster_sql}) FROM records WHERE {scope_where} AND "
+                         f"{window_where(ws, start, end)}")
     return float(n) / float(k) if k else 1.0
 
 

@@ -1,7 +1,8 @@
 """SQL over the workspace's ``records`` view: scopes, per-metric sums, daily panels and samples.
 
 Every metric that is not a composite is sum(X) / sum(Y) over records (`data.workspace.MetricSpec`);
-this module writes X and Y per record as SQL so that scans and aggregations run in DuckDB, and Python
+this module writes X and Y per record as SQL so that scans and aggregations run in the workspace's record
+engine (`OpenWorkspace.engine`: DuckDB or Spark, the SQL written once), and Python
 only sees sums, daily panels and bounded samples. Composites are weighted sums of their oriented
 components and are computed from the components' values.
 """
@@ -52,12 +53,10 @@ def check_scope(ow: OpenWorkspace, scope: tuple[Slice, ...], where: str = "scope
         for dim, value in s.filters:
             if dim not in dims:
                 raise UserError(f"{where}: {dim!r} is not a dimension of {ow.workspace.name} ({', '.join(dims)})")
-        hit = ow.con.execute(f"SELECT 1 FROM records WHERE {scope_predicate((s,))} LIMIT 1").fetchone()
-        if hit is None:
+        if not ow.engine.row(f"SELECT 1 FROM records WHERE {scope_predicate((s,))} LIMIT 1"):
             for dim, value in s.filters:
-                one = ow.con.execute(f"SELECT 1 FROM records WHERE {scope_predicate((Slice(((dim, value),)),))} "
-                                     "LIMIT 1").fetchone()
-                if one is None:
+                if not ow.engine.row(f"SELECT 1 FROM records WHERE {scope_predicate((Slice(((dim, value),)),))} "
+                                     "LIMIT 1"):
                     raise UserError(f"{where}: no records have {dim}={value}")
             raise UserError(f"{where}: no records in slice {s.key}")
 
@@ -78,6 +77,16 @@ def ts_literal(t: datetime) -> str:
 def time_range(ow: OpenWorkspace) -> tuple[datetime, datetime]:
     lo, hi = ow.engine.row(f"SELECT min({ts_col(ow.workspace)}), max({ts_col(ow.workspace)}) FROM records")
     return pd.Timestamp(lo).to_pydatetime(), pd.Timestamp(hi).to_pydatetime()
+
+
+DAY_MICROS = 86_400_000_000
+
+
+def micros_since(origin: datetime, ts: str) -> str:
+    """Microseconds from ``origin`` to the timestamp ``ts`` as an integer, the same number on every engine:
+    ``date_diff('microsecond', ...)`` (Spark: ``datediff(MICROSECOND, ...)``), not ``epoch`` of an interval,
+    which Spark cannot take. Divided by a whole number of microseconds and floored, it numbers buckets."""
+    return f"date_diff('microsecond', {ts_literal(origin)}, {ts})"
 
 
 def window_where(ws: Workspace, start: datetime | None, end: datetime | None) -> str:
@@ -197,13 +206,15 @@ def daily_panel(ow: OpenWorkspace, scope: tuple[Slice, ...], t0: datetime, start
     """
     ws = ow.workspace
     specs = [record_sql(m) for m in base_metrics(ws)]
-    day = f"CAST(floor(epoch({ts_col(ws)} - {ts_literal(t0)}) / 86400) AS BIGINT)"
-    sums = ", ".join(f"sum({s.x}) AS {quote('x_' + s.name)}, sum({s.y}) AS {quote('y_' + s.name)}" for s in specs)
+    day = f"CAST(floor({micros_since(t0, ts_col(ws))} / {DAY_MICROS}) AS BIGINT)"
+    # DOUBLE as written: a sum of DECIMAL literals (``THEN 1.0``) is a DECIMAL, which Spark hands over as Decimal
+    sums = ", ".join(f"CAST(sum({s.x}) AS DOUBLE) AS {quote('x_' + s.name)}, "
+                     f"CAST(sum({s.y}) AS DOUBLE) AS {quote('y_' + s.name)}" for s in specs)
     inside = treated or scope_predicate(scope)
     where = window_where(ws, start, end) + (f" AND (({inside}) OR ({control}))" if control else "")
-    frame = ow.con.execute(
+    frame = ow.engine.frame(
         f"SELECT {day} AS day, coalesce({inside}, FALSE) AS treated, count(*) AS n, {sums} FROM records "
-        f"WHERE {where} GROUP BY ALL ORDER BY day, treated").df()
+        f"WHERE {where} GROUP BY ALL ORDER BY day, treated")
     first = int(np.ceil((pd.Timestamp(start) - pd.Timestamp(t0)) / pd.Timedelta(days=1)))
     last = int(np.floor((pd.Timestamp(end) - pd.Timestamp(t0)) / pd.Timedelta(days=1))) - 1
     return frame[(frame["day"] >= first) & (frame["day"] <= last)].reset_index(drop=True)

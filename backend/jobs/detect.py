@@ -65,10 +65,10 @@ class JobResult:
 
 
 def data_watermark(path: str | Path) -> datetime | None:
-    """The newest record timestamp of a workspace (one DuckDB aggregate over the records)."""
+    """The newest record timestamp of a workspace (one aggregate over the records, on its engine)."""
     ow = open_workspace(path)
     try:
-        return ow.con.execute(f"SELECT max({quote(ow.workspace.records.timestamp)}) FROM records").fetchone()[0]
+        return ow.engine.row(f"SELECT max({quote(ow.workspace.records.timestamp)}) FROM records")[0]
     finally:
         ow.close()
 

@@ -12,17 +12,19 @@ from scipy.stats import norm
 from statsmodels.stats.power import NormalIndPower, tt_ind_solve_power
 from statsmodels.stats.proportion import proportion_effectsize
 
+from data.engines import DuckDBEngine
 from recommendations.experiment import ClusterStats, design_effect, icc_anova, sample_size_means, \
     sample_size_proportions
 
 
 class _OW:
-    """Just enough of an OpenWorkspace for `icc_anova`: a connection with the ``records`` view."""
+    """Just enough of an OpenWorkspace for `icc_anova`: a DuckDB engine over the ``records`` view."""
 
     def __init__(self, frame: pd.DataFrame):
         self.con = duckdb.connect()
         self.con.register("frame", frame)
         self.con.execute("CREATE VIEW records AS SELECT * FROM frame")
+        self.engine = DuckDBEngine(self.con)
 
 
 def fleiss(p1: float, p2: float, alpha: float, power: float) -> float:

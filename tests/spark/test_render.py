@@ -107,3 +107,14 @@ def test_semi_and_anti_joins_filter_and_group_by_all_render_unchanged():
 def test_hash_is_marked_as_engine_specific():
     sql = render_spark("SELECT hash(r1, r2) AS h FROM t")
     assert sql.startswith("SELECT HASH(r1, r2) /* hash: DuckDB's hash() and Spark's (Murmur3) give other values")
+
+
+def test_interval_arithmetic_is_written_as_integer_microseconds():
+    from recommendations.experiment import switchback_block
+    from recommendations.records import micros_since
+
+    sql = render_spark(f"SELECT {micros_since(datetime(2026, 1, 2, 3, 4, 5, 6), 'ts')}, {switchback_block('ts', 5)} "
+                       "FROM records")
+    assert "DATEDIFF(MICROSECOND, CAST('2026-01-02 03:04:05.000006' AS TIMESTAMP_NTZ), ts)" in sql
+    assert "FLOOR(DATEDIFF(MICROSECOND, CAST('2000-01-03 00:00:00' AS TIMESTAMP_NTZ), ts) / " in sql
+    assert "18000000000) AS BIGINT)" in sql and "UNIX_TIMESTAMP" not in sql and "DATE_BIN" not in sql

@@ -36,24 +36,39 @@ def test_cxw_analyze_on_spark_finds_the_incidents_duckdb_finds(spark, tmp_path, 
     assert main([*args, str(tmp_path / "spark"), "--engine", "spark"]) == 0
     err = " ".join(capsys.readouterr().err.split())
     assert ("engine spark: metric value check, record span, metric cube, localization leaves, root-cause slice "
-            "series, DiD panels, scope counts, recommendation window sums, time range and distinct counts run on "
-            "spark") in err
-    assert "what-if scans run on DuckDB over the same files" in err
+            "series, DiD panels, scope counts, recommendation window sums, recommendation daily series, experiment "
+            "clusters, what-if scans, time range and distinct counts run on spark") in err
+    assert "recommendation model samples run on DuckDB over the same files" in err
     duck, spark_found = _incidents(tmp_path / "duck"), _incidents(tmp_path / "spark")
     assert duck and all(i[3] == ["region=west"] for i in duck)
     assert duck[0][6][0][1] == "dispatch_v2" and duck[0][7]  # explained (DiD panels, series), with actions
     assert spark_found == duck
 
 
-def test_a_run_over_new_data_is_refused_on_spark(spark, tmp_path, capsys):
+def test_a_run_over_new_data_on_spark_reads_and_finds_what_duckdb_does(spark, tmp_path):
     from datetime import datetime
 
     from backend.analysis import analyze_workspace
-    from data.errors import UserError
+    from data.sources import open_workspace
 
-    path = cx_workspace(tmp_path / "ws", cx_records(2_000, days=21, seed=2))
-    with pytest.raises(UserError, match="engine spark runs full analyses only"):
-        analyze_workspace(path, tmp_path / "out", since=datetime(2026, 1, 20), engine="spark")
+    # late deliveries ×2.5 in the west from day 17 of 21 (2026-01-22); the run reads what is newer than 01-21
+    path = cx_workspace(tmp_path / "ws", cx_records(6_000, days=21, seed=2, scope=("region", ["west"]), start_day=17.0),
+                        detection={"baseline_days": 7})
+    since = datetime(2026, 1, 21, 6, 30)
+    found = {}
+    for engine in ("duckdb", "spark"):
+        ow = open_workspace(path, engine=engine)
+        result = analyze_workspace(ow, tmp_path / engine, since=since, max_incidents=1, recommend=0)
+        # every scan of the run, on either engine, read the records from the baseline before the new buckets on
+        counts = (ow.engine.row("SELECT count(*), min(created_at) FROM records"),
+                  tuple(ow.con.execute("SELECT count(*), min(created_at) FROM records").fetchone()))
+        ow.close()
+        found[engine] = (result.scanned, result.regressions, counts, _incidents(tmp_path / engine))
+    duck = found["duckdb"]
+    assert duck[0].window_start == datetime(2026, 1, 21, 7) and duck[0].records_from == datetime(2026, 1, 13, 7)
+    assert duck[2][0] == duck[2][1] and duck[2][0][1] >= duck[0].records_from and 0 < duck[2][0][0] < 6_000
+    assert duck[1] and duck[3] and duck[3][0][3] == ["region=west"]
+    assert found["spark"] == duck
 
 
 def test_engine_spark_without_java_is_one_line(tmp_path):

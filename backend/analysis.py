@@ -49,9 +49,9 @@ from recommendations.incidents_io import IncidentRecommendations
 # ``engine: spark``) and which run on the DuckDB view of the same files (see documents/spark.md).
 ENGINE_SCANS = ("metric value check", "record span", "metric cube", "localization leaves",
                 "root-cause slice series", "DiD panels", "scope counts", "recommendation window sums",
-                "time range and distinct counts")
-DUCKDB_SCANS = ("root-cause candidates, cardinalities and SHAP samples",
-                "recommendation daily series, model samples, experiment clusters and what-if scans")
+                "time range and distinct counts", "root-cause candidates, cardinalities and SHAP samples",
+                "model samples")
+DUCKDB_SCANS = ("recommendation daily series, experiment clusters and what-if scans",)
 HISTORY_SLACK = timedelta(days=1)  # extra history read before the baseline, so a sparse first bucket cannot shorten it
 
 

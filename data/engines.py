@@ -16,6 +16,9 @@ the rendered SQL says so in a comment at the node concerned (`documents/spark.md
 - time: the session runs in UTC (``spark.sql.session.timeZone``) and the timestamp column is naive UTC, as
   in DuckDB; ``date_trunc`` is marked so a reader knows why the buckets agree.
 - ordering: DuckDB sorts NULLs last, Spark first (ascending); SQLGlot writes ``NULLS LAST`` explicitly.
+- hashing: DuckDB's ``hash`` and Spark's ``hash``/``xxhash64`` are different functions. A seeded sample
+  orders records by `sample_key`, an ``md5`` (RFC 1321) of the record's columns printed as text both
+  engines print alike, so both draw the same records.
 
 Results come back as Arrow (``toArrow``), timestamps as naive UTC, so callers see the same values from
 both engines.
@@ -157,6 +160,37 @@ def render_spark(sql: str, params: Sequence[Any] = (), tables: Mapping[str, str]
     return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 
+# DuckDB types whose values both engines print alike as text (a timestamp is printed as epoch microseconds);
+# floats (shortest round-trip text in DuckDB, Java's in Spark) and decimals are not
+_PRINTED_ALIKE = {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "VARCHAR", "BOOLEAN", "DATE", "TIMESTAMP"}
+
+
+def sample_key(columns: Mapping[str, str], seed: int) -> str:
+    """DuckDB SQL for a record's seeded sample key, the same text on DuckDB and on Spark (rendered): the
+    lowercase hex md5 (RFC 1321) of the seed and of the record's ``columns`` (name → DuckDB type) that both
+    engines print alike, integers, text, booleans and dates as text, timestamps as epoch microseconds.
+    Floating and decimal columns are left out. Ordering by the key draws a uniform, reproducible sample
+    (records printed alike share a key: a sample that orders by it breaks those ties by its columns)."""
+    parts = [f"'{int(seed)}'"]
+    for name, kind in columns.items():
+        if kind not in _PRINTED_ALIKE:
+            continue
+        col = exp.to_identifier(name, quoted=True).sql("duckdb")
+        if kind == "TIMESTAMP":
+            col = f"date_diff('microsecond', TIMESTAMP '1970-01-01', {col})"
+        parts.append(col if kind == "VARCHAR" else f"CAST({col} AS VARCHAR)")
+    return f"md5(concat_ws('|', {', '.join(parts)}))"
+
+
+def key_below(key: str, share: float) -> str:
+    """A predicate that holds for a uniform ``share`` of the records: the `sample_key` ``key`` (32 hex
+    digits, a number in [0, 2^128)) below ``share`` × 2^128, compared as text (lowercase hex of one length
+    sorts as its numbers), the same in both engines."""
+    if share >= 1:
+        return "TRUE"
+    return f"{key} < '{int(max(share, 0.0) * 2 ** 128):032x}'"
+
+
 def naive_utc(table: pa.Table) -> pa.Table:
     """Spark hands timestamps over as UTC instants; the engine's contract is naive UTC (as DuckDB's)."""
     columns = []
@@ -193,7 +227,10 @@ class SparkEngine:
         return naive_utc(self.session.sql(self.render(sql, params)).toArrow())
 
     def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        return self.table(sql, params).to_pandas()
+        # DECIMAL columns (sums of literals such as 1.0) as float64, as DuckDB's ``df()`` hands them over
+        table = self.table(sql, params)
+        return pa.Table.from_arrays([c.cast(pa.float64()) if pa.types.is_decimal(c.type) else c for c in table.columns],
+                                    names=table.column_names).to_pandas()
 
     def row(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
         table = self.table(sql, params)  # by position: two aggregates may carry the same generated name

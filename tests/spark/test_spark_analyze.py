@@ -36,8 +36,8 @@ def test_cxw_analyze_on_spark_finds_the_incidents_duckdb_finds(spark, tmp_path, 
     assert main([*args, str(tmp_path / "spark"), "--engine", "spark"]) == 0
     err = " ".join(capsys.readouterr().err.split())
     assert ("engine spark: metric value check, record span, metric cube, localization leaves, root-cause slice "
-            "series, DiD panels, scope counts, recommendation window sums, time range and distinct counts run on "
-            "spark") in err
+            "series, DiD panels, scope counts, recommendation window sums, time range and distinct counts, "
+            "root-cause candidates, cardinalities and SHAP samples, model samples run on spark") in err
     assert "what-if scans run on DuckDB over the same files" in err
     duck, spark_found = _incidents(tmp_path / "duck"), _incidents(tmp_path / "spark")
     assert duck and all(i[3] == ["region=west"] for i in duck)

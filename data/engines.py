@@ -186,7 +186,8 @@ def sample_key(columns: Mapping[str, str], seed: int) -> str:
     its columns."""
     from data.sources import quote  # data.sources opens workspaces on these engines
 
-    parts, terms = [f"'{int(seed)}'"], []
+    parts = [f"'{int(seed)}'"]
+    terms: list[str] = []
     for name, kind in columns.items():
         if kind == "VARCHAR":
             parts.append(quote(name))

@@ -167,7 +167,8 @@ _PRIME = 2 ** 31 - 1
 _NUMBERED = {"INTEGER": "{}", "SMALLINT": "{}", "TINYINT": "{}", "BOOLEAN": "CAST({} AS INTEGER)",
              "BIGINT": f"{{}} % {_PRIME}", "TIMESTAMP": f"date_diff('microsecond', TIMESTAMP '1970-01-01', {{}}) % {_PRIME}",
              "DATE": "date_diff('day', DATE '1970-01-01', {})"}
-_BASE = 48271  # its powers mod 2^24 (< 2^24) times values up to 2^31, summed over up to 127 columns: below 2^62
+_BASE = 48271
+_TERMS = 127  # the powers of _BASE mod 2^24 (< 2^24) times values up to 2^31, summed 127 at a time: below 2^62
 
 
 def sample_key(columns: Mapping[str, str], seed: int) -> str:
@@ -176,11 +177,11 @@ def sample_key(columns: Mapping[str, str], seed: int) -> str:
     fingerprint of its integer, boolean, date and timestamp columns.
 
     The fingerprint is Σ vᵢ·bⁱ mod p (vᵢ the value, reduced mod p = 2³¹−1 when it may be larger, 2³¹ for
-    NULL; b a fixed base, its powers taken mod 2²⁴ so that no sum overflows a BIGINT in either engine): a
-    polynomial fingerprint (Karp & Rabin 1987, "Efficient randomized pattern-matching algorithms", IBM J.
-    Res. Dev. 31(2)), exact integer arithmetic in both engines and cheaper than printing every number (the
-    key costs 0.7 CPU seconds per million records on DuckDB, printing every number 1.25); md5 then orders
-    the records at random. Floating and decimal columns are left out (the engines print them differently).
+    NULL; b a fixed base, its powers taken mod 2²⁴ and summed 127 at a time, so that no sum overflows a
+    BIGINT in either engine): a polynomial fingerprint (Karp & Rabin 1987, "Efficient randomized
+    pattern-matching algorithms", IBM J. Res. Dev. 31(2)), exact integer arithmetic in both engines and
+    cheaper than printing every number (the key costs 0.7 CPU seconds per million records on DuckDB,
+    printing every number 1.25); md5 then orders the records at random. Floating and decimal columns are left out (the engines print them differently).
     Ordering by the key draws a uniform, reproducible sample; records that differ only in floats (or whose
     fingerprints collide, about one pair in 2³¹) share a key, so a sample that orders by it breaks ties by
     its columns."""
@@ -195,7 +196,9 @@ def sample_key(columns: Mapping[str, str], seed: int) -> str:
             value = _NUMBERED[kind].format(quote(name))
             terms.append(f"coalesce(CAST({value} AS BIGINT), {1 << 31}) * {pow(_BASE, len(terms) + 1, 1 << 24)}")
     if terms:
-        parts.append(f"CAST(({' + '.join(terms)}) % {_PRIME} AS VARCHAR)")
+        sums = [f"({' + '.join(terms[at:at + _TERMS])}) % {_PRIME}" for at in range(0, len(terms), _TERMS)]
+        total = sums[0] if len(sums) == 1 else f"({' + '.join(sums)}) % {_PRIME}"
+        parts.append(f"CAST({total} AS VARCHAR)")
     return f"md5(concat_ws('|', {', '.join(parts)}))"
 
 

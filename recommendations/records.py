@@ -220,9 +220,9 @@ def sample_records(ow: OpenWorkspace, select: list[str], where: str, n: int, see
     engine.
 
     DuckDB's reservoir sample is only repeatable single-threaded, and the engines' hash functions differ:
-    the records are ordered by `data.engines.sample_key` (an md5 of the seed and the record's columns that
-    both engines print alike), ties by the selected values, so both engines draw the same sample for the
-    same data and seed, with a top-n heap rather than a sort.
+    the records are ordered by `data.engines.sample_key` (an md5 of the seed, the record's text and a
+    fingerprint of its numbers, the same in both engines), ties by the selected values, so both engines draw
+    the same sample for the same data and seed, with a top-n heap rather than a sort.
     """
     ties = ", ".join(str(k) for k in range(1, len(select) + 1))
     return ow.engine.frame(

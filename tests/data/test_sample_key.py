@@ -10,10 +10,10 @@ from data.engines import key_below, sample_key
 
 def test_wide_records_of_extreme_integers_do_not_overflow():
     con = duckdb.connect()
-    values = [-(2 ** 63) + 1, 2 ** 63 - 1, 0, -1]
+    # every value's residue the largest (2^31 - 2): 600 columns' terms sum beyond 2^63 unless reduced in parts
     con.execute("CREATE TABLE records AS SELECT " + ", ".join(
-        f"CAST({values[i % 4]} AS BIGINT) AS c{i}" for i in range(300)))
-    (key,) = con.execute(f"SELECT {sample_key({f'c{i}': 'BIGINT' for i in range(300)}, 1)} FROM records").fetchone()
+        f"CAST({2 ** 31 - 2 + (2 ** 31 - 1) * (i % 3)} AS BIGINT) AS c{i}" for i in range(600)))
+    (key,) = con.execute(f"SELECT {sample_key({f'c{i}': 'BIGINT' for i in range(600)}, 1)} FROM records").fetchone()
     assert len(key) == 32 and int(key, 16) >= 0
 
 

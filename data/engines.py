@@ -165,7 +165,8 @@ def render_spark(sql: str, params: Sequence[Any] = (), tables: Mapping[str, str]
 # the engines) and decimals are left out of sample keys.
 _PRIME = 2 ** 31 - 1
 _NUMBERED = {"INTEGER": "{}", "SMALLINT": "{}", "TINYINT": "{}", "BOOLEAN": "CAST({} AS INTEGER)",
-             "BIGINT": f"{{}} % {_PRIME}", "TIMESTAMP": f"date_diff('microsecond', TIMESTAMP '1970-01-01', {{}}) % {_PRIME}",
+             "BIGINT": f"{{}} % {_PRIME}",
+             "TIMESTAMP": f"date_diff('microsecond', TIMESTAMP '1970-01-01', {{}}) % {_PRIME}",
              "DATE": "date_diff('day', DATE '1970-01-01', {})"}
 _BASE = 48271
 _TERMS = 127  # the powers of _BASE mod 2^24 (< 2^24) times values up to 2^31, summed 127 at a time: below 2^62
@@ -176,15 +177,15 @@ def sample_key(columns: Mapping[str, str], seed: int) -> str:
     lowercase hex md5 (RFC 1321) of the seed, of the record's text ``columns`` (name → DuckDB type) and of a
     fingerprint of its integer, boolean, date and timestamp columns.
 
-    The fingerprint is Σ vᵢ·bⁱ mod p (vᵢ the value, reduced mod p = 2³¹−1 when it may be larger, 2³¹ for
-    NULL; b a fixed base, its powers taken mod 2²⁴ and summed 127 at a time, so that no sum overflows a
-    BIGINT in either engine): a polynomial fingerprint (Karp & Rabin 1987, "Efficient randomized
-    pattern-matching algorithms", IBM J. Res. Dev. 31(2)), exact integer arithmetic in both engines and
-    cheaper than printing every number (the key costs 0.7 CPU seconds per million records on DuckDB,
-    printing every number 1.25); md5 then orders the records at random. Floating and decimal columns are left out (the engines print them differently).
-    Ordering by the key draws a uniform, reproducible sample; records that differ only in floats (or whose
-    fingerprints collide, about one pair in 2³¹) share a key, so a sample that orders by it breaks ties by
-    its columns."""
+    The fingerprint is Σ vᵢ·cᵢ mod p: vᵢ the column's value (reduced mod p = 2³¹−1 when it may be larger,
+    2³¹ for NULL), cᵢ = bⁱ mod 2²⁴ for a fixed base b, the products summed 127 at a time so that no sum
+    overflows a BIGINT in either engine. A polynomial fingerprint in the manner of Karp & Rabin (1987,
+    "Efficient randomized pattern-matching algorithms", IBM J. Res. Dev. 31(2)): exact integer arithmetic
+    in both engines, and cheaper than printing every number (the key costs 0.7 CPU seconds per million
+    records on DuckDB, printing every number 1.25); md5 then orders the records at random. Floating and
+    decimal columns are left out (the engines print them differently). Ordering by the key draws a uniform,
+    reproducible sample; records that differ only in floats (or whose fingerprints collide, about one pair
+    in 2³¹) share a key, so a sample that orders by it breaks ties by its columns."""
     from data.sources import quote  # data.sources opens workspaces on these engines
 
     parts = [f"'{int(seed)}'"]

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from backend.progress import Progress, silent
 from backend.whatif import WhatIfStore, incident_whatif_scopes, keep_incident_whatifs, whatif_workspace
-from data.engines import DuckDBEngine, EngineName
+from data.engines import EngineName
 from data.errors import UserError
 from data.narrative import TEMPLATES, Narrator
 from data.sources import OpenWorkspace, open_workspace, quote, sql_literal
@@ -45,13 +45,13 @@ from rca.types import Incident
 from recommendations import Recommender, render_markdown
 from recommendations.incidents_io import IncidentRecommendations
 
-# Which record scans of a run go through the workspace's engine (`OpenWorkspace.engine`, so Spark for
-# ``engine: spark``) and which run on the DuckDB view of the same files (see documents/spark.md).
+# The record scans of a run, every one through the workspace's engine (`OpenWorkspace.engine`, so Spark for
+# ``engine: spark``; see documents/spark.md).
 ENGINE_SCANS = ("metric value check", "record span", "metric cube", "localization leaves",
                 "root-cause slice series", "DiD panels", "scope counts", "recommendation window sums",
                 "recommendation daily series", "experiment clusters", "what-if scans",
-                "time range and distinct counts")
-DUCKDB_SCANS = ("root-cause candidates, cardinalities and SHAP samples", "recommendation model samples")
+                "time range and distinct counts", "root-cause candidates, cardinalities and SHAP samples",
+                "model samples")
 HISTORY_SLACK = timedelta(days=1)  # extra history read before the baseline, so a sparse first bucket cannot shorten it
 
 
@@ -123,7 +123,7 @@ class RecommendationEnricher:
 
 def _records(ow: OpenWorkspace) -> int:
     """Records the run reads (the view ``records``, limited to the run's span)."""
-    return int(ow.con.execute("SELECT count(*) FROM records").fetchone()[0])
+    return int(ow.engine.row("SELECT count(*) FROM records")[0])
 
 
 def new_data_start(ow: OpenWorkspace, since: datetime) -> datetime | None:
@@ -136,15 +136,11 @@ def new_data_start(ow: OpenWorkspace, since: datetime) -> datetime | None:
 
 
 def limit_records(ow: OpenWorkspace, start: datetime) -> None:
-    """Restrict the view ``records`` to the workspace's records at or after ``start``, in the workspace's
-    engine and in the DuckDB view that the scans not yet ported read (`data.engines.DuckDBEngine.restrict`);
-    callable again."""
+    """Restrict the workspace engine's view ``records`` to the records at or after ``start``
+    (`data.engines.DuckDBEngine.restrict`); callable again."""
     ts = quote(ow.workspace.records.timestamp)
     # a view takes no parameters; ``start`` is a datetime, written as an ISO literal
-    where = f"{ts} >= CAST({sql_literal(start.isoformat(sep=' '))} AS TIMESTAMP)"
-    DuckDBEngine(ow.con).restrict(where)
-    if ow.engine.name != "duckdb":
-        ow.engine.restrict(where)
+    ow.engine.restrict(f"{ts} >= CAST({sql_literal(start.isoformat(sep=' '))} AS TIMESTAMP)")
 
 
 def cube_fingerprint(ow: OpenWorkspace) -> str:
@@ -224,11 +220,11 @@ def _incremental(ow: OpenWorkspace, config: DetectionConfig, since: datetime, st
 
 
 def engine_note(ow: OpenWorkspace) -> str | None:
-    """For a workspace on Spark: which scans run there and which on DuckDB (None on DuckDB)."""
+    """For a workspace on Spark: the scans that run there (None on DuckDB)."""
     if ow.engine.name == "duckdb":
         return None
-    return (f"engine {ow.engine.name}: {', '.join(ENGINE_SCANS)} run on {ow.engine.name}; "
-            f"{' and '.join(DUCKDB_SCANS)} run on DuckDB over the same files")
+    return (f"engine {ow.engine.name}: every record scan runs on {ow.engine.name} ({', '.join(ENGINE_SCANS)}); "
+            "DuckDB only checked the workspace when it was opened")
 
 
 def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | None = None, *,
@@ -326,6 +322,6 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
                              analysis.timings, analysis.files)
 
 
-__all__ = ["DUCKDB_SCANS", "ENGINE_SCANS", "RecommendationEnricher", "Scanned", "WorkspaceAnalysis", "analyze_workspace",
+__all__ = ["ENGINE_SCANS", "RecommendationEnricher", "Scanned", "WorkspaceAnalysis", "analyze_workspace",
            "build_stored_cube", "cube_fingerprint", "engine_note", "ensure_stored_cube", "limit_records", "new_data_start",
            "whatif_workspace"]

@@ -21,6 +21,9 @@ the rendered SQL says so in a comment at the node concerned (`documents/spark.md
 - ``SEMI JOIN`` / ``ANTI JOIN``, ``count(*) FILTER (WHERE ...)``, ``GROUP BY ALL``: written as in DuckDB,
   and Spark (3.4 and later) reads them with the same meaning (``ANTI JOIN`` keeps a row whose key is NULL
   in both, as ``NOT EXISTS`` does), so they are rendered unchanged.
+- hashing: DuckDB's ``hash`` and Spark's ``hash``/``xxhash64`` are different functions. A seeded sample
+  orders records by `sample_key`, an ``md5`` (RFC 1321) of the record's text and of an integer fingerprint
+  of its numbers, dates and timestamps, computed alike in both engines, so both draw the same records.
 
 Results come back as Arrow (``toArrow``), timestamps as naive UTC, so callers see the same values from
 both engines. `RecordEngine.rows` runs a query under a time limit: DuckDB interrupts its connection, Spark
@@ -211,6 +214,58 @@ def render_spark(sql: str, params: Sequence[Any] = (), tables: Mapping[str, str]
     return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 
+# DuckDB types whose values are integers in both engines, as SQL for |value| <= 2^31 (a BIGINT and a timestamp's
+# epoch microseconds reduced mod 2^31 - 1; a date as epoch days), and text. Floats (their text differs between
+# the engines) and decimals are left out of sample keys.
+_PRIME = 2 ** 31 - 1
+_NUMBERED = {"INTEGER": "{}", "SMALLINT": "{}", "TINYINT": "{}", "BOOLEAN": "CAST({} AS INTEGER)",
+             "BIGINT": f"{{}} % {_PRIME}",
+             "TIMESTAMP": f"date_diff('microsecond', TIMESTAMP '1970-01-01', {{}}) % {_PRIME}",
+             "DATE": "date_diff('day', DATE '1970-01-01', {})"}
+_BASE = 48271
+_TERMS = 127  # the powers of _BASE mod 2^24 (< 2^24) times values up to 2^31, summed 127 at a time: below 2^62
+
+
+def sample_key(columns: Mapping[str, str], seed: int) -> str:
+    """DuckDB SQL for a record's seeded sample key, the same text on DuckDB and on Spark (rendered): the
+    lowercase hex md5 (RFC 1321) of the seed, of the record's text ``columns`` (name → DuckDB type) and of a
+    fingerprint of its integer, boolean, date and timestamp columns.
+
+    The fingerprint is Σ vᵢ·cᵢ mod p: vᵢ the column's value (reduced mod p = 2³¹−1 when it may be larger,
+    2³¹ for NULL), cᵢ = bⁱ mod 2²⁴ for a fixed base b, the products summed 127 at a time so that no sum
+    overflows a BIGINT in either engine. A polynomial fingerprint in the manner of Karp & Rabin (1987,
+    "Efficient randomized pattern-matching algorithms", IBM J. Res. Dev. 31(2)): exact integer arithmetic
+    in both engines, and cheaper than printing every number (the key costs 0.7 CPU seconds per million
+    records on DuckDB, printing every number 1.25); md5 then orders the records at random. Floating and
+    decimal columns are left out (the engines print them differently). Ordering by the key draws a uniform,
+    reproducible sample; records that differ only in floats (or whose fingerprints collide, about one pair
+    in 2³¹) share a key, so a sample that orders by it breaks ties by its columns."""
+    from data.sources import quote  # data.sources opens workspaces on these engines
+
+    parts = [f"'{int(seed)}'"]
+    terms: list[str] = []
+    for name, kind in columns.items():
+        if kind == "VARCHAR":
+            parts.append(quote(name))
+        elif kind in _NUMBERED:
+            value = _NUMBERED[kind].format(quote(name))
+            terms.append(f"coalesce(CAST({value} AS BIGINT), {1 << 31}) * {pow(_BASE, len(terms) + 1, 1 << 24)}")
+    if terms:
+        sums = [f"({' + '.join(terms[at:at + _TERMS])}) % {_PRIME}" for at in range(0, len(terms), _TERMS)]
+        total = sums[0] if len(sums) == 1 else f"({' + '.join(sums)}) % {_PRIME}"
+        parts.append(f"CAST({total} AS VARCHAR)")
+    return f"md5(concat_ws('|', {', '.join(parts)}))"
+
+
+def key_below(key: str, share: float) -> str:
+    """A predicate that holds for a uniform ``share`` of the records: the `sample_key` ``key`` (32 hex
+    digits, a number in [0, 2^128)) below ``share`` × 2^128, compared as text (lowercase hex of one length
+    sorts as its numbers), the same in both engines."""
+    if share >= 1:
+        return "TRUE"
+    return f"{key} < '{int(max(share, 0.0) * 2 ** 128):032x}'"
+
+
 def naive_utc(table: pa.Table) -> pa.Table:
     """Spark hands timestamps over as UTC instants; the engine's contract is naive UTC (as DuckDB's)."""
     columns = []
@@ -249,7 +304,10 @@ class SparkEngine:
         return naive_utc(self.session.sql(self.render(sql, params)).toArrow())
 
     def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        return self.table(sql, params).to_pandas()
+        # DECIMAL columns (sums of literals such as 1.0) as float64, as DuckDB's ``df()`` hands them over
+        table = self.table(sql, params)
+        return pa.Table.from_arrays([c.cast(pa.float64()) if pa.types.is_decimal(c.type) else c for c in table.columns],
+                                    names=table.column_names).to_pandas()
 
     def row(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
         table = self.table(sql, params)  # by position: two aggregates may carry the same generated name

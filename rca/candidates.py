@@ -107,7 +107,9 @@ def _change_candidate(waves: tuple[ChangeEvent, ...]) -> Candidate:
 def _feature_expr(ow: OpenWorkspace, feature: str, level: str | None) -> str:
     col = quote(feature)
     if level is not None:
-        return f"CASE WHEN {col} IS NULL THEN NULL WHEN CAST({col} AS VARCHAR) = '{level.replace(chr(39), chr(39) * 2)}' THEN 1.0 ELSE 0.0 END"
+        # doubles, not DECIMAL literals: Spark's avg of a DECIMAL is a DECIMAL rounded to a few digits
+        return (f"CASE WHEN {col} IS NULL THEN NULL WHEN CAST({col} AS VARCHAR) = '{level.replace(chr(39), chr(39) * 2)}' "
+                "THEN CAST(1 AS DOUBLE) ELSE CAST(0 AS DOUBLE) END")
     return f"CAST({col} AS DOUBLE)"
 
 
@@ -117,10 +119,10 @@ def feature_onset(ow: OpenWorkspace, feature: str, level: str | None, focus: tup
     ts = quote(ow.workspace.records.timestamp)
     x = _feature_expr(ow, feature, level)
     s = scope_predicate(focus)
-    frame = ow.con.execute(
+    frame = ow.engine.frame(
         f"SELECT date_trunc('hour', {ts}) AS t, avg({x}) FILTER (WHERE {s}) AS inside, "
         f"avg({x}) FILTER (WHERE NOT ({s})) AS outside, count({x}) FILTER (WHERE {s}) AS n "
-        f"FROM records WHERE {ts} >= ? AND {ts} < ? GROUP BY ALL ORDER BY t", [start, end]).df()
+        f"FROM records WHERE {ts} >= ? AND {ts} < ? GROUP BY ALL ORDER BY t", [start, end])
     if len(frame) < 12:
         return None
     times = frame["t"]
@@ -144,10 +146,10 @@ def feature_footprint(ow: OpenWorkspace, feature: str, level: str | None, focus:
     ts = quote(ow.workspace.records.timestamp)
     x = _feature_expr(ow, feature, level)
     keys = ", ".join(f"{label_sql(quote(d))} AS {quote(d)}" for d in dims)
-    frame = ow.con.execute(
+    frame = ow.engine.frame(
         f"SELECT {keys}, {ts} >= ? AS post, avg({x}) AS m, var_samp({x}) AS v, count({x}) AS n "
         f"FROM records WHERE {ts} >= ? AND {ts} < ? GROUP BY ALL",
-        [onset, onset - timedelta(days=days), onset + timedelta(days=days)]).df()
+        [onset, onset - timedelta(days=days), onset + timedelta(days=days)])
     if frame.empty:
         return ()
     wide = frame.pivot_table(index=dims, columns="post", values=["m", "v", "n"], aggfunc="first")

@@ -108,8 +108,9 @@ def choose_unit_dims(cardinality: dict[str, int], max_units: int = 2000, min_uni
 def dimension_cardinality(ow: OpenWorkspace, start: datetime, end: datetime) -> dict[str, int]:
     dims = ow.workspace.records.dimensions
     ts = quote(ow.workspace.records.timestamp)
-    cols = ", ".join(f"approx_count_distinct({quote(d)})" for d in dims)
-    row = ow.con.execute(f"SELECT {cols} FROM records WHERE {ts} >= ? AND {ts} < ?", [start, end]).fetchone()
+    # exact, not approx_count_distinct: the engines' HyperLogLog sketches give different estimates
+    cols = ", ".join(f"count(DISTINCT {quote(d)})" for d in dims)
+    row = ow.engine.row(f"SELECT {cols} FROM records WHERE {ts} >= ? AND {ts} < ?", [start, end])
     return {d: int(c or 0) for d, c in zip(dims, row, strict=True)}
 
 

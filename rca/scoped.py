@@ -93,7 +93,7 @@ def scope_changes(ow: OpenWorkspace, incidents: Sequence[Incident], scope: tuple
            f"FROM (SELECT {ts}, {', '.join(measures.record_columns())} FROM records "
            f"WHERE {scope_predicate(scope)} AND {ts} >= {_literal(lo)} AND {ts} < {_literal(hi)}) "
            "GROUP BY 1, 2")
-    frame = ow.con.execute(sql).fetchdf()
+    frame = ow.engine.frame(sql)
     masks = frame.pop("_mask_").to_numpy(dtype=np.int64)
     out = []
     for k, (incident, window) in enumerate(zip(incidents, windows, strict=True)):

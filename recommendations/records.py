@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from data.engines import sample_key
 from data.errors import UserError
 from data.slices import Slice
 from data.sources import OpenWorkspace, quote, sql_literal
@@ -226,14 +227,18 @@ def daily_panel(ow: OpenWorkspace, scope: tuple[Slice, ...], t0: datetime, start
 
 
 def sample_records(ow: OpenWorkspace, select: list[str], where: str, n: int, seed: int) -> pd.DataFrame:
-    """Up to ``n`` records matching ``where``, drawn uniformly and reproducibly (hash order), as pandas.
+    """Up to ``n`` records matching ``where``, drawn uniformly and reproducibly, as pandas, on the workspace's
+    engine.
 
-    DuckDB's reservoir sample is only repeatable single-threaded; ordering by a seeded hash of the whole
-    row gives the same sample for the same data and seed, with a top-n heap rather than a sort.
+    DuckDB's reservoir sample is only repeatable single-threaded, and the engines' hash functions differ:
+    the records are ordered by `data.engines.sample_key` (an md5 of the seed, the record's text and a
+    fingerprint of its numbers, the same in both engines), ties by the selected values, so both engines draw
+    the same sample for the same data and seed, with a top-n heap rather than a sort.
     """
-    return ow.con.execute(
-        f"SELECT {', '.join(select)} FROM records AS _r WHERE {where} "
-        f"ORDER BY hash(_r, {int(seed)}) LIMIT {int(n)}").df()
+    ties = ", ".join(str(k) for k in range(1, len(select) + 1))
+    return ow.engine.frame(
+        f"SELECT {', '.join(select)} FROM (SELECT *, {sample_key(ow.columns, seed)} AS _sample_key FROM records "
+        f"WHERE {where}) ORDER BY _sample_key, {ties} LIMIT {int(n)}")
 
 
 def feature_kinds(ow: OpenWorkspace) -> dict[str, str]:

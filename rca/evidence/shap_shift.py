@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from data.engines import key_below, sample_key
 from data.parallel import cores
 from data.sources import OpenWorkspace, quote
 from detection.types import Interval
@@ -63,33 +64,32 @@ def _is_categorical(duck_type: str) -> bool:
 def draw_sample(ow: OpenWorkspace, measures: Measures, start: datetime, end: datetime, rows: int,
                 focus: str | None = None, focus_rows: int = 0, max_levels: int = 1000,
                 cardinality: dict[str, int] | None = None, seed: int = 0) -> Sample:
-    """A deterministic hash sample of about ``rows`` records in ``[start, end)``, plus about ``focus_rows``
-    more inside the SQL predicate ``focus`` (the regressing scopes), so small scopes are well covered."""
+    """A deterministic sample of about ``rows`` records in ``[start, end)``, plus about ``focus_rows`` more
+    inside the SQL predicate ``focus`` (the regressing scopes), so small scopes are well covered: the
+    records whose `data.engines.sample_key` falls below each share, the same records on either engine."""
     ws = ow.workspace
     ts = quote(ws.records.timestamp)
     features = tuple(ws.records.features)
     cardinality = cardinality or {}
     dims = tuple(d for d in ws.records.dimensions if cardinality.get(d, 0) <= max_levels and d not in features)
     window = f"{ts} >= ? AND {ts} < ?"
-    counts = ow.con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE {focus or 'FALSE'}) FROM records WHERE {window}", [start, end]
-    ).fetchone()
+    counts = ow.engine.row(
+        f"SELECT count(*), count(*) FILTER (WHERE {focus or 'FALSE'}) FROM records WHERE {window}", [start, end])
     total, in_focus = int(counts[0]), int(counts[1] or 0)
     p_all = min(1.0, rows / max(total, 1))
     p_focus = min(1.0, p_all + focus_rows / max(in_focus, 1)) if focus else p_all
-    key_cols = ", ".join([ts] + [quote(d) for d in ws.records.dimensions[:4]])
-    u = f"((hash({key_cols}, {int(seed)}) % 1000003) / 1000003.0)"
-    keep = f"{u} < {p_all!r}"
+    keep = key_below("_sample_key", p_all)
     if focus:
-        keep = f"({keep} OR (({focus}) AND {u} < {p_focus!r}))"
+        keep = f"({keep} OR (({focus}) AND {key_below('_sample_key', p_focus)}))"
     all_dims = tuple(d for d in ws.records.dimensions if d not in features)
     cols = [f"{quote(c)}" for c in features] + [f"CAST({quote(d)} AS VARCHAR) AS {quote(d)}" for d in all_dims]
     cols += [f"{ts} AS _ts", f"CAST(hour({ts}) AS INTEGER) AS {HOUR_INPUT}"] + measures.record_columns()
-    # in hash order (ties by value): a parallel scan returns rows in any order, and the model fitted on them
+    # in key order (ties by value): a parallel scan returns rows in any order, and the model fitted on them
     # (its bins, its trees) would change from run to run with it
-    order = ", ".join([u] + [str(i) for i in range(1, len(cols) + 1)])
-    frame = ow.con.execute(f"SELECT {', '.join(cols)} FROM records WHERE {window} AND {keep} ORDER BY {order}",
-                           [start, end]).df()
+    order = ", ".join(["_sample_key"] + [str(i) for i in range(1, len(cols) + 1)])
+    frame = ow.engine.frame(
+        f"SELECT {', '.join(cols)} FROM (SELECT *, {sample_key(ow.columns, seed)} AS _sample_key FROM records "
+        f"WHERE {window}) WHERE {keep} ORDER BY {order}", [start, end])
     categorical = tuple(c for c in features if _is_categorical(ow.columns.get(c, ""))) + dims
     for c in categorical:
         frame[c] = value_labels(frame[c]).astype("category")

@@ -41,8 +41,11 @@ def test_impact_on_every_metric_covers_the_truth(recset, sim_ws, sim_world):
     truth = sim.true_rollback_effects(sim_world, (imp.window_start, hi + timedelta(seconds=1)))
     for mi in imp.metrics:
         assert mi.method == "did" and {e.method for e in mi.estimates} == {"did", "model"}
-        for e in mi.estimates:
-            assert e.interval.contains(truth[mi.metric]), (mi.metric, e)
+        # the headline (DiD) interval on every metric; the model's intervals are one sample's draw of five 95 %
+        # events (all five covered the truth for 5 of the sample seeds 0-5 in hash() order, for 4 of them in
+        # sample_key order): their coverage is test_impact.py's, over 100 worlds
+        did = next(e for e in mi.estimates if e.method == "did")
+        assert did.interval.contains(truth[mi.metric]), (mi.metric, did)
         if mi.type != "composite":
             assert mi.per_day == pytest.approx(mi.change * imp.orders_per_day, rel=0.1)
             assert mi.per_day_interval.low <= mi.per_day <= mi.per_day_interval.high

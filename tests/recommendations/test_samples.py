@@ -1,6 +1,6 @@
 """The outcome models' record samples (`recommendations.records.sample_records`): the same rows for the same
 data and seed however the scan meets the records (threads, file order), even when many records share a
-timestamp, and every record with the same chance."""
+timestamp or are printed alike, and every record with the same chance."""
 
 from __future__ import annotations
 
@@ -45,10 +45,13 @@ def test_the_sample_does_not_depend_on_the_scan(tmp_path):
 
 
 def test_every_record_has_the_same_chance(tmp_path):
-    frame = _records()
+    # records sharing a timestamp, told apart by an id (records alike in every column but floats share a
+    # sample key and are drawn together, a cluster sample: with a hundred of them per key the shares would
+    # vary with the seed by several points)
+    frame = _records().assign(order_id=np.arange(40_000))
     sample = _sample(tmp_path / "a", frame, threads=2, files=2)
     share = sample["region"].value_counts(normalize=True)
     truth = frame["region"].value_counts(normalize=True)
-    # 2,000 draws in clusters of the records sharing a timestamp: the shares within a few points
-    assert (share - truth).abs().max() < 0.05
+    # 2,000 independent draws: each share within 3.5 standard errors (at most 0.011 for a share of 0.4)
+    assert (share - truth).abs().max() < 0.04
     assert sample["late"].mean() == pytest.approx(frame["late"].mean(), abs=0.04)

@@ -10,6 +10,7 @@ right type, and the change log parses. Each mistake raises `WorkspaceError` nami
 from __future__ import annotations
 
 import glob as globlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -245,15 +246,17 @@ def _lock_down(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
     con.execute("SET enable_external_access = false")
 
 
-def _validate(con: duckdb.DuckDBPyConnection, ws: Workspace, source: str) -> None:
-    """Check the role columns and the metrics against ``source`` and expose it, timestamps as naive UTC, as
-    the view ``records``."""
+def _validate(con: duckdb.DuckDBPyConnection, ws: Workspace, source: str, empty: Callable[[], bool]) -> None:
+    """Check the role columns, that there are records (``empty``) and the metrics against ``source``, and
+    expose it, timestamps as naive UTC, as the view ``records``."""
     raw_columns = {name: typ for name, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     _check_columns(ws, raw_columns)
     ts_expr = _timestamp_expr(con, ws, source, raw_columns[ws.records.timestamp])
     con.execute(f"CREATE OR REPLACE TEMP VIEW records AS SELECT * REPLACE ({ts_expr} AS {quote(ws.records.timestamp)}) "
                 f"FROM {source}")
     columns = {name: typ for name, typ, *_ in con.execute("DESCRIBE SELECT * FROM records").fetchall()}
+    if empty():
+        raise WorkspaceError(f"{ws.source_file}: records.path", f"{ws.records.path!r} holds no records")
     for metric in ws.metrics:
         _check_metric(con, ws, metric, columns)
 
@@ -282,11 +285,8 @@ def _open_url_records(ws: Workspace, con: duckdb.DuckDBPyConnection, guard: Path
     con.register("records_arrow", frame.limit(0).toArrow())
     con.execute("CREATE TEMP TABLE records_schema AS SELECT * FROM records_arrow")
     con.unregister("records_arrow")
-    _validate(con, ws, "records_schema")
-    engine = register_spark_records(ws, frame)
-    if engine.row("SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)")[0] == 0:
-        raise WorkspaceError(where, f"{ws.records.path!r} holds no records")
-    return files, engine
+    _validate(con, ws, "records_schema", lambda: frame.limit(1).count() == 0)
+    return files, register_spark_records(ws, frame)
 
 
 def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConnection | None = None, *,
@@ -316,9 +316,8 @@ def open_workspace(path_or_ws: str | Path | Workspace, con: duckdb.DuckDBPyConne
         local, kind = _record_files(ws, guard)
         files = [str(f) for f in local]
         source = _csv_source(con, ws, local) if kind == "csv" else _parquet_source(con, ws, local)
-        _validate(con, ws, source)
-        if con.execute("SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)").fetchone()[0] == 0:
-            raise WorkspaceError(f"{ws.source_file}: records.path", f"{ws.records.path!r} holds no records")
+        _validate(con, ws, source,
+                  lambda: con.execute("SELECT count(*) FROM (SELECT 1 FROM records LIMIT 1)").fetchone()[0] == 0)
         scans = DuckDBEngine(con)
         if ws.engine == "spark":
             from data.spark import read_spark_records, register_spark_records

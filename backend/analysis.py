@@ -243,8 +243,8 @@ def analyze_workspace(workspace: str | Path | OpenWorkspace, out: str | Path | N
     ``recommend``: recommend for the N most severe incidents (None: all; 0: none). The result's ``cube``
     is the `CubeInfo` of the cube in the ``cube`` folder when this run built or spliced it. Each stage is
     reported to ``progress`` (`backend.progress`). ``engine`` overrides the workspace's (for a path; an
-    opened workspace keeps its own): on ``spark`` the scans in `ENGINE_SCANS` run on Spark (a run over new
-    data too: both engines' ``records`` are limited alike, `limit_records`). ``narrate`` words the report's
+    opened workspace keeps its own): on ``spark`` every scan (`ENGINE_SCANS`) runs on Spark (a run over new
+    data too: the engine's ``records`` is limited to its span, `limit_records`). ``narrate`` words the report's
     narrative paragraphs (the causes' summaries, the inconclusive verdicts, the PM summaries; `data.narrative`): default the templates' text, or a
     language model's rewording that keeps every number (`backend.llm.narrator_from_settings`).
     ``keep_whatifs``: a folder (`backend.whatif.WhatIfStore`) in which to keep, for every incident with recommendations, the outcome model of its what-if (its top

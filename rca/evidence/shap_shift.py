@@ -79,8 +79,8 @@ def draw_sample(ow: OpenWorkspace, measures: Measures, start: datetime, end: dat
     p_all = min(1.0, rows / max(total, 1))
     p_focus = min(1.0, p_all + focus_rows / max(in_focus, 1)) if focus else p_all
     keep = key_below("_sample_key", p_all)
-    if focus:
-        keep = f"({keep} OR (({focus}) AND {key_below('_sample_key', p_focus)}))"
+    if focus:  # one key per record, compared once (p_focus >= p_all): an OR of two would compute it twice
+        keep = f"CASE WHEN {focus} THEN {key_below('_sample_key', p_focus)} ELSE {keep} END"
     all_dims = tuple(d for d in ws.records.dimensions if d not in features)
     cols = [f"{quote(c)}" for c in features] + [f"CAST({quote(d)} AS VARCHAR) AS {quote(d)}" for d in all_dims]
     cols += [f"{ts} AS _ts", f"CAST(hour({ts}) AS INTEGER) AS {HOUR_INPUT}"] + measures.record_columns()

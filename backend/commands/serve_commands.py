@@ -12,6 +12,8 @@ import typer
 
 from backend.commands.apps import app
 
+WORKER_HEALTHCHECK_SECONDS = 60  # how long a worker may take to answer uvicorn's supervisor
+
 
 @app.command("serve")
 def serve(
@@ -34,7 +36,10 @@ def serve(
                "http": "httptools"}
     if workers > 1:
         create_app(settings)  # migrate once before the workers start
-        uvicorn.run("backend.api.asgi:app", workers=workers, **options)
+        # each worker imports the app before it answers the supervisor's health check (4.5 s on an idle
+        # 2-core machine, more when busy): uvicorn's default of 5 s killed and restarted workers still starting
+        uvicorn.run("backend.api.asgi:app", workers=workers, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+                    **options)
         return
     application = create_app(settings, start_scheduler=True)
     freeze_startup_heap()

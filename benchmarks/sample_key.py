@@ -1,12 +1,13 @@
-"""The seeded samples' cost on DuckDB: `data.engines.sample_key` (md5 of the record's text and a fingerprint
-of its numbers, the same order on Spark) against DuckDB's own ``hash()`` order (DuckDB only), measured in
-the same run on the same generated orders.
+"""The seeded samples' cost on DuckDB: `data.engines.sample_key` (md5 of the record's id, ``order_id`` in the
+generated orders, or of its text and a fingerprint of its numbers; the same order on Spark) against DuckDB's
+own ``hash()`` order (DuckDB only), measured in the same run on the same generated orders.
 
 Each scan as the pipeline runs it: the outcome model's training halves inside and outside ``region=west``
 (`recommendations.records.sample_records`), an evaluation sample of the scope's last 7 days, the SHAP
 evidence's sample over 21 days with the scope oversampled (`rca.evidence.shap_shift.draw_sample`); the
 baseline is the same query ordered by ``hash()`` (whole record for the model samples, timestamp and four
-dimensions for the SHAP sample, as before the samples were engine-neutral). CPU seconds (user + system,
+dimensions for the SHAP sample, as before the samples were engine-neutral); then the key alone, by the id
+and by the whole record (the key of a workspace without ``records.id``). CPU seconds (user + system,
 every thread), medians of ``--runs`` runs.
 
     python benchmarks/sample_key.py --orders 1000000 --work /tmp/cxw-samples
@@ -90,6 +91,9 @@ def main() -> None:
         ("SHAP sample", lambda: hash_shap(ow, measures, start, end, p_all, p_focus, inside),
          lambda: draw_sample(ow, measures, start, end, 30_000, inside, 15_000, cardinality=cardinality)),
         ("the key alone", lambda: ow.con.execute("SELECT max(hash(_r, 0)) FROM records AS _r").fetchall(),
+         lambda: ow.con.execute(f"SELECT max({sample_key(ow.columns, 0, ow.workspace.records.id)}) FROM records"
+                                ).fetchall()),
+        ("whole-record key", lambda: ow.con.execute("SELECT max(hash(_r, 0)) FROM records AS _r").fetchall(),
          lambda: ow.con.execute(f"SELECT max({sample_key(ow.columns, 0)}) FROM records").fetchall()),
     ]
     print(f"{args.orders:,} orders; CPU seconds, medians of {args.runs} runs")
@@ -103,7 +107,7 @@ def main() -> None:
                 run()
                 times[k].append(cpu() - clock)
         a, b = statistics.median(times[0]), statistics.median(times[1])
-        if name != "the key alone":
+        if name not in ("the key alone", "whole-record key"):
             sums = [sums[0] + a, sums[1] + b]
         print(f"{name:24s} {a:8.2f} {b:11.2f} {b / a:6.1f}×")
     print(f"{'the four samples':24s} {sums[0]:8.2f} {sums[1]:11.2f} {sums[1] / sums[0]:6.1f}×")

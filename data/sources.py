@@ -25,6 +25,8 @@ from data.workspace import MetricSpec, Workspace, is_url, load_workspace
 
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                  "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL")
+# a record id's types: printed alike by DuckDB and Spark, for `data.engines.sample_key`
+ID_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "VARCHAR")
 TIME_TYPES = ("TIMESTAMP", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -208,13 +210,17 @@ def _timestamp_expr(con: duckdb.DuckDBPyConnection, ws: Workspace, source: str, 
 def _check_columns(ws: Workspace, columns: dict[str, str]) -> None:
     spec = ws.records
     roles = [("records.timestamp", [spec.timestamp]), ("records.dimensions", spec.dimensions),
-             ("records.features", spec.features), ("records.entity", [spec.entity] if spec.entity else [])]
+             ("records.features", spec.features), ("records.entity", [spec.entity] if spec.entity else []),
+             ("records.id", [spec.id] if spec.id else [])]
     for key, names in roles:
         for name in names:
             if name not in columns:
                 near = ", ".join(sorted(columns)[:12])
                 raise WorkspaceError(f"{ws.source_file}: {key}",
                                      f"column {name!r} not found in {spec.path!r} (columns: {near})")
+    if spec.id and columns[spec.id].upper() not in ID_TYPES:
+        raise WorkspaceError(f"{ws.source_file}: records.id", f"column {spec.id!r} has type {columns[spec.id]}; a "
+                                                              "record id is an integer or text column")
 
 
 def _check_metric(con: duckdb.DuckDBPyConnection, ws: Workspace, metric: MetricSpec, columns: dict[str, str]) -> None:

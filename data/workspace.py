@@ -45,6 +45,7 @@ class RecordsSpec(_Strict):
     dimensions: list[str] = Field(min_length=1)
     features: list[str] = Field(default_factory=list)
     entity: str | None = None
+    id: str | None = None  # the records' unique key (an integer or text column): seeded samples draw by it
     noun: str = Field(default="records", min_length=1, max_length=40)  # what a record is, plural: "orders"
     format: Literal["auto", "parquet", "csv"] = "auto"
     delimiter: str | None = None  # CSV only; sniffed when absent

@@ -692,6 +692,7 @@ records:
   dimensions: [region, store_id, category, basket_bucket, channel]
   features: [courier_supply_ratio, prep_minutes, batching_threshold, oos_rate, eta_model, platform]
   entity: customer_id
+  id: order_id          # unique per order: seeded samples draw by it
   noun: orders
 changes:
   path: change_events.csv

@@ -88,7 +88,7 @@ def draw_sample(ow: OpenWorkspace, measures: Measures, start: datetime, end: dat
     # (its bins, its trees) would change from run to run with it
     order = ", ".join(["_sample_key"] + [str(i) for i in range(1, len(cols) + 1)])
     frame = ow.engine.frame(
-        f"SELECT {', '.join(cols)} FROM (SELECT *, {sample_key(ow.columns, seed)} AS _sample_key FROM records "
+        f"SELECT {', '.join(cols)} FROM (SELECT *, {sample_key(ow.columns, seed, ow.workspace.records.id)} AS _sample_key FROM records "
         f"WHERE {window}) WHERE {keep} ORDER BY {order}", [start, end])
     categorical = tuple(c for c in features if _is_categorical(ow.columns.get(c, ""))) + dims
     for c in categorical:

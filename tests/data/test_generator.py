@@ -159,8 +159,11 @@ def test_workspace_yaml_is_the_contract(outputs):
         "path": "orders", "timestamp": "created_at", "grain": "hour",
         "dimensions": ["region", "store_id", "category", "basket_bucket", "channel"],
         "features": ["courier_supply_ratio", "prep_minutes", "batching_threshold", "oos_rate", "eta_model", "platform"],
-        "entity": "customer_id", "noun": "orders",
+        "entity": "customer_id", "id": "order_id", "noun": "orders",
     }
+    [(total, distinct)] = duckdb.sql(
+        f"SELECT count(*), count(DISTINCT order_id) FROM read_parquet('{outputs['none']}/orders/*.parquet')").fetchall()
+    assert total == distinct  # records.id is unique: the seeded samples draw by it
     assert spec["changes"] == {"path": "change_events.csv"}
     names = [m["name"] for m in spec["metrics"]]
     assert names == ["on_time_rate", "item_accuracy", "cancellation_rate", "support_rate", "refund_per_order",

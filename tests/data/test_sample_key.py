@@ -1,5 +1,6 @@
 """`data.engines.sample_key` on DuckDB (Spark's equal keys: tests/spark/test_rca_parity.py): wide records of
-extreme integers without an overflow, NULL told from zero, floats left out, a share by text comparison."""
+extreme integers without an overflow, NULL told from zero, floats left out, a share by text comparison; the key
+of a record id."""
 
 from __future__ import annotations
 
@@ -36,3 +37,25 @@ def test_a_share_is_the_keys_below_it():
     assert abs(share - 0.3) < 0.015  # 4.6 standard errors of 20,000 draws
     assert key_below(key, 1.0) == "TRUE"
     assert con.execute(f"SELECT count(*) FROM records WHERE {key_below(key, 0.0)}").fetchone()[0] == 0
+
+
+def test_a_record_id_is_the_key_and_a_null_id_falls_back_to_the_whole_record():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE records AS SELECT * FROM (VALUES (1, 'a', 10), (2, 'a', 10), (NULL, 'a', 10), "
+                "(NULL, 'b', 10)) AS t(id, s, n)")
+    columns = {"id": "BIGINT", "s": "VARCHAR", "n": "INTEGER"}
+    keys = [k for (k,) in con.execute(f"SELECT {sample_key(columns, 5, 'id')} FROM records").fetchall()]
+    assert keys[0] != keys[1]  # same values, other ids: other keys
+    assert keys[0] == con.execute("SELECT md5('5|id|1')").fetchone()[0]  # the seed and the id alone
+    whole = [k for (k,) in con.execute(f"SELECT {sample_key(columns, 5)} FROM records").fetchall()]
+    assert keys[2:] == whole[2:] and keys[2] != keys[3]  # no id: the whole record's key, as without records.id
+    other = [k for (k,) in con.execute(f"SELECT {sample_key(columns, 6, 'id')} FROM records").fetchall()]
+    assert not set(other) & set(keys)
+
+
+def test_a_share_of_the_id_keys_is_uniform():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE records AS SELECT range AS id, 'same' AS s FROM range(20000)")
+    key = sample_key({"id": "BIGINT", "s": "VARCHAR"}, 3, "id")
+    share = con.execute(f"SELECT avg(CASE WHEN {key_below(key, 0.3)} THEN 1 ELSE 0 END) FROM records").fetchone()[0]
+    assert abs(share - 0.3) < 0.015  # 4.6 standard errors of 20,000 draws

@@ -48,6 +48,13 @@ def test_the_sample_key_is_the_same_text_on_both_engines(spark, engines):
     pd.testing.assert_frame_equal(a, b)
     other = duck.engine.frame(f"SELECT order_id, {sample_key(duck.columns, 8)} AS k FROM records ORDER BY order_id")
     assert not (other["k"] == a["k"]).any()  # another seed, another order
+    # by a record id (records.id): an integer id, a text id, and a NULL id (the whole record's key)
+    sql = (f"SELECT order_id, {sample_key(duck.columns, 7, 'order_id')} AS k, {sample_key(duck.columns, 7, 'store')} "
+           f"AS s, {sample_key(duck.columns, 7, 'region')} AS r FROM records ORDER BY order_id")
+    by_id, on_spark_by_id = duck.engine.frame(sql), on_spark.engine.frame(sql)
+    pd.testing.assert_frame_equal(by_id, on_spark_by_id)
+    assert by_id["k"].nunique() == len(records) and not (by_id["k"] == a["k"]).any()
+    assert (by_id["r"] == a["k"])[records["region"].isna().to_numpy()].all()
 
 
 def test_samples_draw_the_same_records_on_both_engines(spark, engines):

@@ -8,6 +8,7 @@ start-up and by every CLI command that touches the database.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -64,12 +65,16 @@ def _alembic_config():
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade the database to the newest migration (a no-op when it is already there)."""
+    """Upgrade the database to the newest migration (a no-op when it is already there: one query against the
+    head read once per process, instead of Alembic compiling every migration file again)."""
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     cfg = _alembic_config()
     try:
         with engine.begin() as connection:
+            if MigrationContext.configure(connection).get_current_revision() == head_revision():
+                return
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
     except sa.exc.OperationalError as err:
@@ -77,7 +82,9 @@ def migrate(engine: Engine) -> None:
                         f"{str(err.orig).strip().splitlines()[0]}") from None
 
 
+@cache
 def head_revision() -> str:
+    """The newest migration's revision (the migrations ship with the code: read once per process)."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
